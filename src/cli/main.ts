@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { formatProblem, KnetlabError, type Problem } from '../errors.js';
+import { formatPlan } from '../report/plan.js';
+import { planJson } from '../report/plan-json.js';
+import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// Exit statuses of the contract: 0 all passed (or skipped), 1 a scenario failed, 2 bad input or usage.
+const EXIT_INVALID = 2;
+
+function printProblems(problems: readonly Problem[], stream: NodeJS.WriteStream): void {
+  for (const p of problems) stream.write(`${formatProblem(p)}\n`);
+}
+
+async function validateCommand(paths: string[], opts: { quiet?: boolean }): Promise<number> {
+  const files = await scenarioFiles(paths);
+  if (files.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
+  let bad = 0;
+  for (const file of files) {
+    const v = await validateScenario(file);
+    printProblems(opts.quiet ? v.problems.filter((p) => p.severity === 'error') : v.problems, process.stdout);
+    if (hasErrors(v.problems)) bad++;
+  }
+  const errors = bad === 1 ? '1 file has errors' : `${bad} files have errors`;
+  process.stderr.write(bad ? `${errors} (of ${files.length})\n` : `${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
+  return bad ? EXIT_INVALID : 0;
+}
+
+async function planCommand(file: string, opts: { output: string }): Promise<number> {
+  const v = await loadModel(file);
+  printProblems(v.problems, process.stderr); // warnings only: errors would have thrown
+  process.stdout.write(opts.output === 'json' ? `${JSON.stringify(planJson(v.model), null, 2)}\n` : formatPlan(v.model, v.scenario.steps));
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('knetlab')
+    .description('Reproduce Kubernetes Service networking on one Linux machine, for real.')
+    .version(pkg.version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  let status = 0;
+  program
+    .command('validate')
+    .description('check scenario files (or every scenario under a folder) without building anything')
+    .argument('<paths...>', 'scenario files or folders')
+    .option('-q, --quiet', 'print errors only, not warnings')
+    .action(async (paths: string[], opts: { quiet?: boolean }) => {
+      status = await validateCommand(paths, opts);
+    });
+  program
+    .command('plan')
+    .description('print every address the scenario will use (nodes, pods, Services, endpoints, steps), as kubectl get -o wide would')
+    .argument('<file>', 'a scenario file')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (file: string, opts: { output: string }) => {
+      if (opts.output !== 'text' && opts.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${opts.output}`);
+      status = await planCommand(file, opts);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return status;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_INVALID;
+    if (err instanceof KnetlabError) {
+      if (err.problems.length) printProblems(err.problems, process.stderr);
+      process.stderr.write(`knetlab: ${err.message}\n`);
+      return err.code === 'EINVALID' || err.code === 'EUSAGE' ? EXIT_INVALID : 1;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`knetlab: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

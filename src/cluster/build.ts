@@ -1,0 +1,58 @@
+import type { LoadedScenario } from '../scenario/load.js';
+import { describe, type KubeObject } from '../scenario/objects.js';
+import type { Problems } from '../scenario/problems.js';
+import { locate, originAt } from '../scenario/source.js';
+import { formatLocation } from '../errors.js';
+import { resolveConfig } from './config.js';
+import { checkEndpointOwners } from './endpoints.js';
+import { resolveMachines } from './machines.js';
+import { reconcile } from './reconcile.js';
+import { systemObjects } from './system.js';
+import { objectKey, type Model } from './types.js';
+
+/** Objects applied together must not repeat, nor take a name the cluster keeps for itself. */
+export function checkNewObjects(objects: readonly KubeObject[], system: readonly KubeObject[], problems: Problems): KubeObject[] {
+  const seen = new Map<string, KubeObject>();
+  const systemKeys = new Set(system.map(objectKey));
+  const out: KubeObject[] = [];
+  for (const o of objects) {
+    const key = objectKey(o);
+    const first = seen.get(key);
+    if (first) {
+      problems.error(originAt(o.origin, 'metadata', 'name'), `${describe(o)} is defined twice (first at ${formatLocation(locate(originAt(first.origin, 'metadata', 'name')))})`);
+      continue;
+    }
+    if (systemKeys.has(key)) {
+      problems.error(originAt(o.origin, 'metadata', 'name'), `${describe(o)} is the cluster's own DNS; set \`cluster.dns: false\` to bring your own`);
+      continue;
+    }
+    seen.set(key, o);
+    out.push(o);
+  }
+  return out;
+}
+
+/** The cluster as it stands once every manifest is applied, before the first step. */
+export function buildModel(s: LoadedScenario, problems: Problems): Model | undefined {
+  const config = resolveConfig(s, problems);
+  if (!config) return undefined;
+  const machines = resolveMachines(s, config, problems);
+  if (!machines) return undefined;
+  const system = systemObjects(config, originAt(s.clusterOrigin, 'dns'), problems);
+  const objects = checkNewObjects(s.objects, system, problems);
+  const empty: Model = {
+    scenario: { name: s.name, description: s.description, file: s.file },
+    config,
+    nodes: machines.nodes,
+    hosts: machines.hosts,
+    objects: [...objects, ...system],
+    pods: [],
+    services: [],
+    endpointSlices: [],
+    ipamLast: {},
+    nextPodIndex: {},
+  };
+  const model = reconcile(empty, problems);
+  checkEndpointOwners(objects, model.services, problems);
+  return model;
+}

@@ -1,0 +1,83 @@
+import type { LoadedScenario } from '../scenario/load.js';
+import type { Problems } from '../scenario/problems.js';
+import { originAt } from '../scenario/source.js';
+import { cidrOf, cidrOverlaps, cidrSize, formatCidr, nthAddress, type Cidr } from '../util/ip.js';
+import type { ClusterConfig } from './types.js';
+
+export const defaults = {
+  proxyMode: 'iptables',
+  network: 'flannel-vxlan',
+  lanCIDR: '192.168.8.0/24',
+  podCIDR: '10.244.0.0/16',
+  serviceCIDR: '10.96.0.0/12',
+  nodePortRange: '30000-32767',
+  clusterDomain: 'cluster.local',
+  dns: true,
+  masqueradeAll: false,
+  podEgressMasquerade: true,
+} as const;
+
+/** Each node's pod subnet is a /24, as kube-controller-manager's --node-cidr-mask-size defaults to. */
+export const NODE_CIDR_BITS = 24;
+
+/** The top /28 of the LAN (or the LAN itself when it is smaller). */
+export function defaultLoadBalancerCIDR(lan: Cidr): Cidr {
+  const bits = Math.max(lan.bits, 28);
+  return { base: (lan.base + cidrSize(lan) - 2 ** (32 - bits)) >>> 0, bits };
+}
+
+/** The cluster section with its defaults, checked for ranges that cannot work together. */
+export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterConfig | undefined {
+  const c = s.cluster;
+  const at = (k: string) => originAt(s.clusterOrigin, k);
+  const before = problems.errorCount;
+  const lanCIDR = cidrOf(c.lanCIDR ?? defaults.lanCIDR);
+  const podCIDR = cidrOf(c.podCIDR ?? defaults.podCIDR);
+  const serviceCIDR = cidrOf(c.serviceCIDR ?? defaults.serviceCIDR);
+  const loadBalancerCIDR = c.loadBalancerCIDR ? cidrOf(c.loadBalancerCIDR) : defaultLoadBalancerCIDR(lanCIDR);
+  const [lo, hi] = (c.nodePortRange ?? defaults.nodePortRange).split('-').map(Number) as [number, number];
+  if (!(lo >= 1 && hi <= 65535 && lo < hi)) {
+    problems.error(at('nodePortRange'), `Expected \`cluster.nodePortRange\` to be a range of ports such as 30000-32767 (low < high, within 1-65535), got \`${c.nodePortRange}\``);
+  }
+  if (lanCIDR.bits > 29) problems.error(at('lanCIDR'), `\`cluster.lanCIDR\` ${formatCidr(lanCIDR)} is too small: a LAN needs at least a /29 for its gateway, nodes and hosts`);
+  if (podCIDR.bits > NODE_CIDR_BITS) {
+    problems.error(at('podCIDR'), `\`cluster.podCIDR\` ${formatCidr(podCIDR)} is too small: every node gets a /${NODE_CIDR_BITS} from it, so it must be a /${NODE_CIDR_BITS} or larger`);
+  }
+  if (serviceCIDR.bits > 28) problems.error(at('serviceCIDR'), `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`);
+  const ranges: [string, Cidr, boolean][] = [
+    ['lanCIDR', lanCIDR, c.lanCIDR !== undefined],
+    ['podCIDR', podCIDR, c.podCIDR !== undefined],
+    ['serviceCIDR', serviceCIDR, c.serviceCIDR !== undefined],
+  ];
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      const [an, a] = ranges[i]!;
+      const [bn, b, bGiven] = ranges[j]!;
+      if (cidrOverlaps(a, b)) {
+        const blame = bGiven ? bn : ranges[i]![2] ? an : bn;
+        problems.error(at(blame), `\`cluster.${an}\` ${formatCidr(a)} and \`cluster.${bn}\` ${formatCidr(b)} overlap; the LAN, pod and Service ranges must be apart`);
+      }
+    }
+  }
+  for (const [n, r] of ranges.slice(1)) {
+    if (cidrOverlaps(loadBalancerCIDR, r)) {
+      problems.error(at(c.loadBalancerCIDR ? 'loadBalancerCIDR' : 'lanCIDR'), `\`cluster.loadBalancerCIDR\` ${formatCidr(loadBalancerCIDR)} overlaps \`cluster.${n}\` ${formatCidr(r)}`);
+    }
+  }
+  if (problems.errorCount > before) return undefined;
+  return {
+    proxyMode: c.proxyMode ?? defaults.proxyMode,
+    network: c.network ?? defaults.network,
+    lanCIDR,
+    podCIDR,
+    serviceCIDR,
+    loadBalancerCIDR,
+    nodePortRange: { min: lo, max: hi },
+    clusterDomain: c.clusterDomain ?? defaults.clusterDomain,
+    dns: c.dns ?? defaults.dns,
+    masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,
+    podEgressMasquerade: c.podEgressMasquerade ?? defaults.podEgressMasquerade,
+    gateway: nthAddress(lanCIDR, 1),
+    dnsIP: nthAddress(serviceCIDR, 10),
+  };
+}

@@ -1,0 +1,159 @@
+import type { EndpointSliceObject, EndpointsObject, KubeObject, Protocol } from '../scenario/objects.js';
+import { describe, matchesLabels } from '../scenario/objects.js';
+import type { Problems } from '../scenario/problems.js';
+import { originAt } from '../scenario/source.js';
+import { suggestion } from '../scenario/suggest.js';
+import { shortHash } from '../util/hash.js';
+import type { EndpointSlice, Node, Pod, Service, ServicePort, SliceEndpoint } from './types.js';
+
+/** The container port a Service port's targetPort means on one pod, as the endpoints controller finds it. */
+export function resolveTargetPort(sp: ServicePort, pod: Pod): number | undefined {
+  if (typeof sp.targetPort === 'number') return sp.targetPort;
+  for (const c of pod.containers) {
+    for (const p of c.ports) if (p.name === sp.targetPort && p.protocol === sp.protocol) return p.containerPort;
+  }
+  return undefined;
+}
+
+function endpointOf(pod: Pod, nodes: readonly Node[], publishNotReady: boolean): SliceEndpoint {
+  const node = nodes.find((n) => n.name === pod.node);
+  const zone = node?.labels['topology.kubernetes.io/zone'];
+  const ready = publishNotReady || (pod.ready && !pod.terminating);
+  return {
+    ip: pod.ip!,
+    ready,
+    serving: publishNotReady || pod.ready,
+    terminating: pod.terminating,
+    ...(pod.node ? { nodeName: pod.node } : {}),
+    ...(zone ? { zone } : {}),
+    pod: { namespace: pod.namespace, name: pod.name },
+  };
+}
+
+/**
+ * The EndpointSlice controllers: slices computed from selectors (pods grouped by the ports their
+ * targetPorts resolve to, as upstream does), mirrored from hand-written Endpoints of selector-less
+ * Services, and hand-written EndpointSlices taken as they are.
+ */
+export function computeEndpointSlices(services: readonly Service[], pods: readonly Pod[], objects: readonly KubeObject[], nodes: readonly Node[], problems: Problems): EndpointSlice[] {
+  const slices: EndpointSlice[] = [];
+  const svcByKey = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
+  for (const svc of services) {
+    const sel = svc.spec.selector;
+    if (!sel || svc.spec.type === 'ExternalName') continue;
+    const selected = pods.filter((p) => p.namespace === svc.namespace && matchesLabels(sel, p.labels));
+    checkNamedTargetPorts(svc, selected, problems);
+    const groups = new Map<string, { ports: EndpointSlice['ports']; endpoints: SliceEndpoint[] }>();
+    for (const pod of selected) {
+      if (pod.phase !== 'Running' || !pod.ip) continue;
+      const ports = svc.ports.flatMap((sp) => {
+        const port = resolveTargetPort(sp, pod);
+        return port === undefined ? [] : [{ name: sp.name, port, protocol: sp.protocol }];
+      });
+      if (ports.length === 0 && svc.ports.length > 0) continue;
+      const key = JSON.stringify(ports);
+      const g = groups.get(key) ?? { ports, endpoints: [] };
+      g.endpoints.push(endpointOf(pod, nodes, svc.spec.publishNotReadyAddresses));
+      groups.set(key, g);
+    }
+    for (const [key, g] of groups) {
+      slices.push({ namespace: svc.namespace, name: `${svc.name}-${shortHash(`${svc.namespace}/${svc.name}/${key}`)}`, service: svc.name, managedBy: 'endpointslice-controller.k8s.io', ...g });
+    }
+  }
+  for (const o of objects) {
+    if (o.kind === 'Endpoints') slices.push(...mirror(o, svcByKey, problems));
+    else if (o.kind === 'EndpointSlice') slices.push(...userSlice(o, svcByKey, problems));
+  }
+  return slices;
+}
+
+/** Endpoints and EndpointSlices being applied must belong to a Service that exists. */
+export function checkEndpointOwners(applied: readonly KubeObject[], services: readonly Service[], problems: Problems): void {
+  for (const o of applied) {
+    let name: string | undefined;
+    let at;
+    if (o.kind === 'Endpoints') {
+      name = o.meta.name;
+      at = originAt(o.origin, 'metadata', 'name');
+    } else if (o.kind === 'EndpointSlice' && o.serviceName) {
+      name = o.serviceName;
+      at = originAt(o.origin, 'metadata', 'labels', 'kubernetes.io/service-name');
+    }
+    if (name === undefined || services.some((s) => s.namespace === o.meta.namespace && s.name === name)) continue;
+    const names = services.filter((s) => s.namespace === o.meta.namespace).map((s) => s.name);
+    problems.error(at, `${describe(o)} is for Service ${o.meta.namespace}/${name}, which does not exist${suggestion(name, names)}`);
+  }
+}
+
+function mirror(o: EndpointsObject, svcByKey: Map<string, Service>, problems: Problems): EndpointSlice[] {
+  const svc = svcByKey.get(`${o.meta.namespace}/${o.meta.name}`);
+  if (!svc) return []; // an orphan, as after its Service was deleted; checkEndpointOwners reports new ones
+  if (svc.spec.selector) {
+    problems.warn(originAt(o.origin, 'metadata', 'name'), `${describe(o)} is ignored: Service ${o.meta.namespace}/${o.meta.name} has a selector, so the endpoints controller owns its Endpoints`);
+    return [];
+  }
+  return o.subsets.map((s, i) => {
+    const ep = (ready: boolean) => (a: (typeof s.addresses)[number]): SliceEndpoint => ({
+      ip: a.ip,
+      ready,
+      serving: ready,
+      terminating: false,
+      ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+      ...(a.targetRef?.kind === 'Pod' && a.targetRef.name ? { pod: { namespace: a.targetRef.namespace ?? o.meta.namespace, name: a.targetRef.name } } : {}),
+    });
+    return {
+      namespace: o.meta.namespace,
+      name: `${o.meta.name}-${shortHash(`${o.meta.namespace}/${o.meta.name}/mirror/${i}`)}`,
+      service: o.meta.name,
+      managedBy: 'endpointslicemirroring-controller.k8s.io' as const,
+      ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
+      endpoints: [...s.addresses.map(ep(true)), ...s.notReadyAddresses.map(ep(false))],
+    };
+  });
+}
+
+function userSlice(o: EndpointSliceObject, svcByKey: Map<string, Service>, problems: Problems): EndpointSlice[] {
+  if (!o.serviceName) {
+    problems.warn(originAt(o.origin, 'metadata'), `${describe(o)} has no \`kubernetes.io/service-name\` label, so kube-proxy ignores it`);
+    return [];
+  }
+  if (!svcByKey.has(`${o.meta.namespace}/${o.serviceName}`)) return [];
+  if (o.addressType !== 'IPv4') {
+    problems.warn(originAt(o.origin, 'addressType'), `${describe(o)} has addressType ${o.addressType}; knetlab models IPv4 only and skips it`);
+    return [];
+  }
+  return [
+    {
+      namespace: o.meta.namespace,
+      name: o.meta.name,
+      service: o.serviceName,
+      managedBy: 'user',
+      ports: o.ports.flatMap((p) => (p.port === undefined ? [] : [{ name: p.name, port: p.port, protocol: p.protocol as Protocol }])),
+      endpoints: o.endpoints.flatMap((e) =>
+        e.addresses.map((ip) => ({
+          ip,
+          ready: e.ready,
+          serving: e.serving,
+          terminating: e.terminating,
+          ...(e.nodeName ? { nodeName: e.nodeName } : {}),
+          ...(e.zone ? { zone: e.zone } : {}),
+          ...(e.targetRef?.kind === 'Pod' && e.targetRef.name ? { pod: { namespace: e.targetRef.namespace ?? o.meta.namespace, name: e.targetRef.name } } : {}),
+        })),
+      ),
+    },
+  ];
+}
+
+/** A named targetPort that none of the selected pods declares can never get an endpoint. */
+function checkNamedTargetPorts(svc: Service, selected: readonly Pod[], problems: Problems): void {
+  if (selected.length === 0) return;
+  svc.ports.forEach((sp, i) => {
+    if (typeof sp.targetPort !== 'string') return;
+    if (selected.some((p) => resolveTargetPort(sp, p) !== undefined)) return;
+    const declared = [...new Set(selected.flatMap((p) => p.containers.flatMap((c) => c.ports.filter((cp) => cp.name && cp.protocol === sp.protocol).map((cp) => cp.name!))))];
+    problems.error(
+      originAt(svc.origin, 'spec', 'ports', i, 'targetPort'),
+      `\`spec.ports[${i}].targetPort\` \`${sp.targetPort}\` of Service ${svc.namespace}/${svc.name} names a port no container of its ${selected.length} selected pod${selected.length === 1 ? '' : 's'} declares (${declared.length ? `declared: ${declared.join(', ')}` : `no named ${sp.protocol} ports`})${suggestion(sp.targetPort, declared)}`,
+    );
+  });
+}

@@ -1,0 +1,211 @@
+import type { ServiceObject } from '../scenario/objects.js';
+import { describe } from '../scenario/objects.js';
+import type { Problems } from '../scenario/problems.js';
+import { originAt } from '../scenario/source.js';
+import { hashNumber } from '../util/hash.js';
+import { broadcastOf, cidrContains, cidrSize, formatCidr, intToIp, ipToInt } from '../util/ip.js';
+import type { ClusterConfig, Host, Node, Service, ServicePort } from './types.js';
+
+export const KUBE_DNS = { namespace: 'kube-system', name: 'kube-dns' };
+
+const portId = (p: { name: string; port: number; protocol: string }) => `${p.name}|${p.port}|${p.protocol}`;
+
+/**
+ * The API server's allocators: ClusterIPs and nodePorts are kept once given; new ones are
+ * chosen by a hash of the Service's name and probed to the next free one, so the same file gets
+ * the same addresses whatever else changes. LoadBalancer addresses come from loadBalancerCIDR
+ * in apply order, as MetalLB hands them out.
+ */
+export function allocateServices(
+  prev: readonly Service[],
+  objects: readonly ServiceObject[],
+  config: ClusterConfig,
+  nodes: readonly Node[],
+  hosts: readonly Host[],
+  problems: Problems,
+): Service[] {
+  const prevByKey = new Map(prev.map((s) => [`${s.namespace}/${s.name}`, s]));
+  const cidr = config.serviceCIDR;
+  const usedIPs = new Map<number, string>();
+  usedIPs.set(cidr.base + 1, 'the `kubernetes` Service');
+  if (config.dns) usedIPs.set(ipToInt(config.dnsIP), 'kube-dns');
+  const clusterIPs = new Map<ServiceObject, string>();
+  const wantsIP = (o: ServiceObject) => o.spec.type !== 'ExternalName' && o.spec.clusterIP !== 'None';
+  const isDns = (o: ServiceObject) => config.dns && o.meta.namespace === KUBE_DNS.namespace && o.meta.name === KUBE_DNS.name;
+
+  // Given and kept addresses first, so that new Services never take them.
+  for (const o of objects) {
+    if (!wantsIP(o)) continue;
+    const what = describe(o);
+    const given = o.spec.clusterIP;
+    const kept = prevByKey.get(`${o.meta.namespace}/${o.meta.name}`)?.clusterIP;
+    if (given) {
+      const at = originAt(o.origin, 'spec', 'clusterIP');
+      const n = ipToInt(given);
+      if (!cidrContains(cidr, given)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is outside \`cluster.serviceCIDR\` ${formatCidr(cidr)}`);
+      else if (n === cidr.base || n === broadcastOf(cidr)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is the network or broadcast address of \`cluster.serviceCIDR\``);
+      else if (kept !== undefined && kept !== given) problems.error(at, `\`spec.clusterIP\` of ${what} cannot change from ${kept} to ${given} (the field is immutable)`);
+      else if (usedIPs.has(n) && !(isDns(o) && given === config.dnsIP)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
+      else {
+        usedIPs.set(n, what);
+        clusterIPs.set(o, given);
+      }
+    } else if (kept !== undefined) {
+      usedIPs.set(ipToInt(kept), what);
+      clusterIPs.set(o, kept);
+    } else if (isDns(o)) {
+      clusterIPs.set(o, config.dnsIP);
+    }
+  }
+  const size = cidrSize(cidr);
+  for (const o of objects) {
+    if (!wantsIP(o) || clusterIPs.has(o) || o.spec.clusterIP) continue;
+    const start = hashNumber(`${o.meta.namespace}/${o.meta.name}`) % size;
+    for (let k = 0; k < size; k++) {
+      const n = (cidr.base + ((start + k) % size)) >>> 0;
+      if (n === cidr.base || n === broadcastOf(cidr) || usedIPs.has(n)) continue;
+      usedIPs.set(n, describe(o));
+      clusterIPs.set(o, intToIp(n));
+      break;
+    }
+    if (!clusterIPs.has(o)) problems.error(originAt(o.origin, 'metadata', 'name'), `No free address is left in \`cluster.serviceCIDR\` ${formatCidr(cidr)} for ${describe(o)}`);
+  }
+
+  // nodePorts: one number space for every Service; a Service may use one number for TCP and UDP.
+  const range = config.nodePortRange;
+  const usedPorts = new Map<number, string>();
+  const nodePorts = new Map<string, number>(); // `${key}#${portId}` -> port
+  const healthPorts = new Map<ServiceObject, number>();
+  const hasNodePorts = (o: ServiceObject) => o.spec.type === 'NodePort' || o.spec.type === 'LoadBalancer';
+  const needsHealth = (o: ServiceObject) => o.spec.type === 'LoadBalancer' && o.spec.externalTrafficPolicy === 'Local';
+  const claim = (o: ServiceObject, port: number, at: ReturnType<typeof originAt>, field: string): boolean => {
+    const what = describe(o);
+    if (port < range.min || port > range.max) {
+      problems.error(at, `\`${field}\` ${port} of ${what} is outside \`cluster.nodePortRange\` ${range.min}-${range.max}`);
+      return false;
+    }
+    const owner = usedPorts.get(port);
+    if (owner !== undefined && owner !== what) {
+      problems.error(at, `\`${field}\` ${port} of ${what} is already allocated to ${owner}`);
+      return false;
+    }
+    usedPorts.set(port, what);
+    return true;
+  };
+  for (const o of objects) {
+    if (!hasNodePorts(o)) continue;
+    const key = `${o.meta.namespace}/${o.meta.name}`;
+    const before = prevByKey.get(key);
+    const seenHere = new Map<number, string>();
+    o.spec.ports.forEach((p, i) => {
+      const kept = before?.ports.find((q) => portId(q) === portId(p))?.nodePort;
+      const port = p.nodePort ?? kept;
+      if (port === undefined) return;
+      const field = `spec.ports[${i}].nodePort`;
+      const at = originAt(o.origin, 'spec', 'ports', i, 'nodePort');
+      const clash = seenHere.get(port);
+      if (clash !== undefined && clash === p.protocol) {
+        problems.error(at, `\`${field}\` ${port} of ${describe(o)} is used twice for ${p.protocol}`);
+        return;
+      }
+      if (claim(o, port, at, field)) {
+        seenHere.set(port, p.protocol);
+        nodePorts.set(`${key}#${portId(p)}`, port);
+      }
+    });
+    if (needsHealth(o)) {
+      const port = o.spec.healthCheckNodePort ?? before?.healthCheckNodePort;
+      if (port !== undefined && claim(o, port, originAt(o.origin, 'spec', 'healthCheckNodePort'), 'spec.healthCheckNodePort')) healthPorts.set(o, port);
+    }
+  }
+  const span = range.max - range.min + 1;
+  const allocPort = (o: ServiceObject, seed: string): number | undefined => {
+    const start = hashNumber(seed) % span;
+    for (let k = 0; k < span; k++) {
+      const port = range.min + ((start + k) % span);
+      if (!usedPorts.has(port)) {
+        usedPorts.set(port, describe(o));
+        return port;
+      }
+    }
+    problems.error(originAt(o.origin, 'metadata', 'name'), `No free port is left in \`cluster.nodePortRange\` ${range.min}-${range.max} for ${describe(o)}`);
+    return undefined;
+  };
+  for (const o of objects) {
+    if (!hasNodePorts(o)) continue;
+    const key = `${o.meta.namespace}/${o.meta.name}`;
+    for (const p of o.spec.ports) {
+      const id = `${key}#${portId(p)}`;
+      if (nodePorts.has(id) || p.nodePort !== undefined) continue;
+      const port = allocPort(o, id);
+      if (port !== undefined) nodePorts.set(id, port);
+    }
+    if (needsHealth(o) && !healthPorts.has(o) && o.spec.healthCheckNodePort === undefined) {
+      const port = allocPort(o, `${key}#health`);
+      if (port !== undefined) healthPorts.set(o, port);
+    }
+  }
+
+  // LoadBalancer addresses: given ones (status or loadBalancerIP), kept ones, then the pool's lowest free.
+  const pool = config.loadBalancerCIDR;
+  const machineIPs = new Set([config.gateway, ...nodes.map((n) => n.ip), ...hosts.map((h) => h.ip)]);
+  const usedLB = new Map<string, string>();
+  const lbIPs = new Map<ServiceObject, string[]>();
+  for (const o of objects) {
+    if (o.spec.type !== 'LoadBalancer') continue;
+    const kept = prevByKey.get(`${o.meta.namespace}/${o.meta.name}`)?.loadBalancerIPs ?? [];
+    const given = o.ingressIPs.length > 0 ? o.ingressIPs : o.spec.loadBalancerIP ? [o.spec.loadBalancerIP] : kept;
+    const at = originAt(o.origin, ...(o.ingressIPs.length > 0 ? ['status', 'loadBalancer', 'ingress'] : ['spec', 'loadBalancerIP']));
+    const ok: string[] = [];
+    for (const ip of given) {
+      if (machineIPs.has(ip)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is a node's or host's own address`);
+      else if (cidrContains(config.podCIDR, ip) || cidrContains(config.serviceCIDR, ip)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is inside the pod or Service range`);
+      else if (usedLB.has(ip) && usedLB.get(ip) !== describe(o)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is already ${usedLB.get(ip)}'s`);
+      else {
+        usedLB.set(ip, describe(o));
+        ok.push(ip);
+      }
+    }
+    if (ok.length > 0) lbIPs.set(o, ok);
+  }
+  const lanEdges = new Set([config.lanCIDR.base, broadcastOf(config.lanCIDR)]);
+  for (const o of objects) {
+    if (o.spec.type !== 'LoadBalancer' || lbIPs.has(o) || o.ingressIPs.length > 0 || o.spec.loadBalancerIP) continue;
+    for (let k = 0; k < cidrSize(pool); k++) {
+      const n = (pool.base + k) >>> 0;
+      const ip = intToIp(n);
+      if (lanEdges.has(n) || (pool.bits < 31 && (n === pool.base || n === broadcastOf(pool))) || machineIPs.has(ip) || usedLB.has(ip)) continue;
+      usedLB.set(ip, describe(o));
+      lbIPs.set(o, [ip]);
+      break;
+    }
+    if (!lbIPs.has(o)) problems.warn(originAt(o.origin, 'spec', 'type'), `No free address is left in \`cluster.loadBalancerCIDR\` ${formatCidr(pool)} for ${describe(o)}; its EXTERNAL-IP stays <pending>`);
+  }
+
+  return objects.map((o) => {
+    const key = `${o.meta.namespace}/${o.meta.name}`;
+    const ports: ServicePort[] = o.spec.ports.map((p) => {
+      const nodePort = nodePorts.get(`${key}#${portId(p)}`);
+      return {
+        name: p.name,
+        port: p.port,
+        targetPort: p.targetPort,
+        protocol: p.protocol,
+        ...(nodePort !== undefined ? { nodePort } : {}),
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      };
+    });
+    const clusterIP = clusterIPs.get(o);
+    const health = healthPorts.get(o);
+    return {
+      namespace: o.meta.namespace,
+      name: o.meta.name,
+      spec: o.spec,
+      ...(clusterIP ? { clusterIP } : {}),
+      ports,
+      loadBalancerIPs: lbIPs.get(o) ?? [],
+      ...(health !== undefined ? { healthCheckNodePort: health } : {}),
+      origin: o.origin,
+    };
+  });
+}

@@ -1,0 +1,145 @@
+import type { Container, KubeObject, Labels, Protocol, ServiceSpec } from '../scenario/objects.js';
+import type { Origin } from '../scenario/source.js';
+import type { Cidr } from '../util/ip.js';
+
+export type ProxyMode = 'iptables' | 'nftables' | 'ipvs';
+export type NetworkKind = 'flannel-vxlan' | 'host-gw';
+
+export interface ClusterConfig {
+  proxyMode: ProxyMode;
+  network: NetworkKind;
+  lanCIDR: Cidr;
+  podCIDR: Cidr;
+  serviceCIDR: Cidr;
+  loadBalancerCIDR: Cidr;
+  nodePortRange: { min: number; max: number };
+  clusterDomain: string;
+  dns: boolean;
+  masqueradeAll: boolean;
+  podEgressMasquerade: boolean;
+  /** The LAN's router: .1 of lanCIDR, in the `lan` namespace. */
+  gateway: string;
+  /** kube-dns's ClusterIP: the 10th address of serviceCIDR. */
+  dnsIP: string;
+}
+
+export interface ServePort {
+  port: number;
+  protocol: Protocol;
+}
+
+export interface Node {
+  name: string;
+  /** 0-based, file order. */
+  index: number;
+  ip: string;
+  podCIDR: string;
+  /** The `cni0` bridge's address: .1 of the pod subnet. */
+  cni0: string;
+  /** The `flannel.1` address: .0 of the pod subnet (flannel-vxlan only). */
+  flannel: string;
+  labels: Labels;
+  serve: ServePort[];
+  origin: Origin;
+}
+
+export interface Host {
+  name: string;
+  ip: string;
+  serve: ServePort[];
+  routes: { to: string; via: string }[];
+  origin: Origin;
+}
+
+export type Workload = 'echo' | 'command' | 'ingress-nginx' | 'dns';
+
+export interface Pod {
+  namespace: string;
+  name: string;
+  labels: Labels;
+  annotations: Labels;
+  /** Unset while Pending. */
+  node?: string;
+  /** Unset while Pending; the node's IP for hostNetwork pods. */
+  ip?: string;
+  hostNetwork: boolean;
+  phase: 'Running' | 'Pending';
+  /** Why a Pending pod was not placed. */
+  pendingReason?: string;
+  ready: boolean;
+  terminating: boolean;
+  owner?: { kind: 'Deployment' | 'DaemonSet'; name: string };
+  /** Hash of the owner's pod template when the pod was made: a changed template replaces the pod. */
+  templateHash?: string;
+  containers: Container[];
+  workload: Workload;
+  /** The object the pod comes from (its Pod, Deployment or DaemonSet). */
+  origin: Origin;
+}
+
+export interface ServicePort {
+  name: string;
+  port: number;
+  targetPort: number | string;
+  protocol: Protocol;
+  nodePort?: number;
+  appProtocol?: string;
+}
+
+export interface Service {
+  namespace: string;
+  name: string;
+  spec: ServiceSpec;
+  /** The ClusterIP; unset for headless and ExternalName Services. */
+  clusterIP?: string;
+  ports: ServicePort[];
+  /** status.loadBalancer.ingress: the addresses the LAN's load balancer answers on. */
+  loadBalancerIPs: string[];
+  healthCheckNodePort?: number;
+  origin: Origin;
+}
+
+export interface SliceEndpoint {
+  ip: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  nodeName?: string;
+  zone?: string;
+  /** The pod behind it, when there is one. */
+  pod?: { namespace: string; name: string };
+}
+
+export interface EndpointSlice {
+  namespace: string;
+  name: string;
+  service: string;
+  managedBy: 'endpointslice-controller.k8s.io' | 'endpointslicemirroring-controller.k8s.io' | 'user';
+  ports: { name: string; port: number; protocol: Protocol }[];
+  endpoints: SliceEndpoint[];
+}
+
+/** The whole cluster at one moment: what was applied and what the controllers made of it. */
+export interface Model {
+  scenario: { name: string; description: string; file: string };
+  config: ClusterConfig;
+  nodes: Node[];
+  hosts: Host[];
+  /** Objects as applied (manifests, apply steps, the cluster's own), in apply order. */
+  objects: KubeObject[];
+  pods: Pod[];
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  /** Per node, host-local IPAM's last handed-out address (as a number), so new pods get fresh addresses. */
+  ipamLast: Record<string, number>;
+  /** Per owner (`Deployment/ns/name`), the next pod index to use. */
+  nextPodIndex: Record<string, number>;
+}
+
+export function objectKey(o: { kind: string; meta: { namespace: string; name: string } }): string {
+  return o.kind === 'Namespace' ? `Namespace//${o.meta.name}` : `${o.kind}/${o.meta.namespace}/${o.meta.name}`;
+}
+
+export function podKey(p: { namespace: string; name: string }): string {
+  return `${p.namespace}/${p.name}`;
+}

@@ -1,0 +1,180 @@
+import type { DaemonSetObject, DeploymentObject, KubeObject, Labels, PodObject, PodTemplate } from '../scenario/objects.js';
+import { describe, matchesLabels } from '../scenario/objects.js';
+import type { Problems } from '../scenario/problems.js';
+import { originAt, type Origin } from '../scenario/source.js';
+import { sha256 } from '../util/hash.js';
+import { broadcastOf, cidrOf, intToIp } from '../util/ip.js';
+import type { Model, Node, Pod, Workload } from './types.js';
+import { podKey } from './types.js';
+
+export const WORKLOAD_ANNOTATION = 'knetlab.io/workload';
+const workloads: readonly Workload[] = ['echo', 'command', 'ingress-nginx', 'dns'];
+const userWorkloads = ['echo', 'command', 'ingress-nginx'];
+
+function templateHash(t: PodTemplate): string {
+  return sha256(JSON.stringify(t)).toString('hex').slice(0, 10);
+}
+
+function workloadOf(annotations: Labels, origin: Origin, annotationPath: (string | number)[], problems: Problems): Workload {
+  const w = annotations[WORKLOAD_ANNOTATION];
+  if (w === undefined) return 'echo';
+  if (!(workloads as readonly string[]).includes(w)) {
+    problems.error(originAt(origin, ...annotationPath, WORKLOAD_ANNOTATION), `Expected annotation \`${WORKLOAD_ANNOTATION}\` to be one of ${userWorkloads.join(', ')}, got \`${w}\``);
+    return 'echo';
+  }
+  return w as Workload;
+}
+
+function podFromTemplate(
+  owner: DeploymentObject | DaemonSetObject,
+  name: string,
+  problems: Problems,
+  nodeName?: string,
+): Pod {
+  const t = owner.template;
+  return {
+    namespace: owner.meta.namespace,
+    name,
+    labels: t.labels,
+    annotations: t.annotations,
+    hostNetwork: t.spec.hostNetwork,
+    phase: 'Pending',
+    ready: t.annotations['knetlab.io/ready'] !== 'false',
+    terminating: false,
+    owner: { kind: owner.kind, name: owner.meta.name },
+    templateHash: templateHash(t),
+    containers: t.spec.containers,
+    workload: workloadOf(t.annotations, owner.origin, ['spec', 'template', 'metadata', 'annotations'], problems),
+    origin: owner.origin,
+    ...(nodeName ? { node: nodeName } : {}),
+  };
+}
+
+function podFromObject(o: PodObject, problems: Problems): Pod {
+  return {
+    namespace: o.meta.namespace,
+    name: o.meta.name,
+    labels: o.meta.labels,
+    annotations: o.meta.annotations,
+    hostNetwork: o.spec.hostNetwork,
+    phase: 'Pending',
+    ready: o.ready,
+    terminating: o.meta.terminating,
+    containers: o.spec.containers,
+    workload: workloadOf(o.meta.annotations, o.origin, ['metadata', 'annotations'], problems),
+    origin: o.origin,
+  };
+}
+
+interface Placement {
+  nodeName?: string;
+  nodeSelector: Labels;
+}
+
+function eligibleNodes(nodes: readonly Node[], p: Placement): Node[] {
+  return nodes.filter((n) => (p.nodeName === undefined || n.name === p.nodeName) && matchesLabels(p.nodeSelector, n.labels));
+}
+
+/** Warnings for a placement that can never be met, at the field that causes it. */
+function checkPlacement(nodes: readonly Node[], p: Placement, origin: Origin, specPath: string[], what: string, problems: Problems): void {
+  if (p.nodeName !== undefined && !nodes.some((n) => n.name === p.nodeName)) {
+    problems.warn(originAt(origin, ...specPath, 'nodeName'), `\`nodeName\` ${p.nodeName} of ${what} is not a node of this scenario; its pods stay Pending`);
+  } else if (Object.keys(p.nodeSelector).length > 0 && eligibleNodes(nodes, p).length === 0) {
+    const sel = Object.entries(p.nodeSelector).map(([k, v]) => `${k}=${v}`).join(',');
+    problems.warn(originAt(origin, ...specPath, 'nodeSelector'), `\`nodeSelector\` ${sel} of ${what} matches no node; its pods stay Pending`);
+  }
+}
+
+/** host-local IPAM: the next free address after the last one handed out, wrapping, from .2 on. */
+function allocatePodIP(model: Model, node: Node, pods: readonly Pod[]): string | undefined {
+  const subnet = cidrOf(node.podCIDR);
+  const first = subnet.base + 2;
+  const size = broadcastOf(subnet) - first; // .2 up to the address before broadcast
+  const used = new Set(pods.filter((p) => p.node === node.name && p.ip && !p.hostNetwork).map((p) => p.ip));
+  const last = model.ipamLast[node.name];
+  const start = last === undefined ? 0 : last + 1 - first;
+  for (let k = 0; k < size; k++) {
+    const n = first + ((start + k) % size);
+    const ip = intToIp(n);
+    if (!used.has(ip)) {
+      model.ipamLast[node.name] = n;
+      return ip;
+    }
+  }
+  return undefined;
+}
+
+function place(model: Model, pod: Pod, p: Placement, pods: readonly Pod[]): Pod {
+  let node: Node | undefined;
+  if (pod.node) node = model.nodes.find((n) => n.name === pod.node);
+  else {
+    const eligible = eligibleNodes(model.nodes, p);
+    if (eligible.length === 0) {
+      return { ...pod, phase: 'Pending', pendingReason: p.nodeName !== undefined ? `node ${p.nodeName} does not exist` : 'no node matches its nodeSelector' };
+    }
+    // Spread: the eligible node with the fewest pods of the same owner (of any, for a bare Pod), ties in file order.
+    const count = (n: Node) => pods.filter((x) => x.node === n.name && (pod.owner ? x.owner?.kind === pod.owner.kind && x.owner.name === pod.owner.name && x.namespace === pod.namespace : true)).length;
+    node = eligible.reduce((best, n) => (count(n) < count(best) ? n : best));
+  }
+  if (!node) return { ...pod, phase: 'Pending', pendingReason: `node ${pod.node} does not exist` };
+  if (pod.hostNetwork) return { ...pod, node: node.name, ip: node.ip, phase: 'Running' };
+  const ip = allocatePodIP(model, node, pods);
+  if (!ip) return { ...pod, node: node.name, phase: 'Pending', pendingReason: `no free pod address left in ${node.podCIDR}` };
+  const { pendingReason: _unused, ...rest } = pod;
+  return { ...rest, node: node.name, ip, phase: 'Running' };
+}
+
+/**
+ * The kubelet, scheduler and workload controllers in one pass: every Pod object has its pod, every
+ * Deployment its replicas, every DaemonSet a pod per eligible node; new pods are placed and get
+ * addresses in the order their objects were applied. Existing pods keep their node and address.
+ */
+export function reconcilePods(model: Model, objects: readonly KubeObject[], problems: Problems): Pod[] {
+  const byKey = new Map(model.pods.map((p) => [podKey(p), p]));
+  const out: Pod[] = [];
+  const taken = new Set<string>();
+  const add = (p: Pod, placement: Placement) => {
+    const placed = p.phase === 'Running' ? p : place(model, p, placement, out);
+    out.push(placed);
+    taken.add(podKey(placed));
+  };
+  const userPodKeys = new Set(objects.filter((o) => o.kind === 'Pod').map((o) => `${o.meta.namespace}/${o.meta.name}`));
+  for (const o of objects) {
+    if (o.kind === 'Pod') {
+      const key = podKey(o.meta);
+      const prev = byKey.get(key);
+      const fresh = podFromObject(o, problems);
+      const placement = { ...(o.spec.nodeName ? { nodeName: o.spec.nodeName } : {}), nodeSelector: o.spec.nodeSelector };
+      if (!prev) checkPlacement(model.nodes, placement, o.origin, ['spec'], describe(o), problems);
+      // A pod's labels and readiness may change in place; its node and address do not.
+      add(prev && !prev.owner ? { ...fresh, ...(prev.node ? { node: prev.node } : {}), ...(prev.ip ? { ip: prev.ip } : {}), phase: prev.phase, ...(prev.pendingReason ? { pendingReason: prev.pendingReason } : {}) } : fresh, placement);
+    } else if (o.kind === 'Deployment') {
+      const placement = { ...(o.template.spec.nodeName ? { nodeName: o.template.spec.nodeName } : {}), nodeSelector: o.template.spec.nodeSelector };
+      checkPlacement(model.nodes, placement, o.origin, ['spec', 'template', 'spec'], describe(o), problems);
+      const hash = templateHash(o.template);
+      const ownerKey = `Deployment/${o.meta.namespace}/${o.meta.name}`;
+      const current = model.pods.filter((p) => p.owner?.kind === 'Deployment' && p.owner.name === o.meta.name && p.namespace === o.meta.namespace && p.templateHash === hash);
+      // Scaling down removes the newest pods first.
+      const keep = current.slice(0, o.replicas);
+      for (const p of keep) add(p, placement);
+      for (let i = keep.length; i < o.replicas; i++) {
+        let index = model.nextPodIndex[ownerKey] ?? 0;
+        while (taken.has(`${o.meta.namespace}/${o.meta.name}-${index}`) || userPodKeys.has(`${o.meta.namespace}/${o.meta.name}-${index}`) || byKey.has(`${o.meta.namespace}/${o.meta.name}-${index}`)) index++;
+        model.nextPodIndex[ownerKey] = index + 1;
+        add(podFromTemplate(o, `${o.meta.name}-${index}`, problems), placement);
+      }
+    } else if (o.kind === 'DaemonSet') {
+      const hash = templateHash(o.template);
+      const placement = { nodeSelector: o.template.spec.nodeSelector };
+      checkPlacement(model.nodes, placement, o.origin, ['spec', 'template', 'spec'], describe(o), problems);
+      for (const n of eligibleNodes(model.nodes, placement)) {
+        const name = `${o.meta.name}-${n.name}`;
+        const prev = byKey.get(`${o.meta.namespace}/${name}`);
+        if (prev && prev.owner?.kind === 'DaemonSet' && prev.templateHash === hash) add(prev, placement);
+        else add(podFromTemplate(o, name, problems, n.name), placement);
+      }
+    }
+  }
+  return out;
+}
+

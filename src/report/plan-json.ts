@@ -1,0 +1,22 @@
+import type { Model } from '../cluster/types.js';
+import { formatCidr } from '../util/ip.js';
+
+/** The resolved model as plain data (what `knetlab plan -o json` prints): addresses, no source positions. */
+export function planJson(model: Model): unknown {
+  const c = model.config;
+  return {
+    scenario: model.scenario,
+    cluster: {
+      ...c,
+      lanCIDR: formatCidr(c.lanCIDR),
+      podCIDR: formatCidr(c.podCIDR),
+      serviceCIDR: formatCidr(c.serviceCIDR),
+      loadBalancerCIDR: formatCidr(c.loadBalancerCIDR),
+    },
+    nodes: model.nodes.map(({ origin: _o, ...n }) => n),
+    hosts: model.hosts.map(({ origin: _o, ...h }) => h),
+    pods: model.pods.map(({ origin: _o, ...p }) => p),
+    services: model.services.map(({ origin: _o, spec, ...s }) => ({ ...s, type: spec.type, spec })),
+    endpointSlices: model.endpointSlices,
+  };
+}

@@ -1,0 +1,378 @@
+import { dirname, join, isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { readKubeObject, type KubeObject } from './objects.js';
+import { Problems, show } from './problems.js';
+import { parseAddress, parseSource, parseTarget, type Parsed } from './refs.js';
+import { clusterSchema, hostSchema, nodeSchema, stepKinds, stepSchemas, type ClusterInput, type HostInput, type NodeInput, type StepKind } from './schema.js';
+import { originAt, readYamlFile, type Origin, type SourceDoc } from './source.js';
+import type { ResponseExpect, Step } from './steps.js';
+import { suggestion } from './suggest.js';
+import { reportZodIssues } from './zod-problems.js';
+
+export interface Located<T> {
+  spec: T;
+  origin: Origin;
+}
+
+/** A scenario file read and checked for its form; names are resolved by cluster/. */
+export interface LoadedScenario {
+  file: string;
+  name: string;
+  description: string;
+  cluster: ClusterInput;
+  clusterOrigin: Origin;
+  nodes: Located<NodeInput>[];
+  hosts: Located<HostInput>[];
+  /** Every Kubernetes object of manifests, in apply order. */
+  objects: KubeObject[];
+  steps: Step[];
+  origin: Origin;
+}
+
+export interface LoadResult {
+  /** Set when the scenario's own sections are well formed (manifests and steps may still have problems). */
+  scenario?: LoadedScenario;
+  problems: Problems;
+}
+
+const topSchema = z.strictObject({
+  apiVersion: z.literal('knetlab/v1'),
+  kind: z.literal('Scenario'),
+  metadata: z.strictObject({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, { error: 'to be at most 40 characters of a-z, 0-9 and -, starting and ending with a letter or digit' }),
+    description: z.string().optional(),
+  }),
+  cluster: z.unknown().optional(),
+  nodes: z.array(z.unknown()).min(1),
+  hosts: z.array(z.unknown()).nullish(),
+  manifests: z.array(z.unknown()).nullish(),
+  steps: z.array(z.unknown()).nullish(),
+});
+
+function checkPart<T extends z.ZodType>(schema: T, value: unknown, origin: Origin, prefix: (string | number)[], problems: Problems): z.infer<T> | undefined {
+  const res = schema.safeParse(value);
+  if (res.success) return res.data;
+  reportZodIssues(schema, res.error, { origin, value, prefix }, problems);
+  return undefined;
+}
+
+/** Reads a scenario file, its manifest files and its steps, reporting every problem of form. */
+export async function loadScenario(file: string): Promise<LoadResult> {
+  const problems = new Problems();
+  const parsed = await readYamlFile(file);
+  problems.push(...parsed.problems);
+  if (parsed.problems.length > 0) return { problems };
+  if (parsed.docs.length !== 1) {
+    problems.error({ file, line: 1, col: 1 }, parsed.docs.length === 0 ? 'The scenario file is empty' : 'A scenario file holds one YAML document; put manifests in their own file and list it under manifests');
+    return { problems };
+  }
+  const doc = parsed.docs[0]!;
+  const top: Origin = { doc, path: [] };
+  const value = doc.value();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.error(top, `Expected the scenario to be a mapping with apiVersion: knetlab/v1 and kind: Scenario, got ${show(value)}`);
+    return { problems };
+  }
+  const raw = value as Record<string, unknown>;
+  const head = checkPart(topSchema, raw, top, [], problems);
+  const at = (...p: (string | number)[]): Origin => originAt(top, ...p);
+
+  const cluster = raw.cluster === undefined || raw.cluster === null ? {} : checkPart(clusterSchema, raw.cluster, at('cluster'), ['cluster'], problems);
+  const nodes: Located<NodeInput>[] = [];
+  let machinesOk = cluster !== undefined;
+  if (Array.isArray(raw.nodes)) {
+    raw.nodes.forEach((n, i) => {
+      const spec = checkPart(nodeSchema, n, at('nodes', i), ['nodes', i], problems);
+      if (spec) nodes.push({ spec, origin: at('nodes', i) });
+      else machinesOk = false;
+    });
+  } else machinesOk = false;
+  const hosts: Located<HostInput>[] = [];
+  if (Array.isArray(raw.hosts)) {
+    raw.hosts.forEach((h, i) => {
+      const spec = checkPart(hostSchema, h, at('hosts', i), ['hosts', i], problems);
+      if (spec) hosts.push({ spec, origin: at('hosts', i) });
+      else machinesOk = false;
+    });
+  }
+
+  const baseDir = dirname(file);
+  const objects: KubeObject[] = [];
+  if (Array.isArray(raw.manifests)) {
+    for (let i = 0; i < raw.manifests.length; i++) {
+      objects.push(...(await readManifestEntry(raw.manifests[i], at('manifests', i), `manifests[${i}]`, baseDir, problems)));
+    }
+  }
+
+  const steps: Step[] = [];
+  if (Array.isArray(raw.steps)) {
+    for (let i = 0; i < raw.steps.length; i++) {
+      const step = await readStep(raw.steps[i], i, at('steps', i), baseDir, problems);
+      if (step) steps.push(step);
+    }
+  }
+
+  if (!head || !machinesOk) return { problems };
+  return {
+    problems,
+    scenario: {
+      file,
+      name: head.metadata.name,
+      description: head.metadata.description ?? '',
+      cluster: cluster ?? {},
+      clusterOrigin: at('cluster'),
+      nodes,
+      hosts,
+      objects,
+      steps,
+      origin: top,
+    },
+  };
+}
+
+/** A manifests entry (or an apply step): a path to a multi-document file, or one inline object. */
+async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string, baseDir: string, problems: Problems): Promise<KubeObject[]> {
+  if (typeof entry === 'string') {
+    const path = isAbsolute(entry) ? entry : join(baseDir, entry);
+    const parsed = await readYamlFile(path);
+    if (parsed.docs.length === 0 && parsed.problems.length > 0 && parsed.problems[0]!.message.startsWith('cannot read')) {
+      problems.error(origin, `Cannot read manifest file \`${entry}\` (${path}): ${parsed.problems[0]!.message.replace(/^cannot read [^:]*: /, '')}`);
+      return [];
+    }
+    problems.push(...parsed.problems);
+    const out: KubeObject[] = [];
+    for (const doc of parsed.docs) out.push(...readObjects(doc.value(), { doc, path: [] }, problems));
+    return out;
+  }
+  if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) return readObjects(entry, origin, problems);
+  problems.error(origin, `Expected \`${shownAs}\` to be a path to a YAML file or a Kubernetes object, got ${show(entry)}`);
+  return [];
+}
+
+/** One object, or every item of a `kind: List` as `kubectl get -o yaml` prints several. */
+function readObjects(value: unknown, origin: Origin, problems: Problems): KubeObject[] {
+  if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'List' && Array.isArray((value as { items?: unknown }).items)) {
+    const items = (value as { items: unknown[] }).items;
+    return items.flatMap((item, i) => readObjects(item, originAt(origin, 'items', i), problems));
+  }
+  const obj = readKubeObject(value, origin, problems);
+  return obj ? [obj] : [];
+}
+
+function parsedOr<T>(p: Parsed<T>, origin: Origin, path: string, value: string, problems: Problems): T | undefined {
+  if (p.ok) return p.value;
+  problems.error(origin, `Expected \`${path}\` ${p.reason}, got \`${value}\``);
+  return undefined;
+}
+
+async function readStep(value: unknown, index: number, origin: Origin, baseDir: string, problems: Problems): Promise<Step | undefined> {
+  const where = `steps[${index}]`;
+  // `- sleep: 1s` is a one-key mapping like the others; a bare string is a mistake.
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.error(origin, `Expected \`${where}\` to be a mapping such as \`http: {from: ..., to: ...}\`, got ${show(value)}`);
+    return undefined;
+  }
+  const raw = value as Record<string, unknown>;
+  const keys = Object.keys(raw);
+  const kinds = keys.filter((k): k is StepKind => (stepKinds as readonly string[]).includes(k));
+  const allowed = [...stepKinds, 'name', 'expect'];
+  let bad = false;
+  for (const k of keys) {
+    if (!allowed.includes(k)) {
+      problems.error(originAt(origin, k), `Unknown key \`${k}\` in \`${where}\`${suggestion(k, allowed)}`, { key: true });
+      bad = true;
+    }
+  }
+  if (kinds.length === 0) {
+    if (!bad) problems.error(origin, `\`${where}\` has no action: expected one of ${stepKinds.join(', ')}`);
+    return undefined;
+  }
+  if (kinds.length > 1) {
+    problems.error(originAt(origin, kinds[1]!), `\`${where}\` has more than one action (${kinds.join(', ')}); write one step each`, { key: true });
+    return undefined;
+  }
+  const kind = kinds[0]!;
+  if (raw.name !== undefined && typeof raw.name !== 'string') {
+    problems.error(originAt(origin, 'name'), `Expected \`${where}.name\` to be a string, got ${show(raw.name)}`);
+    bad = true;
+  }
+  const schemas = stepSchemas[kind];
+  const bodyOrigin = originAt(origin, kind);
+  const before = problems.errorCount;
+  const body = checkPart(schemas.body as z.ZodType, raw[kind], bodyOrigin, [...['steps', index] as (string | number)[], kind], problems) as Record<string, unknown> | string | undefined;
+  let expect: Record<string, unknown> | undefined;
+  if (raw.expect !== undefined) {
+    if (!schemas.expect) {
+      problems.error(originAt(origin, 'expect'), `A ${kind} step has nothing to expect; remove \`${where}.expect\``, { key: true });
+    } else {
+      expect = checkPart(schemas.expect as z.ZodType, raw.expect, originAt(origin, 'expect'), ['steps', index, 'expect'], problems) as Record<string, unknown> | undefined;
+    }
+  }
+  if (bad || body === undefined || problems.errorCount > before) return undefined;
+  const base = { index, origin, name: typeof raw.name === 'string' ? raw.name : '' };
+  const b = body as Record<string, unknown>;
+  const fld = (k: string): Origin => originAt(bodyOrigin, k);
+  const exAt = (k: string): Origin => originAt(origin, 'expect', k);
+  const src = (): ReturnType<typeof parseSource> extends Parsed<infer T> ? T | undefined : never =>
+    parsedOr(parseSource(b.from as string), fld('from'), `${where}.${kind}.from`, b.from as string, problems);
+  const tgt = () => parsedOr(parseTarget(b.to as string), fld('to'), `${where}.${kind}.to`, b.to as string, problems);
+  const addr = (k: string, v: unknown) => (typeof v === 'string' ? parsedOr(parseAddress(v), exAt(k), `${where}.expect.${k}`, v, problems) : undefined);
+  const timeoutMs = parseDuration(b.timeout) ?? 2000;
+  const count = (b.count as number | undefined) ?? 1;
+  const responseExpect = (): ResponseExpect | undefined => {
+    const e = expect ?? {};
+    const out: ResponseExpect = {};
+    for (const k of ['sourceIp', 'sourceIpNot', 'backend'] as const) {
+      if (e[k] === undefined) continue;
+      const a = addr(k, e[k]);
+      if (!a) return undefined;
+      out[k] = a;
+    }
+    if (out.backend && out.backend.kind !== 'pod' && out.backend.kind !== 'node' && out.backend.kind !== 'host') {
+      problems.error(exAt('backend'), `Expected \`${where}.expect.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
+      return undefined;
+    }
+    for (const k of ['backends', 'spread'] as const) {
+      if (e[k] === undefined) continue;
+      if (count < 2) {
+        problems.error(exAt(k), `\`${where}.expect.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
+        return undefined;
+      }
+      (out as Record<string, unknown>)[k] = e[k];
+    }
+    if (e.backends === 'one' && e.spread !== undefined) {
+      problems.error(exAt('spread'), `\`${where}.expect.spread\` contradicts \`backends: one\``);
+      return undefined;
+    }
+    return out;
+  };
+  switch (kind) {
+    case 'http': {
+      const from = src();
+      const to = tgt();
+      const e = expect ?? {};
+      if (e.status !== undefined && e.fail !== undefined) {
+        problems.error(exAt('fail'), `\`${where}.expect\` has both status and fail; a try either answers or fails`);
+        return undefined;
+      }
+      const resp = responseExpect();
+      if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
+        problems.error(exAt('fail'), `\`${where}.expect.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+        return undefined;
+      }
+      let path = (b.path as string | undefined) ?? '/';
+      if (to?.kind === 'url') {
+        if (b.path !== undefined) {
+          problems.error(fld('path'), `\`${where}.http.path\` and a URL in \`to\` both give the path; keep one`);
+          return undefined;
+        }
+        path = to.path;
+      }
+      if (!from || !to || !resp) return undefined;
+      return {
+        ...base,
+        kind,
+        from,
+        to,
+        path,
+        headers: (b.headers as Record<string, string> | undefined) ?? {},
+        count,
+        timeoutMs,
+        expect: { ...resp, ...(e.fail !== undefined ? { fail: e.fail as 'timeout' } : { status: (e.status as number | undefined) ?? 200 }) },
+      };
+    }
+    case 'tcp':
+    case 'ping': {
+      const from = src();
+      const to = tgt();
+      if (!from || !to) return undefined;
+      if (kind === 'tcp') return { ...base, kind, from, to, count, timeoutMs, expect: { connect: (expect?.connect as boolean | undefined) ?? true } };
+      return { ...base, kind, from, to, count, timeoutMs, expect: { reachable: (expect?.reachable as boolean | undefined) ?? true } };
+    }
+    case 'udp': {
+      const from = src();
+      const to = tgt();
+      const resp = responseExpect();
+      if (!from || !to || !resp) return undefined;
+      const reply = (expect?.reply as boolean | undefined) ?? true;
+      if (!reply && Object.keys(resp).length > 0) {
+        problems.error(exAt('reply'), `\`${where}.expect.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+        return undefined;
+      }
+      return { ...base, kind, from, to, data: (b.data as string | undefined) ?? 'knetlab', count, timeoutMs, expect: { ...resp, reply } };
+    }
+    case 'dns': {
+      const from = src();
+      const e = expect ?? {};
+      const given = ['address', 'cname', 'nxdomain'].filter((k) => e[k] !== undefined);
+      if (given.length > 1) {
+        problems.error(exAt(given[1]!), `\`${where}.expect\` can check one of address, cname or nxdomain, not ${given.join(' and ')}`);
+        return undefined;
+      }
+      let addresses;
+      if (e.address !== undefined) {
+        const list = Array.isArray(e.address) ? (e.address as string[]) : [e.address as string];
+        addresses = list.map((a, i) => parsedOr(parseAddress(a), Array.isArray(e.address) ? originAt(exAt('address'), i) : exAt('address'), `${where}.expect.address`, a, problems));
+        if (addresses.some((a) => a === undefined)) return undefined;
+      }
+      if (!from) return undefined;
+      return {
+        ...base,
+        kind,
+        from,
+        query: b.name as string,
+        type: (b.type as 'A' | undefined) ?? 'A',
+        timeoutMs,
+        expect: {
+          ...(addresses ? { addresses: addresses as NonNullable<(typeof addresses)[number]>[] } : {}),
+          ...(e.cname !== undefined ? { cname: e.cname as string } : {}),
+          ...(e.nxdomain !== undefined ? { nxdomain: e.nxdomain as boolean } : {}),
+        },
+      };
+    }
+    case 'apply': {
+      const objects = await readManifestEntry(body, bodyOrigin, `${where}.apply`, baseDir, problems);
+      if (problems.errorCount > before) return undefined;
+      return { ...base, kind, objects };
+    }
+    case 'patch':
+      return { ...base, kind, target: { kind: b.kind as string, name: b.name as string, namespace: (b.namespace as string | undefined) ?? 'default' }, patch: b.patch as Record<string, unknown> };
+    case 'delete':
+      return { ...base, kind, target: { kind: b.kind as string, name: b.name as string, namespace: (b.namespace as string | undefined) ?? 'default' } };
+    case 'scale':
+      return { ...base, kind, deployment: b.deployment as string, namespace: (b.namespace as string | undefined) ?? 'default', replicas: b.replicas as number };
+    case 'link':
+      return { ...base, kind, node: b.node as string, state: b.state as 'up' | 'down' };
+    case 'exec': {
+      const on = parsedOr(parseSource(b.on as string), fld('on'), `${where}.exec.on`, b.on as string, problems);
+      const e = expect ?? {};
+      for (const k of ['stdoutMatches', 'stderrMatches']) {
+        if (typeof e[k] !== 'string') continue;
+        try {
+          new RegExp(e[k] as string);
+        } catch (err) {
+          problems.error(exAt(k), `\`${where}.expect.${k}\` is not a valid regular expression: ${(err as Error).message}`);
+          return undefined;
+        }
+      }
+      if (!on) return undefined;
+      return {
+        ...base,
+        kind,
+        on,
+        command: b.command as string[],
+        timeoutMs: parseDuration(b.timeout) ?? 30_000,
+        expect: {
+          ...(e.exitCode !== undefined ? { exitCode: e.exitCode as number } : e.stdoutMatches === undefined && e.stderrMatches === undefined ? { exitCode: 0 } : {}),
+          ...(e.stdoutMatches !== undefined ? { stdoutMatches: e.stdoutMatches as string } : {}),
+          ...(e.stderrMatches !== undefined ? { stderrMatches: e.stderrMatches as string } : {}),
+        },
+      };
+    }
+    case 'sleep':
+      return { ...base, kind, ms: parseDuration(body)! };
+  }
+}
+
+export type { SourceDoc };

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { isIPv4, parseCidr } from '../util/ip.js';
+import { parseDuration } from './duration.js';
+
+// Messages that start with "to " are completed as "Expected `path` to ..., got `value`".
+export const ipv4 = z.string({ error: 'to be an IPv4 address' }).refine(isIPv4, { error: 'to be an IPv4 address such as 192.168.8.11' });
+export const cidr = z.string({ error: 'to be an IPv4 CIDR' }).superRefine((s, ctx) => {
+  const c = parseCidr(s);
+  if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: c });
+});
+export const port = z.number({ error: 'to be a port number from 1 to 65535' }).int({ error: 'to be a port number from 1 to 65535' }).min(1, { error: 'to be a port number from 1 to 65535' }).max(65535, { error: 'to be a port number from 1 to 65535' });
+export const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
+export const duration = z.string({ error: 'to be a duration such as 500ms or 2s' }).refine((s) => parseDuration(s) !== undefined, { error: 'to be a duration such as 500ms or 2s' });
+// Node labels are ours, so unquoted `true` or `1` are taken as the strings they mean.
+const labelValue = z.union([z.string(), z.number(), z.boolean()], { error: 'to be a label value' }).transform(String);
+
+export const MACHINE_NAME_MAX = 15;
+
+export const stepKinds = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep'] as const;
+export type StepKind = (typeof stepKinds)[number];
+
+const serve = z.strictObject({ port, protocol: protocol.optional() });
+
+export const nodeSchema = z.strictObject({
+  name: z.string(),
+  ip: ipv4.optional(),
+  podCIDR: cidr.optional(),
+  labels: z.record(z.string(), labelValue).optional(),
+  serve: z.array(serve).optional(),
+});
+
+const machineRef = z.string().regex(/^(node|host)\/[^/]+$/, { error: 'to be node/NAME or host/NAME' });
+export const hostSchema = z.strictObject({
+  name: z.string(),
+  ip: ipv4.optional(),
+  serve: z.array(serve).optional(),
+  routes: z.array(z.strictObject({ to: cidr, via: z.union([ipv4, machineRef], { error: 'to be an IPv4 address, node/NAME or host/NAME' }) })).optional(),
+});
+
+export const clusterSchema = z.strictObject({
+  proxyMode: z.enum(['iptables', 'nftables', 'ipvs']).optional(),
+  network: z.enum(['flannel-vxlan', 'host-gw']).optional(),
+  lanCIDR: cidr.optional(),
+  podCIDR: cidr.optional(),
+  serviceCIDR: cidr.optional(),
+  loadBalancerCIDR: cidr.optional(),
+  nodePortRange: z.string().regex(/^\d+-\d+$/, { error: 'to be a range such as 30000-32767' }).optional(),
+  clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { error: 'to be a DNS domain such as cluster.local' }).optional(),
+  dns: z.boolean().optional(),
+  masqueradeAll: z.boolean().optional(),
+  podEgressMasquerade: z.boolean().optional(),
+});
+
+export const scenarioSchema = z.strictObject({
+  apiVersion: z.literal('knetlab/v1'),
+  kind: z.literal('Scenario'),
+  metadata: z.strictObject({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, { error: 'to be at most 40 characters of a-z, 0-9 and -, starting and ending with a letter or digit' }),
+    description: z.string().optional(),
+  }),
+  cluster: clusterSchema.optional(),
+  nodes: z.array(nodeSchema).min(1),
+  hosts: z.array(hostSchema).optional(),
+  manifests: z.array(z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'to be a path to a YAML file or a Kubernetes object' })).optional(),
+  steps: z.array(z.unknown()).optional(),
+});
+
+export type ScenarioInput = z.infer<typeof scenarioSchema>;
+export type NodeInput = z.infer<typeof nodeSchema>;
+export type HostInput = z.infer<typeof hostSchema>;
+export type ClusterInput = z.infer<typeof clusterSchema>;
+
+// ---- steps ----
+
+const ref = z.string({ error: 'to be a name such as pod/NAME or service/NAME' }).min(1);
+const countSchema = z.number().int({ error: 'to be a whole number from 1 to 1000' }).min(1, { error: 'to be a whole number from 1 to 1000' }).max(1000, { error: 'to be a whole number from 1 to 1000' });
+
+const backendExpect = {
+  sourceIp: ref.optional(),
+  sourceIpNot: ref.optional(),
+  backend: ref.optional(),
+  backends: z.enum(['all', 'one']).optional(),
+  spread: z.number().gt(0, { error: 'to be a fraction greater than 0 and at most 1' }).max(1, { error: 'to be a fraction greater than 0 and at most 1' }).optional(),
+};
+
+export const failKinds = ['timeout', 'refused', 'unreachable', 'any'] as const;
+
+export const stepSchemas = {
+  http: {
+    body: z.strictObject({
+      from: ref,
+      to: ref,
+      path: z.string().regex(/^\//, { error: 'to start with /' }).optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      count: countSchema.optional(),
+      timeout: duration.optional(),
+    }),
+    expect: z.strictObject({
+      status: z.number().int().min(100, { error: 'to be an HTTP status from 100 to 599' }).max(599, { error: 'to be an HTTP status from 100 to 599' }).optional(),
+      fail: z.enum(failKinds).optional(),
+      ...backendExpect,
+    }),
+  },
+  tcp: {
+    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: duration.optional() }),
+    expect: z.strictObject({ connect: z.boolean() }),
+  },
+  udp: {
+    body: z.strictObject({ from: ref, to: ref, data: z.string().optional(), count: countSchema.optional(), timeout: duration.optional() }),
+    expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
+  },
+  ping: {
+    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: duration.optional() }),
+    expect: z.strictObject({ reachable: z.boolean() }),
+  },
+  dns: {
+    body: z.strictObject({ from: ref, name: z.string().min(1), type: z.enum(['A', 'AAAA', 'CNAME', 'SRV', 'PTR']).optional(), timeout: duration.optional() }),
+    expect: z.strictObject({
+      address: z.union([ref, z.array(ref)], { error: 'to be an address or a list of addresses' }).optional(),
+      cname: z.string().optional(),
+      nxdomain: z.boolean().optional(),
+    }),
+  },
+  apply: { body: z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'to be a path to a YAML file or a Kubernetes object' }), expect: undefined },
+  patch: {
+    body: z.strictObject({
+      kind: z.string(),
+      name: z.string(),
+      namespace: z.string().optional(),
+      patch: z.record(z.string(), z.unknown()),
+    }),
+    expect: undefined,
+  },
+  delete: { body: z.strictObject({ kind: z.string(), name: z.string(), namespace: z.string().optional() }), expect: undefined },
+  scale: {
+    body: z.strictObject({
+      deployment: z.string(),
+      namespace: z.string().optional(),
+      replicas: z.number().int({ error: 'to be a whole number from 0 to 250' }).min(0, { error: 'to be a whole number from 0 to 250' }).max(250, { error: 'to be a whole number from 0 to 250' }),
+    }),
+    expect: undefined,
+  },
+  link: { body: z.strictObject({ node: z.string(), state: z.enum(['up', 'down']) }), expect: undefined },
+  exec: {
+    body: z.strictObject({ on: ref, command: z.array(z.string()).min(1), timeout: duration.optional() }),
+    expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).optional(), stdoutMatches: z.string().optional(), stderrMatches: z.string().optional() }),
+  },
+  sleep: { body: duration, expect: undefined },
+} satisfies Record<StepKind, { body: z.ZodType; expect: z.ZodType | undefined }>;
+
+export type StepBody<K extends StepKind> = z.infer<(typeof stepSchemas)[K]['body']>;
+export type StepExpect<K extends StepKind> = (typeof stepSchemas)[K]['expect'] extends z.ZodType ? z.infer<NonNullable<(typeof stepSchemas)[K]['expect']>> : never;

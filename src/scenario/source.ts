@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import type { Location, Problem } from '../errors.js';
+
+export type PathSegment = string | number;
+export type Path = readonly PathSegment[];
+
+/** One YAML document of a file, kept with its syntax tree so that any value can be found again by path. */
+export class SourceDoc {
+  constructor(
+    readonly file: string,
+    readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** The plain JavaScript value of the whole document. */
+  value(): unknown {
+    return this.doc.toJS({ maxAliasCount: 1000 });
+  }
+
+  /** Where the value at path stands; with key, where its key stands. Falls back to the nearest existing parent. */
+  locate(path: Path, opts: { key?: boolean } = {}): Location {
+    let node: unknown = this.doc.contents;
+    let best: Node | Pair | undefined = node as Node | undefined;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i];
+      let next: unknown;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
+        if (!pair) break;
+        if (opts.key && i === path.length - 1) {
+          best = (pair.key as Node | null) ?? best;
+          node = undefined;
+          break;
+        }
+        next = pair.value;
+        if (next == null) {
+          best = (pair.key as Node | null) ?? best; // `key:` with no value: point at the key
+          node = undefined;
+          break;
+        }
+      } else if (isSeq(node) && typeof seg === 'number') {
+        next = node.items[seg];
+        if (next == null) break;
+      } else {
+        break;
+      }
+      node = next;
+      best = next as Node;
+    }
+    const offset = (best as Node | undefined)?.range?.[0] ?? 0;
+    return this.at(offset);
+  }
+
+  at(offset: number): Location {
+    const pos = this.lines.linePos(offset);
+    return { file: this.file, line: pos.line, col: pos.col };
+  }
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return undefined;
+}
+
+/** A value's place: the document it came from and its path in that document. */
+export interface Origin {
+  doc: SourceDoc;
+  path: Path;
+}
+
+export function originAt(origin: Origin, ...sub: Path): Origin {
+  return { doc: origin.doc, path: [...origin.path, ...sub] };
+}
+
+export function locate(origin: Origin, opts: { key?: boolean } = {}): Location {
+  return origin.doc.locate(origin.path, opts);
+}
+
+export interface ParsedFile {
+  file: string;
+  docs: SourceDoc[];
+  problems: Problem[];
+}
+
+/** Parses every YAML document of a text; syntax errors become problems at their line and column. */
+export function parseYaml(file: string, text: string): ParsedFile {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  const docs: SourceDoc[] = [];
+  const list = Array.isArray(parsed) ? parsed : [];
+  for (const doc of list) {
+    for (const err of doc.errors) {
+      const pos = lines.linePos(err.pos[0]);
+      problems.push({
+        severity: 'error',
+        message: `YAML: ${firstLine(err.message)}`,
+        location: { file, line: pos.line, col: pos.col },
+      });
+    }
+    if (doc.errors.length === 0 && doc.contents != null) docs.push(new SourceDoc(file, doc, lines));
+  }
+  return { file, docs, problems };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+export async function readYamlFile(file: string, shownAs: string = file): Promise<ParsedFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      file: shownAs,
+      docs: [],
+      problems: [{ severity: 'error', message: `cannot read ${shownAs}: ${code === 'ENOENT' ? 'no such file' : String(code ?? err)}`, location: { file: shownAs, line: 1, col: 1 } }],
+    };
+  }
+  return parseYaml(shownAs, text);
+}
