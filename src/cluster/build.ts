@@ -33,11 +33,9 @@ export function checkNewObjects(objects: readonly KubeObject[], system: readonly
 }
 
 /** The cluster as it stands once every manifest is applied, before the first step. */
-export function buildModel(s: LoadedScenario, problems: Problems): Model | undefined {
+export function buildModel(s: LoadedScenario, problems: Problems): Model {
   const config = resolveConfig(s, problems);
-  if (!config) return undefined;
   const machines = resolveMachines(s, config, problems);
-  if (!machines) return undefined;
   const system = systemObjects(config, originAt(s.clusterOrigin, 'dns'), problems);
   const objects = checkNewObjects(s.objects, system, problems);
   const empty: Model = {

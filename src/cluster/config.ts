@@ -26,8 +26,11 @@ export function defaultLoadBalancerCIDR(lan: Cidr): Cidr {
   return { base: (lan.base + cidrSize(lan) - 2 ** (32 - bits)) >>> 0, bits };
 }
 
-/** The cluster section with its defaults, checked for ranges that cannot work together. */
-export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterConfig | undefined {
+/**
+ * The cluster section with its defaults, checked for ranges that cannot work together. The
+ * problems are reported, and the config is still returned so that later checks can go on.
+ */
+export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterConfig {
   const c = s.cluster;
   const at = (k: string) => originAt(s.clusterOrigin, k);
   const before = problems.errorCount;
@@ -60,11 +63,12 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     }
   }
   for (const [n, r] of ranges.slice(1)) {
-    if (cidrOverlaps(loadBalancerCIDR, r)) {
+    // The default pool lies in the LAN: an overlap with the LAN is reported above already.
+    if (cidrOverlaps(loadBalancerCIDR, r) && (c.loadBalancerCIDR || !cidrOverlaps(lanCIDR, r))) {
       problems.error(at(c.loadBalancerCIDR ? 'loadBalancerCIDR' : 'lanCIDR'), `\`cluster.loadBalancerCIDR\` ${formatCidr(loadBalancerCIDR)} overlaps \`cluster.${n}\` ${formatCidr(r)}`);
     }
   }
-  if (problems.errorCount > before) return undefined;
+  void before;
   return {
     proxyMode: c.proxyMode ?? defaults.proxyMode,
     network: c.network ?? defaults.network,
@@ -72,7 +76,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     podCIDR,
     serviceCIDR,
     loadBalancerCIDR,
-    nodePortRange: { min: lo, max: hi },
+    nodePortRange: lo >= 1 && hi <= 65535 && lo < hi ? { min: lo, max: hi } : { min: 30000, max: 32767 },
     clusterDomain: c.clusterDomain ?? defaults.clusterDomain,
     dns: c.dns ?? defaults.dns,
     masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,

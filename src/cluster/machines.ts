@@ -9,14 +9,19 @@ import type { ClusterConfig, Host, Node } from './types.js';
 
 const machineName = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-/** Nodes and hosts with their addresses: given ones first, then nodes from .11 up and hosts from .200 down. */
-export function resolveMachines(s: LoadedScenario, config: ClusterConfig, problems: Problems): { nodes: Node[]; hosts: Host[] } | undefined {
+/**
+ * Nodes and hosts with their addresses: given ones first, then nodes from .11 up and hosts from
+ * .200 down. Problems are reported and the machines still returned (a bad address replaced by an
+ * allocated one) so that the checks after these can go on.
+ */
+export function resolveMachines(s: LoadedScenario, config: ClusterConfig, problems: Problems): { nodes: Node[]; hosts: Host[] } {
   const before = problems.errorCount;
   const lan = config.lanCIDR;
   const taken = new Map<number, string>(); // address -> who has it
   taken.set(ipToInt(config.gateway), 'the LAN gateway');
 
   const names = new Map<string, string>();
+  const goodIPs = new Set<string>(); // `kind/name` of machines whose given address is usable
   const all = [
     ...s.nodes.map((n, i) => ({ kind: 'node', spec: n.spec, origin: n.origin, where: `nodes[${i}]` })),
     ...s.hosts.map((h, i) => ({ kind: 'host', spec: h.spec, origin: h.origin, where: `hosts[${i}]` })),
@@ -42,7 +47,10 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       else if (n === lan.base || n === broadcastOf(lan)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is the LAN's ${n === lan.base ? 'network' : 'broadcast'} address`);
       else if (taken.has(n)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is already ${taken.get(n)}'s address`);
       else if (cidrContains(config.loadBalancerCIDR, ip)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is inside \`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}, which is kept for LoadBalancer addresses`);
-      else taken.set(n, `${m.kind}/${name}`);
+      else {
+        taken.set(n, `${m.kind}/${name}`);
+        goodIPs.add(`${m.where}`);
+      }
     }
     const seen = new Set<string>();
     (m.spec.serve ?? []).forEach((sv, i) => {
@@ -51,8 +59,6 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       seen.add(key);
     });
   }
-  if (problems.errorCount > before) return undefined;
-
   const usable = (n: number): boolean => !taken.has(n) && n !== lan.base && n !== broadcastOf(lan) && !cidrContains(config.loadBalancerCIDR, n);
   const allocate = (start: number, step: 1 | -1, who: string): string | undefined => {
     const first = lan.base + 1;
@@ -102,7 +108,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       }
       subnetsTaken.push(subnet);
     }
-    const ip = n.spec.ip ?? allocate(11, 1, `node/${n.spec.name}`);
+    const ip = n.spec.ip !== undefined && goodIPs.has(`nodes[${i}]`) ? n.spec.ip : allocate(11, 1, `node/${n.spec.name}`);
     if (!ip) {
       problems.error(originAt(n.origin, 'name'), `No free address is left in \`cluster.lanCIDR\` ${formatCidr(lan)} for node ${n.spec.name}`);
       continue;
@@ -121,13 +127,12 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
   }
   const hosts: Host[] = [];
   for (const [i, h] of s.hosts.entries()) {
-    const ip = h.spec.ip ?? allocate(200, -1, `host/${h.spec.name}`);
+    const ip = h.spec.ip !== undefined && goodIPs.has(`hosts[${i}]`) ? h.spec.ip : allocate(200, -1, `host/${h.spec.name}`);
     if (!ip) {
       problems.error(originAt(h.origin, 'name'), `No free address is left in \`cluster.lanCIDR\` ${formatCidr(lan)} for host ${h.spec.name}`);
       continue;
     }
     hosts.push({ name: h.spec.name, ip, serve: (h.spec.serve ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })), routes: [], origin: h.origin });
-    void i;
   }
   // Routes after every address is known, since `via: node/NAME` may name any machine.
   const machines = new Map<string, string>([...nodes.map((n) => [`node/${n.name}`, n.ip] as const), ...hosts.map((h) => [`host/${h.name}`, h.ip] as const)]);
@@ -146,6 +151,6 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       if (via && host) host.routes.push({ to: r.to, via });
     });
   });
-  if (problems.errorCount > before) return undefined;
+  void before;
   return { nodes, hosts };
 }

@@ -1,4 +1,4 @@
-import type { DaemonSetObject, DeploymentObject, KubeObject, Labels, PodObject, PodTemplate } from '../scenario/objects.js';
+import type { DaemonSetObject, DeploymentObject, KubeObject, Labels, PodObject } from '../scenario/objects.js';
 import { describe, matchesLabels } from '../scenario/objects.js';
 import type { Problems } from '../scenario/problems.js';
 import { originAt, type Origin } from '../scenario/source.js';
@@ -11,8 +11,22 @@ export const WORKLOAD_ANNOTATION = 'knetlab.io/workload';
 const workloads: readonly Workload[] = ['echo', 'command', 'ingress-nginx', 'dns'];
 const userWorkloads = ['echo', 'command', 'ingress-nginx'];
 
-function templateHash(t: PodTemplate): string {
-  return sha256(JSON.stringify(t)).toString('hex').slice(0, 10);
+/** JSON with sorted keys, so the same template always hashes the same. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Like pod-template-hash: any change to the written template (an image too) means new pods. */
+function templateHash(owner: DeploymentObject | DaemonSetObject): string {
+  const raw = (owner.raw.spec as { template?: unknown } | undefined)?.template ?? owner.template;
+  return sha256(canonical(raw)).toString('hex').slice(0, 10);
 }
 
 function workloadOf(annotations: Labels, origin: Origin, annotationPath: (string | number)[], problems: Problems): Workload {
@@ -42,7 +56,7 @@ function podFromTemplate(
     ready: t.annotations['knetlab.io/ready'] !== 'false',
     terminating: false,
     owner: { kind: owner.kind, name: owner.meta.name },
-    templateHash: templateHash(t),
+    templateHash: templateHash(owner),
     containers: t.spec.containers,
     workload: workloadOf(t.annotations, owner.origin, ['spec', 'template', 'metadata', 'annotations'], problems),
     origin: owner.origin,
@@ -151,7 +165,7 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
     } else if (o.kind === 'Deployment') {
       const placement = { ...(o.template.spec.nodeName ? { nodeName: o.template.spec.nodeName } : {}), nodeSelector: o.template.spec.nodeSelector };
       checkPlacement(model.nodes, placement, o.origin, ['spec', 'template', 'spec'], describe(o), problems);
-      const hash = templateHash(o.template);
+      const hash = templateHash(o);
       const ownerKey = `Deployment/${o.meta.namespace}/${o.meta.name}`;
       const current = model.pods.filter((p) => p.owner?.kind === 'Deployment' && p.owner.name === o.meta.name && p.namespace === o.meta.namespace && p.templateHash === hash);
       // Scaling down removes the newest pods first.
@@ -164,7 +178,7 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
         add(podFromTemplate(o, `${o.meta.name}-${index}`, problems), placement);
       }
     } else if (o.kind === 'DaemonSet') {
-      const hash = templateHash(o.template);
+      const hash = templateHash(o);
       const placement = { nodeSelector: o.template.spec.nodeSelector };
       checkPlacement(model.nodes, placement, o.origin, ['spec', 'template', 'spec'], describe(o), problems);
       for (const n of eligibleNodes(model.nodes, placement)) {

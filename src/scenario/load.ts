@@ -57,6 +57,30 @@ function checkPart<T extends z.ZodType>(schema: T, value: unknown, origin: Origi
   return undefined;
 }
 
+/**
+ * Like checkPart, but when a mapping has bad fields, reports them and goes on without them (so
+ * later checks can still find problems elsewhere); undefined only when even that cannot parse.
+ */
+function checkLenient<T extends z.ZodType>(schema: T, value: unknown, origin: Origin, prefix: (string | number)[], problems: Problems): z.infer<T> | undefined {
+  let res = schema.safeParse(value);
+  if (res.success) return res.data;
+  reportZodIssues(schema, res.error, { origin, value, prefix }, problems);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  let rest: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (let round = 0; round < 20 && !res.success; round++) {
+    const drop = new Set<string>();
+    for (const issue of res.error.issues) {
+      if (issue.code === 'unrecognized_keys' && issue.path.length === 0) issue.keys.forEach((k) => drop.add(k));
+      else if (issue.path.length > 0) drop.add(String(issue.path[0]));
+    }
+    const before = Object.keys(rest).length;
+    rest = Object.fromEntries(Object.entries(rest).filter(([k]) => !drop.has(k)));
+    if (Object.keys(rest).length === before) return undefined; // a required field is missing
+    res = schema.safeParse(rest);
+  }
+  return res.success ? res.data : undefined;
+}
+
 /** Reads a scenario file, its manifest files and its steps, reporting every problem of form. */
 export async function loadScenario(file: string): Promise<LoadResult> {
   const problems = new Problems();
@@ -78,12 +102,13 @@ export async function loadScenario(file: string): Promise<LoadResult> {
   const head = checkPart(topSchema, raw, top, [], problems);
   const at = (...p: (string | number)[]): Origin => originAt(top, ...p);
 
-  const cluster = raw.cluster === undefined || raw.cluster === null ? {} : checkPart(clusterSchema, raw.cluster, at('cluster'), ['cluster'], problems);
+  // Bad fields are reported and left out, so the rest can still be checked as a whole.
+  const cluster = raw.cluster === undefined || raw.cluster === null ? {} : checkLenient(clusterSchema, raw.cluster, at('cluster'), ['cluster'], problems);
   const nodes: Located<NodeInput>[] = [];
   let machinesOk = cluster !== undefined;
   if (Array.isArray(raw.nodes)) {
     raw.nodes.forEach((n, i) => {
-      const spec = checkPart(nodeSchema, n, at('nodes', i), ['nodes', i], problems);
+      const spec = checkLenient(nodeSchema, n, at('nodes', i), ['nodes', i], problems);
       if (spec) nodes.push({ spec, origin: at('nodes', i) });
       else machinesOk = false;
     });
@@ -91,7 +116,7 @@ export async function loadScenario(file: string): Promise<LoadResult> {
   const hosts: Located<HostInput>[] = [];
   if (Array.isArray(raw.hosts)) {
     raw.hosts.forEach((h, i) => {
-      const spec = checkPart(hostSchema, h, at('hosts', i), ['hosts', i], problems);
+      const spec = checkLenient(hostSchema, h, at('hosts', i), ['hosts', i], problems);
       if (spec) hosts.push({ spec, origin: at('hosts', i) });
       else machinesOk = false;
     });
@@ -113,13 +138,15 @@ export async function loadScenario(file: string): Promise<LoadResult> {
     }
   }
 
-  if (!head || !machinesOk) return { problems };
+  // A bad head (name, apiVersion) is reported above; the cluster can still be checked.
+  if (!machinesOk || nodes.length === 0) return { problems };
+  const meta = (raw.metadata ?? {}) as { name?: unknown; description?: unknown };
   return {
     problems,
     scenario: {
       file,
-      name: head.metadata.name,
-      description: head.metadata.description ?? '',
+      name: head?.metadata.name ?? (typeof meta.name === 'string' ? meta.name : ''),
+      description: head?.metadata.description ?? (typeof meta.description === 'string' ? meta.description : ''),
       cluster: cluster ?? {},
       clusterOrigin: at('cluster'),
       nodes,

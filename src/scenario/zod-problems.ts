@@ -94,7 +94,7 @@ function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subjec
         return;
       }
       const name = typeNames[issue.expected] ?? issue.expected;
-      problems.error(where, expected(`to be ${name}`));
+      problems.error(where, expected(issue.message?.startsWith('to ') ? issue.message : `to be ${name}`));
       return;
     }
     case 'invalid_value': {

@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import t from 'tap';
+import { head, writeScenario } from '../helpers.js';
+
+const bin = 'dist/cli/main.js';
+
+function knetlab(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+t.before(() => {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first (npm test does)`);
+});
+
+const valid = `${head(2)}manifests:
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+`;
+
+t.test('validate: exit 0 for a valid file, 2 with every problem for a broken one', async (t) => {
+  const ok = knetlab('validate', writeScenario(valid));
+  t.equal(ok.status, 0);
+  t.equal(ok.stdout, '');
+  t.match(ok.stderr, /1 scenario file valid/);
+  const file = writeScenario(`${head(1, '  proxyMode: ipvs2\n  lanCIDR: 172.16.0.0/16')}hosts:\n  - {name: h, ip: 192.168.8.5}\n`);
+  const bad = knetlab('validate', file);
+  t.equal(bad.status, 2);
+  t.same(bad.stdout.trim().split('\n'), [
+    `${file}:5:14: Expected \`cluster.proxyMode\` to be one of iptables, nftables, ipvs, got \`ipvs2\`; did you mean \`ipvs\`?`,
+    `${file}:10:19: \`hosts[0].ip\` 192.168.8.5 is outside \`cluster.lanCIDR\` 172.16.0.0/16`,
+  ]);
+  t.match(bad.stderr, /1 file has errors \(of 1\)/);
+});
+
+t.test('validate a folder: every scenario below it, manifest files passed over', async (t) => {
+  const file = writeScenario(valid, {
+    'manifests/web.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 80}]}\n',
+    'more/other.yaml': valid.replace('name: t', 'name: other'),
+  });
+  const r = knetlab('validate', dirname(file));
+  t.equal(r.status, 0);
+  t.match(r.stderr, /2 scenario files valid/);
+});
+
+t.test('plan: the resolved model, as text or JSON; 2 and the problems for a broken file', async (t) => {
+  const file = writeScenario(valid);
+  const text = knetlab('plan', file);
+  t.equal(text.status, 0);
+  t.match(text.stdout, /node\/node-1\s+Ready\s+192\.168\.8\.11\s+10\.244\.0\.0\/24\s+10\.244\.0\.1\s+10\.244\.0\.0/);
+  t.match(text.stdout, /kube-system\s+service\/kube-dns\s+ClusterIP\s+10\.96\.0\.10/);
+  const json = knetlab('plan', '-o', 'json', file);
+  t.equal(json.status, 0);
+  const model = JSON.parse(json.stdout) as { nodes: { name: string; ip: string }[]; services: { name: string; clusterIP: string }[] };
+  t.same(model.nodes.map((n) => n.ip), ['192.168.8.11', '192.168.8.12']);
+  t.equal(model.services.find((s) => s.name === 'kube-dns')?.clusterIP, '10.96.0.10');
+  const bad = knetlab('plan', writeScenario(`${head(1)}steps:\n  - sleep: forever\n`));
+  t.equal(bad.status, 2);
+  t.equal(bad.stdout, '');
+  t.match(bad.stderr, /Expected `steps\[0\]\.sleep` to be a duration such as 500ms or 2s, got `forever`/);
+});
+
+t.test('the command line: usage errors exit 2, --version 0', async (t) => {
+  t.equal(knetlab('frobnicate').status, 2);
+  t.equal(knetlab('validate').status, 2, 'validate needs a path');
+  t.equal(knetlab('validate', '/nonexistent/x.yaml').status, 2);
+  t.equal(knetlab('plan', '-o', 'xml', writeScenario(valid)).status, 2);
+  const v = knetlab('--version');
+  t.equal(v.status, 0);
+  t.match(v.stdout, /^\d+\.\d+\.\d+/);
+});

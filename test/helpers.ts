@@ -1,0 +1,45 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Model } from '../src/cluster/types.js';
+import { formatProblem } from '../src/errors.js';
+import { validateScenario, type Validation } from '../src/validate.js';
+
+/** Writes a scenario (and any files beside it) to a new temporary folder and returns its path. */
+export function writeScenario(text: string, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'knetlab-test-'));
+  for (const [name, body] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), body);
+  }
+  const file = join(dir, 'scenario.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+export async function validateText(text: string, files: Record<string, string> = {}): Promise<Validation & { lines: string[] }> {
+  const file = writeScenario(text, files);
+  const v = await validateScenario(file);
+  // Messages without the temporary folder, so tests can compare them.
+  const lines = v.problems.map((p) => formatProblem(p).replace(`${dirname(file)}/`, ''));
+  return { ...v, lines };
+}
+
+/** The model of a scenario that must be valid; throws with every problem otherwise. */
+export async function modelOf(text: string, files: Record<string, string> = {}): Promise<Model> {
+  const v = await validateText(text, files);
+  const errors = v.lines.filter((l) => !l.includes(': warning: '));
+  if (errors.length || !v.model) throw new Error(`scenario is invalid:\n${errors.join('\n')}`);
+  return v.model;
+}
+
+/** A scenario head with n nodes named node-1..node-n. */
+export function head(nodes = 2, cluster = ''): string {
+  const list = Array.from({ length: nodes }, (_, i) => `  - name: node-${i + 1}`).join('\n');
+  return `apiVersion: knetlab/v1
+kind: Scenario
+metadata: {name: t}
+${cluster ? `cluster:\n${cluster}\n` : ''}nodes:
+${list}
+`;
+}
