@@ -34,7 +34,8 @@ export class SourceDoc {
           break;
         }
         next = pair.value;
-        if (next == null) {
+        // `key:` with no value holds an empty null scalar: point at the key.
+        if (next == null || (isScalar(next) && next.value === null && next.range?.[0] === next.range?.[1])) {
           best = (pair.key as Node | null) ?? best; // `key:` with no value: point at the key
           node = undefined;
           break;
@@ -99,7 +100,9 @@ export function parseYaml(file: string, text: string): ParsedFile {
         location: { file, line: pos.line, col: pos.col },
       });
     }
-    if (doc.errors.length === 0 && doc.contents != null) docs.push(new SourceDoc(file, doc, lines));
+    // An empty document (a trailing `---`) has an empty null scalar as its contents.
+    const empty = doc.contents == null || (isScalar(doc.contents) && doc.contents.value === null);
+    if (doc.errors.length === 0 && !empty) docs.push(new SourceDoc(file, doc, lines));
   }
   return { file, docs, problems };
 }
