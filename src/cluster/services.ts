@@ -42,7 +42,7 @@ export function allocateServices(
     if (given) {
       const at = originAt(o.origin, 'spec', 'clusterIP');
       const n = ipToInt(given);
-      if (!cidrContains(cidr, given)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is outside \`cluster.serviceCIDR\` ${formatCidr(cidr)}`);
+      if (!cidrContains(cidr, given)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is outside \`cluster.serviceCIDR\` ${formatCidr(cidr)} (set \`cluster.serviceCIDR\` to the range of the cluster it comes from)`);
       else if (n === cidr.base || n === broadcastOf(cidr)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is the network or broadcast address of \`cluster.serviceCIDR\``);
       else if (kept !== undefined && kept !== given) problems.error(at, `\`spec.clusterIP\` of ${what} cannot change from ${kept} to ${given} (the field is immutable)`);
       else if (usedIPs.has(n) && !(isDns(o) && given === config.dnsIP)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
@@ -59,7 +59,7 @@ export function allocateServices(
   }
   const size = cidrSize(cidr);
   for (const o of objects) {
-    if (!wantsIP(o) || clusterIPs.has(o) || o.spec.clusterIP) continue;
+    if (!wantsIP(o) || clusterIPs.has(o)) continue; // a refused given address (reported above) gets a stand-in too
     const start = hashNumber(`${o.meta.namespace}/${o.meta.name}`) % size;
     for (let k = 0; k < size; k++) {
       const n = (cidr.base + ((start + k) % size)) >>> 0;
@@ -81,7 +81,9 @@ export function allocateServices(
   const claim = (o: ServiceObject, port: number, at: ReturnType<typeof originAt>, field: string): boolean => {
     const what = describe(o);
     if (port < range.min || port > range.max) {
-      problems.error(at, `\`${field}\` ${port} of ${what} is outside \`cluster.nodePortRange\` ${range.min}-${range.max}`);
+      const lo = Math.min(port, range.min);
+      const hi = Math.max(port, range.max);
+      problems.error(at, `\`${field}\` ${port} of ${what} is outside \`cluster.nodePortRange\` ${range.min}-${range.max} (to keep it, set \`cluster.nodePortRange: ${lo}-${hi}\`)`);
       return false;
     }
     const owner = usedPorts.get(port);
@@ -136,11 +138,12 @@ export function allocateServices(
     const key = `${o.meta.namespace}/${o.meta.name}`;
     for (const p of o.spec.ports) {
       const id = `${key}#${portId(p)}`;
-      if (nodePorts.has(id) || p.nodePort !== undefined) continue;
+      // A refused given port (reported above) gets a stand-in, so steps naming it are still checked.
+      if (nodePorts.has(id)) continue;
       const port = allocPort(o, id);
       if (port !== undefined) nodePorts.set(id, port);
     }
-    if (needsHealth(o) && !healthPorts.has(o) && o.spec.healthCheckNodePort === undefined) {
+    if (needsHealth(o) && !healthPorts.has(o)) {
       const port = allocPort(o, `${key}#health`);
       if (port !== undefined) healthPorts.set(o, port);
     }
@@ -174,7 +177,7 @@ export function allocateServices(
     for (let k = 0; k < cidrSize(pool); k++) {
       const n = (pool.base + k) >>> 0;
       const ip = intToIp(n);
-      if (lanEdges.has(n) || (pool.bits < 31 && (n === pool.base || n === broadcastOf(pool))) || machineIPs.has(ip) || usedLB.has(ip)) continue;
+      if (lanEdges.has(n) || machineIPs.has(ip) || usedLB.has(ip)) continue;
       usedLB.set(ip, describe(o));
       lbIPs.set(o, [ip]);
       break;

@@ -84,7 +84,8 @@ export const daemonSetSchema = z.looseObject({
 const targetPort = z.union([port, portName, z.string().regex(/^\d+$/)], { error: 'to be a port number from 1 to 65535 or a port name' });
 
 export const servicePortSchema = z.looseObject({
-  name: portName.optional(),
+  // A Service port's name is a DNS label (up to 63); only container ports have the 15-character limit.
+  name: labelName.optional(),
   port,
   targetPort: targetPort.optional(),
   nodePort: z.number().int().optional(),
