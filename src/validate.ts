@@ -25,7 +25,7 @@ export async function validateScenario(file: string): Promise<Validation> {
   let model: Model | undefined;
   if (scenario) {
     model = buildModel(scenario, problems);
-    if (model) checkSteps(model, scenario.steps, problems);
+    if (model) checkSteps(model, scenario.steps, problems, undefined, scenario.rejectedNames);
   }
   const seen = new Set<string>();
   const unique = problems.list.filter((p) => {

@@ -27,7 +27,8 @@ export function canonicalKind(kind: string): string | undefined {
   return kindAliases[kind.toLowerCase()];
 }
 
-export type ActionResult = { ok: true; model: Model } | { ok: false; reason: string };
+/** A refused action says why, and which field of the step the reason is about. */
+export type ActionResult = { ok: true; model: Model } | { ok: false; reason: string; field?: 'kind' | 'name' | 'patch' };
 
 function systemKeys(model: Model): Set<string> {
   return new Set(model.objects.filter((o) => o.meta.namespace === 'kube-system' && o.meta.labels['k8s-app'] === 'kube-dns').map(objectKey));
@@ -49,27 +50,27 @@ export function applyObjects(model: Model, objects: readonly KubeObject[], probl
   return out;
 }
 
-function findObject(model: Model, ref: ObjectRef): { object?: KubeObject; reason?: string } {
+function findObject(model: Model, ref: ObjectRef): { object: KubeObject } | { ok: false; reason: string; field: 'kind' | 'name' } {
   const kind = canonicalKind(ref.kind);
-  if (!kind) return { reason: `unknown kind \`${ref.kind}\`${suggestion(ref.kind, [...new Set(Object.values(kindAliases))])}` };
+  if (!kind) return { ok: false, reason: `unknown kind \`${ref.kind}\`${suggestion(ref.kind, [...new Set(Object.values(kindAliases))])}`, field: 'kind' };
   const object = model.objects.find((o) => o.kind === kind && o.meta.name === ref.name && (kind === 'Namespace' || o.meta.namespace === ref.namespace));
   if (object) return { object };
   const names = model.objects.filter((o) => o.kind === kind && o.meta.namespace === ref.namespace).map((o) => o.meta.name);
   const elsewhere = model.objects.find((o) => o.kind === kind && o.meta.name === ref.name);
   const hint = elsewhere ? `; there is one in namespace ${elsewhere.meta.namespace}` : suggestion(ref.name, names);
-  return { reason: `${kind} ${ref.namespace}/${ref.name} does not exist${hint}` };
+  return { ok: false, reason: `${kind} ${ref.namespace}/${ref.name} does not exist${hint}`, field: 'name' };
 }
 
 /** `kubectl patch` with a strategic merge patch. */
 export function patchObject(model: Model, ref: ObjectRef, patch: Record<string, unknown>, origin: Origin, problems: Problems): ActionResult {
   const found = findObject(model, ref);
-  if (!found.object) return { ok: false, reason: found.reason! };
-  if (systemKeys(model).has(objectKey(found.object))) return { ok: false, reason: `${describe(found.object)} is the cluster's own; set \`cluster.dns: false\` to manage DNS yourself` };
+  if (!('object' in found)) return found;
+  if (systemKeys(model).has(objectKey(found.object))) return { ok: false, reason: `${describe(found.object)} is the cluster's own; set \`cluster.dns: false\` to manage DNS yourself`, field: 'name' };
   const raw = strategicMerge(found.object.raw, patch) as Record<string, unknown>;
   const before = problems.errorCount;
   const patched = readKubeObject(raw, origin, problems);
-  if (!patched || problems.errorCount > before) return { ok: false, reason: `the patched ${describe(found.object)} is not valid` };
-  if (objectKey(patched) !== objectKey(found.object)) return { ok: false, reason: 'a patch cannot change an object\'s kind, name or namespace' };
+  if (!patched || problems.errorCount > before) return { ok: false, reason: `the patched ${describe(found.object)} is not valid`, field: 'patch' };
+  if (objectKey(patched) !== objectKey(found.object)) return { ok: false, reason: 'a patch cannot change an object\'s kind, name or namespace', field: 'patch' };
   return { ok: true, model: applyObjects(model, [patched], problems) };
 }
 
@@ -89,8 +90,8 @@ export function deleteObject(model: Model, ref: ObjectRef, problems: Problems): 
     }
   }
   const found = findObject(model, ref);
-  if (!found.object) return { ok: false, reason: found.reason! };
-  if (systemKeys(model).has(objectKey(found.object))) return { ok: false, reason: `${describe(found.object)} is the cluster's own` };
+  if (!('object' in found)) return found;
+  if (systemKeys(model).has(objectKey(found.object))) return { ok: false, reason: `${describe(found.object)} is the cluster's own`, field: 'name' };
   const key = objectKey(found.object);
   const objects = model.objects.filter((o) => objectKey(o) !== key);
   // Deleting a workload deletes its pods; deleting a namespace deletes everything in it.

@@ -14,31 +14,52 @@ const probeProtocol: Record<string, Protocol | undefined> = { http: 'TCP', tcp: 
  * Walks the steps over the model as they would change it, so every name a step uses is checked
  * against the cluster as it will be at that step (a pod deleted at step 3 cannot be used at step 5).
  */
-export function checkSteps(initial: Model, steps: readonly Step[], problems: Problems, onStep?: (step: Step, model: Model) => void): Model {
+export function checkSteps(
+  initial: Model,
+  steps: readonly Step[],
+  problems: Problems,
+  onStep?: (step: Step, model: Model) => void,
+  rejectedNames: readonly string[] = [],
+): Model {
   let model = initial;
+  // A name of a refused object (or of its pods) was reported where the object is; not again here.
+  const refused = (name: string | undefined) => name !== undefined && rejectedNames.some((r) => name === r || name.startsWith(`${r}-`));
+  // Which step removed a pod or Service, to say so when a later step names it.
+  const removedBy = new Map<string, number>();
+  const present = (m: Model) => new Set([...m.pods.map((p) => `pod/${p.namespace}/${p.name}`), ...m.services.map((s) => `service/${s.namespace}/${s.name}`)]);
   for (const step of steps) {
     onStep?.(step, model);
     const where = `steps[${step.index}]`;
     const field = (k: string): Origin => originAt(step.origin, step.kind, k);
-    const need = <T>(r: Resolved<T>, at: Origin, path: string): T | undefined => {
+    const need = <T>(r: Resolved<T>, at: Origin, path: string, ref?: { kind: string; name?: string; namespace?: string }): T | undefined => {
       if (r.ok) return r.value;
-      problems.error(at, `\`${path}\`: ${r.reason}`);
+      if (refused(ref?.name)) return undefined;
+      const kind = ref && ['service', 'nodeport', 'externalip', 'loadbalancer'].includes(ref.kind) ? 'service' : ref?.kind;
+      const by = ref ? removedBy.get(`${kind}/${ref.namespace ?? 'default'}/${ref.name}`) : undefined;
+      const reason = by === undefined ? r.reason : r.reason.replace(/^there is no ([^\s;]+)/, `there is no $1 any more (steps[${by}] removed it)`);
+      problems.error(at, `\`${path}\`: ${reason}`);
       return undefined;
     };
+    const nameOf = (ref: { kind: string; name?: string; namespace?: string }) => ref;
     const address = (k: string, a: AddressRef | undefined, at: Origin = originAt(step.origin, 'expect', k)) => {
-      if (a) need(resolveAddress(model, a), at, `${where}.expect.${k}`);
+      if (a) need(resolveAddress(model, a), at, `${where}.expect.${k}`, a.kind === 'ip' ? undefined : a);
     };
-    const act = (r: ActionResult, k: string) => {
+    const act = (r: ActionResult, name: string) => {
       if (r.ok) model = r.model;
-      else problems.error(originAt(step.origin, step.kind, ...(k ? [k] : [])), `\`${where}.${step.kind}\`: ${r.reason}`);
+      else if (r.field === 'patch') problems.error(originAt(step.origin, 'patch', 'patch'), `\`${where}.patch\`: ${r.reason}`);
+      else if (!(r.field === 'name' && refused(name))) {
+        const field = step.kind === 'scale' ? 'deployment' : (r.field ?? 'name');
+        problems.error(originAt(step.origin, step.kind, field), `\`${where}.${step.kind}\`: ${r.reason}`);
+      }
     };
+    const before = present(model);
     switch (step.kind) {
       case 'http':
       case 'tcp':
       case 'udp':
       case 'ping':
-        need(resolveSource(model, step.from), field('from'), `${where}.${step.kind}.from`);
-        need(resolveTarget(model, step.to, probeProtocol[step.kind]), field('to'), `${where}.${step.kind}.to`);
+        need(resolveSource(model, step.from), field('from'), `${where}.${step.kind}.from`, nameOf(step.from));
+        need(resolveTarget(model, step.to, probeProtocol[step.kind]), field('to'), `${where}.${step.kind}.to`, 'name' in step.to ? step.to : undefined);
         if (step.kind === 'http' || step.kind === 'udp') {
           address('sourceIp', step.expect.sourceIp);
           address('sourceIpNot', step.expect.sourceIpNot);
@@ -46,11 +67,11 @@ export function checkSteps(initial: Model, steps: readonly Step[], problems: Pro
         }
         break;
       case 'dns':
-        need(resolveSource(model, step.from), field('from'), `${where}.dns.from`);
+        need(resolveSource(model, step.from), field('from'), `${where}.dns.from`, nameOf(step.from));
         step.expect.addresses?.forEach((a) => address('address', a));
         break;
       case 'exec':
-        need(resolveSource(model, step.on), field('on'), `${where}.exec.on`);
+        need(resolveSource(model, step.on), field('on'), `${where}.exec.on`, nameOf(step.on));
         break;
       case 'link':
         need(resolveSource(model, { kind: 'node', name: step.node }), field('node'), `${where}.link.node`);
@@ -61,17 +82,19 @@ export function checkSteps(initial: Model, steps: readonly Step[], problems: Pro
         break;
       }
       case 'patch':
-        act(patchObject(model, step.target, step.patch, originAt(step.origin, 'patch', 'patch'), problems), '');
+        act(patchObject(model, step.target, step.patch, originAt(step.origin, 'patch', 'patch'), problems), step.target.name);
         break;
       case 'delete':
-        act(deleteObject(model, step.target, problems), '');
+        act(deleteObject(model, step.target, problems), step.target.name);
         break;
       case 'scale':
-        act(scaleDeployment(model, step.deployment, step.namespace, step.replicas, step.origin, problems), 'deployment');
+        act(scaleDeployment(model, step.deployment, step.namespace, step.replicas, step.origin, problems), step.deployment);
         break;
       case 'sleep':
         break;
     }
+    const after = present(model);
+    for (const key of before) if (!after.has(key)) removedBy.set(key, step.index);
   }
   return model;
 }

@@ -20,9 +20,9 @@ export const defaults = {
 /** Each node's pod subnet is a /24, as kube-controller-manager's --node-cidr-mask-size defaults to. */
 export const NODE_CIDR_BITS = 24;
 
-/** The top /28 of the LAN (or the LAN itself when it is smaller). */
+/** The top /28 of the LAN, or its top quarter when the LAN is smaller than a /26. */
 export function defaultLoadBalancerCIDR(lan: Cidr): Cidr {
-  const bits = Math.max(lan.bits, 28);
+  const bits = Math.min(32, Math.max(lan.bits + 2, 28));
   return { base: (lan.base + cidrSize(lan) - 2 ** (32 - bits)) >>> 0, bits };
 }
 
@@ -46,7 +46,8 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
   if (podCIDR.bits > NODE_CIDR_BITS) {
     problems.error(at('podCIDR'), `\`cluster.podCIDR\` ${formatCidr(podCIDR)} is too small: every node gets a /${NODE_CIDR_BITS} from it, so it must be a /${NODE_CIDR_BITS} or larger`);
   }
-  if (serviceCIDR.bits > 28) problems.error(at('serviceCIDR'), `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`);
+  const serviceRangeOk = serviceCIDR.bits <= 28;
+  if (!serviceRangeOk) problems.error(at('serviceCIDR'), `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`);
   const ranges: [string, Cidr, boolean][] = [
     ['lanCIDR', lanCIDR, c.lanCIDR !== undefined],
     ['podCIDR', podCIDR, c.podCIDR !== undefined],
@@ -58,7 +59,8 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
       const [bn, b, bGiven] = ranges[j]!;
       if (cidrOverlaps(a, b)) {
         const blame = bGiven ? bn : ranges[i]![2] ? an : bn;
-        problems.error(at(blame), `\`cluster.${an}\` ${formatCidr(a)} and \`cluster.${bn}\` ${formatCidr(b)} overlap; the LAN, pod and Service ranges must be apart`);
+        const dflt = (given: boolean) => (given ? '' : ' (the default)');
+        problems.error(at(blame), `\`cluster.${an}\` ${formatCidr(a)}${dflt(ranges[i]![2])} and \`cluster.${bn}\` ${formatCidr(b)}${dflt(bGiven)} overlap; the LAN, pod and Service ranges must be apart`);
       }
     }
   }
@@ -78,7 +80,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     loadBalancerCIDR,
     nodePortRange: lo >= 1 && hi <= 65535 && lo < hi ? { min: lo, max: hi } : { min: 30000, max: 32767 },
     clusterDomain: c.clusterDomain ?? defaults.clusterDomain,
-    dns: c.dns ?? defaults.dns,
+    dns: (c.dns ?? defaults.dns) && serviceRangeOk, // no kube-dns where it cannot have its address (reported above)
     masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,
     podEgressMasquerade: c.podEgressMasquerade ?? defaults.podEgressMasquerade,
     gateway: nthAddress(lanCIDR, 1),

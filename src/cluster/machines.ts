@@ -46,7 +46,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       if (!cidrContains(lan, ip)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is outside \`cluster.lanCIDR\` ${formatCidr(lan)}`);
       else if (n === lan.base || n === broadcastOf(lan)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is the LAN's ${n === lan.base ? 'network' : 'broadcast'} address`);
       else if (taken.has(n)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is already ${taken.get(n)}'s address`);
-      else if (cidrContains(config.loadBalancerCIDR, ip)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is inside \`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}, which is kept for LoadBalancer addresses`);
+      else if (s.cluster.loadBalancerCIDR !== undefined && cidrContains(config.loadBalancerCIDR, ip)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is inside \`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}, which is kept for LoadBalancer addresses`);
       else {
         taken.set(n, `${m.kind}/${name}`);
         goodIPs.add(`${m.where}`);

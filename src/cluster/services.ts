@@ -32,6 +32,8 @@ export function allocateServices(
   const clusterIPs = new Map<ServiceObject, string>();
   const wantsIP = (o: ServiceObject) => o.spec.type !== 'ExternalName' && o.spec.clusterIP !== 'None';
   const isDns = (o: ServiceObject) => config.dns && o.meta.namespace === KUBE_DNS.namespace && o.meta.name === KUBE_DNS.name;
+  // The first address is the API server's `kubernetes` Service: pasted as it is, it keeps it.
+  const isKubernetes = (o: ServiceObject, n: number) => o.meta.namespace === 'default' && o.meta.name === 'kubernetes' && n === cidr.base + 1;
 
   // Given and kept addresses first, so that new Services never take them.
   for (const o of objects) {
@@ -45,7 +47,7 @@ export function allocateServices(
       if (!cidrContains(cidr, given)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is outside \`cluster.serviceCIDR\` ${formatCidr(cidr)} (set \`cluster.serviceCIDR\` to the range of the cluster it comes from)`);
       else if (n === cidr.base || n === broadcastOf(cidr)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is the network or broadcast address of \`cluster.serviceCIDR\``);
       else if (kept !== undefined && kept !== given) problems.error(at, `\`spec.clusterIP\` of ${what} cannot change from ${kept} to ${given} (the field is immutable)`);
-      else if (usedIPs.has(n) && !(isDns(o) && given === config.dnsIP)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
+      else if (usedIPs.has(n) && !(isDns(o) && given === config.dnsIP) && !isKubernetes(o, n)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
       else {
         usedIPs.set(n, what);
         clusterIPs.set(o, given);

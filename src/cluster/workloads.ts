@@ -91,11 +91,12 @@ function eligibleNodes(nodes: readonly Node[], p: Placement): Node[] {
 
 /** Warnings for a placement that can never be met, at the field that causes it. */
 function checkPlacement(nodes: readonly Node[], p: Placement, origin: Origin, specPath: string[], what: string, problems: Problems): void {
+  const pending = what.startsWith('Pod ') ? 'it stays Pending' : 'its pods stay Pending';
   if (p.nodeName !== undefined && !nodes.some((n) => n.name === p.nodeName)) {
-    problems.warn(originAt(origin, ...specPath, 'nodeName'), `\`nodeName\` ${p.nodeName} of ${what} is not a node of this scenario; its pods stay Pending`);
+    problems.warn(originAt(origin, ...specPath, 'nodeName'), `\`nodeName\` ${p.nodeName} of ${what} is not a node of this scenario; ${pending}`);
   } else if (Object.keys(p.nodeSelector).length > 0 && eligibleNodes(nodes, p).length === 0) {
     const sel = Object.entries(p.nodeSelector).map(([k, v]) => `${k}=${v}`).join(',');
-    problems.warn(originAt(origin, ...specPath, 'nodeSelector'), `\`nodeSelector\` ${sel} of ${what} matches no node; its pods stay Pending`);
+    problems.warn(originAt(origin, ...specPath, 'nodeSelector'), `\`nodeSelector\` ${sel} of ${what} matches no node; ${pending}`);
   }
 }
 

@@ -1,8 +1,17 @@
 import { z } from 'zod';
+import { isIPv4 } from '../util/ip.js';
 import { cidr, ipv4, port, protocol } from './schema.js';
 
-// Kubernetes objects are checked loosely: fields knetlab does not honour (status, managedFields,
-// resources, probes, ...) pass, as `kubectl get -o yaml` output must paste in as it is.
+// Kubernetes objects are checked as the API server's strict field validation does: every field
+// of the API is known, so a misspelt one is an error with a "did you mean"; the fields knetlab does
+// not honour (resources, probes, volumes, managedFields, ...) are accepted and ignored, so
+// `kubectl get -o yaml` output pastes in as it is. Status is not checked but where it is read.
+
+/** An API type: the fields knetlab reads, checked, and the rest of its fields, accepted as they are. */
+function api<T extends z.core.$ZodLooseShape>(shape: T, ignored: readonly string[]) {
+  const rest = Object.fromEntries(ignored.map((k) => [k, z.unknown().optional()])) as Record<string, z.ZodOptional<z.ZodUnknown>>;
+  return z.strictObject({ ...rest, ...shape } as T); // the ignored fields stay out of the type
+}
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -16,19 +25,24 @@ export const portName = z.string().max(15, { error: 'to be at most 15 characters
 
 const stringMap = z.record(z.string(), z.string({ error: 'to be a string (quote it)' }));
 
-export const metadataSchema = z.looseObject({
-  name: z.string(),
-  namespace: labelName.optional(),
-  labels: stringMap.nullish(),
-  annotations: stringMap.nullish(),
-  deletionTimestamp: z.unknown().optional(),
-});
+const objectMetaFields = ['generateName', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers', 'managedFields', 'clusterName'];
 
-export const labelSelectorSchema = z.looseObject({
+export const metadataSchema = api(
+  {
+    name: z.string(),
+    namespace: labelName.optional(),
+    labels: stringMap.nullish(),
+    annotations: stringMap.nullish(),
+    deletionTimestamp: z.unknown().optional(),
+  },
+  objectMetaFields,
+);
+
+export const labelSelectorSchema = z.strictObject({
   matchLabels: stringMap.nullish(),
   matchExpressions: z
     .array(
-      z.looseObject({
+      z.strictObject({
         key: z.string(),
         operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
         values: z.array(z.string()).nullish(),
@@ -37,53 +51,85 @@ export const labelSelectorSchema = z.looseObject({
     .nullish(),
 });
 
-export const containerSchema = z.looseObject({
-  name: z.string(),
-  ports: z
-    .array(
-      z.looseObject({
-        name: portName.optional(),
-        containerPort: port,
-        protocol: protocol.optional(),
-        hostPort: port.optional(),
-      }),
-    )
-    .nullish(),
-  command: z.array(z.string()).nullish(),
-  args: z.array(z.string()).nullish(),
-});
+export const containerSchema = api(
+  {
+    name: z.string(),
+    ports: z
+      .array(
+        api(
+          {
+            name: portName.optional(),
+            containerPort: port,
+            protocol: protocol.optional(),
+            hostPort: port.optional(),
+          },
+          ['hostIP'],
+        ),
+      )
+      .nullish(),
+    command: z.array(z.string()).nullish(),
+    args: z.array(z.string()).nullish(),
+  },
+  ['image', 'workingDir', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'volumeMounts', 'volumeDevices', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy', 'securityContext', 'stdin', 'stdinOnce', 'tty'],
+);
 
-export const podSpecSchema = z.looseObject({
-  containers: z.array(containerSchema).min(1),
-  nodeName: z.string().optional(),
-  nodeSelector: stringMap.nullish(),
-  hostNetwork: z.boolean().optional(),
-});
+export const podSpecSchema = api(
+  {
+    containers: z.array(containerSchema).min(1),
+    nodeName: z.string().optional(),
+    nodeSelector: stringMap.nullish(),
+    hostNetwork: z.boolean().optional(),
+  },
+  [
+    'volumes', 'initContainers', 'ephemeralContainers', 'restartPolicy', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'dnsPolicy',
+    'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'securityContext',
+    'imagePullSecrets', 'hostname', 'subdomain', 'affinity', 'schedulerName', 'tolerations', 'hostAliases', 'priorityClassName', 'priority',
+    'dnsConfig', 'readinessGates', 'runtimeClassName', 'enableServiceLinks', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints',
+    'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources',
+  ],
+);
 
-const templateSchema = z.looseObject({
-  metadata: z.looseObject({ labels: stringMap.nullish(), annotations: stringMap.nullish() }).nullish(),
+const templateSchema = z.strictObject({
+  metadata: api({ name: z.string().optional(), labels: stringMap.nullish(), annotations: stringMap.nullish(), namespace: z.string().optional() }, [...objectMetaFields, 'deletionTimestamp']).nullish(),
   spec: podSpecSchema,
 });
 
-export const podSchema = z.looseObject({ metadata: metadataSchema, spec: podSpecSchema });
+/** The top of an object: apiVersion and kind (checked before), metadata, and the kind's own fields. */
+function topLevel<T extends z.core.$ZodLooseShape>(shape: T) {
+  return api({ metadata: metadataSchema, ...shape }, ['apiVersion', 'kind', 'status']);
+}
 
-export const deploymentSchema = z.looseObject({
-  metadata: metadataSchema,
-  spec: z.looseObject({
-    replicas: z.number().int().min(0).optional(),
-    selector: labelSelectorSchema.optional(),
-    template: templateSchema,
-  }),
+// At most this many pods per workload: a node's /24 holds 253, and one machine runs them all.
+const MAX_REPLICAS = 250;
+
+export const podSchema = topLevel({ spec: podSpecSchema });
+
+export const deploymentSchema = topLevel({
+  spec: api(
+    {
+      replicas: z.number().int({ error: `to be a whole number from 0 to ${MAX_REPLICAS}` }).min(0, { error: `to be a whole number from 0 to ${MAX_REPLICAS}` }).max(MAX_REPLICAS, { error: `to be a whole number from 0 to ${MAX_REPLICAS}` }).optional(),
+      selector: labelSelectorSchema.optional(),
+      template: templateSchema,
+    },
+    ['strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused', 'progressDeadlineSeconds', 'rollbackTo', 'templateGeneration'],
+  ),
 });
 
-export const daemonSetSchema = z.looseObject({
-  metadata: metadataSchema,
-  spec: z.looseObject({ selector: labelSelectorSchema.optional(), template: templateSchema }),
+export const daemonSetSchema = topLevel({
+  spec: api({ selector: labelSelectorSchema.optional(), template: templateSchema }, ['updateStrategy', 'minReadySeconds', 'revisionHistoryLimit', 'templateGeneration']),
 });
 
-const targetPort = z.union([port, portName, z.string().regex(/^\d+$/)], { error: 'to be a port number from 1 to 65535 or a port name' });
+// A number, or a quoted number (checked as one), or a container port's name.
+const targetPort = z.union([z.number(), z.string()], { error: 'to be a port number from 1 to 65535 or a port name' }).superRefine((v, ctx) => {
+  const n = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : undefined;
+  if (n !== undefined) {
+    if (!Number.isInteger(n) || n < 1 || n > 65535) ctx.addIssue({ code: 'custom', message: 'to be a port number from 1 to 65535' });
+  } else if (typeof v === 'string' && (v.length > 15 || !ianaSvcName.test(v))) {
+    ctx.addIssue({ code: 'custom', message: 'to be a port name: lower-case a-z, 0-9 and -, with at least one letter, at most 15 characters' });
+  }
+});
 
-export const servicePortSchema = z.looseObject({
+export const servicePortSchema = z.strictObject({
   // A Service port's name is a DNS label (up to 63); only container ports have the 15-character limit.
   name: labelName.optional(),
   port,
@@ -93,11 +139,11 @@ export const servicePortSchema = z.looseObject({
   appProtocol: z.string().optional(),
 });
 
-export const serviceSchema = z.looseObject({
+export const serviceSchema = api({
   metadata: metadataSchema.extend({ name: serviceName }),
-  spec: z.looseObject({
+  spec: api({
     type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).optional(),
-    clusterIP: z.union([ipv4, z.literal('None'), z.literal('')], { error: 'to be an IPv4 address, None or empty' }).optional(),
+    clusterIP: z.string({ error: 'to be an IPv4 address, None or empty' }).refine((s) => s === 'None' || s === '' || isIPv4(s), { error: 'to be an IPv4 address, None or empty' }).optional(),
     clusterIPs: z.array(z.string()).optional(),
     selector: stringMap.nullish(),
     ports: z.array(servicePortSchema).nullish(),
@@ -105,8 +151,8 @@ export const serviceSchema = z.looseObject({
     internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
     sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
     sessionAffinityConfig: z
-      .looseObject({
-        clientIP: z.looseObject({ timeoutSeconds: z.number().int().min(1).max(86400).optional() }).optional(),
+      .strictObject({
+        clientIP: z.strictObject({ timeoutSeconds: z.number().int().min(1).max(86400).optional() }).optional(),
       })
       .optional(),
     externalIPs: z.array(ipv4).nullish(),
@@ -115,27 +161,27 @@ export const serviceSchema = z.looseObject({
     externalName: z.string().optional(),
     healthCheckNodePort: z.number().int().optional(),
     publishNotReadyAddresses: z.boolean().optional(),
-  }),
+  }, ['ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution', 'topologyKeys']),
   status: z
     .looseObject({
       loadBalancer: z.looseObject({ ingress: z.array(z.looseObject({ ip: ipv4.optional(), hostname: z.string().optional() })).nullish() }).nullish(),
     })
     .nullish(),
-});
+}, ['apiVersion', 'kind']);
 
-const endpointPortSchema = z.looseObject({ name: z.string().optional(), port, protocol: protocol.optional() });
-const endpointAddressSchema = z.looseObject({
+const objectReference = api({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() }, ['uid', 'apiVersion', 'resourceVersion', 'fieldPath']);
+const endpointPortSchema = api({ name: z.string().optional(), port, protocol: protocol.optional() }, ['appProtocol']);
+const endpointAddressSchema = z.strictObject({
   ip: ipv4,
   nodeName: z.string().optional(),
   hostname: z.string().optional(),
-  targetRef: z.looseObject({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() }).optional(),
+  targetRef: objectReference.optional(),
 });
 
-export const endpointsSchema = z.looseObject({
-  metadata: metadataSchema,
+export const endpointsSchema = topLevel({
   subsets: z
     .array(
-      z.looseObject({
+      z.strictObject({
         addresses: z.array(endpointAddressSchema).nullish(),
         notReadyAddresses: z.array(endpointAddressSchema).nullish(),
         ports: z.array(endpointPortSchema).nullish(),
@@ -144,24 +190,27 @@ export const endpointsSchema = z.looseObject({
     .nullish(),
 });
 
-export const endpointSliceSchema = z.looseObject({
-  metadata: metadataSchema,
+export const endpointSliceSchema = topLevel({
   addressType: z.enum(['IPv4', 'IPv6', 'FQDN']),
-  ports: z.array(z.looseObject({ name: z.string().nullish(), port: port.nullish(), protocol: protocol.optional() })).nullish(),
+  ports: z.array(api({ name: z.string().nullish(), port: port.nullish(), protocol: protocol.optional() }, ['appProtocol'])).nullish(),
   endpoints: z
     .array(
-      z.looseObject({
-        addresses: z.array(z.string()).min(1),
-        conditions: z.looseObject({ ready: z.boolean().nullish(), serving: z.boolean().nullish(), terminating: z.boolean().nullish() }).nullish(),
-        nodeName: z.string().optional(),
-        zone: z.string().optional(),
-        topology: z.record(z.string(), z.string()).nullish(),
-        hostname: z.string().optional(),
-        targetRef: z.looseObject({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() }).optional(),
-      }),
+      api(
+        {
+          addresses: z.array(z.string()).min(1),
+          conditions: z.strictObject({ ready: z.boolean().nullish(), serving: z.boolean().nullish(), terminating: z.boolean().nullish() }).nullish(),
+          nodeName: z.string().optional(),
+          zone: z.string().optional(),
+          topology: z.record(z.string(), z.string()).nullish(),
+          hostname: z.string().optional(),
+          targetRef: objectReference.optional(),
+        },
+        ['hints', 'deprecatedTopology'],
+      ),
     )
     .nullish(),
 });
 
-export const genericSchema = z.looseObject({ metadata: metadataSchema, spec: z.record(z.string(), z.unknown()).nullish() });
-export const namespaceSchema = z.looseObject({ metadata: metadataSchema.extend({ name: labelName }) });
+// Ingress and NetworkPolicy specs are read by the ingress controller and the policy renderer.
+export const genericSchema = topLevel({ spec: z.record(z.string(), z.unknown()).nullish() });
+export const namespaceSchema = topLevel({ metadata: metadataSchema.extend({ name: labelName }), spec: z.unknown().optional() });

@@ -26,6 +26,8 @@ export interface LoadedScenario {
   hosts: Located<HostInput>[];
   /** Every Kubernetes object of manifests, in apply order. */
   objects: KubeObject[];
+  /** Names of objects refused for their problems (already reported). */
+  rejectedNames: string[];
   steps: Step[];
   origin: Origin;
 }
@@ -88,7 +90,8 @@ export async function loadScenario(file: string): Promise<LoadResult> {
   problems.push(...parsed.problems);
   if (parsed.problems.length > 0) return { problems };
   if (parsed.docs.length !== 1) {
-    problems.error({ file, line: 1, col: 1 }, parsed.docs.length === 0 ? 'The scenario file is empty' : 'A scenario file holds one YAML document; put manifests in their own file and list it under manifests');
+    if (parsed.docs.length === 0) problems.error({ file, line: 1, col: 1 }, 'The scenario file is empty');
+    else problems.error(parsed.docs[1]!.start(), 'A scenario file holds one YAML document; put manifests in their own file and list it under manifests');
     return { problems };
   }
   const doc = parsed.docs[0]!;
@@ -99,6 +102,10 @@ export async function loadScenario(file: string): Promise<LoadResult> {
     return { problems };
   }
   const raw = value as Record<string, unknown>;
+  if (raw.apiVersion !== 'knetlab/v1' && raw.kind !== 'Scenario' && typeof raw.kind === 'string' && raw.nodes === undefined) {
+    problems.error(originAt(top, 'kind'), `This is a Kubernetes ${raw.kind}, not a scenario (apiVersion: knetlab/v1, kind: Scenario); list its file under \`manifests:\` of a scenario`);
+    return { problems };
+  }
   const head = checkPart(topSchema, raw, top, [], problems);
   const at = (...p: (string | number)[]): Origin => originAt(top, ...p);
 
@@ -124,16 +131,17 @@ export async function loadScenario(file: string): Promise<LoadResult> {
 
   const baseDir = dirname(file);
   const objects: KubeObject[] = [];
+  const rejected: string[] = [];
   if (Array.isArray(raw.manifests)) {
     for (let i = 0; i < raw.manifests.length; i++) {
-      objects.push(...(await readManifestEntry(raw.manifests[i], at('manifests', i), `manifests[${i}]`, baseDir, problems)));
+      objects.push(...(await readManifestEntry(raw.manifests[i], at('manifests', i), `manifests[${i}]`, baseDir, problems, rejected)));
     }
   }
 
   const steps: Step[] = [];
   if (Array.isArray(raw.steps)) {
     for (let i = 0; i < raw.steps.length; i++) {
-      const step = await readStep(raw.steps[i], i, at('steps', i), baseDir, problems);
+      const step = await readStep(raw.steps[i], i, at('steps', i), baseDir, problems, rejected);
       if (step) steps.push(step);
     }
   }
@@ -152,6 +160,7 @@ export async function loadScenario(file: string): Promise<LoadResult> {
       nodes,
       hosts,
       objects,
+      rejectedNames: rejected,
       steps,
       origin: top,
     },
@@ -159,7 +168,7 @@ export async function loadScenario(file: string): Promise<LoadResult> {
 }
 
 /** A manifests entry (or an apply step): a path to a multi-document file, or one inline object. */
-async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string, baseDir: string, problems: Problems): Promise<KubeObject[]> {
+async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string, baseDir: string, problems: Problems, rejected: string[]): Promise<KubeObject[]> {
   if (typeof entry === 'string') {
     const path = isAbsolute(entry) ? entry : join(baseDir, entry);
     const parsed = await readYamlFile(path);
@@ -169,22 +178,30 @@ async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string
     }
     problems.push(...parsed.problems);
     const out: KubeObject[] = [];
-    for (const doc of parsed.docs) out.push(...readObjects(doc.value(), { doc, path: [] }, problems));
+    for (const doc of parsed.docs) out.push(...readObjects(doc.value(), { doc, path: [] }, problems, rejected));
     return out;
   }
-  if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) return readObjects(entry, origin, problems);
+  if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) return readObjects(entry, origin, problems, rejected);
   problems.error(origin, `Expected \`${shownAs}\` to be a path to a YAML file or a Kubernetes object, got ${show(entry)}`);
   return [];
 }
 
 /** One object, or every item of a `kind: List` as `kubectl get -o yaml` prints several. */
-function readObjects(value: unknown, origin: Origin, problems: Problems): KubeObject[] {
-  if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'List' && Array.isArray((value as { items?: unknown }).items)) {
-    const items = (value as { items: unknown[] }).items;
-    return items.flatMap((item, i) => readObjects(item, originAt(origin, 'items', i), problems));
+function readObjects(value: unknown, origin: Origin, problems: Problems, rejected: string[]): KubeObject[] {
+  if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'List') {
+    const items = (value as { items?: unknown }).items;
+    if (!Array.isArray(items)) {
+      problems.error(originAt(origin, 'items'), `Expected \`items\` of List to be a list, got ${show(items)}`);
+      return [];
+    }
+    return items.flatMap((item, i) => readObjects(item, originAt(origin, 'items', i), problems, rejected));
   }
   const obj = readKubeObject(value, origin, problems);
-  return obj ? [obj] : [];
+  if (obj) return [obj];
+  // Remember what was refused, so that steps naming it do not repeat the error as "no such thing".
+  const name = (value as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  if (typeof name === 'string') rejected.push(name);
+  return [];
 }
 
 function parsedOr<T>(p: Parsed<T>, origin: Origin, path: string, value: string, problems: Problems): T | undefined {
@@ -193,7 +210,7 @@ function parsedOr<T>(p: Parsed<T>, origin: Origin, path: string, value: string, 
   return undefined;
 }
 
-async function readStep(value: unknown, index: number, origin: Origin, baseDir: string, problems: Problems): Promise<Step | undefined> {
+async function readStep(value: unknown, index: number, origin: Origin, baseDir: string, problems: Problems, rejected: string[]): Promise<Step | undefined> {
   const where = `steps[${index}]`;
   // `- sleep: 1s` is a one-key mapping like the others; a bare string is a mistake.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -247,43 +264,43 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
   const addr = (k: string, v: unknown) => (typeof v === 'string' ? parsedOr(parseAddress(v), exAt(k), `${where}.expect.${k}`, v, problems) : undefined);
   const timeoutMs = parseDuration(b.timeout) ?? 2000;
   const count = (b.count as number | undefined) ?? 1;
+  // Every problem of an expectation is reported, not only the first.
   const responseExpect = (): ResponseExpect | undefined => {
     const e = expect ?? {};
     const out: ResponseExpect = {};
+    let ok = true;
     for (const k of ['sourceIp', 'sourceIpNot', 'backend'] as const) {
       if (e[k] === undefined) continue;
       const a = addr(k, e[k]);
-      if (!a) return undefined;
-      out[k] = a;
+      if (a) out[k] = a;
+      else ok = false;
     }
     if (out.backend && out.backend.kind !== 'pod' && out.backend.kind !== 'node' && out.backend.kind !== 'host') {
       problems.error(exAt('backend'), `Expected \`${where}.expect.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
-      return undefined;
+      ok = false;
     }
     for (const k of ['backends', 'spread'] as const) {
       if (e[k] === undefined) continue;
       if (count < 2) {
         problems.error(exAt(k), `\`${where}.expect.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
-        return undefined;
-      }
-      (out as Record<string, unknown>)[k] = e[k];
+        ok = false;
+      } else (out as Record<string, unknown>)[k] = e[k];
     }
     if (e.backends === 'one' && e.spread !== undefined) {
       problems.error(exAt('spread'), `\`${where}.expect.spread\` contradicts \`backends: one\``);
-      return undefined;
+      ok = false;
     }
-    return out;
+    return ok ? out : undefined;
   };
   switch (kind) {
     case 'http': {
       const from = src();
       const to = tgt();
       const e = expect ?? {};
-      if (e.status !== undefined && e.fail !== undefined) {
-        problems.error(exAt('fail'), `\`${where}.expect\` has both status and fail; a try either answers or fails`);
-        return undefined;
-      }
+      const conflict = e.status !== undefined && e.fail !== undefined;
+      if (conflict) problems.error(exAt('fail'), `\`${where}.expect\` has both status and fail; a try either answers or fails`);
       const resp = responseExpect();
+      if (conflict) return undefined;
       if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
         problems.error(exAt('fail'), `\`${where}.expect.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
         return undefined;
@@ -359,7 +376,7 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
       };
     }
     case 'apply': {
-      const objects = await readManifestEntry(body, bodyOrigin, `${where}.apply`, baseDir, problems);
+      const objects = await readManifestEntry(body, bodyOrigin, `${where}.apply`, baseDir, problems, rejected);
       if (problems.errorCount > before) return undefined;
       return { ...base, kind, objects };
     }
@@ -379,7 +396,7 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
         try {
           new RegExp(e[k] as string);
         } catch (err) {
-          problems.error(exAt(k), `\`${where}.expect.${k}\` is not a valid regular expression: ${(err as Error).message}`);
+          problems.error(exAt(k), `\`${where}.expect.${k}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
           return undefined;
         }
       }

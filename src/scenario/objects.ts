@@ -394,16 +394,18 @@ function readService(
   before: number,
 ): ServiceObject | undefined {
   const o = check(serviceSchema, raw, origin, what, problems);
-  if (!o) return undefined;
-  const s = o.spec;
   const at = (...p: (string | number)[]): Origin => originAt(origin, 'spec', ...p);
-  const type = s.type ?? 'ClusterIP';
-  const ports = s.ports ?? [];
-  if (ports.length > 1) {
-    ports.forEach((p, i) => {
-      if (!p.name) problems.error(at('ports', i), `\`spec.ports[${i}]\` of ${what} needs a name: a Service with more than one port must name every port`);
+  // Checked on the object as written, so it is reported even when other fields are wrong.
+  const rawPorts = (raw.spec as { ports?: unknown } | undefined)?.ports;
+  if (Array.isArray(rawPorts) && rawPorts.length > 1) {
+    rawPorts.forEach((p: unknown, i) => {
+      if (p !== null && typeof p === 'object' && !(p as { name?: unknown }).name) problems.error(at('ports', i), `\`spec.ports[${i}]\` of ${what} needs a name: a Service with more than one port must name every port`);
     });
   }
+  if (!o) return undefined;
+  const s = o.spec;
+  const type = s.type ?? 'ClusterIP';
+  const ports = s.ports ?? [];
   const seenNames = new Map<string, number>();
   const seenPorts = new Map<string, number>();
   ports.forEach((p, i) => {
@@ -429,8 +431,9 @@ function readService(
   if (s.clusterIP === 'None' && (type === 'NodePort' || type === 'LoadBalancer')) {
     problems.error(at('clusterIP'), `A headless Service (clusterIP None) cannot be of type ${type} (${what})`);
   }
-  if (s.externalTrafficPolicy === 'Local' && type !== 'NodePort' && type !== 'LoadBalancer') {
-    problems.error(at('externalTrafficPolicy'), `\`spec.externalTrafficPolicy\` of ${what} may only be Local for NodePort and LoadBalancer Services`);
+  // The API server's ExternallyAccessible: NodePort, LoadBalancer, or any Service with externalIPs.
+  if (s.externalTrafficPolicy === 'Local' && type !== 'NodePort' && type !== 'LoadBalancer' && (s.externalIPs ?? []).length === 0) {
+    problems.error(at('externalTrafficPolicy'), `\`spec.externalTrafficPolicy\` of ${what} may only be Local for NodePort and LoadBalancer Services, or Services with externalIPs`);
   }
   if (problems.errorCount > before) return undefined;
   const m = meta(o.metadata);

@@ -42,5 +42,6 @@ export function show(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  if (value === '') return 'an empty string';
   return `\`${String(value)}\``;
 }

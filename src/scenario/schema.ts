@@ -10,7 +10,9 @@ export const cidr = z.string({ error: 'to be an IPv4 CIDR' }).superRefine((s, ct
 });
 export const port = z.number({ error: 'to be a port number from 1 to 65535' }).int({ error: 'to be a port number from 1 to 65535' }).min(1, { error: 'to be a port number from 1 to 65535' }).max(65535, { error: 'to be a port number from 1 to 65535' });
 export const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
-export const duration = z.string({ error: 'to be a duration such as 500ms or 2s' }).refine((s) => parseDuration(s) !== undefined, { error: 'to be a duration such as 500ms or 2s' });
+export const duration = z.string({ error: 'to be a duration such as 500ms or 2s' }).refine((s) => parseDuration(s) !== undefined, { error: 'to be a duration such as 500ms or 2s', abort: true });
+// A timeout of 0 would mean none at all to curl; a wait must be a real one.
+export const timeout = duration.refine((s) => (parseDuration(s) ?? 0) > 0, { error: 'to be a duration greater than 0 such as 500ms or 2s' });
 // Node labels are ours, so unquoted `true` or `1` are taken as the strings they mean.
 const labelValue = z.union([z.string(), z.number(), z.boolean()], { error: 'to be a label value' }).transform(String);
 
@@ -93,7 +95,7 @@ export const stepSchemas = {
       path: z.string().regex(/^\//, { error: 'to start with /' }).optional(),
       headers: z.record(z.string(), z.string()).optional(),
       count: countSchema.optional(),
-      timeout: duration.optional(),
+      timeout: timeout.optional(),
     }),
     expect: z.strictObject({
       status: z.number().int().min(100, { error: 'to be an HTTP status from 100 to 599' }).max(599, { error: 'to be an HTTP status from 100 to 599' }).optional(),
@@ -102,21 +104,21 @@ export const stepSchemas = {
     }),
   },
   tcp: {
-    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: duration.optional() }),
+    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: timeout.optional() }),
     expect: z.strictObject({ connect: z.boolean() }),
   },
   udp: {
-    body: z.strictObject({ from: ref, to: ref, data: z.string().optional(), count: countSchema.optional(), timeout: duration.optional() }),
+    body: z.strictObject({ from: ref, to: ref, data: z.string().optional(), count: countSchema.optional(), timeout: timeout.optional() }),
     expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
   },
   ping: {
-    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: duration.optional() }),
+    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: timeout.optional() }),
     expect: z.strictObject({ reachable: z.boolean() }),
   },
   dns: {
-    body: z.strictObject({ from: ref, name: z.string().min(1), type: z.enum(['A', 'AAAA', 'CNAME', 'SRV', 'PTR']).optional(), timeout: duration.optional() }),
+    body: z.strictObject({ from: ref, name: z.string().min(1), type: z.enum(['A', 'AAAA', 'CNAME', 'SRV', 'PTR']).optional(), timeout: timeout.optional() }),
     expect: z.strictObject({
-      address: z.union([ref, z.array(ref)], { error: 'to be an address or a list of addresses' }).optional(),
+      address: z.union([ref, z.array(ref).min(1)], { error: 'to be an address or a list of addresses' }).optional(),
       cname: z.string().optional(),
       nxdomain: z.boolean().optional(),
     }),
@@ -142,7 +144,7 @@ export const stepSchemas = {
   },
   link: { body: z.strictObject({ node: z.string(), state: z.enum(['up', 'down']) }), expect: undefined },
   exec: {
-    body: z.strictObject({ on: ref, command: z.array(z.string()).min(1), timeout: duration.optional() }),
+    body: z.strictObject({ on: ref, command: z.array(z.string()).min(1), timeout: timeout.optional() }),
     expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).optional(), stdoutMatches: z.string().optional(), stderrMatches: z.string().optional() }),
   },
   sleep: { body: duration, expect: undefined },

@@ -57,6 +57,11 @@ export class SourceDoc {
     const pos = this.lines.linePos(offset);
     return { file: this.file, line: pos.line, col: pos.col };
   }
+
+  /** Where the document begins (its `---` when it has one). */
+  start(): Location {
+    return this.at(this.doc.range[0]);
+  }
 }
 
 function keyText(key: unknown): string | undefined {
@@ -93,10 +98,14 @@ export function parseYaml(file: string, text: string): ParsedFile {
   const list = Array.isArray(parsed) ? parsed : [];
   for (const doc of list) {
     for (const err of doc.errors) {
-      const pos = lines.linePos(err.pos[0]);
+      // An unclosed { or [ is found at the end of the file; the opening bracket is what to fix.
+      const unclosed = /flow (map|sequence|collection)/i.test(err.message) ? unclosedBracket(text, err.pos[0]) : undefined;
+      const pos = lines.linePos(Math.min(unclosed ?? err.pos[0], Math.max(0, text.trimEnd().length - 1)));
+      // yaml says only "Map keys must be unique": name the key.
+      const dupKey = err.code === 'DUPLICATE_KEY' ? /^\s*["']?([^"':\n]+)/.exec(text.slice(err.pos[0]))?.[1]?.trim() : undefined;
       problems.push({
         severity: 'error',
-        message: `YAML: ${firstLine(err.message)}`,
+        message: dupKey ? `YAML: the key \`${dupKey}\` appears twice in one mapping` : `YAML: ${firstLine(err.message)}`,
         location: { file, line: pos.line, col: pos.col },
       });
     }
@@ -105,6 +114,28 @@ export function parseYaml(file: string, text: string): ParsedFile {
     if (doc.errors.length === 0 && !empty) docs.push(new SourceDoc(file, doc, lines));
   }
   return { file, docs, problems };
+}
+
+/** The offset of the last { or [ before end that is never closed, outside quotes and comments. */
+function unclosedBracket(text: string, end: number): number | undefined {
+  const open: number[] = [];
+  let quote = '';
+  for (let i = 0; i < Math.min(end, text.length); i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+      else if (c === '\\' && quote === '"') i++;
+      else if (c === '\n' && open.length === 0) quote = '';
+      continue;
+    }
+    if (c === '"' || (c === "'" && /[\s,[{:]/.test(text[i - 1] ?? ' '))) quote = c;
+    else if (c === '#' && /\s/.test(text[i - 1] ?? '\n')) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+    } else if (c === '{' || c === '[') open.push(i);
+    else if ((c === '}' || c === ']') && open.length) open.pop();
+  }
+  return open.length ? open[open.length - 1] : undefined;
 }
 
 function firstLine(s: string): string {

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Problems } from './problems.js';
 import { formatPath, show } from './problems.js';
 import { originAt, type Origin, type PathSegment } from './source.js';
-import { suggestion } from './suggest.js';
+import { didYouMean, suggestion } from './suggest.js';
 
 const typeNames: Record<string, string> = {
   string: 'a string',
@@ -66,7 +66,23 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
  * "to " is completed the same way, any other is used as it is.
  */
 export function reportZodIssues(schema: z.ZodType, error: z.ZodError, subject: Subject, problems: Problems): void {
-  for (const issue of error.issues) reportIssue(schema, issue as z.core.$ZodIssue, subject, problems);
+  const issues = error.issues as z.core.$ZodIssue[];
+  // `connected: true` where `connect` is required is one slip: report the unknown key with its
+  // "did you mean", not also the missing one.
+  const slips = new Set<string>();
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const known = keysAt(schema, issue.path);
+    for (const key of issue.keys) {
+      const meant = didYouMean(key, known);
+      if (meant) slips.add(JSON.stringify([...issue.path, meant]));
+    }
+  }
+  for (const issue of issues) {
+    const missing = issue.code === 'invalid_type' && valueAt(subject.value, issue.path) === undefined;
+    if (missing && slips.has(JSON.stringify(issue.path))) continue;
+    reportIssue(schema, issue, subject, problems);
+  }
 }
 
 function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subject, problems: Problems): void {

@@ -26,7 +26,7 @@ t.test('every value and key is found again by its path (1-based line and column)
 t.test('syntax errors and duplicate keys are problems at their place; documents are split', async (t) => {
   const dup = parseYaml('g.yaml', 'a: 1\na: 2\n');
   t.equal(dup.problems.length, 1);
-  t.match(dup.problems[0]!.message, /unique/);
+  t.equal(dup.problems[0]!.message, 'YAML: the key `a` appears twice in one mapping');
   t.same(dup.problems[0]!.location, { file: 'g.yaml', line: 2, col: 1 });
   const bad = parseYaml('h.yaml', 'a: [1, 2\nb: 3\n');
   t.ok(bad.problems.length >= 1);
