@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { formatProblem, KnetlabError, type Problem } from '../errors.js';
 import { formatPlan } from '../report/plan.js';
 import { planJson } from '../report/plan-json.js';
+import { writeFileSync } from 'node:fs';
+import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
+import { runFiles } from '../run/runner.js';
 import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -36,6 +39,37 @@ async function planCommand(file: string, opts: { output: string }): Promise<numb
   return 0;
 }
 
+interface RunFlags {
+  jobs: string;
+  reporter?: string;
+  output?: string;
+  diagnostics: string;
+}
+
+async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
+  const kind = (flags.reporter ?? (process.stdout.isTTY && !flags.output ? 'pretty' : 'tap')) as ReporterKind;
+  if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
+  const jobs = Number(flags.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new KnetlabError('EUSAGE', `--jobs must be a whole number from 1, got ${flags.jobs}`);
+  const files = await scenarioFiles(paths);
+  if (files.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
+  // Every file is checked before anything is built: one bad file, and nothing runs.
+  let invalid = 0;
+  for (const file of files) {
+    const v = await validateScenario(file);
+    printProblems(v.problems, process.stderr);
+    if (hasErrors(v.problems)) invalid++;
+  }
+  if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${files.length} scenario files are invalid; nothing was run`);
+  const live = kind === 'pretty' && Boolean(process.stderr.isTTY);
+  const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
+  const results = await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, onEvent: (e) => reporter.event(e) });
+  const report = reporter.finish(results);
+  if (flags.output) writeFileSync(flags.output, report);
+  else process.stdout.write(report);
+  return results.some((r) => r.status === 'failed') ? 1 : 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('knetlab')
     .description('Reproduce Kubernetes Service networking on one Linux machine, for real.')
@@ -59,6 +93,17 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (file: string, opts: { output: string }) => {
       if (opts.output !== 'text' && opts.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${opts.output}`);
       status = await planCommand(file, opts);
+    });
+  program
+    .command('run')
+    .description('build and run scenario files (or every scenario under a folder), each in its own sandbox, several at once')
+    .argument('<paths...>', 'scenario files or folders')
+    .option('-j, --jobs <n>', 'scenarios run at once', String(Math.max(1, Math.min(4, (await import('node:os')).availableParallelism()))))
+    .option('-r, --reporter <kind>', `${reporterKinds.join(', ')} (default: pretty on a terminal, tap otherwise)`)
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
+    .action(async (paths: string[], flags: RunFlags) => {
+      status = await runCommand(paths, flags);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

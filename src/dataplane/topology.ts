@@ -1,0 +1,240 @@
+// The topology of a model as desired kernel state, per namespace: the LAN, its machines, each node's
+// CNI bridge and flannel device, each pod. Pure and deterministic; kernel/ applies it.
+//
+// How to apply a TopologyPlan (kernel/ relies on this order):
+// 1. `ip -batch -` (in the sandbox's root namespace) with netnsAddLines(plan.namespaces), and write
+//    every namespace's etc files to /etc/netns/NAME/ (`ip netns exec` bind-mounts them over /etc).
+// 2. Then stages in order; the namespaces of one stage in any order or in parallel. In each: the
+//    sysctls, then `ip -n NAME -batch -` with its ip lines, then `bridge -n NAME -batch -` with its
+//    bridge lines, then `ip netns exec NAME iptables-restore` with its iptables text (whole nat and
+//    filter tables: any kube-proxy rules come after it, restored with --noflush).
+// A veth is made by the namespace that holds its first end, with `peer ... netns FAR`: the LAN makes
+// every machine's eth0 (stage 1), a node each of its pods' eth0 (stage 2), and the far namespace
+// configures that eth0 in the next stage.
+import type { Host, Model, Node, Pod } from '../cluster/types.js';
+import { cidrOf, formatCidr } from '../util/ip.js';
+import type { NamespacePlan, TopologyPlan } from './types.js';
+import { hostGwPeerLines, podMtu, renderNodeIptables, vxlanDeviceLines, vxlanPeerLines } from './flannel.js';
+import { CNI_BRIDGE, IFNAME_MAX, LAN_BRIDGE, LAN_NETNS, macAddress, machineNetns, podNetns, podOwner, podVethName } from './names.js';
+
+// Linux refuses a netns file name longer than NAME_MAX.
+const NETNS_NAME_MAX = 255;
+
+function plan(name: string, kind: NamespacePlan['kind']): NamespacePlan {
+  return { name, kind, ip: [], bridge: [], sysctls: {}, iptables: '', etc: {} };
+}
+
+/** Pods that have a namespace of their own: placed, with an address, not hostNetwork. */
+export function podsWithNetns(model: Model): Pod[] {
+  return model.pods.filter(hasOwnNetns);
+}
+
+function hasOwnNetns(pod: Pod): boolean {
+  return !pod.hostNetwork && pod.node !== undefined && pod.ip !== undefined;
+}
+
+function nodeOf(model: Model, pod: Pod): Node {
+  if (!hasOwnNetns(pod)) {
+    const why = pod.hostNetwork ? 'is hostNetwork and lives in its node\'s namespace' : 'is not placed on a node (Pending)';
+    throw new Error(`pod ${podOwner(pod)} ${why}: it has no namespace of its own`);
+  }
+  const node = model.nodes.find((n) => n.name === pod.node);
+  if (!node) throw new Error(`pod ${podOwner(pod)} is on node ${pod.node}, which the model does not have`);
+  return node;
+}
+
+/** `netns add` lines for `ip -batch -`, run in the sandbox's root namespace before any stage. */
+export function netnsAddLines(names: string[]): string[] {
+  return names.map((n) => `netns add ${n}`);
+}
+
+/** Bring up a machine's eth0 (made by the LAN stage) with its address and a default route to the LAN's gateway. */
+function machineEth0(model: Model, name: string, ip: string): string[] {
+  const { lanCIDR, gateway } = model.config;
+  return [
+    'link set dev lo up',
+    `link set dev eth0 address ${macAddress('eth0', name)}`,
+    `addr add ${ip}/${lanCIDR.bits} dev eth0`,
+    'link set dev eth0 up',
+    `route add default via ${gateway} dev eth0`,
+  ];
+}
+
+// Nodes and hosts use no resolver: an empty list would make glibc ask 127.0.0.1, which stays inside
+// the sandbox; the host's own resolvers are never reached.
+const NO_NAMESERVER = '# knetlab: no nameserver on nodes and hosts (cluster DNS serves pods); nothing here asks the host\'s resolvers\n';
+
+/** Stage 1: the LAN switch with the gateway's address, and a port for every machine. */
+export function renderLan(model: Model): NamespacePlan {
+  const p = plan(LAN_NETNS, 'lan');
+  const { lanCIDR, gateway } = model.config;
+  p.ip.push('link set dev lo up', `link add ${LAN_BRIDGE} address ${macAddress('br-lan', LAN_NETNS)} type bridge`, `addr add ${gateway}/${lanCIDR.bits} dev ${LAN_BRIDGE}`, `link set dev ${LAN_BRIDGE} up`);
+  for (const m of [...model.nodes, ...model.hosts]) {
+    const port = machineNetns(m.name);
+    p.ip.push(`link add ${port} address ${macAddress('lan-port', m.name)} type veth peer name eth0 netns ${machineNetns(m.name)}`, `link set dev ${port} master ${LAN_BRIDGE}`, `link set dev ${port} up`);
+  }
+  // The gateway routes: the LAN's router (and, through hosts' routes, toward external IPs).
+  p.sysctls['net.ipv4.ip_forward'] = '1';
+  return p;
+}
+
+/** Stage 2, a node: its LAN address, cni0, flannel's device and peers, its pods' veths, its sysctls and flannel's iptables. */
+export function renderNode(model: Model, node: Node): NamespacePlan {
+  const p = plan(machineNetns(node.name), 'node');
+  p.ip.push(...machineEth0(model, node.name, node.ip));
+  const subnet = cidrOf(node.podCIDR);
+  // The flannel CNI bridge plugin's bridge: the gateway .1 of the node's subnet, the pod MTU.
+  p.ip.push(`link add ${CNI_BRIDGE} address ${macAddress('cni0', node.name)} mtu ${podMtu(model)} type bridge`, `addr add ${node.cni0}/${subnet.bits} dev ${CNI_BRIDGE}`, `link set dev ${CNI_BRIDGE} up`);
+  const peers = model.nodes.filter((n) => n.name !== node.name);
+  if (model.config.network === 'flannel-vxlan') {
+    p.ip.push(...vxlanDeviceLines(node));
+    for (const peer of peers) {
+      const l = vxlanPeerLines(peer);
+      p.ip.push(...l.ip);
+      p.bridge.push(...l.bridge);
+    }
+  } else {
+    for (const peer of peers) p.ip.push(...hostGwPeerLines(peer));
+  }
+  for (const pod of model.pods) if (hasOwnNetns(pod) && pod.node === node.name) p.ip.push(...renderPodVeth(model, pod));
+  p.sysctls['net.ipv4.ip_forward'] = '1';
+  // kubeadm's preflight requires these (br_netfilter): bridged pod-to-pod traffic must see kube-proxy's DNAT.
+  p.sysctls['net.bridge.bridge-nf-call-iptables'] = '1';
+  p.sysctls['net.bridge.bridge-nf-call-ip6tables'] = '1';
+  // Loose, as systemd's 50-default.conf leaves Ubuntu/Debian nodes; `all` wins by max, so a strict host value cannot leak in.
+  p.sysctls['net.ipv4.conf.all.rp_filter'] = '2';
+  p.iptables = renderNodeIptables(model, node);
+  p.etc['resolv.conf'] = NO_NAMESERVER;
+  return p;
+}
+
+/** Stage 2, a host outside the cluster: its LAN address, default route and extra routes. */
+export function renderHost(model: Model, host: Host): NamespacePlan {
+  const p = plan(machineNetns(host.name), 'host');
+  p.ip.push(...machineEth0(model, host.name, host.ip));
+  for (const r of host.routes) p.ip.push(`route add ${r.to} via ${r.via} dev eth0`);
+  p.etc['resolv.conf'] = NO_NAMESERVER;
+  return p;
+}
+
+/**
+ * The node-side lines of one pod, run in its node's namespace once the pod's namespace exists: the
+ * veth whose far end is the pod's eth0, on cni0 with hairpin on (as the bridge plugin's hairpinMode
+ * does, so a pod reaches itself through its Service), at the pod MTU.
+ */
+export function renderPodVeth(model: Model, pod: Pod): string[] {
+  nodeOf(model, pod);
+  const veth = podVethName(pod);
+  const mtu = podMtu(model);
+  return [
+    `link add ${veth} address ${macAddress('veth', podOwner(pod))} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${podNetns(pod)}`,
+    `link set dev ${veth} master ${CNI_BRIDGE}`,
+    // Only a bridge port has bridge_slave options: after `master`.
+    `link set dev ${veth} type bridge_slave hairpin on`,
+    `link set dev ${veth} up`,
+  ];
+}
+
+/**
+ * Stage 3, one pod: its eth0 with the pod IP in the node's subnet, the routes the flannel CNI
+ * plugin gives it (the cluster network and the default, both via cni0's .1), and its resolv.conf.
+ */
+export function renderPodNamespace(model: Model, pod: Pod): NamespacePlan {
+  const node = nodeOf(model, pod);
+  const p = plan(podNetns(pod), 'pod');
+  const subnet = cidrOf(node.podCIDR);
+  p.ip.push(
+    'link set dev lo up',
+    `link set dev eth0 address ${macAddress('eth0', podOwner(pod))}`,
+    `addr add ${pod.ip}/${subnet.bits} dev eth0`,
+    'link set dev eth0 up',
+    // flannel's CNI plugin adds a route to the whole network, the bridge plugin's isDefaultGateway the default.
+    `route add ${formatCidr(model.config.podCIDR)} via ${node.cni0} dev eth0`,
+    `route add default via ${node.cni0} dev eth0`,
+  );
+  p.etc['resolv.conf'] = podResolvConf(model, pod);
+  return p;
+}
+
+/** What kubelet writes: dnsPolicy ClusterFirst, except for CoreDNS, which kubeadm gives dnsPolicy Default (its node's file). */
+export function podResolvConf(model: Model, pod: Pod): string {
+  const { dns, dnsIP, clusterDomain: d } = model.config;
+  if (pod.workload === 'dns') return '# knetlab: dnsPolicy Default, as kubeadm\'s CoreDNS has: its node\'s resolv.conf, with no nameserver\n';
+  if (!dns) return '# knetlab: cluster DNS is off (cluster.dns: false), so pods have no nameserver\n';
+  return `nameserver ${dnsIP}\nsearch ${pod.namespace}.svc.${d} svc.${d} ${d}\noptions ndots:5\n`;
+}
+
+export interface PodRemoval {
+  /** The node whose namespace runs `ip`. */
+  node: string;
+  /** ip lines for the node, first: deleting one end deletes the pair at once. */
+  ip: string[];
+  /** The pod's namespace, to delete then (with its /etc/netns/NAME folder). */
+  netns: string;
+  /** `ip -batch -` lines for the sandbox's root namespace, after the node's lines. */
+  netnsLines: string[];
+}
+
+/**
+ * Removing a pod. The veth goes first, explicitly: `netns del` only unmounts the name, and a socket
+ * still open in the namespace (a workload's) would keep it, and so the pod's bridge port, alive.
+ */
+export function removePod(model: Model, pod: Pod): PodRemoval {
+  const node = nodeOf(model, pod);
+  const netns = podNetns(pod);
+  return { node: machineNetns(node.name), ip: [`link del dev ${podVethName(pod)}`], netns, netnsLines: [`netns del ${netns}`] };
+}
+
+/** Names the kernel would refuse or confuse, caught here rather than as a failed batch line. */
+function checkNames(model: Model, pods: Pod[]): void {
+  const problems: string[] = [];
+  const netns = new Map<string, string>([[LAN_NETNS, 'the LAN']]);
+  const claim = (name: string, who: string) => {
+    const prior = netns.get(name);
+    if (prior) problems.push(`namespace name ${name} is both ${prior}'s and ${who}'s`);
+    else netns.set(name, who);
+    if (name.length > NETNS_NAME_MAX) problems.push(`namespace name of ${who} is ${name.length} characters; Linux allows ${NETNS_NAME_MAX}`);
+  };
+  for (const m of [...model.nodes, ...model.hosts]) {
+    claim(machineNetns(m.name), `machine ${m.name}`);
+    if (m.name.length > IFNAME_MAX) problems.push(`machine ${m.name} names its LAN port, which Linux limits to ${IFNAME_MAX} characters`);
+  }
+  const veths = new Map<string, string>();
+  for (const pod of pods) {
+    claim(podNetns(pod), `pod ${podOwner(pod)}`);
+    const veth = podVethName(pod);
+    const key = `${pod.node} ${veth}`;
+    const prior = veths.get(key);
+    if (prior) problems.push(`pods ${prior} and ${podOwner(pod)} on node ${pod.node} hash to the same veth name ${veth}`);
+    else veths.set(key, podOwner(pod));
+  }
+  if (problems.length) throw new Error(`cannot render the topology:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+/** The whole topology of a model: namespaces, then the LAN, then nodes and hosts, then pods. */
+export function renderTopology(model: Model): TopologyPlan {
+  const pods = podsWithNetns(model);
+  checkNames(model, pods);
+  return {
+    namespaces: [LAN_NETNS, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...pods.map(podNetns)],
+    stages: [[renderLan(model)], [...model.nodes.map((n) => renderNode(model, n)), ...model.hosts.map((h) => renderHost(model, h))], pods.map((p) => renderPodNamespace(model, p))],
+  };
+}
+
+/** A readable dump of a plan, for golden files, `--debug` output and diagnostics bundles. */
+export function formatTopology(plan: TopologyPlan): string {
+  const out: string[] = [`namespaces (${plan.namespaces.length}), created first:`, ...plan.namespaces.map((n) => `  ${n}`)];
+  plan.stages.forEach((stage, i) => {
+    out.push('', `== stage ${i + 1} (${stage.length} namespace${stage.length === 1 ? '' : 's'})`);
+    for (const ns of stage) {
+      out.push('', `--- ${ns.name} (${ns.kind})`);
+      const sysctls = Object.entries(ns.sysctls);
+      if (sysctls.length) out.push('sysctls:', ...sysctls.map(([k, v]) => `  ${k} = ${v}`));
+      if (ns.ip.length) out.push('ip:', ...ns.ip.map((l) => `  ${l}`));
+      if (ns.bridge.length) out.push('bridge:', ...ns.bridge.map((l) => `  ${l}`));
+      if (ns.iptables) out.push('iptables-restore:', ...ns.iptables.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
+      for (const [file, text] of Object.entries(ns.etc)) out.push(`etc/${file}:`, ...text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
+    }
+  });
+  return `${out.join('\n')}\n`;
+}

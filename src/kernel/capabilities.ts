@@ -1,0 +1,67 @@
+import type { Model } from '../cluster/types.js';
+import type { Runner } from './exec.js';
+import { inNetns } from './exec.js';
+
+export type Feature = 'veth' | 'bridge' | 'vxlan' | 'br_netfilter' | 'iptables' | 'nat' | 'nft' | 'ip_vs' | 'dummy' | 'ipip' | 'netem' | 'xt_recent' | 'statistic' | 'conntrack';
+
+const PROBE_NS = 'knetlab-probe';
+
+/** How each feature is tried, in a throwaway namespace of the sandbox. */
+const checks: Record<Feature, { argv: string[]; input?: string; module: string }> = {
+  veth: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-v0', 'type', 'veth', 'peer', 'name', 'kp-v1'], module: 'veth' },
+  bridge: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-b0', 'type', 'bridge'], module: 'bridge' },
+  vxlan: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-x0', 'type', 'vxlan', 'id', '42', 'dstport', '8472', 'nolearning'], module: 'vxlan' },
+  dummy: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-d0', 'type', 'dummy'], module: 'dummy' },
+  ipip: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-i0', 'type', 'ipip', 'local', '10.255.0.1', 'remote', '10.255.0.2'], module: 'ipip' },
+  br_netfilter: { argv: inNetns(PROBE_NS, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']), module: 'br_netfilter' },
+  iptables: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m comment --comment probe -j ACCEPT\nCOMMIT\n', module: 'nf_tables / x_tables' },
+  nat: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully\nCOMMIT\n', module: 'nf_nat / xt_MASQUERADE' },
+  statistic: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.5000000000 -j RETURN\nCOMMIT\n', module: 'xt_statistic' },
+  xt_recent: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m recent --name probe --rcheck --seconds 10 --reap -j RETURN\nCOMMIT\n', module: 'xt_recent' },
+  nft: { argv: inNetns(PROBE_NS, ['nft', '-f', '-']), input: 'table ip knetlab-probe { chain c { type nat hook postrouting priority 100; } }\n', module: 'nf_tables' },
+  ip_vs: { argv: inNetns(PROBE_NS, ['ipvsadm', '-A', '-t', '10.255.0.1:80', '-s', 'rr']), module: 'ip_vs' },
+  netem: { argv: ['tc', '-n', PROBE_NS, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], module: 'sch_netem' },
+  conntrack: { argv: inNetns(PROBE_NS, ['conntrack', '-L']), module: 'nf_conntrack_netlink' },
+};
+
+export interface Capabilities {
+  has(f: Feature): boolean;
+  /** Why a feature is missing: the command's error. */
+  why(f: Feature): string;
+}
+
+/** Tries every feature once, in a namespace made for it and removed after. */
+export async function probeCapabilities(runner: Runner, features: readonly Feature[]): Promise<Capabilities> {
+  await runner.run(['ip', 'netns', 'add', PROBE_NS]);
+  const results = new Map<Feature, string | null>();
+  try {
+    await Promise.all(
+      features.map(async (f) => {
+        const c = checks[f];
+        const r = await runner.run(c.argv, { ...(c.input ? { input: c.input } : {}), reject: false, timeoutMs: 10_000 });
+        results.set(f, r.exitCode === 0 ? null : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`) || `exit ${r.exitCode}`);
+      }),
+    );
+  } finally {
+    await runner.run(['ip', 'netns', 'del', PROBE_NS], { reject: false });
+  }
+  return {
+    has: (f) => results.get(f) === null,
+    why: (f) => results.get(f) ?? '',
+  };
+}
+
+/** The kernel features a scenario needs. */
+export function neededFeatures(model: Model): Feature[] {
+  const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
+  if (model.config.network === 'flannel-vxlan') out.push('vxlan');
+  return out;
+}
+
+/** The reason a scenario is skipped for missing features: each named, with where to get it. */
+export function missingReason(caps: Capabilities, features: readonly Feature[]): string | null {
+  const missing = features.filter((f) => !caps.has(f));
+  if (missing.length === 0) return null;
+  const list = missing.map((f) => `${f} (module ${checks[f].module}: ${caps.why(f)})`).join('; ');
+  return `this kernel lacks ${list}; run it on a kernel that has them, such as the Vagrant box (\`vagrant up\`)`;
+}

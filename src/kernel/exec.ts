@@ -1,0 +1,73 @@
+import { execa } from 'execa';
+import { KnetlabError } from '../errors.js';
+
+export interface RunOptions {
+  /** Written to the command's standard input (bulk state: `ip -batch -`, `iptables-restore`). */
+  input?: string;
+  timeoutMs?: number;
+  /** When false, a non-zero exit is returned, not thrown. Default true. */
+  reject?: boolean;
+}
+
+export interface RunResult {
+  command: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** The one way knetlab runs a command: argv arrays, never shell strings. Tests record it. */
+export interface Runner {
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+export const execaRunner: Runner = {
+  async run(argv, opts = {}) {
+    const [file, ...args] = argv;
+    if (!file) throw new KnetlabError('EINTERNAL', 'empty command');
+    const r = await execa(file, args, {
+      input: opts.input ?? '',
+      reject: false,
+      stripFinalNewline: false,
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+    });
+    const result: RunResult = {
+      command: [...argv],
+      exitCode: r.exitCode ?? (r.timedOut ? 124 : 1),
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      timedOut: Boolean(r.timedOut),
+    };
+    if (opts.reject !== false && result.exitCode !== 0) {
+      const why = result.timedOut ? `timed out after ${opts.timeoutMs} ms` : `exit ${result.exitCode}`;
+      const cause = r.failed && r.exitCode === undefined && !r.timedOut ? `: ${r.shortMessage}` : '';
+      throw new KnetlabError('ECOMMAND', `${argv.join(' ')} failed (${why})${cause}${result.stderr.trim() ? `: ${firstLines(result.stderr)}` : ''}`, {
+        command: [...argv],
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+      });
+    }
+    return result;
+  },
+};
+
+function firstLines(s: string, n = 5): string {
+  const lines = s.trim().split('\n');
+  return lines.slice(0, n).join(' | ') + (lines.length > n ? ` | ... (${lines.length - n} more lines)` : '');
+}
+
+/** Records every command instead of running it, answering from a table (for tests). */
+export class RecordingRunner implements Runner {
+  readonly calls: { argv: string[]; input: string }[] = [];
+  constructor(private readonly answer: (argv: readonly string[]) => Partial<RunResult> = () => ({})) {}
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    this.calls.push({ argv: [...argv], input: opts.input ?? '' });
+    return { command: [...argv], exitCode: 0, stdout: '', stderr: '', timedOut: false, ...this.answer(argv) };
+  }
+}
+
+/** argv of a command run inside a network namespace of the sandbox. */
+export function inNetns(netns: string, argv: readonly string[]): string[] {
+  return ['ip', 'netns', 'exec', netns, ...argv];
+}

@@ -1,0 +1,37 @@
+import type { RunEvent, ScenarioResult } from '../run/types.js';
+import type { Reporter } from './reporter.js';
+
+/**
+ * The json report, as the scenario format's contract writes it: exactly
+ * `{"scenarios":[{"file","name","status","reason","durationMs","steps":[{"name","status","expected","seen","diagnostics"}]}]}`,
+ * those keys in that order; `reason` and `diagnostics` are null when there is none. Two-space
+ * indentation and a final newline.
+ */
+export function formatJson(results: readonly ScenarioResult[]): string {
+  const report = {
+    scenarios: results.map((r) => ({
+      file: r.file,
+      name: r.name,
+      status: r.status,
+      reason: r.reason ?? null,
+      durationMs: Math.round(r.durationMs),
+      steps: r.steps.map((s) => ({
+        name: s.name,
+        status: s.status,
+        expected: s.expected,
+        seen: s.seen,
+        diagnostics: s.diagnostics ?? null,
+      })),
+    })),
+  };
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** Shows nothing live: the report is only the final document. */
+export class JsonReporter implements Reporter {
+  event(_e: RunEvent): void {}
+
+  finish(results: ScenarioResult[]): string {
+    return formatJson(results);
+  }
+}

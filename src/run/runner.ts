@@ -1,0 +1,69 @@
+import { basename, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import PQueue from 'p-queue';
+import { sandboxCommand, SANDBOX_ENV } from '../kernel/sandbox.js';
+import type { RunEvent, ScenarioResult } from './types.js';
+
+const SANDBOX_MAIN = fileURLToPath(new URL('./sandbox-main.js', import.meta.url));
+
+export interface RunOptions {
+  jobs: number;
+  /** Diagnostics of failed steps go below it, a folder per scenario run. */
+  diagnosticsRoot: string;
+  onEvent: (e: RunEvent) => void;
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+}
+
+/** Runs one (valid) scenario file in a sandbox of its own and returns its result. */
+export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>): Promise<ScenarioResult> {
+  const diagnosticsDir = resolve(join(opts.diagnosticsRoot, `${basename(file).replace(/\.ya?ml$/, '')}-${stamp()}-${process.pid}`));
+  const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, resolve(file), diagnosticsDir]);
+  const start = performance.now();
+  const child = execa(argv[0]!, argv.slice(1), {
+    env: { [SANDBOX_ENV]: '1' },
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    reject: false,
+    buffer: { stdout: false, stderr: true },
+  });
+  let result: ScenarioResult | undefined;
+  const lines = createInterface({ input: child.stdout! });
+  const linesDone = new Promise((r) => lines.once('close', r)); // before awaiting the child: it may close first
+  lines.on('line', (line) => {
+    let e: RunEvent;
+    try {
+      e = JSON.parse(line) as RunEvent;
+    } catch {
+      return; // not an event: a stray line from a tool
+    }
+    if (e.type === 'scenario-end') result = e.result;
+    opts.onEvent(e);
+  });
+  const done = await child;
+  await linesDone;
+  if (result) return result;
+  const stderr = String(done.stderr ?? '').trim();
+  const failed: ScenarioResult = {
+    file,
+    name: basename(file),
+    status: 'failed',
+    reason: `the sandbox ended without a result (exit ${done.exitCode ?? done.signal}): ${stderr.split('\n').slice(-8).join(' | ') || 'no message'}`,
+    durationMs: Math.round(performance.now() - start),
+    steps: [],
+    phases: [],
+  };
+  opts.onEvent({ type: 'scenario-end', result: failed });
+  return failed;
+}
+
+/** Runs scenario files, several at once, each in its own sandbox; results in file order. */
+export async function runFiles(files: readonly string[], opts: RunOptions): Promise<ScenarioResult[]> {
+  const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
+  return Promise.all(files.map((f) => queue.add(() => runInSandbox(f, opts)) as Promise<ScenarioResult>));
+}

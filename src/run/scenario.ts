@@ -1,0 +1,200 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from '../cluster/actions.js';
+import { podListenPorts } from '../cluster/service-endpoints.js';
+import type { Model, Pod } from '../cluster/types.js';
+import { machineNetns, podNetns, LAN_NETNS } from '../dataplane/names.js';
+import { removePod, renderPodNamespace, renderPodVeth, renderTopology, podsWithNetns } from '../dataplane/topology.js';
+import { KnetlabError } from '../errors.js';
+import { applyNamespace, applyTopology } from '../kernel/apply.js';
+import { missingReason, neededFeatures, probeCapabilities } from '../kernel/capabilities.js';
+import type { Runner } from '../kernel/exec.js';
+import { prepareSandbox } from '../kernel/sandbox.js';
+import { Problems } from '../scenario/problems.js';
+import type { Step } from '../scenario/steps.js';
+import { runProbe, stepName, StepError } from '../steps/run.js';
+import { unsupportedFeatures } from '../steps/unsupported.js';
+import { loadModel } from '../validate.js';
+import { EchoServer, type EchoListener } from '../workloads/echo.js';
+import { writeDiagnostics } from './diagnostics.js';
+import type { PhaseTiming, RunEvent, ScenarioResult, StepResult } from './types.js';
+
+export interface ScenarioRunOptions {
+  runner: Runner;
+  /** Where failed steps' diagnostics go (a folder per run is made below it). */
+  diagnosticsDir: string;
+  emit: (e: RunEvent) => void;
+}
+
+/** Every echo socket the model asks for: pods' listen ports, nodes' and hosts' `serve`. */
+export function echoListeners(model: Model, pods: readonly Pod[] = model.pods): EchoListener[] {
+  const out: EchoListener[] = [];
+  for (const p of pods) {
+    if (p.phase !== 'Running' || p.workload !== 'echo' || !p.node || !p.ip) continue;
+    const netns = p.hostNetwork ? machineNetns(p.node) : podNetns(p);
+    for (const l of podListenPorts(model, p)) {
+      if (l.protocol !== 'TCP' && l.protocol !== 'UDP') continue;
+      out.push({ netns, port: l.port, protocol: l.protocol, identity: { server: `pod/${p.name}.${p.namespace}`, pod: p.name, namespace: p.namespace, node: p.node, podIP: p.ip } });
+    }
+  }
+  if (pods === model.pods) {
+    for (const n of model.nodes) for (const s of n.serve) if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(n.name), port: s.port, protocol: s.protocol, identity: { server: `node/${n.name}`, node: n.name } });
+    for (const h of model.hosts) for (const s of h.serve) if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(h.name), port: s.port, protocol: s.protocol, identity: { server: `host/${h.name}` } });
+  }
+  return out;
+}
+
+const podKey = (p: Pod) => `${p.namespace}/${p.name}`;
+
+/** Brings the kernel from one model to the next after an action: pods made and removed. */
+async function syncPods(runner: Runner, echo: EchoServer, prev: Model, next: Model, etcNetns: boolean): Promise<void> {
+  const before = new Map(podsWithNetns(prev).map((p) => [podKey(p), p]));
+  const after = new Map(podsWithNetns(next).map((p) => [podKey(p), p]));
+  const gone = [...before.values()].filter((p) => !after.has(podKey(p)) || after.get(podKey(p))!.ip !== p.ip);
+  const made = [...after.values()].filter((p) => !before.has(podKey(p)) || before.get(podKey(p))!.ip !== p.ip);
+  if (gone.length) {
+    await echo.close(echoListeners(prev, gone));
+    for (const p of gone) {
+      const r = removePod(prev, p);
+      await runner.run(['ip', '-n', r.node, '-batch', '-'], { input: `${r.ip.join('\n')}\n` });
+      await runner.run(['ip', '-batch', '-'], { input: `${r.netnsLines.join('\n')}\n` });
+    }
+  }
+  if (made.length) {
+    await runner.run(['ip', '-batch', '-'], { input: made.map((p) => `netns add ${podNetns(p)}\n`).join('') });
+    for (const p of made) await runner.run(['ip', '-n', machineNetns(p.node!), '-batch', '-'], { input: `${renderPodVeth(next, p).join('\n')}\n` });
+    await Promise.all(made.map((p) => applyNamespace(runner, renderPodNamespace(next, p), { etcNetns })));
+  }
+  // Listen ports also follow Services (a new targetPort) and hostNetwork pods: listening is idempotent.
+  await echo.listen(echoListeners(next));
+}
+
+function actionOf(model: Model, step: Step, problems: Problems): ActionResult | undefined {
+  switch (step.kind) {
+    case 'apply':
+      return { ok: true, model: applyObjects(model, step.objects, problems) };
+    case 'patch':
+      return patchObject(model, step.target, step.patch, step.origin, problems);
+    case 'delete':
+      return deleteObject(model, step.target, problems);
+    case 'scale':
+      return scaleDeployment(model, step.deployment, step.namespace, step.replicas, step.origin, problems);
+    default:
+      return undefined;
+  }
+}
+
+/** Runs one scenario inside its sandbox: capabilities, topology, workloads, steps. */
+export async function runScenario(file: string, opts: ScenarioRunOptions): Promise<ScenarioResult> {
+  const { runner, emit } = opts;
+  const start = performance.now();
+  const phases: PhaseTiming[] = [];
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    const t = { name, durationMs: Math.round(now - mark) };
+    mark = now;
+    phases.push(t);
+    emit({ type: 'phase', file, phase: name, durationMs: t.durationMs });
+  };
+  const v = await loadModel(file);
+  let model = v.model;
+  const name = v.scenario.name;
+  emit({ type: 'scenario-start', file, name });
+  const steps: StepResult[] = [];
+  const finish = (status: ScenarioResult['status'], reason: string | null): ScenarioResult => {
+    const result = { file, name, status, reason, durationMs: Math.round(performance.now() - start), steps, phases };
+    emit({ type: 'scenario-end', result });
+    return result;
+  };
+  phase('validate');
+
+  const { etcNetns } = await prepareSandbox(runner);
+  const features = neededFeatures(model);
+  const caps = await probeCapabilities(runner, features);
+  phase('capabilities');
+  const missing = missingReason(caps, features);
+  if (missing) return finish('skipped', missing);
+  const unsupported = unsupportedFeatures(model, v.scenario.steps);
+  if (unsupported.length) return finish('skipped', `not built yet: ${unsupported.join('; ')}`);
+
+  const plan = renderTopology(model);
+  await applyTopology(runner, plan, { etcNetns });
+  phase('topology');
+
+  const echoLog = join(opts.diagnosticsDir, 'echo-log.jsonl');
+  mkdirSync(opts.diagnosticsDir, { recursive: true });
+  const echo = await EchoServer.start({ logFile: echoLog });
+  try {
+    await echo.listen(echoListeners(model));
+    phase('workloads');
+
+    let failed: StepResult | undefined;
+    for (const step of v.scenario.steps) {
+      const sname = stepName(step);
+      emit({ type: 'step-start', file, index: step.index, name: sname });
+      const t0 = performance.now();
+      let result: StepResult;
+      if (failed) {
+        result = { name: sname, status: 'skipped', expected: '', seen: 'not run: an earlier step failed', diagnostics: null, durationMs: 0 };
+      } else {
+        let judged: { passed: boolean; expected: string; seen: string };
+        try {
+          judged = await runStep(runner, echo, step, () => model, (m) => (model = m), etcNetns);
+        } catch (err) {
+          if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
+          judged = { passed: false, expected: 'the step can run', seen: err.message };
+        }
+        let diagnostics: string | null = null;
+        if (!judged.passed) {
+          const namespaces = [LAN_NETNS, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...podsWithNetns(model).map(podNetns)];
+          diagnostics = await writeDiagnostics(runner, join(opts.diagnosticsDir, `step-${String(step.index + 1).padStart(2, '0')}`), {
+            step: sname,
+            expected: judged.expected,
+            seen: judged.seen,
+            namespaces,
+            echoLog,
+          });
+        }
+        result = { name: sname, status: judged.passed ? 'passed' : 'failed', expected: judged.expected, seen: judged.seen, diagnostics, durationMs: Math.round(performance.now() - t0) };
+        if (!judged.passed) failed = result;
+      }
+      steps.push(result);
+      emit({ type: 'step-end', file, index: step.index, result });
+    }
+    phase('steps');
+    return finish(failed ? 'failed' : 'passed', failed ? `step "${failed.name}" failed: expected ${failed.expected}; saw ${failed.seen}` : null);
+  } finally {
+    await echo.stop();
+  }
+}
+
+async function runStep(runner: Runner, echo: EchoServer, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean): Promise<{ passed: boolean; expected: string; seen: string }> {
+  const model = get();
+  switch (step.kind) {
+    case 'sleep':
+      await new Promise((r) => setTimeout(r, step.ms));
+      return { passed: true, expected: `wait ${step.ms} ms`, seen: 'waited' };
+    case 'link': {
+      // The node's cable: its port on the LAN bridge, so the node keeps its own addresses and routes.
+      await runner.run(['ip', '-n', LAN_NETNS, 'link', 'set', 'dev', step.node, step.state]);
+      return { passed: true, expected: `node/${step.node}'s LAN link ${step.state}`, seen: step.state };
+    }
+    case 'apply':
+    case 'patch':
+    case 'delete':
+    case 'scale': {
+      const problems = new Problems();
+      const r = actionOf(model, step, problems)!;
+      const errors = problems.list.filter((p) => p.severity === 'error').map((p) => p.message);
+      if (!r.ok || errors.length) return { passed: false, expected: `${step.kind} is accepted`, seen: r.ok ? errors.join('; ') : r.reason };
+      await syncPods(runner, echo, model, r.model, etcNetns);
+      set(r.model);
+      return { passed: true, expected: `${step.kind} is accepted`, seen: 'applied' };
+    }
+    case 'dns':
+      throw new StepError('dns steps need cluster DNS, which knetlab does not run yet');
+    default:
+      return runProbe(runner, model, step);
+  }
+}

@@ -1,0 +1,40 @@
+// What a run produces, shared by the runner (inside the sandbox) and the reporters (outside).
+
+export type Status = 'passed' | 'failed' | 'skipped';
+
+export interface StepResult {
+  /** The step's name, or a generated one such as `http host/client -> nodeport/nginx@node-2`. */
+  name: string;
+  status: Status;
+  /** What was expected, in words (e.g. `status 200, sourceIp host/client (192.168.8.100)`). */
+  expected: string;
+  /** What was seen, in words; for a failed step, where it differed. */
+  seen: string;
+  /** The folder of this step's diagnostics, when it failed; otherwise null. */
+  diagnostics: string | null;
+  durationMs: number;
+}
+
+export interface PhaseTiming {
+  name: string; // e.g. "validate", "sandbox", "topology", "workloads", "steps", "teardown"
+  durationMs: number;
+}
+
+export interface ScenarioResult {
+  file: string;
+  name: string;
+  status: Status;
+  /** Why it was skipped or failed (a missing kernel feature names it), or null. */
+  reason: string | null;
+  durationMs: number;
+  steps: StepResult[];
+  phases: PhaseTiming[];
+}
+
+/** Live events from a running scenario, for the pretty reporter's progress view. */
+export type RunEvent =
+  | { type: 'scenario-start'; file: string; name: string }
+  | { type: 'phase'; file: string; phase: string; durationMs: number }
+  | { type: 'step-start'; file: string; index: number; name: string }
+  | { type: 'step-end'; file: string; index: number; result: StepResult }
+  | { type: 'scenario-end'; result: ScenarioResult };

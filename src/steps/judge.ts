@@ -1,0 +1,165 @@
+import type { FailKind as ExpectFail } from '../scenario/steps.js';
+import type { Try } from './probes.js';
+
+// Expectations judged against what the probes saw: pure, so every rule is tested without a kernel.
+
+export interface Judged {
+  passed: boolean;
+  /** What was expected, in words, with what each address symbol meant. */
+  expected: string;
+  /** What was seen, summed up over every try; where it differed first. */
+  seen: string;
+}
+
+/** An address of an expectation, resolved: its IP and the symbol it came from. */
+export interface Addr {
+  ip: string;
+  shown: string;
+}
+
+export interface ResponseRules {
+  status?: number;
+  fail?: ExpectFail;
+  /** udp: an answer is expected (true) or none (false). */
+  reply?: boolean;
+  sourceIp?: Addr;
+  sourceIpNot?: Addr;
+  /** Who must answer, as the echo server names itself: `pod/NAME.NS`, `node/NAME`, `host/NAME`. */
+  backend?: string;
+  backends?: 'all' | 'one';
+  spread?: number;
+  /** The ready endpoints of the target, by server name, for backends: all and spread. */
+  endpoints?: string[];
+}
+
+function tally(values: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].map(([v, n]) => (n > 1 ? `${v} x${n}` : v)).join(', ');
+}
+
+const shownAddr = (a: Addr) => (a.shown === a.ip ? a.ip : `${a.ip} (${a.shown})`);
+
+function outcome(t: Try): string {
+  if (!t.ok) return `failed: ${t.failure}`;
+  return t.status !== undefined ? `status ${t.status}` : 'answered';
+}
+
+/** Judges the tries of an http or udp probe against its rules; every try must meet every rule. */
+export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Judged {
+  const expected: string[] = [];
+  const problems: string[] = [];
+  const n = tries.length;
+  const answered = tries.filter((t) => t.ok);
+  const seen: string[] = [`${n} tr${n === 1 ? 'y' : 'ies'}: ${tally(tries.map(outcome))}`];
+  const errors = tries.filter((t) => !t.ok && t.error).map((t) => t.error!);
+  if (errors.length) seen.push(`errors: ${tally(errors)}`);
+
+  if (rules.fail !== undefined) {
+    expected.push(rules.fail === 'any' ? 'every try fails' : `every try fails with ${rules.fail}`);
+    const bad = tries.filter((t) => t.ok || (rules.fail !== 'any' && t.failure !== rules.fail));
+    if (bad.length) problems.push(`${bad.length} of ${n} did not fail with ${rules.fail}`);
+  } else if (rules.reply === false) {
+    expected.push('no try is answered');
+    if (answered.length) problems.push(`${answered.length} of ${n} were answered`);
+  } else {
+    expected.push(rules.status !== undefined ? `status ${rules.status} on every try` : 'an answer to every try');
+    const bad = tries.filter((t) => !t.ok || (rules.status !== undefined && t.status !== rules.status));
+    if (bad.length) problems.push(`${bad.length} of ${n} tries ${rules.status !== undefined ? `did not answer ${rules.status}` : 'were not answered'}`);
+  }
+
+  const answers = answered.flatMap((t) => (t.answer ? [t.answer] : []));
+  const needsEcho = rules.sourceIp || rules.sourceIpNot || rules.backend || rules.backends || rules.spread !== undefined;
+  if (needsEcho) {
+    if (answered.length > answers.length) problems.push(`${answered.length - answers.length} answers were not the echo server's, so who answered and what it saw are unknown`);
+    if (answers.length) {
+      seen.push(`source ${tally(answers.map((a) => a.clientIP))}`);
+      seen.push(`answered by ${tally(answers.map((a) => a.server))}`);
+    }
+  }
+  if (rules.sourceIp) {
+    expected.push(`source ${shownAddr(rules.sourceIp)}`);
+    const bad = answers.filter((a) => a.clientIP !== rules.sourceIp!.ip);
+    if (bad.length) problems.push(`${bad.length} answers saw another source than ${rules.sourceIp.ip}`);
+  }
+  if (rules.sourceIpNot) {
+    expected.push(`source not ${shownAddr(rules.sourceIpNot)}`);
+    const bad = answers.filter((a) => a.clientIP === rules.sourceIpNot!.ip);
+    if (bad.length) problems.push(`${bad.length} answers saw ${rules.sourceIpNot.ip}`);
+  }
+  if (rules.backend) {
+    expected.push(`answered by ${rules.backend}`);
+    const bad = answers.filter((a) => a.server !== rules.backend);
+    if (bad.length) problems.push(`${bad.length} answers came from elsewhere`);
+  }
+  if (rules.backends === 'one') {
+    expected.push('every try answered by the same endpoint');
+    const servers = new Set(answers.map((a) => a.server));
+    if (servers.size > 1) problems.push(`${servers.size} endpoints answered`);
+  }
+  const endpoints = rules.endpoints ?? [];
+  if (rules.backends === 'all') {
+    expected.push(`every ready endpoint answers at least once (${endpoints.join(', ') || 'none'})`);
+    const missing = endpoints.filter((e) => !answers.some((a) => a.server === e));
+    if (missing.length) problems.push(`never answered: ${missing.join(', ')}`);
+    if (endpoints.length === 0) problems.push('the target has no ready endpoints');
+  }
+  if (rules.spread !== undefined) {
+    const fair = endpoints.length ? answers.length / endpoints.length : 0;
+    const floor = rules.spread * fair;
+    expected.push(`every endpoint gets at least ${Math.round(rules.spread * 100)}% of its fair share (${floor.toFixed(1)} of ${answers.length})`);
+    const low = endpoints.filter((e) => answers.filter((a) => a.server === e).length < floor);
+    if (low.length) problems.push(`below ${floor.toFixed(1)}: ${low.join(', ')}`);
+  }
+  return {
+    passed: problems.length === 0,
+    expected: expected.join('; '),
+    seen: (problems.length ? `${problems.join('; ')}. ` : '') + seen.join('; '),
+  };
+}
+
+/** tcp: every connect succeeds (or none does). */
+export function judgeConnect(tries: readonly Try[], connect: boolean): Judged {
+  const ok = tries.filter((t) => t.ok).length;
+  const n = tries.length;
+  const passed = connect ? ok === n : ok === 0;
+  const failures = tries.filter((t) => !t.ok).map((t) => t.failure ?? 'error');
+  return {
+    passed,
+    expected: connect ? `every connect succeeds (${n})` : `no connect succeeds (${n})`,
+    seen: `${ok} of ${n} connected${failures.length ? `; failures: ${tally(failures)}` : ''}`,
+  };
+}
+
+/** ping: replies to every request (reachable), or to none. */
+export function judgePing(sent: number, received: number, reachable: boolean): Judged {
+  return {
+    passed: reachable ? received === sent && sent > 0 : received === 0,
+    expected: reachable ? `replies to all ${sent} echo requests` : `no reply to ${sent} echo requests`,
+    seen: `${received} of ${sent} answered`,
+  };
+}
+
+/** exec: exit status and output patterns. */
+export function judgeExec(r: { exitCode: number; stdout: string; stderr: string; timedOut: boolean }, e: { exitCode?: number; stdoutMatches?: string; stderrMatches?: string }): Judged {
+  const expected: string[] = [];
+  const problems: string[] = [];
+  if (e.exitCode !== undefined) {
+    expected.push(`exit ${e.exitCode}`);
+    if (r.exitCode !== e.exitCode) problems.push(r.timedOut ? 'timed out' : `exit ${r.exitCode}`);
+  }
+  if (e.stdoutMatches !== undefined) {
+    expected.push(`stdout matches /${e.stdoutMatches}/`);
+    if (!new RegExp(e.stdoutMatches, 'm').test(r.stdout)) problems.push('stdout does not match');
+  }
+  if (e.stderrMatches !== undefined) {
+    expected.push(`stderr matches /${e.stderrMatches}/`);
+    if (!new RegExp(e.stderrMatches, 'm').test(r.stderr)) problems.push('stderr does not match');
+  }
+  const tail = (s: string) => (s.length > 400 ? `...${s.slice(-400)}` : s).trim();
+  return {
+    passed: problems.length === 0,
+    expected: expected.join('; ') || 'it runs',
+    seen: `${problems.length ? `${problems.join('; ')}. ` : ''}exit ${r.exitCode}${r.stdout.trim() ? `; stdout: ${tail(r.stdout)}` : ''}${r.stderr.trim() ? `; stderr: ${tail(r.stderr)}` : ''}`,
+  };
+}

@@ -1,0 +1,150 @@
+import type { Runner } from '../kernel/exec.js';
+import { inNetns } from '../kernel/exec.js';
+
+/** What the echo server answers (SCENARIO_FORMAT.md), plus `server`: who answered, as `pod/NAME.NS`, `node/NAME` or `host/NAME`. */
+export interface EchoAnswer {
+  pod: string | null;
+  namespace: string | null;
+  node: string | null;
+  podIP: string | null;
+  server: string;
+  serverIP: string;
+  serverPort: number;
+  clientIP: string;
+  clientPort: number;
+  host: string | null;
+  path: string | null;
+  time: string;
+  data?: string;
+}
+
+export type FailKind = 'timeout' | 'refused' | 'unreachable' | 'error';
+
+/** One try of a probe: an answer, or a failure of a kind. */
+export interface Try {
+  ok: boolean;
+  status?: number;
+  answer?: EchoAnswer;
+  /** The body when it is not the echo server's JSON (e.g. nginx's 404 page). */
+  body?: string;
+  failure?: FailKind;
+  error?: string;
+}
+
+const MARK = '@@knetlab-try';
+
+function parseAnswer(text: string): EchoAnswer | undefined {
+  try {
+    const v = JSON.parse(text) as EchoAnswer;
+    return v && typeof v === 'object' && typeof v.clientIP === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** curl's exit status and message, sorted into what the format's `fail:` names. */
+export function classifyCurl(exitCode: number, message: string): FailKind {
+  if (exitCode === 28) return 'timeout';
+  if (exitCode === 7) return /no route|unreachable/i.test(message) ? 'unreachable' : /refused/i.test(message) ? 'refused' : /timed? ?out/i.test(message) ? 'timeout' : 'unreachable';
+  if (exitCode === 56 && /reset/i.test(message)) return 'refused';
+  return 'error';
+}
+
+/**
+ * `count` HTTP requests with real curl inside the source namespace, one process for all of them;
+ * `Connection: close` makes each a new connection, so each is load-balanced anew.
+ */
+export async function httpProbe(
+  runner: Runner,
+  netns: string,
+  url: string,
+  opts: { headers: Record<string, string>; count: number; timeoutMs: number },
+): Promise<Try[]> {
+  const headers = Object.entries({ Connection: 'close', ...opts.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const argv = inNetns(netns, [
+    'curl', '--silent', '--show-error', '--max-time', (opts.timeoutMs / 1000).toFixed(3),
+    ...headers,
+    '--write-out', `\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
+    ...Array.from({ length: opts.count }, () => url),
+  ]);
+  const r = await runner.run(argv, { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
+  const tries: Try[] = [];
+  let body: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith(MARK)) {
+      body.push(line);
+      continue;
+    }
+    const [, code, exit, ...msg] = line.split(' ');
+    const text = body.join('\n').trim();
+    body = [];
+    const exitCode = Number(exit);
+    if (exitCode === 0) {
+      const answer = parseAnswer(text);
+      tries.push({ ok: true, status: Number(code), ...(answer ? { answer } : { body: text.slice(0, 500) }) });
+    } else {
+      const message = msg.join(' ');
+      tries.push({ ok: false, failure: classifyCurl(exitCode, message), error: `curl: (${exitCode}) ${message}` });
+    }
+  }
+  if (tries.length !== opts.count) {
+    throw new Error(`curl gave ${tries.length} results for ${opts.count} tries (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.slice(-300)}`);
+  }
+  return tries;
+}
+
+/** TCP connects: bash's /dev/tcp under timeout; 124 is a timeout, any other failure refused or unreachable by the message. */
+export async function tcpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { count: number; timeoutMs: number }): Promise<Try[]> {
+  const secs = (opts.timeoutMs / 1000).toFixed(3);
+  const script = `for i in $(seq ${opts.count}); do err=$(timeout ${secs} bash -c 'exec 3<>/dev/tcp/${ip}/${port}' 2>&1); s=$?; echo "${MARK} $s $(printf %s "$err" | head -c 200 | tr '\\n' ' ')"; done`;
+  const r = await runner.run(inNetns(netns, ['bash', '-c', script]), { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith(MARK))
+    .map((l) => {
+      const [, status, ...msg] = l.split(' ');
+      const s = Number(status);
+      const message = msg.join(' ').trim();
+      if (s === 0) return { ok: true };
+      if (s === 124) return { ok: false, failure: 'timeout' as const, error: 'connect timed out' };
+      return { ok: false, failure: /no route|unreachable/i.test(message) ? ('unreachable' as const) : ('refused' as const), error: message || `exit ${s}` };
+    });
+}
+
+/** UDP datagrams, each answered (or not) within the timeout; python3 does the socket work. */
+export async function udpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { data: string; count: number; timeoutMs: number }): Promise<Try[]> {
+  const script = [
+    'import json, socket, sys',
+    'ip, port, data, count, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4]), float(sys.argv[5])',
+    'for _ in range(count):',
+    '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)',
+    '    try:',
+    '        s.sendto(data, (ip, port)); reply, _ = s.recvfrom(65535); print(json.dumps({"ok": True, "reply": reply.decode("utf-8", "replace")}))',
+    '    except socket.timeout: print(json.dumps({"ok": False, "failure": "timeout"}))',
+    '    except OSError as e: print(json.dumps({"ok": False, "failure": "refused" if e.errno == 111 else "unreachable", "error": str(e)}))',
+    '    finally: s.close()',
+  ].join('\n');
+  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ip, String(port), opts.data, String(opts.count), String(opts.timeoutMs / 1000)]), {
+    reject: false,
+    timeoutMs: opts.count * opts.timeoutMs + 10_000,
+  });
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const v = JSON.parse(l) as { ok: boolean; reply?: string; failure?: FailKind; error?: string };
+      if (!v.ok) return { ok: false, failure: v.failure ?? 'error', ...(v.error ? { error: v.error } : {}) };
+      const answer = parseAnswer(v.reply ?? '');
+      return { ok: true, ...(answer ? { answer } : { body: v.reply ?? '' }) };
+    });
+}
+
+/** iputils ping: how many of count echo requests were answered. */
+export async function pingProbe(runner: Runner, netns: string, ip: string, opts: { count: number; timeoutMs: number }): Promise<{ sent: number; received: number; output: string }> {
+  const r = await runner.run(inNetns(netns, ['ping', '-n', '-c', String(opts.count), '-i', '0.2', '-W', (opts.timeoutMs / 1000).toFixed(3), ip]), {
+    reject: false,
+    timeoutMs: opts.count * (opts.timeoutMs + 200) + 10_000,
+  });
+  const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(r.stdout);
+  return { sent: m ? Number(m[1]) : opts.count, received: m ? Number(m[2]) : 0, output: (r.stdout + r.stderr).trim() };
+}

@@ -1,0 +1,143 @@
+import { endpointsForPort } from '../cluster/service-endpoints.js';
+import { resolveAddress, resolveSource, resolveTarget, type Place, type Resolved } from '../cluster/resolve.js';
+import type { Model } from '../cluster/types.js';
+import { machineNetns, podNetns } from '../dataplane/names.js';
+import type { Runner } from '../kernel/exec.js';
+import { inNetns } from '../kernel/exec.js';
+import type { AddressRef, TargetRef } from '../scenario/refs.js';
+import type { Step } from '../scenario/steps.js';
+import { judgeConnect, judgeExec, judgePing, judgeResponses, type Addr, type Judged } from './judge.js';
+import { httpProbe, pingProbe, tcpProbe, udpProbe } from './probes.js';
+
+/** The namespace a place's commands run in: a pod's own, or its node's for hostNetwork pods. */
+export function placeNetns(place: Place): string {
+  if (place.kind === 'pod') return place.hostNetwork ? machineNetns(place.node) : podNetns(place);
+  return machineNetns(place.name);
+}
+
+/** How the echo server names a backend: `pod/NAME.NS`, `node/NAME`, `host/NAME`. */
+export function serverName(ref: AddressRef, model: Model): string | undefined {
+  if (ref.kind === 'pod') return `pod/${ref.name}.${ref.namespace ?? 'default'}`;
+  if (ref.kind === 'node' || ref.kind === 'host') return `${ref.kind}/${ref.name}`;
+  void model;
+  return undefined;
+}
+
+function must<T>(r: Resolved<T>): T {
+  if (!r.ok) throw new StepError(r.reason);
+  return r.value;
+}
+
+/** A step that cannot even be tried at this moment (a name that no longer resolves). */
+export class StepError extends Error {}
+
+function addr(model: Model, ref: AddressRef | undefined): Addr | undefined {
+  if (!ref) return undefined;
+  const r = must(resolveAddress(model, ref));
+  return { ip: r.ip, shown: r.meaning };
+}
+
+/** The ready endpoints a Service target leads to, by the names the echo server answers with. */
+function endpointServers(model: Model, to: TargetRef): string[] {
+  if (!['service', 'nodeport', 'externalip', 'loadbalancer'].includes(to.kind) || !('name' in to)) return [];
+  const svc = model.services.find((s) => s.name === to.name && s.namespace === ((to as { namespace?: string }).namespace ?? 'default'));
+  if (!svc) return [];
+  const port = to.port === undefined ? svc.ports[0] : svc.ports.find((p) => p.name === to.port || p.port === to.port);
+  if (!port) return [];
+  return endpointsForPort(model, svc, port)
+    .filter((e) => e.ready)
+    .map((e) => {
+      if (e.pod) return `pod/${e.pod.name}.${e.pod.namespace}`;
+      const node = model.nodes.find((n) => n.ip === e.ip);
+      if (node) return `node/${node.name}`;
+      const host = model.hosts.find((h) => h.ip === e.ip);
+      return host ? `host/${host.name}` : e.ip;
+    });
+}
+
+/** Runs one probe or exec step against the model as it is now; actions are the runner's. */
+export async function runProbe(runner: Runner, model: Model, step: Step): Promise<Judged> {
+  switch (step.kind) {
+    case 'http': {
+      const from = must(resolveSource(model, step.from));
+      const to = must(resolveTarget(model, step.to, 'TCP'));
+      const host = to.hostname ?? to.ip;
+      const url = `${step.to.kind === 'url' ? step.to.scheme : 'http'}://${host}:${to.port}${step.path}`;
+      const tries = await httpProbe(runner, placeNetns(from), url, { headers: step.headers, count: step.count, timeoutMs: step.timeoutMs });
+      const e = step.expect;
+      return judgeResponses(tries, {
+        ...(e.fail !== undefined ? { fail: e.fail } : { status: e.status ?? 200 }),
+        ...responseRules(model, step.to, e),
+      });
+    }
+    case 'udp': {
+      const from = must(resolveSource(model, step.from));
+      const to = must(resolveTarget(model, step.to, 'UDP'));
+      const tries = await udpProbe(runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: step.count, timeoutMs: step.timeoutMs });
+      return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(model, step.to, step.expect) });
+    }
+    case 'tcp': {
+      const from = must(resolveSource(model, step.from));
+      const to = must(resolveTarget(model, step.to, 'TCP'));
+      const tries = await tcpProbe(runner, placeNetns(from), to.ip, to.port!, { count: step.count, timeoutMs: step.timeoutMs });
+      return judgeConnect(tries, step.expect.connect);
+    }
+    case 'ping': {
+      const from = must(resolveSource(model, step.from));
+      const to = must(resolveTarget(model, step.to, undefined));
+      const r = await pingProbe(runner, placeNetns(from), to.ip, { count: step.count, timeoutMs: step.timeoutMs });
+      return judgePing(r.sent, r.received, step.expect.reachable);
+    }
+    case 'exec': {
+      const on = must(resolveSource(model, step.on));
+      const r = await runner.run(inNetns(placeNetns(on), step.command), { reject: false, timeoutMs: step.timeoutMs });
+      return judgeExec(r, step.expect);
+    }
+    default:
+      throw new StepError(`${step.kind} is not a probe`);
+  }
+}
+
+function responseRules(model: Model, to: TargetRef, e: { sourceIp?: AddressRef; sourceIpNot?: AddressRef; backend?: AddressRef; backends?: 'all' | 'one'; spread?: number }) {
+  const sourceIp = addr(model, e.sourceIp);
+  const sourceIpNot = addr(model, e.sourceIpNot);
+  const backend = e.backend ? serverName(e.backend, model) : undefined;
+  return {
+    ...(sourceIp ? { sourceIp } : {}),
+    ...(sourceIpNot ? { sourceIpNot } : {}),
+    ...(backend ? { backend } : {}),
+    ...(e.backends ? { backends: e.backends } : {}),
+    ...(e.spread !== undefined ? { spread: e.spread } : {}),
+    ...(e.backends === 'all' || e.spread !== undefined ? { endpoints: endpointServers(model, to) } : {}),
+  };
+}
+
+/** A step's name in reports: its own, or what it does. */
+export function stepName(step: Step): string {
+  if (step.name) return step.name;
+  switch (step.kind) {
+    case 'http':
+    case 'tcp':
+    case 'udp':
+    case 'ping': {
+      const from = `${step.from.kind}/${step.from.name}`;
+      const to = step.to.kind === 'url' ? `${step.to.scheme}://${step.to.host}${step.to.path}` : step.to.kind === 'ip' ? `${step.to.ip}${step.to.port ? `:${step.to.port}` : ''}` : `${step.to.kind}/${step.to.name}`;
+      return `${step.kind} ${from} -> ${to}`;
+    }
+    case 'dns':
+      return `dns ${step.from.kind}/${step.from.name} ${step.query}`;
+    case 'exec':
+      return `exec on ${step.on.kind}/${step.on.name}: ${step.command.join(' ')}`;
+    case 'apply':
+      return `apply ${step.objects.map((o) => `${o.kind.toLowerCase()}/${o.meta.name}`).join(', ')}`;
+    case 'patch':
+    case 'delete':
+      return `${step.kind} ${step.target.kind.toLowerCase()}/${step.target.name}`;
+    case 'scale':
+      return `scale deployment/${step.deployment} to ${step.replicas}`;
+    case 'link':
+      return `link node/${step.node} ${step.state}`;
+    case 'sleep':
+      return `sleep ${step.ms}ms`;
+  }
+}

@@ -1,0 +1,24 @@
+import type { Model } from '../cluster/types.js';
+import type { Step } from '../scenario/steps.js';
+
+/**
+ * What a scenario uses that this version cannot build yet, each with the reason; a scenario that
+ * uses any of it is skipped, saying so, rather than run without it (and passed or failed wrongly).
+ */
+export function unsupportedFeatures(model: Model, steps: readonly Step[]): string[] {
+  const out = new Set<string>();
+  const serviceTarget = (k: string) => ['service', 'nodeport', 'externalip', 'loadbalancer'].includes(k);
+  for (const s of steps) {
+    if ((s.kind === 'http' || s.kind === 'tcp' || s.kind === 'udp' || s.kind === 'ping') && serviceTarget(s.to.kind)) {
+      out.add(`Service traffic (${s.to.kind}/...) needs kube-proxy's rules, which knetlab does not build yet`);
+    }
+    if ((s.kind === 'http' || s.kind === 'udp') && s.expect.sourceIp?.kind === 'service') out.add('Service traffic needs kube-proxy\'s rules, which knetlab does not build yet');
+    if (s.kind === 'http' && s.to.kind === 'url' && !/^\d+\.\d+\.\d+\.\d+$/.test(s.to.host)) out.add(`a URL with a name (${s.to.host}) needs cluster DNS, which knetlab does not run yet`);
+    if (s.kind === 'dns') out.add('dns steps need cluster DNS, which knetlab does not run yet');
+  }
+  for (const p of model.pods) {
+    if (p.workload === 'ingress-nginx') out.add('the ingress-nginx workload is not built yet');
+  }
+  if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.add('NetworkPolicy is not enforced yet');
+  return [...out];
+}
