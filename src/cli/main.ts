@@ -61,7 +61,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     if (hasErrors(v.problems)) invalid++;
   }
   if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${files.length} scenario files are invalid; nothing was run`);
-  const live = kind === 'pretty' && Boolean(process.stderr.isTTY);
+  const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
   const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
   const results = await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, onEvent: (e) => reporter.event(e) });
   const report = reporter.finish(results);

@@ -144,7 +144,8 @@ export const stepSchemas = {
   },
   link: { body: z.strictObject({ node: z.string(), state: z.enum(['up', 'down']) }), expect: undefined },
   exec: {
-    body: z.strictObject({ on: ref, command: z.array(z.string()).min(1), timeout: timeout.optional() }),
+    // Numbers in a command (`[ping, -c, 1, ...]`) are the words they were written as.
+    body: z.strictObject({ on: ref, command: z.array(z.union([z.string(), z.number(), z.boolean()], { error: 'to be a word of the command' }).transform(String)).min(1), timeout: timeout.optional() }),
     expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).optional(), stdoutMatches: z.string().optional(), stderrMatches: z.string().optional() }),
   },
   sleep: { body: duration, expect: undefined },
