@@ -11,7 +11,7 @@
 // are replaced: flannel's FLANNEL-* chains and any other rule in the same tables are left alone.
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import type { Model, Service, ServicePort } from '../cluster/types.js';
-import { formatCidr, intToIp, ipToInt, isIPv4, mask } from '../util/ip.js';
+import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
 import { kubeHash16 } from './kube-hash.js';
 
 export type IptablesTable = 'filter' | 'nat';
@@ -78,9 +78,17 @@ function isServiceChainName(chain: string): boolean {
   return SERVICE_CHAIN_PREFIXES.some((p) => chain.startsWith(p));
 }
 
-/** The probability of endpoint i of n (0-based): 1/(n-i), as Go's `%0.10f`. */
+/**
+ * `--probability` for endpoint i of n (0-based) is 1/(n-i), printed as Go's `%0.10f`: rounded
+ * half to even on the double's exact value (JS's toFixed rounds ties up: 1/2048 would differ).
+ */
 export function probability(remaining: number): string {
-  return (1 / remaining).toFixed(10);
+  const [int, frac] = (1 / remaining).toFixed(100).split('.') as [string, string]; // exact for these doubles
+  let head = BigInt(int + frac.slice(0, 10));
+  const next = frac[10]!;
+  if (next > '5' || (next === '5' && (/[1-9]/.test(frac.slice(11)) || head % 2n === 1n))) head += 1n;
+  const digits = head.toString().padStart(11, '0');
+  return `${digits.slice(0, -10)}.${digits.slice(-10)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,9 +611,9 @@ export interface StaleUdpEndpoint {
  */
 export function staleUdpEndpoints(prev: Model, next: Model, nodeName: string): StaleUdpEndpoint[] {
   const key = (s: ServicePortInfo) => `${s.name}/${s.protocol}`;
-  const nextPorts = new Map(servicePortsForConntrack(next, nodeName).map((s) => [key(s), s]));
+  const nextPorts = new Map(servicePorts(next, nodeName).map((s) => [key(s), s]));
   const out: StaleUdpEndpoint[] = [];
-  for (const old of servicePortsForConntrack(prev, nodeName)) {
+  for (const old of servicePorts(prev, nodeName)) {
     if (old.protocol !== 'udp') continue;
     const now = nextPorts.get(key(old));
     if (!now) continue; // A deleted Service's IPs are cleaned as a whole, not per endpoint.
@@ -620,13 +628,4 @@ export function staleUdpEndpoints(prev: Model, next: Model, nodeName: string): S
     }
   }
   return out;
-}
-
-function servicePortsForConntrack(model: Model, nodeName: string): ServicePortInfo[] {
-  return servicePorts(model, nodeName);
-}
-
-/** For tests and reports: an address as kube-proxy prints it. */
-export function formatIP(n: number): string {
-  return intToIp(n);
 }

@@ -14,14 +14,20 @@ export interface ApplyOptions {
   etcNetns: boolean;
 }
 
-/** Brings one namespace to its plan: ip lines in one batch, then fdb entries, sysctls, rules, files. */
+/**
+ * Brings one namespace to its plan: ip lines in one batch, then its fdb entries; sysctls and
+ * rules at the same time (they need none of the links), files.
+ */
 export async function applyNamespace(runner: Runner, ns: NamespacePlan, opts: ApplyOptions): Promise<void> {
-  if (ns.ip.length) await runner.run(['ip', '-n', ns.name, '-batch', '-'], { input: `${ns.ip.join('\n')}\n` });
-  if (ns.bridge.length) await runner.run(['bridge', '-n', ns.name, '-batch', '-'], { input: `${ns.bridge.join('\n')}\n` });
+  const links = (async () => {
+    if (ns.ip.length) await runner.run(['ip', '-n', ns.name, '-batch', '-'], { input: `${ns.ip.join('\n')}\n` });
+    if (ns.bridge.length) await runner.run(['bridge', '-n', ns.name, '-batch', '-'], { input: `${ns.bridge.join('\n')}\n` });
+  })();
   const sysctls = Object.entries(ns.sysctls).map(([k, v]) => `${k}=${v}`);
   // /proc/sys/net shows the namespace of the process that reads it, so sysctl runs inside.
-  if (sysctls.length) await runner.run(inNetns(ns.name, ['sysctl', '-q', '-w', ...sysctls]));
-  if (ns.iptables) await runner.run(inNetns(ns.name, ['iptables-restore']), { input: ns.iptables });
+  const sysctl = sysctls.length ? runner.run(inNetns(ns.name, ['sysctl', '-q', '-w', ...sysctls])) : undefined;
+  const rules = ns.iptables ? runner.run(inNetns(ns.name, ['iptables-restore']), { input: ns.iptables }) : undefined;
+  await Promise.all([links, sysctl, rules]);
   if (opts.etcNetns && Object.keys(ns.etc).length) {
     const dir = join('/etc/netns', ns.name);
     mkdirSync(dir, { recursive: true });

@@ -1,3 +1,6 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Model } from '../cluster/types.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
@@ -30,13 +33,40 @@ export interface Capabilities {
   why(f: Feature): string;
 }
 
-/** Tries every feature once, in a namespace made for it and removed after. */
+/**
+ * Features found before on this kernel since it booted (the boot id and kernel release name the
+ * cache): a module loaded stays loaded, so only what was missing is tried again.
+ */
+function cacheFile(): string | undefined {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+    return join(tmpdir(), `knetlab-features-${process.getuid?.() ?? 'u'}-${boot}-${release}.json`);
+  } catch {
+    return undefined;
+  }
+}
+
+function readCache(file: string | undefined): Set<Feature> {
+  if (!file) return new Set();
+  try {
+    return new Set(JSON.parse(readFileSync(file, 'utf8')) as Feature[]);
+  } catch {
+    return new Set();
+  }
+}
+
+/** Tries every feature once (that is not known to be there), in a namespace made for it and removed after. */
 export async function probeCapabilities(runner: Runner, features: readonly Feature[]): Promise<Capabilities> {
+  const cache = cacheFile();
+  const known = readCache(cache);
+  const results = new Map<Feature, string | null>(features.filter((f) => known.has(f)).map((f) => [f, null]));
+  const todo = features.filter((f) => !known.has(f));
+  if (todo.length === 0) return { has: (f) => results.get(f) === null, why: (f) => results.get(f) ?? '' };
   await runner.run(['ip', 'netns', 'add', PROBE_NS]);
-  const results = new Map<Feature, string | null>();
   try {
     await Promise.all(
-      features.map(async (f) => {
+      todo.map(async (f) => {
         const c = checks[f];
         const r = await runner.run(c.argv, { ...(c.input ? { input: c.input } : {}), reject: false, timeoutMs: 10_000 });
         results.set(f, r.exitCode === 0 ? null : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`) || `exit ${r.exitCode}`);
@@ -44,6 +74,14 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
     );
   } finally {
     await runner.run(['ip', 'netns', 'del', PROBE_NS], { reject: false });
+  }
+  if (cache) {
+    const found = [...new Set([...known, ...[...results].filter(([, why]) => why === null).map(([f]) => f)])].sort();
+    try {
+      writeFileSync(cache, JSON.stringify(found));
+    } catch {
+      // a cache that cannot be written only costs the next run the probe
+    }
   }
   return {
     has: (f) => results.get(f) === null,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from '../cluster/actions.js';
 import { podListenPorts } from '../cluster/service-endpoints.js';
@@ -18,6 +18,9 @@ import { loadModel } from '../validate.js';
 import { EchoServer, type EchoListener } from '../workloads/echo.js';
 import { writeDiagnostics } from './diagnostics.js';
 import type { PhaseTiming, RunEvent, ScenarioResult, StepResult } from './types.js';
+
+/** Debian's own python3: a pyenv or similar shim first on PATH costs a start-up of its own. */
+const SYSTEM_PYTHON = '/usr/bin/python3';
 
 export interface ScenarioRunOptions {
   runner: Runner;
@@ -118,13 +121,15 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   const unsupported = unsupportedFeatures(model, v.scenario.steps);
   if (unsupported.length) return finish('skipped', `not built yet: ${unsupported.join('; ')}`);
 
+  const echoLog = join(opts.diagnosticsDir, 'echo-log.jsonl');
+  mkdirSync(opts.diagnosticsDir, { recursive: true });
+  // The echo server starts while the topology is built; it listens once the namespaces exist.
+  const echoStarting = EchoServer.start({ logFile: echoLog, ...(existsSync(SYSTEM_PYTHON) ? { python: SYSTEM_PYTHON } : {}) });
+  echoStarting.catch(() => undefined); // awaited below; a failure then is reported there
   const plan = renderTopology(model);
   await applyTopology(runner, plan, { etcNetns });
   phase('topology');
-
-  const echoLog = join(opts.diagnosticsDir, 'echo-log.jsonl');
-  mkdirSync(opts.diagnosticsDir, { recursive: true });
-  const echo = await EchoServer.start({ logFile: echoLog });
+  const echo = await echoStarting;
   try {
     await echo.listen(echoListeners(model));
     phase('workloads');
