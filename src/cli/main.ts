@@ -6,7 +6,10 @@ import { formatPlan } from '../report/plan.js';
 import { planJson } from '../report/plan-json.js';
 import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
+import { enterCommand, findHeld, listHeld, placeNetns, removeHeld, saveHeld } from '../run/hold.js';
 import { runFiles } from '../run/runner.js';
+import { isRoot } from '../kernel/sandbox.js';
+import { execa } from 'execa';
 import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -70,6 +73,56 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   return results.some((r) => r.status === 'failed') ? 1 : 0;
 }
 
+/** `knetlab up`: builds one scenario and holds it until Ctrl-C or `knetlab down`. */
+async function upCommand(file: string, flags: { diagnostics: string }): Promise<number> {
+  const v = await validateScenario(file);
+  printProblems(v.problems, process.stderr);
+  if (hasErrors(v.problems) || !v.scenario) throw new KnetlabError('EINVALID', `${file} is not a valid scenario; nothing was built`);
+  const name = v.scenario.name;
+  if (listHeld().some((h) => h.name === name)) throw new KnetlabError('EUSAGE', `${name} is already held; \`knetlab down ${name}\` ends it`);
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => (release = r));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => release());
+  let sandboxPid = 0;
+  const [result] = await runFiles([file], {
+    jobs: 1,
+    diagnosticsRoot: flags.diagnostics,
+    hold: { release: released, onSandbox: (pid) => (sandboxPid = pid) },
+    onEvent: (e) => {
+      if (e.type === 'phase') process.stderr.write(`  ${e.phase} ${e.durationMs}ms\n`);
+      if (e.type === 'held') {
+        saveHeld({ name, file, upPid: process.pid, sandboxPid, rootless: !isRoot(), netns: e.netns });
+        const places = Object.keys(e.netns).filter((k) => k !== 'lan');
+        process.stderr.write(`${name} is up: ${places.join(', ')}\n  knetlab exec ${places[0] ?? 'node/NAME'} -- ip route\n  knetlab shell ${places[0] ?? 'node/NAME'}\n  Ctrl-C or \`knetlab down\` ends it\n`);
+      }
+    },
+  });
+  removeHeld(name);
+  if (result?.status === 'skipped' || result?.status === 'failed') {
+    process.stderr.write(`knetlab: ${name} could not be held: ${result.reason}\n`);
+    return 1;
+  }
+  process.stderr.write(`${name} is down\n`);
+  return 0;
+}
+
+async function execInHeld(place: string, argv: string[], scenario?: string): Promise<number> {
+  const h = findHeld(scenario);
+  const cmd = enterCommand(h, placeNetns(h, place), argv);
+  const r = await execa(cmd[0]!, cmd.slice(1), { stdio: 'inherit', reject: false });
+  return r.exitCode ?? 1;
+}
+
+async function downCommand(scenario?: string): Promise<number> {
+  const h = findHeld(scenario);
+  process.kill(h.upPid, 'SIGTERM');
+  for (let i = 0; i < 50; i++) {
+    if (!listHeld().some((x) => x.name === h.name)) return 0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new KnetlabError('ECOMMAND', `${h.name} did not end within 5 s (knetlab up is pid ${h.upPid})`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('knetlab')
     .description('Reproduce Kubernetes Service networking on one Linux machine, for real.')
@@ -104,6 +157,38 @@ export async function main(argv: string[]): Promise<number> {
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
     .action(async (paths: string[], flags: RunFlags) => {
       status = await runCommand(paths, flags);
+    });
+  program
+    .command('up')
+    .description('build a scenario and hold it for exploring (exec, shell); Ctrl-C or `knetlab down` ends it')
+    .argument('<file>', 'a scenario file')
+    .option('--diagnostics <dir>', 'where the echo servers\' log goes', 'knetlab-diagnostics')
+    .action(async (file: string, flags: { diagnostics: string }) => {
+      status = await upCommand(file, flags);
+    });
+  program
+    .command('exec')
+    .description('run a command in a node, host or pod of the held scenario: knetlab exec node/node-1 -- ip route')
+    .argument('<place>', 'node/NAME, host/NAME, pod/NAME[.NS] (or a bare name)')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .option('-s, --scenario <name>', 'which held scenario, when several are')
+    .action(async (place: string, command: string[], flags: { scenario?: string }) => {
+      status = await execInHeld(place, command, flags.scenario);
+    });
+  program
+    .command('shell')
+    .description('an interactive shell in a node, host or pod of the held scenario')
+    .argument('<place>', 'node/NAME, host/NAME, pod/NAME[.NS] (or a bare name)')
+    .option('-s, --scenario <name>', 'which held scenario, when several are')
+    .action(async (place: string, flags: { scenario?: string }) => {
+      status = await execInHeld(place, ['env', `PS1=[knetlab ${place}] \\w\\$ `, process.env.SHELL?.endsWith('bash') ? process.env.SHELL : 'bash', '--norc', '-i'], flags.scenario);
+    });
+  program
+    .command('down')
+    .description('end the held scenario')
+    .argument('[scenario]', 'which one, when several are held')
+    .action(async (scenario?: string) => {
+      status = await downCommand(scenario);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

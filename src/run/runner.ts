@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +11,16 @@ const SANDBOX_MAIN = fileURLToPath(new URL('./sandbox-main.js', import.meta.url)
 
 export interface RunOptions {
   jobs: number;
+  /** `knetlab up`: build and hold; the sandbox ends when release resolves. onSandbox gets the host pid of its first process. */
+  hold?: { release: Promise<void>; onSandbox: (pid: number) => void };
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
   diagnosticsRoot: string;
   onEvent: (e: RunEvent) => void;
+}
+
+function sandboxPid(unsharePid: number): number {
+  const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/);
+  return Number(children[0]);
 }
 
 function stamp(): string {
@@ -22,7 +30,7 @@ function stamp(): string {
 /** Runs one (valid) scenario file in a sandbox of its own and returns its result. */
 export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>): Promise<ScenarioResult> {
   const diagnosticsDir = resolve(join(opts.diagnosticsRoot, `${basename(file).replace(/\.ya?ml$/, '')}-${stamp()}-${process.pid}`));
-  const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, resolve(file), diagnosticsDir]);
+  const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, resolve(file), diagnosticsDir, ...(opts.hold ? ['hold'] : [])]);
   const start = performance.now();
   const child = execa(argv[0]!, argv.slice(1), {
     env: { [SANDBOX_ENV]: '1' },
@@ -33,6 +41,10 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>)
     buffer: { stdout: false, stderr: true },
   });
   let result: ScenarioResult | undefined;
+  if (opts.hold) {
+    const hold = opts.hold;
+    void hold.release.then(() => child.stdin?.end());
+  }
   const lines = createInterface({ input: child.stdout! });
   const linesDone = new Promise((r) => lines.once('close', r)); // before awaiting the child: it may close first
   lines.on('line', (line) => {
@@ -43,6 +55,8 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>)
       return; // not an event: a stray line from a tool
     }
     if (e.type === 'scenario-end') result = e.result;
+    // unshare --fork's child is the sandbox's first process: `knetlab exec` enters its namespaces.
+    if (e.type === 'held' && opts.hold && child.pid) opts.hold.onSandbox(sandboxPid(child.pid));
     opts.onEvent(e);
   });
   const done = await child;

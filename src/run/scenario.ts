@@ -24,6 +24,8 @@ const SYSTEM_PYTHON = '/usr/bin/python3';
 
 export interface ScenarioRunOptions {
   runner: Runner;
+  /** `knetlab up`: build, then hold (until `until` resolves) instead of running the steps. */
+  hold?: { until: Promise<void> };
   /** Where failed steps' diagnostics go (a folder per run is made below it). */
   diagnosticsDir: string;
   emit: (e: RunEvent) => void;
@@ -48,6 +50,18 @@ export function echoListeners(model: Model, pods: readonly Pod[] = model.pods): 
 }
 
 const podKey = (p: Pod) => `${p.namespace}/${p.name}`;
+
+/** Every place a person may enter, by the names steps use, and its namespace. */
+export function placesNetns(model: Model): Record<string, string> {
+  const out: Record<string, string> = { lan: LAN_NETNS };
+  for (const n of model.nodes) out[`node/${n.name}`] = machineNetns(n.name);
+  for (const h of model.hosts) out[`host/${h.name}`] = machineNetns(h.name);
+  for (const p of model.pods) {
+    if (!p.node || !p.ip) continue;
+    out[`pod/${p.name}.${p.namespace}`] = p.hostNetwork ? machineNetns(p.node) : podNetns(p);
+  }
+  return out;
+}
 
 /** Brings the kernel from one model to the next after an action: pods made and removed. */
 async function syncPods(runner: Runner, echo: EchoServer, prev: Model, next: Model, etcNetns: boolean): Promise<void> {
@@ -133,6 +147,11 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   try {
     await echo.listen(echoListeners(model));
     phase('workloads');
+    if (opts.hold) {
+      emit({ type: 'held', file, name, netns: placesNetns(model) });
+      await opts.hold.until;
+      return finish('passed', null);
+    }
 
     let failed: StepResult | undefined;
     for (const step of v.scenario.steps) {

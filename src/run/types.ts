@@ -37,4 +37,6 @@ export type RunEvent =
   | { type: 'phase'; file: string; phase: string; durationMs: number }
   | { type: 'step-start'; file: string; index: number; name: string }
   | { type: 'step-end'; file: string; index: number; result: StepResult }
-  | { type: 'scenario-end'; result: ScenarioResult };
+  | { type: 'scenario-end'; result: ScenarioResult }
+  /** `knetlab up`: the scenario is built and held; `netns` maps each place (`node/NAME`, `pod/NAME.NS`, ...) to its namespace. */
+  | { type: 'held'; file: string; name: string; netns: Record<string, string> };

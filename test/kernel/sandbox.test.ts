@@ -109,9 +109,18 @@ function processesOf(tag: string): Proc[] {
   return processes().filter((p) => p.pid !== process.pid && (p.cmd.includes(tag) || environOf(p.pid).split('\0').includes(`${TAG_ENV}=${tag}`)));
 }
 
-/** The sandbox's first process (node .../sandbox-main.js FILE DIR), not the unshare that started it. */
+/**
+ * The sandbox's first process (node .../sandbox-main.js FILE DIR): PID 1 of its own PID namespace.
+ * Not the unshare that started it, nor a child that node has forked and not yet exec'd.
+ */
 function isSandboxMain(p: Proc): boolean {
-  return p.argv.some((a) => a.endsWith('/sandbox-main.js')) && !basename(p.argv[0] ?? '').startsWith('unshare');
+  if (!p.argv.some((a) => a.endsWith('/sandbox-main.js')) || basename(p.argv[0] ?? '').startsWith('unshare')) return false;
+  try {
+    const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+    return nspid !== undefined && nspid.length > 1 && nspid[nspid.length - 1] === '1';
+  } catch {
+    return false;
+  }
 }
 
 const NS_KINDS = ['net', 'pid', 'mnt', 'user'] as const;
