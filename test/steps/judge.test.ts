@@ -1,0 +1,72 @@
+import t from 'tap';
+import { judgeConnect, judgeExec, judgePing, judgeResponses } from '../../src/steps/judge.js';
+import type { EchoAnswer, Try } from '../../src/steps/probes.js';
+
+const answer = (server: string, clientIP: string): EchoAnswer => ({
+  pod: null, namespace: null, node: null, podIP: null, server, serverIP: '10.0.0.1', serverPort: 80, clientIP, clientPort: 40000, host: null, path: '/', time: '',
+});
+const ok = (server: string, clientIP = '192.168.8.100', status = 200): Try => ({ ok: true, status, answer: answer(server, clientIP) });
+const fail = (failure: Try['failure']): Try => ({ ok: false, failure, error: `curl: ${failure}` });
+
+t.test('status and source: every try must meet every rule', async (t) => {
+  const client = { ip: '192.168.8.100', shown: 'host/client' };
+  t.equal(judgeResponses([ok('pod/a.default'), ok('pod/b.default')], { status: 200, sourceIp: client }).passed, true);
+  const snat = judgeResponses([ok('pod/a.default'), ok('pod/a.default', '10.244.1.0')], { status: 200, sourceIp: client });
+  t.equal(snat.passed, false);
+  t.match(snat.expected, 'source 192.168.8.100 (host/client)');
+  t.match(snat.seen, '1 answers saw another source than 192.168.8.100');
+  t.match(snat.seen, 'source 192.168.8.100, 10.244.1.0');
+  t.equal(judgeResponses([ok('pod/a.default', '10.244.1.0')], { sourceIpNot: client }).passed, true);
+  t.equal(judgeResponses([ok('pod/a.default')], { sourceIpNot: client }).passed, false);
+  t.equal(judgeResponses([ok('pod/a.default', '1.1.1.1', 404)], { status: 200 }).passed, false);
+});
+
+t.test('fail kinds', async (t) => {
+  t.equal(judgeResponses([fail('timeout'), fail('timeout')], { fail: 'timeout' }).passed, true);
+  t.equal(judgeResponses([fail('timeout'), fail('refused')], { fail: 'timeout' }).passed, false);
+  t.equal(judgeResponses([fail('timeout'), fail('refused')], { fail: 'any' }).passed, true);
+  t.equal(judgeResponses([fail('timeout'), ok('pod/a.default')], { fail: 'any' }).passed, false);
+  t.equal(judgeResponses([fail('timeout')], { status: 200 }).passed, false);
+});
+
+t.test('backend, backends all and one, spread', async (t) => {
+  const tries = [ok('pod/a.default'), ok('pod/b.default'), ok('pod/a.default'), ok('pod/b.default')];
+  t.equal(judgeResponses(tries, { backend: 'pod/a.default' }).passed, false);
+  t.equal(judgeResponses(tries.slice(0, 1), { backend: 'pod/a.default' }).passed, true);
+  t.equal(judgeResponses(tries, { backends: 'all', endpoints: ['pod/a.default', 'pod/b.default'] }).passed, true);
+  const missing = judgeResponses(tries, { backends: 'all', endpoints: ['pod/a.default', 'pod/b.default', 'pod/c.default'] });
+  t.equal(missing.passed, false);
+  t.match(missing.seen, 'never answered: pod/c.default');
+  t.equal(judgeResponses(tries, { backends: 'all', endpoints: [] }).passed, false, 'no endpoints cannot all answer');
+  t.equal(judgeResponses(tries, { backends: 'one' }).passed, false);
+  t.equal(judgeResponses([ok('pod/a.default'), ok('pod/a.default')], { backends: 'one' }).passed, true);
+  const skewed = [...Array(9).fill(ok('pod/a.default')), ok('pod/b.default')] as Try[];
+  t.equal(judgeResponses(skewed, { spread: 0.5, endpoints: ['pod/a.default', 'pod/b.default'] }).passed, false, 'b got 1 of a fair 5');
+  t.equal(judgeResponses(skewed, { spread: 0.2, endpoints: ['pod/a.default', 'pod/b.default'] }).passed, true, '1 >= 0.2 x 5');
+});
+
+t.test('answers that are not the echo server cannot show a source', async (t) => {
+  const r = judgeResponses([{ ok: true, status: 200, body: '<html>' }], { status: 200, sourceIp: { ip: '1.1.1.1', shown: '1.1.1.1' } });
+  t.equal(r.passed, false);
+  t.match(r.seen, 'not the echo server');
+});
+
+t.test('udp reply or none', async (t) => {
+  t.equal(judgeResponses([{ ok: true, answer: answer('pod/dns.kube-system', '10.244.0.2') }], { reply: true }).passed, true);
+  t.equal(judgeResponses([fail('timeout')], { reply: false }).passed, true);
+  t.equal(judgeResponses([{ ok: true, answer: answer('pod/dns.kube-system', '10.244.0.2') }], { reply: false }).passed, false);
+});
+
+t.test('connect, ping, exec', async (t) => {
+  t.equal(judgeConnect([{ ok: true }, { ok: true }], true).passed, true);
+  t.equal(judgeConnect([{ ok: true }, fail('refused')], true).passed, false);
+  t.equal(judgeConnect([fail('refused')], false).passed, true);
+  t.equal(judgePing(3, 3, true).passed, true);
+  t.equal(judgePing(3, 2, true).passed, false);
+  t.equal(judgePing(3, 0, false).passed, true);
+  t.equal(judgePing(3, 1, false).passed, false);
+  const r = { exitCode: 0, stdout: 'KUBE-SVC-XPGD46QRK7WJZT7O\n', stderr: '', timedOut: false };
+  t.equal(judgeExec(r, { exitCode: 0, stdoutMatches: 'KUBE-SVC-' }).passed, true);
+  t.equal(judgeExec(r, { stdoutMatches: '^KUBE-SEP' }).passed, false);
+  t.equal(judgeExec({ ...r, exitCode: 1 }, { exitCode: 0 }).passed, false);
+});

@@ -1,0 +1,36 @@
+import t from 'tap';
+import { RecordingRunner } from '../../src/kernel/exec.js';
+import { classifyCurl, httpProbe, pingProbe, tcpProbe } from '../../src/steps/probes.js';
+
+t.test('curl failures are sorted as the format names them', async (t) => {
+  t.equal(classifyCurl(28, 'Connection timed out after 2001 milliseconds'), 'timeout');
+  t.equal(classifyCurl(7, 'Failed to connect to 10.96.0.5 port 80 after 0 ms: Couldn\'t connect to server (Connection refused)'), 'refused');
+  t.equal(classifyCurl(7, 'Failed to connect to 10.0.0.1 port 80 after 3 ms: No route to host'), 'unreachable');
+  t.equal(classifyCurl(56, 'Recv failure: Connection reset by peer'), 'refused');
+  t.equal(classifyCurl(6, 'Could not resolve host: nginx'), 'error');
+});
+
+t.test('one curl for all tries; each try parsed from its marker line', async (t) => {
+  const body = '{"pod":"web-0","namespace":"default","node":"n1","podIP":"10.244.0.2","server":"pod/web-0.default","serverIP":"10.244.0.2","serverPort":80,"clientIP":"10.244.1.2","clientPort":1,"host":"x","path":"/","time":""}';
+  const runner = new RecordingRunner(() => ({
+    stdout: `${body}\n@@knetlab-try 200 0 \n\n@@knetlab-try 000 28 Connection timed out after 500 milliseconds\n<html>404</html>\n@@knetlab-try 404 0 \n`,
+  }));
+  const tries = await httpProbe(runner, 'web-1.default', 'http://10.96.0.5:80/', { headers: { Host: 'a.example' }, count: 3, timeoutMs: 500 });
+  t.equal(runner.calls.length, 1, 'one process for three tries');
+  const argv = runner.calls[0]!.argv;
+  t.same(argv.slice(0, 4), ['ip', 'netns', 'exec', 'web-1.default']);
+  t.equal(argv.filter((a) => a === 'http://10.96.0.5:80/').length, 3);
+  t.ok(argv.includes('Connection: close') && argv.includes('Host: a.example'));
+  t.equal(tries[0]!.answer?.clientIP, '10.244.1.2');
+  t.same(tries[1], { ok: false, failure: 'timeout', error: 'curl: (28) Connection timed out after 500 milliseconds' });
+  t.same(tries[2], { ok: true, status: 404, body: '<html>404</html>' });
+  const short = new RecordingRunner(() => ({ stdout: '', stderr: 'curl: not found', exitCode: 127 }));
+  await t.rejects(httpProbe(short, 'x', 'http://1.1.1.1/', { headers: {}, count: 1, timeoutMs: 100 }), /0 results for 1 tries/);
+});
+
+t.test('tcp and ping results', async (t) => {
+  const tcp = await tcpProbe(new RecordingRunner(() => ({ stdout: '@@knetlab-try 0 \n@@knetlab-try 124 \n@@knetlab-try 1 bash: connect: Connection refused \n' })), 'a', '10.0.0.1', 80, { count: 3, timeoutMs: 100 });
+  t.same(tcp.map((x) => x.ok ? 'ok' : x.failure), ['ok', 'timeout', 'refused']);
+  const ping = await pingProbe(new RecordingRunner(() => ({ stdout: '3 packets transmitted, 2 received, 33% packet loss' })), 'a', '10.0.0.1', { count: 3, timeoutMs: 100 });
+  t.same([ping.sent, ping.received], [3, 2]);
+});
