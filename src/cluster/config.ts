@@ -15,6 +15,7 @@ export const defaults = {
   dns: true,
   masqueradeAll: false,
   podEgressMasquerade: true,
+  clearStaleConntrack: true,
 } as const;
 
 /** Each node's pod subnet is a /24, as kube-controller-manager's --node-cidr-mask-size defaults to. */
@@ -83,6 +84,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     dns: (c.dns ?? defaults.dns) && serviceRangeOk, // no kube-dns where it cannot have its address (reported above)
     masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,
     podEgressMasquerade: c.podEgressMasquerade ?? defaults.podEgressMasquerade,
+    clearStaleConntrack: c.clearStaleConntrack ?? defaults.clearStaleConntrack,
     gateway: nthAddress(lanCIDR, 1),
     dnsIP: nthAddress(serviceCIDR, 10),
   };

@@ -17,6 +17,8 @@ export interface ClusterConfig {
   dns: boolean;
   masqueradeAll: boolean;
   podEgressMasquerade: boolean;
+  /** kube-proxy deletes the conntrack entries of removed UDP endpoints (off: the stale-DNS bug). */
+  clearStaleConntrack: boolean;
   /** The LAN's router: .1 of lanCIDR, in the `lan` namespace. */
   gateway: string;
   /** kube-dns's ClusterIP: the 10th address of serviceCIDR. */

@@ -93,6 +93,8 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
 export function neededFeatures(model: Model): Feature[] {
   const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
   if (model.config.network === 'flannel-vxlan') out.push('vxlan');
+  if (model.services.length) out.push('statistic');
+  if (model.services.some((s) => s.spec.sessionAffinity === 'ClientIP')) out.push('xt_recent');
   return out;
 }
 

@@ -19,23 +19,29 @@ export function sandboxCommand(argv: readonly string[], opts: { rootless?: boole
   return ['unshare', '--pid', '--fork', '--mount-proc', '--mount', '--net', '--propagation', 'private', ...(rootless ? ['--user', '--map-root-user'] : []), '--', ...argv];
 }
 
+/** The sandbox's own scratch folder (on its private /run): echo log, command logs. */
+export const SCRATCH = '/run/knetlab';
+
 /**
- * Inside a new sandbox: private tmpfs on /run/netns and /etc/netns, so `ip netns` works as usual
- * but sees and leaves only this run's namespaces; lo up in the sandbox's own namespace.
+ * Inside a new sandbox: a private tmpfs on /run (so /run/netns, iptables' lock and our scratch are
+ * this run's alone) and a private /etc/netns, so `ip netns` works as usual but sees and leaves
+ * only this run's namespaces; nothing is created on the host's filesystems. lo up.
  */
 export async function prepareSandbox(runner: Runner): Promise<{ etcNetns: boolean }> {
   if (process.env[SANDBOX_ENV] !== '1') throw new KnetlabError('EINTERNAL', 'prepareSandbox must run inside a sandbox');
-  mkdirSync('/run/netns', { recursive: true });
-  await runner.run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'knetlab-netns', '/run/netns']);
-  // /etc/netns holds per-namespace resolv.conf for `ip netns exec`; root may create the (empty)
-  // folder on the host, a rootless run can only use it when it is already there.
+  await runner.run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'knetlab-run', '/run']);
+  mkdirSync('/run/netns');
+  mkdirSync(SCRATCH);
+  // /etc/netns holds per-namespace resolv.conf for `ip netns exec`. Where the host has none, an
+  // overlay on /etc (its upper layer on the private /run) makes one without writing to the host.
   let etcNetns = existsSync('/etc/netns');
-  if (!etcNetns && isRoot()) {
-    try {
+  if (!etcNetns) {
+    mkdirSync(`${SCRATCH}/etc-upper`);
+    mkdirSync(`${SCRATCH}/etc-work`);
+    const overlay = await runner.run(['mount', '-t', 'overlay', 'knetlab-etc', '-o', `lowerdir=/etc,upperdir=${SCRATCH}/etc-upper,workdir=${SCRATCH}/etc-work`, '/etc'], { reject: false });
+    if (overlay.exitCode === 0) {
       mkdirSync('/etc/netns');
       etcNetns = true;
-    } catch {
-      etcNetns = false;
     }
   }
   if (etcNetns) await runner.run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'knetlab-etc-netns', '/etc/netns']);

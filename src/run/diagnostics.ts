@@ -1,4 +1,4 @@
-import { mkdir, writeFile, copyFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { Runner } from '../kernel/exec.js';
@@ -22,11 +22,17 @@ const commands: [string, string[]][] = [
 export async function writeDiagnostics(
   runner: Runner,
   dir: string,
-  what: { step: string; expected: string; seen: string; namespaces: string[]; echoLog?: string; extra?: Record<string, string> },
+  what: { step: string; expected: string; seen: string; namespaces: string[]; echoLog?: string; logsFrom?: string; extra?: Record<string, string> },
 ): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'step.txt'), `step: ${what.step}\nexpected: ${what.expected}\nseen: ${what.seen}\n`);
   if (what.echoLog) await copyFile(what.echoLog, join(dir, 'echo-log.jsonl')).catch(() => undefined);
+  // The command workloads' output, as far as it went.
+  if (what.logsFrom) {
+    for (const f of await readdir(what.logsFrom).catch(() => [] as string[])) {
+      if (f.startsWith('command-') && f.endsWith('.log')) await copyFile(join(what.logsFrom, f), join(dir, f)).catch(() => undefined);
+    }
+  }
   for (const [name, text] of Object.entries(what.extra ?? {})) await writeFile(join(dir, name), text);
   const queue = new PQueue({ concurrency: 8 });
   await Promise.all(

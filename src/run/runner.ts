@@ -28,8 +28,9 @@ function stamp(): string {
 }
 
 /** Runs one (valid) scenario file in a sandbox of its own and returns its result. */
-export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>): Promise<ScenarioResult> {
-  const diagnosticsDir = resolve(join(opts.diagnosticsRoot, `${basename(file).replace(/\.ya?ml$/, '')}-${stamp()}-${process.pid}`));
+export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>, index = 0): Promise<ScenarioResult> {
+  // Unique per scenario run (two files may share a name); made only when a step fails.
+  const diagnosticsDir = resolve(join(opts.diagnosticsRoot, `${basename(file).replace(/\.ya?ml$/, '')}-${stamp()}-${process.pid}-${index + 1}`));
   const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, resolve(file), diagnosticsDir, ...(opts.hold ? ['hold'] : [])]);
   const start = performance.now();
   const child = execa(argv[0]!, argv.slice(1), {
@@ -79,5 +80,5 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>)
 /** Runs scenario files, several at once, each in its own sandbox; results in file order. */
 export async function runFiles(files: readonly string[], opts: RunOptions): Promise<ScenarioResult[]> {
   const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
-  return Promise.all(files.map((f) => queue.add(() => runInSandbox(f, opts)) as Promise<ScenarioResult>));
+  return Promise.all(files.map((f, i) => queue.add(() => runInSandbox(f, opts, i)) as Promise<ScenarioResult>));
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from '../cluster/actions.js';
 import { podListenPorts } from '../cluster/service-endpoints.js';
@@ -8,13 +8,15 @@ import { removePod, renderPodNamespace, renderPodVeth, renderTopology, podsWithN
 import { KnetlabError } from '../errors.js';
 import { applyNamespace, applyTopology } from '../kernel/apply.js';
 import { missingReason, neededFeatures, probeCapabilities } from '../kernel/capabilities.js';
+import { KubeProxy } from '../kernel/kube-proxy.js';
 import type { Runner } from '../kernel/exec.js';
-import { prepareSandbox } from '../kernel/sandbox.js';
+import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
 import { Problems } from '../scenario/problems.js';
 import type { Step } from '../scenario/steps.js';
 import { runProbe, stepName, StepError } from '../steps/run.js';
 import { unsupportedFeatures } from '../steps/unsupported.js';
 import { loadModel } from '../validate.js';
+import { CommandWorkloads } from '../workloads/command.js';
 import { EchoServer, type EchoListener } from '../workloads/echo.js';
 import { writeDiagnostics } from './diagnostics.js';
 import type { PhaseTiming, RunEvent, ScenarioResult, StepResult } from './types.js';
@@ -64,12 +66,13 @@ export function placesNetns(model: Model): Record<string, string> {
 }
 
 /** Brings the kernel from one model to the next after an action: pods made and removed. */
-async function syncPods(runner: Runner, echo: EchoServer, prev: Model, next: Model, etcNetns: boolean): Promise<void> {
+async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkloads, prev: Model, next: Model, etcNetns: boolean): Promise<void> {
   const before = new Map(podsWithNetns(prev).map((p) => [podKey(p), p]));
   const after = new Map(podsWithNetns(next).map((p) => [podKey(p), p]));
   const gone = [...before.values()].filter((p) => !after.has(podKey(p)) || after.get(podKey(p))!.ip !== p.ip);
   const made = [...after.values()].filter((p) => !before.has(podKey(p)) || before.get(podKey(p))!.ip !== p.ip);
   if (gone.length) {
+    commands.stop(gone);
     await echo.close(echoListeners(prev, gone));
     for (const p of gone) {
       const r = removePod(prev, p);
@@ -84,6 +87,7 @@ async function syncPods(runner: Runner, echo: EchoServer, prev: Model, next: Mod
   }
   // Listen ports also follow Services (a new targetPort) and hostNetwork pods: listening is idempotent.
   await echo.listen(echoListeners(next));
+  commands.start(made);
 }
 
 function actionOf(model: Model, step: Step, problems: Problems): ActionResult | undefined {
@@ -135,17 +139,23 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   const unsupported = unsupportedFeatures(model, v.scenario.steps);
   if (unsupported.length) return finish('skipped', `not built yet: ${unsupported.join('; ')}`);
 
-  const echoLog = join(opts.diagnosticsDir, 'echo-log.jsonl');
-  mkdirSync(opts.diagnosticsDir, { recursive: true });
+  // Logs stay in the sandbox's private /run; a failed step's diagnostics copy them out.
+  const echoLog = join(SCRATCH, 'echo-log.jsonl');
   // The echo server starts while the topology is built; it listens once the namespaces exist.
   const echoStarting = EchoServer.start({ logFile: echoLog, ...(existsSync(SYSTEM_PYTHON) ? { python: SYSTEM_PYTHON } : {}) });
   echoStarting.catch(() => undefined); // awaited below; a failure then is reported there
   const plan = renderTopology(model);
   await applyTopology(runner, plan, { etcNetns });
   phase('topology');
+  const kubeProxy = new KubeProxy(runner, { clearStaleConntrack: model.config.clearStaleConntrack });
+  await kubeProxy.sync(undefined, model);
+  phase('kube-proxy');
   const echo = await echoStarting;
+  const commands = new CommandWorkloads(SCRATCH);
   try {
     await echo.listen(echoListeners(model));
+    const notRunnable = commands.start(model.pods);
+    if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
     phase('workloads');
     if (opts.hold) {
       emit({ type: 'held', file, name, netns: placesNetns(model) });
@@ -164,7 +174,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
       } else {
         let judged: { passed: boolean; expected: string; seen: string };
         try {
-          judged = await runStep(runner, echo, step, () => model, (m) => (model = m), etcNetns);
+          judged = await runStep(runner, { echo, commands, kubeProxy }, step, () => model, (m) => (model = m), etcNetns);
         } catch (err) {
           if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
           judged = { passed: false, expected: 'the step can run', seen: err.message };
@@ -178,6 +188,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
             seen: judged.seen,
             namespaces,
             echoLog,
+            logsFrom: SCRATCH,
           });
         }
         result = { name: sname, status: judged.passed ? 'passed' : 'failed', expected: judged.expected, seen: judged.seen, diagnostics, durationMs: Math.round(performance.now() - t0) };
@@ -189,11 +200,18 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     phase('steps');
     return finish(failed ? 'failed' : 'passed', failed ? `step "${failed.name}" failed: expected ${failed.expected}; saw ${failed.seen}` : null);
   } finally {
+    commands.stopAll();
     await echo.stop();
   }
 }
 
-async function runStep(runner: Runner, echo: EchoServer, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean): Promise<{ passed: boolean; expected: string; seen: string }> {
+interface Live {
+  echo: EchoServer;
+  commands: CommandWorkloads;
+  kubeProxy: KubeProxy;
+}
+
+async function runStep(runner: Runner, live: Live, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean): Promise<{ passed: boolean; expected: string; seen: string }> {
   const model = get();
   switch (step.kind) {
     case 'sleep':
@@ -212,7 +230,8 @@ async function runStep(runner: Runner, echo: EchoServer, step: Step, get: () => 
       const r = actionOf(model, step, problems)!;
       const errors = problems.list.filter((p) => p.severity === 'error').map((p) => p.message);
       if (!r.ok || errors.length) return { passed: false, expected: `${step.kind} is accepted`, seen: r.ok ? errors.join('; ') : r.reason };
-      await syncPods(runner, echo, model, r.model, etcNetns);
+      await syncPods(runner, live.echo, live.commands, model, r.model, etcNetns);
+      await live.kubeProxy.sync(model, r.model);
       set(r.model);
       return { passed: true, expected: `${step.kind} is accepted`, seen: 'applied' };
     }

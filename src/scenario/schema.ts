@@ -51,6 +51,7 @@ export const clusterSchema = z.strictObject({
   dns: z.boolean().optional(),
   masqueradeAll: z.boolean().optional(),
   podEgressMasquerade: z.boolean().optional(),
+  clearStaleConntrack: z.boolean().optional(),
 });
 
 export const scenarioSchema = z.strictObject({

@@ -48,6 +48,9 @@ function endpointServers(model: Model, to: TargetRef): string[] {
     .filter((e) => e.ready)
     .map((e) => {
       if (e.pod) return `pod/${e.pod.name}.${e.pod.namespace}`;
+      // A hand-written endpoint names no pod: whoever has the address answers.
+      const pod = model.pods.find((p) => p.ip === e.ip && !p.hostNetwork);
+      if (pod) return `pod/${pod.name}.${pod.namespace}`;
       const node = model.nodes.find((n) => n.ip === e.ip);
       if (node) return `node/${node.name}`;
       const host = model.hosts.find((h) => h.ip === e.ip);

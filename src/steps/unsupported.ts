@@ -7,12 +7,8 @@ import type { Step } from '../scenario/steps.js';
  */
 export function unsupportedFeatures(model: Model, steps: readonly Step[]): string[] {
   const out = new Set<string>();
-  const serviceTarget = (k: string) => ['service', 'nodeport', 'externalip', 'loadbalancer'].includes(k);
+  if (model.config.proxyMode !== 'iptables') out.add(`kube-proxy's ${model.config.proxyMode} mode is not built yet (iptables is)`);
   for (const s of steps) {
-    if ((s.kind === 'http' || s.kind === 'tcp' || s.kind === 'udp' || s.kind === 'ping') && serviceTarget(s.to.kind)) {
-      out.add(`Service traffic (${s.to.kind}/...) needs kube-proxy's rules, which knetlab does not build yet`);
-    }
-    if ((s.kind === 'http' || s.kind === 'udp') && s.expect.sourceIp?.kind === 'service') out.add('Service traffic needs kube-proxy\'s rules, which knetlab does not build yet');
     if (s.kind === 'http' && s.to.kind === 'url' && !/^\d+\.\d+\.\d+\.\d+$/.test(s.to.host)) out.add(`a URL with a name (${s.to.host}) needs cluster DNS, which knetlab does not run yet`);
     if (s.kind === 'dns') out.add('dns steps need cluster DNS, which knetlab does not run yet');
   }

@@ -335,7 +335,7 @@ async function assertClean(t: Test, c: Case, ms = 5000): Promise<void> {
   t.same(
     processesOf(c.tag).map((p) => `${p.pid} ${p.cmd}`),
     [],
-    `no process started by the run survives ${ms} ms later (sandbox-main.js, echo-server.py, unshare, ip, curl, ...)`,
+    `no process started by the run is left within ${ms} ms (CLI, unshare, sandbox-main.js, echo-server.py, ip, curl, ...)`,
   );
   t.same(namespacesInUse(keys), [], 'no namespace the sandbox made is still held by a process or a mount');
   t.equal(hostState(), c.before, 'the host network state (links, addresses, routes, rules, netns, iptables, nft, mounts) is byte-identical');
@@ -404,8 +404,8 @@ if (distMissing) {
     const file = c.fixture('sandbox-pass.yaml');
     const e = await c.cli(['run', '--reporter', 'tap', '--diagnostics', c.diagnostics, file]).exit;
     t.equal(e.code, 0, 'exit 0', { stdout: e.stdout, stderr: e.stderr });
-    t.match(e.stdout, new RegExp(`^ok 1 - sandbox-pass \\(${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`, 'm'));
-    t.notMatch(e.stdout, /not ok/);
+    t.match(e.stdout, new RegExp(`^ok 1 - sandbox-pass \\(${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`, 'm'), 'the TAP report has the scenario ok');
+    t.notMatch(e.stdout, /not ok/, 'and no failing step');
     t.ok(c.watch.netns.has('web-0.default') && c.watch.netns.has('lan'), 'the pods and the LAN were namespaces inside the sandbox, never on the host');
     await assertClean(t, c);
   });
@@ -416,7 +416,7 @@ if (distMissing) {
     const e = await c.cli(['run', '--reporter', 'json', '--diagnostics', c.diagnostics, file]).exit;
     t.equal(e.code, 1, 'exit 1', { stderr: e.stderr });
     const r = parseJson(t, e)?.scenarios[0];
-    t.equal(r?.status, 'failed');
+    t.equal(r?.status, 'failed', 'the json report says failed');
     t.same(
       r?.steps.map((s) => s.status),
       ['failed', 'skipped'],
@@ -443,6 +443,8 @@ if (distMissing) {
     const { child, exit } = c.cli(['run', '--reporter', 'json', '--diagnostics', c.diagnostics, file]);
     if (!(await waitFor(t, c, 'the first step served a request (the run is in its 30 s sleep)', () => servedOnce(c), exit))) return;
     c.watch.poll();
+    t.ok(c.watch.netns.size >= 5, `the sandbox is up (${[...c.watch.netns].join(' ')})`);
+    t.equal(hostState(), c.before, 'while the scenario is up, the host network state is untouched (no netns, link, route or rule)');
     const sent = performance.now();
     process.kill(-child.pid!, 'SIGINT');
     const e = await Promise.race([exit, sleep(5000).then(() => undefined)]);
@@ -464,7 +466,7 @@ if (distMissing) {
     process.kill(child.pid!, 'SIGKILL');
     t.notOk(started, `killed mid-build: the namespaces exist (${[...c.watch.netns].join(' ')}), the workloads are not started yet`);
     const e = await exit;
-    t.equal(e.signal, 'SIGKILL');
+    t.equal(e.signal, 'SIGKILL', 'the CLI died of SIGKILL');
     await assertClean(t, c);
   });
 
@@ -476,7 +478,7 @@ if (distMissing) {
     c.watch.poll();
     t.ok(c.watch.seen.size >= 3, `the run has processes to leave behind (${c.watch.seen.size}: CLI, unshare, sandbox-main, echo server)`);
     process.kill(child.pid!, 'SIGKILL');
-    t.equal((await exit).signal, 'SIGKILL');
+    t.equal((await exit).signal, 'SIGKILL', 'the CLI died of SIGKILL');
     await assertClean(t, c);
   });
 
@@ -497,7 +499,7 @@ if (distMissing) {
       t.comment(`CLI ended ${Math.round(e.at - sent)} ms after the SIGKILL`);
       t.equal(e.code, 1, 'exit 1: the scenario failed');
       const r = parseJson(t, e)?.scenarios[0];
-      t.equal(r?.status, 'failed');
+      t.equal(r?.status, 'failed', 'the json report says failed');
       t.match(r?.reason ?? '', /the sandbox ended without a result/, 'the reason says the sandbox died');
     }
     await assertClean(t, c);
@@ -516,6 +518,7 @@ if (distMissing) {
         [a, 'passed'],
         [b, 'passed'],
       ],
+      'both scenarios passed',
     );
     t.equal(c.watch.maxSandboxes, 2, 'the two sandboxes ran at the same time');
     t.equal(readdirSync(c.diagnostics).length, 2, 'each run has its own diagnostics folder (and echo log)', {

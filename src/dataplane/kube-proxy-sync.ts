@@ -1,0 +1,66 @@
+import type { Model } from '../cluster/types.js';
+import { endpointsForPort } from '../cluster/service-endpoints.js';
+import { cidrContains, type Cidr } from '../util/ip.js';
+import { declaredChains, kubeProxyJumps, renderKubeProxyIptables, type KubeProxyJump } from './iptables.js';
+import { LAN_BRIDGE } from './names.js';
+
+/** A restore line for an argv: words with spaces or quotes quoted as iptables-save does. */
+function restoreWords(argv: readonly string[]): string {
+  return argv.map((w) => (/[\s"]/.test(w) ? `"${w.replace(/"/g, '\\"')}"` : w)).join(' ');
+}
+
+/**
+ * kube-proxy's text for one node's `iptables-restore --noflush`. The first sync also prepends the
+ * jumps from the builtin chains (`-I CHAIN 1`, in kube-proxy's order, so each chain ends with them
+ * in reverse, as kube-proxy's -C/-I leaves them); later syncs must not, or they would repeat.
+ * `previous` is the last text applied, whose service chains that are gone are deleted.
+ */
+export function kubeProxyRestore(model: Model, nodeName: string, opts: { first: boolean; previous?: string }): string {
+  const text = renderKubeProxyIptables(model, nodeName, opts.previous ? { existingNatChains: declaredChains(opts.previous, 'nat') } : {});
+  if (!opts.first) return text;
+  const jumps = kubeProxyJumps();
+  const byTable = (table: string) => jumps.filter((j: KubeProxyJump) => j.table === table).map((j) => `-I ${j.chain} 1 ${restoreWords(j.rule)}`);
+  // The jumps go at the end of each table's section, after the chains they name are declared.
+  return text.replace(/^\*(filter|nat)\n([\s\S]*?)^COMMIT$/gm, (_all, table: string, body: string) => `*${table}\n${body}${byTable(table).map((l) => `${l}\n`).join('')}COMMIT`);
+}
+
+/**
+ * The LAN gateway as the cloud load balancer: each LoadBalancer address routed to the nodes
+ * (ECMP), for Local policy only to the nodes whose health check would pass (a ready local
+ * endpoint), as a cloud load balancer probing healthCheckNodePort does.
+ */
+export function loadBalancerRoutes(model: Model): Map<string, string[]> {
+  const routes = new Map<string, string[]>();
+  for (const svc of model.services) {
+    if (svc.spec.type !== 'LoadBalancer' || svc.loadBalancerIPs.length === 0) continue;
+    let nodes = model.nodes;
+    if (svc.spec.externalTrafficPolicy === 'Local') {
+      const local = new Set(svc.ports.flatMap((p) => endpointsForPort(model, svc, p).filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!)));
+      nodes = nodes.filter((n) => local.has(n.name));
+    }
+    for (const ip of svc.loadBalancerIPs) routes.set(ip, nodes.map((n) => n.ip));
+  }
+  return routes;
+}
+
+/**
+ * `ip -batch` lines for the gateway that turn the routes of `prev` into those of `next`. An address
+ * inside the LAN is also answered for in ARP (a proxy neighbour), so that machines of the LAN send
+ * to the gateway, as they would to a cloud load balancer or a MetalLB speaker.
+ */
+export function loadBalancerRouteLines(prev: Map<string, string[]>, next: Map<string, string[]>, lan: Cidr): string[] {
+  const lines: string[] = [];
+  for (const [ip, vias] of next) {
+    if (JSON.stringify(prev.get(ip)) === JSON.stringify(vias)) continue;
+    if (!prev.has(ip) && cidrContains(lan, ip)) lines.push(`neigh replace proxy ${ip} dev ${LAN_BRIDGE}`);
+    if (vias.length === 0) lines.push(`route replace unreachable ${ip}/32`);
+    else if (vias.length === 1) lines.push(`route replace ${ip}/32 via ${vias[0]}`);
+    else lines.push(`route replace ${ip}/32 ${vias.map((v) => `nexthop via ${v}`).join(' ')}`);
+  }
+  for (const ip of prev.keys()) {
+    if (next.has(ip)) continue;
+    lines.push(`route del ${ip}/32`);
+    if (cidrContains(lan, ip)) lines.push(`neigh del proxy ${ip} dev ${LAN_BRIDGE}`);
+  }
+  return lines;
+}

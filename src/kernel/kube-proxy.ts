@@ -1,0 +1,54 @@
+import type { Model } from '../cluster/types.js';
+import { staleUdpEndpoints } from '../dataplane/iptables.js';
+import { kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
+import { LAN_BRIDGE, LAN_NETNS, machineNetns } from '../dataplane/names.js';
+import type { Runner } from './exec.js';
+import { inNetns } from './exec.js';
+
+/**
+ * kube-proxy on every node, and the LAN's load balancer: keeps each node's rules in step with the
+ * model, as kube-proxy's sync loop does (a whole restore of its chains, atomically, per node,
+ * only when the text changed), and clears stale UDP conntrack entries after.
+ */
+export class KubeProxy {
+  private applied = new Map<string, string>();
+  private lbRoutes = new Map<string, string[]>();
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly opts: { clearStaleConntrack: boolean },
+  ) {}
+
+  async sync(prev: Model | undefined, model: Model): Promise<void> {
+    await Promise.all(
+      model.nodes.map(async (node) => {
+        const netns = machineNetns(node.name);
+        const previous = this.applied.get(node.name);
+        const first = previous === undefined;
+        const text = kubeProxyRestore(model, node.name, { first, ...(previous ? { previous } : {}) });
+        if (text === previous) return;
+        if (first) await this.runner.run(inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1']));
+        await this.runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: text });
+        this.applied.set(node.name, first ? kubeProxyRestore(model, node.name, { first: false }) : text);
+        if (prev && this.opts.clearStaleConntrack) {
+          for (const stale of staleUdpEndpoints(prev, model, node.name)) {
+            // conntrack -D exits 1 when nothing matched, which is no failure here.
+            for (const argv of stale.conntrack) await this.runner.run(inNetns(netns, ['conntrack', ...argv]), { reject: false });
+          }
+        }
+      }),
+    );
+    const routes = loadBalancerRoutes(model);
+    const lines = loadBalancerRouteLines(this.lbRoutes, routes, model.config.lanCIDR);
+    if (lines.length) {
+      // The gateway forwards back out of the port a packet came in by: no ICMP redirects for that,
+      // and ARP for such an address is only answered with proxy_arp_pvlan (the kernel refuses a
+      // proxy ARP route back out of the same interface otherwise).
+      if (this.lbRoutes.size === 0) {
+        await this.runner.run(inNetns(LAN_NETNS, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.send_redirects=0', `net.ipv4.conf.${LAN_BRIDGE}.send_redirects=0`, `net.ipv4.conf.${LAN_BRIDGE}.proxy_arp_pvlan=1`]));
+      }
+      await this.runner.run(['ip', '-n', LAN_NETNS, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    }
+    this.lbRoutes = routes;
+  }
+}
