@@ -91,6 +91,7 @@ export function checkSteps(
         act(scaleDeployment(model, step.deployment, step.namespace, step.replicas, step.origin, problems), step.deployment);
         break;
       case 'sleep':
+      case 'resync':
         break;
     }
     const after = present(model);

@@ -19,6 +19,17 @@ export class KubeProxy {
     private readonly opts: { clearStaleConntrack: boolean },
   ) {}
 
+  /** kube-proxy's periodic full sync: every node's rules restored again, changed or not. */
+  async resync(model: Model): Promise<void> {
+    await Promise.all(
+      model.nodes.map(async (node) => {
+        const text = kubeProxyRestore(model, node.name, { first: false, ...(this.applied.has(node.name) ? { previous: this.applied.get(node.name)! } : {}) });
+        await this.runner.run(inNetns(machineNetns(node.name), ['iptables-restore', '--noflush', '--counters']), { input: text });
+        this.applied.set(node.name, text);
+      }),
+    );
+  }
+
   async sync(prev: Model | undefined, model: Model): Promise<void> {
     await Promise.all(
       model.nodes.map(async (node) => {

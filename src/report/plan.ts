@@ -217,6 +217,9 @@ function planSteps(model: Model, steps: readonly Step[]): string[][] {
       case 'sleep':
         row('sleep', '', step.ms % 1000 === 0 ? `${step.ms / 1000}s` : `${step.ms}ms`);
         break;
+      case 'resync':
+        row('resync', '', 'kube-proxy on every node');
+        break;
     }
   });
   return rows;

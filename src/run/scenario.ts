@@ -235,6 +235,9 @@ async function runStep(runner: Runner, live: Live, step: Step, get: () => Model,
       set(r.model);
       return { passed: true, expected: `${step.kind} is accepted`, seen: 'applied' };
     }
+    case 'resync':
+      await live.kubeProxy.resync(model);
+      return { passed: true, expected: 'kube-proxy resyncs every node', seen: 'resynced' };
     case 'dns':
       throw new StepError('dns steps need cluster DNS, which knetlab does not run yet');
     default:

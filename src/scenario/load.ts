@@ -244,7 +244,8 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
   const schemas = stepSchemas[kind];
   const bodyOrigin = originAt(origin, kind);
   const before = problems.errorCount;
-  const body = checkPart(schemas.body as z.ZodType, raw[kind], bodyOrigin, [...['steps', index] as (string | number)[], kind], problems) as Record<string, unknown> | string | undefined;
+  const bodyValue = kind === 'resync' && raw[kind] === null ? {} : raw[kind]; // `- resync:` with nothing after it
+  const body = checkPart(schemas.body as z.ZodType, bodyValue, bodyOrigin, [...['steps', index] as (string | number)[], kind], problems) as Record<string, unknown> | string | true | undefined;
   let expect: Record<string, unknown> | undefined;
   if (raw.expect !== undefined) {
     if (!schemas.expect) {
@@ -344,7 +345,7 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
         problems.error(exAt('reply'), `\`${where}.expect.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
         return undefined;
       }
-      return { ...base, kind, from, to, data: (b.data as string | undefined) ?? 'knetlab', count, timeoutMs, expect: { ...resp, reply } };
+      return { ...base, kind, from, to, data: (b.data as string | undefined) ?? 'knetlab', ...(b.sourcePort !== undefined ? { sourcePort: b.sourcePort as number } : {}), count, timeoutMs, expect: { ...resp, reply } };
     }
     case 'dns': {
       const from = src();
@@ -416,6 +417,8 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
     }
     case 'sleep':
       return { ...base, kind, ms: parseDuration(body)! };
+    case 'resync':
+      return { ...base, kind };
   }
 }
 

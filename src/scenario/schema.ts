@@ -18,7 +18,7 @@ const labelValue = z.union([z.string(), z.number(), z.boolean()], { error: 'to b
 
 export const MACHINE_NAME_MAX = 15;
 
-export const stepKinds = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep'] as const;
+export const stepKinds = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep', 'resync'] as const;
 export type StepKind = (typeof stepKinds)[number];
 
 const serve = z.strictObject({ port, protocol: protocol.optional() });
@@ -109,7 +109,8 @@ export const stepSchemas = {
     expect: z.strictObject({ connect: z.boolean() }),
   },
   udp: {
-    body: z.strictObject({ from: ref, to: ref, data: z.string().optional(), count: countSchema.optional(), timeout: timeout.optional() }),
+    // sourcePort: every datagram from one port, as a resolver does, so conntrack sees one flow.
+    body: z.strictObject({ from: ref, to: ref, data: z.string().optional(), sourcePort: port.optional(), count: countSchema.optional(), timeout: timeout.optional() }),
     expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
   },
   ping: {
@@ -150,6 +151,8 @@ export const stepSchemas = {
     expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).optional(), stdoutMatches: z.string().optional(), stderrMatches: z.string().optional() }),
   },
   sleep: { body: duration, expect: undefined },
+  // kube-proxy's periodic full sync: every node's rules written again, whether changed or not.
+  resync: { body: z.union([z.literal(true), z.strictObject({}), z.null()], { error: 'to be true or {}' }), expect: undefined },
 } satisfies Record<StepKind, { body: z.ZodType; expect: z.ZodType | undefined }>;
 
 export type StepBody<K extends StepKind> = z.infer<(typeof stepSchemas)[K]['body']>;

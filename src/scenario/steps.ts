@@ -30,7 +30,7 @@ export type Step = StepBase &
   (
     | { kind: 'http'; from: SourceRef; to: TargetRef; path: string; headers: Record<string, string>; count: number; timeoutMs: number; expect: ResponseExpect & { status?: number; fail?: FailKind } }
     | { kind: 'tcp'; from: SourceRef; to: TargetRef; count: number; timeoutMs: number; expect: { connect: boolean } }
-    | { kind: 'udp'; from: SourceRef; to: TargetRef; data: string; count: number; timeoutMs: number; expect: ResponseExpect & { reply: boolean } }
+    | { kind: 'udp'; from: SourceRef; to: TargetRef; data: string; sourcePort?: number; count: number; timeoutMs: number; expect: ResponseExpect & { reply: boolean } }
     | { kind: 'ping'; from: SourceRef; to: TargetRef; count: number; timeoutMs: number; expect: { reachable: boolean } }
     | { kind: 'dns'; from: SourceRef; query: string; type: 'A' | 'AAAA' | 'CNAME' | 'SRV' | 'PTR'; timeoutMs: number; expect: { addresses?: AddressRef[]; cname?: string; nxdomain?: boolean } }
     | { kind: 'apply'; objects: KubeObject[] }
@@ -40,6 +40,7 @@ export type Step = StepBase &
     | { kind: 'link'; node: string; state: 'up' | 'down' }
     | { kind: 'exec'; on: SourceRef; command: string[]; timeoutMs: number; expect: { exitCode?: number; stdoutMatches?: string; stderrMatches?: string } }
     | { kind: 'sleep'; ms: number }
+    | { kind: 'resync' }
   );
 
 export type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;

@@ -112,19 +112,20 @@ export async function tcpProbe(runner: Runner, netns: string, ip: string, port: 
 }
 
 /** UDP datagrams, each answered (or not) within the timeout; python3 does the socket work. */
-export async function udpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { data: string; count: number; timeoutMs: number }): Promise<Try[]> {
+export async function udpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { data: string; count: number; timeoutMs: number; sourcePort?: number }): Promise<Try[]> {
   const script = [
     'import json, socket, sys',
-    'ip, port, data, count, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4]), float(sys.argv[5])',
+    'ip, port, data, count, timeout, sport = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])',
     'for _ in range(count):',
     '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)',
+    '    if sport: s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("", sport))',
     '    try:',
     '        s.sendto(data, (ip, port)); reply, _ = s.recvfrom(65535); print(json.dumps({"ok": True, "reply": reply.decode("utf-8", "replace")}))',
     '    except socket.timeout: print(json.dumps({"ok": False, "failure": "timeout"}))',
     '    except OSError as e: print(json.dumps({"ok": False, "failure": "refused" if e.errno == 111 else "unreachable", "error": str(e)}))',
     '    finally: s.close()',
   ].join('\n');
-  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ip, String(port), opts.data, String(opts.count), String(opts.timeoutMs / 1000)]), {
+  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ip, String(port), opts.data, String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort ?? 0)]), {
     reject: false,
     timeoutMs: opts.count * opts.timeoutMs + 10_000,
   });

@@ -76,7 +76,7 @@ export async function runProbe(runner: Runner, model: Model, step: Step): Promis
     case 'udp': {
       const from = must(resolveSource(model, step.from));
       const to = must(resolveTarget(model, step.to, 'UDP'));
-      const tries = await udpProbe(runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: step.count, timeoutMs: step.timeoutMs });
+      const tries = await udpProbe(runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: step.count, timeoutMs: step.timeoutMs, ...(step.sourcePort ? { sourcePort: step.sourcePort } : {}) });
       return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(model, step.to, step.expect) });
     }
     case 'tcp': {
@@ -142,5 +142,7 @@ export function stepName(step: Step): string {
       return `link node/${step.node} ${step.state}`;
     case 'sleep':
       return `sleep ${step.ms}ms`;
+    case 'resync':
+      return 'resync kube-proxy';
   }
 }

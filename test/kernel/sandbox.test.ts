@@ -521,10 +521,8 @@ if (distMissing) {
       'both scenarios passed',
     );
     t.equal(c.watch.maxSandboxes, 2, 'the two sandboxes ran at the same time');
-    t.equal(readdirSync(c.diagnostics).length, 2, 'each run has its own diagnostics folder (and echo log)', {
-      todo: 'src/run/runner.ts names the folder NAME-STAMP-PID: two runs of one CLI with the same file name in the same second share it',
-      found: readdirSync(c.diagnostics),
-    });
+    // Logs stay in each sandbox's private /run: passing runs leave no diagnostics folder at all.
+    t.same(existsSync(c.diagnostics) ? readdirSync(c.diagnostics) : [], [], 'passing runs leave no diagnostics folder');
     await assertClean(t, c);
   });
 
