@@ -298,11 +298,14 @@ async function until(cond: () => boolean, ms: number, every = 25): Promise<boole
   }
 }
 
-/** The echo servers' logs of a case's runs (one folder per run below the diagnostics root). */
+/**
+ * The echo servers' logs of a case's runs. They live in each sandbox's private /run, seen from
+ * here through the sandbox's first process (sandbox-main.js) as /proc/PID/root/run/knetlab/.
+ */
 function echoLogs(c: Case): string[] {
-  if (!existsSync(c.diagnostics)) return [];
-  return readdirSync(c.diagnostics)
-    .map((d) => join(c.diagnostics, d, 'echo-log.jsonl'))
+  return processesOf(c.tag)
+    .filter((p) => p.cmd.includes('sandbox-main.js'))
+    .map((p) => `/proc/${p.pid}/root/run/knetlab/echo-log.jsonl`)
     .filter((f) => existsSync(f));
 }
 
