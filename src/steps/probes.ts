@@ -1,22 +1,9 @@
 import type { Runner } from '../kernel/exec.js';
 import { inNetns } from '../kernel/exec.js';
 
-/** What the echo server answers (SCENARIO_FORMAT.md), plus `server`: who answered, as `pod/NAME.NS`, `node/NAME` or `host/NAME`. */
-export interface EchoAnswer {
-  pod: string | null;
-  namespace: string | null;
-  node: string | null;
-  podIP: string | null;
-  server: string;
-  serverIP: string;
-  serverPort: number;
-  clientIP: string;
-  clientPort: number;
-  host: string | null;
-  path: string | null;
-  time: string;
-  data?: string;
-}
+import type { EchoAnswer } from '../workloads/echo.js';
+
+export type { EchoAnswer };
 
 export type FailKind = 'timeout' | 'refused' | 'unreachable' | 'error';
 

@@ -3,11 +3,13 @@
 
 A socket stays in the network namespace it was created in, so this process enters a
 namespace (setns), creates and binds a socket there, and returns to its own namespace.
-Control: JSON lines on stdin (listen, close, ping), one JSON reply line on stdout each,
+Control: JSON lines on stdin (listen, close, ping, zone), one JSON reply line on stdout each,
 in order. EOF on stdin ends the process. See src/workloads/echo.ts for the client side.
+A listener of kind "dns" answers DNS from the zone of the last zone op (dns.py, beside this file).
 """
 import asyncio
 import ctypes
+import importlib.util
 import json
 import os
 import re
@@ -28,6 +30,7 @@ HOME_NETNS = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
 log_file = None
 listeners = {}  # (netns, port, protocol) -> Listener
+dns_module = None  # dns.py, loaded on first use
 
 
 def setns(fd):
@@ -42,8 +45,9 @@ def iso_now():
 
 
 class Listener:
-    def __init__(self, netns, port, protocol, identity, sock):
+    def __init__(self, netns, port, protocol, identity, sock, kind="echo"):
         self.netns, self.port, self.protocol, self.identity, self.sock = netns, port, protocol, identity, sock
+        self.kind = kind
         self.server = None  # asyncio.Server of a TCP listener
 
     def answer(self, local, peer, host, path):
@@ -111,6 +115,21 @@ def make_socket(netns, port, protocol):
                 os._exit(70)
 
 
+def dns():
+    """dns.py, loaded under another name: `dns` is dnspython's package."""
+    global dns_module
+    if dns_module is None:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dns.py")
+        spec = importlib.util.spec_from_file_location("knetlab_dns", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except OSError as e:
+            raise ValueError(f"cannot load {path}: {e.strerror}")
+        dns_module = module
+    return dns_module
+
+
 def check_listener(spec):
     if not isinstance(spec, dict):
         raise ValueError("listener must be an object")
@@ -126,20 +145,30 @@ def check_listener(spec):
 
 async def listen(spec):
     key = check_listener(spec)
+    kind = spec.get("kind", "echo")
+    if kind not in ("echo", "dns"):
+        raise ValueError(f"bad kind {kind!r}")
     if key in listeners:
+        if listeners[key].kind != kind:
+            raise ValueError(f"{key[2]} port {key[1]} in netns {key[0]} already serves {listeners[key].kind}")
         return  # idempotent: the same socket is already served
     identity = spec.get("identity")
     if not isinstance(identity, dict) or not isinstance(identity.get("server"), str):
         raise ValueError("identity.server must be a string")
-    lst = Listener(*key, identity, make_socket(*key))
+    if kind == "dns":
+        dns().load_wire()  # before the socket: a missing dnspython fails this listen alone
+        on_tcp, on_udp = dns_module.serve_tcp, dns_module.serve_udp
+    else:
+        on_tcp, on_udp = serve_tcp, serve_udp
+    lst = Listener(*key, identity, make_socket(*key), kind)
     if lst.protocol == "TCP":
         try:
-            lst.server = await asyncio.start_server(lambda r, w: serve_tcp(lst, r, w), sock=lst.sock)
+            lst.server = await asyncio.start_server(lambda r, w: on_tcp(lst, r, w), sock=lst.sock)
         except Exception:
             lst.sock.close()
             raise
     else:
-        asyncio.get_running_loop().add_reader(lst.sock.fileno(), serve_udp, lst)
+        asyncio.get_running_loop().add_reader(lst.sock.fileno(), on_udp, lst)
     listeners[key] = lst
 
 
@@ -240,6 +269,11 @@ async def handle(line):
     rid, op = req.get("id"), req.get("op")
     if op == "ping":
         return {"id": rid, "ok": True, "listeners": len(listeners)}
+    if op == "zone":
+        try:
+            return {"id": rid, "ok": True, "names": dns().set_zone(req.get("zone"))}
+        except ValueError as e:
+            return {"id": rid, "ok": False, "error": f"bad zone: {e}"}
     if op not in ("listen", "close") or not isinstance(req.get("listeners"), list):
         return {"id": rid, "ok": False, "error": f"unknown op {op!r} or no listeners list"}
     errors = []

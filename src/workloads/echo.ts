@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import type { DnsZone } from '../dataplane/dns-records.js';
 import { KnetlabError, type Problem } from '../errors.js';
 
 /** Who answers on a socket: echoed back in every answer. */
@@ -19,6 +20,8 @@ export interface EchoListener {
   port: number;
   protocol: 'TCP' | 'UDP';
   identity: EchoIdentity;
+  /** `dns`: cluster DNS (src/workloads/dns.py) answering from the zone of setDnsZone. Default `echo`. */
+  kind?: 'echo' | 'dns';
 }
 
 /** What the echo server answers (HTTP body, raw TCP line, or UDP datagram). */
@@ -41,12 +44,35 @@ export interface EchoAnswer {
 /** One line of the server's log: an answer, and on which socket it was given. */
 export type EchoLogEntry = EchoAnswer & { protocol: string; netns: string | null };
 
+/** A log line of a dns listener: one query, its answer's rcode and how many answer records it had. */
+export interface DnsLogEntry {
+  kind: 'dns';
+  server: string;
+  pod: string | null;
+  namespace: string | null;
+  node: string | null;
+  podIP: string | null;
+  serverIP: string;
+  serverPort: number;
+  clientIP: string;
+  clientPort: number;
+  /** null for a message that could not be read (answered FORMERR). */
+  name: string | null;
+  type: string | null;
+  rcode: string | null;
+  answers: number;
+  time: string;
+  protocol: string;
+  netns: string | null;
+}
+
 interface Reply {
   id: number | null;
   ok: boolean;
   error?: string;
   errors?: { listener: Omit<EchoListener, 'identity'>; error: string }[];
   listeners?: number;
+  names?: number;
 }
 
 interface Pending {
@@ -140,14 +166,29 @@ export class EchoServer {
     }
   }
 
+  /** Replaces the zone every dns listener answers from (before it, they answer SERVFAIL). */
+  async setDnsZone(zone: DnsZone): Promise<void> {
+    const reply = await this.request({ op: 'zone', zone });
+    if (!reply.ok) throw new KnetlabError('ECOMMAND', `Echo server could not take the DNS zone: ${reply.error ?? 'unknown error'}`, { command: this.command });
+  }
+
   /** How many listeners the server holds. */
   async ping(): Promise<number> {
     const reply = await this.request({ op: 'ping' });
     return reply.listeners ?? 0;
   }
 
-  /** Every request served so far, in order. */
+  /** Every request the echo listeners served so far, in order. */
   async readLog(): Promise<EchoLogEntry[]> {
+    return (await this.readLogLines()).filter((e): e is EchoLogEntry => (e as { kind?: string }).kind !== 'dns');
+  }
+
+  /** Every query the dns listeners answered so far, in order. */
+  async readDnsLog(): Promise<DnsLogEntry[]> {
+    return (await this.readLogLines()).filter((e): e is DnsLogEntry => (e as { kind?: string }).kind === 'dns');
+  }
+
+  private async readLogLines(): Promise<(EchoLogEntry | DnsLogEntry)[]> {
     let text: string;
     try {
       text = await readFile(this.logFile, 'utf8');
@@ -156,10 +197,10 @@ export class EchoServer {
       throw error;
     }
     const lines = text.split('\n').filter((l) => l !== '');
-    const entries: EchoLogEntry[] = [];
+    const entries: (EchoLogEntry | DnsLogEntry)[] = [];
     lines.forEach((line, i) => {
       try {
-        entries.push(JSON.parse(line) as EchoLogEntry);
+        entries.push(JSON.parse(line) as EchoLogEntry | DnsLogEntry);
       } catch (error) {
         // The last line may be half-written while the server is serving.
         if (i < lines.length - 1 || text.endsWith('\n')) {

@@ -1,55 +1,10 @@
 import t from 'tap';
+import { passed, results } from './samples.js';
 import { createReporter } from '../../src/report/reporter.js';
 import { formatJson } from '../../src/report/json.js';
 import type { ScenarioResult } from '../../src/run/types.js';
 
-const passed: ScenarioResult = {
-  file: 'scenarios/clusterip.yaml',
-  name: 'clusterip',
-  status: 'passed',
-  reason: null,
-  durationMs: 1234.4,
-  steps: [
-    { name: 'http pod/client -> service/nginx', status: 'passed', expected: 'status 200', seen: 'status 200 from pod/nginx-0', diagnostics: null, durationMs: 45 },
-    { name: 'dns pod/client nginx.default', status: 'passed', expected: 'address service/nginx (10.96.0.20)', seen: 'address 10.96.0.20', diagnostics: null, durationMs: 12 },
-  ],
-  phases: [
-    { name: 'topology', durationMs: 312 },
-    { name: 'steps', durationMs: 57 },
-  ],
-};
 
-const failed: ScenarioResult = {
-  file: 'scenarios/nodeport-local.yaml',
-  name: 'nodeport-local',
-  status: 'failed',
-  reason: 'step `keeps the client IP` failed',
-  durationMs: 2500,
-  steps: [
-    {
-      name: 'keeps the client IP <&"x"> #1',
-      status: 'failed',
-      expected: 'status 200, sourceIp host/client (192.168.8.100)',
-      seen: 'status 200, sourceIp 10.244.1.1 (node/node-2@cni0) & "<masqueraded>"',
-      diagnostics: '/tmp/knetlab/nodeport-local/step-1',
-      durationMs: 2001,
-    },
-    { name: 'drops on node-2', status: 'skipped', expected: 'fail: timeout', seen: '', diagnostics: null, durationMs: 0 },
-  ],
-  phases: [{ name: 'topology', durationMs: 400 }],
-};
-
-const skipped: ScenarioResult = {
-  file: 'scenarios/ipvs.yaml',
-  name: 'ipvs-nodeport',
-  status: 'skipped',
-  reason: 'kernel lacks ip_vs (modprobe ip_vs: Module ip_vs not found)',
-  durationMs: 3,
-  steps: [],
-  phases: [],
-};
-
-const results = [passed, failed, skipped];
 
 const golden = `{
   "scenarios": [

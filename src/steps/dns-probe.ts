@@ -1,0 +1,135 @@
+import type { Runner } from '../kernel/exec.js';
+import { inNetns } from '../kernel/exec.js';
+import type { Addr, Judged } from './judge.js';
+
+/** A DNS status as dig reports it; `timeout`: no answer at all; `error`: dig failed otherwise, or another rcode (see detail). */
+export type DnsStatus = 'NOERROR' | 'NXDOMAIN' | 'REFUSED' | 'SERVFAIL' | 'timeout' | 'error';
+
+/** One record of the answer section: names without the final dot. */
+export interface DnsAnswerRecord {
+  name: string;
+  type: string;
+  data: string;
+}
+
+export interface DnsResult {
+  status: DnsStatus;
+  answers: DnsAnswerRecord[];
+  /** The name of the last query dig sent (with +search, the search-list candidate that answered). */
+  question?: string;
+  /** dig's output when the status alone does not say what happened. */
+  detail?: string;
+}
+
+export interface DnsExpect {
+  /** The A records must be exactly these (headless Services have several). */
+  addresses?: Addr[];
+  /** A CNAME to this name must be in the answer (ExternalName). */
+  cname?: string;
+  /** true: NXDOMAIN; false: the name exists (NOERROR). */
+  nxdomain?: boolean;
+}
+
+const STATUSES = new Set(['NOERROR', 'NXDOMAIN', 'REFUSED', 'SERVFAIL']);
+const trimDot = (s: string) => (s.endsWith('.') ? s.slice(0, -1) : s);
+
+/** Reads dig's default output: the last header's status, the question, the answer section. */
+export function parseDig(exitCode: number, stdout: string, stderr: string): DnsResult {
+  const out = stdout + (stderr ? `\n${stderr}` : '');
+  const statuses = [...stdout.matchAll(/->>HEADER<<-.*status: ([A-Z]+)/g)].map((m) => m[1]!);
+  const last = statuses.at(-1);
+  if (!last) {
+    // dig exits 9 when no server answered (timed out, or refused over TCP); prints why on stdout.
+    const timedOut = exitCode === 9 || /timed out|no servers could be reached/i.test(out);
+    return { status: timedOut && !/refused/i.test(out) ? 'timeout' : 'error', answers: [], detail: out.trim().slice(0, 500) || `dig exited ${exitCode}` };
+  }
+  const lines = stdout.split('\n');
+  // With several responses printed (+showsearch), only the last one's sections count.
+  const start = lines.findLastIndex((l) => l.includes('->>HEADER<<-'));
+  const question = lines.slice(start).find((l) => /^;[^;]\S*\s+IN\s+\S+/.test(l));
+  const answers: DnsAnswerRecord[] = [];
+  let inAnswer = false;
+  for (const line of lines.slice(start)) {
+    if (line.startsWith(';; ANSWER SECTION:')) inAnswer = true;
+    else if (inAnswer && (line.trim() === '' || line.startsWith(';'))) inAnswer = false;
+    else if (inAnswer) {
+      const [name, , , type, ...data] = line.trim().split(/\s+/);
+      if (name && type) answers.push({ name: trimDot(name.toLowerCase()), type, data: trimDot(data.join(' ')) });
+    }
+  }
+  const result: DnsResult = { status: STATUSES.has(last) ? (last as DnsStatus) : 'error', answers };
+  if (question) result.question = trimDot(question.slice(1).split(/\s+/)[0]!.toLowerCase());
+  if (result.status === 'error') result.detail = `status ${last}`;
+  return result;
+}
+
+/**
+ * One lookup with real dig inside a namespace. `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf
+ * over /etc/resolv.conf, which gives the nameserver and the search list. With +search, a name with
+ * fewer than ndots (5, as kubelet writes) dots tries every search domain first, then the name as
+ * is; one with more is tried as is first. dig moves on only after NXDOMAIN and prints the last answer.
+ */
+export async function dnsProbe(
+  runner: Runner,
+  netns: string,
+  name: string,
+  type: string,
+  timeoutMs: number,
+  opts: { tcp?: boolean } = {},
+): Promise<DnsResult> {
+  const secs = Math.max(1, Math.ceil(timeoutMs / 1000)); // dig's +time is whole seconds
+  const argv = inNetns(netns, ['dig', '+search', '+ndots=5', `+time=${secs}`, '+tries=1', ...(opts.tcp ? ['+tcp'] : []), '+nocmd', '+nostats', name, type]);
+  // A search list of up to 6 domains, each tried once, then the name itself.
+  const r = await runner.run(argv, { reject: false, timeoutMs: 8 * secs * 1000 + 5000 });
+  if (r.timedOut) return { status: 'timeout', answers: [], detail: `dig did not finish in ${8 * secs + 5} s` };
+  if (r.exitCode !== 0 && r.exitCode !== 9 && !r.stdout.includes('->>HEADER<<-')) {
+    return { status: 'error', answers: [], detail: (r.stderr || r.stdout).trim().slice(0, 500) || `dig exited ${r.exitCode}` };
+  }
+  return parseDig(r.exitCode, r.stdout, r.stderr);
+}
+
+const shownAddr = (a: Addr) => (a.shown === a.ip ? a.ip : `${a.ip} (${a.shown})`);
+
+function describe(r: DnsResult): string {
+  const what = r.answers.map((a) => `${a.type} ${a.data}`).join(', ');
+  const head = r.status === 'timeout' || r.status === 'error' ? `${r.status}${r.detail ? `: ${r.detail}` : ''}` : `${r.status}${r.question ? ` for ${r.question}` : ''}`;
+  return `${head}${what ? `; ${what}` : r.status === 'NOERROR' ? '; no records' : ''}${r.status !== 'timeout' && r.status !== 'error' && r.detail ? ` (${r.detail})` : ''}`;
+}
+
+/** dns: judges one lookup against its expectations; with none, the name must resolve to something. */
+export function judgeDns(result: DnsResult, expect: DnsExpect): Judged {
+  const expected: string[] = [];
+  const problems: string[] = [];
+  const ok = result.status === 'NOERROR';
+  if (expect.nxdomain === true) {
+    expected.push('NXDOMAIN');
+    if (result.status !== 'NXDOMAIN') problems.push(`status ${result.status}, not NXDOMAIN`);
+  } else {
+    if (expect.nxdomain === false) expected.push('the name exists (NOERROR)');
+    if (!ok) problems.push(`status ${result.status}`);
+    if (expect.cname !== undefined) {
+      const want = trimDot(expect.cname.toLowerCase());
+      expected.push(`a CNAME to ${want}`);
+      const cnames = result.answers.filter((a) => a.type === 'CNAME').map((a) => a.data.toLowerCase());
+      if (ok && !cnames.includes(want)) problems.push(cnames.length ? `CNAME to ${cnames.join(', ')} instead` : 'no CNAME');
+    }
+    if (expect.addresses !== undefined) {
+      const want = [...new Set(expect.addresses.map((a) => a.ip))];
+      expected.push(`${want.length === 1 ? 'the address' : 'exactly the addresses'} ${expect.addresses.map(shownAddr).join(', ')}`);
+      const got = [...new Set(result.answers.filter((a) => a.type === 'A').map((a) => a.data))];
+      const missing = want.filter((ip) => !got.includes(ip));
+      const extra = got.filter((ip) => !want.includes(ip));
+      if (ok && missing.length) problems.push(`missing ${missing.join(', ')}`);
+      if (ok && extra.length) problems.push(`also ${extra.join(', ')}`);
+    }
+    if (expected.length === 0) {
+      expected.push('an answer (NOERROR with at least one record)');
+      if (ok && result.answers.length === 0) problems.push('no records');
+    }
+  }
+  return {
+    passed: problems.length === 0,
+    expected: expected.join('; '),
+    seen: `${problems.length ? `${problems.join('; ')}. ` : ''}${describe(result)}`,
+  };
+}

@@ -1,0 +1,512 @@
+// kube-proxy's nftables mode. Golden files (test/golden/nftables/NAME.txt; `UPDATE_GOLDEN=1 npx tap
+// test/dataplane/nftables.test.ts` rewrites them: review the diff) hold whole `nft -f -` inputs, for
+// the same scenarios as test/golden/iptables/. `upstream-overall` is upstream's
+// TestOverallNFTablesRules (pkg/proxy/nftables/proxier_test.go, 1.31 line) rebuilt as a scenario;
+// its golden, less the leading `add table` / `delete table` and sorted as upstream's
+// sortNFTablesTransaction sorts, was compared line by line with the `baseRules + expected` text of
+// that test and is identical but for the node IP (192.168.0.2 both) -- no difference at all.
+// As root, every golden is also applied to the kernel, twice, in a throwaway network namespace.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { Model } from '../../src/cluster/types.js';
+import {
+  affinitySetName,
+  endpointChainName,
+  hashAndTruncate,
+  isServiceChainName,
+  nftChains,
+  nftSets,
+  renderKubeProxyNftables,
+  serviceChainName,
+  servicePortChainNameBase,
+  servicePortEndpointChainNameBase,
+  type KubeProxyNftablesOptions,
+} from '../../src/dataplane/nftables.js';
+import { modelOf } from '../helpers.js';
+
+const update = process.env.UPDATE_GOLDEN === '1';
+const goldenDir = 'test/golden/nftables';
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios (those of test/dataplane/iptables.test.ts)
+
+function scenario(name: string, manifests: string, cluster = 'dns: false'): string {
+  return `apiVersion: knetlab/v1
+kind: Scenario
+metadata: {name: ${name}}
+cluster: {${cluster}}
+nodes:
+  - name: node-1
+  - name: node-2
+manifests:
+${manifests}`;
+}
+
+const deployment = (name: string, replicas: number, ports = '[{containerPort: 80}]', extra = '') =>
+  `  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: ${name}}, spec: {replicas: ${replicas}, selector: {matchLabels: {app: ${name}}}, template: {metadata: {labels: {app: ${name}}}, spec: {${extra}containers: [{name: c, image: nginx, ports: ${ports}}]}}}}\n`;
+
+const service = (name: string, spec: string) => `  - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {${spec}}}\n`;
+
+const nodePortWeb = (policy: string) => scenario(`nodeport-${policy.toLowerCase()}`, deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`));
+
+const loadBalancerLocal = scenario(
+  'loadbalancer-local',
+  deployment('web', 1) +
+    `  - apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec:
+      type: LoadBalancer
+      selector: {app: web}
+      clusterIP: 10.96.0.81
+      externalTrafficPolicy: Local
+      healthCheckNodePort: 32000
+      loadBalancerSourceRanges: [192.168.8.0/24, 203.0.113.0/25]
+      ports: [{name: http, port: 80, nodePort: 30081}]
+    status: {loadBalancer: {ingress: [{ip: 192.168.8.240}]}}
+`,
+);
+
+const internalLocal = scenario('internal-local', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.82, internalTrafficPolicy: Local, ports: [{port: 80}]'));
+
+const terminating = scenario(
+  'terminating',
+  service('legacy', 'type: NodePort, clusterIP: 10.96.0.83, externalTrafficPolicy: Local, ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30083}]') +
+    `  - apiVersion: discovery.k8s.io/v1
+    kind: EndpointSlice
+    metadata: {name: legacy-1, labels: {kubernetes.io/service-name: legacy}}
+    addressType: IPv4
+    ports: [{name: http, port: 8080, protocol: TCP}]
+    endpoints:
+      - {addresses: [10.244.0.50], nodeName: node-1, conditions: {ready: false, serving: true, terminating: true}}
+      - {addresses: [10.244.0.51], nodeName: node-1, conditions: {ready: false, serving: false, terminating: true}}
+      - {addresses: [10.244.1.50], nodeName: node-2, conditions: {ready: true, serving: true, terminating: false}}
+`,
+);
+
+const multiPort = (replicas: number) =>
+  scenario(
+    'multiport-udp',
+    deployment('dns', replicas, '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153}, {name: diameter, containerPort: 3868, protocol: SCTP}]') +
+      service(
+        'dns',
+        'selector: {app: dns}, clusterIP: 10.96.0.53, externalIPs: [80.11.12.53], ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}, {name: metrics, port: 9153, targetPort: metrics}, {name: diameter, port: 3868, protocol: SCTP}]',
+      ),
+  );
+
+// The Services and slices of upstream's TestOverallNFTablesRules (svc4 is a ClusterIP Service
+// with an external IP here: upstream's is a NodePort without a nodePort, which knetlab would allocate).
+const upstreamServices = [
+  '  - {apiVersion: v1, kind: Service, metadata: {name: svc1, namespace: ns1}, spec: {clusterIP: 172.30.0.41, ports: [{name: p80, port: 80, protocol: TCP}]}}',
+  `  - apiVersion: v1
+    kind: Service
+    metadata: {name: svc2, namespace: ns2}
+    spec: {type: LoadBalancer, externalTrafficPolicy: Local, clusterIP: 172.30.0.42, ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3001}], externalIPs: [192.168.99.22], healthCheckNodePort: 30000}
+    status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}`,
+  '  - {apiVersion: v1, kind: Service, metadata: {name: svc3, namespace: ns3}, spec: {type: NodePort, clusterIP: 172.30.0.43, ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3003}]}}',
+  '  - {apiVersion: v1, kind: Service, metadata: {name: svc4, namespace: ns4}, spec: {clusterIP: 172.30.0.44, externalIPs: [192.168.99.33], ports: [{name: p80, port: 80, protocol: TCP, targetPort: 80}]}}',
+  `  - apiVersion: v1
+    kind: Service
+    metadata: {name: svc5, namespace: ns5}
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: Cluster
+      clusterIP: 172.30.0.45
+      ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3002}]
+      loadBalancerSourceRanges: [203.0.113.0/25]
+      sessionAffinity: ClientIP
+      sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}
+    status: {loadBalancer: {ingress: [{ip: 5.6.7.8}]}}`,
+  '  - {apiVersion: v1, kind: Service, metadata: {name: svc6, namespace: ns6}, spec: {clusterIP: 172.30.0.46, ports: [{name: p80, port: 80, protocol: TCP, targetPort: 80}]}}',
+];
+const upstreamSlices = [
+  ['ns1', 'svc1', '[{addresses: [10.180.0.1]}]'],
+  ['ns2', 'svc2', '[{addresses: [10.180.0.2]}]'],
+  ['ns3', 'svc3', '[{addresses: [10.180.0.3]}]'],
+  ['ns4', 'svc4', '[{addresses: [10.180.0.4]}, {addresses: [10.180.0.5], nodeName: test-node}]'],
+  ['ns5', 'svc5', '[{addresses: [10.180.0.3]}]'],
+].map(
+  ([ns, svc, eps]) =>
+    `  - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: ${svc}-1, namespace: ${ns}, labels: {kubernetes.io/service-name: ${svc}}}, addressType: IPv4, endpoints: ${eps}, ports: [{name: p80, port: 80, protocol: TCP}]}`,
+);
+const upstream = (skip: string[] = []) => `apiVersion: knetlab/v1
+kind: Scenario
+metadata: {name: upstream-overall}
+cluster: {podCIDR: 10.0.0.0/8, serviceCIDR: 172.30.0.0/16, lanCIDR: 192.168.0.0/24, nodePortRange: 3000-32767, dns: false}
+nodes:
+  - {name: test-node, ip: 192.168.0.2}
+manifests:
+${[...upstreamServices, ...upstreamSlices].filter((m) => !skip.some((s) => m.includes(`name: ${s},`) || m.includes(`name: ${s}-1,`) || m.includes(`name: ${s}}`))).join('\n')}
+`;
+
+interface Case {
+  text: string;
+  node: string;
+  options?: KubeProxyNftablesOptions;
+}
+
+const cases: Record<string, Case> = {
+  'clusterip-two-endpoints': { text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')), node: 'node-1' },
+  'nodeport-cluster-node-1': { text: nodePortWeb('Cluster'), node: 'node-1' },
+  'nodeport-cluster-node-2': { text: nodePortWeb('Cluster'), node: 'node-2' },
+  // Local: local- chain with the node's own endpoint; on node-2 outside traffic is dropped through @no-endpoint-*.
+  'nodeport-local-node-1': { text: nodePortWeb('Local'), node: 'node-1' },
+  'nodeport-local-node-2': { text: nodePortWeb('Local'), node: 'node-2' },
+  // loadBalancerSourceRanges: firewall- chain (the LAN range holds the node, so the VIP as a source is allowed too).
+  'loadbalancer-local-node-1': { text: loadBalancerLocal, node: 'node-1' },
+  'loadbalancer-local-node-2': { text: loadBalancerLocal, node: 'node-2' },
+  externalips: {
+    text: scenario('externalips', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.101, externalIPs: [80.11.12.10, 80.11.12.11], ports: [{port: 8080, targetPort: 80}]')),
+    node: 'node-1',
+  },
+  'session-affinity': {
+    text: scenario('affinity', deployment('web', 3) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80}]')),
+    node: 'node-2',
+  },
+  // No endpoints: the ClusterIP, the external IP and the NodePort go to reject-chain through the no-endpoint maps.
+  'no-endpoints': {
+    text: scenario('no-endpoints', deployment('web', 1) + service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]')),
+    node: 'node-1',
+  },
+  'selectorless-endpoints': {
+    text: scenario(
+      'selectorless',
+      service('mysvc', 'clusterIP: 10.96.0.104, ports: [{port: 80, targetPort: 9999}]') +
+        '  - {apiVersion: v1, kind: Endpoints, metadata: {name: mysvc}, subsets: [{addresses: [{ip: 192.168.8.12}, {ip: 192.168.8.100}], ports: [{port: 9999}]}]}\n',
+    ),
+    node: 'node-1',
+  },
+  'multiport-udp': { text: multiPort(3), node: 'node-1' },
+  'internal-local-node-1': { text: internalLocal, node: 'node-1' },
+  'internal-local-node-2': { text: internalLocal, node: 'node-2' },
+  'terminating-local-node-1': { text: terminating, node: 'node-1' },
+  'masquerade-all': {
+    text: scenario('masquerade-all', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.105, ports: [{port: 80}]'), 'dns: false, masqueradeAll: true'),
+    node: 'node-1',
+  },
+  'cluster-dns': { text: scenario('cluster-dns', '', 'dns: true').replace('manifests:\n', ''), node: 'node-2' },
+  // Upstream's fake proxier watches the ServiceCIDR 172.30.0.0/16.
+  'upstream-overall': { text: upstream(), node: 'test-node', options: { serviceCIDRs: ['172.30.0.0/16'] } },
+};
+
+const models = new Map<string, Model>();
+async function modelFor(text: string): Promise<Model> {
+  let m = models.get(text);
+  if (!m) {
+    m = await modelOf(text);
+    models.set(text, m);
+  }
+  return m;
+}
+
+async function render(name: string): Promise<string> {
+  const c = cases[name]!;
+  return renderKubeProxyNftables(await modelFor(c.text), c.node, c.options);
+}
+
+const linesOf = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l));
+const web = { namespace: 'default', name: 'web' };
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+t.test('chain and set names: the values in upstream\'s proxier_test.go', async (t) => {
+  t.equal(servicePortChainNameBase({ namespace: 'ns1', name: 'svc1' }, 'p80', 'tcp'), 'ULMVA6XW-ns1/svc1/tcp/p80');
+  t.equal(servicePortChainNameBase({ namespace: 'ns1', name: 'svc1' }, 'p80', 'TCP'), 'ULMVA6XW-ns1/svc1/tcp/p80', 'the protocol is lower-cased');
+  t.equal(servicePortEndpointChainNameBase({ namespace: 'ns1', name: 'svc1' }, 'p80', 'tcp', '10.180.0.1:80'), '5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80');
+  const svc = (n: number) => ({ namespace: `ns${n}`, name: `svc${n}` });
+  const known: [number, string][] = [[2, '42NFTM6N'], [3, '4AT6LBPK'], [4, 'LAUZTJTB'], [5, 'HVFWP5L3']];
+  for (const [n, hash] of known) t.equal(serviceChainName('service-', svc(n), 'p80', 'tcp'), `service-${hash}-ns${n}/svc${n}/tcp/p80`);
+  t.equal(serviceChainName('external-', svc(2), 'p80', 'tcp'), 'external-42NFTM6N-ns2/svc2/tcp/p80', 'every kind of chain shares the hash');
+  t.equal(serviceChainName('firewall-', svc(5), 'p80', 'tcp'), 'firewall-HVFWP5L3-ns5/svc5/tcp/p80');
+  t.equal(serviceChainName('local-', svc(2), 'p80', 'tcp'), 'local-42NFTM6N-ns2/svc2/tcp/p80');
+  const eps: [number, string, string][] = [[2, '10.180.0.2', 'SGOXE6O3'], [3, '10.180.0.3', 'UEIP74TE'], [4, '10.180.0.4', 'UNZV3OEC'], [4, '10.180.0.5', '5RFCDDV7'], [5, '10.180.0.3', 'GTK6MW7G']];
+  for (const [n, ip, hash] of eps) t.equal(endpointChainName(svc(n), 'p80', 'tcp', `${ip}:80`), `endpoint-${hash}-ns${n}/svc${n}/tcp/p80__${ip}/80`);
+  t.equal(affinitySetName(svc(5), 'p80', 'tcp', '10.180.0.3:80'), 'affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80', 'the affinity set shares its endpoint\'s base');
+  t.equal(servicePortChainNameBase(web, '', 'tcp'), `${hashAndTruncate('default/web/tcp/').slice(0, 8)}-default/web/tcp/`, 'an unnamed port leaves the last part empty');
+  t.match(servicePortEndpointChainNameBase(web, 'http', 'tcp', '[fd00::1]:80'), /-default\/web\/tcp\/http__fd00..1\/80$/, 'IPv6 colons become dots');
+  const long = hashAndTruncate('x'.repeat(300));
+  t.equal(long.length, 240, 'cut to 240 characters');
+  t.ok(long.endsWith('...'));
+  t.ok(isServiceChainName('service-ULMVA6XW-ns1/svc1/tcp/p80'));
+  t.notOk(isServiceChainName('services'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Golden files
+
+if (update) mkdirSync(goldenDir, { recursive: true });
+for (const name of Object.keys(cases)) {
+  t.test(`golden ${name}`, async (t) => {
+    const text = await render(name);
+    const file = join(goldenDir, `${name}.txt`);
+    if (update || !existsSync(file)) writeFileSync(file, text);
+    t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
+    t.same(text.split('\n').slice(0, 2), ['add table ip kube-proxy', 'delete table ip kube-proxy'], 'starts from an empty table');
+    // nft resolves names as it reads: every chain, set and map is created before anything names it.
+    const chains = new Set<string>();
+    const sets = new Set<string>();
+    for (const line of text.split('\n')) {
+      const m = /^add (chain|set|map|rule|element) ip kube-proxy (\S+)(.*)$/.exec(line);
+      if (!m) continue;
+      const [, kind, obj, rest] = m as unknown as [string, string, string, string];
+      if (kind === 'chain') {
+        t.notOk(chains.has(obj), `chain ${obj} is created once`);
+        chains.add(obj);
+      } else if (kind === 'set' || kind === 'map') sets.add(obj);
+      else if (kind === 'rule') t.ok(chains.has(obj), `chain of: ${line}`);
+      else t.ok(sets.has(obj), `set of: ${line}`);
+      const refs = rest.replace(/comment "[^"]*"/g, '');
+      for (const [, target] of refs.matchAll(/(?:goto|jump) (\S+)/g)) t.ok(chains.has(target!), `target ${target} of: ${line}`);
+      for (const [, set] of refs.matchAll(/@(\S+)/g)) t.ok(sets.has(set!), `@${set} of: ${line}`);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Behaviour
+
+t.test('base chains and jumps: upstream\'s hooks and priorities', async (t) => {
+  const text = await render('nodeport-cluster-node-1');
+  t.same(linesOf(text, /^add chain ip kube-proxy \S+ \{ type/), [
+    'add chain ip kube-proxy filter-prerouting { type filter hook prerouting priority -110 ; }',
+    'add chain ip kube-proxy filter-input { type filter hook input priority -110 ; }',
+    'add chain ip kube-proxy filter-forward { type filter hook forward priority -110 ; }',
+    'add chain ip kube-proxy filter-output { type filter hook output priority -110 ; }',
+    'add chain ip kube-proxy filter-output-post-dnat { type filter hook output priority -90 ; }',
+    'add chain ip kube-proxy nat-prerouting { type nat hook prerouting priority -100 ; }',
+    'add chain ip kube-proxy nat-output { type nat hook output priority -100 ; }',
+    'add chain ip kube-proxy nat-postrouting { type nat hook postrouting priority 100 ; }',
+  ]);
+  t.same(linesOf(text, /^add rule ip kube-proxy (filter|nat)-\S+ /), [
+    'add rule ip kube-proxy filter-input ct state new jump nodeport-endpoints-check',
+    'add rule ip kube-proxy filter-input ct state new jump service-endpoints-check',
+    'add rule ip kube-proxy filter-forward ct state new jump service-endpoints-check',
+    'add rule ip kube-proxy filter-output ct state new jump service-endpoints-check',
+    'add rule ip kube-proxy filter-prerouting ct state new jump firewall-check',
+    'add rule ip kube-proxy filter-output ct state new jump firewall-check',
+    'add rule ip kube-proxy nat-output jump services',
+    'add rule ip kube-proxy nat-prerouting jump services',
+    'add rule ip kube-proxy nat-postrouting jump masquerading',
+    'add rule ip kube-proxy filter-forward ct state new jump cluster-ips-check',
+    'add rule ip kube-proxy filter-output-post-dnat ct state new jump cluster-ips-check',
+  ]);
+  t.same(linesOf(text, /^add rule ip kube-proxy (masquerading|mark-for-masquerade) /), [
+    'add rule ip kube-proxy mark-for-masquerade mark set mark or 0x4000',
+    'add rule ip kube-proxy masquerading mark and 0x4000 == 0 return',
+    'add rule ip kube-proxy masquerading mark set mark xor 0x4000',
+    'add rule ip kube-proxy masquerading masquerade fully-random',
+  ]);
+  t.notMatch(text, 'Drop traffic to unallocated ClusterIPs', 'no ServiceCIDRs watched by default (MultiCIDRServiceAllocator is off in 1.31 and 1.32)');
+});
+
+t.test('NodePorts: on the node\'s primary IP by default, on every local address but 127/8 with `all`', async (t) => {
+  const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
+  const node1 = m.nodes.find((n) => n.name === 'node-1')!;
+  const primary = renderKubeProxyNftables(m, 'node-1');
+  t.match(primary, `add element ip kube-proxy nodeport-ips { ${node1.ip} }\n`);
+  t.match(primary, 'add rule ip kube-proxy services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports\n');
+  t.match(primary, 'add element ip kube-proxy service-nodeports { tcp . 30080 : goto external-');
+  const all = renderKubeProxyNftables(m, 'node-1', { nodePortAddresses: 'all' });
+  t.notMatch(all, 'nodeport-ips');
+  t.match(all, 'add rule ip kube-proxy services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports\n');
+  t.match(all, 'add rule ip kube-proxy nodeport-endpoints-check ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports\n');
+  t.throws(() => renderKubeProxyNftables(m, 'node-9'), /Expected `nodeName` to be a node of the model, got `node-9`/);
+});
+
+t.test('Cluster policy: external- masquerades then goes to service-; service- masquerades off-cluster sources', async (t) => {
+  const text = await render('nodeport-cluster-node-2');
+  const ext = serviceChainName('external-', web, '', 'tcp');
+  const svc = serviceChainName('service-', web, '', 'tcp');
+  t.same(linesOf(text, new RegExp(`^add rule ip kube-proxy ${ext} `)), [`add rule ip kube-proxy ${ext} jump mark-for-masquerade`, `add rule ip kube-proxy ${ext} goto ${svc}`]);
+  t.match(text, `add rule ip kube-proxy ${svc} ip daddr 10.96.0.80 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade\n`);
+  t.match(text, `add element ip kube-proxy service-ips { 10.96.0.80 . tcp . 80 : goto ${svc} }\n`);
+});
+
+t.test('Local policy: local- on the endpoint\'s node; elsewhere drop through the no-endpoint maps after the short circuits', async (t) => {
+  const one = await render('nodeport-local-node-1');
+  const two = await render('nodeport-local-node-2');
+  const ext = serviceChainName('external-', web, '', 'tcp');
+  const local = serviceChainName('local-', web, '', 'tcp');
+  const svc = serviceChainName('service-', web, '', 'tcp');
+  t.same(linesOf(one, new RegExp(`^add rule ip kube-proxy ${ext} `)), [
+    `add rule ip kube-proxy ${ext} ip saddr 10.244.0.0/16 goto ${svc} comment "short-circuit pod traffic"`,
+    `add rule ip kube-proxy ${ext} fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"`,
+    `add rule ip kube-proxy ${ext} fib saddr type local goto ${svc} comment "short-circuit local traffic"`,
+    `add rule ip kube-proxy ${ext} goto ${local}`,
+  ]);
+  t.notMatch(one, 'no-endpoint-nodeports {  ', 'node-1 has its endpoint');
+  t.notMatch(one, /add element ip kube-proxy no-endpoint/);
+  t.notMatch(two, `add chain ip kube-proxy ${local}`, 'no local- chain without local endpoints');
+  t.notMatch(two, `goto ${local}`);
+  t.same(linesOf(two, /^add element ip kube-proxy no-endpoint/), ['add element ip kube-proxy no-endpoint-nodeports { tcp . 30080 comment "default/web" : drop }']);
+  t.match(two, `add rule ip kube-proxy ${ext} fib saddr type local goto ${svc}`, 'the node itself still gets through');
+});
+
+t.test('internalTrafficPolicy Local: the ClusterIP goes to local-, or is dropped through @no-endpoint-services', async (t) => {
+  const one = await render('internal-local-node-1');
+  const two = await render('internal-local-node-2');
+  const local = serviceChainName('local-', web, '', 'tcp');
+  t.match(one, `add element ip kube-proxy service-ips { 10.96.0.82 . tcp . 80 : goto ${local} }`);
+  t.match(one, `add rule ip kube-proxy ${local} ip daddr 10.96.0.82 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`);
+  t.notMatch(one, /add chain ip kube-proxy service-\w{8}-/, 'no Cluster chain: nothing uses it');
+  t.same(linesOf(two, /^add element ip kube-proxy (no-endpoint|service-ips)/), ['add element ip kube-proxy no-endpoint-services { 10.96.0.82 . tcp . 80 comment "default/web" : drop }']);
+  t.match(two, 'add element ip kube-proxy cluster-ips { 10.96.0.82 }', 'still an active ClusterIP: other ports are rejected');
+  t.notMatch(two, /endpoint-\w{8}-/);
+});
+
+t.test('no endpoints: every address of the Service goes to reject-chain', async (t) => {
+  const text = await render('no-endpoints');
+  t.same(linesOf(text, /^add element ip kube-proxy no-endpoint/), [
+    'add element ip kube-proxy no-endpoint-services { 10.96.0.103 . tcp . 80 comment "default/nothing" : goto reject-chain }',
+    'add element ip kube-proxy no-endpoint-services { 80.11.12.12 . tcp . 80 comment "default/nothing" : goto reject-chain }',
+    'add element ip kube-proxy no-endpoint-nodeports { tcp . 30103 comment "default/nothing" : goto reject-chain }',
+  ]);
+  t.notMatch(text, /service-ips \{ \S+ \. tcp \. 80 : goto \S+default\/nothing/);
+  t.notMatch(text, 'external-', 'no external chain without endpoints');
+});
+
+t.test('endpoints: numgen random mod N over the sorted endpoints, hairpin masquerade, DNAT', async (t) => {
+  const text = await render('multiport-udp');
+  const m = await modelFor(multiPort(3));
+  const ips = m.pods.filter((p) => p.name.startsWith('dns-')).map((p) => p.ip!).sort();
+  const dns = { namespace: 'default', name: 'dns' };
+  const svc = serviceChainName('service-', dns, 'dns', 'udp');
+  const choices = ips.map((ip, i) => `${i} : goto ${endpointChainName(dns, 'dns', 'udp', `${ip}:53`)}`).join(' , ');
+  t.match(text, `add rule ip kube-proxy ${svc} numgen random mod 3 vmap { ${choices} }\n`);
+  const ep = endpointChainName(dns, 'dns', 'udp', `${ips[0]}:53`);
+  t.same(linesOf(text, new RegExp(`^add rule ip kube-proxy ${ep} `)), [`add rule ip kube-proxy ${ep} ip saddr ${ips[0]} jump mark-for-masquerade`, `add rule ip kube-proxy ${ep} meta l4proto udp dnat to ${ips[0]}:53`]);
+  t.match(text, `meta l4proto sctp dnat to ${ips[0]}:3868`);
+  t.equal(linesOf(text, /^add element ip kube-proxy cluster-ips /).length, 4, 'one per Service port, as kube-proxy adds them');
+  t.match(text, `add element ip kube-proxy service-ips { 80.11.12.53 . udp . 53 : goto ${serviceChainName('external-', dns, 'dns', 'udp')} }`);
+});
+
+t.test('session affinity: an affinity set per endpoint, checked before the random choice, updated on DNAT', async (t) => {
+  const text = await render('session-affinity');
+  const svc = serviceChainName('service-', web, '', 'tcp');
+  const rules = linesOf(text, new RegExp(`^add rule ip kube-proxy ${svc} `));
+  t.equal(rules.length, 1 + 3 + 1);
+  t.match(rules[1]!, /ip saddr @(affinity-\S+) goto endpoint-\S+$/);
+  t.match(rules[4]!, 'numgen random mod 3 vmap');
+  t.equal(linesOf(text, /^add set ip kube-proxy affinity-\S+ \{ type ipv4_addr ; flags dynamic,timeout ; timeout 600s ; \}$/).length, 3);
+  t.equal(linesOf(text, /^add rule ip kube-proxy endpoint-\S+ update @affinity-\S+ \{ ip saddr \}$/).length, 3);
+});
+
+t.test('loadBalancerSourceRanges: firewall-ips sends the LB IP to a firewall- chain that drops other sources', async (t) => {
+  const text = await render('loadbalancer-local-node-2');
+  const fw = serviceChainName('firewall-', web, 'http', 'tcp');
+  // The node's LAN is in the ranges: its own requests, looped back with the VIP as source, are allowed.
+  t.match(text, `add rule ip kube-proxy ${fw} ip saddr != { 192.168.8.0/24 , 203.0.113.0/25 , 192.168.8.240 } drop\n`);
+  t.match(text, `add element ip kube-proxy firewall-ips { 192.168.8.240 . tcp . 80 : goto ${fw} }\n`);
+  t.match(text, 'add element ip kube-proxy no-endpoint-services { 192.168.8.240 . tcp . 80 comment "default/web:http" : drop }', 'Local policy, no endpoint on node-2');
+  t.notMatch(text, '32000', 'no rule for the health check port: nftables mode leaves it to the filter policy');
+});
+
+t.test('masqueradeAll marks every ClusterIP packet', async (t) => {
+  const text = await render('masquerade-all');
+  t.match(text, /add rule ip kube-proxy service-\S+ ip daddr 10\.96\.0\.105 tcp dport 80 jump mark-for-masquerade\n/);
+  t.notMatch(text, 'ip saddr != 10.244.0.0/16');
+});
+
+t.test('terminating endpoints: serving-terminating ones only where no Ready one is', async (t) => {
+  const text = await render('terminating-local-node-1');
+  const legacy = { namespace: 'default', name: 'legacy' };
+  const ep = (ip: string) => endpointChainName(legacy, 'http', 'tcp', `${ip}:8080`);
+  t.match(text, `add rule ip kube-proxy ${serviceChainName('local-', legacy, 'http', 'tcp')} numgen random mod 1 vmap { 0 : goto ${ep('10.244.0.50')} }`);
+  t.match(text, `add rule ip kube-proxy ${serviceChainName('service-', legacy, 'http', 'tcp')} numgen random mod 1 vmap { 0 : goto ${ep('10.244.1.50')} }`);
+  t.notMatch(text, '10.244.0.51', 'not serving: never used');
+});
+
+t.test('ServiceCIDRs: unallocated ClusterIPs are dropped when kube-proxy watches them', async (t) => {
+  const text = await render('upstream-overall');
+  t.same(linesOf(text, /^add rule ip kube-proxy cluster-ips-check /), [
+    'add rule ip kube-proxy cluster-ips-check ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"',
+    'add rule ip kube-proxy cluster-ips-check ip daddr { 172.30.0.0/16 } drop comment "Drop traffic to unallocated ClusterIPs"',
+  ]);
+});
+
+t.test('nftChains and nftSets read a render back', async (t) => {
+  const text = await render('session-affinity');
+  const chains = nftChains(text);
+  t.equal(chains[0], 'filter-prerouting');
+  t.ok(chains.includes('reject-chain'));
+  t.equal(chains.filter(isServiceChainName).length, 1 + 3, 'service- and 3 endpoint- chains');
+  t.equal(nftSets(text).filter((s) => s.startsWith('affinity-')).length, 3);
+  t.ok(nftSets(text).includes('service-ips'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// The kernel: every golden is applied by nft, twice, for real.
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const root = process.getuid?.() === 0;
+const tools = ['unshare', 'nft'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+const skipKernel = !root ? 'needs root (unshare --net and nft)' : !tools ? 'needs unshare and nft' : false;
+
+/** Runs a bash script in a new network, mount and PID namespace. */
+function inSandbox(script: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('unshare', ['--net', '--mount', '--pid', '--fork', '--mount-proc', 'bash', '-c', `set -e\n${script}`], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const SEP = '=====next=====';
+
+/** The rules of an `nft list table` listing: the lines of chain bodies, less a base chain's `type` line and a chain's comment. */
+function listedRules(listing: string): string[] {
+  const out: string[] = [];
+  let inChain = false;
+  for (const l of listing.split('\n')) {
+    if (l.startsWith('\tchain ')) inChain = true;
+    else if (l === '\t}') inChain = false;
+    else if (inChain && l.startsWith('\t\t') && !/^\t\t(type|comment) /.test(l)) out.push(l.trim());
+  }
+  return out;
+}
+
+t.test('the kernel applies every golden, twice in a row, to the same table', { skip: skipKernel }, async (t) => {
+  for (const name of Object.keys(cases)) {
+    const file = join(goldenDir, `${name}.txt`);
+    const text = await render(name);
+    const run = inSandbox(`
+      nft -f ${shq(file)}
+      nft list table ip kube-proxy
+      echo ${SEP}
+      nft -f ${shq(file)}
+      nft list table ip kube-proxy
+      echo ${SEP}
+      nft list tables`);
+    t.equal(run.status, 0, `${name}: nft -f: ${run.stderr}`);
+    const [first = '', second = '', tables = ''] = run.stdout.split(`${SEP}\n`);
+    t.equal(second, first, `${name}: the second application leaves the same table`);
+    t.equal(tables.trim(), 'table ip kube-proxy', `${name}: one table`);
+    for (const chain of nftChains(text)) t.ok(first.includes(`\tchain ${chain} {`), `${name}: chain ${chain}`);
+    for (const set of nftSets(text)) t.match(first, new RegExp(`\\t(set|map) ${set.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\{`), `${name}: set ${set}`);
+    const rules = linesOf(text, /^add rule /).length;
+    t.equal(listedRules(first).length, rules, `${name}: ${rules} rules`);
+  }
+});
+
+t.test('the kernel: a re-sync without a Service removes its chains, maps\' elements and sets', { skip: skipKernel }, async (t) => {
+  const before = await render('upstream-overall');
+  const after = renderKubeProxyNftables(await modelFor(upstream(['svc5'])), 'test-node', { serviceCIDRs: ['172.30.0.0/16'] });
+  const run = inSandbox(`
+    nft -f - <<'EOF'
+${before}EOF
+    nft add element ip kube-proxy ${shq(affinitySetName({ namespace: 'ns5', name: 'svc5' }, 'p80', 'tcp', '10.180.0.3:80'))} '{ 203.0.113.7 }'
+    nft list table ip kube-proxy
+    echo ${SEP}
+    nft -f - <<'EOF'
+${after}EOF
+    nft list table ip kube-proxy`);
+  t.equal(run.status, 0, run.stderr);
+  const [first = '', second = ''] = run.stdout.split(`${SEP}\n`);
+  t.match(first, 'ns5/svc5', 'svc5 was there');
+  t.match(first, '203.0.113.7', 'with a client in its affinity set');
+  t.notMatch(second, 'ns5/svc5', 'svc5\'s chains, sets and elements are gone');
+  t.notMatch(second, '172.30.0.45');
+  t.notMatch(second, '5.6.7.8');
+  for (const chain of nftChains(after)) t.ok(second.includes(`\tchain ${chain} {`), `kept: ${chain}`);
+  t.equal(second.split('\n').filter((l) => l.startsWith('\tchain ')).length, nftChains(after).length, 'nothing else');
+});
