@@ -17,6 +17,8 @@ export interface DnsResult {
   answers: DnsAnswerRecord[];
   /** The name of the last query dig sent (with +search, the search-list candidate that answered). */
   question?: string;
+  /** Every query dig sent, in order (the search list's candidates, then maybe the name as is), and its status. */
+  tried?: { name: string; status: string }[];
   /** dig's output when the status alone does not say what happened. */
   detail?: string;
 }
@@ -33,23 +35,25 @@ export interface DnsExpect {
 const STATUSES = new Set(['NOERROR', 'NXDOMAIN', 'REFUSED', 'SERVFAIL']);
 const trimDot = (s: string) => (s.endsWith('.') ? s.slice(0, -1) : s);
 
-/** Reads dig's default output: the last header's status, the question, the answer section. */
+/** Reads dig's output (+showsearch: one block per query sent): the last block's status and answer section, every block's question and status. */
 export function parseDig(exitCode: number, stdout: string, stderr: string): DnsResult {
-  const out = stdout + (stderr ? `\n${stderr}` : '');
-  const statuses = [...stdout.matchAll(/->>HEADER<<-.*status: ([A-Z]+)/g)].map((m) => m[1]!);
-  const last = statuses.at(-1);
-  if (!last) {
-    // dig exits 9 when no server answered (timed out, or refused over TCP); prints why on stdout.
-    const timedOut = exitCode === 9 || /timed out|no servers could be reached/i.test(out);
-    return { status: timedOut && !/refused/i.test(out) ? 'timeout' : 'error', answers: [], detail: out.trim().slice(0, 500) || `dig exited ${exitCode}` };
-  }
   const lines = stdout.split('\n');
-  // With several responses printed (+showsearch), only the last one's sections count.
-  const start = lines.findLastIndex((l) => l.includes('->>HEADER<<-'));
-  const question = lines.slice(start).find((l) => /^;[^;]\S*\s+IN\s+\S+/.test(l));
+  const heads = lines.flatMap((l, i) => (l.includes('->>HEADER<<-') ? [i] : []));
+  if (heads.length === 0) {
+    // dig exits 9 when no server answered (timed out, or refused over TCP) and prints why.
+    const out = `${stdout}\n${stderr}`.trim();
+    const timedOut = exitCode === 9 && !/refused/i.test(out);
+    return { status: timedOut ? 'timeout' : 'error', answers: [], detail: out.slice(0, 500) || `dig exited ${exitCode}` };
+  }
+  const tried = heads.map((h, i) => {
+    const block = lines.slice(h, heads[i + 1] ?? lines.length);
+    const status = /status: ([A-Z]+)/.exec(lines[h]!)?.[1] ?? '?';
+    const q = block.find((l) => /^;[^;]\S*\s+IN\s+\S+/.test(l));
+    return { name: q ? trimDot(q.slice(1).split(/\s+/)[0]!.toLowerCase()) : '?', status };
+  });
   const answers: DnsAnswerRecord[] = [];
   let inAnswer = false;
-  for (const line of lines.slice(start)) {
+  for (const line of lines.slice(heads.at(-1))) {
     if (line.startsWith(';; ANSWER SECTION:')) inAnswer = true;
     else if (inAnswer && (line.trim() === '' || line.startsWith(';'))) inAnswer = false;
     else if (inAnswer) {
@@ -57,9 +61,9 @@ export function parseDig(exitCode: number, stdout: string, stderr: string): DnsR
       if (name && type) answers.push({ name: trimDot(name.toLowerCase()), type, data: trimDot(data.join(' ')) });
     }
   }
-  const result: DnsResult = { status: STATUSES.has(last) ? (last as DnsStatus) : 'error', answers };
-  if (question) result.question = trimDot(question.slice(1).split(/\s+/)[0]!.toLowerCase());
-  if (result.status === 'error') result.detail = `status ${last}`;
+  const last = tried.at(-1)!;
+  const result: DnsResult = { status: STATUSES.has(last.status) ? (last.status as DnsStatus) : 'error', answers, question: last.name, tried };
+  if (result.status === 'error') result.detail = `status ${last.status}`;
   return result;
 }
 
@@ -67,7 +71,8 @@ export function parseDig(exitCode: number, stdout: string, stderr: string): DnsR
  * One lookup with real dig inside a namespace. `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf
  * over /etc/resolv.conf, which gives the nameserver and the search list. With +search, a name with
  * fewer than ndots (5, as kubelet writes) dots tries every search domain first, then the name as
- * is; one with more is tried as is first. dig moves on only after NXDOMAIN and prints the last answer.
+ * is; one with more is tried as is first. dig moves on only after NXDOMAIN; +showsearch prints every
+ * candidate's answer, so a judge can tell "NXDOMAIN everywhere in the cluster" from other failures.
  */
 export async function dnsProbe(
   runner: Runner,
@@ -78,7 +83,7 @@ export async function dnsProbe(
   opts: { tcp?: boolean } = {},
 ): Promise<DnsResult> {
   const secs = Math.max(1, Math.ceil(timeoutMs / 1000)); // dig's +time is whole seconds
-  const argv = inNetns(netns, ['dig', '+search', '+ndots=5', `+time=${secs}`, '+tries=1', ...(opts.tcp ? ['+tcp'] : []), '+nocmd', '+nostats', name, type]);
+  const argv = inNetns(netns, ['dig', '+search', '+ndots=5', `+time=${secs}`, '+tries=1', ...(opts.tcp ? ['+tcp'] : []), '+showsearch', '+nocmd', '+nostats', name, type]);
   // A search list of up to 6 domains, each tried once, then the name itself.
   const r = await runner.run(argv, { reject: false, timeoutMs: 8 * secs * 1000 + 5000 });
   if (r.timedOut) return { status: 'timeout', answers: [], detail: `dig did not finish in ${8 * secs + 5} s` };

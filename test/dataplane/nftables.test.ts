@@ -1,11 +1,11 @@
 // kube-proxy's nftables mode. Golden files (test/golden/nftables/NAME.txt; `UPDATE_GOLDEN=1 npx tap
 // test/dataplane/nftables.test.ts` rewrites them: review the diff) hold whole `nft -f -` inputs, for
-// the same scenarios as test/golden/iptables/. `upstream-overall` is upstream's
-// TestOverallNFTablesRules (pkg/proxy/nftables/proxier_test.go, 1.31 line) rebuilt as a scenario;
-// its golden, less the leading `add table` / `delete table` and sorted as upstream's
-// sortNFTablesTransaction sorts, was compared line by line with the `baseRules + expected` text of
-// that test and is identical but for the node IP (192.168.0.2 both) -- no difference at all.
-// As root, every golden is also applied to the kernel, twice, in a throwaway network namespace.
+// the scenarios of test/golden/iptables/. `upstream-overall` is upstream's TestOverallNFTablesRules
+// (pkg/proxy/nftables/proxier_test.go, 1.31 line) rebuilt as a scenario; its golden, less the
+// leading `add table` / `delete table` and sorted as upstream's sortNFTablesTransaction sorts, was
+// compared line by line with the `baseRules + expected` text of that test: identical, 122 lines.
+// As root, every golden is also applied to the kernel, twice, in a throwaway network namespace,
+// and one carries real connections.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -509,4 +509,40 @@ ${after}EOF
   t.notMatch(second, '5.6.7.8');
   for (const chain of nftChains(after)) t.ok(second.includes(`\tchain ${chain} {`), `kept: ${chain}`);
   t.equal(second.split('\n').filter((l) => l.startsWith('\tchain ')).length, nftChains(after).length, 'nothing else');
+});
+
+t.test('the kernel: connections go through the rules (ClusterIP, NodePort, hairpin, reject)', { skip: skipKernel || (['python3', 'curl', 'ip'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0) ? false : 'needs python3, curl and ip') }, async (t) => {
+  const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
+  const node = m.nodes.find((n) => n.name === 'node-1')!;
+  const pod = m.pods.find((p) => p.node === 'node-1')!;
+  const text = renderKubeProxyNftables(m, 'node-1');
+  // The node's namespace holds a pod (veth to 10.244.0.x) and a LAN client (veth to the node IP).
+  const server = 'import http.server\nclass H(http.server.BaseHTTPRequestHandler):\n  def do_GET(self):\n    self.send_response(200); self.end_headers(); self.wfile.write(self.client_address[0].encode())\n  def log_message(self, *a): pass\nhttp.server.HTTPServer(("0.0.0.0", 80), H).serve_forever()\n';
+  const run = inSandbox(`
+    mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
+    ip link set lo up
+    ip netns add pod && ip netns add client
+    ip link add vpod type veth peer name eth0 netns pod
+    ip link add lan0 type veth peer name eth0 netns client
+    ip addr add ${node.cni0}/24 dev vpod && ip link set vpod up
+    ip addr add ${node.ip}/24 dev lan0 && ip link set lan0 up
+    ip -n pod addr add ${pod.ip}/24 dev eth0 && ip -n pod link set eth0 up && ip -n pod link set lo up && ip -n pod route add default via ${node.cni0}
+    ip -n client addr add 192.168.8.250/24 dev eth0 && ip -n client link set eth0 up
+    ip route add default via 192.168.8.250
+    sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec pod python3 -c ${shq(server)} &
+    nft -f - <<'EOF'
+${text}EOF
+    for i in $(seq 50); do ip netns exec pod curl -s -m 1 http://127.0.0.1/ >/dev/null && break; sleep 0.1; done
+    echo "clusterip=$(curl -s -m 2 http://10.96.0.80/)"
+    echo "nodeport=$(ip netns exec client curl -s -m 2 http://${node.ip}:30080/)"
+    echo "hairpin=$(ip netns exec pod curl -s -m 2 http://10.96.0.80/)"
+    echo "otherport=$(curl -s -m 2 http://10.96.0.80:81/ >/dev/null 2>&1; echo $?)"
+    kill %1`);
+  t.equal(run.status, 0, run.stderr);
+  // Each is masqueraded (node traffic, external traffic with Cluster policy, hairpin): the pod sees the node's pod-side address.
+  t.match(run.stdout, `clusterip=${node.cni0}\n`);
+  t.match(run.stdout, `nodeport=${node.cni0}\n`);
+  t.match(run.stdout, `hairpin=${node.cni0}\n`);
+  t.match(run.stdout, 'otherport=7\n', 'another port of a ClusterIP is rejected: connection refused');
 });

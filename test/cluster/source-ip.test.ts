@@ -1,0 +1,91 @@
+// The source-IP model, cell by cell where DESIGN.md or upstream states the answer, and by properties
+// over the whole matrix. No kernel here: test/truth-table.test.ts checks every cell on the kernel.
+import t from 'tap';
+import { allCells, because, expectedSource, type Cell, type ClientLocation, type Expected, type WayIn } from '../../src/cluster/source-ip.js';
+
+const cell = (from: ClientLocation, via: WayIn, policy: Cell['policy'] = 'Cluster', network: Cell['network'] = 'flannel-vxlan'): Cell => ({ from, via, policy, network });
+/** The result without its reasons, to compare outcomes. */
+function bare(e: Expected): unknown {
+  if (e.outcome === 'answered') return e.node ? { source: e.source, node: e.node } : { source: e.source };
+  if (e.outcome === 'either') return { either: e.of.map(bare) };
+  return e.outcome;
+}
+const seen = (...args: Parameters<typeof cell>) => bare(expectedSource(cell(...args)));
+
+t.test('the matrix: 5 client locations x 6 ways in x 2 policies x 2 networks, every cell with its reasons', async (t) => {
+  const cells = allCells();
+  t.equal(cells.length, 120);
+  t.equal(new Set(cells.map((c) => JSON.stringify(c))).size, 120, 'no cell twice');
+  const rules = new Set<string>(Object.values(because));
+  for (const c of cells) {
+    const e = expectedSource(c);
+    if (!e.because.length || !e.because.every((b) => rules.has(b))) t.fail(`${JSON.stringify(c)}: reasons ${JSON.stringify(e.because)}`);
+  }
+  const used = new Set(cells.flatMap((c) => expectedSource(c).because));
+  t.same([...rules].filter((r) => !used.has(r)), [], 'every rule is used by some cell');
+});
+
+t.test("DESIGN.md's flannel-vxlan facts", async (t) => {
+  t.same(seen('outside-host', 'nodeport-endpoint-node'), { source: 'node-cni0', node: 'endpoint' }, "NodePort (Cluster) through the pod's own node: that node's cni0");
+  t.same(seen('outside-host', 'nodeport-other-node'), { source: 'node-flannel', node: 'other' }, "through another node: that node's flannel.1");
+  t.same(seen('pod-on-other-node', 'cluster-ip'), { source: 'client' }, 'pod to ClusterIP: the pod IP');
+  t.same(seen('endpoint-node', 'cluster-ip'), { source: 'node-cni0', node: 'endpoint' }, "node to ClusterIP, endpoint on it: the node's cni0");
+  t.same(seen('other-node', 'cluster-ip'), { source: 'node-flannel', node: 'other' }, "node to ClusterIP, endpoint elsewhere: the node's flannel.1");
+});
+
+t.test('host-gw: another node masquerades to its LAN address, never a flannel.1', async (t) => {
+  t.same(seen('outside-host', 'nodeport-other-node', 'Cluster', 'host-gw'), { source: 'node-ip', node: 'other' });
+  t.same(seen('other-node', 'cluster-ip', 'Cluster', 'host-gw'), { source: 'node-ip', node: 'other' });
+  t.same(seen('outside-host', 'nodeport-endpoint-node', 'Cluster', 'host-gw'), { source: 'node-cni0', node: 'endpoint' }, 'on the endpoint node it is still cni0');
+  const flannel = allCells().filter((c) => c.network === 'host-gw' && JSON.stringify(bare(expectedSource(c))).includes('node-flannel'));
+  t.same(flannel, []);
+});
+
+t.test('policy Local keeps outside clients and drops them on a node without an endpoint', async (t) => {
+  t.same(seen('outside-host', 'nodeport-endpoint-node', 'Local'), { source: 'client' });
+  t.same(seen('outside-host', 'nodeport-other-node', 'Local'), 'dropped');
+  t.same(seen('outside-host', 'external-ip-via-endpoint-node', 'Local'), { source: 'client' });
+  t.same(seen('outside-host', 'external-ip-via-other-node', 'Local'), 'dropped');
+  t.same(seen('outside-host', 'load-balancer', 'Local'), { source: 'client' }, 'the load balancer only sends to node-1, which passes its health check');
+  t.same(seen('other-node', 'nodeport-endpoint-node', 'Local'), { source: 'client' }, "another node's own address is outside traffic too");
+  t.same(seen('endpoint-node', 'nodeport-other-node', 'Local'), 'dropped');
+});
+
+t.test("policy Local short-circuits the cluster's own traffic", async (t) => {
+  t.same(seen('pod-on-other-node', 'load-balancer', 'Local'), { source: 'client' }, 'pod CIDR to KUBE-SVC, unmarked');
+  t.same(seen('pod-on-other-node', 'nodeport-other-node', 'Local'), { source: 'client' }, "a pod to its own node's NodePort: pod CIDR to KUBE-SVC");
+  t.same(seen('other-node', 'load-balancer', 'Local'), { source: 'node-flannel', node: 'other' }, 'LOCAL source: masqueraded, to every endpoint');
+  t.same(seen('other-node', 'nodeport-other-node', 'Local'), { source: 'node-flannel', node: 'other' }, 'a node to its own NodePort is answered even without a local endpoint');
+});
+
+t.test("a pod through another node's address arrives as its node (flannel --ip-masq)", async (t) => {
+  t.same(seen('pod-on-other-node', 'nodeport-endpoint-node', 'Local'), { source: 'node-ip', node: 'other' });
+  t.same(seen('pod-on-endpoint-node', 'nodeport-other-node', 'Local'), 'dropped', 'and so is outside traffic to a node without an endpoint');
+  t.same(seen('pod-on-endpoint-node', 'nodeport-other-node', 'Cluster'), { source: 'node-flannel', node: 'other' });
+});
+
+t.test('an outside host cannot reach a ClusterIP; the load balancer with policy Cluster may pick either node', async (t) => {
+  for (const policy of ['Cluster', 'Local'] as const) t.same(seen('outside-host', 'cluster-ip', policy), 'unreachable');
+  t.same(seen('outside-host', 'load-balancer', 'Cluster'), { either: [{ source: 'node-cni0', node: 'endpoint' }, { source: 'node-flannel', node: 'other' }] });
+  const either = allCells().filter((c) => expectedSource(c).outcome === 'either');
+  t.same(either.map((c) => [c.from, c.via, c.policy]), [['outside-host', 'load-balancer', 'Cluster'], ['outside-host', 'load-balancer', 'Cluster']], 'only there, on both networks');
+});
+
+t.test('properties over the matrix', async (t) => {
+  const cells = allCells();
+  const at = (c: Cell, change: Partial<Cell>) => JSON.stringify(bare(expectedSource({ ...c, ...change })));
+  for (const c of cells) {
+    const e = expectedSource(c);
+    const name = `${c.network} ${c.policy} ${c.from} -> ${c.via}`;
+    if (c.via === 'cluster-ip' && at(c, { policy: 'Cluster' }) !== at(c, { policy: 'Local' })) t.fail(`${name}: externalTrafficPolicy changed a ClusterIP`);
+    if (c.from !== 'outside-host' && c.via.startsWith('external-ip') && at(c, { via: 'external-ip-via-endpoint-node' }) !== at(c, { via: 'external-ip-via-other-node' })) t.fail(`${name}: the outside host's route changed an in-cluster client`);
+    if (c.policy === 'Cluster' && (e.outcome === 'dropped' || (e.outcome === 'answered' && e.source === 'client' && !(c.from.startsWith('pod-') && c.via === 'cluster-ip')))) {
+      t.fail(`${name}: policy Cluster kept the client's address or dropped (${JSON.stringify(bare(e))})`);
+    }
+    if (e.outcome === 'answered' && e.source === 'node-cni0' && e.node !== 'endpoint') t.fail(`${name}: cni0 of a node without the endpoint`);
+    if (e.outcome === 'answered' && e.source === 'client' && c.from.endsWith('-node') && !c.from.startsWith('pod-') && c.via !== 'nodeport-endpoint-node') {
+      t.fail(`${name}: a node kept its own address where kube-proxy masquerades LOCAL sources`);
+    }
+  }
+  t.pass('checked');
+});

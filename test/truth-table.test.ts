@@ -1,0 +1,39 @@
+// The source-IP truth table on the kernel: scripts/truth-table.mjs generates a scenario per network x
+// externalTrafficPolicy from the model (src/cluster/source-ip.ts), runs them with the CLI and reports
+// every cell; one assertion per cell, so that CI counts them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { allCells } from '../src/cluster/source-ip.js';
+
+interface CellResult {
+  network: string;
+  policy: string;
+  from: string;
+  via: string;
+  expected: string;
+  seen: string;
+  agree: boolean;
+  knetlab: 'passed' | 'failed' | 'not run';
+}
+
+const notRoot = process.getuid?.() !== 0 ? 'the truth table runs scenarios, which needs root (or unprivileged user namespaces): run `sudo npm test`' : false;
+
+t.test('source-IP truth table: every cell on the kernel as the model says', { skip: notRoot }, async (t) => {
+  if (!existsSync('dist/cluster/source-ip.js')) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  const dir = mkdtempSync(join(tmpdir(), 'knetlab-truth-table-test-'));
+  const json = join(dir, 'cells.json');
+  const r = spawnSync(process.execPath, ['scripts/truth-table.mjs', '--jobs', '2', '--out', dir, '--json', json], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  t.not(r.status, 2, `the generator ran (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')})`);
+  if (r.status === 2 || !existsSync(json)) return;
+  const { cells } = JSON.parse(readFileSync(json, 'utf8')) as { cells: CellResult[] };
+  t.equal(cells.length, allCells().length, 'every cell has a result');
+  for (const c of cells) {
+    t.ok(c.agree, `${c.network}, ${c.policy}: ${c.from} -> ${c.via}: ${c.agree ? c.seen : `model ${c.expected}; kernel ${c.seen} (scenarios in ${dir})`}`);
+  }
+  const judgedOtherwise = cells.filter((c) => c.knetlab !== 'not run' && c.agree !== (c.knetlab === 'passed'));
+  t.same(judgedOtherwise.map((c) => `${c.network} ${c.policy} ${c.from} -> ${c.via}: knetlab ${c.knetlab}`), [], "knetlab's own verdict on each step matches the table's");
+  t.equal(r.status, cells.every((c) => c.agree) && judgedOtherwise.length === 0 ? 0 : 1, 'the exit status follows the results');
+});
