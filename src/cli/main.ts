@@ -44,6 +44,7 @@ async function planCommand(file: string, opts: { output: string }): Promise<numb
 
 interface RunFlags {
   jobs: string;
+  proxyMode?: string;
   reporter?: string;
   output?: string;
   diagnostics: string;
@@ -66,7 +67,10 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${files.length} scenario files are invalid; nothing was run`);
   const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
   const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
-  const results = await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, onEvent: (e) => reporter.event(e) });
+  const modes = ['iptables', 'nftables', 'ipvs'] as const;
+  if (flags.proxyMode !== undefined && !(modes as readonly string[]).includes(flags.proxyMode)) throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')}, got ${flags.proxyMode}`);
+  const proxyMode = flags.proxyMode as (typeof modes)[number] | undefined;
+  const results = await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, ...(proxyMode ? { proxyMode } : {}), onEvent: (e) => reporter.event(e) });
   const report = reporter.finish(results);
   if (flags.output) writeFileSync(flags.output, report);
   else process.stdout.write(report);
@@ -155,6 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-r, --reporter <kind>', `${reporterKinds.join(', ')} (default: pretty on a terminal, tap otherwise)`)
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
+    .option('--proxy-mode <mode>', "run every scenario under this kube-proxy mode (iptables, nftables, ipvs) instead of its own")
     .action(async (paths: string[], flags: RunFlags) => {
       status = await runCommand(paths, flags);
     });

@@ -21,7 +21,12 @@ const checks: Record<Feature, { argv: string[]; input?: string; module: string }
   nat: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully\nCOMMIT\n', module: 'nf_nat / xt_MASQUERADE' },
   statistic: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.5000000000 -j RETURN\nCOMMIT\n', module: 'xt_statistic' },
   xt_recent: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m recent --name probe --rcheck --seconds 10 --reap -j RETURN\nCOMMIT\n', module: 'xt_recent' },
-  nft: { argv: inNetns(PROBE_NS, ['nft', '-f', '-']), input: 'table ip knetlab-probe { chain c { type nat hook postrouting priority 100; } }\n', module: 'nf_tables' },
+  // What kube-proxy's nftables mode uses: a nat chain, fib, numgen with a verdict map, a timeout set.
+  nft: {
+    argv: inNetns(PROBE_NS, ['nft', '-f', '-']),
+    input: 'table ip knetlab-probe {\n set s { type ipv4_addr; flags dynamic,timeout; timeout 10s; }\n chain c {\n type nat hook prerouting priority -100;\n fib saddr type local return\n numgen random mod 2 vmap { 0 : return, 1 : return }\n }\n}\n',
+    module: 'nf_tables, nft_fib, nft_numgen',
+  },
   ip_vs: { argv: inNetns(PROBE_NS, ['ipvsadm', '-A', '-t', '10.255.0.1:80', '-s', 'rr']), module: 'ip_vs' },
   netem: { argv: ['tc', '-n', PROBE_NS, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], module: 'sch_netem' },
   conntrack: { argv: inNetns(PROBE_NS, ['conntrack', '-L']), module: 'nf_conntrack_netlink' },
@@ -93,8 +98,9 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
 export function neededFeatures(model: Model): Feature[] {
   const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
   if (model.config.network === 'flannel-vxlan') out.push('vxlan');
-  if (model.services.length) out.push('statistic');
-  if (model.services.some((s) => s.spec.sessionAffinity === 'ClientIP')) out.push('xt_recent');
+  if (model.config.proxyMode === 'nftables') out.push('nft');
+  else if (model.services.length) out.push('statistic');
+  if (model.config.proxyMode === 'iptables' && model.services.some((s) => s.spec.sessionAffinity === 'ClientIP')) out.push('xt_recent');
   return out;
 }
 

@@ -1,5 +1,6 @@
 import type { Model } from '../cluster/types.js';
 import { staleUdpEndpoints } from '../dataplane/iptables.js';
+import { renderKubeProxyNftables } from '../dataplane/nftables.js';
 import { kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
 import { LAN_BRIDGE, LAN_NETNS, machineNetns } from '../dataplane/names.js';
 import type { Runner } from './exec.js';
@@ -19,8 +20,21 @@ export class KubeProxy {
     private readonly opts: { clearStaleConntrack: boolean },
   ) {}
 
+  /** After the new rules are in: the conntrack entries of removed UDP endpoints go, as kube-proxy does. */
+  private async clearStale(prev: Model | undefined, model: Model, nodeName: string, netns: string): Promise<void> {
+    if (!prev || !this.opts.clearStaleConntrack) return;
+    for (const stale of staleUdpEndpoints(prev, model, nodeName)) {
+      // conntrack -D exits 1 when nothing matched, which is no failure here.
+      for (const argv of stale.conntrack) await this.runner.run(inNetns(netns, ['conntrack', ...argv]), { reject: false });
+    }
+  }
+
   /** kube-proxy's periodic full sync: every node's rules restored again, changed or not. */
   async resync(model: Model): Promise<void> {
+    if (model.config.proxyMode === 'nftables') {
+      this.applied.clear();
+      return this.sync(undefined, model);
+    }
     await Promise.all(
       model.nodes.map(async (node) => {
         const text = kubeProxyRestore(model, node.name, { first: false, ...(this.applied.has(node.name) ? { previous: this.applied.get(node.name)! } : {}) });
@@ -34,6 +48,16 @@ export class KubeProxy {
     await Promise.all(
       model.nodes.map(async (node) => {
         const netns = machineNetns(node.name);
+        if (model.config.proxyMode === 'nftables') {
+          // One atomic transaction per node: the whole `ip kube-proxy` table, made anew.
+          const text = renderKubeProxyNftables(model, node.name);
+          if (text !== this.applied.get(node.name)) {
+            await this.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: text });
+            this.applied.set(node.name, text);
+          }
+          await this.clearStale(prev, model, node.name, netns);
+          return;
+        }
         const previous = this.applied.get(node.name);
         const first = previous === undefined;
         const text = kubeProxyRestore(model, node.name, { first, ...(previous ? { previous } : {}) });
@@ -41,12 +65,7 @@ export class KubeProxy {
         if (first) await this.runner.run(inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1']));
         await this.runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: text });
         this.applied.set(node.name, first ? kubeProxyRestore(model, node.name, { first: false }) : text);
-        if (prev && this.opts.clearStaleConntrack) {
-          for (const stale of staleUdpEndpoints(prev, model, node.name)) {
-            // conntrack -D exits 1 when nothing matched, which is no failure here.
-            for (const argv of stale.conntrack) await this.runner.run(inNetns(netns, ['conntrack', ...argv]), { reject: false });
-          }
-        }
+        await this.clearStale(prev, model, node.name, netns);
       }),
     );
     const routes = loadBalancerRoutes(model);

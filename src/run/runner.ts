@@ -5,12 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import PQueue from 'p-queue';
 import { sandboxCommand, SANDBOX_ENV } from '../kernel/sandbox.js';
+import type { ProxyMode } from '../cluster/types.js';
+import { PROXY_MODE_ENV } from './scenario.js';
 import type { RunEvent, ScenarioResult } from './types.js';
 
 const SANDBOX_MAIN = fileURLToPath(new URL('./sandbox-main.js', import.meta.url));
 
 export interface RunOptions {
   jobs: number;
+  /** Runs every scenario under this kube-proxy mode instead of its own `cluster.proxyMode`. */
+  proxyMode?: ProxyMode;
   /** `knetlab up`: build and hold; the sandbox ends when release resolves. onSandbox gets the host pid of its first process. */
   hold?: { release: Promise<void>; onSandbox: (pid: number) => void };
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
@@ -34,7 +38,7 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
   const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, resolve(file), diagnosticsDir, ...(opts.hold ? ['hold'] : [])]);
   const start = performance.now();
   const child = execa(argv[0]!, argv.slice(1), {
-    env: { [SANDBOX_ENV]: '1' },
+    env: { [SANDBOX_ENV]: '1', ...(opts.proxyMode ? { [PROXY_MODE_ENV]: opts.proxyMode } : {}) },
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',

@@ -21,6 +21,9 @@ import { EchoServer, type EchoListener } from '../workloads/echo.js';
 import { writeDiagnostics } from './diagnostics.js';
 import type { PhaseTiming, RunEvent, ScenarioResult, StepResult } from './types.js';
 
+/** Set by `knetlab run --proxy-mode MODE`: the scenario runs under that kube-proxy mode. */
+export const PROXY_MODE_ENV = 'KNETLAB_PROXY_MODE';
+
 /** Debian's own python3: a pyenv or similar shim first on PATH costs a start-up of its own. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
 
@@ -119,7 +122,8 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     emit({ type: 'phase', file, phase: name, durationMs: t.durationMs });
   };
   const v = await loadModel(file);
-  let model = v.model;
+  const override = process.env[PROXY_MODE_ENV] as Model['config']['proxyMode'] | undefined;
+  let model: Model = override ? { ...v.model, config: { ...v.model.config, proxyMode: override } } : v.model;
   const name = v.scenario.name;
   emit({ type: 'scenario-start', file, name });
   const steps: StepResult[] = [];

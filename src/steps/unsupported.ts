@@ -7,7 +7,7 @@ import type { Step } from '../scenario/steps.js';
  */
 export function unsupportedFeatures(model: Model, steps: readonly Step[]): string[] {
   const out = new Set<string>();
-  if (model.config.proxyMode !== 'iptables') out.add(`kube-proxy's ${model.config.proxyMode} mode is not built yet (iptables is)`);
+  if (model.config.proxyMode === 'ipvs') out.add("kube-proxy's ipvs mode is not built yet (iptables and nftables are)");
   for (const s of steps) {
     if (s.kind === 'http' && s.to.kind === 'url' && !/^\d+\.\d+\.\d+\.\d+$/.test(s.to.host)) out.add(`a URL with a name (${s.to.host}) needs cluster DNS, which knetlab does not run yet`);
     if (s.kind === 'dns') out.add('dns steps need cluster DNS, which knetlab does not run yet');
