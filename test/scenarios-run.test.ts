@@ -12,10 +12,11 @@ interface Report {
 
 const notRoot = process.getuid?.() !== 0 ? 'running scenarios needs root (or unprivileged user namespaces): run `sudo npm test`' : false;
 
-t.test('every scenario under scenarios/ passes or is skipped with a reason', { skip: notRoot }, async (t) => {
+// Each kube-proxy mode this kernel has: the same scenarios must pass unchanged under every one.
+for (const mode of ['iptables', 'nftables']) t.test(`every scenario under scenarios/ passes or is skipped with a reason, kube-proxy in ${mode} mode`, { skip: notRoot }, async (t) => {
   if (!existsSync('dist/cli/main.js')) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test does)');
   const diagnostics = mkdtempSync(join(tmpdir(), 'knetlab-scenarios-'));
-  const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '--reporter', 'json', '--jobs', '2', '--diagnostics', diagnostics, 'scenarios'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '--reporter', 'json', '--jobs', '2', '--proxy-mode', mode, '--diagnostics', diagnostics, 'scenarios'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   t.not(r.status, 2, `the scenarios are valid (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
   const report = JSON.parse(r.stdout) as Report;
   t.ok(report.scenarios.length > 0, 'some scenarios ran');
