@@ -150,6 +150,20 @@ export function resolveTarget(model: Model, ref: TargetRef, protocol: Protocol |
   }
 }
 
+/**
+ * The Service a host name means to a pod of `namespace`, as cluster DNS with the pod's search path
+ * answers it: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.DOMAIN` (with or without the final dot).
+ */
+export function serviceForName(model: Model, host: string, namespace: string): Service | undefined {
+  const domain = model.config.clusterDomain;
+  const name = host.replace(/\.$/, '');
+  const full = name.endsWith(`.svc.${domain}`) ? name.slice(0, -`.svc.${domain}`.length) : name.endsWith('.svc') ? name.slice(0, -'.svc'.length) : name;
+  const parts = full.split('.');
+  if (parts.length > 2) return undefined;
+  const [svc, ns = namespace] = parts as [string, string?];
+  return model.services.find((s) => s.name === svc && s.namespace === ns);
+}
+
 const devices = ['eth0', 'cni0', 'flannel.1'];
 
 /** An address named in an expectation. */

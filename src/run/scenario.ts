@@ -13,7 +13,10 @@ import type { Runner } from '../kernel/exec.js';
 import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
 import { Problems } from '../scenario/problems.js';
 import type { Step } from '../scenario/steps.js';
-import { runProbe, stepName, StepError } from '../steps/run.js';
+import { resolveAddress, resolveSource } from '../cluster/resolve.js';
+import { renderDnsZone } from '../dataplane/dns-records.js';
+import { dnsProbe, judgeDns } from '../steps/dns-probe.js';
+import { placeNetns, runProbe, stepName, StepError } from '../steps/run.js';
 import { unsupportedFeatures } from '../steps/unsupported.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
@@ -40,8 +43,15 @@ export interface ScenarioRunOptions {
 export function echoListeners(model: Model, pods: readonly Pod[] = model.pods): EchoListener[] {
   const out: EchoListener[] = [];
   for (const p of pods) {
-    if (p.phase !== 'Running' || p.workload !== 'echo' || !p.node || !p.ip) continue;
+    if (p.phase !== 'Running' || !p.node || !p.ip) continue;
     const netns = p.hostNetwork ? machineNetns(p.node) : podNetns(p);
+    if (p.workload === 'dns') {
+      // Cluster DNS on 53, UDP and TCP, answering from the zone (the metrics port gets nothing).
+      const identity = { server: `pod/${p.name}.${p.namespace}`, pod: p.name, namespace: p.namespace, node: p.node, podIP: p.ip };
+      for (const protocol of ['UDP', 'TCP'] as const) out.push({ netns, port: 53, protocol, kind: 'dns', identity });
+      continue;
+    }
+    if (p.workload !== 'echo') continue;
     for (const l of podListenPorts(model, p)) {
       if (l.protocol !== 'TCP' && l.protocol !== 'UDP') continue;
       out.push({ netns, port: l.port, protocol: l.protocol, identity: { server: `pod/${p.name}.${p.namespace}`, pod: p.name, namespace: p.namespace, node: p.node, podIP: p.ip } });
@@ -90,6 +100,8 @@ async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkl
   }
   // Listen ports also follow Services (a new targetPort) and hostNetwork pods: listening is idempotent.
   await echo.listen(echoListeners(next));
+  // Records follow the model as it changes, as CoreDNS follows the API.
+  if (next.config.dns) await echo.setDnsZone(renderDnsZone(next));
   commands.start(made);
 }
 
@@ -140,7 +152,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   phase('capabilities');
   const missing = missingReason(caps, features);
   if (missing) return finish('skipped', missing);
-  const unsupported = unsupportedFeatures(model, v.scenario.steps);
+  const unsupported = unsupportedFeatures(model);
   if (unsupported.length) return finish('skipped', `not built yet: ${unsupported.join('; ')}`);
 
   // Logs stay in the sandbox's private /run; a failed step's diagnostics copy them out.
@@ -158,6 +170,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   const commands = new CommandWorkloads(SCRATCH);
   try {
     await echo.listen(echoListeners(model));
+    if (model.config.dns) await echo.setDnsZone(renderDnsZone(model));
     const notRunnable = commands.start(model.pods);
     if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
     phase('workloads');
@@ -242,8 +255,21 @@ async function runStep(runner: Runner, live: Live, step: Step, get: () => Model,
     case 'resync':
       await live.kubeProxy.resync(model);
       return { passed: true, expected: 'kube-proxy resyncs every node', seen: 'resynced' };
-    case 'dns':
-      throw new StepError('dns steps need cluster DNS, which knetlab does not run yet');
+    case 'dns': {
+      const from = resolveSource(model, step.from);
+      if (!from.ok) throw new StepError(from.reason);
+      const addresses = step.expect.addresses?.map((a) => {
+        const r = resolveAddress(model, a);
+        if (!r.ok) throw new StepError(r.reason);
+        return { ip: r.value.ip, shown: r.value.meaning };
+      });
+      const result = await dnsProbe(runner, placeNetns(from.value), step.query, step.type, step.timeoutMs);
+      return judgeDns(result, {
+        ...(addresses ? { addresses } : {}),
+        ...(step.expect.cname !== undefined ? { cname: step.expect.cname } : {}),
+        ...(step.expect.nxdomain !== undefined ? { nxdomain: step.expect.nxdomain } : {}),
+      });
+    }
     default:
       return runProbe(runner, model, step);
   }

@@ -96,9 +96,22 @@ export async function dnsProbe(
 const shownAddr = (a: Addr) => (a.shown === a.ip ? a.ip : `${a.ip} (${a.shown})`);
 
 function describe(r: DnsResult): string {
+  if (r.status === 'timeout' || r.status === 'error') return `${r.status}${r.detail ? `: ${r.detail}` : ''}`;
   const what = r.answers.map((a) => `${a.type} ${a.data}`).join(', ');
-  const head = r.status === 'timeout' || r.status === 'error' ? `${r.status}${r.detail ? `: ${r.detail}` : ''}` : `${r.status}${r.question ? ` for ${r.question}` : ''}`;
-  return `${head}${what ? `; ${what}` : r.status === 'NOERROR' ? '; no records' : ''}${r.status !== 'timeout' && r.status !== 'error' && r.detail ? ` (${r.detail})` : ''}`;
+  const parts = [`${r.status}${r.question ? ` for ${r.question}` : ''}${r.detail ? ` (${r.detail})` : ''}: ${what || 'no records'}`];
+  if (r.tried && r.tried.length > 1) parts.push(`tried ${r.tried.map((t) => `${t.name} ${t.status}`).join(', ')}`);
+  if (r.status === 'REFUSED') parts.push('the cluster DNS has no upstream, so it refuses names outside the cluster domain');
+  return parts.join('; ');
+}
+
+/**
+ * NXDOMAIN, or how a search ends without an upstream: every candidate in the cluster domain
+ * NXDOMAIN, then the name itself REFUSED (a real cluster's upstream would say NXDOMAIN there).
+ */
+export function isNxdomain(r: DnsResult): boolean {
+  if (r.status === 'NXDOMAIN') return true;
+  const tried = r.tried ?? [];
+  return r.status === 'REFUSED' && tried.length > 1 && tried.slice(0, -1).every((t) => t.status === 'NXDOMAIN');
 }
 
 /** dns: judges one lookup against its expectations; with none, the name must resolve to something. */
@@ -108,7 +121,7 @@ export function judgeDns(result: DnsResult, expect: DnsExpect): Judged {
   const ok = result.status === 'NOERROR';
   if (expect.nxdomain === true) {
     expected.push('NXDOMAIN');
-    if (result.status !== 'NXDOMAIN') problems.push(`status ${result.status}, not NXDOMAIN`);
+    if (!isNxdomain(result)) problems.push(`status ${result.status}, not NXDOMAIN`);
   } else {
     if (expect.nxdomain === false) expected.push('the name exists (NOERROR)');
     if (!ok) problems.push(`status ${result.status}`);

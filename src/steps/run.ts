@@ -1,5 +1,5 @@
 import { endpointsForPort } from '../cluster/service-endpoints.js';
-import { resolveAddress, resolveSource, resolveTarget, type Place, type Resolved } from '../cluster/resolve.js';
+import { resolveAddress, resolveSource, resolveTarget, serviceForName, type Place, type Resolved } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
 import { machineNetns, podNetns } from '../dataplane/names.js';
 import type { Runner } from '../kernel/exec.js';
@@ -37,12 +37,19 @@ function addr(model: Model, ref: AddressRef | undefined): Addr | undefined {
   return { ip: r.ip, shown: r.meaning };
 }
 
-/** The ready endpoints a Service target leads to, by the names the echo server answers with. */
-function endpointServers(model: Model, to: TargetRef): string[] {
-  if (!['service', 'nodeport', 'externalip', 'loadbalancer'].includes(to.kind) || !('name' in to)) return [];
-  const svc = model.services.find((s) => s.name === to.name && s.namespace === ((to as { namespace?: string }).namespace ?? 'default'));
+/** The ready endpoints a Service target (or a URL naming a Service) leads to, by the names the echo server answers with. */
+function endpointServers(model: Model, to: TargetRef, from: Place): string[] {
+  let svc;
+  let wanted: string | number | undefined;
+  if (to.kind === 'url') {
+    svc = serviceForName(model, to.host, from.kind === 'pod' ? from.namespace : 'default');
+    wanted = to.port ?? (to.scheme === 'https' ? 443 : 80);
+  } else if (['service', 'nodeport', 'externalip', 'loadbalancer'].includes(to.kind) && 'name' in to) {
+    svc = model.services.find((s) => s.name === to.name && s.namespace === ((to as { namespace?: string }).namespace ?? 'default'));
+    wanted = to.port;
+  }
   if (!svc) return [];
-  const port = to.port === undefined ? svc.ports[0] : svc.ports.find((p) => p.name === to.port || p.port === to.port);
+  const port = wanted === undefined ? svc.ports[0] : svc.ports.find((p) => p.name === wanted || p.port === wanted);
   if (!port) return [];
   return endpointsForPort(model, svc, port)
     .filter((e) => e.ready)
@@ -70,14 +77,14 @@ export async function runProbe(runner: Runner, model: Model, step: Step): Promis
       const e = step.expect;
       return judgeResponses(tries, {
         ...(e.fail !== undefined ? { fail: e.fail } : { status: e.status ?? 200 }),
-        ...responseRules(model, step.to, e),
+        ...responseRules(model, step.to, from, e),
       });
     }
     case 'udp': {
       const from = must(resolveSource(model, step.from));
       const to = must(resolveTarget(model, step.to, 'UDP'));
       const tries = await udpProbe(runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: step.count, timeoutMs: step.timeoutMs, ...(step.sourcePort ? { sourcePort: step.sourcePort } : {}) });
-      return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(model, step.to, step.expect) });
+      return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(model, step.to, from, step.expect) });
     }
     case 'tcp': {
       const from = must(resolveSource(model, step.from));
@@ -101,7 +108,7 @@ export async function runProbe(runner: Runner, model: Model, step: Step): Promis
   }
 }
 
-function responseRules(model: Model, to: TargetRef, e: { sourceIp?: AddressRef; sourceIpNot?: AddressRef; backend?: AddressRef; backends?: 'all' | 'one'; spread?: number }) {
+function responseRules(model: Model, to: TargetRef, from: Place, e: { sourceIp?: AddressRef; sourceIpNot?: AddressRef; backend?: AddressRef; backends?: 'all' | 'one'; spread?: number }) {
   const sourceIp = addr(model, e.sourceIp);
   const sourceIpNot = addr(model, e.sourceIpNot);
   const backend = e.backend ? serverName(e.backend, model) : undefined;
@@ -111,7 +118,7 @@ function responseRules(model: Model, to: TargetRef, e: { sourceIp?: AddressRef; 
     ...(backend ? { backend } : {}),
     ...(e.backends ? { backends: e.backends } : {}),
     ...(e.spread !== undefined ? { spread: e.spread } : {}),
-    ...(e.backends === 'all' || e.spread !== undefined ? { endpoints: endpointServers(model, to) } : {}),
+    ...(e.backends === 'all' || e.spread !== undefined ? { endpoints: endpointServers(model, to, from) } : {}),
   };
 }
 

@@ -1,17 +1,12 @@
 import type { Model } from '../cluster/types.js';
-import type { Step } from '../scenario/steps.js';
 
 /**
  * What a scenario uses that this version cannot build yet, each with the reason; a scenario that
  * uses any of it is skipped, saying so, rather than run without it (and passed or failed wrongly).
  */
-export function unsupportedFeatures(model: Model, steps: readonly Step[]): string[] {
+export function unsupportedFeatures(model: Model): string[] {
   const out = new Set<string>();
   if (model.config.proxyMode === 'ipvs') out.add("kube-proxy's ipvs mode is not built yet (iptables and nftables are)");
-  for (const s of steps) {
-    if (s.kind === 'http' && s.to.kind === 'url' && !/^\d+\.\d+\.\d+\.\d+$/.test(s.to.host)) out.add(`a URL with a name (${s.to.host}) needs cluster DNS, which knetlab does not run yet`);
-    if (s.kind === 'dns') out.add('dns steps need cluster DNS, which knetlab does not run yet');
-  }
   for (const p of model.pods) {
     if (p.workload === 'ingress-nginx') out.add('the ingress-nginx workload is not built yet');
   }
