@@ -133,9 +133,13 @@ function observeStep(cell, addrs) {
     'external-ip-via-other-node': `${EXTERNAL_IP.other}:80`,
     'load-balancer': `${svc.loadBalancer}:80`,
   }[cell.via];
-  // The step expects exit 0 by default: sh reports curl's own exit status in the output instead.
-  const script = 'curl --silent --show-error --max-time 1 "$0" 2>&1; echo " curl-exit=$?"';
-  return { name: `${cell.from} -> ${cell.via}: observe`, exec: { on: fromRef[cell.from], command: ['sh', '-c', script, `http://${target}/`], timeout: '5s' } };
+  // The step expects exit 0 by default: bash reports curl's own exit status in the output instead.
+  // curl 7.8x says only "Couldn't connect to server" for both refused and unreachable; a connect
+  // through /dev/tcp then prints the errno's text (given 3 s: a REJECT's first ICMP error is often
+  // lost to the connecting socket, and the refusal comes with the SYN resent after 1 s).
+  const [host, port] = target.split(':');
+  const script = 'curl --silent --show-error --max-time 1 "http://$1:$2/" 2>&1; e=$?; [ $e = 7 ] && timeout 3 bash -c \'exec 3<>/dev/tcp/$0/$1\' "$1" "$2" 2>&1; echo " curl-exit=$e"';
+  return { name: `${cell.from} -> ${cell.via}: observe`, exec: { on: fromRef[cell.from], command: ['bash', '-c', script, 'observe', host, port], timeout: '8s' } };
 }
 
 /** What curl in an observing step saw: the echo server's clientIP, or the failure as knetlab names it. */
@@ -144,7 +148,7 @@ function parseCurl(seen) {
   const ip = /"clientIP":\s*"([0-9.]+)"/.exec(seen)?.[1];
   if (exit === 0 && ip) return { kind: 'answered', ip };
   if (exit === 28) return { kind: 'dropped', detail: seen };
-  if (exit === 7) return { kind: /refused/i.test(seen) ? 'refused' : 'unreachable', detail: seen };
+  if (exit === 7) return { kind: /refused/i.test(seen) ? 'refused' : /unreachable|no route/i.test(seen) ? 'unreachable' : 'error', detail: seen };
   return { kind: 'error', detail: seen };
 }
 
@@ -305,7 +309,11 @@ const rows = [...results.values()].map(({ cell, expected, kernel, knetlab }) => 
   let seen = kernelText(addrs, cell, kernel);
   // The model's words for what agreed (a masqueraded node IP may equal a node client's own address).
   if (agree && expected.outcome === 'answered') seen = expectedText(addrs, cell, expected);
-  if (agree && expected.outcome === 'either') seen = expectedText(addrs, cell, expected.of.find((a) => ipOf(addrs, cell, a) === kernel.ip));
+  if (agree && expected.outcome === 'either') {
+    const picked = expected.of.find((a) => ipOf(addrs, cell, a) === kernel.ip);
+    const others = expected.of.filter((a) => a !== picked).map((a) => expectedText(addrs, cell, a));
+    seen = `${expectedText(addrs, cell, picked)}: the load balancer picked ${nodeName[picked.node]} (via another node: ${others.join(', ')})`;
+  }
   return {
     ...cell,
     expected: expectedText(addrs, cell, expected),
@@ -331,10 +339,11 @@ console.log(`${rows.length} cells, ${rows.length - disagreements.length} agree w
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const git = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).stdout?.trim();
 const meta = {
   date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   kernel: release(),
-  knetlab: `${pkg.version}${git.status === 0 ? ` (commit ${git.stdout.trim()})` : ''}`,
+  knetlab: `${pkg.version}${git.status === 0 ? ` (commit ${git.stdout.trim()}${dirty ? ' with uncommitted changes' : ''})` : ''}`,
   seconds: Number(seconds),
 };
 
@@ -375,8 +384,16 @@ function renderDoc() {
     '`externalTrafficPolicy`. A cell is the source address the server saw: `client (IP)` is the',
     "client's own address; `node-2 flannel.1 (10.244.1.0)` is that node's address on that device, after",
     'a MASQUERADE; `dropped` is no answer (a timeout); `unreachable` is an ICMP error. ✓ means the kernel',
-    'did what the model said; ✗ shows both. Numbers name the rules below that produce the cell. With',
-    'policy Cluster the load balancer may pick either node for a flow: the cell shows what this run got.',
+    'did what the model said; ✗ shows both. Numbers name the rules below that produce the cell.',
+    '',
+    '- With policy Cluster the load balancer may send a flow to either node (ECMP hashes the source',
+    '  and destination addresses: on one machine the same client keeps getting the same node): the cell',
+    "  says which one this run's client got and what the other would give. Both are accepted; other",
+    '  client addresses do reach node-2.',
+    "- With host-gw, node-2's masquerade address is its own LAN address, so for node-2 itself a",
+    '  masqueraded request and a kept one look alike; the cell names what the model says happened.',
+    '- `node scripts/truth-table.mjs --out DIR` keeps the generated scenarios, to read, run or',
+    '  `knetlab up` by hand.',
     '',
   ];
   for (const network of networks) {

@@ -2,7 +2,8 @@
 // (pkg/proxy/iptables/proxier.go) plus flannel (--ip-masq, vxlan or host-gw) and Linux's MASQUERADE.
 // The setting: two nodes, the endpoint's node (the only endpoint is a pod there) and another node,
 // and an outside host on the same LAN. scripts/truth-table.mjs checks every cell on the kernel and
-// writes docs/source-ip.md.
+// writes docs/source-ip.md. Each rule below names its reason, a line of `because`; a result carries
+// the reasons that produced it, so a failed cell or the doc says why the model expected it.
 
 export const clientLocations = ['pod-on-endpoint-node', 'pod-on-other-node', 'endpoint-node', 'other-node', 'outside-host'] as const;
 /** The outside host routes one external IP via the endpoint's node and another via the other node. */

@@ -48,8 +48,10 @@ export async function httpProbe(
   opts: { headers: Record<string, string>; count: number; timeoutMs: number },
 ): Promise<Try[]> {
   const headers = Object.entries({ Connection: 'close', ...opts.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  // -v with --stderr -: curl 7.88 says only "Couldn't connect to server" in %{errormsg}; the
+  // verbose line "connect to ... failed: Connection refused" (or "No route to host") tells which.
   const argv = inNetns(netns, [
-    'curl', '--silent', '--show-error', '--max-time', (opts.timeoutMs / 1000).toFixed(3),
+    'curl', '--silent', '--show-error', '--verbose', '--stderr', '-', '--max-time', (opts.timeoutMs / 1000).toFixed(3),
     ...headers,
     '--write-out', `\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
     ...Array.from({ length: opts.count }, () => url),
@@ -57,7 +59,14 @@ export async function httpProbe(
   const r = await runner.run(argv, { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
   const tries: Try[] = [];
   let body: string[] = [];
+  let cause = '';
   for (const line of r.stdout.split('\n')) {
+    if (/^[*<>{}] |^[<>]$/.test(line)) {
+      const failed = /connect to .* failed: (.*)$|Immediate connect fail for [^:]*: (.*)$/.exec(line);
+      if (failed) cause = (failed[1] ?? failed[2] ?? '').trim();
+      continue; // curl's verbose lines, not the body
+    }
+    if (line.startsWith('curl: (')) continue; // --show-error's line, the same as %{errormsg}
     if (!line.startsWith(MARK)) {
       body.push(line);
       continue;
@@ -66,11 +75,13 @@ export async function httpProbe(
     const text = body.join('\n').trim();
     body = [];
     const exitCode = Number(exit);
+    const why = cause;
+    cause = '';
     if (exitCode === 0) {
       const answer = parseAnswer(text);
       tries.push({ ok: true, status: Number(code), ...(answer ? { answer } : { body: text.slice(0, 500) }) });
     } else {
-      const message = msg.join(' ');
+      const message = msg.join(' ') + (why && !msg.join(' ').includes(why) ? ` (${why})` : '');
       tries.push({ ok: false, failure: classifyCurl(exitCode, message), error: `curl: (${exitCode}) ${message}` });
     }
   }

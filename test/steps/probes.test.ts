@@ -28,6 +28,24 @@ t.test('one curl for all tries; each try parsed from its marker line', async (t)
   await t.rejects(httpProbe(short, 'x', 'http://1.1.1.1/', { headers: {}, count: 1, timeoutMs: 100 }), /0 results for 1 tries/);
 });
 
+t.test('the verbose connect failure tells refused from unreachable where the message does not', async (t) => {
+  const runner = new RecordingRunner(() => ({
+    stdout: [
+      '*   Trying 10.96.0.5:80...',
+      '* connect to 10.96.0.5 port 80 failed: Connection refused',
+      "curl: (7) Failed to connect to 10.96.0.5 port 80 after 0 ms: Couldn't connect to server",
+      "@@knetlab-try 000 7 Failed to connect to 10.96.0.5 port 80 after 0 ms: Couldn't connect to server",
+      '*   Trying 10.244.0.77:80...',
+      '* connect to 10.244.0.77 port 80 failed: No route to host',
+      "@@knetlab-try 000 7 Failed to connect to 10.244.0.77 port 80 after 3071 ms: Couldn't connect to server",
+      '',
+    ].join('\n'),
+  }));
+  const tries = await httpProbe(runner, 'c.default', 'http://10.96.0.5:80/', { headers: {}, count: 2, timeoutMs: 4000 });
+  t.same(tries.map((x) => x.failure), ['refused', 'unreachable']);
+  t.match(tries[0]!.error!, /Connection refused/);
+});
+
 t.test('tcp and ping results', async (t) => {
   const tcp = await tcpProbe(new RecordingRunner(() => ({ stdout: '@@knetlab-try 0 \n@@knetlab-try 124 \n@@knetlab-try 1 bash: connect: Connection refused \n' })), 'a', '10.0.0.1', 80, { count: 3, timeoutMs: 100 });
   t.same(tcp.map((x) => x.ok ? 'ok' : x.failure), ['ok', 'timeout', 'refused']);
