@@ -8,6 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { enterCommand, findHeld, listHeld, placeNetns, removeHeld, saveHeld } from '../run/hold.js';
 import { runFiles } from '../run/runner.js';
+import { crossModeDifferences } from '../run/cross-mode.js';
+import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
 import { execa } from 'execa';
 import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
@@ -68,13 +70,26 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
   const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
   const modes = ['iptables', 'nftables', 'ipvs'] as const;
-  if (flags.proxyMode !== undefined && !(modes as readonly string[]).includes(flags.proxyMode)) throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')}, got ${flags.proxyMode}`);
-  const proxyMode = flags.proxyMode as (typeof modes)[number] | undefined;
-  const results = await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, ...(proxyMode ? { proxyMode } : {}), onEvent: (e) => reporter.event(e) });
+  if (flags.proxyMode !== undefined && flags.proxyMode !== 'all' && !(modes as readonly string[]).includes(flags.proxyMode)) {
+    throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
+  }
+  const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
+  const results: ScenarioResult[] = [];
+  const byMode = new Map<string, ScenarioResult[]>();
+  for (const proxyMode of runModes) {
+    // Under --proxy-mode all, each result is named with its mode, so reports tell them apart.
+    const tag = (r: ScenarioResult): ScenarioResult => (flags.proxyMode === 'all' ? { ...r, name: `${r.name} [${proxyMode}]` } : r);
+    const onEvent = (e: RunEvent) => reporter.event(e.type === 'scenario-end' ? { ...e, result: tag(e.result) } : e.type === 'scenario-start' || e.type === 'held' ? { ...e, name: flags.proxyMode === 'all' ? `${e.name} [${proxyMode}]` : e.name } : e);
+    const rs = (await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, ...(proxyMode ? { proxyMode } : {}), onEvent })).map(tag);
+    byMode.set(proxyMode ?? 'own', rs);
+    results.push(...rs);
+  }
   const report = reporter.finish(results);
   if (flags.output) writeFileSync(flags.output, report);
   else process.stdout.write(report);
-  return results.some((r) => r.status === 'failed') ? 1 : 0;
+  const differences = flags.proxyMode === 'all' ? crossModeDifferences(files, byMode) : [];
+  for (const d of differences) process.stderr.write(`${d}\n`);
+  return results.some((r) => r.status === 'failed') || differences.length ? 1 : 0;
 }
 
 /** `knetlab up`: builds one scenario and holds it until Ctrl-C or `knetlab down`. */
@@ -159,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-r, --reporter <kind>', `${reporterKinds.join(', ')} (default: pretty on a terminal, tap otherwise)`)
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
-    .option('--proxy-mode <mode>', "run every scenario under this kube-proxy mode (iptables, nftables, ipvs) instead of its own")
+    .option('--proxy-mode <mode>', "run every scenario under this kube-proxy mode (iptables, nftables, ipvs) instead of its own; `all`: under each, reporting steps whose outcome differs")
     .action(async (paths: string[], flags: RunFlags) => {
       status = await runCommand(paths, flags);
     });

@@ -1,0 +1,19 @@
+import t from 'tap';
+import { crossModeDifferences } from '../../src/run/cross-mode.js';
+import type { ScenarioResult } from '../../src/run/types.js';
+
+const result = (statuses: string[], status: ScenarioResult['status'] = 'passed'): ScenarioResult => ({
+  file: 'a.yaml', name: 'a', status, reason: null, durationMs: 1, phases: [],
+  steps: statuses.map((s, i) => ({ name: `step ${i + 1}`, status: s as 'passed', expected: 'x', seen: `seen ${i + 1}`, diagnostics: null, durationMs: 1 })),
+});
+
+t.test('a step that passes in one mode and fails in another is reported with both', async (t) => {
+  const byMode = new Map([
+    ['iptables', [result(['passed', 'passed'])]],
+    ['nftables', [result(['passed', 'failed'], 'failed')]],
+    ['ipvs', [result([], 'skipped')]],
+  ]);
+  t.same(crossModeDifferences(['a.yaml'], byMode), ['a.yaml: step 2 (step 2) differs between modes: iptables: passed; nftables: failed (saw seen 2)']);
+  t.same(crossModeDifferences(['a.yaml'], new Map([['iptables', [result(['passed'])]], ['nftables', [result(['passed'])]]])), [], 'the same outcomes: nothing');
+  t.same(crossModeDifferences(['a.yaml'], new Map([['iptables', [result(['passed'])]], ['ipvs', [result([], 'skipped')]]])), [], 'a skipped mode is left out');
+});
