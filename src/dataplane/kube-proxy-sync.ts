@@ -24,19 +24,47 @@ export function kubeProxyRestore(model: Model, nodeName: string, opts: { first: 
   return text.replace(/^\*(filter|nat)\n([\s\S]*?)^COMMIT$/gm, (_all, table: string, body: string) => `*${table}\n${body}${byTable(table).map((l) => `${l}\n`).join('')}COMMIT`);
 }
 
+/** A LoadBalancer Service with Local policy, whose nodes the load balancer health-checks. */
+export interface HealthChecked {
+  namespace: string;
+  name: string;
+  port: number;
+  /** Per node: the local ready endpoints kube-proxy's health check server counts. */
+  localEndpoints: Map<string, number>;
+}
+
+/** What kube-proxy's health check server on each node answers for each Local LoadBalancer Service. */
+export function healthChecks(model: Model): HealthChecked[] {
+  const out: HealthChecked[] = [];
+  for (const svc of model.services) {
+    if (svc.spec.type !== 'LoadBalancer' || svc.spec.externalTrafficPolicy !== 'Local' || svc.healthCheckNodePort === undefined) continue;
+    const local = new Map(model.nodes.map((n) => [n.name, 0]));
+    const seen = new Set<string>();
+    for (const p of svc.ports) {
+      for (const e of endpointsForPort(model, svc, p)) {
+        if (!e.ready || !e.nodeName || seen.has(e.ip)) continue;
+        seen.add(e.ip);
+        local.set(e.nodeName, (local.get(e.nodeName) ?? 0) + 1);
+      }
+    }
+    out.push({ namespace: svc.namespace, name: svc.name, port: svc.healthCheckNodePort, localEndpoints: local });
+  }
+  return out;
+}
+
 /**
  * The LAN gateway as the cloud load balancer: each LoadBalancer address routed to the nodes
- * (ECMP), for Local policy only to the nodes whose health check would pass (a ready local
- * endpoint), as a cloud load balancer probing healthCheckNodePort does.
+ * (ECMP); for Local policy only to the nodes whose health check passed, as a cloud load
+ * balancer probing healthCheckNodePort does (`healthy`: Service key -> node names).
  */
-export function loadBalancerRoutes(model: Model): Map<string, string[]> {
+export function loadBalancerRoutes(model: Model, healthy: Map<string, Set<string>>): Map<string, string[]> {
   const routes = new Map<string, string[]>();
   for (const svc of model.services) {
     if (svc.spec.type !== 'LoadBalancer' || svc.loadBalancerIPs.length === 0) continue;
     let nodes = model.nodes;
     if (svc.spec.externalTrafficPolicy === 'Local') {
-      const local = new Set(svc.ports.flatMap((p) => endpointsForPort(model, svc, p).filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!)));
-      nodes = nodes.filter((n) => local.has(n.name));
+      const ok = healthy.get(`${svc.namespace}/${svc.name}`) ?? new Set<string>();
+      nodes = nodes.filter((n) => ok.has(n.name));
     }
     for (const ip of svc.loadBalancerIPs) routes.set(ip, nodes.map((n) => n.ip));
   }

@@ -1,7 +1,8 @@
 import type { Model } from '../cluster/types.js';
 import { staleUdpEndpoints } from '../dataplane/iptables.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
-import { kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
+import { healthChecks, kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
+import type { EchoListener } from '../workloads/echo.js';
 import { LAN_BRIDGE, LAN_NETNS, machineNetns } from '../dataplane/names.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
@@ -17,8 +18,42 @@ export class KubeProxy {
 
   constructor(
     private readonly runner: Runner,
-    private readonly opts: { clearStaleConntrack: boolean },
+    private readonly opts: {
+      clearStaleConntrack: boolean;
+      /** Serves kube-proxy's health check answers (the echo server's healthz listeners). */
+      serveHealth?: (listeners: EchoListener[]) => Promise<void>;
+    },
   ) {}
+
+  /**
+   * kube-proxy's health check server on each node, then the load balancer's probe of it from the
+   * LAN: a node is healthy for a Service when its healthCheckNodePort answers 200.
+   */
+  private async probeHealth(model: Model): Promise<Map<string, Set<string>>> {
+    const checks = healthChecks(model);
+    const healthy = new Map<string, Set<string>>();
+    if (checks.length === 0) return healthy;
+    if (!this.opts.serveHealth) throw new Error('Local LoadBalancer Services need the health check server');
+    await this.opts.serveHealth(
+      checks.flatMap((c) =>
+        model.nodes.map((n) => ({
+          netns: machineNetns(n.name),
+          port: c.port,
+          protocol: 'TCP' as const,
+          kind: 'healthz' as const,
+          identity: { server: `node/${n.name}`, node: n.name, health: { service: { namespace: c.namespace, name: c.name }, localEndpoints: c.localEndpoints.get(n.name) ?? 0 } },
+        })),
+      ),
+    );
+    for (const c of checks) {
+      const urls = model.nodes.map((n) => `http://${n.ip}:${c.port}/healthz`);
+      // One -o per URL: curl applies an --output to one URL only.
+      const r = await this.runner.run(inNetns(LAN_NETNS, ['curl', '--silent', '--max-time', '1', '--write-out', '%{http_code}\n', ...urls.flatMap((u) => ['--output', '/dev/null', u])]), { reject: false });
+      const codes = r.stdout.trim().split('\n');
+      healthy.set(`${c.namespace}/${c.name}`, new Set(model.nodes.filter((_, i) => codes[i] === '200').map((n) => n.name)));
+    }
+    return healthy;
+  }
 
   /** After the new rules are in: the conntrack entries of removed UDP endpoints go, as kube-proxy does. */
   private async clearStale(prev: Model | undefined, model: Model, nodeName: string, netns: string): Promise<void> {
@@ -68,14 +103,15 @@ export class KubeProxy {
         await this.clearStale(prev, model, node.name, netns);
       }),
     );
-    const routes = loadBalancerRoutes(model);
+    const routes = loadBalancerRoutes(model, await this.probeHealth(model));
     const lines = loadBalancerRouteLines(this.lbRoutes, routes, model.config.lanCIDR);
     if (lines.length) {
       // The gateway forwards back out of the port a packet came in by: no ICMP redirects for that,
       // and ARP for such an address is only answered with proxy_arp_pvlan (the kernel refuses a
       // proxy ARP route back out of the same interface otherwise).
       if (this.lbRoutes.size === 0) {
-        await this.runner.run(inNetns(LAN_NETNS, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.send_redirects=0', `net.ipv4.conf.${LAN_BRIDGE}.send_redirects=0`, `net.ipv4.conf.${LAN_BRIDGE}.proxy_arp_pvlan=1`]));
+        // Flows are spread by their 5-tuple (fib_multipath_hash_policy 1), as a cloud load balancer does.
+        await this.runner.run(inNetns(LAN_NETNS, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.send_redirects=0', `net.ipv4.conf.${LAN_BRIDGE}.send_redirects=0`, `net.ipv4.conf.${LAN_BRIDGE}.proxy_arp_pvlan=1`, 'net.ipv4.fib_multipath_hash_policy=1']));
       }
       await this.runner.run(['ip', '-n', LAN_NETNS, '-batch', '-'], { input: `${lines.join('\n')}\n` });
     }

@@ -163,10 +163,10 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   const plan = renderTopology(model);
   await applyTopology(runner, plan, { etcNetns });
   phase('topology');
-  const kubeProxy = new KubeProxy(runner, { clearStaleConntrack: model.config.clearStaleConntrack });
+  const echo = await echoStarting;
+  const kubeProxy = new KubeProxy(runner, { clearStaleConntrack: model.config.clearStaleConntrack, serveHealth: (l) => echo.listen(l) });
   await kubeProxy.sync(undefined, model);
   phase('kube-proxy');
-  const echo = await echoStarting;
   const commands = new CommandWorkloads(SCRATCH);
   try {
     await echo.listen(echoListeners(model));

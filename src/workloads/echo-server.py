@@ -146,15 +146,18 @@ def check_listener(spec):
 async def listen(spec):
     key = check_listener(spec)
     kind = spec.get("kind", "echo")
-    if kind not in ("echo", "dns"):
+    if kind not in ("echo", "dns", "healthz"):
         raise ValueError(f"bad kind {kind!r}")
-    if key in listeners:
-        if listeners[key].kind != kind:
-            raise ValueError(f"{key[2]} port {key[1]} in netns {key[0]} already serves {listeners[key].kind}")
-        return  # idempotent: the same socket is already served
+    if kind == "healthz" and key[2] != "TCP":
+        raise ValueError("a healthz listener is TCP")
     identity = spec.get("identity")
     if not isinstance(identity, dict) or not isinstance(identity.get("server"), str):
         raise ValueError("identity.server must be a string")
+    if key in listeners:
+        if listeners[key].kind != kind:
+            raise ValueError(f"{key[2]} port {key[1]} in netns {key[0]} already serves {listeners[key].kind}")
+        listeners[key].identity = identity  # idempotent: the same socket, its answer brought up to date
+        return
     if kind == "dns":
         dns().load_wire()  # before the socket: a missing dnspython fails this listen alone
         on_tcp, on_udp = dns_module.serve_tcp, dns_module.serve_udp
@@ -219,8 +222,16 @@ async def serve_request(lst, reader, writer, local, peer, first):
     keep = keep and "transfer-encoding" not in headers  # a chunked body we do not parse cannot be skipped
     path = target.split("?", 1)[0] if target.startswith("/") else target
     answer = lst.answer(local, peer, headers.get("host"), path)
-    body = (json.dumps(answer) + "\n").encode()
-    head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    status = "200 OK"
+    if lst.kind == "healthz":
+        # kube-proxy's health check server: 200 while the node has local endpoints, else 503.
+        health = lst.identity.get("health") or {}
+        local_endpoints = int(health.get("localEndpoints", 0))
+        status = "200 OK" if local_endpoints > 0 else "503 Service Unavailable"
+        body = (json.dumps({"service": health.get("service"), "localEndpoints": local_endpoints, "serviceProxyHealthy": True}) + "\n").encode()
+    else:
+        body = (json.dumps(answer) + "\n").encode()
+    head = (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: {'keep-alive' if keep else 'close'}\r\n\r\n")
     writer.write(head.encode() + (b"" if method == "HEAD" else body))
     lst.log(answer)

@@ -12,6 +12,8 @@ export interface EchoIdentity {
   namespace?: string;
   node?: string;
   podIP?: string;
+  /** A `healthz` listener: kube-proxy's health check answer for one Service on this node. */
+  health?: { service: { namespace: string; name: string }; localEndpoints: number };
 }
 
 /** One echo socket: a port in a network namespace (`null`: the server's own namespace). */
@@ -21,7 +23,7 @@ export interface EchoListener {
   protocol: 'TCP' | 'UDP';
   identity: EchoIdentity;
   /** `dns`: cluster DNS (src/workloads/dns.py) answering from the zone of setDnsZone. Default `echo`. */
-  kind?: 'echo' | 'dns';
+  kind?: 'echo' | 'dns' | 'healthz';
 }
 
 /** What the echo server answers (HTTP body, raw TCP line, or UDP datagram). */
