@@ -4,6 +4,7 @@ import { buildModel } from './cluster/build.js';
 import { checkSteps } from './cluster/check-steps.js';
 import type { Model } from './cluster/types.js';
 import { compareProblems, formatProblem, KnetlabError, type Problem } from './errors.js';
+import { reportIngressProblems } from './scenario/ingress.js';
 import { loadScenario, type LoadedScenario } from './scenario/load.js';
 
 export interface Validation {
@@ -25,7 +26,10 @@ export async function validateScenario(file: string): Promise<Validation> {
   let model: Model | undefined;
   if (scenario) {
     model = buildModel(scenario, problems);
-    if (model) checkSteps(model, scenario.steps, problems, undefined, scenario.rejectedNames);
+    if (model) {
+      reportIngressProblems(model, problems);
+      checkSteps(model, scenario.steps, problems, undefined, scenario.rejectedNames);
+    }
   }
   const seen = new Set<string>();
   const unique = problems.list.filter((p) => {

@@ -3,6 +3,7 @@ import type { Problems } from '../scenario/problems.js';
 import type { AddressRef } from '../scenario/refs.js';
 import { originAt, type Origin } from '../scenario/source.js';
 import type { Step } from '../scenario/steps.js';
+import { reportIngressProblems } from '../scenario/ingress.js';
 import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from './actions.js';
 import { checkNewObjects } from './build.js';
 import { resolveAddress, resolveSource, resolveTarget, type Resolved } from './resolve.js';
@@ -79,6 +80,8 @@ export function checkSteps(
       case 'apply': {
         const system = model.objects.filter((o) => o.meta.namespace === 'kube-system' && o.meta.labels['k8s-app'] === 'kube-dns');
         model = applyObjects(model, checkNewObjects(step.objects, system, problems), problems);
+        // Ingresses applied here are checked against the cluster as it now is.
+        reportIngressProblems(model, problems, (o) => step.objects.some((s) => s.kind === 'Ingress' && s.meta.name === o.meta.name && s.meta.namespace === o.meta.namespace));
         break;
       }
       case 'patch':

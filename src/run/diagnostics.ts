@@ -27,10 +27,17 @@ export async function writeDiagnostics(
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'step.txt'), `step: ${what.step}\nexpected: ${what.expected}\nseen: ${what.seen}\n`);
   if (what.echoLog) await copyFile(what.echoLog, join(dir, 'echo-log.jsonl')).catch(() => undefined);
-  // The command workloads' output, as far as it went.
+  // The command workloads' output, as far as it went, and each ingress controller's nginx files.
   if (what.logsFrom) {
     for (const f of await readdir(what.logsFrom).catch(() => [] as string[])) {
       if (f.startsWith('command-') && f.endsWith('.log')) await copyFile(join(what.logsFrom, f), join(dir, f)).catch(() => undefined);
+    }
+    const ingressDir = join(what.logsFrom, 'ingress-nginx');
+    for (const pod of await readdir(ingressDir).catch(() => [] as string[])) {
+      await mkdir(join(dir, 'ingress-nginx', pod), { recursive: true });
+      for (const f of ['nginx.conf', 'error.log', 'access.log', 'stderr.log', 'nginx.conf.rejected']) {
+        await copyFile(join(ingressDir, pod, f), join(dir, 'ingress-nginx', pod, f)).catch(() => undefined);
+      }
     }
   }
   for (const [name, text] of Object.entries(what.extra ?? {})) await writeFile(join(dir, name), text);

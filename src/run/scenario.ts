@@ -20,6 +20,7 @@ import { placeNetns, runProbe, stepName, StepError } from '../steps/run.js';
 import { unsupportedFeatures } from '../steps/unsupported.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
+import { IngressNginx } from '../workloads/ingress-nginx.js';
 import { EchoServer, type EchoListener } from '../workloads/echo.js';
 import { writeDiagnostics } from './diagnostics.js';
 import type { PhaseTiming, RunEvent, ScenarioResult, StepResult } from './types.js';
@@ -78,14 +79,51 @@ export function placesNetns(model: Model): Record<string, string> {
   return out;
 }
 
+/** The ingress-nginx controllers of a run, by pod: one real nginx each, in its pod's namespace. */
+class IngressControllers {
+  private readonly running = new Map<string, IngressNginx>();
+
+  async start(model: Model, pods: readonly Pod[]): Promise<void> {
+    for (const p of pods) {
+      if (p.workload !== 'ingress-nginx' || p.phase !== 'Running' || !p.node || !p.ip || this.running.has(podKey(p))) continue;
+      const c = new IngressNginx();
+      this.running.set(podKey(p), c);
+      await c.start(model, p, p.hostNetwork ? machineNetns(p.node) : podNetns(p), SCRATCH);
+    }
+  }
+
+  async stop(pods: readonly Pod[]): Promise<void> {
+    for (const p of pods) {
+      const c = this.running.get(podKey(p));
+      if (!c) continue;
+      this.running.delete(podKey(p));
+      c.stop();
+      await c.stopped();
+    }
+  }
+
+  /** After any change: Ingresses and endpoints both shape nginx's configuration. */
+  async reload(model: Model): Promise<void> {
+    await Promise.all([...this.running.values()].map((c) => c.reload(model)));
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.running.values()];
+    this.running.clear();
+    for (const c of all) c.stop();
+    await Promise.all(all.map((c) => c.stopped()));
+  }
+}
+
 /** Brings the kernel from one model to the next after an action: pods made and removed. */
-async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkloads, prev: Model, next: Model, etcNetns: boolean): Promise<void> {
+async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkloads, ingress: IngressControllers, prev: Model, next: Model, etcNetns: boolean): Promise<void> {
   const before = new Map(podsWithNetns(prev).map((p) => [podKey(p), p]));
   const after = new Map(podsWithNetns(next).map((p) => [podKey(p), p]));
   const gone = [...before.values()].filter((p) => !after.has(podKey(p)) || after.get(podKey(p))!.ip !== p.ip);
   const made = [...after.values()].filter((p) => !before.has(podKey(p)) || before.get(podKey(p))!.ip !== p.ip);
   if (gone.length) {
     commands.stop(gone);
+    await ingress.stop(gone);
     await echo.close(echoListeners(prev, gone));
     for (const p of gone) {
       const r = removePod(prev, p);
@@ -103,6 +141,7 @@ async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkl
   // Records follow the model as it changes, as CoreDNS follows the API.
   if (next.config.dns) await echo.setDnsZone(renderDnsZone(next));
   commands.start(made);
+  await ingress.start(next, made);
 }
 
 function actionOf(model: Model, step: Step, problems: Problems): ActionResult | undefined {
@@ -168,11 +207,13 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   await kubeProxy.sync(undefined, model);
   phase('kube-proxy');
   const commands = new CommandWorkloads(SCRATCH);
+  const ingress = new IngressControllers();
   try {
     await echo.listen(echoListeners(model));
     if (model.config.dns) await echo.setDnsZone(renderDnsZone(model));
     const notRunnable = commands.start(model.pods);
     if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
+    await ingress.start(model, model.pods);
     phase('workloads');
     if (opts.hold) {
       emit({ type: 'held', file, name, netns: placesNetns(model) });
@@ -191,7 +232,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
       } else {
         let judged: { passed: boolean; expected: string; seen: string };
         try {
-          judged = await runStep(runner, { echo, commands, kubeProxy }, step, () => model, (m) => (model = m), etcNetns);
+          judged = await runStep(runner, { echo, commands, kubeProxy, ingress }, step, () => model, (m) => (model = m), etcNetns);
         } catch (err) {
           if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
           judged = { passed: false, expected: 'the step can run', seen: err.message };
@@ -218,6 +259,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     return finish(failed ? 'failed' : 'passed', failed ? `step "${failed.name}" failed: expected ${failed.expected}; saw ${failed.seen}` : null);
   } finally {
     commands.stopAll();
+    await ingress.stopAll();
     await echo.stop();
   }
 }
@@ -226,6 +268,7 @@ interface Live {
   echo: EchoServer;
   commands: CommandWorkloads;
   kubeProxy: KubeProxy;
+  ingress: IngressControllers;
 }
 
 async function runStep(runner: Runner, live: Live, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean): Promise<{ passed: boolean; expected: string; seen: string }> {
@@ -247,8 +290,9 @@ async function runStep(runner: Runner, live: Live, step: Step, get: () => Model,
       const r = actionOf(model, step, problems)!;
       const errors = problems.list.filter((p) => p.severity === 'error').map((p) => p.message);
       if (!r.ok || errors.length) return { passed: false, expected: `${step.kind} is accepted`, seen: r.ok ? errors.join('; ') : r.reason };
-      await syncPods(runner, live.echo, live.commands, model, r.model, etcNetns);
+      await syncPods(runner, live.echo, live.commands, live.ingress, model, r.model, etcNetns);
       await live.kubeProxy.sync(model, r.model);
+      await live.ingress.reload(r.model);
       set(r.model);
       return { passed: true, expected: `${step.kind} is accepted`, seen: 'applied' };
     }

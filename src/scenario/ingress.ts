@@ -74,7 +74,7 @@ const portNameRe = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const nginxUnsafe = /[\s;{}"'\\#$\x00-\x1f\x7f]/;
 
 /** Reads an Ingress object into its typed form; `ingress` is undefined when it has errors. */
-export function readIngress(o: IngressObject): { ingress?: Ingress; problems: IngressProblem[] } {
+export function readIngress(o: IngressObject): { ingress?: Ingress; partial?: Ingress; problems: IngressProblem[] } {
   const problems: IngressProblem[] = [];
   const what = `Ingress ${o.meta.namespace}/${o.meta.name}`;
   const err = (path: Path, message: string) => problems.push({ severity: 'error', message, path });
@@ -255,7 +255,6 @@ export function readIngress(o: IngressObject): { ingress?: Ingress; problems: In
   for (const k of Object.keys(o.meta.annotations)) {
     if (k.startsWith('nginx.ingress.kubernetes.io/')) problems.push({ severity: 'warning', path: ['metadata', 'annotations', k], key: true, message: `The annotation ${k} of ${what} is not applied: knetlab's ingress-nginx reads no nginx.ingress.kubernetes.io annotations` });
   }
-  if (problems.some((p) => p.severity === 'error')) return { problems };
   const ingress: Ingress = {
     namespace: o.meta.namespace,
     name: o.meta.name,
@@ -265,6 +264,8 @@ export function readIngress(o: IngressObject): { ingress?: Ingress; problems: In
     rules,
     tls: spec.tls !== undefined && spec.tls !== null,
   };
+  // With errors, the Ingress is not served; what could be read is still there for more checks.
+  if (problems.some((p) => p.severity === 'error')) return { partial: ingress, problems };
   return { ingress, problems };
 }
 
@@ -360,8 +361,9 @@ export function checkIngresses(model: Model, only?: (o: IngressObject) => boolea
   const routed = new Map<string, string>();
   for (const o of model.objects) {
     if (o.kind !== 'Ingress' || o.meta.terminating) continue;
-    const { ingress, problems: shape } = readIngress(o);
-    const problems = ingress ? [...shape, ...checkIngressAgainstModel(ingress, model)] : shape;
+    const { ingress, partial, problems: shape } = readIngress(o);
+    // The parts that read well are still checked against the cluster, so every problem is told at once.
+    const problems = [...shape, ...checkIngressAgainstModel(ingress ?? partial!, model)];
     if (ingress && servedByNginx(ingress)) {
       for (const r of ingress.rules) {
         for (const p of r.paths) {
