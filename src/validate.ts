@@ -5,6 +5,7 @@ import { checkSteps } from './cluster/check-steps.js';
 import type { Model } from './cluster/types.js';
 import { compareProblems, formatProblem, KnetlabError, type Problem } from './errors.js';
 import { reportIngressProblems } from './scenario/ingress.js';
+import { reportNetworkPolicyProblems } from './scenario/network-policy.js';
 import { loadScenario, type LoadedScenario } from './scenario/load.js';
 
 export interface Validation {
@@ -28,6 +29,7 @@ export async function validateScenario(file: string): Promise<Validation> {
     model = buildModel(scenario, problems);
     if (model) {
       reportIngressProblems(model, problems);
+      reportNetworkPolicyProblems(model, problems);
       checkSteps(model, scenario.steps, problems, undefined, scenario.rejectedNames);
     }
   }

@@ -4,6 +4,7 @@ import type { AddressRef } from '../scenario/refs.js';
 import { originAt, type Origin } from '../scenario/source.js';
 import type { Step } from '../scenario/steps.js';
 import { reportIngressProblems } from '../scenario/ingress.js';
+import { reportNetworkPolicyProblems } from '../scenario/network-policy.js';
 import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from './actions.js';
 import { checkNewObjects } from './build.js';
 import { resolveAddress, resolveSource, resolveTarget, type Resolved } from './resolve.js';
@@ -82,6 +83,7 @@ export function checkSteps(
         model = applyObjects(model, checkNewObjects(step.objects, system, problems), problems);
         // Ingresses applied here are checked against the cluster as it now is.
         reportIngressProblems(model, problems, (o) => step.objects.some((s) => s.kind === 'Ingress' && s.meta.name === o.meta.name && s.meta.namespace === o.meta.namespace));
+        reportNetworkPolicyProblems(model, problems, step.objects.filter((o): o is Extract<typeof o, { kind: 'NetworkPolicy' }> => o.kind === 'NetworkPolicy'));
         break;
       }
       case 'patch':

@@ -17,12 +17,15 @@
 //   into a pod:  bridged through cni0 (a pod of the same node, directly or through a Service: the
 //                bridge keeps a DNATed packet bridged when its new destination is on the same bridge)
 //                -> FORWARD, --physdev-out VETH --physdev-is-bridged;
-//                routed into cni0 (another node's pod or the node itself through flannel.1, a
-//                client through eth0 with a NodePort) -> FORWARD, -d POD_IP, not bridged;
+//                routed into cni0 (another node's pods and processes through flannel.1, or eth0
+//                with host-gw; a LAN client's NodePort connection) -> FORWARD, -d POD_IP, not bridged;
 //                from the node's own processes -> OUTPUT, -d POD_IP (never FORWARD).
 //   out of a pod: everything enters the node through the pod's bridge port, and br_netfilter
 //                remembers that port even when the packet is then routed (to another node, the
 //                LAN): FORWARD --physdev-in VETH covers both; to the node itself -> INPUT, same match.
+// Each path is exercised on a real kernel by test/dataplane/network-policy.test.ts. It needs
+// xt_physdev (present wherever br_netfilter is; kube-router and Calico on a bridge need it too);
+// without it the bridged hooks could only match by address, as kube-router's do.
 // kube-proxy has already DNATed Service traffic in PREROUTING (or OUTPUT) before the filter
 // table sees it, so policies see the endpoint pod's IP and port, as in a real cluster; masquerade
 // happens after, in POSTROUTING, so they see the client's address, not the node's.
@@ -274,14 +277,16 @@ export { networkPolicyJumps as jumps };
 
 /**
  * The text for one node's `iptables-restore --noflush`: the first sync also inserts the jumps at
- * the top of FORWARD, INPUT and OUTPUT (inserted in reverse, so they end up in JUMPS order if a
- * chain ever held several); later syncs must not, or they would repeat. `previous` is the last
- * text applied, whose pod chains that are gone are deleted.
+ * the top of FORWARD, INPUT and OUTPUT (one each, so their order does not matter); later syncs
+ * must not, or they would repeat. `previous` is the last text applied: its pod chains that are
+ * gone are deleted (those it deleted already are not declared again).
  */
 export function networkPolicyRestore(model: Model, nodeName: string, opts: { first: boolean; previous?: string; nodeTraffic?: 'allow' | 'policy' }): string {
+  const previous = opts.previous;
+  const existingChains = previous === undefined ? undefined : declaredChains(previous, 'filter').filter((c) => !previous.includes(`\n-X ${c}\n`));
   const text = renderNetworkPolicyIptables(model, nodeName, {
     ...(opts.nodeTraffic ? { nodeTraffic: opts.nodeTraffic } : {}),
-    ...(opts.previous ? { existingChains: declaredChains(opts.previous, 'filter') } : {}),
+    ...(existingChains ? { existingChains } : {}),
   });
   if (!opts.first) return text;
   const jumps = networkPolicyJumps().map((j) => `-I ${j.chain} 1 ${j.rule.map((w) => (/[\s"]/.test(w) ? `"${w}"` : w)).join(' ')}`);

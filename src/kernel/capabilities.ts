@@ -5,7 +5,7 @@ import type { Model } from '../cluster/types.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
 
-export type Feature = 'veth' | 'bridge' | 'vxlan' | 'br_netfilter' | 'iptables' | 'nat' | 'nft' | 'ip_vs' | 'dummy' | 'ipip' | 'netem' | 'xt_recent' | 'statistic' | 'conntrack';
+export type Feature = 'veth' | 'bridge' | 'vxlan' | 'br_netfilter' | 'iptables' | 'nat' | 'nft' | 'ip_vs' | 'dummy' | 'ipip' | 'netem' | 'xt_recent' | 'statistic' | 'conntrack' | 'physdev';
 
 const PROBE_NS = 'knetlab-probe';
 
@@ -30,6 +30,7 @@ const checks: Record<Feature, { argv: string[]; input?: string; module: string }
   ip_vs: { argv: inNetns(PROBE_NS, ['ipvsadm', '-A', '-t', '10.255.0.1:80', '-s', 'rr']), module: 'ip_vs' },
   netem: { argv: ['tc', '-n', PROBE_NS, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], module: 'sch_netem' },
   conntrack: { argv: inNetns(PROBE_NS, ['conntrack', '-L']), module: 'nf_conntrack_netlink' },
+  physdev: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m physdev --physdev-is-bridged -j RETURN\nCOMMIT\n', module: 'xt_physdev' },
 };
 
 export interface Capabilities {
@@ -98,6 +99,7 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
 export function neededFeatures(model: Model): Feature[] {
   const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
   if (model.config.network === 'flannel-vxlan') out.push('vxlan');
+  if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.push('physdev');
   if (model.config.proxyMode === 'nftables') out.push('nft');
   else if (model.services.length) out.push('statistic');
   if (model.config.proxyMode === 'iptables' && model.services.some((s) => s.spec.sessionAffinity === 'ClientIP')) out.push('xt_recent');

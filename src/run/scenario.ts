@@ -9,6 +9,7 @@ import { KnetlabError } from '../errors.js';
 import { applyNamespace, applyTopology } from '../kernel/apply.js';
 import { missingReason, neededFeatures, probeCapabilities } from '../kernel/capabilities.js';
 import { KubeProxy } from '../kernel/kube-proxy.js';
+import { NetworkPolicies } from '../kernel/network-policy.js';
 import type { Runner } from '../kernel/exec.js';
 import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
 import { Problems } from '../scenario/problems.js';
@@ -205,6 +206,8 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   const echo = await echoStarting;
   const kubeProxy = new KubeProxy(runner, { clearStaleConntrack: model.config.clearStaleConntrack, serveHealth: (l) => echo.listen(l) });
   await kubeProxy.sync(undefined, model);
+  const policies = new NetworkPolicies(runner);
+  await policies.sync(model);
   phase('kube-proxy');
   const commands = new CommandWorkloads(SCRATCH);
   const ingress = new IngressControllers();
@@ -232,7 +235,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
       } else {
         let judged: { passed: boolean; expected: string; seen: string };
         try {
-          judged = await runStep(runner, { echo, commands, kubeProxy, ingress }, step, () => model, (m) => (model = m), etcNetns);
+          judged = await runStep(runner, { echo, commands, kubeProxy, ingress, policies }, step, () => model, (m) => (model = m), etcNetns);
         } catch (err) {
           if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
           judged = { passed: false, expected: 'the step can run', seen: err.message };
@@ -269,6 +272,7 @@ interface Live {
   commands: CommandWorkloads;
   kubeProxy: KubeProxy;
   ingress: IngressControllers;
+  policies: NetworkPolicies;
 }
 
 async function runStep(runner: Runner, live: Live, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean): Promise<{ passed: boolean; expected: string; seen: string }> {
@@ -292,6 +296,7 @@ async function runStep(runner: Runner, live: Live, step: Step, get: () => Model,
       if (!r.ok || errors.length) return { passed: false, expected: `${step.kind} is accepted`, seen: r.ok ? errors.join('; ') : r.reason };
       await syncPods(runner, live.echo, live.commands, live.ingress, model, r.model, etcNetns);
       await live.kubeProxy.sync(model, r.model);
+      await live.policies.sync(r.model);
       await live.ingress.reload(r.model);
       set(r.model);
       return { passed: true, expected: `${step.kind} is accepted`, seen: 'applied' };

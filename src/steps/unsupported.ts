@@ -7,6 +7,5 @@ import type { Model } from '../cluster/types.js';
 export function unsupportedFeatures(model: Model): string[] {
   const out = new Set<string>();
   if (model.config.proxyMode === 'ipvs') out.add("kube-proxy's ipvs mode is not built yet (iptables and nftables are)");
-  if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.add('NetworkPolicy is not enforced yet');
   return [...out];
 }

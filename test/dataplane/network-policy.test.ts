@@ -312,6 +312,8 @@ t.test('a re-sync declares the chains of pods no longer policed and deletes them
   const chain = ingressChainName(mysql);
   t.equal(second, `*filter\n:KNP-FORWARD - [0:0]\n:KNP-INPUT - [0:0]\n:KNP-OUTPUT - [0:0]\n:${chain} - [0:0]\n-X ${chain}\nCOMMIT\n`);
   t.notMatch(second, /^-I /m, 'later syncs insert no jumps');
+  const third = networkPolicyRestore(withoutPolicies, 'node-1', { first: false, previous: second });
+  t.equal(third, '*filter\n:KNP-FORWARD - [0:0]\n:KNP-INPUT - [0:0]\n:KNP-OUTPUT - [0:0]\nCOMMIT\n', 'a chain deleted once is not declared again');
   t.match(first, /^-I FORWARD 1 -m comment --comment "knetlab network policies: [^"]*" -j KNP-FORWARD\n-I INPUT 1 .* -j KNP-INPUT\n-I OUTPUT 1 .* -j KNP-OUTPUT\nCOMMIT\n$/m);
   // A terminating policy no longer counts.
   const terminating: Model = { ...m, objects: m.objects.map((o) => (o.kind === 'NetworkPolicy' ? { ...o, meta: { ...o.meta, terminating: true } } : o)) };
