@@ -12,11 +12,12 @@
 // flannel.1). Set members are sorted, as upstream adds them (sets.String.List()).
 //
 // How kube-proxy applies it, and so must the applier: kube-ipvs0 (`ip link add kube-ipvs0 type
-// dummy`, left down) gets each address as a /32; the ipsets come first (`ipset restore -exist`:
-// the text creates, flushes and fills every set, so a re-apply converges), then the virtual
-// servers (`ipvsadm-restore`, after `ipvsadm -C` on a re-sync), then `iptables-restore --noflush`
-// (which replaces only the chains declared here), then the jumps from the builtin chains
-// (ipvsJumps(), ensured one by one with `iptables -C` / `-I`).
+// dummy`, left down) gets each address as a /32 first (the kernel refuses real servers in a
+// namespace with no local address yet); the ipsets next (`ipset restore -exist`: the text creates,
+// flushes and fills every set, so a re-apply converges), then the virtual servers
+// (`ipvsadm-restore`, after `ipvsadm -C` on a re-sync), then `iptables-restore --noflush` (which
+// replaces only the chains declared here; the rules use the sets), then the jumps from the builtin
+// chains (ipvsJumps(), ensured one by one with `iptables -C` / `-I`).
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import type { Model, Service, ServicePort } from '../cluster/types.js';
 import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
@@ -277,7 +278,8 @@ const IPVS_PROTOCOL_FLAG: Record<string, string> = { tcp: '-t', udp: '-u', sctp:
 /**
  * The addresses of the node NodePorts answer on: GetAllLocalAddressesExcept(kube-ipvs0) filtered
  * by isValidForSet (no loopback, so not lo's 127.0.0.1): eth0's, cni0's and, with flannel VXLAN,
- * flannel.1's. (Releases before 1.22 also bound 127.0.0.1, as older `ipvsadm -Ln` dumps show.)
+ * flannel.1's. (Releases before 1.22 also bound 127.0.0.1, as older `ipvsadm -Ln` dumps show;
+ * kubernetes#96879: it never worked, and #101023 dropped it.)
  */
 export function nodePortAddresses(model: Model, nodeName: string): { device: string; ip: string }[] {
   const node = model.nodes.find((n) => n.name === nodeName);
