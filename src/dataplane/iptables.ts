@@ -9,6 +9,7 @@
 // which must not own PREROUTING, INPUT, ...); then this text goes to `iptables-restore --noflush
 // --counters`. With --noflush only the chains declared here (`:CHAIN - [0:0]`, which flushes them)
 // are replaced: flannel's FLANNEL-* chains and any other rule in the same tables are left alone.
+import { categorizeEndpoints, cmp, externallyAccessible, externallyAccessibleService, parseSourceRange, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import type { Model, Service, ServicePort } from '../cluster/types.js';
 import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
@@ -126,20 +127,6 @@ interface ServicePortInfo {
   endpoints: EndpointInfo[];
 }
 
-/** A CIDR with its host bits cleared (Go's net.ParseCIDR), or undefined when it is not IPv4. */
-function parseSourceRange(s: string): { text: string; base: number; bits: number } | undefined {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(s.trim());
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) return undefined;
-  const bits = Number(m[2]);
-  const base = (ipToInt(m[1]!) & mask(bits)) >>> 0;
-  return { text: formatCidr({ base, bits }), base, bits };
-}
-
-function externallyAccessibleService(svc: Service): boolean {
-  const type = svc.spec.type;
-  return type === 'LoadBalancer' || type === 'NodePort' || (type === 'ClusterIP' && svc.spec.externalIPs.length > 0);
-}
-
 function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): ServicePortInfo {
   const name = servicePortName(svc, sp.name);
   const protocol = sp.protocol.toLowerCase();
@@ -185,63 +172,6 @@ function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: 
   };
 }
 
-function externallyAccessible(s: ServicePortInfo): boolean {
-  return s.nodePort !== 0 || s.loadBalancerVIPs.length > 0 || s.externalIPs.length > 0;
-}
-
-function usesClusterEndpoints(s: ServicePortInfo): boolean {
-  // Even with Local external policy, Cluster endpoints implement the short circuits.
-  return !s.internalPolicyLocal || externallyAccessible(s);
-}
-
-function usesLocalEndpoints(s: ServicePortInfo): boolean {
-  return s.internalPolicyLocal || (s.externalPolicyLocal && externallyAccessible(s));
-}
-
-/**
- * CategorizeEndpoints without topology hints: Ready endpoints, or (separately for Cluster and
- * Local) the serving-terminating ones when none is Ready.
- */
-function categorizeEndpoints(s: ServicePortInfo): { cluster: EndpointInfo[]; local: EndpointInfo[]; reachable: EndpointInfo[]; hasAny: boolean } {
-  const all = s.endpoints;
-  let cluster: EndpointInfo[] = [];
-  let local: EndpointInfo[] = [];
-  let hasAny = false;
-  if (usesClusterEndpoints(s)) {
-    cluster = all.filter((e) => e.ready);
-    if (cluster.length === 0) cluster = all.filter((e) => e.serving && e.terminating);
-    if (cluster.length > 0) hasAny = true;
-  }
-  if (!usesLocalEndpoints(s)) return { cluster, local, reachable: cluster, hasAny };
-
-  let localReady = false;
-  let localServingTerminating = false;
-  for (const e of all) {
-    if (e.ready) {
-      hasAny = true;
-      if (e.isLocal) localReady = true;
-    } else if (e.serving && e.terminating) {
-      hasAny = true;
-      if (e.isLocal) localServingTerminating = true;
-    }
-  }
-  let servingTerminating = false;
-  if (localReady) local = all.filter((e) => e.isLocal && e.ready);
-  else if (localServingTerminating) {
-    servingTerminating = true;
-    local = all.filter((e) => e.isLocal && e.serving && e.terminating);
-  }
-  if (!usesClusterEndpoints(s)) return { cluster, local, reachable: local, hasAny };
-  if (!servingTerminating) return { cluster, local, reachable: cluster, hasAny };
-  // Upstream merges through a map (random order); sorted here, as every other list.
-  const merged = new Map<string, EndpointInfo>();
-  for (const e of [...cluster, ...local]) merged.set(e.str, e);
-  return { cluster, local, reachable: [...merged.values()].sort((a, b) => cmp(a.str, b.str)), hasAny };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The Service ports kube-proxy programs (ShouldSkipService: no ClusterIP, headless, ExternalName), in a stable order. */
 function servicePorts(model: Model, nodeName: string): ServicePortInfo[] {

@@ -18,6 +18,7 @@
 // (`ipvsadm-restore`, after `ipvsadm -C` on a re-sync), then `iptables-restore --noflush` (which
 // replaces only the chains declared here; the rules use the sets), then the jumps from the builtin
 // chains (ipvsJumps(), ensured one by one with `iptables -C` / `-I`).
+import { externallyAccessibleService, parseSourceRange } from './kube-proxy-endpoints.js';
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import type { Model, Service, ServicePort } from '../cluster/types.js';
 import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
@@ -180,20 +181,6 @@ interface ServicePortInfo {
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** A CIDR with its host bits cleared (Go's net.ParseCIDR), or undefined when it is not IPv4. */
-function parseSourceRange(s: string): SourceRange | undefined {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(s.trim());
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) return undefined;
-  const bits = Number(m[2]);
-  const base = (ipToInt(m[1]!) & mask(bits)) >>> 0;
-  return { text: formatCidr({ base, bits }), base, bits };
-}
-
-function externallyAccessibleService(svc: Service): boolean {
-  const type = svc.spec.type;
-  return type === 'LoadBalancer' || type === 'NodePort' || (type === 'ClusterIP' && svc.spec.externalIPs.length > 0);
-}
 
 function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): ServicePortInfo {
   // Zero-masked ranges mean "allow any", the same as none (newBaseServiceInfo).

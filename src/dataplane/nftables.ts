@@ -14,6 +14,7 @@
 // chains and deletes them a second later, because kernels before 6.2 may still count a chain as
 // referenced by a map element removed in the same transaction). The price: the affinity sets
 // start empty after every sync, where kube-proxy keeps them (ClientIP affinity restarts).
+import { categorizeEndpoints, cmp, externallyAccessible, externallyAccessibleService, parseSourceRange, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import type { Model, Service, ServicePort } from '../cluster/types.js';
 import { sha256 } from '../util/hash.js';
@@ -184,19 +185,6 @@ interface ServicePortInfo {
   endpoints: EndpointInfo[];
 }
 
-function parseSourceRange(s: string): { text: string; base: number; bits: number } | undefined {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(s.trim());
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) return undefined;
-  const bits = Number(m[2]);
-  const base = (ipToInt(m[1]!) & mask(bits)) >>> 0;
-  return { text: formatCidr({ base, bits }), base, bits };
-}
-
-function externallyAccessibleService(svc: Service): boolean {
-  const type = svc.spec.type;
-  return type === 'LoadBalancer' || type === 'NodePort' || (type === 'ClusterIP' && svc.spec.externalIPs.length > 0);
-}
-
 function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): ServicePortInfo {
   const protocol = sp.protocol.toLowerCase();
   let ranges = svc.spec.loadBalancerSourceRanges.map(parseSourceRange).filter((r) => r !== undefined);
@@ -240,57 +228,6 @@ function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: 
   };
 }
 
-function externallyAccessible(s: ServicePortInfo): boolean {
-  return s.nodePort !== 0 || s.loadBalancerVIPs.length > 0 || s.externalIPs.length > 0;
-}
-
-function usesClusterEndpoints(s: ServicePortInfo): boolean {
-  return !s.internalPolicyLocal || externallyAccessible(s);
-}
-
-function usesLocalEndpoints(s: ServicePortInfo): boolean {
-  return s.internalPolicyLocal || (s.externalPolicyLocal && externallyAccessible(s));
-}
-
-/** CategorizeEndpoints without topology hints: Ready endpoints, or the serving-terminating ones where none is Ready. */
-function categorizeEndpoints(s: ServicePortInfo): { cluster: EndpointInfo[]; local: EndpointInfo[]; reachable: EndpointInfo[]; hasAny: boolean } {
-  const all = s.endpoints;
-  let cluster: EndpointInfo[] = [];
-  let local: EndpointInfo[] = [];
-  let hasAny = false;
-  if (usesClusterEndpoints(s)) {
-    cluster = all.filter((e) => e.ready);
-    if (cluster.length === 0) cluster = all.filter((e) => e.serving && e.terminating);
-    if (cluster.length > 0) hasAny = true;
-  }
-  if (!usesLocalEndpoints(s)) return { cluster, local, reachable: cluster, hasAny };
-  let localReady = false;
-  let localServingTerminating = false;
-  for (const e of all) {
-    if (e.ready) {
-      hasAny = true;
-      if (e.isLocal) localReady = true;
-    } else if (e.serving && e.terminating) {
-      hasAny = true;
-      if (e.isLocal) localServingTerminating = true;
-    }
-  }
-  let servingTerminating = false;
-  if (localReady) local = all.filter((e) => e.isLocal && e.ready);
-  else if (localServingTerminating) {
-    servingTerminating = true;
-    local = all.filter((e) => e.isLocal && e.serving && e.terminating);
-  }
-  if (!usesClusterEndpoints(s)) return { cluster, local, reachable: local, hasAny };
-  if (!servingTerminating) return { cluster, local, reachable: cluster, hasAny };
-  const merged = new Map<string, EndpointInfo>();
-  for (const e of [...cluster, ...local]) merged.set(e.str, e);
-  return { cluster, local, reachable: [...merged.values()].sort((a, b) => cmp(a.str, b.str)), hasAny };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The Service ports kube-proxy programs (not headless, not ExternalName, IPv4), by name (kube-proxy walks a Go map). */
 function servicePorts(model: Model, nodeName: string): ServicePortInfo[] {
