@@ -43,3 +43,17 @@ ${cluster ? `cluster:\n${cluster}\n` : ''}nodes:
 ${list}
 `;
 }
+
+/**
+ * The kube-proxy modes the kernel tests run scenarios under: every one, or those KNETLAB_TEST_PROXY_MODES
+ * names (comma-separated; CI's VM phase runs only ipvs, which the host's kernel cannot).
+ */
+export function testedProxyModes(): ('iptables' | 'nftables' | 'ipvs')[] {
+  const all = ['iptables', 'nftables', 'ipvs'] as const;
+  const env = process.env.KNETLAB_TEST_PROXY_MODES;
+  if (!env) return [...all];
+  const modes = env.split(',').map((m) => m.trim()).filter(Boolean);
+  const bad = modes.filter((m) => !(all as readonly string[]).includes(m));
+  if (bad.length) throw new Error(`Expected KNETLAB_TEST_PROXY_MODES to list iptables, nftables or ipvs, got \`${bad.join(', ')}\``);
+  return modes as ('iptables' | 'nftables' | 'ipvs')[];
+}

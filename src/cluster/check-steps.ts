@@ -43,9 +43,11 @@ export function checkSteps(
       return undefined;
     };
     const nameOf = (ref: { kind: string; name?: string; namespace?: string }) => ref;
-    const address = (k: string, a: AddressRef | undefined, at: Origin = originAt(step.origin, 'expect', k)) => {
-      if (a) need(resolveAddress(model, a), at, `${where}.expect.${k}`, a.kind === 'ip' ? undefined : a);
+    const address = (k: string, a: AddressRef | undefined, path: string[] = ['expect'], at: Origin = originAt(step.origin, ...path, k)) => {
+      if (a) need(resolveAddress(model, a), at, `${where}.${path.join('.')}.${k}`, a.kind === 'ip' ? undefined : a);
     };
+    // The step's expectation and its expectIn ones, each with where it is written.
+    const expectations = <E>(e: E): [string[], E][] => [[['expect'], e], ...Object.entries(step.expectIn ?? {}).map(([mode, x]) => [['expectIn', mode], x as E] as [string[], E])];
     const act = (r: ActionResult, name: string) => {
       if (r.ok) model = r.model;
       else if (r.field === 'patch') problems.error(originAt(step.origin, 'patch', 'patch'), `\`${where}.patch\`: ${r.reason}`);
@@ -63,14 +65,16 @@ export function checkSteps(
         need(resolveSource(model, step.from), field('from'), `${where}.${step.kind}.from`, nameOf(step.from));
         need(resolveTarget(model, step.to, probeProtocol[step.kind]), field('to'), `${where}.${step.kind}.to`, 'name' in step.to ? step.to : undefined);
         if (step.kind === 'http' || step.kind === 'udp') {
-          address('sourceIp', step.expect.sourceIp);
-          address('sourceIpNot', step.expect.sourceIpNot);
-          address('backend', step.expect.backend);
+          for (const [path, e] of expectations(step.expect)) {
+            address('sourceIp', e.sourceIp, path);
+            address('sourceIpNot', e.sourceIpNot, path);
+            address('backend', e.backend, path);
+          }
         }
         break;
       case 'dns':
         need(resolveSource(model, step.from), field('from'), `${where}.dns.from`, nameOf(step.from));
-        step.expect.addresses?.forEach((a) => address('address', a));
+        for (const [path, e] of expectations(step.expect)) e.addresses?.forEach((a) => address('address', a, path));
         break;
       case 'exec':
         need(resolveSource(model, step.on), field('on'), `${where}.exec.on`, nameOf(step.on));

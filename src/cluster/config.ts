@@ -16,6 +16,8 @@ export const defaults = {
   masqueradeAll: false,
   podEgressMasquerade: true,
   clearStaleConntrack: true,
+  /** kube-proxy's defaults: --ipvs-scheduler rr (its empty default means rr), --ipvs-strict-arp false. */
+  ipvs: { scheduler: 'rr', strictARP: false },
 } as const;
 
 /** Each node's pod subnet is a /24, as kube-controller-manager's --node-cidr-mask-size defaults to. */
@@ -85,6 +87,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,
     podEgressMasquerade: c.podEgressMasquerade ?? defaults.podEgressMasquerade,
     clearStaleConntrack: c.clearStaleConntrack ?? defaults.clearStaleConntrack,
+    ipvs: { scheduler: c.ipvs?.scheduler ?? defaults.ipvs.scheduler, strictARP: c.ipvs?.strictARP ?? defaults.ipvs.strictARP },
     gateway: nthAddress(lanCIDR, 1),
     dnsIP: nthAddress(serviceCIDR, 10),
   };

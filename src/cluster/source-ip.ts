@@ -5,6 +5,8 @@
 // writes docs/source-ip.md. Each rule below names its reason, a line of `because`; a result carries
 // the reasons that produced it, so a failed cell or the doc says why the model expected it.
 
+import type { ProxyMode } from './types.js';
+
 export const clientLocations = ['pod-on-endpoint-node', 'pod-on-other-node', 'endpoint-node', 'other-node', 'outside-host'] as const;
 /** The outside host routes one external IP via the endpoint's node and another via the other node. */
 export const waysIn = ['cluster-ip', 'nodeport-endpoint-node', 'nodeport-other-node', 'external-ip-via-endpoint-node', 'external-ip-via-other-node', 'load-balancer'] as const;
@@ -114,7 +116,8 @@ function atNode(cell: Cell, node: NodeRole, source: Arrival['source']): Expected
 }
 
 /** What the endpoint sees for one cell of the matrix. */
-export function expectedSource(cell: Cell): Expected {
+export function expectedSource(cell: Cell, mode: ProxyMode = 'iptables'): Expected {
+  void mode;
   if (cell.from === 'outside-host' && cell.via === 'cluster-ip') return { outcome: 'unreachable', because: [because.noRoute] };
   const a = arrival(cell);
   const withArrival = (e: Expected): Expected => ({ ...e, because: [...a.because, ...e.because] });

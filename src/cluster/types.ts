@@ -19,6 +19,8 @@ export interface ClusterConfig {
   podEgressMasquerade: boolean;
   /** kube-proxy deletes the conntrack entries of removed UDP endpoints (off: the stale-DNS bug). */
   clearStaleConntrack: boolean;
+  /** IPVS mode: the virtual servers' scheduler, and strictARP (kube-ipvs0's addresses not answered in ARP). */
+  ipvs: { scheduler: string; strictARP: boolean };
   /** The LAN's router: .1 of lanCIDR, in the `lan` namespace. */
   gateway: string;
   /** kube-dns's ClusterIP: the 10th address of serviceCIDR. */

@@ -44,7 +44,7 @@ export const KUBE_IPVS_FILTER = 'KUBE-IPVS-FILTER';
 export const KUBE_IPVS_OUT_FILTER = 'KUBE-IPVS-OUT-FILTER';
 
 export interface IpvsOptions {
-  /** --ipvs-scheduler: rr (default), wrr, lc, sh, mh, ... */
+  /** --ipvs-scheduler: rr, wrr, lc, sh, mh, ... (default: the cluster's `ipvs.scheduler`, else rr) */
   scheduler?: string;
   /** iptables has --random-fully (1.6.2 and later): default true. */
   randomFully?: boolean;
@@ -283,7 +283,7 @@ export function nodePortAddresses(model: Model, nodeName: string): { device: str
 export function renderIpvs(model: Model, nodeName: string, opts: IpvsOptions = {}): IpvsRender {
   const node = model.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
-  const scheduler = opts.scheduler || DEFAULT_IPVS_SCHEDULER;
+  const scheduler = opts.scheduler || model.config.ipvs.scheduler || DEFAULT_IPVS_SCHEDULER;
   if (!/^[a-z]+$/.test(scheduler)) throw new Error(`Expected \`scheduler\` to be an IPVS scheduler such as rr, wrr, sh or mh, got \`${scheduler}\``);
   const randomFully = opts.randomFully ?? true;
 

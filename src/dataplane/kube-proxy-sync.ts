@@ -17,9 +17,16 @@ function restoreWords(argv: readonly string[]): string {
  */
 export function kubeProxyRestore(model: Model, nodeName: string, opts: { first: boolean; previous?: string }): string {
   const text = renderKubeProxyIptables(model, nodeName, opts.previous ? { existingNatChains: declaredChains(opts.previous, 'nat') } : {});
-  if (!opts.first) return text;
-  const jumps = kubeProxyJumps();
-  const byTable = (table: string) => jumps.filter((j: KubeProxyJump) => j.table === table).map((j) => `-I ${j.chain} 1 ${restoreWords(j.rule)}`);
+  return opts.first ? withJumps(text, kubeProxyJumps()) : text;
+}
+
+/**
+ * Restore text with the jumps from the builtin chains prepended (`-I CHAIN 1`, in kube-proxy's
+ * order, so each chain ends with them in reverse, as kube-proxy's -C/-I leaves them), for a first
+ * sync only: later ones must not, or the jumps would repeat.
+ */
+export function withJumps(text: string, jumps: readonly KubeProxyJump[]): string {
+  const byTable = (table: string) => jumps.filter((j) => j.table === table).map((j) => `-I ${j.chain} 1 ${restoreWords(j.rule)}`);
   // The jumps go at the end of each table's section, after the chains they name are declared.
   return text.replace(/^\*(filter|nat)\n([\s\S]*?)^COMMIT$/gm, (_all, table: string, body: string) => `*${table}\n${body}${byTable(table).map((l) => `${l}\n`).join('')}COMMIT`);
 }

@@ -1,8 +1,11 @@
 import type { Model } from '../cluster/types.js';
 import { staleUdpEndpoints } from '../dataplane/iptables.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
+import { renderIpvs } from '../dataplane/ipvs.js';
+import { dummyAddressLines, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls } from '../dataplane/ipvs-sync.js';
 import { healthChecks, kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
 import type { EchoListener } from '../workloads/echo.js';
+import { KUBE_IPVS_DEVICE } from '../dataplane/ipvs.js';
 import { LAN_BRIDGE, LAN_NETNS, machineNetns } from '../dataplane/names.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
@@ -64,8 +67,42 @@ export class KubeProxy {
     }
   }
 
+  /** kube-ipvs0's IPv4 addresses as the kernel has them; undefined when there is no such device yet. */
+  private async ipvsDeviceAddresses(netns: string): Promise<string[] | undefined> {
+    const r = await this.runner.run(['ip', '-j', '-n', netns, '-4', 'address', 'show', 'dev', KUBE_IPVS_DEVICE], { reject: false });
+    if (r.exitCode !== 0) return undefined;
+    const links = JSON.parse(r.stdout || '[]') as { addr_info?: { local?: string }[] }[];
+    return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local).filter((a): a is string => a !== undefined));
+  }
+
+  /**
+   * One IPVS-mode sync of a node, reconciled against the kernel as kube-proxy does: kube-ipvs0's
+   * addresses first (IPVS answers only for local addresses), the ipsets next (the iptables rules
+   * name them), the virtual servers, then the iptables rules.
+   */
+  private async syncIpvs(prev: Model | undefined, model: Model, nodeName: string): Promise<void> {
+    const netns = machineNetns(nodeName);
+    const render = renderIpvs(model, nodeName);
+    const first = !this.applied.has(nodeName);
+    if (first) await this.runner.run(inNetns(netns, ['sysctl', '-q', '-w', ...Object.entries(ipvsSysctls(model)).map(([k, v]) => `${k}=${v}`)]));
+    const lines = dummyAddressLines(await this.ipvsDeviceAddresses(netns), render.dummyAddresses);
+    if (lines.length) await this.runner.run(['ip', '-n', netns, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    await this.runner.run(inNetns(netns, ['ipset', 'restore', '-exist']), { input: render.ipset });
+    const current = (await this.runner.run(inNetns(netns, ['ipvsadm', '-Sn']))).stdout;
+    const changes = ipvsadmChanges(current, render.ipvsadm);
+    // `ipvsadm -R`, not the ipvsadm-restore wrapper, which clears every virtual server first.
+    if (changes) await this.runner.run(inNetns(netns, ['ipvsadm', '-R']), { input: changes });
+    await this.runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: ipvsIptablesRestore(render, first) });
+    this.applied.set(nodeName, render.ipvsadm);
+    await this.clearStale(prev, model, nodeName, netns);
+  }
+
   /** kube-proxy's periodic full sync: every node's rules restored again, changed or not. */
   async resync(model: Model): Promise<void> {
+    if (model.config.proxyMode === 'ipvs') {
+      await Promise.all(model.nodes.map((node) => this.syncIpvs(undefined, model, node.name)));
+      return;
+    }
     if (model.config.proxyMode === 'nftables') {
       this.applied.clear();
       return this.sync(undefined, model);
@@ -83,6 +120,7 @@ export class KubeProxy {
     await Promise.all(
       model.nodes.map(async (node) => {
         const netns = machineNetns(node.name);
+        if (model.config.proxyMode === 'ipvs') return this.syncIpvs(prev, model, node.name);
         if (model.config.proxyMode === 'nftables') {
           // One atomic transaction per node: the whole `ip kube-proxy` table, made anew.
           const text = renderKubeProxyNftables(model, node.name);

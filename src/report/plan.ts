@@ -4,7 +4,7 @@ import { endpointsForPort, podListenPorts } from '../cluster/service-endpoints.j
 import type { Model, Service } from '../cluster/types.js';
 import { Problems } from '../scenario/problems.js';
 import { formatTarget, type AddressRef, type SourceRef } from '../scenario/refs.js';
-import type { ResponseExpect, Step } from '../scenario/steps.js';
+import { skippedUnderMode, stepUnderMode, type ResponseExpect, type Step } from '../scenario/steps.js';
 import { formatCidr, ipToInt } from '../util/ip.js';
 import { table } from './table.js';
 
@@ -160,9 +160,11 @@ function responseExpect(m: Model, e: ResponseExpect): string[] {
 /** Each step with the addresses its names stand for at the moment it runs. */
 function planSteps(model: Model, steps: readonly Step[]): string[][] {
   const rows: string[][] = [];
-  checkSteps(model, steps, new Problems(), (step, m) => {
+  checkSteps(model, steps, new Problems(), (written, m) => {
+    const step = stepUnderMode(written, m.config.proxyMode);
     const n = String(step.index + 1);
-    const row = (action: string, from: string, to: string, expect: string[] = []) => rows.push([n, action, from, to, expect.join(', '), step.name]);
+    const skipped = skippedUnderMode(written, m.config.proxyMode);
+    const row = (action: string, from: string, to: string, expect: string[] = []) => rows.push([n, action, from, to, skipped ? `not run in ${m.config.proxyMode} mode` : expect.join(', '), step.name]);
     switch (step.kind) {
       case 'http':
       case 'tcp':

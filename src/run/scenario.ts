@@ -13,12 +13,11 @@ import { NetworkPolicies } from '../kernel/network-policy.js';
 import type { Runner } from '../kernel/exec.js';
 import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
 import { Problems } from '../scenario/problems.js';
-import type { Step } from '../scenario/steps.js';
+import { skippedUnderMode, stepUnderMode, type Step } from '../scenario/steps.js';
 import { resolveAddress, resolveSource } from '../cluster/resolve.js';
 import { renderDnsZone } from '../dataplane/dns-records.js';
 import { dnsProbe, judgeDns } from '../steps/dns-probe.js';
 import { placeNetns, runProbe, stepName, StepError } from '../steps/run.js';
-import { unsupportedFeatures } from '../steps/unsupported.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
@@ -192,8 +191,6 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   phase('capabilities');
   const missing = missingReason(caps, features);
   if (missing) return finish('skipped', missing);
-  const unsupported = unsupportedFeatures(model);
-  if (unsupported.length) return finish('skipped', `not built yet: ${unsupported.join('; ')}`);
 
   // Logs stay in the sandbox's private /run; a failed step's diagnostics copy them out.
   const echoLog = join(SCRATCH, 'echo-log.jsonl');
@@ -225,13 +222,18 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     }
 
     let failed: StepResult | undefined;
-    for (const step of v.scenario.steps) {
-      const sname = stepName(step);
+    for (const written of v.scenario.steps) {
+      const step = stepUnderMode(written, model.config.proxyMode);
+      // A step judged by its expectIn says so: its name may describe another mode's outcome.
+      const variant = written.expectIn?.[model.config.proxyMode];
+      const sname = stepName(step) + (variant !== undefined && variant !== 'skip' ? ` [expectIn.${model.config.proxyMode}]` : '');
       emit({ type: 'step-start', file, index: step.index, name: sname });
       const t0 = performance.now();
       let result: StepResult;
       if (failed) {
         result = { name: sname, status: 'skipped', expected: '', seen: 'not run: an earlier step failed', diagnostics: null, durationMs: 0 };
+      } else if (skippedUnderMode(written, model.config.proxyMode)) {
+        result = { name: sname, status: 'skipped', expected: '', seen: `not run under kube-proxy's ${model.config.proxyMode} mode (its expectIn says skip)`, diagnostics: null, durationMs: 0 };
       } else {
         let judged: { passed: boolean; expected: string; seen: string };
         try {

@@ -210,7 +210,49 @@ function parsedOr<T>(p: Parsed<T>, origin: Origin, path: string, value: string, 
   return undefined;
 }
 
+const PROXY_MODES = ['iptables', 'nftables', 'ipvs'] as const;
+
+/**
+ * A step, with its `expectIn` (an expectation per kube-proxy mode that replaces `expect` under that
+ * mode): each read as the step's own `expect` would be, once the rest of the step is valid.
+ */
 async function readStep(value: unknown, index: number, origin: Origin, baseDir: string, problems: Problems, rejected: string[]): Promise<Step | undefined> {
+  const step = await readStepWith(value, index, origin, baseDir, problems, rejected, ['expect']);
+  const raw = value as Record<string, unknown>;
+  if (!step || raw.expectIn === undefined) return step;
+  const where = `steps[${index}].expectIn`;
+  if (raw.expectIn === null || typeof raw.expectIn !== 'object' || Array.isArray(raw.expectIn)) {
+    problems.error(originAt(origin, 'expectIn'), `Expected \`${where}\` to map kube-proxy modes to expectations, such as \`{ipvs: {reachable: true}}\`, got ${show(raw.expectIn)}`);
+    return undefined;
+  }
+  const expectIn: NonNullable<Step['expectIn']> = {};
+  let ok = true;
+  for (const [mode, exp] of Object.entries(raw.expectIn as Record<string, unknown>)) {
+    if (!(PROXY_MODES as readonly string[]).includes(mode)) {
+      problems.error(originAt(origin, 'expectIn', mode), `Unknown kube-proxy mode \`${mode}\` in \`${where}\`: expected ${PROXY_MODES.join(', ')}${suggestion(mode, PROXY_MODES)}`, { key: true });
+      ok = false;
+      continue;
+    }
+    if (exp === 'skip') {
+      // Under this mode the step does not run (it is reported skipped): a check of another mode's state.
+      if ('expect' in step) (expectIn as Record<string, unknown>)[mode] = 'skip';
+      else {
+        problems.error(originAt(origin, 'expectIn', mode), `A ${step.kind} step has nothing to expect, so nothing to skip; remove \`${where}.${mode}\``);
+        ok = false;
+      }
+      continue;
+    }
+    const variant = await readStepWith({ ...raw, expect: exp }, index, origin, baseDir, problems, rejected, ['expectIn', mode]);
+    if (!variant || !('expect' in variant)) {
+      ok = false;
+      continue;
+    }
+    (expectIn as Record<string, unknown>)[mode] = variant.expect;
+  }
+  return ok ? { ...step, expectIn } : undefined;
+}
+
+async function readStepWith(value: unknown, index: number, origin: Origin, baseDir: string, problems: Problems, rejected: string[], expectPath: ['expect'] | ['expectIn', string]): Promise<Step | undefined> {
   const where = `steps[${index}]`;
   // `- sleep: 1s` is a one-key mapping like the others; a bare string is a mistake.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -220,7 +262,8 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
   const raw = value as Record<string, unknown>;
   const keys = Object.keys(raw);
   const kinds = keys.filter((k): k is StepKind => (stepKinds as readonly string[]).includes(k));
-  const allowed = [...stepKinds, 'name', 'expect'];
+  const allowed = [...stepKinds, 'name', 'expect', 'expectIn'];
+  const exWhere = `${where}.${expectPath.join('.')}`;
   let bad = false;
   for (const k of keys) {
     if (!allowed.includes(k)) {
@@ -249,20 +292,20 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
   let expect: Record<string, unknown> | undefined;
   if (raw.expect !== undefined) {
     if (!schemas.expect) {
-      problems.error(originAt(origin, 'expect'), `A ${kind} step has nothing to expect; remove \`${where}.expect\``, { key: true });
+      problems.error(originAt(origin, ...expectPath), `A ${kind} step has nothing to expect; remove \`${exWhere}\``, { key: true });
     } else {
-      expect = checkPart(schemas.expect as z.ZodType, raw.expect, originAt(origin, 'expect'), ['steps', index, 'expect'], problems) as Record<string, unknown> | undefined;
+      expect = checkPart(schemas.expect as z.ZodType, raw.expect, originAt(origin, ...expectPath), ['steps', index, ...expectPath], problems) as Record<string, unknown> | undefined;
     }
   }
   if (bad || body === undefined || problems.errorCount > before) return undefined;
   const base = { index, origin, name: typeof raw.name === 'string' ? raw.name : '' };
   const b = body as Record<string, unknown>;
   const fld = (k: string): Origin => originAt(bodyOrigin, k);
-  const exAt = (k: string): Origin => originAt(origin, 'expect', k);
+  const exAt = (k: string): Origin => originAt(origin, ...expectPath, k);
   const src = (): ReturnType<typeof parseSource> extends Parsed<infer T> ? T | undefined : never =>
     parsedOr(parseSource(b.from as string), fld('from'), `${where}.${kind}.from`, b.from as string, problems);
   const tgt = () => parsedOr(parseTarget(b.to as string), fld('to'), `${where}.${kind}.to`, b.to as string, problems);
-  const addr = (k: string, v: unknown) => (typeof v === 'string' ? parsedOr(parseAddress(v), exAt(k), `${where}.expect.${k}`, v, problems) : undefined);
+  const addr = (k: string, v: unknown) => (typeof v === 'string' ? parsedOr(parseAddress(v), exAt(k), `${exWhere}.${k}`, v, problems) : undefined);
   const timeoutMs = parseDuration(b.timeout) ?? 2000;
   const count = (b.count as number | undefined) ?? 1;
   // Every problem of an expectation is reported, not only the first.
@@ -277,18 +320,18 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
       else ok = false;
     }
     if (out.backend && out.backend.kind !== 'pod' && out.backend.kind !== 'node' && out.backend.kind !== 'host') {
-      problems.error(exAt('backend'), `Expected \`${where}.expect.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
+      problems.error(exAt('backend'), `Expected \`${exWhere}.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
       ok = false;
     }
     for (const k of ['backends', 'spread'] as const) {
       if (e[k] === undefined) continue;
       if (count < 2) {
-        problems.error(exAt(k), `\`${where}.expect.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
+        problems.error(exAt(k), `\`${exWhere}.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
         ok = false;
       } else (out as Record<string, unknown>)[k] = e[k];
     }
     if (e.backends === 'one' && e.spread !== undefined) {
-      problems.error(exAt('spread'), `\`${where}.expect.spread\` contradicts \`backends: one\``);
+      problems.error(exAt('spread'), `\`${exWhere}.spread\` contradicts \`backends: one\``);
       ok = false;
     }
     return ok ? out : undefined;
@@ -299,11 +342,11 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
       const to = tgt();
       const e = expect ?? {};
       const conflict = e.status !== undefined && e.fail !== undefined;
-      if (conflict) problems.error(exAt('fail'), `\`${where}.expect\` has both status and fail; a try either answers or fails`);
+      if (conflict) problems.error(exAt('fail'), `\`${exWhere}\` has both status and fail; a try either answers or fails`);
       const resp = responseExpect();
       if (conflict) return undefined;
       if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
-        problems.error(exAt('fail'), `\`${where}.expect.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+        problems.error(exAt('fail'), `\`${exWhere}.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
         return undefined;
       }
       let path = (b.path as string | undefined) ?? '/';
@@ -342,7 +385,7 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
       if (!from || !to || !resp) return undefined;
       const reply = (expect?.reply as boolean | undefined) ?? true;
       if (!reply && Object.keys(resp).length > 0) {
-        problems.error(exAt('reply'), `\`${where}.expect.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+        problems.error(exAt('reply'), `\`${exWhere}.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
         return undefined;
       }
       return { ...base, kind, from, to, data: (b.data as string | undefined) ?? 'knetlab', ...(b.sourcePort !== undefined ? { sourcePort: b.sourcePort as number } : {}), count, timeoutMs, expect: { ...resp, reply } };
@@ -352,13 +395,13 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
       const e = expect ?? {};
       const given = ['address', 'cname', 'nxdomain'].filter((k) => e[k] !== undefined);
       if (given.length > 1) {
-        problems.error(exAt(given[1]!), `\`${where}.expect\` can check one of address, cname or nxdomain, not ${given.join(' and ')}`);
+        problems.error(exAt(given[1]!), `\`${exWhere}\` can check one of address, cname or nxdomain, not ${given.join(' and ')}`);
         return undefined;
       }
       let addresses;
       if (e.address !== undefined) {
         const list = Array.isArray(e.address) ? (e.address as string[]) : [e.address as string];
-        addresses = list.map((a, i) => parsedOr(parseAddress(a), Array.isArray(e.address) ? originAt(exAt('address'), i) : exAt('address'), `${where}.expect.address`, a, problems));
+        addresses = list.map((a, i) => parsedOr(parseAddress(a), Array.isArray(e.address) ? originAt(exAt('address'), i) : exAt('address'), `${exWhere}.address`, a, problems));
         if (addresses.some((a) => a === undefined)) return undefined;
       }
       if (!from) return undefined;
@@ -397,7 +440,7 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
         try {
           new RegExp(e[k] as string);
         } catch (err) {
-          problems.error(exAt(k), `\`${where}.expect.${k}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+          problems.error(exAt(k), `\`${exWhere}.${k}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
           return undefined;
         }
       }

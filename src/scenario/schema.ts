@@ -39,6 +39,9 @@ export const hostSchema = z.strictObject({
   routes: z.array(z.strictObject({ to: cidr, via: z.union([ipv4, machineRef], { error: 'to be an IPv4 address, node/NAME or host/NAME' }) })).optional(),
 });
 
+/** The schedulers Linux IPVS has (ip_vs_NAME modules), which kube-proxy's --ipvs-scheduler passes on. */
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
+
 export const clusterSchema = z.strictObject({
   proxyMode: z.enum(['iptables', 'nftables', 'ipvs']).optional(),
   network: z.enum(['flannel-vxlan', 'host-gw']).optional(),
@@ -52,6 +55,13 @@ export const clusterSchema = z.strictObject({
   masqueradeAll: z.boolean().optional(),
   podEgressMasquerade: z.boolean().optional(),
   clearStaleConntrack: z.boolean().optional(),
+  /** kube-proxy's `ipvs` configuration (KubeProxyIPVSConfiguration), used in ipvs mode. */
+  ipvs: z
+    .strictObject({
+      scheduler: z.enum(IPVS_SCHEDULERS, { error: `to be an IPVS scheduler: ${IPVS_SCHEDULERS.join(', ')}` }).optional(),
+      strictARP: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export const scenarioSchema = z.strictObject({
@@ -82,7 +92,7 @@ const backendExpect = {
   sourceIp: ref.optional(),
   sourceIpNot: ref.optional(),
   backend: ref.optional(),
-  backends: z.enum(['all', 'one']).optional(),
+  backends: z.enum(['all', 'one', 'rotate']).optional(),
   spread: z.number().gt(0, { error: 'to be a fraction greater than 0 and at most 1' }).max(1, { error: 'to be a fraction greater than 0 and at most 1' }).optional(),
 };
 

@@ -9,13 +9,15 @@ export interface ResponseExpect {
   sourceIp?: AddressRef;
   sourceIpNot?: AddressRef;
   backend?: AddressRef;
-  backends?: 'all' | 'one';
+  backends?: 'all' | 'one' | 'rotate';
   spread?: number;
 }
 
 interface StepBase {
   /** 0-based place in steps. */
   index: number;
+  /** `expectIn`: the expectation that replaces `expect` under a kube-proxy mode (the step's own expect type), or `skip`: not run then. */
+  expectIn?: Partial<Record<'iptables' | 'nftables' | 'ipvs', unknown>>;
   name: string;
   origin: Origin;
 }
@@ -44,3 +46,14 @@ export type Step = StepBase &
   );
 
 export type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
+
+/** Whether the step runs under a kube-proxy mode (its expectIn does not say `skip` for it). */
+export function skippedUnderMode(step: Step, mode: 'iptables' | 'nftables' | 'ipvs'): boolean {
+  return step.expectIn?.[mode] === 'skip';
+}
+
+/** The step as it runs under a kube-proxy mode: its `expectIn` for that mode, if any, replaces its `expect`. */
+export function stepUnderMode(step: Step, mode: 'iptables' | 'nftables' | 'ipvs'): Step {
+  const e = step.expectIn?.[mode];
+  return e !== undefined && e !== 'skip' && 'expect' in step ? ({ ...step, expect: e } as Step) : step;
+}

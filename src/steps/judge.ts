@@ -26,7 +26,7 @@ export interface ResponseRules {
   sourceIpNot?: Addr;
   /** Who must answer, as the echo server names itself: `pod/NAME.NS`, `node/NAME`, `host/NAME`. */
   backend?: string;
-  backends?: 'all' | 'one';
+  backends?: 'all' | 'one' | 'rotate';
   spread?: number;
   /** The ready endpoints of the target, by server name, for backends: all and spread. */
   endpoints?: string[];
@@ -103,6 +103,21 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
     const missing = endpoints.filter((e) => !answers.some((a) => a.server === e));
     if (missing.length) problems.push(`never answered: ${missing.join(', ')}`);
     if (endpoints.length === 0) problems.push('the target has no ready endpoints');
+  }
+  if (rules.backends === 'rotate') {
+    // A round-robin scheduler's mark: the tries go round every ready endpoint, in one fixed order.
+    const k = endpoints.length;
+    expected.push(`the tries go round the ${k} ready endpoints in turn (${endpoints.join(', ') || 'none'})`);
+    const order = answers.map((a) => a.server);
+    const first = order.slice(0, k);
+    if (k === 0) problems.push('the target has no ready endpoints');
+    else if (answers.length < k) problems.push(`${answers.length} answers cannot go round ${k} endpoints`);
+    else if (new Set(first).size !== k || first.some((s) => !endpoints.includes(s))) problems.push(`the first ${k} answers were not each endpoint once: ${first.join(', ')}`);
+    else {
+      const off = order.findIndex((s, i) => s !== first[i % k]);
+      if (off >= 0) problems.push(`try ${off + 1} was answered by ${order[off]}, not ${first[off % k]}`);
+    }
+    if (problems.length) seen.push(`in order: ${order.join(', ')}`);
   }
   if (rules.spread !== undefined) {
     const fair = endpoints.length ? answers.length / endpoints.length : 0;

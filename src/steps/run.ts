@@ -108,7 +108,7 @@ export async function runProbe(runner: Runner, model: Model, step: Step): Promis
   }
 }
 
-function responseRules(model: Model, to: TargetRef, from: Place, e: { sourceIp?: AddressRef; sourceIpNot?: AddressRef; backend?: AddressRef; backends?: 'all' | 'one'; spread?: number }) {
+function responseRules(model: Model, to: TargetRef, from: Place, e: { sourceIp?: AddressRef; sourceIpNot?: AddressRef; backend?: AddressRef; backends?: 'all' | 'one' | 'rotate'; spread?: number }) {
   const sourceIp = addr(model, e.sourceIp);
   const sourceIpNot = addr(model, e.sourceIpNot);
   const backend = e.backend ? serverName(e.backend, model) : undefined;
@@ -118,7 +118,7 @@ function responseRules(model: Model, to: TargetRef, from: Place, e: { sourceIp?:
     ...(backend ? { backend } : {}),
     ...(e.backends ? { backends: e.backends } : {}),
     ...(e.spread !== undefined ? { spread: e.spread } : {}),
-    ...(e.backends === 'all' || e.spread !== undefined ? { endpoints: endpointServers(model, to, from) } : {}),
+    ...(e.backends === 'all' || e.backends === 'rotate' || e.spread !== undefined ? { endpoints: endpointServers(model, to, from) } : {}),
   };
 }
 

@@ -70,3 +70,19 @@ t.test('connect, ping, exec', async (t) => {
   t.equal(judgeExec(r, { stdoutMatches: '^KUBE-SEP' }).passed, false);
   t.equal(judgeExec({ ...r, exitCode: 1 }, { exitCode: 0 }).passed, false);
 });
+
+t.test('backends rotate: the tries go round every endpoint in one fixed order', async (t) => {
+  const eps = ['pod/a.default', 'pod/b.default', 'pod/c.default'];
+  const seq = (...s: string[]) => s.map((x) => ok(`pod/${x}.default`));
+  t.equal(judgeResponses(seq('b', 'c', 'a', 'b', 'c', 'a', 'b'), { backends: 'rotate', endpoints: eps }).passed, true, 'any starting point, any order, kept');
+  const broken = judgeResponses(seq('a', 'b', 'c', 'a', 'c', 'b'), { backends: 'rotate', endpoints: eps });
+  t.equal(broken.passed, false);
+  t.match(broken.seen, 'try 5 was answered by pod/c.default, not pod/b.default');
+  t.match(broken.seen, 'in order: pod/a.default, pod/b.default, pod/c.default, pod/a.default, pod/c.default, pod/b.default');
+  const repeat = judgeResponses(seq('a', 'a', 'b', 'c'), { backends: 'rotate', endpoints: eps });
+  t.equal(repeat.passed, false);
+  t.match(repeat.seen, 'the first 3 answers were not each endpoint once');
+  t.equal(judgeResponses(seq('a', 'b'), { backends: 'rotate', endpoints: eps }).passed, false, 'too few answers');
+  t.equal(judgeResponses(seq('a', 'b', 'x'), { backends: 'rotate', endpoints: eps }).passed, false, 'an answer from outside the endpoints');
+  t.equal(judgeResponses([], { backends: 'rotate', endpoints: [] }).passed, false, 'no endpoints');
+});

@@ -1,0 +1,109 @@
+// How kube-proxy's IPVS mode brings a node from what the kernel has to what renderIpvs wants, as
+// pure text: the ip lines for kube-ipvs0, the ipvsadm commands that turn the current virtual
+// servers (`ipvsadm -Sn`) into the desired ones, the sysctls it sets at start-up and the iptables
+// text with its jumps. kube-proxy reconciles against the kernel's state on every sync (it lists
+// the virtual servers and kube-ipvs0's addresses, then adds, edits and deletes), so an address or
+// a virtual server added by hand outlives a sync only when kube-proxy has no reason to remove it.
+import type { Model } from '../cluster/types.js';
+import { ipvsJumps, KUBE_IPVS_DEVICE, type IpvsRender } from './ipvs.js';
+import { withJumps } from './kube-proxy-sync.js';
+
+/**
+ * The sysctls kube-proxy's IPVS proxier sets when it starts (NewProxier): IPVS connections tracked
+ * by conntrack (the iptables MASQUERADE needs them), connections to a removed real server or an
+ * expired persistence template dropped at their next packet; with strictARP, the node neither
+ * answers nor announces kube-ipvs0's addresses on its other interfaces.
+ * (conn_reuse_mode is left alone: kube-proxy only sets it on kernels before 5.9.)
+ */
+export function ipvsSysctls(model: Model): Record<string, string> {
+  const out: Record<string, string> = {
+    'net.ipv4.vs.conntrack': '1',
+    'net.ipv4.vs.expire_nodest_conn': '1',
+    'net.ipv4.vs.expire_quiescent_template': '1',
+  };
+  if (model.config.ipvs.strictARP) {
+    out['net.ipv4.conf.all.arp_ignore'] = '1';
+    out['net.ipv4.conf.all.arp_announce'] = '2';
+  }
+  return out;
+}
+
+/**
+ * `ip -batch` lines that make kube-ipvs0 (a dummy device, left down as kube-proxy leaves it: a down
+ * dummy still makes its addresses local) hold exactly `desired`, given the addresses it has
+ * (`current`; undefined when the device does not exist yet).
+ */
+export function dummyAddressLines(current: readonly string[] | undefined, desired: readonly string[]): string[] {
+  const lines: string[] = [];
+  if (current === undefined) lines.push(`link add ${KUBE_IPVS_DEVICE} type dummy`);
+  const have = new Set(current ?? []);
+  const want = new Set(desired);
+  for (const ip of have) if (!want.has(ip)) lines.push(`address del ${ip}/32 dev ${KUBE_IPVS_DEVICE}`);
+  for (const ip of desired) if (!have.has(ip)) lines.push(`address add ${ip}/32 dev ${KUBE_IPVS_DEVICE}`);
+  return lines;
+}
+
+interface VirtualServer {
+  /** `-t 10.96.0.1:443` */
+  key: string;
+  /** The scheduler and flags after the key: `-s rr -p 10800`. */
+  options: string;
+  /** Real server `ip:port` -> its options (`-m -w 1`). */
+  reals: Map<string, string>;
+}
+
+/** Parses `ipvsadm -Sn` output (or renderIpvs's text, which has the same syntax). */
+export function parseIpvsadm(text: string): Map<string, VirtualServer> {
+  const out = new Map<string, VirtualServer>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^-([Aa]) (-[tuf]|--sctp-service) (\S+)(?: (.*))?$/.exec(line);
+    if (!m) throw new Error(`Expected an ipvsadm -A or -a line, got \`${line}\``);
+    const [, verb, flag, addr, rest = ''] = m;
+    const key = `${flag} ${addr}`;
+    if (verb === 'A') {
+      out.set(key, { key, options: rest, reals: new Map() });
+      continue;
+    }
+    const r = /^-r (\S+)(?: (.*))?$/.exec(rest);
+    const vs = out.get(key);
+    if (!r || !vs) throw new Error(`Expected \`-a ${key} -r IP:PORT ...\` after its virtual server's -A line, got \`${line}\``);
+    vs.reals.set(r[1]!, r[2] ?? '');
+  }
+  return out;
+}
+
+/**
+ * `ipvsadm -R` input (one ipvsadm command a line; unlike the ipvsadm-restore wrapper it does not
+ * clear the table first) turning `current` into `desired`: virtual servers that went away deleted
+ * (their real servers with them), changed ones edited, new ones added; then per virtual server
+ * the real servers removed, edited and added. kube-proxy's graceful termination (weight 0 until
+ * the last connection ends) is not reproduced: a removed real server goes at once, and with
+ * expire_nodest_conn its connections end at their next packet.
+ */
+export function ipvsadmChanges(current: string, desired: string): string {
+  const have = parseIpvsadm(current);
+  const want = parseIpvsadm(desired);
+  const lines: string[] = [];
+  for (const key of have.keys()) if (!want.has(key)) lines.push(`-D ${key}`);
+  for (const [key, vs] of want) {
+    const old = have.get(key);
+    if (!old) lines.push(`-A ${key} ${vs.options}`);
+    else if (old.options !== vs.options) lines.push(`-E ${key} ${vs.options}`);
+  }
+  for (const [key, vs] of want) {
+    const old = have.get(key)?.reals ?? new Map<string, string>();
+    for (const rs of old.keys()) if (!vs.reals.has(rs)) lines.push(`-d ${key} -r ${rs}`);
+    for (const [rs, opts] of vs.reals) {
+      if (!old.has(rs)) lines.push(`-a ${key} -r ${rs} ${opts}`.trimEnd());
+      else if (old.get(rs) !== opts) lines.push(`-e ${key} -r ${rs} ${opts}`.trimEnd());
+    }
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/** The iptables-restore text of a sync: the first one also inserts the jumps from the builtin chains. */
+export function ipvsIptablesRestore(render: IpvsRender, first: boolean): string {
+  return first ? withJumps(render.iptables, ipvsJumps()) : render.iptables;
+}

@@ -1,0 +1,92 @@
+// The IPVS-mode reconciliation: kube-ipvs0's addresses, the ipvsadm commands from the kernel's
+// `ipvsadm -Sn` to the rendered state, the start-up sysctls and the first sync's jumps.
+import t from 'tap';
+import { dummyAddressLines, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadm } from '../../src/dataplane/ipvs-sync.js';
+import { renderIpvs } from '../../src/dataplane/ipvs.js';
+import { modelOf } from '../helpers.js';
+
+const scenario = (cluster: string) => `apiVersion: knetlab/v1
+kind: Scenario
+metadata: {name: ipvs-sync}
+cluster: {${cluster}}
+nodes: [{name: node-1}, {name: node-2}]
+manifests:
+  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}}}}
+  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]}}
+`;
+
+t.test('dummyAddressLines makes kube-ipvs0 once and brings its addresses to the desired ones', async (t) => {
+  t.same(dummyAddressLines(undefined, ['10.96.0.1', '10.96.0.10']), ['link add kube-ipvs0 type dummy', 'address add 10.96.0.1/32 dev kube-ipvs0', 'address add 10.96.0.10/32 dev kube-ipvs0']);
+  t.same(dummyAddressLines(['10.96.0.1', '10.96.0.99'], ['10.96.0.1', '10.96.0.10']), ['address del 10.96.0.99/32 dev kube-ipvs0', 'address add 10.96.0.10/32 dev kube-ipvs0']);
+  t.same(dummyAddressLines(['10.96.0.1'], ['10.96.0.1']), [], 'nothing to do when it already holds them');
+});
+
+t.test('parseIpvsadm reads ipvsadm -Sn and refuses what it does not know', async (t) => {
+  const vs = parseIpvsadm('-A -t 10.96.0.1:443 -s rr -p 10800\n-a -t 10.96.0.1:443 -r 192.168.8.11:6443 -m -w 1\n-A -u 10.96.0.10:53 -s rr\n');
+  t.same([...vs.keys()], ['-t 10.96.0.1:443', '-u 10.96.0.10:53']);
+  t.equal(vs.get('-t 10.96.0.1:443')!.options, '-s rr -p 10800');
+  t.same([...vs.get('-t 10.96.0.1:443')!.reals], [['192.168.8.11:6443', '-m -w 1']]);
+  t.throws(() => parseIpvsadm('-a -t 10.96.0.1:443 -r 10.0.0.1:80 -m -w 1\n'), /after its virtual server/);
+  t.throws(() => parseIpvsadm('-X nonsense\n'), /Expected an ipvsadm -A or -a line/);
+});
+
+t.test('ipvsadmChanges: from an empty table, the whole render; from itself, nothing', async (t) => {
+  const r = renderIpvs(await modelOf(scenario('proxyMode: ipvs, dns: false')), 'node-1');
+  t.equal(ipvsadmChanges('', r.ipvsadm), r.ipvsadm);
+  t.equal(ipvsadmChanges(r.ipvsadm, r.ipvsadm), '');
+});
+
+t.test('ipvsadmChanges deletes, edits and adds virtual and real servers', async (t) => {
+  const current = [
+    '-A -t 10.96.0.1:80 -s rr',
+    '-a -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 1',
+    '-a -t 10.96.0.1:80 -r 10.244.1.2:80 -m -w 1',
+    '-A -t 10.96.0.2:80 -s rr',
+    '-a -t 10.96.0.2:80 -r 10.244.0.3:80 -m -w 1',
+    '-A -u 10.96.0.10:53 -s rr',
+    '',
+  ].join('\n');
+  const desired = [
+    '-A -t 10.96.0.1:80 -s rr -p 10800',
+    '-a -t 10.96.0.1:80 -r 10.244.1.2:80 -m -w 1',
+    '-a -t 10.96.0.1:80 -r 10.244.1.3:80 -m -w 1',
+    '-A -u 10.96.0.10:53 -s rr',
+    '-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1',
+    '-A -t 10.96.0.3:80 -s rr',
+    '-a -t 10.96.0.3:80 -r 10.244.0.5:80 -m -w 1',
+    '',
+  ].join('\n');
+  t.equal(
+    ipvsadmChanges(current, desired),
+    [
+      '-D -t 10.96.0.2:80',
+      '-E -t 10.96.0.1:80 -s rr -p 10800',
+      '-A -t 10.96.0.3:80 -s rr',
+      '-d -t 10.96.0.1:80 -r 10.244.0.2:80',
+      '-a -t 10.96.0.1:80 -r 10.244.1.3:80 -m -w 1',
+      '-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1',
+      '-a -t 10.96.0.3:80 -r 10.244.0.5:80 -m -w 1',
+      '',
+    ].join('\n'),
+  );
+  t.equal(ipvsadmChanges(current, current.replace('-m -w 1', '-m -w 0')), '-e -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 0\n', 'a changed weight is an edit');
+});
+
+t.test('the cluster chooses the scheduler; strictARP adds the ARP sysctls', async (t) => {
+  const plain = await modelOf(scenario('proxyMode: ipvs, dns: false'));
+  t.match(renderIpvs(plain, 'node-1').ipvsadm, /^-A -t 10\.96\.0\.100:80 -s rr$/m);
+  t.same(ipvsSysctls(plain), { 'net.ipv4.vs.conntrack': '1', 'net.ipv4.vs.expire_nodest_conn': '1', 'net.ipv4.vs.expire_quiescent_template': '1' });
+  const strict = await modelOf(scenario('proxyMode: ipvs, dns: false, ipvs: {scheduler: sh, strictARP: true}'));
+  t.match(renderIpvs(strict, 'node-1').ipvsadm, /^-A -t 10\.96\.0\.100:80 -s sh$/m);
+  t.equal(ipvsSysctls(strict)['net.ipv4.conf.all.arp_ignore'], '1');
+  t.equal(ipvsSysctls(strict)['net.ipv4.conf.all.arp_announce'], '2');
+});
+
+t.test('the first sync inserts the jumps into the builtin chains, later ones do not', async (t) => {
+  const r = renderIpvs(await modelOf(scenario('proxyMode: ipvs, dns: false')), 'node-1');
+  const first = ipvsIptablesRestore(r, true);
+  t.match(first, /^-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES$/m);
+  t.match(first, /^-I OUTPUT 1 -m comment --comment "kubernetes ipvs access filter" -j KUBE-IPVS-OUT-FILTER\nCOMMIT$/m, 'the jumps end the filter section');
+  t.equal(ipvsIptablesRestore(r, false), r.iptables);
+  t.notMatch(r.iptables, /^-I /m);
+});
