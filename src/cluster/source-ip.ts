@@ -1,5 +1,6 @@
 // Which source address a Service's endpoint sees: a small, pure model of kube-proxy's iptables mode
-// (pkg/proxy/iptables/proxier.go) plus flannel (--ip-masq, vxlan or host-gw) and Linux's MASQUERADE.
+// (pkg/proxy/iptables/proxier.go) and where its nftables and IPVS modes differ, plus flannel
+// (--ip-masq, vxlan or host-gw) and Linux's MASQUERADE.
 // The setting: two nodes, the endpoint's node (the only endpoint is a pod there) and another node,
 // and an outside host on the same LAN. scripts/truth-table.mjs checks every cell on the kernel and
 // writes docs/source-ip.md. Each rule below names its reason, a line of `because`; a result carries
@@ -26,8 +27,11 @@ export interface Cell {
 }
 
 export type NodeRole = 'endpoint' | 'other';
-/** `client`: the client's own address; otherwise an address of a node, on cni0, flannel.1 or eth0 (its LAN IP). */
-export type Source = 'client' | 'node-cni0' | 'node-flannel' | 'node-ip';
+/**
+ * `client`: the client's own address; `vip`: the Service address the client connected to (an
+ * external IP or LB IP); otherwise an address of a node, on cni0, flannel.1 or eth0 (its LAN IP).
+ */
+export type Source = 'client' | 'vip' | 'node-cni0' | 'node-flannel' | 'node-ip';
 export interface Answered {
   outcome: 'answered';
   source: Source;
@@ -61,6 +65,12 @@ export const because = {
   masqCni0: "MASQUERADE takes the address of the interface toward the endpoint: on the endpoint's node that is cni0.",
   masqFlannel: "MASQUERADE takes the address of the interface toward the endpoint: from another node over VXLAN that is flannel.1 (the node subnet's .0).",
   masqEth0: "MASQUERADE takes the address of the interface toward the endpoint: from another node over host-gw that is eth0, the node's LAN address.",
+  nftLocalOutput:
+    "nftables mode, policy Local, a node without a ready local endpoint: service-endpoints-check also runs for the node's own new connections (filter-output), and @no-endpoint-services maps the external IP or LB IP to drop (iptables mode checks only INPUT and FORWARD).",
+  ipvsLocalFallback:
+    "IPVS mode, policy Local, a node without a ready local endpoint: its virtual server keeps every endpoint (kubernetes#97081) and the *-LOCAL ipset skips the masquerade mark, so flannel's own `! -s <pod CIDR> -d <pod CIDR> -j MASQUERADE` masquerades the packet on its way to the other node's pod.",
+  ipvsLocalOwn: "IPVS mode, policy Local: the node's own traffic is not marked either (the *-LOCAL ipsets return first), and flannel leaves traffic to its own pod subnet alone: the source stays the address the node sent from.",
+  ipvsVipSource: 'IPVS mode: external IPs and LB IPs are addresses of every node (on kube-ipvs0), and the kernel sends to a local address from that same address: the pod sees the Service address itself.',
 } as const;
 
 /** Where kube-proxy meets the packet, and what kind of source it carries there. */
@@ -96,7 +106,7 @@ function arrival({ from, via, policy }: Cell): Arrival {
 }
 
 /** What kube-proxy on `node` does with a packet that arrived with a source of this kind. */
-function atNode(cell: Cell, node: NodeRole, source: Arrival['source']): Expected {
+function atNode(cell: Cell, node: NodeRole, source: Arrival['source'], mode: ProxyMode): Expected {
   const masquerade = (rule: string): Answered => {
     if (node === 'endpoint') return { outcome: 'answered', source: 'node-cni0', node, because: [rule, because.masqCni0] };
     if (cell.network === 'flannel-vxlan') return { outcome: 'answered', source: 'node-flannel', node, because: [rule, because.masqFlannel] };
@@ -109,6 +119,15 @@ function atNode(cell: Cell, node: NodeRole, source: Arrival['source']): Expected
   };
   if (cell.via === 'cluster-ip') return source === 'pod' ? kept(because.clusterIP) : masquerade(because.clusterIP);
   if (cell.policy === 'Cluster') return masquerade(because.extCluster);
+  if (mode === 'nftables' && source === 'local' && node === 'other' && !cell.via.startsWith('nodeport-')) return { outcome: 'dropped', because: [because.nftLocalOutput] };
+  if (mode === 'ipvs' && source !== 'pod') {
+    if (node === 'other') return masquerade(because.ipvsLocalFallback);
+    if (source === 'local') {
+      // A NodePort is the node's own address: the node is the client. External and LB IPs are on kube-ipvs0.
+      if (cell.via.startsWith('nodeport-')) return { outcome: 'answered', source: 'client', because: [because.ipvsLocalOwn] };
+      return { outcome: 'answered', source: 'vip', because: [because.ipvsLocalOwn, because.ipvsVipSource] };
+    }
+  }
   if (source === 'pod') return kept(because.extLocalPod);
   if (source === 'local') return masquerade(because.extLocalNode);
   if (node === 'endpoint') return kept(because.extLocalKept);
@@ -117,15 +136,14 @@ function atNode(cell: Cell, node: NodeRole, source: Arrival['source']): Expected
 
 /** What the endpoint sees for one cell of the matrix. */
 export function expectedSource(cell: Cell, mode: ProxyMode = 'iptables'): Expected {
-  void mode;
   if (cell.from === 'outside-host' && cell.via === 'cluster-ip') return { outcome: 'unreachable', because: [because.noRoute] };
   const a = arrival(cell);
   const withArrival = (e: Expected): Expected => ({ ...e, because: [...a.because, ...e.because] });
   if (a.node === 'load-balancer-pick') {
-    const of = (['endpoint', 'other'] as const).map((n) => atNode(cell, n, a.source) as Answered);
+    const of = (['endpoint', 'other'] as const).map((n) => atNode(cell, n, a.source, mode) as Answered);
     return { outcome: 'either', of, because: [...a.because, ...new Set(of.flatMap((o) => o.because))] };
   }
-  return withArrival(atNode(cell, a.node, a.source));
+  return withArrival(atNode(cell, a.node, a.source, mode));
 }
 
 /** Every cell, network by network, then policy, client location and way in. */

@@ -141,6 +141,7 @@ async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkl
   // Records follow the model as it changes, as CoreDNS follows the API.
   if (next.config.dns) await echo.setDnsZone(renderDnsZone(next));
   commands.start(made);
+  await commands.listening(made);
   await ingress.start(next, made);
 }
 
@@ -213,6 +214,8 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     if (model.config.dns) await echo.setDnsZone(renderDnsZone(model));
     const notRunnable = commands.start(model.pods);
     if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
+    // What still does not listen shows in the steps that reach it (refused), and in its log.
+    await commands.listening(model.pods);
     await ingress.start(model, model.pods);
     phase('workloads');
     if (opts.hold) {

@@ -46,6 +46,33 @@ export class CommandWorkloads {
     return problems;
   }
 
+  /**
+   * Waits until the started command pods listen on the TCP ports their containers declare (as a
+   * tcpSocket readiness probe would pass), or their command exited, or `timeoutMs` went by: a
+   * process takes a moment to bind, seconds on a loaded or emulated machine, and the steps after
+   * must not race it. Returns the pods still not listening, with their missing ports.
+   */
+  async listening(pods: readonly Pod[], timeoutMs = 30_000): Promise<string[]> {
+    const waiting = new Map<string, { netns: string; ports: Set<number>; procs: { child: ResultPromise }[] }>();
+    for (const p of pods) {
+      const procs = this.running.get(`${p.namespace}/${p.name}`);
+      const ports = p.containers.flatMap((c) => c.ports.filter((cp) => cp.protocol === 'TCP').map((cp) => cp.containerPort));
+      if (!procs || ports.length === 0) continue;
+      waiting.set(`${p.namespace}/${p.name}`, { netns: p.hostNetwork ? machineNetns(p.node!) : podNetns(p), ports: new Set(ports), procs });
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (waiting.size && Date.now() < deadline) {
+      for (const [key, w] of waiting) {
+        const r = await execa('ip', ['netns', 'exec', w.netns, 'ss', '-Hltn'], { reject: false });
+        // `LISTEN 0 5 0.0.0.0:8000 0.0.0.0:*`: the port ends the fourth column.
+        for (const line of r.stdout.split('\n')) w.ports.delete(Number(line.trim().split(/\s+/)[3]?.split(':').pop()));
+        if (w.ports.size === 0 || w.procs.every(({ child }) => child.exitCode !== null)) waiting.delete(key);
+      }
+      if (waiting.size) await new Promise((r) => setTimeout(r, 100));
+    }
+    return [...waiting].map(([key, w]) => `pod ${key} is not listening on ${[...w.ports].join(', ')} after ${timeoutMs / 1000} s`);
+  }
+
   stop(pods: readonly Pod[]): void {
     for (const p of pods) {
       const key = `${p.namespace}/${p.name}`;

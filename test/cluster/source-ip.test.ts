@@ -21,7 +21,7 @@ t.test('the matrix: 5 client locations x 6 ways in x 2 policies x 2 networks, ev
     const e = expectedSource(c);
     if (!e.because.length || !e.because.every((b) => rules.has(b))) t.fail(`${JSON.stringify(c)}: reasons ${JSON.stringify(e.because)}`);
   }
-  const used = new Set(cells.flatMap((c) => expectedSource(c).because));
+  const used = new Set(cells.flatMap((c) => (['iptables', 'nftables', 'ipvs'] as const).flatMap((m) => expectedSource(c, m).because)));
   t.same([...rules].filter((r) => !used.has(r)), [], 'every rule is used by some cell');
 });
 
@@ -88,4 +88,29 @@ t.test('properties over the matrix', async (t) => {
     }
   }
   t.pass('checked');
+});
+
+t.test('IPVS mode: where policy Local differs from iptables mode, as the VM kernel showed', async (t) => {
+  const ipvs = (...args: Parameters<typeof cell>) => bare(expectedSource(cell(...args), 'ipvs'));
+  t.equal(seen('outside-host', 'nodeport-other-node', 'Local'), 'dropped', 'iptables: a node without a local endpoint drops');
+  t.same(ipvs('outside-host', 'nodeport-other-node', 'Local'), { source: 'node-flannel', node: 'other' }, 'IPVS: it falls back to every endpoint, and flannel masquerades');
+  t.same(ipvs('outside-host', 'external-ip-via-other-node', 'Local', 'host-gw'), { source: 'node-ip', node: 'other' }, 'over host-gw to its eth0');
+  t.same(ipvs('endpoint-node', 'nodeport-endpoint-node', 'Local'), { source: 'client' }, "the node's own NodePort: unmarked, its own address");
+  t.same(seen('endpoint-node', 'nodeport-endpoint-node', 'Local'), { source: 'node-cni0', node: 'endpoint' }, 'iptables masquerades the node itself');
+  t.same(ipvs('endpoint-node', 'load-balancer', 'Local'), { source: 'vip' }, 'an LB IP on kube-ipvs0: the Service address is the source');
+  t.same(ipvs('endpoint-node', 'external-ip-via-other-node', 'Local'), { source: 'vip' });
+  t.same(ipvs('outside-host', 'nodeport-endpoint-node', 'Local'), { source: 'client' }, 'the endpoint node keeps the client, as in iptables mode');
+  const differ = allCells().filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'ipvs'))));
+  t.equal(differ.length, 16, '16 cells differ');
+  t.ok(differ.every((c) => c.policy === 'Local' && c.via !== 'cluster-ip'), 'all with policy Local, none through the ClusterIP');
+});
+
+t.test("nftables mode: the node's own traffic to a Local external IP or LB IP without a local endpoint is dropped", async (t) => {
+  const nft = (...args: Parameters<typeof cell>) => bare(expectedSource(cell(...args), 'nftables'));
+  t.equal(nft('other-node', 'load-balancer', 'Local'), 'dropped');
+  t.same(seen('other-node', 'load-balancer', 'Local'), { source: 'node-flannel', node: 'other' }, 'iptables mode lets it through, masqueraded');
+  t.same(nft('other-node', 'nodeport-other-node', 'Local'), { source: 'node-flannel', node: 'other' }, 'its own NodePort is checked in INPUT only');
+  const differ = allCells().filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'nftables'))));
+  t.equal(differ.length, 6, 'other-node x (2 external IPs, LB) x 2 networks');
+  t.ok(differ.every((c) => c.from === 'other-node' && c.policy === 'Local'));
 });

@@ -16,7 +16,7 @@ manifests:
 
 t.test('IPVS mode needs ip_vs, its scheduler, dummy and ipset; xt_ipvs only for LB source ranges', async (t) => {
   const ipvs = neededFeatures(await modelOf(scenario('proxyMode: ipvs, dns: false')));
-  for (const f of ['ip_vs', 'ip_vs_rr', 'dummy', 'ipset']) t.ok(ipvs.includes(f), f);
+  for (const f of ['ip_vs', 'ip_vs_rr', 'dummy', 'ipset'] as const) t.ok(ipvs.includes(f), f);
   t.notOk(ipvs.includes('statistic'), 'no iptables endpoint choice');
   t.notOk(ipvs.includes('xt_ipvs'));
   t.ok(neededFeatures(await modelOf(scenario('proxyMode: ipvs, dns: false, ipvs: {scheduler: sh}'))).includes('ip_vs_sh'), 'the configured scheduler');
