@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { enterCommand, findHeld, listHeld, placeNetns, removeHeld, saveHeld } from '../run/hold.js';
 import { runFiles } from '../run/runner.js';
-import { crossModeDifferences } from '../run/cross-mode.js';
+import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
 import { execa } from 'execa';
@@ -89,6 +89,8 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   else process.stdout.write(report);
   const differences = flags.proxyMode === 'all' ? crossModeDifferences(files, byMode) : [];
   for (const d of differences) process.stderr.write(`${d}\n`);
+  // Declared by the scenarios themselves: shown, and no failure.
+  if (flags.proxyMode === 'all') for (const d of declaredDifferences(files, byMode)) process.stderr.write(`${d}\n`);
   return results.some((r) => r.status === 'failed') || differences.length ? 1 : 0;
 }
 
