@@ -209,8 +209,9 @@ export async function main(argv: string[]): Promise<number> {
     .command('down')
     .description('end the held scenario')
     .argument('[scenario]', 'which one, when several are held')
-    .action(async (scenario?: string) => {
-      status = await downCommand(scenario);
+    .option('-s, --scenario <name>', 'which held scenario, when several are (as exec and shell take it)')
+    .action(async (scenario: string | undefined, flags: { scenario?: string }) => {
+      status = await downCommand(scenario ?? flags.scenario);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });
