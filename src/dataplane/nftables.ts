@@ -7,13 +7,10 @@
 // of kube-proxy's transaction, without its flushes, which are no-ops on a table just re-created;
 // sorted like upstream's sortNFTablesTransaction they equal the fixtures of its proxier_test.go.
 //
-// How to apply it: one `nft -f -` per node per sync. The text starts with `add table` + `delete
-// table` (add first, so the delete never fails on a fresh node), then creates the whole table
-// again: nft runs a file as one transaction, so the node goes from the old table to the new one
-// atomically, stale chains and sets included, on any kernel (kube-proxy instead flushes stale
-// chains and deletes them a second later, because kernels before 6.2 may still count a chain as
-// referenced by a map element removed in the same transaction). The price: the affinity sets
-// start empty after every sync, where kube-proxy keeps them (ClientIP affinity restarts).
+// How to apply it: the text starts with `add table` + `delete table` (add first, so the delete
+// never fails on a fresh node) and creates the whole table, for a node's first sync; later syncs
+// turn it into kube-proxy's flush-and-refill transaction, which keeps the affinity sets
+// (nft-sync.ts). Either way one `nft -f -` per node per sync: one atomic transaction.
 import { categorizeEndpoints, cmp, externallyAccessible, externallyAccessibleService, parseSourceRange, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import type { Model, Service, ServicePort } from '../cluster/types.js';

@@ -1,6 +1,7 @@
 import type { Model } from '../cluster/types.js';
 import { staleUdpEndpoints } from '../dataplane/iptables.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
+import { nftSyncText, nftTableState, type NftTableState } from '../dataplane/nft-sync.js';
 import { renderIpvs } from '../dataplane/ipvs.js';
 import { dummyAddressLines, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls } from '../dataplane/ipvs-sync.js';
 import { healthChecks, kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
@@ -15,8 +16,13 @@ import { inNetns } from './exec.js';
  * model, as kube-proxy's sync loop does (a whole restore of its chains, atomically, per node,
  * only when the text changed), and clears stale UDP conntrack entries after.
  */
+/** How long kube-proxy's nftables mode keeps a flushed chain before deleting it. */
+const STALE_CHAIN_DELAY_MS = 1000;
+
 export class KubeProxy {
   private applied = new Map<string, string>();
+  /** nftables mode: each node's table as the last sync left it, and its stale chains with when they went stale. */
+  private nftables = new Map<string, { state: NftTableState; stale: Map<string, number> }>();
   private lbRoutes = new Map<string, string[]>();
 
   constructor(
@@ -97,6 +103,30 @@ export class KubeProxy {
     await this.clearStale(prev, model, nodeName, netns);
   }
 
+  /**
+   * One nftables-mode sync of a node: one atomic `nft -f` transaction, the table created on the
+   * first, flushed and refilled on later ones (affinity sets kept); `force` for the periodic full
+   * sync, which runs even when nothing changed.
+   */
+  private async syncNftables(prev: Model | undefined, model: Model, nodeName: string, force: boolean): Promise<void> {
+    const netns = machineNetns(nodeName);
+    const desired = renderKubeProxyNftables(model, nodeName);
+    const had = this.nftables.get(nodeName);
+    if (!had) {
+      await this.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: desired });
+      this.nftables.set(nodeName, { state: nftTableState(desired), stale: new Map() });
+    } else if (force || desired !== this.applied.get(nodeName)) {
+      const now = Date.now();
+      // A chain goes a second after it went stale, as kube-proxy waits (see nft-sync.ts).
+      const due = [...had.stale].filter(([, since]) => now - since >= STALE_CHAIN_DELAY_MS).map(([c]) => c);
+      const sync = nftSyncText(desired, { chains: [...had.state.chains, ...had.stale.keys()], sets: had.state.sets }, due);
+      await this.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: sync.text });
+      this.nftables.set(nodeName, { state: nftTableState(desired), stale: new Map(sync.stale.map((c) => [c, had.stale.get(c) ?? now])) });
+    }
+    this.applied.set(nodeName, desired);
+    await this.clearStale(prev, model, nodeName, netns);
+  }
+
   /** kube-proxy's periodic full sync: every node's rules restored again, changed or not. */
   async resync(model: Model): Promise<void> {
     if (model.config.proxyMode === 'ipvs') {
@@ -104,8 +134,8 @@ export class KubeProxy {
       return;
     }
     if (model.config.proxyMode === 'nftables') {
-      this.applied.clear();
-      return this.sync(undefined, model);
+      await Promise.all(model.nodes.map((node) => this.syncNftables(undefined, model, node.name, true)));
+      return;
     }
     await Promise.all(
       model.nodes.map(async (node) => {
@@ -121,16 +151,7 @@ export class KubeProxy {
       model.nodes.map(async (node) => {
         const netns = machineNetns(node.name);
         if (model.config.proxyMode === 'ipvs') return this.syncIpvs(prev, model, node.name);
-        if (model.config.proxyMode === 'nftables') {
-          // One atomic transaction per node: the whole `ip kube-proxy` table, made anew.
-          const text = renderKubeProxyNftables(model, node.name);
-          if (text !== this.applied.get(node.name)) {
-            await this.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: text });
-            this.applied.set(node.name, text);
-          }
-          await this.clearStale(prev, model, node.name, netns);
-          return;
-        }
+        if (model.config.proxyMode === 'nftables') return this.syncNftables(prev, model, node.name, false);
         const previous = this.applied.get(node.name);
         const first = previous === undefined;
         const text = kubeProxyRestore(model, node.name, { first, ...(previous ? { previous } : {}) });
