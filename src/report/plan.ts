@@ -154,6 +154,7 @@ function responseExpect(m: Model, e: ResponseExpect): string[] {
   if (e.backend) out.push(`backend ${addressText(m, e.backend)}`);
   if (e.backends) out.push(`backends ${e.backends}`);
   if (e.spread !== undefined) out.push(`spread ${e.spread}`);
+  if (e.sameBackendAs !== undefined) out.push(`the backend of "${e.sameBackendAs}"`);
   return out;
 }
 

@@ -17,7 +17,8 @@ import { skippedUnderMode, stepUnderMode, type Step } from '../scenario/steps.js
 import { resolveAddress, resolveSource } from '../cluster/resolve.js';
 import { renderDnsZone } from '../dataplane/dns-records.js';
 import { dnsProbe, judgeDns } from '../steps/dns-probe.js';
-import { placeNetns, runProbe, stepName, StepError } from '../steps/run.js';
+import type { Judged } from '../steps/judge.js';
+import { placeNetns, runProbe, stepName, StepError, type AnsweredBy } from '../steps/run.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
@@ -225,6 +226,12 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     }
 
     let failed: StepResult | undefined;
+    // Who answered each http and udp step that ran, by index, for sameBackendAs.
+    const answered = new Map<number, readonly string[]>();
+    const answeredBy: AnsweredBy = (ref, before) => {
+      const earlier = v.scenario.steps.filter((s) => s.index < before && s.name === ref).at(-1);
+      return earlier ? answered.get(earlier.index) : undefined;
+    };
     for (const written of v.scenario.steps) {
       const step = stepUnderMode(written, model.config.proxyMode);
       // A step judged by its expectIn says so: its name may describe another mode's outcome.
@@ -238,9 +245,10 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
       } else if (skippedUnderMode(written, model.config.proxyMode)) {
         result = { name: sname, status: 'skipped', expected: '', seen: `not run under kube-proxy's ${model.config.proxyMode} mode (its expectIn says skip)`, diagnostics: null, durationMs: 0 };
       } else {
-        let judged: { passed: boolean; expected: string; seen: string };
+        let judged: Judged;
         try {
-          judged = await runStep(runner, { echo, commands, kubeProxy, ingress, policies }, step, () => model, (m) => (model = m), etcNetns);
+          judged = await runStep(runner, { echo, commands, kubeProxy, ingress, policies }, step, () => model, (m) => (model = m), etcNetns, answeredBy);
+          if (judged.servers) answered.set(step.index, judged.servers);
         } catch (err) {
           if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
           judged = { passed: false, expected: 'the step can run', seen: err.message };
@@ -280,7 +288,7 @@ interface Live {
   policies: NetworkPolicies;
 }
 
-async function runStep(runner: Runner, live: Live, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean): Promise<{ passed: boolean; expected: string; seen: string }> {
+async function runStep(runner: Runner, live: Live, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean, answeredBy: AnsweredBy): Promise<Judged> {
   const model = get();
   switch (step.kind) {
     case 'sleep':
@@ -325,6 +333,6 @@ async function runStep(runner: Runner, live: Live, step: Step, get: () => Model,
       });
     }
     default:
-      return runProbe(runner, model, step);
+      return runProbe(runner, model, step, answeredBy);
   }
 }

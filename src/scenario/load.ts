@@ -144,6 +144,7 @@ export async function loadScenario(file: string): Promise<LoadResult> {
       const step = await readStep(raw.steps[i], i, at('steps', i), baseDir, problems, rejected);
       if (step) steps.push(step);
     }
+    checkSameBackendRefs(raw.steps, steps, problems);
   }
 
   // A bad head (name, apiVersion) is reported above; the cluster can still be checked.
@@ -165,6 +166,31 @@ export async function loadScenario(file: string): Promise<LoadResult> {
       origin: top,
     },
   };
+}
+
+/** `sameBackendAs` names the latest earlier step of that name, which must be an http or udp step. */
+function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: Problems): void {
+  const kindOf = (r: unknown) => (r && typeof r === 'object' ? Object.keys(r).find((k) => k in stepSchemas) : undefined);
+  const nameOf = (r: unknown) => (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : undefined);
+  for (const step of steps) {
+    const variants: [string[], unknown][] = [[['expect'], 'expect' in step ? step.expect : undefined], ...Object.entries(step.expectIn ?? {}).map(([m, e]) => [['expectIn', m], e] as [string[], unknown])];
+    for (const [path, e] of variants) {
+      const ref = (e as { sameBackendAs?: string } | undefined)?.sameBackendAs;
+      if (ref === undefined) continue;
+      const at = originAt(step.origin, ...path, 'sameBackendAs');
+      const where = `steps[${step.index}].${path.join('.')}.sameBackendAs`;
+      const earlier = raw.slice(0, step.index);
+      let j = -1;
+      for (let k = earlier.length - 1; k >= 0; k--) if (nameOf(earlier[k]) === ref) { j = k; break; }
+      if (j < 0) {
+        const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
+        const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
+        problems.error(at, `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`);
+      } else if (!['http', 'udp'].includes(kindOf(earlier[j]) ?? '')) {
+        problems.error(at, `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an http or udp step has an endpoint that answered`);
+      }
+    }
+  }
 }
 
 /** A manifests entry (or an apply step): a path to a multi-document file, or one inline object. */
@@ -330,6 +356,7 @@ async function readStepWith(value: unknown, index: number, origin: Origin, baseD
         ok = false;
       } else (out as Record<string, unknown>)[k] = e[k];
     }
+    if (typeof e.sameBackendAs === 'string') out.sameBackendAs = e.sameBackendAs;
     if (e.backends === 'one' && e.spread !== undefined) {
       problems.error(exAt('spread'), `\`${exWhere}.spread\` contradicts \`backends: one\``);
       ok = false;

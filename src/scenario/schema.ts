@@ -93,6 +93,7 @@ const backendExpect = {
   sourceIpNot: ref.optional(),
   backend: ref.optional(),
   backends: z.enum(['all', 'one', 'rotate']).optional(),
+  sameBackendAs: z.string({ error: 'to be the name of an earlier http or udp step' }).min(1, { error: 'to be the name of an earlier http or udp step' }).optional(),
   spread: z.number().gt(0, { error: 'to be a fraction greater than 0 and at most 1' }).max(1, { error: 'to be a fraction greater than 0 and at most 1' }).optional(),
 };
 

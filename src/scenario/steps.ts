@@ -11,6 +11,8 @@ export interface ResponseExpect {
   backend?: AddressRef;
   backends?: 'all' | 'one' | 'rotate';
   spread?: number;
+  /** The name of an earlier http or udp step: every try is answered by the one endpoint that answered it. */
+  sameBackendAs?: string;
 }
 
 interface StepBase {

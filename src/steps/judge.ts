@@ -9,6 +9,8 @@ export interface Judged {
   expected: string;
   /** What was seen, summed up over every try; where it differed first. */
   seen: string;
+  /** Who answered (echo server names, each once, in order), for a later step's sameBackendAs. */
+  servers?: string[];
 }
 
 /** An address of an expectation, resolved: its IP and the symbol it came from. */
@@ -30,6 +32,8 @@ export interface ResponseRules {
   spread?: number;
   /** The ready endpoints of the target, by server name, for backends: all and spread. */
   endpoints?: string[];
+  /** An earlier step's name and who answered it (undefined: it did not run). */
+  sameBackendAs?: { step: string; servers: readonly string[] | undefined };
 }
 
 function tally(values: readonly string[]): string {
@@ -69,7 +73,7 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
   }
 
   const answers = answered.flatMap((t) => (t.answer ? [t.answer] : []));
-  const needsEcho = rules.sourceIp || rules.sourceIpNot || rules.backend || rules.backends || rules.spread !== undefined;
+  const needsEcho = rules.sourceIp || rules.sourceIpNot || rules.backend || rules.backends || rules.spread !== undefined || rules.sameBackendAs;
   if (needsEcho) {
     if (answered.length > answers.length) problems.push(`${answered.length - answers.length} answers were not the echo server's, so who answered and what it saw are unknown`);
     if (answers.length) {
@@ -91,6 +95,17 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
     expected.push(`answered by ${rules.backend}`);
     const bad = answers.filter((a) => a.server !== rules.backend);
     if (bad.length) problems.push(`${bad.length} answers came from elsewhere`);
+  }
+  if (rules.sameBackendAs) {
+    const { step, servers } = rules.sameBackendAs;
+    const [earlier] = servers ?? [];
+    expected.push(`every try answered by the endpoint that answered "${step}"${earlier ? ` (${earlier})` : ''}`);
+    if (servers === undefined) problems.push(`"${step}" did not run, so there is no endpoint to compare with`);
+    else if (servers.length !== 1) problems.push(`"${step}" was answered by ${servers.length ? servers.join(', ') : 'no echo server'}, not by one endpoint`);
+    else {
+      const bad = answers.filter((a) => a.server !== earlier);
+      if (bad.length) problems.push(`${bad.length} answers came from another endpoint than ${earlier}`);
+    }
   }
   if (rules.backends === 'one') {
     expected.push('every try answered by the same endpoint');
@@ -130,6 +145,7 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
     passed: problems.length === 0,
     expected: expected.join('; '),
     seen: (problems.length ? `${problems.join('; ')}. ` : '') + seen.join('; '),
+    servers: [...new Set(answers.map((a) => a.server))],
   };
 }
 

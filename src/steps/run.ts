@@ -5,7 +5,7 @@ import { machineNetns, podNetns } from '../dataplane/names.js';
 import type { Runner } from '../kernel/exec.js';
 import { inNetns } from '../kernel/exec.js';
 import type { AddressRef, TargetRef } from '../scenario/refs.js';
-import type { Step } from '../scenario/steps.js';
+import type { ResponseExpect, Step } from '../scenario/steps.js';
 import { judgeConnect, judgeExec, judgePing, judgeResponses, type Addr, type Judged } from './judge.js';
 import { httpProbe, pingProbe, tcpProbe, udpProbe } from './probes.js';
 
@@ -65,8 +65,12 @@ function endpointServers(model: Model, to: TargetRef, from: Place): string[] {
     });
 }
 
+/** Who answered an earlier step: the latest one named `name` before step `before`; undefined when it did not run. */
+export type AnsweredBy = (name: string, before: number) => readonly string[] | undefined;
+
 /** Runs one probe or exec step against the model as it is now; actions are the runner's. */
-export async function runProbe(runner: Runner, model: Model, step: Step): Promise<Judged> {
+export async function runProbe(runner: Runner, model: Model, step: Step, answeredBy: AnsweredBy = () => undefined): Promise<Judged> {
+  const rules = (e: ResponseExpect, from: Place, to: TargetRef) => responseRules(model, step.index, to, from, e, answeredBy);
   switch (step.kind) {
     case 'http': {
       const from = must(resolveSource(model, step.from));
@@ -77,14 +81,14 @@ export async function runProbe(runner: Runner, model: Model, step: Step): Promis
       const e = step.expect;
       return judgeResponses(tries, {
         ...(e.fail !== undefined ? { fail: e.fail } : { status: e.status ?? 200 }),
-        ...responseRules(model, step.to, from, e),
+        ...rules(e, from, step.to),
       });
     }
     case 'udp': {
       const from = must(resolveSource(model, step.from));
       const to = must(resolveTarget(model, step.to, 'UDP'));
       const tries = await udpProbe(runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: step.count, timeoutMs: step.timeoutMs, ...(step.sourcePort ? { sourcePort: step.sourcePort } : {}) });
-      return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(model, step.to, from, step.expect) });
+      return judgeResponses(tries, { reply: step.expect.reply, ...rules(step.expect, from, step.to) });
     }
     case 'tcp': {
       const from = must(resolveSource(model, step.from));
@@ -108,7 +112,7 @@ export async function runProbe(runner: Runner, model: Model, step: Step): Promis
   }
 }
 
-function responseRules(model: Model, to: TargetRef, from: Place, e: { sourceIp?: AddressRef; sourceIpNot?: AddressRef; backend?: AddressRef; backends?: 'all' | 'one' | 'rotate'; spread?: number }) {
+function responseRules(model: Model, index: number, to: TargetRef, from: Place, e: ResponseExpect, answeredBy: AnsweredBy) {
   const sourceIp = addr(model, e.sourceIp);
   const sourceIpNot = addr(model, e.sourceIpNot);
   const backend = e.backend ? serverName(e.backend, model) : undefined;
@@ -118,6 +122,7 @@ function responseRules(model: Model, to: TargetRef, from: Place, e: { sourceIp?:
     ...(backend ? { backend } : {}),
     ...(e.backends ? { backends: e.backends } : {}),
     ...(e.spread !== undefined ? { spread: e.spread } : {}),
+    ...(e.sameBackendAs !== undefined ? { sameBackendAs: { step: e.sameBackendAs, servers: answeredBy(e.sameBackendAs, index) } } : {}),
     ...(e.backends === 'all' || e.backends === 'rotate' || e.spread !== undefined ? { endpoints: endpointServers(model, to, from) } : {}),
   };
 }

@@ -45,6 +45,23 @@ t.test('backend, backends all and one, spread', async (t) => {
   t.equal(judgeResponses(skewed, { spread: 0.2, endpoints: ['pod/a.default', 'pod/b.default'] }).passed, true, '1 >= 0.2 x 5');
 });
 
+t.test('sameBackendAs: every try answered by the one endpoint of the earlier step', async (t) => {
+  const a = ok('pod/a.default');
+  const same = judgeResponses([a, a], { sameBackendAs: { step: 'pinned', servers: ['pod/a.default'] } });
+  t.equal(same.passed, true);
+  t.match(same.expected, 'the endpoint that answered "pinned" (pod/a.default)');
+  const moved = judgeResponses([a, ok('pod/b.default')], { sameBackendAs: { step: 'pinned', servers: ['pod/a.default'] } });
+  t.equal(moved.passed, false);
+  t.match(moved.seen, '1 answers came from another endpoint than pod/a.default');
+  const spread = judgeResponses([a], { sameBackendAs: { step: 'spread', servers: ['pod/a.default', 'pod/b.default'] } });
+  t.equal(spread.passed, false, 'an earlier step answered by two endpoints names none');
+  t.match(spread.seen, '"spread" was answered by pod/a.default, pod/b.default, not by one endpoint');
+  const notRun = judgeResponses([a], { sameBackendAs: { step: 'skipped', servers: undefined } });
+  t.equal(notRun.passed, false);
+  t.match(notRun.seen, '"skipped" did not run');
+  t.same(judgeResponses([a, ok('pod/b.default'), a], {}).servers, ['pod/a.default', 'pod/b.default'], 'who answered, each once, for later steps');
+});
+
 t.test('answers that are not the echo server cannot show a source', async (t) => {
   const r = judgeResponses([{ ok: true, status: 200, body: '<html>' }], { status: 200, sourceIp: { ip: '1.1.1.1', shown: '1.1.1.1' } });
   t.equal(r.passed, false);
