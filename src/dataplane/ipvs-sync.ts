@@ -75,14 +75,47 @@ export function parseIpvsadm(text: string): Map<string, VirtualServer> {
 }
 
 /**
+ * The connections IPVS holds per real server, from `ipvsadm -Ln` (ActiveConn + InActConn), keyed
+ * `-t VIP:PORT REAL:PORT` as ipvsadmChanges names them.
+ */
+export function parseIpvsadmConnections(listing: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const flags: Record<string, string> = { TCP: '-t', UDP: '-u', SCTP: '--sctp-service' };
+  let vs: string | undefined;
+  for (const line of listing.split('\n')) {
+    const v = /^(TCP|UDP|SCTP)\s+(\S+)/.exec(line);
+    if (v) {
+      vs = `${flags[v[1]!]} ${v[2]}`;
+      continue;
+    }
+    const r = /^\s+->\s+(\S+)\s+\S+\s+\d+\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (r && vs) out.set(`${vs} ${r[1]}`, Number(r[2]) + Number(r[3]));
+  }
+  return out;
+}
+
+/** The TCP and SCTP real servers `desired` no longer has (keys as parseIpvsadmConnections'): kube-proxy removes those gracefully. */
+export function gracefulRemovals(current: string, desired: string): string[] {
+  const have = parseIpvsadm(current);
+  const want = parseIpvsadm(desired);
+  const out: string[] = [];
+  for (const [key, vs] of want) {
+    if (key.startsWith('-u ')) continue;
+    for (const rs of have.get(key)?.reals.keys() ?? []) if (!vs.reals.has(rs)) out.push(`${key} ${rs}`);
+  }
+  return out;
+}
+
+/**
  * `ipvsadm -R` input (one ipvsadm command a line; unlike the ipvsadm-restore wrapper it does not
  * clear the table first) turning `current` into `desired`: virtual servers that went away deleted
  * (their real servers with them), changed ones edited, new ones added; then per virtual server
- * the real servers removed, edited and added. kube-proxy's graceful termination (weight 0 until
- * the last connection ends) is not reproduced: a removed real server goes at once, and with
- * expire_nodest_conn its connections end at their next packet.
+ * the real servers removed, edited and added. A TCP or SCTP real server that still has connections
+ * (`connections`, from parseIpvsadmConnections) is not removed but set to weight 0, as kube-proxy's
+ * graceful termination does: no new connection goes to it, the open ones go on, and a later sync
+ * deletes it once they are gone. A UDP one goes at once (expire_nodest_conn ends its flows).
  */
-export function ipvsadmChanges(current: string, desired: string): string {
+export function ipvsadmChanges(current: string, desired: string, connections: ReadonlyMap<string, number> = new Map()): string {
   const have = parseIpvsadm(current);
   const want = parseIpvsadm(desired);
   const lines: string[] = [];
@@ -94,7 +127,13 @@ export function ipvsadmChanges(current: string, desired: string): string {
   }
   for (const [key, vs] of want) {
     const old = have.get(key)?.reals ?? new Map<string, string>();
-    for (const rs of old.keys()) if (!vs.reals.has(rs)) lines.push(`-d ${key} -r ${rs}`);
+    for (const [rs, opts] of old) {
+      if (vs.reals.has(rs)) continue;
+      if (!key.startsWith('-u ') && (connections.get(`${key} ${rs}`) ?? 0) > 0) {
+        const drained = opts.replace(/-w \d+/, '-w 0');
+        if (drained !== opts) lines.push(`-e ${key} -r ${rs} ${drained}`.trimEnd());
+      } else lines.push(`-d ${key} -r ${rs}`);
+    }
     for (const [rs, opts] of vs.reals) {
       if (!old.has(rs)) lines.push(`-a ${key} -r ${rs} ${opts}`.trimEnd());
       else if (old.get(rs) !== opts) lines.push(`-e ${key} -r ${rs} ${opts}`.trimEnd());

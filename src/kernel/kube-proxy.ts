@@ -3,7 +3,7 @@ import { staleUdpEndpoints } from '../dataplane/iptables.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
 import { nftSyncText, nftTableState, type NftTableState } from '../dataplane/nft-sync.js';
 import { renderIpvs } from '../dataplane/ipvs.js';
-import { dummyAddressLines, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls } from '../dataplane/ipvs-sync.js';
+import { dummyAddressLines, gracefulRemovals, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadmConnections } from '../dataplane/ipvs-sync.js';
 import { healthChecks, kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
 import type { EchoListener } from '../workloads/echo.js';
 import { KUBE_IPVS_DEVICE } from '../dataplane/ipvs.js';
@@ -95,7 +95,10 @@ export class KubeProxy {
     if (lines.length) await this.runner.run(['ip', '-n', netns, '-batch', '-'], { input: `${lines.join('\n')}\n` });
     await this.runner.run(inNetns(netns, ['ipset', 'restore', '-exist']), { input: render.ipset });
     const current = (await this.runner.run(inNetns(netns, ['ipvsadm', '-Sn']))).stdout;
-    const changes = ipvsadmChanges(current, render.ipvsadm);
+    // Real servers on their way out keep weight 0 while IPVS still holds connections to them.
+    const leaving = gracefulRemovals(current, render.ipvsadm);
+    const connections = leaving.length ? parseIpvsadmConnections((await this.runner.run(inNetns(netns, ['ipvsadm', '-Ln']))).stdout) : new Map<string, number>();
+    const changes = ipvsadmChanges(current, render.ipvsadm, connections);
     // `ipvsadm -R`, not the ipvsadm-restore wrapper, which clears every virtual server first.
     if (changes) await this.runner.run(inNetns(netns, ['ipvsadm', '-R']), { input: changes });
     await this.runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: ipvsIptablesRestore(render, first) });

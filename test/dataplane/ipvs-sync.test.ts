@@ -1,7 +1,7 @@
 // The IPVS-mode reconciliation: kube-ipvs0's addresses, the ipvsadm commands from the kernel's
 // `ipvsadm -Sn` to the rendered state, the start-up sysctls and the first sync's jumps.
 import t from 'tap';
-import { dummyAddressLines, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadm } from '../../src/dataplane/ipvs-sync.js';
+import { dummyAddressLines, gracefulRemovals, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadm, parseIpvsadmConnections } from '../../src/dataplane/ipvs-sync.js';
 import { renderIpvs } from '../../src/dataplane/ipvs.js';
 import { modelOf } from '../helpers.js';
 
@@ -70,6 +70,35 @@ t.test('ipvsadmChanges deletes, edits and adds virtual and real servers', async 
     ].join('\n'),
   );
   t.equal(ipvsadmChanges(current, current.replace('-m -w 1', '-m -w 0')), '-e -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 0\n', 'a changed weight is an edit');
+});
+
+t.test('graceful termination: a TCP real server with connections goes to weight 0, and is deleted once they end', async (t) => {
+  const listing = [
+    'IP Virtual Server version 1.2.1 (size=4096)',
+    'Prot LocalAddress:Port Scheduler Flags',
+    '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+    'TCP  10.96.0.1:80 rr persistent 10800',
+    '  -> 10.244.0.2:80                Masq    1      1          2',
+    '  -> 10.244.1.2:80                Masq    1      0          0',
+    'UDP  10.96.0.10:53 rr',
+    '  -> 10.244.0.4:53                Masq    1      0          5',
+    '',
+  ].join('\n');
+  const conns = parseIpvsadmConnections(listing);
+  t.same([...conns], [['-t 10.96.0.1:80 10.244.0.2:80', 3], ['-t 10.96.0.1:80 10.244.1.2:80', 0], ['-u 10.96.0.10:53 10.244.0.4:53', 5]]);
+  const current = '-A -t 10.96.0.1:80 -s rr -p 10800\n-a -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 1\n-a -t 10.96.0.1:80 -r 10.244.1.2:80 -m -w 1\n-A -u 10.96.0.10:53 -s rr\n-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n';
+  const desired = '-A -t 10.96.0.1:80 -s rr -p 10800\n-A -u 10.96.0.10:53 -s rr\n';
+  t.same(gracefulRemovals(current, desired), ['-t 10.96.0.1:80 10.244.0.2:80', '-t 10.96.0.1:80 10.244.1.2:80'], 'TCP only: UDP goes at once');
+  t.equal(
+    ipvsadmChanges(current, desired, conns),
+    '-e -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 0\n-d -t 10.96.0.1:80 -r 10.244.1.2:80\n-d -u 10.96.0.10:53 -r 10.244.0.4:53\n',
+    'drained, deleted (no connections), deleted (UDP)',
+  );
+  const draining = current.replace('10.244.0.2:80 -m -w 1', '10.244.0.2:80 -m -w 0');
+  t.equal(ipvsadmChanges(draining, desired + '-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n', conns), '-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'already at weight 0 with connections: left alone');
+  t.equal(ipvsadmChanges(draining, desired + '-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n', new Map()), '-d -t 10.96.0.1:80 -r 10.244.0.2:80\n-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'its connections gone: deleted');
+  t.equal(ipvsadmChanges(draining, current, conns), '-e -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 1\n', 'back in the endpoints: weight 1 again');
+  t.equal(ipvsadmChanges(current, '', conns), '-D -t 10.96.0.1:80\n-D -u 10.96.0.10:53\n', 'a virtual server that goes takes its real servers at once');
 });
 
 t.test('the cluster chooses the scheduler; strictARP adds the ARP sysctls', async (t) => {
