@@ -52,7 +52,7 @@ export class CommandWorkloads {
    * process takes a moment to bind, seconds on a loaded or emulated machine, and the steps after
    * must not race it. Returns the pods still not listening, with their missing ports.
    */
-  async listening(pods: readonly Pod[], timeoutMs = 30_000): Promise<string[]> {
+  async listening(pods: readonly Pod[], timeoutMs = 120_000): Promise<string[]> {
     const waiting = new Map<string, { netns: string; ports: Set<number>; procs: { child: ResultPromise }[] }>();
     for (const p of pods) {
       const procs = this.running.get(`${p.namespace}/${p.name}`);
