@@ -51,7 +51,7 @@ export interface NftSync {
 export function nftSyncText(desired: string, existing: NftTableState, deleteChains: readonly string[] = []): NftSync {
   const want = nftTableState(desired);
   const wanted = new Set(want.chains);
-  const deleting = new Set(deleteChains.filter((c) => !wanted.has(c) && existing.chains.includes(c)));
+  const deleting = new Set(deleteChains);
   const staleChains = existing.chains.filter((c) => !wanted.has(c));
   const out: string[] = [];
   const body = desired.split('\n');

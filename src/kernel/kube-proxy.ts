@@ -1,7 +1,7 @@
 import type { Model } from '../cluster/types.js';
 import { staleUdpEndpoints } from '../dataplane/iptables.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
-import { nftSyncText, nftTableState, type NftTableState } from '../dataplane/nft-sync.js';
+import { nftSyncText, nftTableState } from '../dataplane/nft-sync.js';
 import { renderIpvs } from '../dataplane/ipvs.js';
 import { dummyAddressLines, gracefulRemovals, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadmConnections } from '../dataplane/ipvs-sync.js';
 import { healthChecks, kubeProxyRestore, loadBalancerRouteLines, loadBalancerRoutes } from '../dataplane/kube-proxy-sync.js';
@@ -11,18 +11,18 @@ import { LAN_BRIDGE, LAN_NETNS, machineNetns } from '../dataplane/names.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
 
+/** How long kube-proxy's nftables mode keeps a flushed chain before deleting it. */
+const STALE_CHAIN_DELAY_MS = 1000;
+
 /**
  * kube-proxy on every node, and the LAN's load balancer: keeps each node's rules in step with the
  * model, as kube-proxy's sync loop does (a whole restore of its chains, atomically, per node,
  * only when the text changed), and clears stale UDP conntrack entries after.
  */
-/** How long kube-proxy's nftables mode keeps a flushed chain before deleting it. */
-const STALE_CHAIN_DELAY_MS = 1000;
-
 export class KubeProxy {
   private applied = new Map<string, string>();
-  /** nftables mode: each node's table as the last sync left it, and its stale chains with when they went stale. */
-  private nftables = new Map<string, { state: NftTableState; stale: Map<string, number> }>();
+  /** nftables mode: each node's stale chains (flushed, not yet deleted), with when they went stale. */
+  private staleChains = new Map<string, Map<string, number>>();
   private lbRoutes = new Map<string, string[]>();
 
   constructor(
@@ -114,17 +114,18 @@ export class KubeProxy {
   private async syncNftables(prev: Model | undefined, model: Model, nodeName: string, force: boolean): Promise<void> {
     const netns = machineNetns(nodeName);
     const desired = renderKubeProxyNftables(model, nodeName);
-    const had = this.nftables.get(nodeName);
-    if (!had) {
+    const previous = this.applied.get(nodeName);
+    if (previous === undefined) {
       await this.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: desired });
-      this.nftables.set(nodeName, { state: nftTableState(desired), stale: new Map() });
-    } else if (force || desired !== this.applied.get(nodeName)) {
+    } else if (force || desired !== previous) {
       const now = Date.now();
+      const stale = this.staleChains.get(nodeName) ?? new Map<string, number>();
       // A chain goes a second after it went stale, as kube-proxy waits (see nft-sync.ts).
-      const due = [...had.stale].filter(([, since]) => now - since >= STALE_CHAIN_DELAY_MS).map(([c]) => c);
-      const sync = nftSyncText(desired, { chains: [...had.state.chains, ...had.stale.keys()], sets: had.state.sets }, due);
+      const due = [...stale].filter(([, since]) => now - since >= STALE_CHAIN_DELAY_MS).map(([c]) => c);
+      const last = nftTableState(previous);
+      const sync = nftSyncText(desired, { chains: [...last.chains, ...stale.keys()], sets: last.sets }, due);
       await this.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: sync.text });
-      this.nftables.set(nodeName, { state: nftTableState(desired), stale: new Map(sync.stale.map((c) => [c, had.stale.get(c) ?? now])) });
+      this.staleChains.set(nodeName, new Map(sync.stale.map((c) => [c, stale.get(c) ?? now])));
     }
     this.applied.set(nodeName, desired);
     await this.clearStale(prev, model, nodeName, netns);

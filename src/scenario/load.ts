@@ -170,7 +170,7 @@ export async function loadScenario(file: string): Promise<LoadResult> {
 
 /** `sameBackendAs` names the latest earlier step of that name, which must be an http or udp step. */
 function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: Problems): void {
-  const kindOf = (r: unknown) => (r && typeof r === 'object' ? Object.keys(r).find((k) => k in stepSchemas) : undefined);
+  const kindOf = (r: unknown) => (r && typeof r === 'object' ? Object.keys(r).find((k) => (stepKinds as readonly string[]).includes(k)) : undefined);
   const nameOf = (r: unknown) => (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : undefined);
   for (const step of steps) {
     const variants: [string[], unknown][] = [[['expect'], 'expect' in step ? step.expect : undefined], ...Object.entries(step.expectIn ?? {}).map(([m, e]) => [['expectIn', m], e] as [string[], unknown])];
@@ -180,8 +180,7 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
       const at = originAt(step.origin, ...path, 'sameBackendAs');
       const where = `steps[${step.index}].${path.join('.')}.sameBackendAs`;
       const earlier = raw.slice(0, step.index);
-      let j = -1;
-      for (let k = earlier.length - 1; k >= 0; k--) if (nameOf(earlier[k]) === ref) { j = k; break; }
+      const j = earlier.findLastIndex((r) => nameOf(r) === ref);
       if (j < 0) {
         const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
         const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
