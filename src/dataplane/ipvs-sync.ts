@@ -94,15 +94,17 @@ export function parseIpvsadmConnections(listing: string): Map<string, number> {
   return out;
 }
 
+/** The real servers each virtual server of `want` had in `have` and no longer has. */
+function* removedReals(have: Map<string, VirtualServer>, want: Map<string, VirtualServer>): Generator<{ key: string; rs: string; opts: string }> {
+  for (const [key, vs] of want) {
+    for (const [rs, opts] of have.get(key)?.reals ?? []) if (!vs.reals.has(rs)) yield { key, rs, opts };
+  }
+}
+
 /** The TCP and SCTP real servers `desired` no longer has (keys as parseIpvsadmConnections'): kube-proxy removes those gracefully. */
 export function gracefulRemovals(current: string, desired: string): string[] {
-  const have = parseIpvsadm(current);
-  const want = parseIpvsadm(desired);
   const out: string[] = [];
-  for (const [key, vs] of want) {
-    if (key.startsWith('-u ')) continue;
-    for (const rs of have.get(key)?.reals.keys() ?? []) if (!vs.reals.has(rs)) out.push(`${key} ${rs}`);
-  }
+  for (const { key, rs } of removedReals(parseIpvsadm(current), parseIpvsadm(desired))) if (!key.startsWith('-u ')) out.push(`${key} ${rs}`);
   return out;
 }
 
@@ -125,15 +127,14 @@ export function ipvsadmChanges(current: string, desired: string, connections: Re
     if (!old) lines.push(`-A ${key} ${vs.options}`);
     else if (old.options !== vs.options) lines.push(`-E ${key} ${vs.options}`);
   }
+  for (const { key, rs, opts } of removedReals(have, want)) {
+    if (!key.startsWith('-u ') && (connections.get(`${key} ${rs}`) ?? 0) > 0) {
+      const drained = opts.replace(/-w \d+/, '-w 0');
+      if (drained !== opts) lines.push(`-e ${key} -r ${rs} ${drained}`.trimEnd());
+    } else lines.push(`-d ${key} -r ${rs}`);
+  }
   for (const [key, vs] of want) {
     const old = have.get(key)?.reals ?? new Map<string, string>();
-    for (const [rs, opts] of old) {
-      if (vs.reals.has(rs)) continue;
-      if (!key.startsWith('-u ') && (connections.get(`${key} ${rs}`) ?? 0) > 0) {
-        const drained = opts.replace(/-w \d+/, '-w 0');
-        if (drained !== opts) lines.push(`-e ${key} -r ${rs} ${drained}`.trimEnd());
-      } else lines.push(`-d ${key} -r ${rs}`);
-    }
     for (const [rs, opts] of vs.reals) {
       if (!old.has(rs)) lines.push(`-a ${key} -r ${rs} ${opts}`.trimEnd());
       else if (old.get(rs) !== opts) lines.push(`-e ${key} -r ${rs} ${opts}`.trimEnd());
