@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'EUSAGE' // the command line is wrong
   | 'ECOMMAND' // a command run by knetlab failed
   | 'ECAPABILITY' // the kernel lacks a feature the scenario needs
+  | 'EUNSAFE' // knetlab's own state is in a place others could steer
+  | 'EINTERRUPTED' // a signal (Ctrl-C, SIGTERM) ended the command
   | 'EINTERNAL';
 
 export interface KnetlabErrorOptions {

@@ -6,11 +6,13 @@ import { formatPlan } from '../report/plan.js';
 import { planJson } from '../report/plan-json.js';
 import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
-import { enterCommand, findHeld, listHeld, placeNetns, removeHeld, saveHeld } from '../run/hold.js';
+import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
+import { processId } from '../run/process-identity.js';
 import { runFiles } from '../run/runner.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
+import { ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 import { execa } from 'execa';
 import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
 
@@ -50,6 +52,27 @@ interface RunFlags {
   reporter?: string;
   output?: string;
   diagnostics: string;
+  artifacts: string;
+}
+
+/** Exit status of a command ended by a signal, as a shell reports one (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
+
+/**
+ * Ctrl-C, SIGTERM or SIGHUP abort the controller's signal (the run ends what it started, at once,
+ * and reports); a second one while that happens exits at once.
+ */
+function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
+    const h = () => {
+      if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+      controller.abort(`interrupted by ${sig}`);
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return { signal: controller.signal, dispose: () => handlers.forEach(([sig, h]) => process.off(sig, h)) };
 }
 
 async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
@@ -76,17 +99,23 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
   const results: ScenarioResult[] = [];
   const byMode = new Map<string, ScenarioResult[]>();
+  const { signal, dispose } = abortOnSignals();
   for (const proxyMode of runModes) {
     // Under --proxy-mode all, each result is named with its mode, so reports tell them apart.
     const tag = (r: ScenarioResult): ScenarioResult => (flags.proxyMode === 'all' ? { ...r, name: `${r.name} [${proxyMode}]` } : r);
     const onEvent = (e: RunEvent) => reporter.event(e.type === 'scenario-end' ? { ...e, result: tag(e.result) } : e.type === 'scenario-start' || e.type === 'held' ? { ...e, name: flags.proxyMode === 'all' ? `${e.name} [${proxyMode}]` : e.name } : e);
-    const rs = (await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, ...(proxyMode ? { proxyMode } : {}), onEvent })).map(tag);
+    const rs = (await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, artifactsRoot: flags.artifacts, signal, ...(proxyMode ? { proxyMode } : {}), onEvent })).map(tag);
     byMode.set(proxyMode ?? 'own', rs);
     results.push(...rs);
   }
+  dispose();
   const report = reporter.finish(results);
   if (flags.output) writeFileSync(flags.output, report);
   else process.stdout.write(report);
+  if (signal.aborted) {
+    process.stderr.write(`knetlab: ${String(signal.reason)}: the report above shows what finished\n`);
+    return EXIT_INTERRUPTED;
+  }
   const differences = flags.proxyMode === 'all' ? crossModeDifferences(files, byMode) : [];
   for (const d of differences) process.stderr.write(`${d}\n`);
   // Declared by the scenarios themselves: shown, and no failure.
@@ -95,36 +124,54 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
 }
 
 /** `knetlab up`: builds one scenario and holds it until Ctrl-C or `knetlab down`. */
-async function upCommand(file: string, flags: { diagnostics: string }): Promise<number> {
+async function upCommand(file: string, flags: { diagnostics: string; artifacts: string }): Promise<number> {
   const v = await validateScenario(file);
   printProblems(v.problems, process.stderr);
   if (hasErrors(v.problems) || !v.scenario) throw new KnetlabError('EINVALID', `${file} is not a valid scenario; nothing was built`);
   const name = v.scenario.name;
-  if (listHeld().some((h) => h.name === name)) throw new KnetlabError('EUSAGE', `${name} is already held; \`knetlab down ${name}\` ends it`);
-  let release: () => void = () => undefined;
-  const released = new Promise<void>((r) => (release = r));
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => release());
-  let sandboxPid = 0;
-  const [result] = await runFiles([file], {
-    jobs: 1,
-    diagnosticsRoot: flags.diagnostics,
-    hold: { release: released, onSandbox: (pid) => (sandboxPid = pid) },
-    onEvent: (e) => {
-      if (e.type === 'phase') process.stderr.write(`  ${e.phase} ${e.durationMs}ms\n`);
-      if (e.type === 'held') {
-        saveHeld({ name, file, upPid: process.pid, sandboxPid, rootless: !isRoot(), netns: e.netns });
-        const places = Object.keys(e.netns).filter((k) => k !== 'lan');
-        process.stderr.write(`${name} is up: ${places.join(', ')}\n  knetlab exec ${places[0] ?? 'node/NAME'} -- ip route\n  knetlab shell ${places[0] ?? 'node/NAME'}\n  Ctrl-C or \`knetlab down\` ends it\n`);
-      }
-    },
-  });
-  removeHeld(name);
-  if (result?.status === 'skipped' || result?.status === 'failed') {
-    process.stderr.write(`knetlab: ${name} could not be held: ${result.reason}\n`);
-    return 1;
+  const claim = { name, file, up: ownId(), rootless: !isRoot() };
+  // One `up` per name, claimed before anything is built.
+  claimHeld(claim);
+  const { signal, dispose } = abortOnSignals();
+  let sandbox: number | undefined;
+  try {
+    const [result] = await runFiles([file], {
+      jobs: 1,
+      diagnosticsRoot: flags.diagnostics,
+      artifactsRoot: flags.artifacts,
+      signal,
+      // Once held, a signal ends it the gentle way (its result is sent); while it builds, at once.
+      hold: { release: new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })), onSandbox: (pid) => (sandbox = pid) },
+      onEvent: (e) => {
+        if (e.type === 'phase') process.stderr.write(`  ${e.phase} ${e.durationMs}ms\n`);
+        if (e.type === 'held') {
+          const id = sandbox ? processId(sandbox) : undefined;
+          if (id) saveHeld({ ...claim, sandbox: id, netns: e.netns });
+          else process.stderr.write(`knetlab: the sandbox of ${name} (pid ${sandbox}) cannot be found: exec and shell cannot enter it\n`);
+          const places = Object.keys(e.netns).filter((k) => k !== 'lan');
+          process.stderr.write(`${name} is up: ${places.join(', ')}\n  knetlab exec ${places[0] ?? 'node/NAME'} -- ip route\n  knetlab shell ${places[0] ?? 'node/NAME'}\n  Ctrl-C or \`knetlab down\` ends it\n`);
+        }
+      },
+    });
+    // Held, then ended by Ctrl-C or `knetlab down`: the way a held scenario ends.
+    if (sandbox !== undefined && signal.aborted) {
+      process.stderr.write(`${name} is down\n`);
+      return 0;
+    }
+    if (result?.interrupted) {
+      process.stderr.write(`knetlab: ${name}: ${result.reason} while it was being built; nothing is left of it\n`);
+      return EXIT_INTERRUPTED;
+    }
+    if (result?.status === 'skipped' || result?.status === 'failed') {
+      process.stderr.write(`knetlab: ${name} could not be held: ${result.reason}\n`);
+      return 1;
+    }
+    process.stderr.write(`${name} is down\n`);
+    return 0;
+  } finally {
+    dispose();
+    removeHeld(name);
   }
-  process.stderr.write(`${name} is down\n`);
-  return 0;
 }
 
 async function execInHeld(place: string, argv: string[], scenario?: string): Promise<number> {
@@ -136,12 +183,12 @@ async function execInHeld(place: string, argv: string[], scenario?: string): Pro
 
 async function downCommand(scenario?: string): Promise<number> {
   const h = findHeld(scenario);
-  process.kill(h.upPid, 'SIGTERM');
+  signalHolder(h);
   for (let i = 0; i < 50; i++) {
     if (!listHeld().some((x) => x.name === h.name)) return 0;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new KnetlabError('ECOMMAND', `${h.name} did not end within 5 s (knetlab up is pid ${h.upPid})`);
+  throw new KnetlabError('ECOMMAND', `${h.name} did not end within 5 s (knetlab up is pid ${h.up.pid})`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -176,6 +223,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-r, --reporter <kind>', `${reporterKinds.join(', ')} (default: pretty on a terminal, tap otherwise)`)
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
+    .option('--artifacts <dir>', `where scenarios keep files (a folder per run, at ${ARTIFACTS_MOUNT} inside; empty ones are removed)`, 'knetlab-artifacts')
     .option('--proxy-mode <mode>', "run every scenario under this kube-proxy mode (iptables, nftables, ipvs) instead of its own; `all`: under each, reporting steps whose outcome differs")
     .action(async (paths: string[], flags: RunFlags) => {
       status = await runCommand(paths, flags);
@@ -185,7 +233,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('build a scenario and hold it for exploring (exec, shell); Ctrl-C or `knetlab down` ends it')
     .argument('<file>', 'a scenario file')
     .option('--diagnostics <dir>', 'where the echo servers\' log goes', 'knetlab-diagnostics')
-    .action(async (file: string, flags: { diagnostics: string }) => {
+    .option('--artifacts <dir>', `where the scenario keeps files (at ${ARTIFACTS_MOUNT} inside)`, 'knetlab-artifacts')
+    .action(async (file: string, flags: { diagnostics: string; artifacts: string }) => {
       status = await upCommand(file, flags);
     });
   program

@@ -1,6 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Model } from '../cluster/types.js';
 import { KnetlabError } from '../errors.js';
 import type { Runner } from './exec.js';
@@ -69,63 +66,37 @@ export interface Capabilities {
 }
 
 /**
- * Features found before on this kernel since it booted (the boot id and kernel release name the
- * cache): a module loaded stays loaded, so only what was missing is tried again.
+ * Tries every feature once that is not known to be there (`known`: found before on this kernel
+ * since it booted, a cache the caller keeps outside the sandbox), in a namespace made for it and
+ * removed after. `found` lists what was tried and found, for the caller's cache.
  */
-function cacheFile(): string | undefined {
-  try {
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-    return join(tmpdir(), `knetlab-features-${process.getuid?.() ?? 'u'}-${boot}-${release}.json`);
-  } catch {
-    return undefined;
-  }
-}
-
-function readCache(file: string | undefined): Set<Feature> {
-  if (!file) return new Set();
-  try {
-    return new Set(JSON.parse(readFileSync(file, 'utf8')) as Feature[]);
-  } catch {
-    return new Set();
-  }
-}
-
-/** Tries every feature once (that is not known to be there), in a namespace made for it and removed after. */
-export async function probeCapabilities(runner: Runner, features: readonly Feature[], opts: { cache?: boolean } = {}): Promise<Capabilities> {
-  const cache = opts.cache === false ? undefined : cacheFile();
-  const known = readCache(cache);
+export async function probeCapabilities(runner: Runner, features: readonly Feature[], opts: { known?: ReadonlySet<string> } = {}): Promise<Capabilities & { found: Feature[] }> {
+  const known = opts.known ?? new Set<string>();
   const results = new Map<Feature, string | null>(features.filter((f) => known.has(f)).map((f) => [f, null]));
   const todo = features.filter((f) => !known.has(f));
-  if (todo.length === 0) return { has: (f) => results.get(f) === null, why: (f) => results.get(f) ?? '' };
-  await runner.run(['ip', 'netns', 'add', PROBE_NS]);
-  try {
-    await Promise.all(
-      todo.map(async (f) => {
-        const c = checkOf(f, todo.indexOf(f));
-        // Generous: under software emulation (the VM of scripts/vm) a loaded guest takes seconds a command.
-        const opts = { reject: false, timeoutMs: PROBE_TIMEOUT_MS } as const;
-        let r = await runner.run(c.argv, { ...(c.input ? { input: c.input } : {}), ...opts });
-        if (r.exitCode === 0 && c.then) r = await runner.run(c.then.argv, { ...(c.then.input ? { input: c.then.input } : {}), ...opts });
-        // A probe that did not finish says nothing of the kernel: no skip on that evidence.
-        if (r.timedOut) throw new KnetlabError('ECOMMAND', `the probe for ${f} (${r.command.join(' ')}) did not finish in ${PROBE_TIMEOUT_MS / 1000} s`, { command: r.command, stderr: r.stderr });
-        results.set(f, r.exitCode === 0 ? null : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`) || `exit ${r.exitCode}`);
-      }),
-    );
-  } finally {
-    await runner.run(['ip', 'netns', 'del', PROBE_NS], { reject: false });
-  }
-  if (cache) {
-    const found = [...new Set([...known, ...[...results].filter(([, why]) => why === null).map(([f]) => f)])].sort();
+  if (todo.length) {
+    await runner.run(['ip', 'netns', 'add', PROBE_NS]);
     try {
-      writeFileSync(cache, JSON.stringify(found));
-    } catch {
-      // a cache that cannot be written only costs the next run the probe
+      await Promise.all(
+        todo.map(async (f) => {
+          const c = checkOf(f, todo.indexOf(f));
+          // Generous: under software emulation (the VM of scripts/vm) a loaded guest takes seconds a command.
+          const opts = { reject: false, timeoutMs: PROBE_TIMEOUT_MS } as const;
+          let r = await runner.run(c.argv, { ...(c.input ? { input: c.input } : {}), ...opts });
+          if (r.exitCode === 0 && c.then) r = await runner.run(c.then.argv, { ...(c.then.input ? { input: c.then.input } : {}), ...opts });
+          // A probe that did not finish says nothing of the kernel: no skip on that evidence.
+          if (r.timedOut) throw new KnetlabError('ECOMMAND', `the probe for ${f} (${r.command.join(' ')}) did not finish in ${PROBE_TIMEOUT_MS / 1000} s`, { command: r.command, stderr: r.stderr });
+          results.set(f, r.exitCode === 0 ? null : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`) || `exit ${r.exitCode}`);
+        }),
+      );
+    } finally {
+      await runner.run(['ip', 'netns', 'del', PROBE_NS], { reject: false });
     }
   }
   return {
     has: (f) => results.get(f) === null,
     why: (f) => results.get(f) ?? '',
+    found: todo.filter((f) => results.get(f) === null),
   };
 }
 

@@ -71,3 +71,16 @@ export class RecordingRunner implements Runner {
 export function inNetns(netns: string, argv: readonly string[]): string[] {
   return ['ip', 'netns', 'exec', netns, ...argv];
 }
+
+/**
+ * What a scenario's own commands (exec steps, command pods) may do as root in the sandbox: the
+ * capabilities a container gets by default, less mknod and setfcap, plus net_admin. Enough for ip,
+ * iptables, nft, ping, tcpdump and servers; not to remount the read-only host filesystem, enter
+ * other namespaces, load modules, set the clock or reach raw devices.
+ */
+export const SCENARIO_CAPABILITIES = ['chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'sys_chroot', 'audit_write', 'ipc_lock'] as const;
+
+/** argv of a scenario's own command, run with SCENARIO_CAPABILITIES only (its children too). */
+export function confined(argv: readonly string[]): string[] {
+  return ['setpriv', '--bounding-set', `-all,${SCENARIO_CAPABILITIES.map((c) => `+${c}`).join(',')}`, '--', ...argv];
+}

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { KnetlabError } from '../errors.js';
 import type { Runner } from './exec.js';
+import { applySandboxFs, hostHasEtcNetns, type SandboxFs } from './sandbox-fs.js';
 
 /** Set in the environment of the process that runs inside a sandbox. */
 export const SANDBOX_ENV = 'KNETLAB_SANDBOX';
@@ -23,28 +23,14 @@ export function sandboxCommand(argv: readonly string[], opts: { rootless?: boole
 export const SCRATCH = '/run/knetlab';
 
 /**
- * Inside a new sandbox: a private tmpfs on /run (so /run/netns, iptables' lock and our scratch are
- * this run's alone) and a private /etc/netns, so `ip netns` works as usual but sees and leaves
- * only this run's namespaces; nothing is created on the host's filesystems. lo up.
+ * Inside a new sandbox: the host's filesystem read-only, private /run (so /run/netns, iptables'
+ * lock and our scratch are this run's alone), /tmp, /var, /dev and /etc/netns, so `ip netns`
+ * works as usual but sees and leaves only this run's namespaces, and nothing a scenario runs can
+ * change the host's files; the run's diagnostics and artifacts folders are writable. lo up.
  */
-export async function prepareSandbox(runner: Runner): Promise<{ etcNetns: boolean }> {
+export async function prepareSandbox(runner: Runner, opts: { writable?: readonly string[]; artifacts?: string } = {}): Promise<SandboxFs> {
   if (process.env[SANDBOX_ENV] !== '1') throw new KnetlabError('EINTERNAL', 'prepareSandbox must run inside a sandbox');
-  await runner.run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'knetlab-run', '/run']);
-  mkdirSync('/run/netns');
-  mkdirSync(SCRATCH);
-  // /etc/netns holds per-namespace resolv.conf for `ip netns exec`. Where the host has none, an
-  // overlay on /etc (its upper layer on the private /run) makes one without writing to the host.
-  let etcNetns = existsSync('/etc/netns');
-  if (!etcNetns) {
-    mkdirSync(`${SCRATCH}/etc-upper`);
-    mkdirSync(`${SCRATCH}/etc-work`);
-    const overlay = await runner.run(['mount', '-t', 'overlay', 'knetlab-etc', '-o', `lowerdir=/etc,upperdir=${SCRATCH}/etc-upper,workdir=${SCRATCH}/etc-work`, '/etc'], { reject: false });
-    if (overlay.exitCode === 0) {
-      mkdirSync('/etc/netns');
-      etcNetns = true;
-    }
-  }
-  if (etcNetns) await runner.run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'knetlab-etc-netns', '/etc/netns']);
+  const fs = await applySandboxFs(runner, { hostEtcNetns: hostHasEtcNetns(), writable: opts.writable ?? [], ...(opts.artifacts ? { artifacts: opts.artifacts } : {}) });
   await runner.run(['ip', 'link', 'set', 'lo', 'up']);
-  return { etcNetns };
+  return fs;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -6,10 +6,13 @@ import { execa } from 'execa';
 import PQueue from 'p-queue';
 import { sandboxCommand, SANDBOX_ENV } from '../kernel/sandbox.js';
 import type { ProxyMode } from '../cluster/types.js';
-import { PROXY_MODE_ENV } from './scenario.js';
-import type { RunEvent, ScenarioResult } from './types.js';
+import { KnetlabError } from '../errors.js';
+import { addToFeatureCache, readFeatureCache } from './feature-cache.js';
+import type { RunEvent, SandboxConfig, ScenarioResult, StepResult } from './types.js';
 
 const SANDBOX_MAIN = fileURLToPath(new URL('./sandbox-main.js', import.meta.url));
+/** After the sandbox's stdin ends, how long it may take to go before it is killed. */
+const END_GRACE_MS = 300;
 
 export interface RunOptions {
   jobs: number;
@@ -19,6 +22,14 @@ export interface RunOptions {
   hold?: { release: Promise<void>; onSandbox: (pid: number) => void };
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
   diagnosticsRoot: string;
+  /** Files a scenario keeps go below it, a folder per scenario run (ARTIFACTS_MOUNT inside). */
+  artifactsRoot: string;
+  /** Folders besides the scenario's own from which manifests may be read. */
+  allowPaths?: readonly string[];
+  /** A scenario still running after this long is ended and reported failed. */
+  timeoutMs?: number;
+  /** Aborted (Ctrl-C, SIGTERM): running sandboxes end at once, queued ones never start; the reason names the signal. */
+  signal?: AbortSignal;
   onEvent: (e: RunEvent) => void;
 }
 
@@ -31,14 +42,72 @@ function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 }
 
+/** Removes a run's folder when the run put nothing in it (most runs pass and keep nothing). */
+function removeIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // gone already, or not ours to judge
+  }
+}
+
+/** What is known of a scenario that ended without its own result: the steps that ended, and the one under way. */
+class Progress {
+  name: string;
+  readonly steps: StepResult[] = [];
+  current: string | undefined;
+  constructor(file: string) {
+    this.name = basename(file);
+  }
+  see(e: RunEvent): void {
+    if (e.type === 'scenario-start') this.name = e.name;
+    if (e.type === 'step-start') this.current = e.name;
+    if (e.type === 'step-end') {
+      this.steps.push(e.result);
+      this.current = undefined;
+    }
+  }
+  /** Where the run was when it was cut short, in words. */
+  where(): string {
+    if (this.current) return `during step "${this.current}"`;
+    const last = this.steps.at(-1);
+    return last ? `after step "${last.name}"` : 'before its steps';
+  }
+  /** The steps so far, and the one under way marked as cut short. */
+  cutShort(why: string): StepResult[] {
+    const under = this.current ? [{ name: this.current, status: 'skipped' as const, expected: '', seen: why, diagnostics: null, durationMs: 0 }] : [];
+    return [...this.steps, ...under];
+  }
+}
+
 /** Runs one (valid) scenario file in a sandbox of its own and returns its result. */
 export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>, index = 0): Promise<ScenarioResult> {
-  // Unique per scenario run (two files may share a name); made only when a step fails.
-  const diagnosticsDir = resolve(join(opts.diagnosticsRoot, `${basename(file).replace(/\.ya?ml$/, '')}-${stamp()}-${process.pid}-${index + 1}`));
-  const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, resolve(file), diagnosticsDir, ...(opts.hold ? ['hold'] : [])]);
   const start = performance.now();
+  const progress = new Progress(file);
+  const ended = (status: ScenarioResult['status'], reason: string, extra: Partial<ScenarioResult> = {}): ScenarioResult => {
+    const result: ScenarioResult = { file, name: progress.name, status, reason, durationMs: Math.round(performance.now() - start), steps: progress.cutShort(reason), phases: [], ...extra };
+    opts.onEvent({ type: 'scenario-end', result });
+    return result;
+  };
+  if (opts.signal?.aborted) return ended('skipped', `not run: ${String(opts.signal.reason)} before it started`, { interrupted: true });
+  // Unique per scenario run (two files may share a name); each removed after the run when empty.
+  const run = `${basename(file).replace(/\.ya?ml$/, '')}-${stamp()}-${process.pid}-${index + 1}`;
+  const diagnosticsDir = resolve(join(opts.diagnosticsRoot, run));
+  const artifactsDir = resolve(join(opts.artifactsRoot, run));
+  mkdirSync(diagnosticsDir, { recursive: true });
+  mkdirSync(artifactsDir, { recursive: true });
+  const config: SandboxConfig = {
+    file: resolve(file),
+    diagnosticsDir,
+    artifactsDir,
+    hold: Boolean(opts.hold),
+    knownFeatures: [...readFeatureCache()],
+    ...(opts.proxyMode ? { proxyMode: opts.proxyMode } : {}),
+    ...(opts.allowPaths?.length ? { allowPaths: opts.allowPaths.map((p) => resolve(p)) } : {}),
+  };
+  const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, JSON.stringify(config)]);
   const child = execa(argv[0]!, argv.slice(1), {
-    env: { [SANDBOX_ENV]: '1', ...(opts.proxyMode ? { [PROXY_MODE_ENV]: opts.proxyMode } : {}) },
+    env: { [SANDBOX_ENV]: '1' },
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -46,10 +115,22 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     buffer: { stdout: false, stderr: true },
   });
   let result: ScenarioResult | undefined;
-  if (opts.hold) {
-    const hold = opts.hold;
-    void hold.release.then(() => child.stdin?.end());
-  }
+  let cut: string | undefined; // why the run was ended from here
+  let sandbox: number | undefined;
+  const end = (why: string) => {
+    if (cut !== undefined || child.exitCode !== null) return;
+    cut = why;
+    child.stdin?.end(); // the sandbox exits when its stdin ends
+    const kill = setTimeout(() => {
+      // Still there (its event loop busy): the kernel ends every process of it with its first.
+      for (const pid of [sandbox ?? (child.pid ? safeSandboxPid(child.pid) : undefined), child.pid]) if (pid) tryKill(pid);
+    }, END_GRACE_MS);
+    void child.finally(() => clearTimeout(kill));
+  };
+  const onAbort = () => end(String(opts.signal?.reason ?? 'interrupted'));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = opts.timeoutMs ? setTimeout(() => end(`timed out after ${Math.round(opts.timeoutMs! / 1000)} s (the run's limit; --timeout changes it)`), opts.timeoutMs) : undefined;
+  if (opts.hold) void opts.hold.release.then(() => child.stdin?.end());
   const lines = createInterface({ input: child.stdout! });
   const linesDone = new Promise((r) => lines.once('close', r)); // before awaiting the child: it may close first
   lines.on('line', (line) => {
@@ -59,30 +140,68 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     } catch {
       return; // not an event: a stray line from a tool
     }
+    if (e.type === 'features') {
+      addToFeatureCache(e.found);
+      return;
+    }
+    progress.see(e);
     if (e.type === 'scenario-end') result = e.result;
     // unshare --fork's child is the sandbox's first process: `knetlab exec` enters its namespaces.
-    if (e.type === 'held' && opts.hold && child.pid) opts.hold.onSandbox(sandboxPid(child.pid));
+    if (e.type === 'held' && child.pid) {
+      sandbox = sandboxPid(child.pid);
+      opts.hold?.onSandbox(sandbox);
+    }
     opts.onEvent(e);
   });
-  const done = await child;
-  await linesDone;
-  if (result) return result;
-  const stderr = String(done.stderr ?? '').trim();
-  const failed: ScenarioResult = {
-    file,
-    name: basename(file),
-    status: 'failed',
-    reason: `the sandbox ended without a result (exit ${done.exitCode ?? done.signal}): ${stderr.split('\n').slice(-8).join(' | ') || 'no message'}`,
-    durationMs: Math.round(performance.now() - start),
-    steps: [],
-    phases: [],
-  };
-  opts.onEvent({ type: 'scenario-end', result: failed });
-  return failed;
+  try {
+    const done = await child;
+    await linesDone;
+    if (result) return result;
+    // Ended from here, or by the signal itself (a terminal's Ctrl-C reaches the sandbox too).
+    const why = cut ?? (opts.signal?.aborted ? String(opts.signal.reason) : undefined);
+    if (why !== undefined) return ended('failed', `${why} ${progress.where()}`, opts.signal?.aborted ? { interrupted: true } : {});
+    const stderr = String(done.stderr ?? '').trim();
+    return ended('failed', `the sandbox ended without a result (exit ${done.exitCode ?? done.signal}): ${stderr.split('\n').slice(-8).join(' | ') || 'no message'}`);
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    removeIfEmpty(diagnosticsDir);
+    removeIfEmpty(artifactsDir);
+  }
+}
+
+function safeSandboxPid(unsharePid: number): number | undefined {
+  try {
+    return sandboxPid(unsharePid) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 /** Runs scenario files, several at once, each in its own sandbox; results in file order. */
 export async function runFiles(files: readonly string[], opts: RunOptions): Promise<ScenarioResult[]> {
   const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
-  return Promise.all(files.map((f, i) => queue.add(() => runInSandbox(f, opts, i)) as Promise<ScenarioResult>));
+  // The roots of the runs' folders, when this made them, go again if no run kept anything.
+  const made = [opts.diagnosticsRoot, opts.artifactsRoot].filter((d) => !existsSync(d));
+  for (const [root, flag] of [[opts.diagnosticsRoot, '--diagnostics'], [opts.artifactsRoot, '--artifacts']] as const) {
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (err) {
+      made.forEach(removeIfEmpty);
+      throw new KnetlabError('EUSAGE', `cannot make ${root} (${(err as NodeJS.ErrnoException).code ?? String(err)}): choose a folder you can write with ${flag} DIR`);
+    }
+  }
+  try {
+    return await Promise.all(files.map((f, i) => queue.add(() => runInSandbox(f, opts, i)) as Promise<ScenarioResult>));
+  } finally {
+    made.forEach(removeIfEmpty);
+  }
 }

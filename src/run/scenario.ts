@@ -24,10 +24,8 @@ import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
 import { EchoServer, type EchoListener } from '../workloads/echo.js';
 import { writeDiagnostics } from './diagnostics.js';
-import type { PhaseTiming, RunEvent, ScenarioResult, StepResult } from './types.js';
-
-/** Set by `knetlab run --proxy-mode MODE`: the scenario runs under that kube-proxy mode. */
-export const PROXY_MODE_ENV = 'KNETLAB_PROXY_MODE';
+import type { PhaseTiming, RunEvent, SandboxConfig, ScenarioResult, StepResult } from './types.js';
+import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 
 /** Debian's own python3: a pyenv or similar shim first on PATH costs a start-up of its own. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -36,8 +34,6 @@ export interface ScenarioRunOptions {
   runner: Runner;
   /** `knetlab up`: build, then hold (until `until` resolves) instead of running the steps. */
   hold?: { until: Promise<void> };
-  /** Where failed steps' diagnostics go (a folder per run is made below it). */
-  diagnosticsDir: string;
   emit: (e: RunEvent) => void;
 }
 
@@ -162,8 +158,9 @@ function actionOf(model: Model, step: Step, problems: Problems): ActionResult | 
 }
 
 /** Runs one scenario inside its sandbox: capabilities, topology, workloads, steps. */
-export async function runScenario(file: string, opts: ScenarioRunOptions): Promise<ScenarioResult> {
+export async function runScenario(config: SandboxConfig, opts: ScenarioRunOptions): Promise<ScenarioResult> {
   const { runner, emit } = opts;
+  const { file } = config;
   const start = performance.now();
   const phases: PhaseTiming[] = [];
   let mark = performance.now();
@@ -175,7 +172,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     emit({ type: 'phase', file, phase: name, durationMs: t.durationMs });
   };
   const v = await loadModel(file);
-  const override = process.env[PROXY_MODE_ENV] as Model['config']['proxyMode'] | undefined;
+  const override = config.proxyMode;
   let model: Model = override ? { ...v.model, config: { ...v.model.config, proxyMode: override } } : v.model;
   const name = v.scenario.name;
   emit({ type: 'scenario-start', file, name });
@@ -187,9 +184,12 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
   };
   phase('validate');
 
-  const { etcNetns } = await prepareSandbox(runner);
+  const { etcNetns } = await prepareSandbox(runner, { writable: [config.diagnosticsDir], artifacts: config.artifactsDir });
+  // Everything the run starts from here inherits it: where a scenario's commands keep files.
+  process.env[ARTIFACTS_ENV] = ARTIFACTS_MOUNT;
   const features = neededFeatures(model);
-  const caps = await probeCapabilities(runner, features);
+  const caps = await probeCapabilities(runner, features, { known: new Set(config.knownFeatures) });
+  if (caps.found.length) emit({ type: 'features', found: caps.found });
   phase('capabilities');
   const missing = missingReason(caps, features);
   if (missing) return finish('skipped', missing);
@@ -256,7 +256,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
         let diagnostics: string | null = null;
         if (!judged.passed) {
           const namespaces = [LAN_NETNS, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...podsWithNetns(model).map(podNetns)];
-          diagnostics = await writeDiagnostics(runner, join(opts.diagnosticsDir, `step-${String(step.index + 1).padStart(2, '0')}`), {
+          diagnostics = await writeDiagnostics(runner, join(config.diagnosticsDir, `step-${String(step.index + 1).padStart(2, '0')}`), {
             step: sname,
             expected: judged.expected,
             seen: judged.seen,

@@ -1,4 +1,5 @@
 // What a run produces, shared by the runner (inside the sandbox) and the reporters (outside).
+import type { ProxyMode } from '../cluster/types.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 
@@ -29,6 +30,25 @@ export interface ScenarioResult {
   durationMs: number;
   steps: StepResult[];
   phases: PhaseTiming[];
+  /** Ended by Ctrl-C or SIGTERM before it finished (or before it started, then skipped). */
+  interrupted?: boolean;
+}
+
+/** What the runner outside tells the sandbox's first process (src/run/sandbox-main.ts), as its one argument. */
+export interface SandboxConfig {
+  file: string;
+  /** This run's folder for failed steps' diagnostics (made outside, bound writable inside). */
+  diagnosticsDir: string;
+  /** This run's folder for files the scenario keeps (bound at ARTIFACTS_MOUNT inside). */
+  artifactsDir: string;
+  /** `knetlab up`: build, then hold until stdin ends. */
+  hold: boolean;
+  /** Kernel features found present before on this kernel (the runner's cache): not probed again. */
+  knownFeatures: string[];
+  /** Run under this kube-proxy mode instead of the scenario's own. */
+  proxyMode?: ProxyMode;
+  /** Folders besides the scenario's own from which manifests may be read. */
+  allowPaths?: string[];
 }
 
 /** Live events from a running scenario, for the pretty reporter's progress view. */
@@ -38,5 +58,7 @@ export type RunEvent =
   | { type: 'step-start'; file: string; index: number; name: string }
   | { type: 'step-end'; file: string; index: number; result: StepResult }
   | { type: 'scenario-end'; result: ScenarioResult }
+  /** Kernel features the capability probe found present, for the runner's cache. */
+  | { type: 'features'; found: string[] }
   /** `knetlab up`: the scenario is built and held; `netns` maps each place (`node/NAME`, `pod/NAME.NS`, ...) to its namespace. */
   | { type: 'held'; file: string; name: string; netns: Record<string, string> };

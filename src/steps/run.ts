@@ -3,7 +3,7 @@ import { resolveAddress, resolveSource, resolveTarget, serviceForName, type Plac
 import type { Model } from '../cluster/types.js';
 import { machineNetns, podNetns } from '../dataplane/names.js';
 import type { Runner } from '../kernel/exec.js';
-import { inNetns } from '../kernel/exec.js';
+import { confined, inNetns } from '../kernel/exec.js';
 import type { AddressRef, TargetRef } from '../scenario/refs.js';
 import type { ResponseExpect, Step } from '../scenario/steps.js';
 import { judgeConnect, judgeExec, judgePing, judgeResponses, type Addr, type Judged } from './judge.js';
@@ -104,7 +104,7 @@ export async function runProbe(runner: Runner, model: Model, step: Step, answere
     }
     case 'exec': {
       const on = must(resolveSource(model, step.on));
-      const r = await runner.run(inNetns(placeNetns(on), step.command), { reject: false, timeoutMs: step.timeoutMs });
+      const r = await runner.run(inNetns(placeNetns(on), confined(step.command)), { reject: false, timeoutMs: step.timeoutMs });
       return judgeExec(r, step.expect);
     }
     default:

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Pod } from '../cluster/types.js';
 import { machineNetns, podNetns } from '../dataplane/names.js';
-import { inNetns } from '../kernel/exec.js';
+import { confined, inNetns } from '../kernel/exec.js';
 
 /** The argv a container runs: command then args, as Kubernetes joins them (no image entrypoint here). */
 export function containerArgv(c: { command?: string[]; args?: string[] }): string[] {
@@ -34,7 +34,8 @@ export class CommandWorkloads {
           continue;
         }
         const log = createWriteStream(join(this.logDir, `command-${p.namespace}-${p.name}-${c.name}.log`));
-        const [file, ...args] = inNetns(netns, argv);
+        // The scenario's own code: confined like its exec steps.
+        const [file, ...args] = inNetns(netns, confined(argv));
         const child = execa(file!, args, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false });
         child.stdout?.pipe(log, { end: false });
         child.stderr?.pipe(log, { end: false });

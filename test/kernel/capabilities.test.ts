@@ -30,7 +30,7 @@ t.test('IPVS mode needs ip_vs, its scheduler, dummy and ipset; xt_ipvs only for 
 t.test('a missing feature is named with its module, the error and where to get it', async (t) => {
   const runner = new RecordingRunner((argv) => (argv.includes('ipvsadm') ? { exitCode: 2, stderr: "Can't initialize ipvs: Protocol not available\nmore" } : {}));
   const features = ['veth', 'ip_vs', 'ip_vs_sh'] as const;
-  const caps = await probeCapabilities(runner, features, { cache: false });
+  const caps = await probeCapabilities(runner, features);
   t.ok(caps.has('veth'));
   t.notOk(caps.has('ip_vs'));
   const reason = missingReason(caps, features)!;
@@ -39,10 +39,10 @@ t.test('a missing feature is named with its module, the error and where to get i
   t.match(reason, 'scripts/vm run');
   t.notMatch(reason, 'veth');
   t.ok(runner.calls.some((c) => c.argv.includes('-s') && c.argv.includes('sh')), 'the scheduler probe asks for sh');
-  t.equal(missingReason(await probeCapabilities(new RecordingRunner(), features, { cache: false }), features), null, 'nothing missing');
+  t.equal(missingReason(await probeCapabilities(new RecordingRunner(), features), features), null, 'nothing missing');
 });
 
 t.test('a probe that times out is an error, not a missing feature', async (t) => {
   const runner = new RecordingRunner((argv) => (argv.includes('iptables-restore') ? { exitCode: 124, timedOut: true } : {}));
-  await t.rejects(probeCapabilities(runner, ['nat'], { cache: false }), /the probe for nat .* did not finish in 60 s/);
+  await t.rejects(probeCapabilities(runner, ["nat"]), /the probe for nat .* did not finish in 60 s/);
 });

@@ -222,7 +222,7 @@ interface Case {
   /** Copies a fixture into the case's folder (as `as`, default its own name); returns its path. */
   fixture(name: string, as?: string): string;
   /** Starts `node dist/cli/main.js ARGS` in its own process group (as `user` when given). */
-  cli(args: string[], opts?: { user?: string }): { child: ChildProcess; exit: Promise<Exit> };
+  cli(args: string[], opts?: { user?: string; env?: Record<string, string> }): { child: ChildProcess; exit: Promise<Exit> };
 }
 
 let cases = 0;
@@ -250,7 +250,7 @@ function newCase(t: Test): Case {
     },
     cli(args, opts = {}) {
       const node = [process.execPath, CLI, ...args];
-      const env = { ...plainEnv, [TAG_ENV]: tag };
+      const env = { ...plainEnv, ...opts.env, [TAG_ENV]: tag };
       const argv = opts.user ? ['runuser', '-u', opts.user, '--', 'env', `${TAG_ENV}=${tag}`, `PATH=${process.env.PATH ?? ''}`, ...node] : node;
       const child = spawn(argv[0]!, argv.slice(1), { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       c.children.push(child);
@@ -357,6 +357,19 @@ function parseJson(t: Test, e: Exit): JsonReport | undefined {
   }
 }
 
+/** An interrupted run: ends within a second of the signal, exit 130, and reports what finished, the scenario marked. */
+function assertInterrupted(t: Test, e: Exit, sent: number, sig: string, where: RegExp): void {
+  const ms = Math.round(e.at - sent);
+  t.comment(`CLI ended ${ms} ms after ${sig} (${e.code ?? e.signal})`);
+  t.ok(ms < 1000, `within a second (${ms} ms)`);
+  t.equal(e.code, 130, 'exit 130, as a shell reports an interrupted command', { stderr: e.stderr });
+  const r = parseJson(t, e)?.scenarios[0];
+  t.equal(r?.status, 'failed', 'the report is printed, the scenario not passed');
+  t.match(r?.reason ?? '', new RegExp(`^interrupted by ${sig} ${where.source}`), 'its reason says it was interrupted, and where');
+  t.same(r?.steps.map((s) => s.status), ['passed', 'skipped'], 'the step that finished, and the one cut short');
+  t.match(e.stderr, new RegExp(`knetlab: interrupted by ${sig}: the report above shows what finished`));
+}
+
 // ---------------------------------------------------------------- rootless prerequisites
 
 /** The user a rootless run uses, or the precise reason it cannot run here. */
@@ -452,9 +465,40 @@ if (distMissing) {
     process.kill(-child.pid!, 'SIGINT');
     const e = await Promise.race([exit, sleep(5000).then(() => undefined)]);
     t.ok(e, 'the CLI ends within 5 s of Ctrl-C (the sleep step has 30 s to go)');
+    if (e) assertInterrupted(t, e, sent, 'SIGINT', /during step "sleep 30000ms"/);
+    await assertClean(t, c);
+  });
+
+  t.test('SIGTERM to the CLI alone mid-steps: the same, the sandbox ended by the CLI', { skip }, async (t) => {
+    const c = newCase(t);
+    const file = c.fixture('sandbox-sleep.yaml');
+    const { child, exit } = c.cli(['run', '--reporter', 'json', '--diagnostics', c.diagnostics, file]);
+    if (!(await waitFor(t, c, 'the first step served a request (the run is in its 30 s sleep)', () => servedOnce(c), exit))) return;
+    const sent = performance.now();
+    process.kill(child.pid!, 'SIGTERM');
+    const e = await Promise.race([exit, sleep(5000).then(() => undefined)]);
+    t.ok(e, 'the CLI ends within 5 s of SIGTERM');
+    if (e) assertInterrupted(t, e, sent, 'SIGTERM', /during step "sleep 30000ms"/);
+    await assertClean(t, c);
+  });
+
+  t.test('SIGINT to `knetlab up` alone while it builds: it ends at once, nothing left', { skip }, async (t) => {
+    const c = newCase(t);
+    const file = c.fixture('sandbox-slow-build.yaml');
+    const state = join(c.dir, 'state');
+    const { child, exit } = c.cli(['up', '--diagnostics', c.diagnostics, '--artifacts', join(c.dir, 'artifacts'), file], { env: { KNETLAB_STATE_DIR: state } });
+    // The build waits for the command pod's port, which never listens: up is mid-build.
+    if (!(await waitFor(t, c, 'the command pod runs (the build waits for it to listen)', () => processesOf(c.tag).some((p) => p.argv[0] === 'sleep' && p.argv[1] === '600'), exit))) return;
+    const sent = performance.now();
+    process.kill(child.pid!, 'SIGINT');
+    const e = await Promise.race([exit, sleep(5000).then(() => undefined)]);
+    t.ok(e, 'up ends within 5 s of SIGINT (the build would wait 120 s)');
     if (e) {
-      t.comment(`CLI ended ${Math.round(e.at - sent)} ms after SIGINT (${e.code ?? e.signal})`);
-      t.not(e.code, 0, 'an interrupted run is not reported as passed');
+      t.comment(`up ended ${Math.round(e.at - sent)} ms after SIGINT`);
+      t.ok(e.at - sent < 1000, `within a second (${Math.round(e.at - sent)} ms)`);
+      t.equal(e.code, 130, 'exit 130', { stderr: e.stderr });
+      t.match(e.stderr, /sandbox-slow-build: interrupted by SIGINT .*while it was being built; nothing is left of it/);
+      t.same(existsSync(join(state, 'held')) ? readdirSync(join(state, 'held')) : [], [], 'its claim is gone');
     }
     await assertClean(t, c);
   });
@@ -553,7 +597,10 @@ if (distMissing) {
     const file = c.fixture('sandbox-pass.yaml');
     const uid = Number(sh(['id', '-u', rootless.user]).stdout.trim());
     chownSync(c.diagnostics, uid, -1);
-    const e = await c.cli(['run', '--reporter', 'json', '--diagnostics', c.diagnostics, file], { user: rootless.user }).exit;
+    const artifacts = join(c.dir, 'artifacts');
+    mkdirSync(artifacts);
+    chownSync(artifacts, uid, -1);
+    const e = await c.cli(['run', '--reporter', 'json', '--diagnostics', c.diagnostics, '--artifacts', artifacts, file], { user: rootless.user }).exit;
     const r = e.code === 0 || e.code === 1 ? parseJson(t, e)?.scenarios[0] : undefined;
     if (r?.status === 'skipped') {
       // DESIGN.md §1: rootless, kernel modules must already be loaded; knetlab says which.
