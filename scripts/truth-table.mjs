@@ -11,7 +11,7 @@
 // --out keeps the generated scenarios in DIR. Exit 0 when every cell agrees, 1 when any disagrees,
 // 2 when the run itself went wrong, 3 when the kernel lacks what the mode needs (the scenarios were skipped). Needs `npm run build` first and root (or user namespaces).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,8 @@ function option(name) {
 const write = process.argv.includes('--write');
 const jsonOut = option('--json');
 const outDir = resolve(option('--out') ?? mkdtempSync(join(tmpdir(), 'knetlab-truth-table-')));
+// Without --out the scenarios are only this run's: nothing stays in /tmp.
+if (!option('--out')) process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
 const jobs = option('--jobs') ?? '2';
 const proxyMode = option('--proxy-mode') ?? 'iptables';
 if (write && proxyMode !== 'iptables') {
@@ -254,7 +256,7 @@ function writeScenario(group, name, steps) {
 
 /** Runs scenario files with the CLI; their results, in the same order. */
 function run(files) {
-  const r = runCli(['run', '--reporter', 'json', '--jobs', jobs, '--proxy-mode', proxyMode, '--diagnostics', diagnostics, ...files]);
+  const r = runCli(['run', '--reporter', 'json', '--jobs', jobs, '--proxy-mode', proxyMode, '--diagnostics', diagnostics, '--artifacts', join(outDir, 'artifacts'), ...files]);
   if (r.status !== 0 && r.status !== 1) fatal(`knetlab run exited ${r.status}:\n${r.stderr}`);
   const report = JSON.parse(r.stdout);
   return files.map((f) => {

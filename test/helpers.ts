@@ -1,13 +1,18 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Model } from '../src/cluster/types.js';
 import { formatProblem } from '../src/errors.js';
 import { validateScenario, type Validation } from '../src/validate.js';
 
-/** Writes a scenario (and any files beside it) to a new temporary folder and returns its path. */
+const written: string[] = [];
+// Each test file is a process of its own: its scenarios' folders go when it ends.
+process.on('exit', () => written.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** Writes a scenario (and any files beside it) to a new temporary folder, removed when the test process ends, and returns its path. */
 export function writeScenario(text: string, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'knetlab-test-'));
+  written.push(dir);
   for (const [name, body] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), body);

@@ -1,7 +1,7 @@
 // Runs every scenario under scenarios/ for real, through the CLI, as users do: each must pass, or
 // be skipped with its reason (a missing kernel feature, or what knetlab does not build yet).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -17,8 +17,10 @@ const notRoot = process.getuid?.() !== 0 ? 'running scenarios needs root (or unp
 // reports them skipped, naming it; CI runs the IPVS mode in the VM of scripts/vm).
 for (const mode of testedProxyModes()) t.test(`every scenario under scenarios/ passes or is skipped with a reason, kube-proxy in ${mode} mode`, { skip: notRoot }, async (t) => {
   if (!existsSync('dist/cli/main.js')) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test does)');
-  const diagnostics = mkdtempSync(join(tmpdir(), 'knetlab-scenarios-'));
-  const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '--reporter', 'json', '--jobs', '2', '--proxy-mode', mode, '--diagnostics', diagnostics, 'scenarios'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const dir = mkdtempSync(join(tmpdir(), 'knetlab-scenarios-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [diagnostics, artifacts] = [join(dir, 'diagnostics'), join(dir, 'artifacts')];
+  const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '--reporter', 'json', '--jobs', '2', '--proxy-mode', mode, '--diagnostics', diagnostics, '--artifacts', artifacts, 'scenarios'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   t.not(r.status, 2, `the scenarios are valid (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
   const report = JSON.parse(r.stdout) as Report;
   t.ok(report.scenarios.length > 0, 'some scenarios ran');
@@ -41,4 +43,12 @@ for (const mode of testedProxyModes()) t.test(`every scenario under scenarios/ p
     });
   }
   t.equal(r.status, report.scenarios.some((s) => s.status === 'failed') ? 1 : 0, 'the exit status follows the results');
+  // host-files-read-only writes its artifacts folder, the one place a scenario reaches on the host.
+  const kept = existsSync(artifacts) ? readdirSync(artifacts).filter((d) => d.startsWith('host-files-read-only-')) : [];
+  if (report.scenarios.some((s) => s.name === 'host-files-read-only' && s.status === 'passed')) {
+    t.equal(kept.length, 1, 'host-files-read-only kept one artifacts folder');
+    t.equal(kept[0] && readFileSync(join(artifacts, kept[0], 'kept.txt'), 'utf8'), 'kept by host-files-read-only\n', 'with the file it wrote inside the sandbox');
+  }
+  const others = existsSync(artifacts) ? readdirSync(artifacts).filter((d) => !d.startsWith('host-files-read-only-')) : [];
+  t.same(others, [], 'scenarios that keep nothing leave no artifacts folder');
 });

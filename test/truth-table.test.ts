@@ -2,7 +2,7 @@
 // externalTrafficPolicy from the model (src/cluster/source-ip.ts), runs them with the CLI and reports
 // every cell; one assertion per cell, so that CI counts them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -25,6 +25,7 @@ const notRoot = process.getuid?.() !== 0 ? 'the truth table runs scenarios, whic
 for (const mode of testedProxyModes()) t.test(`source-IP truth table, kube-proxy in ${mode} mode: every cell on the kernel as the model says`, { skip: notRoot }, async (t) => {
   if (!existsSync('dist/cluster/source-ip.js')) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const dir = mkdtempSync(join(tmpdir(), 'knetlab-truth-table-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const json = join(dir, 'cells.json');
   const r = spawnSync(process.execPath, ['scripts/truth-table.mjs', '--jobs', '2', '--proxy-mode', mode, '--out', dir, '--json', json], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status === 3) {
@@ -36,7 +37,7 @@ for (const mode of testedProxyModes()) t.test(`source-IP truth table, kube-proxy
   const { cells } = JSON.parse(readFileSync(json, 'utf8')) as { cells: CellResult[] };
   t.equal(cells.length, allCells().length, 'every cell has a result');
   for (const c of cells) {
-    t.ok(c.agree, `${c.network}, ${c.policy}: ${c.from} -> ${c.via}: ${c.agree ? c.seen : `model ${c.expected}; kernel ${c.seen} (scenarios in ${dir})`}`);
+    t.ok(c.agree, `${c.network}, ${c.policy}: ${c.from} -> ${c.via}: ${c.agree ? c.seen : `model ${c.expected}; kernel ${c.seen} (to keep the scenarios: node scripts/truth-table.mjs --proxy-mode ${mode} --out DIR)`}`);
   }
   const judgedOtherwise = cells.filter((c) => c.knetlab !== 'not run' && c.agree !== (c.knetlab === 'passed'));
   t.same(judgedOtherwise.map((c) => `${c.network} ${c.policy} ${c.from} -> ${c.via}: knetlab ${c.knetlab}`), [], "knetlab's own verdict on each step matches the table's");

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { hostNetworkState, sh } from '../host-state.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -32,55 +33,13 @@ const { NODE_OPTIONS: _loader, ...plainEnv } = process.env;
 
 // ---------------------------------------------------------------- host state
 
-function sh(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  if (r.error) return { status: null, stdout: '', stderr: `${r.error.message}\n` };
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const lifetimes = (s: string) => s.replace(/(valid_lft|preferred_lft) \d+sec/g, '$1 Nsec');
-const expires = (s: string) => s.replace(/expires -?\d+sec/g, 'expires Nsec');
-const iptables = (s: string) =>
-  s
-    .split('\n')
-    .filter((l) => !/^# (Generated|Completed)/.test(l))
-    .join('\n')
-    .replace(/\[\d+:\d+\]/g, '[0:0]');
-const nftCounters = (s: string) => s.replace(/counter packets \d+ bytes \d+/g, 'counter');
-
-const HOST_COMMANDS: [string[], (s: string) => string][] = [
-  [['ip', '-d', 'link'], (s) => s],
-  [['ip', 'addr'], lifetimes],
-  [['ip', 'route', 'show', 'table', 'all'], expires],
-  [['ip', '-6', 'route', 'show', 'table', 'all'], expires],
-  [['ip', 'rule'], (s) => s],
-  [['ip', '-6', 'rule'], (s) => s],
-  [['ip', 'netns', 'list'], (s) => s],
-  [['iptables-save'], iptables],
-  [['ip6tables-save'], iptables],
-  [['nft', 'list', 'ruleset'], nftCounters],
-  [['ls', '-la', '/run/netns'], (s) => s.replace(/^total \d+\n/m, '')],
-];
-
 interface Proc {
   pid: number;
   argv: string[];
   cmd: string;
 }
 
-/** The host's network state as text, commands' errors included (a missing tool reads the same twice). */
-function hostState(): string {
-  const parts = HOST_COMMANDS.map(([argv, norm]) => {
-    const r = sh(argv);
-    return `$ ${argv.join(' ')}${r.status === 0 ? '' : ` (exit ${r.status})`}\n${norm(r.stdout)}${r.stderr}`;
-  });
-  // A namespace kept by a bind mount, or a sandbox tmpfs leaking out through shared propagation.
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => /nsfs|\/run\/netns|\/etc\/netns|knetlab/.test(l));
-  parts.push(`$ grep -E 'nsfs|netns|knetlab' /proc/self/mountinfo\n${mounts.join('\n')}`);
-  return parts.join('\n');
-}
+const hostState = hostNetworkState;
 
 function processes(): Proc[] {
   const out: Proc[] = [];
@@ -133,12 +92,27 @@ const nsLink = (pid: number | 'self', kind: string): string | undefined => {
 };
 const HOST_NS = new Map(NS_KINDS.map((k) => [k, nsLink('self', k)]));
 
-/** Which of these namespaces (`net:[4026532...]`) a process or a host mount still holds. */
-function namespacesInUse(keys: Iterable<string>): string[] {
+/** Clock ticks since boot (USER_HZ, 100 on Linux), the unit of a process's start time. */
+const uptimeTicks = () => Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
+const startTicks = (pid: string) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return Infinity;
+  }
+};
+
+/**
+ * Which of these namespaces (`net:[4026532...]`) a process or a host mount still holds. A process
+ * started after `before` cannot have kept one: its equal inode is a new namespace that reused the
+ * freed one's number (another run on the machine).
+ */
+function namespacesInUse(keys: Iterable<string>, before = Infinity): string[] {
   const wanted = new Set(keys);
   const live = new Set<string>();
   for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+    if (!/^\d+$/.test(name) || startTicks(name) > before) continue;
     for (const kind of NS_KINDS) {
       const l = nsLink(Number(name), kind);
       if (l && wanted.has(l)) live.add(`${l} (process ${name})`);
@@ -328,10 +302,11 @@ async function waitFor(t: Test, c: Case, what: string, cond: () => boolean, exit
  */
 async function assertClean(t: Test, c: Case, ms = 5000): Promise<void> {
   const start = performance.now();
+  const ended = uptimeTicks();
   c.watch.poll();
   c.watch.stop();
   const keys = [...c.watch.namespaces.keys()];
-  const clean = await until(() => processesOf(c.tag).length === 0 && namespacesInUse(keys).length === 0, ms);
+  const clean = await until(() => processesOf(c.tag).length === 0 && namespacesInUse(keys, ended).length === 0, ms);
   t.comment(`clean ${clean ? `after ${Math.round(performance.now() - start)} ms` : `NOT after ${ms} ms`}: ${c.watch.seen.size} processes and ${keys.length} namespaces seen during the run`);
   t.ok(c.watch.sandboxes.size > 0, 'the watcher saw the sandbox running');
   t.ok(keys.length > 0, `the watcher saw the sandbox's own namespaces (${c.watch.netns.size} netns: ${[...c.watch.netns].sort().join(' ')})`);
@@ -340,7 +315,7 @@ async function assertClean(t: Test, c: Case, ms = 5000): Promise<void> {
     [],
     `no process started by the run is left within ${ms} ms (CLI, unshare, sandbox-main.js, echo-server.py, ip, curl, ...)`,
   );
-  t.same(namespacesInUse(keys), [], 'no namespace the sandbox made is still held by a process or a mount');
+  t.same(namespacesInUse(keys, ended), [], 'no namespace the sandbox made is still held by a process or a mount');
   t.equal(hostState(), c.before, 'the host network state (links, addresses, routes, rules, netns, iptables, nft, mounts) is byte-identical');
 }
 
@@ -458,6 +433,7 @@ if (distMissing) {
     const file = c.fixture('sandbox-sleep.yaml');
     const { child, exit } = c.cli(['run', '--reporter', 'json', '--diagnostics', c.diagnostics, file]);
     if (!(await waitFor(t, c, 'the first step served a request (the run is in its 30 s sleep)', () => servedOnce(c), exit))) return;
+    await sleep(1000); // the first step's end has reached the CLI: the run is in its sleep
     c.watch.poll();
     t.ok(c.watch.netns.size >= 5, `the sandbox is up (${[...c.watch.netns].join(' ')})`);
     t.equal(hostState(), c.before, 'while the scenario is up, the host network state is untouched (no netns, link, route or rule)');
@@ -474,6 +450,7 @@ if (distMissing) {
     const file = c.fixture('sandbox-sleep.yaml');
     const { child, exit } = c.cli(['run', '--reporter', 'json', '--diagnostics', c.diagnostics, file]);
     if (!(await waitFor(t, c, 'the first step served a request (the run is in its 30 s sleep)', () => servedOnce(c), exit))) return;
+    await sleep(1000); // the first step's end has reached the CLI: the run is in its sleep
     const sent = performance.now();
     process.kill(child.pid!, 'SIGTERM');
     const e = await Promise.race([exit, sleep(5000).then(() => undefined)]);
