@@ -12,7 +12,7 @@ import { runFiles } from '../run/runner.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
-import { ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
+import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 import { execa } from 'execa';
 import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
 
@@ -134,6 +134,7 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
   claimHeld(claim);
   const { signal, dispose } = abortOnSignals();
   let sandbox: number | undefined;
+  let artifacts = '';
   try {
     const [result] = await runFiles([file], {
       jobs: 1,
@@ -141,7 +142,7 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
       artifactsRoot: flags.artifacts,
       signal,
       // Once held, a signal ends it the gentle way (its result is sent); while it builds, at once.
-      hold: { release: new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })), onSandbox: (pid) => (sandbox = pid) },
+      hold: { release: new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })), onSandbox: (pid, dir) => ((sandbox = pid), (artifacts = dir)) },
       onEvent: (e) => {
         if (e.type === 'phase') process.stderr.write(`  ${e.phase} ${e.durationMs}ms\n`);
         if (e.type === 'held') {
@@ -149,7 +150,10 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
           if (id) saveHeld({ ...claim, sandbox: id, netns: e.netns });
           else process.stderr.write(`knetlab: the sandbox of ${name} (pid ${sandbox}) cannot be found: exec and shell cannot enter it\n`);
           const places = Object.keys(e.netns).filter((k) => k !== 'lan');
-          process.stderr.write(`${name} is up: ${places.join(', ')}\n  knetlab exec ${places[0] ?? 'node/NAME'} -- ip route\n  knetlab shell ${places[0] ?? 'node/NAME'}\n  Ctrl-C or \`knetlab down\` ends it\n`);
+          process.stderr.write(
+            `${name} is up: ${places.join(', ')}\n  knetlab exec ${places[0] ?? 'node/NAME'} -- ip route\n  knetlab shell ${places[0] ?? 'node/NAME'}\n` +
+              `  files written to $${ARTIFACTS_ENV} (${ARTIFACTS_MOUNT}) inside are kept in ${artifacts}\n  Ctrl-C or \`knetlab down\` ends it\n`,
+          );
         }
       },
     });
@@ -177,7 +181,8 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
 async function execInHeld(place: string, argv: string[], scenario?: string): Promise<number> {
   const h = findHeld(scenario);
   const cmd = enterCommand(h, placeNetns(h, place), argv);
-  const r = await execa(cmd[0]!, cmd.slice(1), { stdio: 'inherit', reject: false });
+  // As the scenario's own commands have it: where files that should outlive the run go.
+  const r = await execa(cmd[0]!, cmd.slice(1), { stdio: 'inherit', reject: false, env: { [ARTIFACTS_ENV]: ARTIFACTS_MOUNT } });
   return r.exitCode ?? 1;
 }
 

@@ -18,8 +18,8 @@ export interface RunOptions {
   jobs: number;
   /** Runs every scenario under this kube-proxy mode instead of its own `cluster.proxyMode`. */
   proxyMode?: ProxyMode;
-  /** `knetlab up`: build and hold; the sandbox ends when release resolves. onSandbox gets the host pid of its first process. */
-  hold?: { release: Promise<void>; onSandbox: (pid: number) => void };
+  /** `knetlab up`: build and hold; the sandbox ends when release resolves. onSandbox gets the host pid of its first process and the run's artifacts folder. */
+  hold?: { release: Promise<void>; onSandbox: (pid: number, artifactsDir: string) => void };
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
   diagnosticsRoot: string;
   /** Files a scenario keeps go below it, a folder per scenario run (ARTIFACTS_MOUNT inside). */
@@ -149,7 +149,7 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     // unshare --fork's child is the sandbox's first process: `knetlab exec` enters its namespaces.
     if (e.type === 'held' && child.pid) {
       sandbox = sandboxPid(child.pid);
-      opts.hold?.onSandbox(sandbox);
+      opts.hold?.onSandbox(sandbox, artifactsDir);
     }
     opts.onEvent(e);
   });
