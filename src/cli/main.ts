@@ -7,7 +7,7 @@ import { planJson } from '../report/plan-json.js';
 import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
-import { processId } from '../run/process-identity.js';
+import { processId } from '../kernel/process-identity.js';
 import { runFiles } from '../run/runner.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';

@@ -2,7 +2,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KnetlabError } from '../errors.js';
 import { didYouMean } from '../scenario/suggest.js';
-import { commandLine, parentOf, processId, stillRunning, type ProcessId } from './process-identity.js';
+import { commandLine, parentOf, processId, stillRunning, type ProcessId } from '../kernel/process-identity.js';
 import { createStateFile, readStateFile, setAside, stateDir, writeStateFile } from './state-dir.js';
 
 /** A scenario held by `knetlab up`, as `exec`, `shell` and `down` find it. */

@@ -7,6 +7,7 @@ import PQueue from 'p-queue';
 import { sandboxCommand, SANDBOX_ENV } from '../kernel/sandbox.js';
 import type { ProxyMode } from '../cluster/types.js';
 import { KnetlabError } from '../errors.js';
+import { tryKill } from '../kernel/process-identity.js';
 import { addToFeatureCache, readFeatureCache } from './feature-cache.js';
 import type { RunEvent, SandboxConfig, ScenarioResult, StepResult } from './types.js';
 
@@ -175,14 +176,6 @@ function safeSandboxPid(unsharePid: number): number | undefined {
     return sandboxPid(unsharePid) || undefined;
   } catch {
     return undefined;
-  }
-}
-
-function tryKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
   }
 }
 

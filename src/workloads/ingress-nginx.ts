@@ -9,6 +9,7 @@ import type { Model, Pod } from '../cluster/types.js';
 import { CHECKSUM_PATH, controllerPorts, nginxConfChecksum, renderNginxConf, STATUS_PORT } from '../dataplane/nginx-conf.js';
 import { KnetlabError } from '../errors.js';
 import { execaRunner, inNetns, type Runner } from '../kernel/exec.js';
+import { parentOf, tryKill } from '../kernel/process-identity.js';
 
 /** Debian's nginx; any nginx with the stub_status module will do. */
 export const DEBIAN_NGINX = '/usr/sbin/nginx';
@@ -248,23 +249,6 @@ const isAcceptingWorker = (pid: number) => {
 
 const isNginx = (pid: number) => cmdline(pid).startsWith('nginx: ');
 
-function parentOf(pid: number): number | undefined {
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-function tryKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
 
 /** Children of a process by their stat's ppid, where /proc/PID/task/PID/children is not there. */
 function childrenByScan(ppid: number): number[] {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, signalHolder, type Held } from '../../src/run/hold.js';
-import { processId } from '../../src/run/process-identity.js';
+import { processId } from '../../src/kernel/process-identity.js';
 import { STATE_DIR_ENV } from '../../src/run/state-dir.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];

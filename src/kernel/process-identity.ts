@@ -52,3 +52,12 @@ export function commandLine(pid: number): string[] {
     return [];
   }
 }
+
+/** SIGKILL, for a process that may already be gone. */
+export function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
