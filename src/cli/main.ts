@@ -141,8 +141,8 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
       diagnosticsRoot: flags.diagnostics,
       artifactsRoot: flags.artifacts,
       signal,
-      // Once held, a signal ends it the gentle way (its result is sent); while it builds, at once.
-      hold: { release: new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })), onSandbox: (pid, dir) => ((sandbox = pid), (artifacts = dir)) },
+      // A signal ends it: while it builds at once, once held the gentle way (its result is sent).
+      hold: { onSandbox: (pid, dir) => ((sandbox = pid), (artifacts = dir)) },
       onEvent: (e) => {
         if (e.type === 'phase') process.stderr.write(`  ${e.phase} ${e.durationMs}ms\n`);
         if (e.type === 'held') {

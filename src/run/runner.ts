@@ -19,8 +19,8 @@ export interface RunOptions {
   jobs: number;
   /** Runs every scenario under this kube-proxy mode instead of its own `cluster.proxyMode`. */
   proxyMode?: ProxyMode;
-  /** `knetlab up`: build and hold; the sandbox ends when release resolves. onSandbox gets the host pid of its first process and the run's artifacts folder. */
-  hold?: { release: Promise<void>; onSandbox: (pid: number, artifactsDir: string) => void };
+  /** `knetlab up`: build and hold until `signal` aborts. onSandbox gets the host pid of the sandbox's first process and the run's artifacts folder. */
+  hold?: { onSandbox: (pid: number, artifactsDir: string) => void };
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
   diagnosticsRoot: string;
   /** Files a scenario keeps go below it, a folder per scenario run (ARTIFACTS_MOUNT inside). */
@@ -131,7 +131,6 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
   const onAbort = () => end(String(opts.signal?.reason ?? 'interrupted'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const timer = opts.timeoutMs ? setTimeout(() => end(`timed out after ${Math.round(opts.timeoutMs! / 1000)} s (the run's limit; --timeout changes it)`), opts.timeoutMs) : undefined;
-  if (opts.hold) void opts.hold.release.then(() => child.stdin?.end());
   const lines = createInterface({ input: child.stdout! });
   const linesDone = new Promise((r) => lines.once('close', r)); // before awaiting the child: it may close first
   lines.on('line', (line) => {
