@@ -7,6 +7,7 @@ import { reportIngressProblems } from '../scenario/ingress.js';
 import { reportNetworkPolicyProblems } from '../scenario/network-policy.js';
 import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from './actions.js';
 import { checkNewObjects } from './build.js';
+import { reportCapacity } from './capacity.js';
 import { resolveAddress, resolveSource, resolveTarget, type Resolved } from './resolve.js';
 import type { Model } from './types.js';
 
@@ -57,6 +58,7 @@ export function checkSteps(
       }
     };
     const before = present(model);
+    const modelBefore = model;
     switch (step.kind) {
       case 'http':
       case 'tcp':
@@ -103,6 +105,8 @@ export function checkSteps(
       case 'resync':
         break;
     }
+    // A step that makes pods for which a node has no address left is wrong where it is written.
+    if (model !== modelBefore) reportCapacity(model, problems, { step: step.origin, where: `${where}.${step.kind}`, before: modelBefore });
     const after = present(model);
     for (const key of before) if (!after.has(key)) removedBy.set(key, step.index);
   }

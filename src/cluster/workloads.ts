@@ -6,6 +6,7 @@ import { sha256 } from '../util/hash.js';
 import { broadcastOf, cidrOf, intToIp } from '../util/ip.js';
 import type { Model, Node, Pod, Workload } from './types.js';
 import { podKey } from './types.js';
+import { MAX_PODS } from '../scenario/limits.js';
 
 export const WORKLOAD_ANNOTATION = 'knetlab.io/workload';
 const workloads: readonly Workload[] = ['echo', 'command', 'ingress-nginx', 'dns'];
@@ -106,7 +107,8 @@ function allocatePodIP(model: Model, node: Node, pods: readonly Pod[]): string |
   const first = subnet.base + 2;
   const size = broadcastOf(subnet) - first; // .2 up to the address before broadcast
   const used = new Set(pods.filter((p) => p.node === node.name && p.ip && !p.hostNetwork).map((p) => p.ip));
-  const last = model.ipamLast[node.name];
+  // hasOwn: a node may be named `constructor`, which a plain object already answers.
+  const last = Object.hasOwn(model.ipamLast, node.name) ? model.ipamLast[node.name] : undefined;
   const start = last === undefined ? 0 : last + 1 - first;
   for (let k = 0; k < size; k++) {
     const n = first + ((start + k) % size);
@@ -128,7 +130,11 @@ function place(model: Model, pod: Pod, p: Placement, pods: readonly Pod[]): Pod 
       return { ...pod, phase: 'Pending', pendingReason: p.nodeName !== undefined ? `node ${p.nodeName} does not exist` : 'no node matches its nodeSelector' };
     }
     // Spread: the eligible node with the fewest pods of the same owner (of any, for a bare Pod), ties in file order.
-    const count = (n: Node) => pods.filter((x) => x.node === n.name && (pod.owner ? x.owner?.kind === pod.owner.kind && x.owner.name === pod.owner.name && x.namespace === pod.namespace : true)).length;
+    const counts = new Map<string, number>();
+    for (const x of pods) {
+      if (x.node !== undefined && (pod.owner ? x.owner?.kind === pod.owner.kind && x.owner.name === pod.owner.name && x.namespace === pod.namespace : true)) counts.set(x.node, (counts.get(x.node) ?? 0) + 1);
+    }
+    const count = (n: Node) => counts.get(n.name) ?? 0;
     node = eligible.reduce((best, n) => (count(n) < count(best) ? n : best));
   }
   if (!node) return { ...pod, phase: 'Pending', pendingReason: `node ${pod.node} does not exist` };
@@ -148,7 +154,14 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
   const byKey = new Map(model.pods.map((p) => [podKey(p), p]));
   const out: Pod[] = [];
   const taken = new Set<string>();
+  const overLimit = new Set<Origin>();
   const add = (p: Pod, placement: Placement) => {
+    // Every pod runs on this one machine, and placing one looks at every other: a bound keeps both finite.
+    if (out.length >= MAX_PODS) {
+      if (!overLimit.has(p.origin)) problems.error(originAt(p.origin, 'metadata', 'name'), `${p.owner ? `${p.owner.kind} ${p.namespace}/${p.owner.name}` : `Pod ${p.namespace}/${p.name}`} would make the scenario's pods more than ${MAX_PODS}, more than knetlab runs on one machine; use fewer replicas`);
+      overLimit.add(p.origin);
+      return;
+    }
     const placed = p.phase === 'Running' ? p : place(model, p, placement, out);
     out.push(placed);
     taken.add(podKey(placed));
