@@ -7,11 +7,9 @@ import { planJson } from '../report/plan-json.js';
 import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { enterCommand, findHeld, listHeld, placeNetns, removeHeld, saveHeld } from '../run/hold.js';
-import { runFiles } from '../run/runner.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
-import { execa } from 'execa';
 import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -73,6 +71,8 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (flags.proxyMode !== undefined && flags.proxyMode !== 'all' && !(modes as readonly string[]).includes(flags.proxyMode)) {
     throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
   }
+  // Loaded once the files are valid: execa and the runner take longer to load than validating does.
+  const { runFiles } = await import('../run/runner.js');
   const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
   const results: ScenarioResult[] = [];
   const byMode = new Map<string, ScenarioResult[]>();
@@ -105,6 +105,7 @@ async function upCommand(file: string, flags: { diagnostics: string }): Promise<
   const released = new Promise<void>((r) => (release = r));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => release());
   let sandboxPid = 0;
+  const { runFiles } = await import('../run/runner.js');
   const [result] = await runFiles([file], {
     jobs: 1,
     diagnosticsRoot: flags.diagnostics,
@@ -130,6 +131,7 @@ async function upCommand(file: string, flags: { diagnostics: string }): Promise<
 async function execInHeld(place: string, argv: string[], scenario?: string): Promise<number> {
   const h = findHeld(scenario);
   const cmd = enterCommand(h, placeNetns(h, place), argv);
+  const { execa } = await import('execa');
   const r = await execa(cmd[0]!, cmd.slice(1), { stdio: 'inherit', reject: false });
   return r.exitCode ?? 1;
 }
