@@ -8,6 +8,8 @@ import { sandboxCommand, SANDBOX_ENV } from '../kernel/sandbox.js';
 import type { ProxyMode } from '../cluster/types.js';
 import { PROXY_MODE_ENV } from './scenario.js';
 import type { RunEvent, ScenarioResult } from './types.js';
+import type { ValidateOptions } from '../validate.js';
+import { validationEnv } from './validation-env.js';
 
 const SANDBOX_MAIN = fileURLToPath(new URL('./sandbox-main.js', import.meta.url));
 
@@ -20,6 +22,8 @@ export interface RunOptions {
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
   diagnosticsRoot: string;
   onEvent: (e: RunEvent) => void;
+  /** `--allow-path` and `--timeout`: the sandbox validates the scenario with them again. */
+  validation?: ValidateOptions;
 }
 
 function sandboxPid(unsharePid: number): number {
@@ -38,7 +42,7 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
   const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, resolve(file), diagnosticsDir, ...(opts.hold ? ['hold'] : [])]);
   const start = performance.now();
   const child = execa(argv[0]!, argv.slice(1), {
-    env: { [SANDBOX_ENV]: '1', ...(opts.proxyMode ? { [PROXY_MODE_ENV]: opts.proxyMode } : {}) },
+    env: { [SANDBOX_ENV]: '1', ...(opts.proxyMode ? { [PROXY_MODE_ENV]: opts.proxyMode } : {}), ...validationEnv(opts.validation) },
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',

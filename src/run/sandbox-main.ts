@@ -4,6 +4,7 @@ import { execaRunner } from '../kernel/exec.js';
 import { SANDBOX_ENV } from '../kernel/sandbox.js';
 import { runScenario } from './scenario.js';
 import type { RunEvent } from './types.js';
+import { validationFromEnv } from './validation-env.js';
 
 const [file, diagnosticsDir, mode] = process.argv.slice(2);
 const emit = (e: RunEvent) => process.stdout.write(`${JSON.stringify(e)}\n`);
@@ -24,7 +25,7 @@ if (process.env[SANDBOX_ENV] !== '1' || !file || !diagnosticsDir) {
   process.exit(2);
 }
 
-runScenario(file, { runner: execaRunner, diagnosticsDir, emit, ...(mode === 'hold' ? { hold: { until } } : {}) }).then(
+runScenario(file, { runner: execaRunner, diagnosticsDir, emit, validation: validationFromEnv(process.env), ...(mode === 'hold' ? { hold: { until } } : {}) }).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

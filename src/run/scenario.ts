@@ -19,7 +19,7 @@ import { renderDnsZone } from '../dataplane/dns-records.js';
 import { dnsProbe, judgeDns } from '../steps/dns-probe.js';
 import type { Judged } from '../steps/judge.js';
 import { placeNetns, runProbe, stepName, StepError, type AnsweredBy } from '../steps/run.js';
-import { loadModel } from '../validate.js';
+import { loadModel, type ValidateOptions } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
 import { EchoServer, type EchoListener } from '../workloads/echo.js';
@@ -39,6 +39,8 @@ export interface ScenarioRunOptions {
   /** Where failed steps' diagnostics go (a folder per run is made below it). */
   diagnosticsDir: string;
   emit: (e: RunEvent) => void;
+  /** `--allow-path` and `--timeout` of the command line, to validate as it did. */
+  validation?: ValidateOptions;
 }
 
 /** Every echo socket the model asks for: pods' listen ports, nodes' and hosts' `serve`. */
@@ -174,7 +176,7 @@ export async function runScenario(file: string, opts: ScenarioRunOptions): Promi
     phases.push(t);
     emit({ type: 'phase', file, phase: name, durationMs: t.durationMs });
   };
-  const v = await loadModel(file);
+  const v = await loadModel(file, opts.validation);
   const override = process.env[PROXY_MODE_ENV] as Model['config']['proxyMode'] | undefined;
   let model: Model = override ? { ...v.model, config: { ...v.model.config, proxyMode: override } } : v.model;
   const name = v.scenario.name;
