@@ -7,10 +7,11 @@ export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 /**
  * YAML tokens (the lexer's: scalars, indicators, spaces, line ends) in a scenario and every file it
- * reads, together. The yaml library parses about 200,000 of them a second on a small machine, so
- * this keeps the worst file well under the 2 s a refusal may take (about 200 KB of block-style YAML).
+ * reads, together. The yaml library parses 100,000 to 200,000 of them a second on this project's
+ * 2-core machine, so this keeps the worst file within the 2 s a refusal may take, with the start
+ * of node and validation (about 120 KB of block-style YAML).
  */
-export const MAX_YAML_TOKENS = 100_000;
+export const MAX_YAML_TOKENS = 60_000;
 
 /** YAML documents in one file (a `---` each). */
 export const MAX_DOCUMENTS = 1000;
@@ -51,5 +52,10 @@ export const MAX_NODES = 250;
 export const MAX_HOSTS = 250;
 export const MAX_MANIFESTS = 1000;
 export const MAX_STEPS = 2000;
+/**
+ * Validation re-runs the controllers at every apply, patch, delete and scale step, over every pod,
+ * Service and endpoint: at most this many of them in all (e.g. 20 such steps over 2000 of them).
+ */
+export const MAX_STEP_WORK = 40_000;
 /** Pods of a scenario at any moment (replicas, DaemonSet pods, Pods; kube-dns's two too). */
-export const MAX_PODS = 5000;
+export const MAX_PODS = 2000;
