@@ -140,6 +140,7 @@ export type Placed = { ok: true; real: string } | { ok: false; reason: string };
  * (already resolved): a scenario from someone else must not read /etc/shadow or ~/.ssh.
  */
 export async function placeInputPath(written: string, scenarioDir: string, allowed: readonly string[]): Promise<Placed> {
+  if (written.includes('\u0000')) return { ok: false, reason: 'its path holds a NUL character' };
   const abs = resolve(scenarioDir, written);
   let real: string;
   let base: string;

@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { dirname, join, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { KnetlabError } from '../errors.js';
@@ -51,6 +52,8 @@ export interface LoadOptions {
 /** What reading the files a scenario names needs: where they may be, and what is left to read. */
 interface FileContext {
   baseDir: string;
+  /** The scenario file itself, resolved: it cannot be its own manifest. */
+  self: string;
   allowPaths: readonly string[];
   budget: TokenBudget;
 }
@@ -163,7 +166,7 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
     });
   }
 
-  const files: FileContext = { baseDir: dirname(file), allowPaths: allowed.dirs, budget };
+  const files: FileContext = { baseDir: dirname(file), self: await realpath(file).catch(() => file), allowPaths: allowed.dirs, budget };
   const objects: KubeObject[] = [];
   const rejected: string[] = [];
   const manifests = listOf(raw.manifests, MAX_MANIFESTS);
@@ -248,8 +251,8 @@ async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string
     const path = isAbsolute(entry) ? entry : join(files.baseDir, entry);
     const what = `manifest file ${quote(entry)}${path === entry ? '' : ` (${path})`}`;
     const placed = await placeInputPath(entry, files.baseDir, files.allowPaths);
-    if (!placed.ok) {
-      problems.error(origin, `Cannot read ${what}: ${placed.reason}`);
+    if (!placed.ok || placed.real === files.self) {
+      problems.error(origin, `Cannot read ${what}: ${placed.ok ? 'it is this scenario file itself; list the files of Kubernetes objects' : placed.reason}`);
       return [];
     }
     // The resolved path is read (a link swapped meanwhile cannot lead elsewhere); the written one is shown.

@@ -71,6 +71,14 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
   return out;
 }
 
+/** What a value is, never what it holds: for values from files that may be anything. */
+export function shape(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value === 'string' ? 'text' : `a ${typeof value}`;
+}
+
 /** A value as shown in a message: scalars as they were written, the rest by their shape. */
 export function show(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
