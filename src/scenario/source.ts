@@ -191,6 +191,7 @@ export function parseYaml(file: string, text: string, budget: TokenBudget = newT
   };
   const limit = overLimit(text, budget);
   if (limit) {
+    lines.addNewLine(0);
     for (let i = text.indexOf('\n'); i >= 0 && i < limit.offset; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
     return refuse(limit.message, limit.offset);
   }
