@@ -155,8 +155,8 @@ export async function placeInputPath(written: string, scenarioDir: string, allow
     return { ok: false, reason: errnoReason(err) };
   }
   if (within(base, real) || allowed.some((dir) => within(dir, real))) return { ok: true, real };
-  const how = real === abs ? `is ${real}` : `leads to ${real}`;
-  return { ok: false, reason: `it ${how}, outside the scenario's folder ${base}; a scenario may read files in its folder or below it, or in a folder given with --allow-path` };
+  const how = real === abs ? 'is' : `leads to ${real},`;
+  return { ok: false, reason: `it ${how} outside the scenario's folder ${base}; a scenario may read files in its folder or below it, or in a folder given with --allow-path` };
 }
 
 /** The folders of --allow-path, resolved as placeInputPath compares them; a missing one is an error. */

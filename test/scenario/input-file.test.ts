@@ -53,7 +53,7 @@ t.test('paths a scenario names must lead into its folder or an allowed one, link
   symlinkSync('manifests/web.yaml', join(scen, 'inner-link.yaml'));
   t.match(await placeInputPath('manifests/web.yaml', scen, []), { ok: true, real: join(scen, 'manifests', 'web.yaml') });
   t.match(await placeInputPath('./inner-link.yaml', scen, []), { ok: true }, 'a link within the folder is fine');
-  t.match(await placeInputPath('../outside.yaml', scen, []), { ok: false, reason: /is .*outside\.yaml, outside the scenario's folder/ });
+  t.match(await placeInputPath('../outside.yaml', scen, []), { ok: false, reason: /^it is outside the scenario's folder .*scen; / });
   t.match(await placeInputPath('link.yaml', scen, []), { ok: false, reason: /leads to .*outside\.yaml, outside/ });
   t.match(await placeInputPath('../scen-evil/x.yaml', scen, []), { ok: false }, 'a sibling folder whose name starts the same is outside');
   t.match(await placeInputPath('/etc/passwd', scen, []), { ok: false, reason: /--allow-path/ });
