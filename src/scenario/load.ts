@@ -37,7 +37,7 @@ export interface LoadedScenario {
   origin: Origin;
   /** The longest the steps may take (every probe timing out, every sleep; see worst-case.ts). */
   worstCaseMs: number;
-  /** The most the steps may take (`--timeout`, default 30 minutes): the runner ends a run past it. */
+  /** The most the steps may take (`--timeout`, default 30 minutes), for the runner to hold a run to. */
   limitMs: number;
 }
 

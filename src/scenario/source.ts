@@ -110,7 +110,7 @@ export interface ParsedDocument {
   problems: Problem[];
   /** Its top level is a mapping with `apiVersion` or `kind`: it means to be a Kubernetes object. */
   kubeLike: boolean;
-  /** What its top level is (`a string`, `a mapping`, ...), for a message that must not quote it. */
+  /** What its top level is (`text`, `a mapping`, ...), for a message that must not quote it. */
   shape: string;
 }
 
@@ -149,7 +149,7 @@ function overLimit(text: string, budget: TokenBudget): Limit | undefined {
   let offset = 0;
   for (const lexeme of new Lexer().lex(text)) {
     const type = CST.tokenType(lexeme);
-    if (--budget.left < 0) return { offset, message: `the scenario and its files hold more than ${MAX_YAML_TOKENS} YAML tokens (about 120 KB of YAML), more than knetlab reads; keep only what the scenario needs (kubectl get -o yaml output shrinks without managedFields and status)` };
+    if (--budget.left < 0) return { offset, message: `The scenario and its files hold more than ${MAX_YAML_TOKENS} YAML tokens (about 120 KB of YAML), more than knetlab reads; keep only what the scenario needs (kubectl get -o yaml output shrinks without managedFields and status)` };
     switch (type) {
       case 'flow-map-start':
       case 'flow-seq-start':
