@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { KnetlabError } from '../errors.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { placeInputPath, resolveAllowPaths } from './input-file.js';
-import { DEFAULT_SCENARIO_LIMIT_MS, MAX_HOSTS, MAX_MANIFESTS, MAX_NODES, MAX_STEPS } from './limits.js';
+import { DEFAULT_SCENARIO_LIMIT_MS, MAX_HOSTS, MAX_MANIFESTS, MAX_NODES, MAX_SCENARIO_LIMIT_MS, MAX_STEPS } from './limits.js';
 import { readKubeObject, type KubeObject } from './objects.js';
 import { Problems, quote, show } from './problems.js';
 import { parseAddress, parseSource, parseTarget, type Parsed } from './refs.js';
@@ -118,6 +118,8 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   const allowed = await resolveAllowPaths(opts.allowPaths ?? []);
   if (!allowed.ok) throw new KnetlabError('EUSAGE', allowed.reason);
   const limitMs = opts.limitMs ?? DEFAULT_SCENARIO_LIMIT_MS;
+  // A run is held to it by a timer, and Node's timers fire at once past 2^31-1 ms.
+  if (!(limitMs > 0 && limitMs <= MAX_SCENARIO_LIMIT_MS)) throw new KnetlabError('EUSAGE', `the scenario time limit must be more than 0 and at most ${formatDuration(MAX_SCENARIO_LIMIT_MS)}, got ${limitMs} ms`);
   const budget = newTokenBudget();
   const parsed = await readYamlFile(file, file, budget);
   problems.push(...parsed.problems);

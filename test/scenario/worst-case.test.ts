@@ -61,3 +61,7 @@ t.test('every duration has a maximum that fits a timer', async (t) => {
     'Expected `steps[3].dns.timeout` to be a duration of at most 5m, got `1h`',
   ]);
 });
+
+t.test('a limit that no timer can hold is a usage error', async (t) => {
+  for (const limitMs of [0, -1, Number.NaN, 2 ** 31, 25 * 3600_000]) await t.rejects(load(['sleep: 1s'], limitMs), { code: 'EUSAGE' }, String(limitMs));
+});
