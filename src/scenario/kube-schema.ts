@@ -52,7 +52,7 @@ export const labelSelectorSchema = z.strictObject({
 
 export const containerSchema = api(
   {
-    name: z.string(),
+    name: labelName, // a container's name is a DNS label (IsDNS1123Label)
     ports: z
       .array(
         api(

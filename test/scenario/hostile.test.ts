@@ -175,6 +175,7 @@ const cases: Case[] = [
   { name: 'a nodeSelector key that is not a label key', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 1, 'nodeSelector: {"-bad": x}, ')}`) }, says: /qualified name/ },
   { name: 'a matchExpressions key that is not a label key', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: a}, spec: {selector: {matchExpressions: [{key: "a b", operator: Exists}]}, template: {spec: {containers: [{name: c}]}}}}\n`) }, says: /qualified name/ },
   { name: 'an upper-case Pod name', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: Web}, spec: {containers: [{name: c}]}}\n`) }, says: /DNS subdomain name/ },
+  { name: 'a container name with an underscore', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: Web_1}]}}\n`) }, says: /containers\[0\]\.name.*DNS label/ },
   { name: 'a Service name starting with a digit', files: { 'scenario.yaml': head(`manifests:\n${service('1web', 'ports: [{port: 80}]')}`) }, says: /DNS-1035 label/ },
   { name: 'a namespace with an underscore', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: Team_A}, spec: {containers: [{name: c}]}}\n`) }, says: /DNS label/ },
   { name: 'a node label value with a space', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n  - {name: n, labels: {app: "a b"}}\n` }, says: /label value/ },
