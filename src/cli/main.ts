@@ -8,13 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
 import { processId } from '../kernel/process-identity.js';
-import { runFiles } from '../run/runner.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
-import { execa } from 'execa';
-import { hasErrors, loadModel, scenarioFiles, validateScenario } from '../validate.js';
+import { formatDuration, parseDuration } from '../scenario/duration.js';
+import { resolveAllowPaths } from '../scenario/input-file.js';
+import { MAX_SCENARIO_LIMIT_MS } from '../scenario/limits.js';
+import { findScenarioFiles, hasErrors, loadModel, scenarioFiles, validateScenario, type ValidateOptions } from '../validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -25,28 +26,53 @@ function printProblems(problems: readonly Problem[], stream: NodeJS.WriteStream)
   for (const p of problems) stream.write(`${formatProblem(p)}\n`);
 }
 
-async function validateCommand(paths: string[], opts: { quiet?: boolean }): Promise<number> {
-  const files = await scenarioFiles(paths);
-  if (files.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
-  let bad = 0;
+/** What validation takes from the command line, shared by validate, plan, run and up. */
+interface ValidationFlags {
+  allowPath: string[];
+  timeout?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** --allow-path and --timeout, checked: a folder that does not exist or a bad duration is a usage error. */
+async function validationOptions(flags: ValidationFlags): Promise<ValidateOptions> {
+  const allowed = await resolveAllowPaths(flags.allowPath);
+  if (!allowed.ok) throw new KnetlabError('EUSAGE', allowed.reason);
+  if (flags.timeout === undefined) return { allowPaths: allowed.dirs };
+  const ms = parseDuration(flags.timeout);
+  if (ms === undefined || ms <= 0 || ms > MAX_SCENARIO_LIMIT_MS) {
+    throw new KnetlabError('EUSAGE', `--timeout must be a duration such as 45m or 2h, greater than 0 and at most ${formatDuration(MAX_SCENARIO_LIMIT_MS)}, got ${flags.timeout}`);
+  }
+  return { allowPaths: allowed.dirs, limitMs: ms };
+}
+
+async function validateCommand(paths: string[], opts: { quiet?: boolean } & ValidationFlags): Promise<number> {
+  const vopts = await validationOptions(opts);
+  const found = await findScenarioFiles(paths);
+  const { files } = found;
+  if (files.length === 0 && found.problems.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
+  // Files that could not even be read are reported first, and count as files with errors.
+  printProblems(found.problems, process.stdout);
+  let bad = found.problems.length;
   for (const file of files) {
-    const v = await validateScenario(file);
+    const v = await validateScenario(file, vopts);
     printProblems(opts.quiet ? v.problems.filter((p) => p.severity === 'error') : v.problems, process.stdout);
     if (hasErrors(v.problems)) bad++;
   }
+  const total = files.length + found.problems.length;
   const errors = bad === 1 ? '1 file has errors' : `${bad} files have errors`;
-  process.stderr.write(bad ? `${errors} (of ${files.length})\n` : `${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
+  process.stderr.write(bad ? `${errors} (of ${total})\n` : `${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
   return bad ? EXIT_INVALID : 0;
 }
 
-async function planCommand(file: string, opts: { output: string }): Promise<number> {
-  const v = await loadModel(file);
+async function planCommand(file: string, opts: { output: string } & ValidationFlags): Promise<number> {
+  const v = await loadModel(file, await validationOptions(opts));
   printProblems(v.problems, process.stderr); // warnings only: errors would have thrown
   process.stdout.write(opts.output === 'json' ? `${JSON.stringify(planJson(v.model), null, 2)}\n` : formatPlan(v.model, v.scenario.steps));
   return 0;
 }
 
-interface RunFlags {
+interface RunFlags extends ValidationFlags {
   jobs: string;
   proxyMode?: string;
   reporter?: string;
@@ -80,12 +106,13 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
   const jobs = Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new KnetlabError('EUSAGE', `--jobs must be a whole number from 1, got ${flags.jobs}`);
+  const validation = await validationOptions(flags);
   const files = await scenarioFiles(paths);
   if (files.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
   // Every file is checked before anything is built: one bad file, and nothing runs.
   let invalid = 0;
   for (const file of files) {
-    const v = await validateScenario(file);
+    const v = await validateScenario(file, validation);
     printProblems(v.problems, process.stderr);
     if (hasErrors(v.problems)) invalid++;
   }
@@ -96,6 +123,8 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (flags.proxyMode !== undefined && flags.proxyMode !== 'all' && !(modes as readonly string[]).includes(flags.proxyMode)) {
     throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
   }
+  // Loaded once the files are valid: execa and the runner take longer to load than validating does.
+  const { runFiles } = await import('../run/runner.js');
   const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
   const results: ScenarioResult[] = [];
   const byMode = new Map<string, ScenarioResult[]>();
@@ -104,7 +133,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     // Under --proxy-mode all, each result is named with its mode, so reports tell them apart.
     const tag = (r: ScenarioResult): ScenarioResult => (flags.proxyMode === 'all' ? { ...r, name: `${r.name} [${proxyMode}]` } : r);
     const onEvent = (e: RunEvent) => reporter.event(e.type === 'scenario-end' ? { ...e, result: tag(e.result) } : e.type === 'scenario-start' || e.type === 'held' ? { ...e, name: flags.proxyMode === 'all' ? `${e.name} [${proxyMode}]` : e.name } : e);
-    const rs = (await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, artifactsRoot: flags.artifacts, signal, ...(proxyMode ? { proxyMode } : {}), onEvent })).map(tag);
+    const rs = (await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, artifactsRoot: flags.artifacts, signal, ...(proxyMode ? { proxyMode } : {}), onEvent, validation })).map(tag);
     byMode.set(proxyMode ?? 'own', rs);
     results.push(...rs);
   }
@@ -124,8 +153,9 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
 }
 
 /** `knetlab up`: builds one scenario and holds it until Ctrl-C or `knetlab down`. */
-async function upCommand(file: string, flags: { diagnostics: string; artifacts: string }): Promise<number> {
-  const v = await validateScenario(file);
+async function upCommand(file: string, flags: { diagnostics: string; artifacts: string } & ValidationFlags): Promise<number> {
+  const validation = await validationOptions(flags);
+  const v = await validateScenario(file, validation);
   printProblems(v.problems, process.stderr);
   if (hasErrors(v.problems) || !v.scenario) throw new KnetlabError('EINVALID', `${file} is not a valid scenario; nothing was built`);
   const name = v.scenario.name;
@@ -136,11 +166,13 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
   let sandbox: number | undefined;
   let artifacts = '';
   try {
+    const { runFiles } = await import('../run/runner.js');
     const [result] = await runFiles([file], {
       jobs: 1,
       diagnosticsRoot: flags.diagnostics,
       artifactsRoot: flags.artifacts,
       signal,
+      validation,
       // A signal ends it: while it builds at once, once held the gentle way (its result is sent).
       hold: { onSandbox: (pid, dir) => ((sandbox = pid), (artifacts = dir)) },
       onEvent: (e) => {
@@ -181,6 +213,7 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
 async function execInHeld(place: string, argv: string[], scenario?: string): Promise<number> {
   const h = findHeld(scenario);
   const cmd = enterCommand(h, placeNetns(h, place), argv);
+  const { execa } = await import('execa');
   // As the scenario's own commands have it: where files that should outlive the run go.
   const r = await execa(cmd[0]!, cmd.slice(1), { stdio: 'inherit', reject: false, env: { [ARTIFACTS_ENV]: ARTIFACTS_MOUNT } });
   return r.exitCode ?? 1;
@@ -208,7 +241,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('check scenario files (or every scenario under a folder) without building anything')
     .argument('<paths...>', 'scenario files or folders')
     .option('-q, --quiet', 'print errors only, not warnings')
-    .action(async (paths: string[], opts: { quiet?: boolean }) => {
+    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
+    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
+    .action(async (paths: string[], opts: { quiet?: boolean } & ValidationFlags) => {
       status = await validateCommand(paths, opts);
     });
   program
@@ -216,7 +251,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('print every address the scenario will use (nodes, pods, Services, endpoints, steps), as kubectl get -o wide would')
     .argument('<file>', 'a scenario file')
     .option('-o, --output <format>', 'text or json', 'text')
-    .action(async (file: string, opts: { output: string }) => {
+    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
+    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
+    .action(async (file: string, opts: { output: string } & ValidationFlags) => {
       if (opts.output !== 'text' && opts.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${opts.output}`);
       status = await planCommand(file, opts);
     });
@@ -230,6 +267,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
     .option('--artifacts <dir>', `where scenarios keep files (a folder per run, at ${ARTIFACTS_MOUNT} inside; empty ones are removed)`, 'knetlab-artifacts')
     .option('--proxy-mode <mode>', "run every scenario under this kube-proxy mode (iptables, nftables, ipvs) instead of its own; `all`: under each, reporting steps whose outcome differs")
+    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
+    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
     .action(async (paths: string[], flags: RunFlags) => {
       status = await runCommand(paths, flags);
     });
@@ -239,7 +278,9 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'a scenario file')
     .option('--diagnostics <dir>', 'where the echo servers\' log goes', 'knetlab-diagnostics')
     .option('--artifacts <dir>', `where the scenario keeps files (at ${ARTIFACTS_MOUNT} inside)`, 'knetlab-artifacts')
-    .action(async (file: string, flags: { diagnostics: string; artifacts: string }) => {
+    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
+    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
+    .action(async (file: string, flags: { diagnostics: string; artifacts: string } & ValidationFlags) => {
       status = await upCommand(file, flags);
     });
   program

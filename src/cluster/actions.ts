@@ -24,7 +24,8 @@ const kindAliases: Record<string, string> = {
 
 /** `svc`, `service` and `Service` all mean Service, as in kubectl. */
 export function canonicalKind(kind: string): string | undefined {
-  return kindAliases[kind.toLowerCase()];
+  const k = kind.toLowerCase();
+  return Object.hasOwn(kindAliases, k) ? kindAliases[k] : undefined; // not `constructor` from Object's prototype
 }
 
 /** A refused action says why, and which field of the step the reason is about. */

@@ -7,6 +7,8 @@ import { reportIngressProblems } from '../scenario/ingress.js';
 import { reportNetworkPolicyProblems } from '../scenario/network-policy.js';
 import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from './actions.js';
 import { checkNewObjects } from './build.js';
+import { reportCapacity } from './capacity.js';
+import { MAX_STEP_WORK } from '../scenario/limits.js';
 import { resolveAddress, resolveSource, resolveTarget, type Resolved } from './resolve.js';
 import type { Model } from './types.js';
 
@@ -29,7 +31,20 @@ export function checkSteps(
   // Which step removed a pod or Service, to say so when a later step names it.
   const removedBy = new Map<string, number>();
   const present = (m: Model) => new Set([...m.pods.map((p) => `pod/${p.namespace}/${p.name}`), ...m.services.map((s) => `service/${s.namespace}/${s.name}`)]);
+  // What re-running the controllers has cost so far: each action rebuilds every pod and endpoint.
+  let work = 0;
   for (const step of steps) {
+    if (['apply', 'patch', 'delete', 'scale'].includes(step.kind)) {
+      const size = model.pods.length + model.services.length + model.endpointSlices.reduce((n, s) => n + s.endpoints.length, 0);
+      work += size;
+      if (work > MAX_STEP_WORK) {
+        problems.error(
+          step.origin,
+          `\`steps[${step.index}]\`: checking the steps means rebuilding a cluster of ${model.pods.length} pods and ${model.services.length} Services at each action step, more than knetlab checks (${MAX_STEP_WORK} pod, Service and endpoint updates in all); use fewer pods or fewer apply, patch, delete and scale steps (the steps from here on are not checked)`,
+        );
+        break;
+      }
+    }
     onStep?.(step, model);
     const where = `steps[${step.index}]`;
     const field = (k: string): Origin => originAt(step.origin, step.kind, k);
@@ -56,7 +71,7 @@ export function checkSteps(
         problems.error(originAt(step.origin, step.kind, field), `\`${where}.${step.kind}\`: ${r.reason}`);
       }
     };
-    const before = present(model);
+    const modelBefore = model;
     switch (step.kind) {
       case 'http':
       case 'tcp':
@@ -103,8 +118,12 @@ export function checkSteps(
       case 'resync':
         break;
     }
-    const after = present(model);
-    for (const key of before) if (!after.has(key)) removedBy.set(key, step.index);
+    if (model !== modelBefore) {
+      // A step that makes pods for which a node has no address left is wrong where it is written.
+      reportCapacity(model, problems, { step: step.origin, where: `${where}.${step.kind}`, before: modelBefore });
+      const after = present(model);
+      for (const key of present(modelBefore)) if (!after.has(key)) removedBy.set(key, step.index);
+    }
   }
   return model;
 }

@@ -15,8 +15,8 @@ export function resolveTargetPort(sp: ServicePort, pod: Pod): number | undefined
   return undefined;
 }
 
-function endpointOf(pod: Pod, nodes: readonly Node[], publishNotReady: boolean): SliceEndpoint {
-  const node = nodes.find((n) => n.name === pod.node);
+function endpointOf(pod: Pod, nodes: ReadonlyMap<string, Node>, publishNotReady: boolean): SliceEndpoint {
+  const node = pod.node === undefined ? undefined : nodes.get(pod.node);
   const zone = node?.labels['topology.kubernetes.io/zone'];
   const ready = publishNotReady || (pod.ready && !pod.terminating);
   return {
@@ -30,6 +30,22 @@ function endpointOf(pod: Pod, nodes: readonly Node[], publishNotReady: boolean):
   };
 }
 
+const labelKey = (namespace: string, k: string, v: string): string => JSON.stringify([namespace, k, v]);
+
+/** Pods by each of their labels (with their namespace): a selector looks at the pods it may select, not at all of them. */
+function podsByLabel(pods: readonly Pod[]): Map<string, Pod[]> {
+  const index = new Map<string, Pod[]>();
+  for (const p of pods) {
+    for (const [k, v] of Object.entries(p.labels)) {
+      const key = labelKey(p.namespace, k, v);
+      const list = index.get(key);
+      if (list) list.push(p);
+      else index.set(key, [p]);
+    }
+  }
+  return index;
+}
+
 /**
  * The EndpointSlice controllers: slices computed from selectors (pods grouped by the ports their
  * targetPorts resolve to, as upstream does), mirrored from hand-written Endpoints of selector-less
@@ -38,10 +54,14 @@ function endpointOf(pod: Pod, nodes: readonly Node[], publishNotReady: boolean):
 export function computeEndpointSlices(services: readonly Service[], pods: readonly Pod[], objects: readonly KubeObject[], nodes: readonly Node[], problems: Problems): EndpointSlice[] {
   const slices: EndpointSlice[] = [];
   const svcByKey = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
+  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+  const candidates = podsByLabel(pods);
   for (const svc of services) {
     const sel = svc.spec.selector;
     if (!sel || svc.spec.type === 'ExternalName') continue;
-    const selected = pods.filter((p) => p.namespace === svc.namespace && matchesLabels(sel, p.labels));
+    // The pods with one of the selector's labels, in pod order; every label is checked after.
+    const first = Object.entries(sel)[0];
+    const selected = first ? (candidates.get(labelKey(svc.namespace, ...first)) ?? []).filter((p) => matchesLabels(sel, p.labels)) : pods.filter((p) => p.namespace === svc.namespace);
     checkNamedTargetPorts(svc, selected, problems);
     const groups = new Map<string, { ports: EndpointSlice['ports']; endpoints: SliceEndpoint[] }>();
     for (const pod of selected) {
@@ -53,7 +73,7 @@ export function computeEndpointSlices(services: readonly Service[], pods: readon
       if (ports.length === 0 && svc.ports.length > 0) continue;
       const key = JSON.stringify(ports);
       const g = groups.get(key) ?? { ports, endpoints: [] };
-      g.endpoints.push(endpointOf(pod, nodes, svc.spec.publishNotReadyAddresses));
+      g.endpoints.push(endpointOf(pod, nodeByName, svc.spec.publishNotReadyAddresses));
       groups.set(key, g);
     }
     for (const [key, g] of groups) {

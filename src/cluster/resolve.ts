@@ -24,15 +24,42 @@ export interface Destination {
   meaning: string;
 }
 
+interface NameIndex<T> {
+  byName: Map<string, T[]>;
+  namesIn: Map<string, string[]>;
+}
+// The model's lists are never changed once made (a step makes new ones): each is indexed once, so a
+// scenario's thousands of steps do not each walk its thousands of pods.
+const indexes = new WeakMap<readonly unknown[], NameIndex<unknown>>();
+
+function indexOf<T extends { name: string; namespace: string }>(items: readonly T[]): NameIndex<T> {
+  let index = indexes.get(items) as NameIndex<T> | undefined;
+  if (!index) {
+    index = { byName: new Map(), namesIn: new Map() };
+    for (const x of items) {
+      const same = index.byName.get(x.name);
+      if (same) same.push(x);
+      else index.byName.set(x.name, [x]);
+      const names = index.namesIn.get(x.namespace);
+      if (names) names.push(x.name);
+      else index.namesIn.set(x.namespace, [x.name]);
+    }
+    indexes.set(items, index as NameIndex<unknown>);
+  }
+  return index;
+}
+
 function findNamespaced<T extends { name: string; namespace: string }>(items: readonly T[], kind: string, name: string, namespace: string | undefined): Resolved<T> {
   const ns = namespace ?? 'default';
-  const hit = items.find((x) => x.name === name && x.namespace === ns);
+  const index = indexOf(items);
+  const named = index.byName.get(name) ?? [];
+  const hit = named.find((x) => x.namespace === ns);
   if (hit) return ok(hit);
   if (namespace === undefined) {
-    const elsewhere = items.filter((x) => x.name === name);
+    const elsewhere = named;
     if (elsewhere.length === 1) return no(`there is no ${kind}/${name} in namespace default; did you mean \`${kind}/${name}.${elsewhere[0]!.namespace}\`?`);
   }
-  return no(`there is no ${kind}/${name}${namespace ? ` in namespace ${ns}` : ''}${suggestion(name, items.filter((x) => x.namespace === ns).map((x) => x.name)).replace(/`([^`]+)`/, `\`${kind}/$1${namespace ? `.${ns}` : ''}\``)}`);
+  return no(`there is no ${kind}/${name}${namespace ? ` in namespace ${ns}` : ''}${suggestion(name, index.namesIn.get(ns) ?? []).replace(/`([^`]+)`/, `\`${kind}/$1${namespace ? `.${ns}` : ''}\``)}`);
 }
 
 function findMachine(model: Model, kind: 'node' | 'host', name: string): Resolved<{ name: string; ip: string }> {

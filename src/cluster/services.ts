@@ -70,7 +70,7 @@ export function allocateServices(
       clusterIPs.set(o, intToIp(n));
       break;
     }
-    if (!clusterIPs.has(o)) problems.error(originAt(o.origin, 'metadata', 'name'), `No free address is left in \`cluster.serviceCIDR\` ${formatCidr(cidr)} for ${describe(o)}`);
+    if (!clusterIPs.has(o)) problems.error(originAt(o.origin, 'metadata', 'name'), `No free address is left in \`cluster.serviceCIDR\` ${formatCidr(cidr)} for ${describe(o)}; give \`cluster.serviceCIDR\` a larger range`);
   }
 
   // nodePorts: one number space for every Service; a Service may use one number for TCP and UDP.
@@ -132,7 +132,7 @@ export function allocateServices(
         return port;
       }
     }
-    problems.error(originAt(o.origin, 'metadata', 'name'), `No free port is left in \`cluster.nodePortRange\` ${range.min}-${range.max} for ${describe(o)}`);
+    problems.error(originAt(o.origin, 'metadata', 'name'), `No free port is left in \`cluster.nodePortRange\` ${range.min}-${range.max} (${span} ports) for ${describe(o)}; widen \`cluster.nodePortRange\``);
     return undefined;
   };
   for (const o of objects) {
@@ -184,7 +184,8 @@ export function allocateServices(
       lbIPs.set(o, [ip]);
       break;
     }
-    if (!lbIPs.has(o)) problems.warn(originAt(o.origin, 'spec', 'type'), `No free address is left in \`cluster.loadBalancerCIDR\` ${formatCidr(pool)} for ${describe(o)}; its EXTERNAL-IP stays <pending>`);
+    // A cluster would leave its EXTERNAL-IP <pending>, and every step through it would fail: said here instead.
+    if (!lbIPs.has(o)) problems.error(originAt(o.origin, 'spec', 'type'), `No free address is left in \`cluster.loadBalancerCIDR\` ${formatCidr(pool)} for ${describe(o)} (its EXTERNAL-IP would stay <pending>); give \`cluster.loadBalancerCIDR\` a larger range`);
   }
 
   return objects.map((o) => {

@@ -6,6 +6,7 @@ import { sha256 } from '../util/hash.js';
 import { broadcastOf, cidrOf, intToIp } from '../util/ip.js';
 import type { Model, Node, Pod, Workload } from './types.js';
 import { podKey } from './types.js';
+import { MAX_PODS } from '../scenario/limits.js';
 
 export const WORKLOAD_ANNOTATION = 'knetlab.io/workload';
 const workloads: readonly Workload[] = ['echo', 'command', 'ingress-nginx', 'dns'];
@@ -100,13 +101,49 @@ function checkPlacement(nodes: readonly Node[], p: Placement, origin: Origin, sp
   }
 }
 
+/**
+ * The pods placed so far in one pass, with what placing the next one asks of them kept as they
+ * come (pods of an owner per node, addresses in use per node): a placement costs the same at the
+ * 5000th pod as at the first.
+ */
+class PlacedPods {
+  readonly list: Pod[] = [];
+  readonly #perOwnerNode = new Map<string, number>();
+  readonly #perNode = new Map<string, number>();
+  readonly #ips = new Map<string, Set<string>>();
+
+  add(p: Pod): void {
+    this.list.push(p);
+    if (p.node === undefined) return;
+    this.#perNode.set(p.node, (this.#perNode.get(p.node) ?? 0) + 1);
+    if (p.owner) {
+      const key = `${ownerKey(p)}|${p.node}`;
+      this.#perOwnerNode.set(key, (this.#perOwnerNode.get(key) ?? 0) + 1);
+    }
+    if (p.ip && !p.hostNetwork) this.usedIPs(p.node).add(p.ip);
+  }
+
+  /** Pods of the same owner on a node (of any owner, for a bare Pod): what the scheduler spreads. */
+  count(pod: Pod, node: string): number {
+    return (pod.owner ? this.#perOwnerNode.get(`${ownerKey(pod)}|${node}`) : this.#perNode.get(node)) ?? 0;
+  }
+
+  usedIPs(node: string): Set<string> {
+    let ips = this.#ips.get(node);
+    if (!ips) this.#ips.set(node, (ips = new Set()));
+    return ips;
+  }
+}
+
+const ownerKey = (p: Pod): string => `${p.owner!.kind}/${p.namespace}/${p.owner!.name}`;
+
 /** host-local IPAM: the next free address after the last one handed out, wrapping, from .2 on. */
-function allocatePodIP(model: Model, node: Node, pods: readonly Pod[]): string | undefined {
+function allocatePodIP(model: Model, node: Node, used: ReadonlySet<string>): string | undefined {
   const subnet = cidrOf(node.podCIDR);
   const first = subnet.base + 2;
   const size = broadcastOf(subnet) - first; // .2 up to the address before broadcast
-  const used = new Set(pods.filter((p) => p.node === node.name && p.ip && !p.hostNetwork).map((p) => p.ip));
-  const last = model.ipamLast[node.name];
+  // hasOwn: a node may be named `constructor`, which a plain object already answers.
+  const last = Object.hasOwn(model.ipamLast, node.name) ? model.ipamLast[node.name] : undefined;
   const start = last === undefined ? 0 : last + 1 - first;
   for (let k = 0; k < size; k++) {
     const n = first + ((start + k) % size);
@@ -119,7 +156,7 @@ function allocatePodIP(model: Model, node: Node, pods: readonly Pod[]): string |
   return undefined;
 }
 
-function place(model: Model, pod: Pod, p: Placement, pods: readonly Pod[]): Pod {
+function place(model: Model, pod: Pod, p: Placement, placed: PlacedPods): Pod {
   let node: Node | undefined;
   if (pod.node) node = model.nodes.find((n) => n.name === pod.node);
   else {
@@ -128,12 +165,12 @@ function place(model: Model, pod: Pod, p: Placement, pods: readonly Pod[]): Pod 
       return { ...pod, phase: 'Pending', pendingReason: p.nodeName !== undefined ? `node ${p.nodeName} does not exist` : 'no node matches its nodeSelector' };
     }
     // Spread: the eligible node with the fewest pods of the same owner (of any, for a bare Pod), ties in file order.
-    const count = (n: Node) => pods.filter((x) => x.node === n.name && (pod.owner ? x.owner?.kind === pod.owner.kind && x.owner.name === pod.owner.name && x.namespace === pod.namespace : true)).length;
+    const count = (n: Node) => placed.count(pod, n.name);
     node = eligible.reduce((best, n) => (count(n) < count(best) ? n : best));
   }
   if (!node) return { ...pod, phase: 'Pending', pendingReason: `node ${pod.node} does not exist` };
   if (pod.hostNetwork) return { ...pod, node: node.name, ip: node.ip, phase: 'Running' };
-  const ip = allocatePodIP(model, node, pods);
+  const ip = allocatePodIP(model, node, placed.usedIPs(node.name));
   if (!ip) return { ...pod, node: node.name, phase: 'Pending', pendingReason: `no free pod address left in ${node.podCIDR}` };
   const { pendingReason: _unused, ...rest } = pod;
   return { ...rest, node: node.name, ip, phase: 'Running' };
@@ -146,12 +183,27 @@ function place(model: Model, pod: Pod, p: Placement, pods: readonly Pod[]): Pod 
  */
 export function reconcilePods(model: Model, objects: readonly KubeObject[], problems: Problems): Pod[] {
   const byKey = new Map(model.pods.map((p) => [podKey(p), p]));
-  const out: Pod[] = [];
+  const byOwner = new Map<string, Pod[]>();
+  for (const p of model.pods) {
+    if (!p.owner) continue;
+    const list = byOwner.get(ownerKey(p));
+    if (list) list.push(p);
+    else byOwner.set(ownerKey(p), [p]);
+  }
+  const placed = new PlacedPods();
+  const out = placed.list;
   const taken = new Set<string>();
+  const overLimit = new Set<Origin>();
   const add = (p: Pod, placement: Placement) => {
-    const placed = p.phase === 'Running' ? p : place(model, p, placement, out);
-    out.push(placed);
-    taken.add(podKey(placed));
+    // Every pod runs on this one machine, and placing one looks at every other: a bound keeps both finite.
+    if (out.length >= MAX_PODS) {
+      if (!overLimit.has(p.origin)) problems.error(originAt(p.origin, 'metadata', 'name'), `${p.owner ? `${p.owner.kind} ${p.namespace}/${p.owner.name}` : `Pod ${p.namespace}/${p.name}`} would make the scenario's pods more than ${MAX_PODS}, more than knetlab runs on one machine; use fewer replicas`);
+      overLimit.add(p.origin);
+      return;
+    }
+    const pod = p.phase === 'Running' ? p : place(model, p, placement, placed);
+    placed.add(pod);
+    taken.add(podKey(pod));
   };
   const userPodKeys = new Set(objects.filter((o) => o.kind === 'Pod').map((o) => `${o.meta.namespace}/${o.meta.name}`));
   for (const o of objects) {
@@ -168,7 +220,7 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
       checkPlacement(model.nodes, placement, o.origin, ['spec', 'template', 'spec'], describe(o), problems);
       const hash = templateHash(o);
       const ownerKey = `Deployment/${o.meta.namespace}/${o.meta.name}`;
-      const current = model.pods.filter((p) => p.owner?.kind === 'Deployment' && p.owner.name === o.meta.name && p.namespace === o.meta.namespace && p.templateHash === hash);
+      const current = (byOwner.get(`Deployment/${o.meta.namespace}/${o.meta.name}`) ?? []).filter((p) => p.templateHash === hash);
       // Scaling down removes the newest pods first.
       const keep = current.slice(0, o.replicas);
       for (const p of keep) add(p, placement);

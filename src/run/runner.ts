@@ -10,8 +10,13 @@ import { KnetlabError } from '../errors.js';
 import { tryKill } from '../kernel/process-identity.js';
 import { addToFeatureCache, readFeatureCache } from './feature-cache.js';
 import type { RunEvent, SandboxConfig, ScenarioResult, StepResult } from './types.js';
+import type { ValidateOptions } from '../validate.js';
+import { formatDuration } from '../scenario/duration.js';
+import { DEFAULT_SCENARIO_LIMIT_MS } from '../scenario/limits.js';
 
 const SANDBOX_MAIN = fileURLToPath(new URL('./sandbox-main.js', import.meta.url));
+/** What a run may take beyond its steps' worst-case limit: the build (a command pod is waited for up to 2 minutes). */
+const BUILD_ALLOWANCE_MS = 2 * 60_000;
 /** After the sandbox's stdin ends, how long it may take to go before it is killed. */
 const END_GRACE_MS = 300;
 
@@ -25,13 +30,13 @@ export interface RunOptions {
   diagnosticsRoot: string;
   /** Files a scenario keeps go below it, a folder per scenario run (ARTIFACTS_MOUNT inside). */
   artifactsRoot: string;
-  /** Folders besides the scenario's own from which manifests may be read. */
-  allowPaths?: readonly string[];
-  /** A scenario still running after this long is ended and reported failed. */
-  timeoutMs?: number;
   /** Aborted (Ctrl-C, SIGTERM): running sandboxes end at once, queued ones never start; the reason names the signal. */
   signal?: AbortSignal;
   onEvent: (e: RunEvent) => void;
+  /** `--allow-path` and `--timeout`: the sandbox validates the scenario with them again. */
+  validation?: ValidateOptions;
+  /** A scenario still running after this long is ended and failed; default its limit and BUILD_ALLOWANCE_MS. */
+  timeoutMs?: number;
 }
 
 function sandboxPid(unsharePid: number): number {
@@ -104,7 +109,7 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     hold: Boolean(opts.hold),
     knownFeatures: [...readFeatureCache()],
     ...(opts.proxyMode ? { proxyMode: opts.proxyMode } : {}),
-    ...(opts.allowPaths?.length ? { allowPaths: opts.allowPaths.map((p) => resolve(p)) } : {}),
+    validation: { ...opts.validation, ...(opts.validation?.allowPaths ? { allowPaths: opts.validation.allowPaths.map((p) => resolve(p)) } : {}) },
   };
   const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, JSON.stringify(config)]);
   const child = execa(argv[0]!, argv.slice(1), {
@@ -130,7 +135,8 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
   };
   const onAbort = () => end(String(opts.signal?.reason ?? 'interrupted'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = opts.timeoutMs ? setTimeout(() => end(`timed out after ${Math.round(opts.timeoutMs! / 1000)} s (the run's limit; --timeout changes it)`), opts.timeoutMs) : undefined;
+  const deadline = opts.timeoutMs ?? (opts.validation?.limitMs ?? DEFAULT_SCENARIO_LIMIT_MS) + BUILD_ALLOWANCE_MS;
+  const timer = setTimeout(() => end(`timed out after ${formatDuration(deadline)} (its steps' limit and ${formatDuration(BUILD_ALLOWANCE_MS)} for the build; --timeout changes it)`), deadline);
   const lines = createInterface({ input: child.stdout! });
   const linesDone = new Promise((r) => lines.once('close', r)); // before awaiting the child: it may close first
   lines.on('line', (line) => {
@@ -148,6 +154,7 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     if (e.type === 'scenario-end') result = e.result;
     // unshare --fork's child is the sandbox's first process: `knetlab exec` enters its namespaces.
     if (e.type === 'held' && child.pid) {
+      clearTimeout(timer); // a held scenario lasts until it is ended; only its build has a deadline
       sandbox = sandboxPid(child.pid);
       opts.hold?.onSandbox(sandbox, artifactsDir);
     }

@@ -171,7 +171,7 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
     phases.push(t);
     emit({ type: 'phase', file, phase: name, durationMs: t.durationMs });
   };
-  const v = await loadModel(file);
+  const v = await loadModel(file, config.validation);
   const override = config.proxyMode;
   let model: Model = override ? { ...v.model, config: { ...v.model.config, proxyMode: override } } : v.model;
   const name = v.scenario.name;

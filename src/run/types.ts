@@ -1,5 +1,6 @@
 // What a run produces, shared by the runner (inside the sandbox) and the reporters (outside).
 import type { ProxyMode } from '../cluster/types.js';
+import type { ValidateOptions } from '../validate.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 
@@ -47,8 +48,8 @@ export interface SandboxConfig {
   knownFeatures: string[];
   /** Run under this kube-proxy mode instead of the scenario's own. */
   proxyMode?: ProxyMode;
-  /** Folders besides the scenario's own from which manifests may be read. */
-  allowPaths?: string[];
+  /** `--allow-path` and `--timeout`, so the sandbox validates the scenario as the command line did. */
+  validation: ValidateOptions;
 }
 
 /** Live events from a running scenario, for the pretty reporter's progress view. */

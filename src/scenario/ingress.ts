@@ -87,7 +87,7 @@ export function readIngress(o: IngressObject): { ingress?: Ingress; partial?: In
     for (const k of Object.keys(obj)) {
       if (allowed.includes(k)) continue;
       const field = formatPath(at);
-      if (renamed[k]) problems.push({ severity: 'error', path: [...at, k], key: true, message: `\`${field}.${k}\` of ${what} ${renamed[k]}` });
+      if (Object.hasOwn(renamed, k)) problems.push({ severity: 'error', path: [...at, k], key: true, message: `\`${field}.${k}\` of ${what} ${renamed[k]}` });
       else problems.push({ severity: 'error', path: [...at, k], key: true, message: `Unknown key \`${k}\` in \`${field}\` of ${what}${suggestion(k, allowed)}` });
     }
   };

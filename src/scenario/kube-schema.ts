@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isIPv4 } from '../util/ip.js';
+import { annotationMap, dns1035Label, dns1123Label, dns1123Subdomain, labelMap, labelValue, qualifiedName } from './k8s-names.js';
 import { cidr, ipv4, port, protocol } from './schema.js';
 
 // Kubernetes objects are checked as the API server's strict field validation does: every field
@@ -13,9 +14,6 @@ function api<T extends z.core.$ZodLooseShape>(shape: T, ignored: readonly string
   return z.strictObject({ ...rest, ...shape } as T); // the ignored fields stay out of the type
 }
 
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const dns1035Label = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const ianaSvcName = /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export const subdomainName = z.string().max(253, { error: 'to be at most 253 characters' }).regex(dns1123Subdomain, { error: 'to be a DNS subdomain name: lower-case a-z, 0-9, - and .' });
@@ -23,7 +21,8 @@ export const labelName = z.string().max(63, { error: 'to be at most 63 character
 export const serviceName = z.string().max(63, { error: 'to be at most 63 characters' }).regex(dns1035Label, { error: 'to be a DNS-1035 label: lower-case a-z, 0-9 and -, starting with a letter' });
 export const portName = z.string().max(15, { error: 'to be at most 15 characters' }).regex(ianaSvcName, { error: 'to be a port name: lower-case a-z, 0-9 and -, with at least one letter' });
 
-const stringMap = z.record(z.string(), z.string({ error: 'to be a string (quote it)' }));
+// What the API server checks as labels: an object's labels, selectors and nodeSelectors.
+const labels = labelMap;
 
 const objectMetaFields = ['generateName', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers', 'managedFields', 'clusterName'];
 
@@ -31,21 +30,21 @@ export const metadataSchema = api(
   {
     name: z.string(),
     namespace: labelName.optional(),
-    labels: stringMap.nullish(),
-    annotations: stringMap.nullish(),
+    labels: labels.nullish(),
+    annotations: annotationMap.nullish(),
     deletionTimestamp: z.unknown().optional(),
   },
   objectMetaFields,
 );
 
 export const labelSelectorSchema = z.strictObject({
-  matchLabels: stringMap.nullish(),
+  matchLabels: labels.nullish(),
   matchExpressions: z
     .array(
       z.strictObject({
-        key: z.string(),
+        key: qualifiedName,
         operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-        values: z.array(z.string()).nullish(),
+        values: z.array(labelValue).nullish(),
       }),
     )
     .nullish(),
@@ -53,7 +52,7 @@ export const labelSelectorSchema = z.strictObject({
 
 export const containerSchema = api(
   {
-    name: z.string(),
+    name: labelName, // a container's name is a DNS label (IsDNS1123Label)
     ports: z
       .array(
         api(
@@ -77,7 +76,7 @@ export const podSpecSchema = api(
   {
     containers: z.array(containerSchema).min(1),
     nodeName: z.string().optional(),
-    nodeSelector: stringMap.nullish(),
+    nodeSelector: labels.nullish(),
     hostNetwork: z.boolean().optional(),
   },
   [
@@ -90,7 +89,7 @@ export const podSpecSchema = api(
 );
 
 const templateSchema = z.strictObject({
-  metadata: api({ name: z.string().optional(), labels: stringMap.nullish(), annotations: stringMap.nullish(), namespace: z.string().optional() }, [...objectMetaFields, 'deletionTimestamp']).nullish(),
+  metadata: api({ name: z.string().optional(), labels: labels.nullish(), annotations: annotationMap.nullish(), namespace: z.string().optional() }, [...objectMetaFields, 'deletionTimestamp']).nullish(),
   spec: podSpecSchema,
 });
 
@@ -145,7 +144,7 @@ export const serviceSchema = api({
     type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).optional(),
     clusterIP: z.string({ error: 'to be an IPv4 address, None or empty' }).refine((s) => s === 'None' || s === '' || isIPv4(s), { error: 'to be an IPv4 address, None or empty' }).optional(),
     clusterIPs: z.array(z.string()).optional(),
-    selector: stringMap.nullish(),
+    selector: labels.nullish(),
     ports: z.array(servicePortSchema).nullish(),
     externalTrafficPolicy: z.enum(['Cluster', 'Local', '']).optional(),
     internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
@@ -201,7 +200,7 @@ export const endpointSliceSchema = topLevel({
           conditions: z.strictObject({ ready: z.boolean().nullish(), serving: z.boolean().nullish(), terminating: z.boolean().nullish() }).nullish(),
           nodeName: z.string().optional(),
           zone: z.string().optional(),
-          topology: z.record(z.string(), z.string()).nullish(),
+          topology: labels.nullish(),
           hostname: z.string().optional(),
           targetRef: objectReference.optional(),
         },

@@ -1,13 +1,18 @@
+import { realpath } from 'node:fs/promises';
 import { dirname, join, isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { KnetlabError } from '../errors.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { placeInputPath, resolveAllowPaths } from './input-file.js';
+import { DEFAULT_SCENARIO_LIMIT_MS, MAX_HOSTS, MAX_MANIFESTS, MAX_NODES, MAX_SCENARIO_LIMIT_MS, MAX_STEPS } from './limits.js';
 import { readKubeObject, type KubeObject } from './objects.js';
-import { Problems, show } from './problems.js';
+import { Problems, quote, show } from './problems.js';
 import { parseAddress, parseSource, parseTarget, type Parsed } from './refs.js';
 import { clusterSchema, hostSchema, nodeSchema, stepKinds, stepSchemas, type ClusterInput, type HostInput, type NodeInput, type StepKind } from './schema.js';
-import { originAt, readYamlFile, type Origin, type SourceDoc } from './source.js';
+import { newTokenBudget, originAt, readYamlFile, type Origin, type SourceDoc, type TokenBudget } from './source.js';
 import type { ResponseExpect, Step } from './steps.js';
 import { suggestion } from './suggest.js';
+import { heaviestSteps, worstCaseMs } from './worst-case.js';
 import { reportZodIssues } from './zod-problems.js';
 
 export interface Located<T> {
@@ -30,6 +35,27 @@ export interface LoadedScenario {
   rejectedNames: string[];
   steps: Step[];
   origin: Origin;
+  /** The longest the steps may take (every probe timing out, every sleep; see worst-case.ts). */
+  worstCaseMs: number;
+  /** The most the steps may take (`--timeout`, default 30 minutes), for the runner to hold a run to. */
+  limitMs: number;
+}
+
+/** How a scenario is read: from the command line (`--allow-path`, `--timeout`). */
+export interface LoadOptions {
+  /** Folders besides the scenario's own that its manifest and apply paths may lead into. */
+  allowPaths?: readonly string[];
+  /** The most the steps may take in the worst case, in ms (default DEFAULT_SCENARIO_LIMIT_MS). */
+  limitMs?: number;
+}
+
+/** What reading the files a scenario names needs: where they may be, and what is left to read. */
+interface FileContext {
+  baseDir: string;
+  /** The scenario file itself, resolved: it cannot be its own manifest. */
+  self: string;
+  allowPaths: readonly string[];
+  budget: TokenBudget;
 }
 
 export interface LoadResult {
@@ -46,11 +72,14 @@ const topSchema = z.strictObject({
     description: z.string().optional(),
   }),
   cluster: z.unknown().optional(),
-  nodes: z.array(z.unknown()).min(1),
-  hosts: z.array(z.unknown()).nullish(),
-  manifests: z.array(z.unknown()).nullish(),
-  steps: z.array(z.unknown()).nullish(),
+  nodes: z.array(z.unknown()).min(1).max(MAX_NODES),
+  hosts: z.array(z.unknown()).max(MAX_HOSTS).nullish(),
+  manifests: z.array(z.unknown()).max(MAX_MANIFESTS).nullish(),
+  steps: z.array(z.unknown()).max(MAX_STEPS).nullish(),
 });
+
+/** A section within its bound: one over it is reported by topSchema and not read at all. */
+const listOf = (v: unknown, max: number): unknown[] | undefined => (Array.isArray(v) && v.length <= max ? v : undefined);
 
 function checkPart<T extends z.ZodType>(schema: T, value: unknown, origin: Origin, prefix: (string | number)[], problems: Problems): z.infer<T> | undefined {
   const res = schema.safeParse(value);
@@ -84,9 +113,15 @@ function checkLenient<T extends z.ZodType>(schema: T, value: unknown, origin: Or
 }
 
 /** Reads a scenario file, its manifest files and its steps, reporting every problem of form. */
-export async function loadScenario(file: string): Promise<LoadResult> {
+export async function loadScenario(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const problems = new Problems();
-  const parsed = await readYamlFile(file);
+  const allowed = await resolveAllowPaths(opts.allowPaths ?? []);
+  if (!allowed.ok) throw new KnetlabError('EUSAGE', allowed.reason);
+  const limitMs = opts.limitMs ?? DEFAULT_SCENARIO_LIMIT_MS;
+  // A run is held to it by a timer, and Node's timers fire at once past 2^31-1 ms.
+  if (!(limitMs > 0 && limitMs <= MAX_SCENARIO_LIMIT_MS)) throw new KnetlabError('EUSAGE', `the scenario time limit must be more than 0 and at most ${formatDuration(MAX_SCENARIO_LIMIT_MS)}, got ${limitMs} ms`);
+  const budget = newTokenBudget();
+  const parsed = await readYamlFile(file, file, budget);
   problems.push(...parsed.problems);
   if (parsed.problems.length > 0) return { problems };
   if (parsed.docs.length !== 1) {
@@ -98,7 +133,8 @@ export async function loadScenario(file: string): Promise<LoadResult> {
   const top: Origin = { doc, path: [] };
   const value = doc.value();
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.error(top, `Expected the scenario to be a mapping with apiVersion: knetlab/v1 and kind: Scenario, got ${show(value)}`);
+    // Its shape only: the file may be anything (a key, a password file) given by mistake.
+    problems.error(top, `Expected the scenario to be a mapping with apiVersion: knetlab/v1 and kind: Scenario, got ${parsed.documents[0]?.shape ?? 'nothing'}`);
     return { problems };
   }
   const raw = value as Record<string, unknown>;
@@ -113,38 +149,51 @@ export async function loadScenario(file: string): Promise<LoadResult> {
   const cluster = raw.cluster === undefined || raw.cluster === null ? {} : checkLenient(clusterSchema, raw.cluster, at('cluster'), ['cluster'], problems);
   const nodes: Located<NodeInput>[] = [];
   let machinesOk = cluster !== undefined;
-  if (Array.isArray(raw.nodes)) {
-    raw.nodes.forEach((n, i) => {
+  const rawNodes = listOf(raw.nodes, MAX_NODES);
+  if (rawNodes) {
+    rawNodes.forEach((n, i) => {
       const spec = checkLenient(nodeSchema, n, at('nodes', i), ['nodes', i], problems);
       if (spec) nodes.push({ spec, origin: at('nodes', i) });
       else machinesOk = false;
     });
   } else machinesOk = false;
   const hosts: Located<HostInput>[] = [];
-  if (Array.isArray(raw.hosts)) {
-    raw.hosts.forEach((h, i) => {
+  const rawHosts = listOf(raw.hosts, MAX_HOSTS);
+  if (raw.hosts != null && !rawHosts) machinesOk = false;
+  if (rawHosts) {
+    rawHosts.forEach((h, i) => {
       const spec = checkLenient(hostSchema, h, at('hosts', i), ['hosts', i], problems);
       if (spec) hosts.push({ spec, origin: at('hosts', i) });
       else machinesOk = false;
     });
   }
 
-  const baseDir = dirname(file);
+  const files: FileContext = { baseDir: dirname(file), self: await realpath(file).catch(() => file), allowPaths: allowed.dirs, budget };
   const objects: KubeObject[] = [];
   const rejected: string[] = [];
-  if (Array.isArray(raw.manifests)) {
-    for (let i = 0; i < raw.manifests.length; i++) {
-      objects.push(...(await readManifestEntry(raw.manifests[i], at('manifests', i), `manifests[${i}]`, baseDir, problems, rejected)));
+  const manifests = listOf(raw.manifests, MAX_MANIFESTS);
+  if (manifests) {
+    for (let i = 0; i < manifests.length; i++) {
+      objects.push(...(await readManifestEntry(manifests[i], at('manifests', i), `manifests[${i}]`, files, problems, rejected)));
     }
   }
 
   const steps: Step[] = [];
-  if (Array.isArray(raw.steps)) {
-    for (let i = 0; i < raw.steps.length; i++) {
-      const step = await readStep(raw.steps[i], i, at('steps', i), baseDir, problems, rejected);
+  const rawSteps = listOf(raw.steps, MAX_STEPS);
+  if (rawSteps) {
+    for (let i = 0; i < rawSteps.length; i++) {
+      const step = await readStep(rawSteps[i], i, at('steps', i), files, problems, rejected);
       if (step) steps.push(step);
     }
-    checkSameBackendRefs(raw.steps, steps, problems);
+    checkSameBackendRefs(rawSteps, steps, problems);
+  }
+  const worstCase = worstCaseMs(steps);
+  if (worstCase > limitMs) {
+    problems.error(
+      originAt(top, 'steps'),
+      `The steps may take ${formatDuration(worstCase)} in the worst case (${heaviestSteps(steps)}), more than the limit of ${formatDuration(limitMs)} for a scenario; shorten them, or raise the limit with --timeout DURATION`,
+      { key: true },
+    );
   }
 
   // A bad head (name, apiVersion) is reported above; the cluster can still be checked.
@@ -164,6 +213,8 @@ export async function loadScenario(file: string): Promise<LoadResult> {
       rejectedNames: rejected,
       steps,
       origin: top,
+      worstCaseMs: worstCase,
+      limitMs,
     },
   };
 }
@@ -192,18 +243,39 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
   }
 }
 
-/** A manifests entry (or an apply step): a path to a multi-document file, or one inline object. */
-async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string, baseDir: string, problems: Problems, rejected: string[]): Promise<KubeObject[]> {
+/**
+ * A manifests entry (or an apply step): a path to a multi-document file, or one inline object. A
+ * file must be where the scenario may read (see placeInputPath); one that is not YAML Kubernetes
+ * objects is named with its problem, and nothing of its content is shown: it may be a secret.
+ */
+async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string, files: FileContext, problems: Problems, rejected: string[]): Promise<KubeObject[]> {
   if (typeof entry === 'string') {
-    const path = isAbsolute(entry) ? entry : join(baseDir, entry);
-    const parsed = await readYamlFile(path);
-    if (parsed.docs.length === 0 && parsed.problems.length > 0 && parsed.problems[0]!.message.startsWith('cannot read')) {
-      problems.error(origin, `Cannot read manifest file \`${entry}\` (${path}): ${parsed.problems[0]!.message.replace(/^cannot read [^:]*: /, '')}`);
+    const path = isAbsolute(entry) ? entry : join(files.baseDir, entry);
+    const what = `manifest file ${quote(entry)}${path === entry ? '' : ` (${path})`}`;
+    const placed = await placeInputPath(entry, files.baseDir, files.allowPaths);
+    if (!placed.ok || placed.real === files.self) {
+      problems.error(origin, `Cannot read ${what}: ${placed.ok ? 'it is this scenario file itself; list the files of Kubernetes objects' : placed.reason}`);
       return [];
     }
-    problems.push(...parsed.problems);
+    // The resolved path is read (a link swapped meanwhile cannot lead elsewhere); the written one is shown.
+    const parsed = await readYamlFile(placed.real, path, files.budget);
+    if (parsed.refused) {
+      if (parsed.refused.message.startsWith('cannot read')) problems.error(origin, `Cannot read ${what}: ${parsed.refused.message.replace(/^cannot read [^:]*: /, '')}`);
+      else problems.push(parsed.refused); // a limit, at its place in the file: no content in it
+      return [];
+    }
     const out: KubeObject[] = [];
-    for (const doc of parsed.docs) out.push(...readObjects(doc.value(), { doc, path: [] }, problems, rejected));
+    const foreign = parsed.documents.filter((d) => !d.kubeLike);
+    if (foreign.length > 0) {
+      const d = foreign[0]!;
+      const more = foreign.length > 1 ? `, and so are ${foreign.length - 1} more of its documents` : '';
+      problems.error(origin, `${what[0]!.toUpperCase()}${what.slice(1)} is not YAML Kubernetes objects: its document at line ${d.start.line} is ${d.shape}${d.problems.length ? ' (and not valid YAML)' : ''}, not a mapping with apiVersion and kind${more}; its content is not shown`);
+    }
+    for (const d of parsed.documents) {
+      if (!d.kubeLike) continue;
+      problems.push(...d.problems);
+      if (d.doc) out.push(...readObjects(d.doc.value(), { doc: d.doc, path: [] }, problems, rejected));
+    }
     return out;
   }
   if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) return readObjects(entry, origin, problems, rejected);
@@ -241,8 +313,8 @@ const PROXY_MODES = ['iptables', 'nftables', 'ipvs'] as const;
  * A step, with its `expectIn` (an expectation per kube-proxy mode that replaces `expect` under that
  * mode): each read as the step's own `expect` would be, once the rest of the step is valid.
  */
-async function readStep(value: unknown, index: number, origin: Origin, baseDir: string, problems: Problems, rejected: string[]): Promise<Step | undefined> {
-  const step = await readStepWith(value, index, origin, baseDir, problems, rejected, ['expect']);
+async function readStep(value: unknown, index: number, origin: Origin, files: FileContext, problems: Problems, rejected: string[]): Promise<Step | undefined> {
+  const step = await readStepWith(value, index, origin, files, problems, rejected, ['expect']);
   const raw = value as Record<string, unknown>;
   if (!step || raw.expectIn === undefined) return step;
   const where = `steps[${index}].expectIn`;
@@ -267,7 +339,7 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
       }
       continue;
     }
-    const variant = await readStepWith({ ...raw, expect: exp }, index, origin, baseDir, problems, rejected, ['expectIn', mode]);
+    const variant = await readStepWith({ ...raw, expect: exp }, index, origin, files, problems, rejected, ['expectIn', mode]);
     if (!variant || !('expect' in variant)) {
       ok = false;
       continue;
@@ -277,7 +349,7 @@ async function readStep(value: unknown, index: number, origin: Origin, baseDir: 
   return ok ? { ...step, expectIn } : undefined;
 }
 
-async function readStepWith(value: unknown, index: number, origin: Origin, baseDir: string, problems: Problems, rejected: string[], expectPath: ['expect'] | ['expectIn', string]): Promise<Step | undefined> {
+async function readStepWith(value: unknown, index: number, origin: Origin, files: FileContext, problems: Problems, rejected: string[], expectPath: ['expect'] | ['expectIn', string]): Promise<Step | undefined> {
   const where = `steps[${index}]`;
   // `- sleep: 1s` is a one-key mapping like the others; a bare string is a mistake.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -446,7 +518,7 @@ async function readStepWith(value: unknown, index: number, origin: Origin, baseD
       };
     }
     case 'apply': {
-      const objects = await readManifestEntry(body, bodyOrigin, `${where}.apply`, baseDir, problems, rejected);
+      const objects = await readManifestEntry(body, bodyOrigin, `${where}.apply`, files, problems, rejected);
       if (problems.errorCount > before) return undefined;
       return { ...base, kind, objects };
     }

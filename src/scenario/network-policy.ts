@@ -10,6 +10,7 @@ import { matchesSelector, type KubeObject, type Labels, type LabelSelector, type
 import { formatPath, type Problems } from './problems.js';
 import { originAt, type Path } from './source.js';
 import { suggestion } from './suggest.js';
+import { labelValueOk, qualifiedNameProblem } from './k8s-names.js';
 
 export type NetworkPolicyObject = Extract<KubeObject, { kind: 'NetworkPolicy' }>;
 export type PolicyType = 'Ingress' | 'Egress';
@@ -84,21 +85,7 @@ const shown = (v: unknown): string => (v === null || v === undefined ? 'nothing'
 
 // IANA_SVC_NAME (validation.IsValidPortName): at most 15, a-z 0-9 -, a letter, no -- and no edge -.
 const portNameRe = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const labelNameRe = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const dnsSubdomainRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function labelKeyProblem(k: string): string | undefined {
-  const slash = k.lastIndexOf('/');
-  const prefix = slash >= 0 ? k.slice(0, slash) : undefined;
-  const name = slash >= 0 ? k.slice(slash + 1) : k;
-  if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomainRe.test(prefix))) return 'its prefix (before /) must be a DNS subdomain such as example.com';
-  if (name.length === 0 || name.length > 63 || !labelNameRe.test(name)) return 'its name must be at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit';
-  return undefined;
-}
-
-function labelValueOk(v: string): boolean {
-  return v === '' || (v.length <= 63 && labelNameRe.test(v));
-}
+const labelKeyProblem = qualifiedNameProblem;
 
 /** An IP block as Kubernetes reads it (net.ParseCIDR: host bits are dropped), or a reason. */
 export function parseIpBlock(s: string): { family: 4; cidr: Cidr; text: string; hostBits: boolean } | { family: 6; text: string; addr: ipaddr.IPv6; bits: number; hostBits: boolean } | undefined {

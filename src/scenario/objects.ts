@@ -10,7 +10,7 @@ import {
   serviceSchema,
   subdomainName,
 } from './kube-schema.js';
-import { Problems, show } from './problems.js';
+import { Problems, shape, show } from './problems.js';
 import { originAt, type Origin } from './source.js';
 import { suggestion } from './suggest.js';
 import { reportZodIssues } from './zod-problems.js';
@@ -252,7 +252,8 @@ function isReady(raw: Record<string, unknown>, annotations: Labels): boolean {
  */
 export function readKubeObject(value: unknown, origin: Origin, problems: Problems): KubeObject | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.error(origin, `Expected a Kubernetes object (a mapping with apiVersion, kind and metadata), got ${show(value)}`);
+    // Its shape only: an item of a List read from a file may be anything, a secret too.
+    problems.error(origin, `Expected a Kubernetes object (a mapping with apiVersion, kind and metadata), got ${shape(value)}`);
     return undefined;
   }
   const raw = value as Record<string, unknown>;
@@ -268,6 +269,10 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
     bad = true;
   }
   if (bad) return undefined;
+  if ((apiVersion as string).startsWith('knetlab/')) {
+    problems.error(originAt(origin, 'apiVersion'), 'A knetlab scenario is not a Kubernetes object; list files of Kubernetes objects under `manifests:`');
+    return undefined;
+  }
   const k = kind as string;
   if (!(kubeKinds as string[]).includes(k)) {
     const near = suggestion(k, kubeKinds);

@@ -1,4 +1,5 @@
 import { isIPv4 } from '../util/ip.js';
+import { REQUEST_TARGET, REQUEST_TARGET_RULE } from './schema.js';
 
 // The names steps use (SCENARIO_FORMAT.md, "Names used in steps"), parsed for their syntax only;
 // cluster/resolve.ts finds what they name.
@@ -76,6 +77,9 @@ export function parseTarget(s: string): Parsed<TargetRef> {
   if (url) {
     const port = url[3] ? Number(url[3]) : undefined;
     if (port !== undefined && !validPort(port)) return bad('to have a port from 1 to 65535');
+    // The URL goes to curl as it is: a host name or address, and a path as an http step's `path`.
+    if (!/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(url[2]!)) return bad('to name a host by a DNS name or an IPv4 address');
+    if (url[4] !== undefined && !REQUEST_TARGET.test(url[4])) return bad(`to have a path ${REQUEST_TARGET_RULE.replace(/^to be a path /, '')}`);
     return ok({ kind: 'url', scheme: url[1] as 'http' | 'https', host: url[2]!, ...(port ? { port } : {}), path: url[4] ?? '/' });
   }
   const lit = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(s);

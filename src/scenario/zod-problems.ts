@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Problems } from './problems.js';
-import { formatPath, show } from './problems.js';
+import { formatPath, quote, show } from './problems.js';
 import { originAt, type Origin, type PathSegment } from './source.js';
 import { didYouMean, suggestion } from './suggest.js';
 
@@ -97,8 +97,17 @@ function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subjec
       const known = keysAt(schema, path);
       const inWhat = shownPath === '' ? (suffix ? suffix.replace(/^ of /, ' in ') : ' at the top level') : ` in \`${shownPath}\`${suffix}`;
       for (const key of issue.keys) {
-        problems.error(originAt(where, key), `Unknown key \`${key}\`${inWhat}${suggestion(key, known)}`, { key: true });
+        problems.error(originAt(where, key), `Unknown key ${quote(key)}${inWhat}${suggestion(key, known)}`, { key: true });
       }
+      return;
+    }
+    case 'invalid_key': {
+      // A key of a record (a label, an annotation, a header name) that its key schema refuses.
+      const key = String(path[path.length - 1]);
+      const parentPath = formatPath([...(subject.prefix ?? []), ...path.slice(0, -1)]);
+      const inWhat = parentPath === '' ? suffix.replace(/^ of /, ' in ') : ` in \`${parentPath}\`${suffix}`;
+      const why = issue.issues.map((i) => i.message).find((m) => m?.startsWith('to ')) ?? 'to be a valid key';
+      problems.error(where, `Expected key ${quote(key)}${inWhat} ${why}`, { key: true });
       return;
     }
     case 'invalid_type': {

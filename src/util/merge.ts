@@ -27,6 +27,7 @@ export function strategicMerge(target: Json, patch: Json): Json {
   }
   const out: Record<string, Json> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
+    if (k === '__proto__') continue; // validation refuses the key; assigning it would replace out's prototype
     if (v === null) delete out[k]; // null removes the field
     else if (Array.isArray(v) && Array.isArray(out[k])) out[k] = mergeList(out[k] as Json[], v, k);
     else if (isObject(v)) out[k] = strategicMerge(out[k], v);
@@ -36,7 +37,7 @@ export function strategicMerge(target: Json, patch: Json): Json {
 }
 
 function mergeList(target: Json[], patch: Json[], field: string): Json[] {
-  let key = mergeKeys[field];
+  let key = Object.hasOwn(mergeKeys, field) ? mergeKeys[field] : undefined; // a field may be named `constructor`
   if (field === 'ports' && patch.some((p) => isObject(p) && 'containerPort' in p)) key = 'containerPort';
   if (!key || !patch.every((p) => isObject(p) && key! in p)) return patch;
   const out = [...target];

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { head, writeScenario } from '../helpers.js';
 
@@ -69,4 +70,55 @@ t.test('the command line: usage errors exit 2, --version 0', async (t) => {
   const v = knetlab('--version');
   t.equal(v.status, 0);
   t.match(v.stdout, /^\d+\.\d+\.\d+/);
+});
+
+t.test('--allow-path lets manifests out of the scenario folder, into that folder only', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'knetlab-cli-allow-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'scen'));
+  mkdirSync(join(root, 'shared'));
+  writeFileSync(join(root, 'shared', 'web.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n');
+  const file = join(root, 'scen', 'scenario.yaml');
+  writeFileSync(file, `${head(1)}manifests:\n  - ../shared/web.yaml\n`);
+  const refused = knetlab('validate', file);
+  t.equal(refused.status, 2);
+  t.match(refused.stdout, /scenario\.yaml:7:5: Cannot read manifest file `\.\.\/shared\/web\.yaml` .*outside the scenario's folder .*--allow-path/);
+  t.equal(knetlab('validate', '--allow-path', join(root, 'shared'), file).status, 0);
+  t.equal(knetlab('plan', '--allow-path', join(root, 'shared'), file).status, 0);
+  t.equal(knetlab('validate', '--allow-path', join(root, 'scen'), file).status, 2, 'another folder does not');
+  const missing = knetlab('validate', '--allow-path', join(root, 'nothere'), file);
+  t.equal(missing.status, 2);
+  t.match(missing.stderr, /--allow-path .*nothere: no such file/);
+});
+
+t.test('--timeout raises the limit on the worst case of the steps, and is a duration', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'knetlab-cli-timeout-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const file = join(root, 'scenario.yaml');
+  writeFileSync(file, `${head(1)}steps:\n  - sleep: 1h\n  - sleep: 20m\n`);
+  const refused = knetlab('validate', file);
+  t.equal(refused.status, 2);
+  t.match(refused.stdout, /:6:1: The steps may take 1h 20m in the worst case .*more than the limit of 30m for a scenario; .*--timeout DURATION/);
+  t.equal(knetlab('validate', '--timeout', '2h', file).status, 0);
+  t.equal(knetlab('plan', '--timeout', '90m', file).status, 0);
+  t.match(knetlab('validate', '--timeout', '1h', file).stdout, /more than the limit of 1h/);
+  for (const bad of ['forever', '0s', '25h', '-1m']) {
+    const r = knetlab('validate', '--timeout', bad, file);
+    t.equal(r.status, 2, `--timeout ${bad}`);
+    t.match(r.stderr, /--timeout must be a duration such as 45m or 2h/);
+  }
+  const run = knetlab('run', '--reporter', 'json', file);
+  t.equal(run.status, 2, 'run refuses before building anything');
+  t.match(run.stderr, /nothing was run/);
+});
+
+t.test('validate: a file in a folder that cannot be read is a problem at its path; the rest is checked', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'knetlab-cli-walk-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(join(root, 'good.yaml'), valid);
+  symlinkSync('missing.yaml', join(root, 'broken.yaml'));
+  const r = knetlab('validate', root);
+  t.equal(r.status, 2);
+  t.same(r.stdout.trim().split('\n'), [`${join(root, 'broken.yaml')}:1:1: cannot read ${join(root, 'broken.yaml')}: no such file`]);
+  t.match(r.stderr, /1 file has errors \(of 2\)/);
 });
