@@ -164,6 +164,23 @@ export function podResolvConf(model: Model, pod: Pod): string {
   return `nameserver ${dnsIP}\nsearch ${pod.namespace}.svc.${d} svc.${d} ${d}\noptions ndots:5\n`;
 }
 
+/**
+ * Adding pods to a built topology, as a plan of its own: their namespaces, then each of their
+ * nodes' part (the pods' veths, the lines renderNode gives them), then the pods' own namespaces.
+ */
+export function renderPods(model: Model, pods: readonly Pod[]): TopologyPlan {
+  const nodes: NamespacePlan[] = [];
+  for (const node of model.nodes) {
+    const mine = pods.filter((p) => p.node === node.name);
+    if (!mine.length) continue;
+    const p = plan(machineNetns(node.name), 'node');
+    for (const pod of mine) p.ip.push(...renderPodVeth(model, pod));
+    nodes.push(p);
+  }
+  const own = pods.map((p) => renderPodNamespace(model, p));
+  return { namespaces: own.map((p) => p.name), stages: [nodes, own] };
+}
+
 export interface PodRemoval {
   /** The node whose namespace runs `ip`. */
   node: string;
