@@ -10,9 +10,9 @@ import type { NetlinkOp } from './netlink-ops.js';
 
 // tsc does not copy .py files: scripts/copy-assets.mjs puts this one next to the compiled module.
 const SCRIPT = fileURLToPath(new URL('./netns-config.py', import.meta.url));
-/** Debian's own python3 (a pyenv-like shim first on PATH costs a start-up of its own), isolated from PYTHON* variables. */
+/** Debian's own python3 (a pyenv-like shim first on PATH costs a start-up of its own), isolated from PYTHON* variables and site-packages (stdlib only). */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-export const NETNS_CONFIG_COMMAND: readonly string[] = [PYTHON, '-I', SCRIPT];
+export const NETNS_CONFIG_COMMAND: readonly string[] = [PYTHON, '-I', '-S', SCRIPT];
 
 /** What to make true in one namespace: sysctls, then the requests, in order. */
 export interface NetnsWork {
