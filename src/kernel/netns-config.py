@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """knetlab netns-config: configures many network namespaces from one process, by rtnetlink.
 
-A process per namespace (`ip -n NS -batch -`) costs several ms to start here; this one enters
-each namespace in turn (setns on /run/netns/NAME) and sends the kernel the messages `ip` would.
+A process per namespace and tool (`ip -n NS -batch -`, `bridge -n NS -batch -`, `ip netns exec
+NS sysctl`) costs several ms to start here, tens under load; this one enters each namespace in
+turn (setns on /run/netns/NAME), writes its sysctls under /proc/sys/net (which then shows that
+namespace) and sends the kernel the messages `ip` and `bridge` would for its lines.
 Input on stdin, one JSON object a line: {"id", "netns", "sysctls": [[key, value]...], "ops": [...]}
-with ops as src/kernel/netlink-ops.ts parses them from the rendered `ip` and `bridge` lines (each
-carries its line). Output: one JSON line per request, in order, flushed: {"id", "ok": true} or {"id", "ok":
-false, "error"} naming the namespace, the line and the kernel's errno. A failed request does not
-stop the others. EOF on stdin ends it: exit status 0, or 1 if a line could not be read.
+with ops as src/kernel/netlink-ops.ts parses them from the rendered lines (each op carries its
+line). Output: one JSON line per request, in order, flushed: {"id", "ok": true} or {"id", "ok":
+false, "error"}, the error naming the namespace, the line and the kernel's errno. A failed
+request does not stop the others. EOF on stdin ends it: exit status 0, or 1 if a line could
+not be read.
 """
 import ctypes
 import errno
@@ -266,6 +269,8 @@ def main():
             error = configure(req)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             error = f"netns {req.get('netns')}: bad request: {e!r}"
+        except OSError as e:  # the netlink socket itself failed: this request alone
+            error = f"netns {req.get('netns')}: {describe(e.errno) if e.errno else e}"
         reply = {"id": rid, "ok": error is None}
         if error is not None:
             reply["error"] = error
