@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
@@ -17,7 +18,7 @@ export interface ApplyOptions {
   etcNetns: boolean;
 }
 
-/** What applying one namespace started: its links (which the namespaces it makes veths into need), and everything. */
+/** What applying one namespace started: its links and sysctls (which the namespaces it makes veths into wait for), and everything. */
 interface Applying {
   links: Promise<unknown>;
   all: Promise<unknown>;
@@ -28,26 +29,31 @@ interface Applying {
  * sysctls, and its ip and bridge lines when netns-config knows them all, go to the shared helper
  * (no process of its own); otherwise its ip lines to one `ip -batch`, then its bridge lines to one
  * `bridge -batch`. Its rules at the same time as its links: nothing waits for them but the end.
+ * Lines are read only once `after` is done, so that the first requests go out at once.
  */
 function applyNamespace(runner: Runner, helper: NetnsConfig, queue: PQueue, ns: NamespacePlan, after: Promise<unknown>): Applying {
-  const ops = parseNamespaceLines(ns.ip, ns.bridge);
-  const sysctls = Object.entries(ns.sysctls);
-  const helped = after.then(() => (ops?.length || sysctls.length ? helper.configure({ netns: ns.name, sysctls, ops: ops ?? [] }) : undefined));
-  const links = (async () => {
-    await after;
+  const links = after.then(async () => {
+    const ops = parseNamespaceLines(ns.ip, ns.bridge);
+    const sysctls = Object.entries(ns.sysctls);
+    const helped = ops?.length || sysctls.length ? helper.configure({ netns: ns.name, sysctls, ops: ops ?? [] }) : undefined;
     if (ops) return helped;
-    if (ns.ip.length) await queue.add(() => runner.run(['ip', '-n', ns.name, '-batch', '-'], { input: `${ns.ip.join('\n')}\n` }));
-    if (ns.bridge.length) await queue.add(() => runner.run(['bridge', '-n', ns.name, '-batch', '-'], { input: `${ns.bridge.join('\n')}\n` }));
-  })();
+    await Promise.all([
+      helped,
+      (async () => {
+        if (ns.ip.length) await queue.add(() => runner.run(['ip', '-n', ns.name, '-batch', '-'], { input: `${ns.ip.join('\n')}\n` }));
+        if (ns.bridge.length) await queue.add(() => runner.run(['bridge', '-n', ns.name, '-batch', '-'], { input: `${ns.bridge.join('\n')}\n` }));
+      })(),
+    ]);
+  });
   const rules = ns.iptables ? after.then(() => queue.add(() => runner.run(inNetns(ns.name, ['iptables-restore']), { input: ns.iptables }))) : undefined;
-  return { links, all: Promise.all([links, helped, rules]) };
+  return { links, all: Promise.all([links, rules]) };
 }
 
-function writeEtc(ns: NamespacePlan): void {
+async function writeEtc(ns: NamespacePlan): Promise<void> {
   if (!Object.keys(ns.etc).length) return;
   const dir = join('/etc/netns', ns.name);
-  mkdirSync(dir, { recursive: true });
-  for (const [file, text] of Object.entries(ns.etc)) writeFileSync(join(dir, file), text);
+  await mkdir(dir, { recursive: true });
+  await Promise.all(Object.entries(ns.etc).map(([file, text]) => writeFile(join(dir, file), text)));
 }
 
 // The far end of a veth a line makes (`... peer name IF ... netns FAR`).
@@ -64,8 +70,6 @@ export async function applyTopology(runner: Runner, plan: TopologyPlan, opts: Ap
   const helper = new NetnsConfig(runner).start();
   try {
     await runner.run(['ip', '-batch', '-'], { input: plan.namespaces.map((n) => `netns add ${n}\n`).join('') });
-    // Files need no link: written while nothing else runs in this process.
-    if (opts.etcNetns) for (const ns of plan.stages.flat()) writeEtc(ns);
     const queue = new PQueue({ concurrency: CONCURRENCY });
     const started: Applying[] = [];
     const makers = new Map<string, Applying[]>();
@@ -82,7 +86,12 @@ export async function applyTopology(runner: Runner, plan: TopologyPlan, opts: Ap
       started.push(...applying);
       before = applying;
     }
-    await Promise.all(started.map((a) => a.all));
+    const applied = Promise.all(started.map((a) => a.all));
+    applied.catch(() => {}); // awaited below, after a turn of the event loop
+    // Files need no link: written while the links are made, once the first requests are out.
+    await new Promise((resolve) => setImmediate(resolve));
+    const files = opts.etcNetns ? Promise.all(plan.stages.flat().map(writeEtc)) : undefined;
+    await Promise.all([applied, files]);
   } catch (error) {
     await helper.end().catch(() => {}); // the first failure is the one to report
     throw error;
