@@ -1,6 +1,7 @@
 // Inside a sandbox, for `npm run bench`: brings one scenario's topology and workloads up, either
-// as knetlab does (bulk: a batch per namespace, in parallel) or naively (one process per change),
-// prints the timings as one JSON line, and on end of stdin takes it down the same way.
+// as knetlab does (bulk: applyTopology, one netns batch and the netns-config helper) or naively
+// (one process per change), prints the timings and the processes started as one JSON line, and
+// on end of stdin takes it down the same way.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderTopology } from '../dataplane/topology.js';
