@@ -5,12 +5,13 @@
 // 1. `ip -batch -` (in the sandbox's root namespace) with netnsAddLines(plan.namespaces), and write
 //    every namespace's etc files to /etc/netns/NAME/ (`ip netns exec` bind-mounts them over /etc).
 // 2. Then stages in order; the namespaces of one stage in any order or in parallel. In each: the
-//    sysctls, then `ip -n NAME -batch -` with its ip lines, then `bridge -n NAME -batch -` with its
-//    bridge lines, then `ip netns exec NAME iptables-restore` with its iptables text (whole nat and
-//    filter tables: any kube-proxy rules come after it, restored with --noflush).
+//    sysctls, then its ip lines as `ip -n NAME -batch -` runs them, then its bridge lines as
+//    `bridge -n NAME -batch -` does (kernel/ may send the same netlink requests itself), then
+//    `ip netns exec NAME iptables-restore` with its iptables text (whole nat and filter tables:
+//    any kube-proxy rules come after it, restored with --noflush).
 // A veth is made by the namespace that holds its first end, with `peer ... netns FAR`: the LAN makes
 // every machine's eth0 (stage 1), a node each of its pods' eth0 (stage 2), and the far namespace
-// configures that eth0 in the next stage.
+// configures that eth0 in the next stage; it needs only that namespace's lines done before it.
 import type { Host, Model, Node, Pod } from '../cluster/types.js';
 import { cidrOf, formatCidr } from '../util/ip.js';
 import type { NamespacePlan, TopologyPlan } from './types.js';
@@ -162,6 +163,23 @@ export function podResolvConf(model: Model, pod: Pod): string {
   if (pod.workload === 'dns') return '# knetlab: dnsPolicy Default, as kubeadm\'s CoreDNS has: its node\'s resolv.conf, with no nameserver\n';
   if (!dns) return '# knetlab: cluster DNS is off (cluster.dns: false), so pods have no nameserver\n';
   return `nameserver ${dnsIP}\nsearch ${pod.namespace}.svc.${d} svc.${d} ${d}\noptions ndots:5\n`;
+}
+
+/**
+ * Adding pods to a built topology, as a plan of its own: their namespaces, then each of their
+ * nodes' part (the pods' veths, the lines renderNode gives them), then the pods' own namespaces.
+ */
+export function renderPods(model: Model, pods: readonly Pod[]): TopologyPlan {
+  const nodes: NamespacePlan[] = [];
+  for (const node of model.nodes) {
+    const mine = pods.filter((p) => p.node === node.name);
+    if (!mine.length) continue;
+    const p = plan(machineNetns(node.name), 'node');
+    for (const pod of mine) p.ip.push(...renderPodVeth(model, pod));
+    nodes.push(p);
+  }
+  const own = pods.map((p) => renderPodNamespace(model, p));
+  return { namespaces: own.map((p) => p.name), stages: [nodes, own] };
 }
 
 export interface PodRemoval {

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { KnetlabError } from '../errors.js';
 
@@ -17,9 +18,22 @@ export interface RunResult {
   timedOut: boolean;
 }
 
+/**
+ * A helper process that answers every line written to its standard input with one line on its
+ * standard output, in order (kernel/netns-config.py): one process for many requests.
+ */
+export interface LineSession {
+  /** Sends one request line (no newline in it); resolves with its answer line. */
+  ask(line: string): Promise<string>;
+  /** Ends its standard input and waits for it to exit; rejects if it failed. */
+  end(): Promise<RunResult>;
+}
+
 /** The one way knetlab runs a command: argv arrays, never shell strings. Tests record it. */
 export interface Runner {
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Starts argv as a line-answering helper. */
+  session(argv: readonly string[]): LineSession;
 }
 
 export const execaRunner: Runner = {
@@ -50,6 +64,43 @@ export const execaRunner: Runner = {
     }
     return result;
   },
+
+  session(argv) {
+    const [file, ...args] = argv;
+    if (!file) throw new KnetlabError('EINTERNAL', 'empty command');
+    const child = execa(file, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false, stripFinalNewline: false });
+    child.stdin?.on('error', () => {}); // EPIPE after an early exit: the exit itself is reported
+    const waiting: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
+    let ended: KnetlabError | undefined;
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
+    const done = child.then((r): RunResult => {
+      const result = { command: [...argv], exitCode: r.exitCode ?? 1, stdout: '', stderr: String(r.stderr ?? ''), timedOut: false };
+      const why = r.exitCode === undefined ? (r.signal ?? r.shortMessage) : `exit ${r.exitCode}`;
+      const error = new KnetlabError('ECOMMAND', `${argv.join(' ')} ended (${why})${result.stderr.trim() ? `: ${firstLines(result.stderr)}` : ''}`, {
+        command: [...argv],
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+      });
+      ended = error;
+      for (const w of waiting.splice(0)) w.reject(error);
+      if (result.exitCode !== 0) throw error;
+      return result;
+    });
+    done.catch(() => {}); // seen by ask() or end()
+    return {
+      ask(line) {
+        return new Promise((resolve, reject) => {
+          if (ended) return reject(ended);
+          waiting.push({ resolve, reject });
+          child.stdin?.write(`${line}\n`);
+        });
+      },
+      end() {
+        child.stdin?.end();
+        return done;
+      },
+    };
+  },
 };
 
 function firstLines(s: string, n = 5): string {
@@ -57,13 +108,30 @@ function firstLines(s: string, n = 5): string {
   return lines.slice(0, n).join(' | ') + (lines.length > n ? ` | ... (${lines.length - n} more lines)` : '');
 }
 
-/** Records every command instead of running it, answering from a table (for tests). */
+/**
+ * Records every command instead of running it, answering from a table (for tests). A session is
+ * one call whose input grows by a line per request; each is answered by `answerLine`.
+ */
 export class RecordingRunner implements Runner {
   readonly calls: { argv: string[]; input: string }[] = [];
-  constructor(private readonly answer: (argv: readonly string[]) => Partial<RunResult> = () => ({})) {}
+  constructor(
+    private readonly answer: (argv: readonly string[]) => Partial<RunResult> = () => ({}),
+    private readonly answerLine: (argv: readonly string[], line: string) => string = () => '',
+  ) {}
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     this.calls.push({ argv: [...argv], input: opts.input ?? '' });
     return { command: [...argv], exitCode: 0, stdout: '', stderr: '', timedOut: false, ...this.answer(argv) };
+  }
+  session(argv: readonly string[]): LineSession {
+    const call = { argv: [...argv], input: '' };
+    this.calls.push(call);
+    return {
+      ask: async (line) => {
+        call.input += `${line}\n`;
+        return this.answerLine(argv, line);
+      },
+      end: async () => ({ command: [...argv], exitCode: 0, stdout: '', stderr: '', timedOut: false }),
+    };
   }
 }
 

@@ -1,14 +1,14 @@
 // Inside a sandbox, for `npm run bench`: brings one scenario's topology and workloads up, either
-// as knetlab does (bulk: a batch per namespace, in parallel) or naively (one process per change),
-// prints the timings as one JSON line, and on end of stdin takes it down the same way.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// as knetlab does (bulk: applyTopology, one netns batch and the netns-config helper) or naively
+// (one process per change), prints the timings and the processes started as one JSON line, and
+// on end of stdin takes it down the same way.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderTopology } from '../dataplane/topology.js';
 import type { TopologyPlan } from '../dataplane/types.js';
 import { applyTopology } from '../kernel/apply.js';
 import { execaRunner, inNetns, type Runner } from '../kernel/exec.js';
-import { prepareSandbox, SANDBOX_ENV } from '../kernel/sandbox.js';
+import { prepareSandbox, SANDBOX_ENV, SCRATCH } from '../kernel/sandbox.js';
 import { loadModel } from '../validate.js';
 import { EchoServer } from '../workloads/echo.js';
 import { echoListeners } from './scenario.js';
@@ -37,21 +37,37 @@ function rssPeakKb(pid: number | 'self'): number {
   return m ? Number(m[1]) : 0;
 }
 
-const runner = execaRunner;
+/** execaRunner, counting the processes it starts. */
+let processes = 0;
+const runner: Runner = {
+  run: (argv, opts) => {
+    processes++;
+    return execaRunner.run(argv, opts);
+  },
+  session: (argv) => {
+    processes++;
+    return execaRunner.session(argv);
+  },
+};
 const v = await loadModel(file);
 const { etcNetns } = await prepareSandbox(runner);
 const plan = renderTopology(v.model);
+processes = 0; // those of the run itself, not of the sandbox's preparation
 const t0 = performance.now();
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const echo = await EchoServer.start({ logFile: join(mkdtempSync(join(tmpdir(), 'knetlab-bench-')), 'echo.jsonl'), python });
+// As runScenario: the echo server starts while the topology is built. Its log stays on the
+// sandbox's private /run, gone with it.
+const echoStarting = EchoServer.start({ logFile: join(SCRATCH, 'echo-log.jsonl'), python });
+echoStarting.catch(() => undefined); // awaited below
 if (mode === 'bulk') await applyTopology(runner, plan, { etcNetns });
 else await applyNaive(runner, plan);
 const topologyMs = performance.now() - t0;
+const echo = await echoStarting;
 const listeners = echoListeners(v.model);
 await echo.listen(listeners);
 const upMs = performance.now() - t0;
 const namespaces = plan.namespaces.length;
-process.stdout.write(`${JSON.stringify({ mode, namespaces, listeners: listeners.length, topologyMs: Math.round(topologyMs), upMs: Math.round(upMs), rssKb: rssPeakKb('self') + (echo.pid ? rssPeakKb(echo.pid) : 0) })}\n`);
+process.stdout.write(`${JSON.stringify({ mode, namespaces, listeners: listeners.length, topologyMs: Math.round(topologyMs), upMs: Math.round(upMs), processes, rssKb: rssPeakKb('self') + (echo.pid ? rssPeakKb(echo.pid) : 0) })}\n`);
 
 process.stdin.resume();
 process.stdin.on('end', async () => {

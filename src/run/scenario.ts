@@ -4,9 +4,9 @@ import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionRe
 import { podListenPorts } from '../cluster/service-endpoints.js';
 import type { Model, Pod } from '../cluster/types.js';
 import { machineNetns, podNetns, LAN_NETNS } from '../dataplane/names.js';
-import { removePod, renderPodNamespace, renderPodVeth, renderTopology, podsWithNetns } from '../dataplane/topology.js';
+import { removePod, renderPods, renderTopology, podsWithNetns } from '../dataplane/topology.js';
 import { KnetlabError } from '../errors.js';
-import { applyNamespace, applyTopology } from '../kernel/apply.js';
+import { applyTopology, removePods } from '../kernel/apply.js';
 import { missingReason, neededFeatures, probeCapabilities } from '../kernel/capabilities.js';
 import { KubeProxy } from '../kernel/kube-proxy.js';
 import { NetworkPolicies } from '../kernel/network-policy.js';
@@ -122,17 +122,9 @@ async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkl
     commands.stop(gone);
     await ingress.stop(gone);
     await echo.close(echoListeners(prev, gone));
-    for (const p of gone) {
-      const r = removePod(prev, p);
-      await runner.run(['ip', '-n', r.node, '-batch', '-'], { input: `${r.ip.join('\n')}\n` });
-      await runner.run(['ip', '-batch', '-'], { input: `${r.netnsLines.join('\n')}\n` });
-    }
+    await removePods(runner, gone.map((p) => removePod(prev, p)), { etcNetns });
   }
-  if (made.length) {
-    await runner.run(['ip', '-batch', '-'], { input: made.map((p) => `netns add ${podNetns(p)}\n`).join('') });
-    for (const p of made) await runner.run(['ip', '-n', machineNetns(p.node!), '-batch', '-'], { input: `${renderPodVeth(next, p).join('\n')}\n` });
-    await Promise.all(made.map((p) => applyNamespace(runner, renderPodNamespace(next, p), { etcNetns })));
-  }
+  if (made.length) await applyTopology(runner, renderPods(next, made), { etcNetns });
   // Listen ports also follow Services (a new targetPort) and hostNetwork pods: listening is idempotent.
   await echo.listen(echoListeners(next));
   // Records follow the model as it changes, as CoreDNS follows the API.

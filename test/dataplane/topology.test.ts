@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
 import { macAddress, podVethName } from '../../src/dataplane/names.js';
-import { formatTopology, netnsAddLines, removePod, renderNode, renderPodNamespace, renderPodVeth, renderTopology } from '../../src/dataplane/topology.js';
+import { formatTopology, netnsAddLines, removePod, renderNode, renderPodNamespace, renderPods, renderPodVeth, renderTopology } from '../../src/dataplane/topology.js';
 import type { NamespacePlan, TopologyPlan } from '../../src/dataplane/types.js';
 import { modelOf } from '../helpers.js';
 
@@ -294,6 +294,18 @@ t.test('pods added and removed later: the same lines a full render gives', async
   const node2 = nsOf(full, 'node-2');
   const before = nsOf(renderTopology(m), 'node-2');
   t.same(node2.ip, [...before.ip, ...renderPodVeth(grown, late)], 'the node gains exactly the pod\'s veth lines');
+  const web0 = m.pods.find((p) => p.name === 'web-0')!;
+  const added = renderPods(grown, [late, web0]);
+  t.same(added.namespaces, ['web-9.default', 'web-0.default'], 'renderPods: the new pods\' namespaces');
+  t.same(
+    added.stages[0]!.map((n) => [n.name, n.ip, n.bridge, n.sysctls, n.iptables, n.etc]),
+    [
+      ['node-1', renderPodVeth(grown, web0), [], {}, '', {}],
+      ['node-2', renderPodVeth(grown, late), [], {}, '', {}],
+    ],
+    'then only their veths, in their nodes (in node order), nothing else of the nodes',
+  );
+  t.same(added.stages[1], [nsOf(full, 'web-9.default'), nsOf(full, 'web-0.default')], 'then the pods as a full render has them');
   t.same(removePod(m, web1), { node: 'node-2', ip: [`link del dev ${podVethName(web1)}`], netns: 'web-1.default', netnsLines: ['netns del web-1.default'] });
   const pending = { ...web1, name: 'web-8', node: undefined, ip: undefined, phase: 'Pending' as const };
   t.throws(() => renderPodVeth(m, pending), /Pending/);
