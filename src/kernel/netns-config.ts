@@ -2,17 +2,15 @@
 // speaks rtnetlink, where a process per namespace (`ip -n NS -batch -`, `bridge -n NS -batch -`,
 // `ip netns exec NS sysctl`) costs several ms to start, tens under load. Only the lines
 // netlink-ops.ts knows go to it; a namespace with any other line stays with `ip` and `bridge`.
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KnetlabError } from '../errors.js';
 import type { LineSession, Runner } from './exec.js';
 import type { NetlinkOp } from './netlink-ops.js';
+import { pythonCommand } from './python.js';
 
 // tsc does not copy .py files: scripts/copy-assets.mjs puts this one next to the compiled module.
 const SCRIPT = fileURLToPath(new URL('./netns-config.py', import.meta.url));
-/** Debian's own python3 (a pyenv-like shim first on PATH costs a start-up of its own), isolated from PYTHON* variables and site-packages (stdlib only). */
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-export const NETNS_CONFIG_COMMAND: readonly string[] = [PYTHON, '-I', '-S', SCRIPT];
+export const NETNS_CONFIG_COMMAND: readonly string[] = [...pythonCommand(), SCRIPT];
 
 /** What to make true in one namespace: sysctls, then the requests, in order. */
 export interface NetnsWork {

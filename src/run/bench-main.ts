@@ -2,7 +2,7 @@
 // as knetlab does (bulk: applyTopology, one netns batch and the netns-config helper) or naively
 // (one process per change), prints the timings and the processes started as one JSON line, and
 // on end of stdin takes it down the same way.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderTopology } from '../dataplane/topology.js';
 import type { TopologyPlan } from '../dataplane/types.js';
@@ -12,6 +12,7 @@ import { prepareSandbox, SANDBOX_ENV, SCRATCH } from '../kernel/sandbox.js';
 import { loadModel } from '../validate.js';
 import { EchoServer } from '../workloads/echo.js';
 import { echoListeners } from './scenario.js';
+import { systemPython } from '../kernel/python.js';
 
 const [file, mode] = process.argv.slice(2);
 if (process.env[SANDBOX_ENV] !== '1' || !file || (mode !== 'bulk' && mode !== 'naive')) {
@@ -54,10 +55,9 @@ const { etcNetns } = await prepareSandbox(runner);
 const plan = renderTopology(v.model);
 processes = 0; // those of the run itself, not of the sandbox's preparation
 const t0 = performance.now();
-const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 // As runScenario: the echo server starts while the topology is built. Its log stays on the
 // sandbox's private /run, gone with it.
-const echoStarting = EchoServer.start({ logFile: join(SCRATCH, 'echo-log.jsonl'), python });
+const echoStarting = EchoServer.start({ logFile: join(SCRATCH, 'echo-log.jsonl'), python: systemPython() });
 echoStarting.catch(() => undefined); // awaited below
 if (mode === 'bulk') await applyTopology(runner, plan, { etcNetns });
 else await applyNaive(runner, plan);

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from '../cluster/actions.js';
 import { podListenPorts } from '../cluster/service-endpoints.js';
@@ -12,6 +11,7 @@ import { KubeProxy } from '../kernel/kube-proxy.js';
 import { NetworkPolicies } from '../kernel/network-policy.js';
 import type { Runner } from '../kernel/exec.js';
 import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
+import { systemPython } from '../kernel/python.js';
 import { Problems } from '../scenario/problems.js';
 import { skippedUnderMode, stepUnderMode, type Step } from '../scenario/steps.js';
 import { resolveAddress, resolveSource } from '../cluster/resolve.js';
@@ -26,9 +26,6 @@ import { EchoServer, type EchoListener } from '../workloads/echo.js';
 import { writeDiagnostics } from './diagnostics.js';
 import type { PhaseTiming, RunEvent, SandboxConfig, ScenarioResult, StepResult } from './types.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
-
-/** Debian's own python3: a pyenv or similar shim first on PATH costs a start-up of its own. */
-const SYSTEM_PYTHON = '/usr/bin/python3';
 
 export interface ScenarioRunOptions {
   runner: Runner;
@@ -189,7 +186,7 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
   // Logs stay in the sandbox's private /run; a failed step's diagnostics copy them out.
   const echoLog = join(SCRATCH, 'echo-log.jsonl');
   // The echo server starts while the topology is built; it listens once the namespaces exist.
-  const echoStarting = EchoServer.start({ logFile: echoLog, ...(existsSync(SYSTEM_PYTHON) ? { python: SYSTEM_PYTHON } : {}) });
+  const echoStarting = EchoServer.start({ logFile: echoLog, python: systemPython() });
   echoStarting.catch(() => undefined); // awaited below; a failure then is reported there
   const plan = renderTopology(model);
   await applyTopology(runner, plan, { etcNetns });
