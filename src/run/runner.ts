@@ -150,6 +150,8 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
       addToFeatureCache(e.found);
       return;
     }
+    // The sandbox was given the absolute path; reports name the file as the command line did.
+    if (e.type === 'scenario-end') e = { ...e, result: { ...e.result, file } };
     progress.see(e);
     if (e.type === 'scenario-end') result = e.result;
     // unshare --fork's child is the sandbox's first process: `knetlab exec` enters its namespaces.
