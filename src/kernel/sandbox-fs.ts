@@ -1,6 +1,7 @@
-// The filesystem a sandbox sees: the host's, read-only, with private writable /run, /tmp, /var,
-// /dev and /etc/netns, and the run's own folders (diagnostics, artifacts) writable. The plan is
-// pure (tested without root); sandbox-fs.py carries it out in one process inside the sandbox.
+// The filesystem a sandbox sees: the host's, read-only, with private writable /run, /dev and
+// /etc/netns, /tmp and /var as the host has them but written privately (overlays), and the run's
+// own folders (diagnostics, artifacts) writable. The plan is pure (tested without root);
+// sandbox-fs.py carries it out in one process inside the sandbox.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KnetlabError } from '../errors.js';
@@ -44,7 +45,18 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /** Groups of operations that may fail on some kernels (overlayfs in a user namespace needs 5.11). */
 export const ETC_NETNS_GROUP = 'etc-netns';
+export const TMP_GROUP = 'tmp';
 export const VAR_GROUP = 'var';
+
+/** A folder the run sees as the host has it, whose writes go to the private /run. */
+function privateOverlay(path: string, group: string): FsOp[] {
+  const name = path.slice(1);
+  return [
+    { op: 'mkdir', path: `${OVERLAYS}/${name}-upper`, group },
+    { op: 'mkdir', path: `${OVERLAYS}/${name}-work`, group },
+    { op: 'overlay', target: path, lower: path, upper: `${OVERLAYS}/${name}-upper`, work: `${OVERLAYS}/${name}-work`, group },
+  ];
+}
 
 /**
  * The mounts, in order. Everything the host mounted becomes read-only first, in one call, so no
@@ -60,11 +72,10 @@ export function sandboxFsPlan(opts: SandboxFsOptions): FsOp[] {
     { op: 'mkdir', path: '/run/netns' },
     { op: 'mkdir', path: '/run/knetlab' },
     { op: 'mkdir', path: OVERLAYS, mode: '700' },
-    { op: 'tmpfs', target: '/tmp', mode: '1777' },
-    // /var keeps what the host has there (nginx's folders, dpkg's state) and takes writes privately.
-    { op: 'mkdir', path: `${OVERLAYS}/var-upper`, group: VAR_GROUP },
-    { op: 'mkdir', path: `${OVERLAYS}/var-work`, group: VAR_GROUP },
-    { op: 'overlay', target: '/var', lower: '/var', upper: `${OVERLAYS}/var-upper`, work: `${OVERLAYS}/var-work`, group: VAR_GROUP },
+    // /tmp and /var keep what the host has there (knetlab's own checkout may be in /tmp; nginx's
+    // folders and dpkg's state are in /var) and take writes privately.
+    ...privateOverlay('/tmp', TMP_GROUP),
+    ...privateOverlay('/var', VAR_GROUP),
     // A device node stays writable on a read-only mount: a private /dev offers none that reach the
     // host's disks. Built aside, then moved over /dev (with everything mounted in it).
     { op: 'mkdir', path: DEV_STAGE },
@@ -107,6 +118,8 @@ export interface SandboxFs {
   etcNetns: boolean;
   /** /var could not be made writable (kept read-only): why. */
   varReadOnly?: string;
+  /** /tmp could not be overlaid (an empty private one hides the host's): why. */
+  tmpHidden?: string;
 }
 
 /** Carries out the plan inside the sandbox (one python process) and says what could not be made. */
@@ -124,7 +137,9 @@ export async function applySandboxFs(runner: Runner, opts: SandboxFsOptions): Pr
     throw new KnetlabError('ECOMMAND', `the sandbox's filesystem could not be set up: ${why}`, { command: r.command, exitCode: r.exitCode, stderr: r.stderr });
   }
   const failed = reply.failedGroups ?? {};
-  return { etcNetns: !(ETC_NETNS_GROUP in failed), ...(failed[VAR_GROUP] ? { varReadOnly: failed[VAR_GROUP] } : {}) };
+  // Without overlayfs (a user namespace before Linux 5.11) /tmp is at least the run's own, if empty.
+  if (failed[TMP_GROUP]) await runner.run([...pythonCommand(), HELPER], { input: JSON.stringify([{ op: 'tmpfs', target: '/tmp', mode: '1777' }]) });
+  return { etcNetns: !(ETC_NETNS_GROUP in failed), ...(failed[VAR_GROUP] ? { varReadOnly: failed[VAR_GROUP] } : {}), ...(failed[TMP_GROUP] ? { tmpHidden: failed[TMP_GROUP] } : {}) };
 }
 
 export function hostHasEtcNetns(): boolean {

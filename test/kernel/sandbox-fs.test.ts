@@ -11,8 +11,13 @@ t.test('everything the host mounted is made read-only first, in one recursive op
   const ro = at(ops, (o) => o.op === 'readonly' && o.path === '/' && o.recursive === true);
   t.ok(ro >= 0, 'a recursive read-only of /');
   t.ok(ops.slice(0, ro).every((o) => o.op === 'keep'), 'before it only folders are held open, nothing is mounted');
-  for (const target of ['/run', '/tmp', '/etc/netns']) t.ok(at(ops, (o) => o.op === 'tmpfs' && o.target === target) > ro, `${target} is a private tmpfs, mounted after`);
-  t.ok(at(ops, (o) => o.op === 'overlay' && o.target === '/var') > ro, '/var is an overlay whose writes stay private');
+  for (const target of ['/run', '/etc/netns']) t.ok(at(ops, (o) => o.op === 'tmpfs' && o.target === target) > ro, `${target} is a private tmpfs, mounted after`);
+  for (const target of ['/tmp', '/var']) {
+    const i = at(ops, (o) => o.op === 'overlay' && o.target === target && o.lower === target);
+    t.ok(i > ro, `${target} is an overlay of the host's whose writes stay private (knetlab's own checkout may be in /tmp)`);
+    t.match(ops[i], { upper: /^\/run\//, work: /^\/run\// }, `${target}'s writes go to the private /run`);
+  }
+  t.notOk(ops.some((o) => o.op === 'tmpfs' && o.target === '/tmp'), 'no empty /tmp hides the host\'s (only a fallback without overlayfs)');
   t.ok(at(ops, (o) => o.op === 'move' && o.target === '/dev') > ro, 'a private /dev replaces the host\'s');
 });
 
