@@ -4,6 +4,7 @@ import type { Problems } from '../scenario/problems.js';
 import { originAt } from '../scenario/source.js';
 import { suggestion } from '../scenario/suggest.js';
 import { shortHash } from '../util/hash.js';
+import { MAX_ENDPOINTS } from '../scenario/limits.js';
 import type { EndpointSlice, Node, Pod, Service, ServicePort, SliceEndpoint } from './types.js';
 
 /** The container port a Service port's targetPort means on one pod, as the endpoints controller finds it. */
@@ -56,12 +57,22 @@ export function computeEndpointSlices(services: readonly Service[], pods: readon
   const svcByKey = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
   const candidates = podsByLabel(pods);
+  // Every Service selecting every pod would make Services x pods endpoints: bounded, and said where it overflows.
+  let total = 0;
   for (const svc of services) {
     const sel = svc.spec.selector;
     if (!sel || svc.spec.type === 'ExternalName') continue;
     // The pods with one of the selector's labels, in pod order; every label is checked after.
     const first = Object.entries(sel)[0];
     const selected = first ? (candidates.get(labelKey(svc.namespace, ...first)) ?? []).filter((p) => matchesLabels(sel, p.labels)) : pods.filter((p) => p.namespace === svc.namespace);
+    total += selected.length;
+    if (total > MAX_ENDPOINTS) {
+      problems.error(
+        originAt(svc.origin, 'spec', 'selector'),
+        `Service ${svc.namespace}/${svc.name} selects ${selected.length} pods, which makes the scenario's endpoints more than ${MAX_ENDPOINTS}, more than knetlab runs on one machine; use fewer pods or Services, or narrower selectors`,
+      );
+      break;
+    }
     checkNamedTargetPorts(svc, selected, problems);
     const groups = new Map<string, { ports: EndpointSlice['ports']; endpoints: SliceEndpoint[] }>();
     for (const pod of selected) {

@@ -54,8 +54,10 @@ export const MAX_MANIFESTS = 1000;
 export const MAX_STEPS = 2000;
 /**
  * Validation re-runs the controllers at every apply, patch, delete and scale step, over every pod,
- * Service and endpoint: at most this many of them in all (e.g. 20 such steps over 2000 of them).
+ * Service and endpoint: at most this many of them in all (e.g. 15 such steps over 2000 of them).
  */
-export const MAX_STEP_WORK = 40_000;
+export const MAX_STEP_WORK = 30_000;
+/** Endpoints of all Services' selectors together (Services x the pods each selects), at any moment. */
+export const MAX_ENDPOINTS = 10_000;
 /** Pods of a scenario at any moment (replicas, DaemonSet pods, Pods; kube-dns's two too). */
-export const MAX_PODS = 2000;
+export const MAX_PODS = 1000;

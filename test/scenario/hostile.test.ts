@@ -196,11 +196,12 @@ const cases: Case[] = [
   { name: 'more pods than a node subnet holds', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 200)}${deployment('b', 100)}`) }, says: /node node-1's pod subnet 10\.244\.0\.0\/24 holds 253 pods/, also: ['plan', 'run'] },
   { name: 'more pods than a /30 holds', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\ncluster: {dns: false}\nnodes:\n  - {name: n, podCIDR: 10.244.9.0/30}\nmanifests:\n${deployment('a', 2)}` }, says: /holds 1 pod/ },
   { name: 'a scale step past a subnet', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 200)}${deployment('b', 10)}steps:\n  - scale: {deployment: b, replicas: 100}\n`) }, says: /steps\[0\]\.scale.*holds 253 pods/ },
-  { name: 'more pods than knetlab runs', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 25 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 21 }, (_, i) => deployment(`d${i}`, 250)).join('')}` }, says: /more than 2000/ },
+  { name: 'Services x pods: 300 Services over 960 pods',  files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 8 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 4 }, (_, i) => deployment(`d${i}`, 240)).join('')}${Array.from({ length: 300 }, (_, i) => service(`s${i}`, `selector: {app: d${i % 4}}, ports: [{port: 80}]`)).join('')}` }, says: /more than 10000/ },
+  { name: 'more pods than knetlab runs', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 25 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 11 }, (_, i) => deployment(`d${i}`, 250)).join('')}` }, says: /more than 1000/ },
   {
-    name: '2000 delete steps over 2000 pods',
+    name: '2000 delete steps over 1000 pods',
     files: {
-      'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 10 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 8 }, (_, i) => deployment(`d${i}`, 249)).join('')}${Array.from({ length: 40 }, (_, i) => service(`s${i}`, `selector: {app: d${i % 8}}, ports: [{port: 80}]`)).join('')}steps:\n${Array.from({ length: 2000 }, (_, i) => `  - delete: {kind: Pod, name: d${i % 8}-${i % 249}}\n`).join('')}`,
+      'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 10 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 4 }, (_, i) => deployment(`d${i}`, 249)).join('')}${Array.from({ length: 40 }, (_, i) => service(`s${i}`, `selector: {app: d${i % 4}}, ports: [{port: 80}]`)).join('')}steps:\n${Array.from({ length: 2000 }, (_, i) => `  - delete: {kind: Pod, name: d${i % 4}-${i % 249}}\n`).join('')}`,
     },
     says: /more than knetlab checks/,
   },
