@@ -195,7 +195,7 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
       return 0;
     }
     if (result?.interrupted) {
-      process.stderr.write(`knetlab: ${name}: ${result.reason} while it was being built; nothing is left of it\n`);
+      process.stderr.write(`knetlab: ${name}: ${String(signal.reason)} while it was being built; nothing is left of it\n`);
       return EXIT_INTERRUPTED;
     }
     if (result?.status === 'skipped' || result?.status === 'failed') {
