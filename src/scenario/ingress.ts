@@ -4,7 +4,8 @@
 import type { Model, Service, ServicePort } from '../cluster/types.js';
 import type { KubeObject } from './objects.js';
 import { formatPath, show, type Problems } from './problems.js';
-import { originAt, type Path } from './source.js';
+import type { Path } from './source.js';
+import { isMap, ObjectReader, placeObjectProblems, type ObjectProblem, type Raw } from './object-reader.js';
 import { suggestion } from './suggest.js';
 
 export type IngressObject = Extract<KubeObject, { kind: 'Ingress' }>;
@@ -52,18 +53,8 @@ export interface Ingress {
   tls: boolean;
 }
 
-export interface IngressProblem {
-  severity: 'error' | 'warning';
-  message: string;
-  /** Inside the object, e.g. ['spec', 'rules', 0, 'http', 'paths', 1, 'pathType']. */
-  path: Path;
-  /** Point at the key of the last path segment, not its value (an unknown or misplaced key). */
-  key?: boolean;
-}
+export type IngressProblem = ObjectProblem;
 
-type Raw = Record<string, unknown>;
-
-const isMap = (v: unknown): v is Raw => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isV1 = (apiVersion: string) => apiVersion === 'networking.k8s.io/v1';
 
 // RFC 1123 subdomain, with the one leading `*.` label the Ingress API allows.
@@ -75,185 +66,18 @@ const nginxUnsafe = /[\s;{}"'\\#$\x00-\x1f\x7f]/;
 
 /** Reads an Ingress object into its typed form; `ingress` is undefined when it has errors. */
 export function readIngress(o: IngressObject): { ingress?: Ingress; partial?: Ingress; problems: IngressProblem[] } {
-  const problems: IngressProblem[] = [];
-  const what = `Ingress ${o.meta.namespace}/${o.meta.name}`;
-  const err = (path: Path, message: string) => problems.push({ severity: 'error', message, path });
-  const warn = (path: Path, message: string) => problems.push({ severity: 'warning', message, path });
+  const r = new ObjectReader(`Ingress ${o.meta.namespace}/${o.meta.name}`);
   const v1 = isV1(o.apiVersion);
   const spec: Raw = isMap(o.spec) ? o.spec : {};
-  const S = (...p: Path): Path => ['spec', ...p];
-
-  const keys = (obj: Raw, at: Path, allowed: readonly string[], renamed: Record<string, string> = {}) => {
-    for (const k of Object.keys(obj)) {
-      if (allowed.includes(k)) continue;
-      const field = formatPath(at);
-      if (Object.hasOwn(renamed, k)) problems.push({ severity: 'error', path: [...at, k], key: true, message: `\`${field}.${k}\` of ${what} ${renamed[k]}` });
-      else problems.push({ severity: 'error', path: [...at, k], key: true, message: `Unknown key \`${k}\` in \`${field}\` of ${what}${suggestion(k, allowed)}` });
-    }
-  };
-
-  const backend = (b: unknown, at: Path): IngressBackend | undefined | null => {
-    const field = formatPath(at);
-    if (!isMap(b)) {
-      err(at, `Expected \`${field}\` of ${what} to be a mapping, got ${show(b)}`);
-      return null;
-    }
-    if (b.resource !== undefined) {
-      const other = v1 ? b.service !== undefined : b.serviceName !== undefined || b.servicePort !== undefined;
-      if (other) err(at, `\`${field}\` of ${what} may name a service or a resource, not both`);
-      else warn([...at, 'resource'], `\`${field}\` of ${what} is a resource backend: ingress-nginx serves only Service backends, so requests here get the default backend (404)`);
-      return undefined;
-    }
-    if (v1) {
-      keys(b, at, ['service', 'resource'], {
-        serviceName: 'is the v1beta1 form; networking.k8s.io/v1 writes `service: {name: NAME, port: {number: PORT}}`',
-        servicePort: 'is the v1beta1 form; networking.k8s.io/v1 writes `service: {name: NAME, port: {number: PORT}}`',
-      });
-      const s = b.service;
-      if (s === undefined) {
-        if (b.serviceName === undefined && b.servicePort === undefined) err(at, `Missing required key \`service\` in \`${field}\` of ${what}`);
-        return null;
-      }
-      if (!isMap(s)) {
-        err([...at, 'service'], `Expected \`${field}.service\` of ${what} to be a mapping, got ${show(s)}`);
-        return null;
-      }
-      keys(s, [...at, 'service'], ['name', 'port']);
-      let ok = true;
-      if (typeof s.name !== 'string' || s.name === '') {
-        err(s.name === undefined ? [...at, 'service'] : [...at, 'service', 'name'], s.name === undefined ? `Missing required key \`name\` in \`${field}.service\` of ${what}` : `Expected \`${field}.service.name\` of ${what} to be a Service name, got ${show(s.name)}`);
-        ok = false;
-      }
-      const p = s.port;
-      let port: number | string | undefined;
-      if (p === undefined) {
-        err([...at, 'service'], `Missing required key \`port\` in \`${field}.service\` of ${what} (\`port: {number: 80}\` or \`port: {name: http}\`)`);
-      } else if (!isMap(p)) {
-        err([...at, 'service', 'port'], `Expected \`${field}.service.port\` of ${what} to be a mapping such as {number: 80} or {name: http}, got ${show(p)}`);
-      } else {
-        keys(p, [...at, 'service', 'port'], ['number', 'name']);
-        if (p.number !== undefined && p.name !== undefined) err([...at, 'service', 'port'], `\`${field}.service.port\` of ${what} may have \`number\` or \`name\`, not both`);
-        else if (p.number !== undefined) port = portNumber(p.number, [...at, 'service', 'port', 'number'], `${field}.service.port.number`);
-        else if (p.name !== undefined) port = portName(p.name, [...at, 'service', 'port', 'name'], `${field}.service.port.name`);
-        else err([...at, 'service', 'port'], `\`${field}.service.port\` of ${what} needs \`number\` or \`name\``);
-      }
-      if (!ok || port === undefined) return null;
-      return { service: s.name as string, port, at };
-    }
-    keys(b, at, ['serviceName', 'servicePort', 'resource'], {
-      service: `is the networking.k8s.io/v1 form; ${o.apiVersion} writes \`serviceName: NAME\` and \`servicePort: PORT\``,
-    });
-    if (b.service !== undefined) return null;
-    let ok = true;
-    if (typeof b.serviceName !== 'string' || b.serviceName === '') {
-      err(b.serviceName === undefined ? at : [...at, 'serviceName'], b.serviceName === undefined ? `Missing required key \`serviceName\` in \`${field}\` of ${what}` : `Expected \`${field}.serviceName\` of ${what} to be a Service name, got ${show(b.serviceName)}`);
-      ok = false;
-    }
-    let port: number | string | undefined;
-    const sp = b.servicePort;
-    if (sp === undefined) err(at, `Missing required key \`servicePort\` in \`${field}\` of ${what}`);
-    else if (typeof sp === 'number' || (typeof sp === 'string' && /^\d+$/.test(sp))) port = portNumber(Number(sp), [...at, 'servicePort'], `${field}.servicePort`);
-    else port = portName(sp, [...at, 'servicePort'], `${field}.servicePort`);
-    if (!ok || port === undefined) return null;
-    return { service: b.serviceName as string, port, at };
-  };
-
-  const portNumber = (n: unknown, at: Path, field: string): number | undefined => {
-    if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535) return n;
-    err(at, `Expected \`${field}\` of ${what} to be a port number (1-65535), got ${show(n)}`);
-    return undefined;
-  };
-  const portName = (n: unknown, at: Path, field: string): string | undefined => {
-    if (typeof n === 'string' && portNameRe.test(n)) return n;
-    err(at, `Expected \`${field}\` of ${what} to be a port number or a Service port name (lower-case letters, digits and -, at most 15), got ${show(n)}`);
-    return undefined;
-  };
-
-  keys(spec, ['spec'], ['ingressClassName', 'rules', 'tls', v1 ? 'defaultBackend' : 'backend'], v1
+  r.keys(spec, ['spec'], ['ingressClassName', 'rules', 'tls', v1 ? 'defaultBackend' : 'backend'], v1
     ? { backend: 'is the v1beta1 name; networking.k8s.io/v1 calls it `spec.defaultBackend`' }
     : { defaultBackend: `is the networking.k8s.io/v1 name; ${o.apiVersion} calls it \`spec.backend\`` });
-
-  // The class: ingress-nginx reads the annotation first, then spec.ingressClassName.
-  let className: string | undefined;
-  const annotation = o.meta.annotations[CLASS_ANNOTATION];
-  const icn = spec.ingressClassName;
-  if (icn !== undefined && (typeof icn !== 'string' || icn === '')) err(S('ingressClassName'), `Expected \`spec.ingressClassName\` of ${what} to be a class name such as nginx, got ${show(icn)}`);
-  if (annotation !== undefined && typeof icn === 'string' && annotation !== icn) {
-    err(['metadata', 'annotations', CLASS_ANNOTATION], `The annotation ${CLASS_ANNOTATION} of ${what} (\`${annotation}\`) must match \`spec.ingressClassName\` (\`${icn}\`) when both are given`);
-  }
-  if (annotation !== undefined) className = annotation;
-  else if (typeof icn === 'string' && icn !== '') className = icn;
-
+  const className = readClassName(r, o, spec);
   const bkKey = v1 ? 'defaultBackend' : 'backend';
-  let defaultBackend: IngressBackend | undefined;
-  if (spec[bkKey] !== undefined) defaultBackend = backend(spec[bkKey], S(bkKey)) ?? undefined;
-
-  const rules: IngressRule[] = [];
-  const rawRules = spec.rules;
-  if (rawRules !== undefined && rawRules !== null && !Array.isArray(rawRules)) err(S('rules'), `Expected \`spec.rules\` of ${what} to be a list, got ${show(rawRules)}`);
-  const ruleList = Array.isArray(rawRules) ? rawRules : [];
-  if (ruleList.length === 0 && spec[bkKey] === undefined) err(['spec'], `${what} needs \`spec.rules\` or \`spec.${bkKey}\``);
-  ruleList.forEach((r: unknown, i) => {
-    const at = S('rules', i);
-    if (!isMap(r)) {
-      err(at, `Expected \`spec.rules[${i}]\` of ${what} to be a mapping, got ${show(r)}`);
-      return;
-    }
-    keys(r, at, ['host', 'http']);
-    let host = '';
-    if (r.host !== undefined && r.host !== null && r.host !== '') {
-      if (typeof r.host !== 'string') err([...at, 'host'], `Expected \`spec.rules[${i}].host\` of ${what} to be a host name, got ${show(r.host)}`);
-      else if (/^\d+\.\d+\.\d+\.\d+$/.test(r.host) || r.host.includes(':')) err([...at, 'host'], `\`spec.rules[${i}].host\` of ${what} must be a DNS name, not an IP address or a host:port, got \`${r.host}\``);
-      else if (!hostRe.test(r.host) || r.host.length > 253) {
-        err([...at, 'host'], `Expected \`spec.rules[${i}].host\` of ${what} to be a lower-case DNS name (a leading \`*.\` allowed), got \`${r.host}\``);
-      } else host = r.host;
-    }
-    const paths: IngressPath[] = [];
-    const http = r.http;
-    if (http !== undefined && http !== null) {
-      if (!isMap(http)) err([...at, 'http'], `Expected \`spec.rules[${i}].http\` of ${what} to be a mapping, got ${show(http)}`);
-      else {
-        keys(http, [...at, 'http'], ['paths']);
-        const list = http.paths;
-        if (!Array.isArray(list) || list.length === 0) err(list === undefined ? [...at, 'http'] : [...at, 'http', 'paths'], `\`spec.rules[${i}].http.paths\` of ${what} must list at least one path`);
-        else list.forEach((p: unknown, j) => {
-          const pat = [...at, 'http', 'paths', j];
-          const field = `spec.rules[${i}].http.paths[${j}]`;
-          if (!isMap(p)) {
-            err(pat, `Expected \`${field}\` of ${what} to be a mapping, got ${show(p)}`);
-            return;
-          }
-          keys(p, pat, ['path', 'pathType', 'backend']);
-          let pathType: PathType | undefined;
-          if (p.pathType === undefined || p.pathType === null) {
-            if (v1) err(pat, `Missing required key \`pathType\` in \`${field}\` of ${what} (Prefix, Exact or ImplementationSpecific)`);
-            else pathType = 'ImplementationSpecific';
-          } else if (typeof p.pathType === 'string' && (pathTypes as readonly string[]).includes(p.pathType)) pathType = p.pathType as PathType;
-          else err([...pat, 'pathType'], `Expected \`${field}.pathType\` of ${what} to be Prefix, Exact or ImplementationSpecific, got ${show(p.pathType)}${typeof p.pathType === 'string' ? suggestion(p.pathType, pathTypes) : ''}`);
-          let path = '';
-          if (p.path !== undefined && p.path !== null && typeof p.path !== 'string') err([...pat, 'path'], `Expected \`${field}.path\` of ${what} to be a path such as /api, got ${show(p.path)}`);
-          else if (typeof p.path === 'string') path = p.path;
-          const pathAt = p.path === undefined ? pat : [...pat, 'path'];
-          if (path === '' && pathType !== undefined && pathType !== 'ImplementationSpecific') err(pathAt, `\`${field}.path\` of ${what} must be an absolute path such as / (pathType ${pathType})`);
-          else if (path !== '' && !path.startsWith('/')) err(pathAt, `\`${field}.path\` of ${what} must start with /, got \`${path}\``);
-          else if (pathType !== undefined && pathType !== 'ImplementationSpecific' && /\/\/|\/\.\.?(\/|$)|%2f/i.test(path)) {
-            err(pathAt, `\`${field}.path\` of ${what} may not contain //, /./, /../ or %2F (pathType ${pathType}), got \`${path}\``);
-          } else if (nginxUnsafe.test(path)) err(pathAt, `\`${field}.path\` of ${what} has a character knetlab cannot hand to nginx (space, quote, ; { } # $ or \\), got \`${path}\``);
-          if (p.backend === undefined) {
-            err(pat, `Missing required key \`backend\` in \`${field}\` of ${what}`);
-            return;
-          }
-          const b = backend(p.backend, [...pat, 'backend']);
-          if (b === null || pathType === undefined) return;
-          paths.push({ path, pathType, ...(b ? { backend: b } : {}), at: pat });
-        });
-      }
-    }
-    rules.push({ host, paths, at });
-  });
-
+  const defaultBackend = spec[bkKey] !== undefined ? (readBackend(r, spec[bkKey], ['spec', bkKey], o.apiVersion) ?? undefined) : undefined;
+  const rules = readRules(r, spec, bkKey, o.apiVersion);
   for (const k of Object.keys(o.meta.annotations)) {
-    if (k.startsWith('nginx.ingress.kubernetes.io/')) problems.push({ severity: 'warning', path: ['metadata', 'annotations', k], key: true, message: `The annotation ${k} of ${what} is not applied: knetlab's ingress-nginx reads no nginx.ingress.kubernetes.io annotations` });
+    if (k.startsWith('nginx.ingress.kubernetes.io/')) r.keyProblem('warning', ['metadata', 'annotations', k], `The annotation ${k} of ${r.what} is not applied: knetlab's ingress-nginx reads no nginx.ingress.kubernetes.io annotations`);
   }
   const ingress: Ingress = {
     namespace: o.meta.namespace,
@@ -265,8 +89,180 @@ export function readIngress(o: IngressObject): { ingress?: Ingress; partial?: In
     tls: spec.tls !== undefined && spec.tls !== null,
   };
   // With errors, the Ingress is not served; what could be read is still there for more checks.
-  if (problems.some((p) => p.severity === 'error')) return { partial: ingress, problems };
-  return { ingress, problems };
+  if (r.hasErrors()) return { partial: ingress, problems: r.problems };
+  return { ingress, problems: r.problems };
+}
+
+/** The class asked for: ingress-nginx reads the annotation first, then spec.ingressClassName. */
+function readClassName(r: ObjectReader, o: IngressObject, spec: Raw): string | undefined {
+  const annotation = o.meta.annotations[CLASS_ANNOTATION];
+  const icn = spec.ingressClassName;
+  if (icn !== undefined && (typeof icn !== 'string' || icn === '')) r.err(['spec', 'ingressClassName'], `Expected \`spec.ingressClassName\` of ${r.what} to be a class name such as nginx, got ${show(icn)}`);
+  if (annotation !== undefined && typeof icn === 'string' && annotation !== icn) {
+    r.err(['metadata', 'annotations', CLASS_ANNOTATION], `The annotation ${CLASS_ANNOTATION} of ${r.what} (\`${annotation}\`) must match \`spec.ingressClassName\` (\`${icn}\`) when both are given`);
+  }
+  if (annotation !== undefined) return annotation;
+  return typeof icn === 'string' && icn !== '' ? icn : undefined;
+}
+
+function readRules(r: ObjectReader, spec: Raw, bkKey: string, apiVersion: string): IngressRule[] {
+  const rules: IngressRule[] = [];
+  const rawRules = spec.rules;
+  if (rawRules !== undefined && rawRules !== null && !Array.isArray(rawRules)) r.err(['spec', 'rules'], `Expected \`spec.rules\` of ${r.what} to be a list, got ${show(rawRules)}`);
+  const ruleList = Array.isArray(rawRules) ? rawRules : [];
+  if (ruleList.length === 0 && spec[bkKey] === undefined) r.err(['spec'], `${r.what} needs \`spec.rules\` or \`spec.${bkKey}\``);
+  ruleList.forEach((raw: unknown, i) => {
+    const at: Path = ['spec', 'rules', i];
+    if (!isMap(raw)) {
+      r.err(at, `Expected \`spec.rules[${i}]\` of ${r.what} to be a mapping, got ${show(raw)}`);
+      return;
+    }
+    r.keys(raw, at, ['host', 'http']);
+    const host = readHost(r, raw.host, [...at, 'host'], `spec.rules[${i}].host`);
+    const paths: IngressPath[] = [];
+    const http = raw.http;
+    if (http !== undefined && http !== null) {
+      if (!isMap(http)) r.err([...at, 'http'], `Expected \`spec.rules[${i}].http\` of ${r.what} to be a mapping, got ${show(http)}`);
+      else {
+        r.keys(http, [...at, 'http'], ['paths']);
+        const list = http.paths;
+        if (!Array.isArray(list) || list.length === 0) r.err(list === undefined ? [...at, 'http'] : [...at, 'http', 'paths'], `\`spec.rules[${i}].http.paths\` of ${r.what} must list at least one path`);
+        else list.forEach((p: unknown, j) => {
+          const path = readPath(r, p, [...at, 'http', 'paths', j], `spec.rules[${i}].http.paths[${j}]`, apiVersion);
+          if (path) paths.push(path);
+        });
+      }
+    }
+    rules.push({ host, paths, at });
+  });
+  return rules;
+}
+
+/** A rule's host: '' for every host. */
+function readHost(r: ObjectReader, host: unknown, at: Path, field: string): string {
+  if (host === undefined || host === null || host === '') return '';
+  if (typeof host !== 'string') r.err(at, `Expected \`${field}\` of ${r.what} to be a host name, got ${show(host)}`);
+  else if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':')) r.err(at, `\`${field}\` of ${r.what} must be a DNS name, not an IP address or a host:port, got \`${host}\``);
+  else if (!hostRe.test(host) || host.length > 253) r.err(at, `Expected \`${field}\` of ${r.what} to be a lower-case DNS name (a leading \`*.\` allowed), got \`${host}\``);
+  else return host;
+  return '';
+}
+
+function readPath(r: ObjectReader, p: unknown, at: Path, field: string, apiVersion: string): IngressPath | undefined {
+  if (!isMap(p)) {
+    r.err(at, `Expected \`${field}\` of ${r.what} to be a mapping, got ${show(p)}`);
+    return undefined;
+  }
+  r.keys(p, at, ['path', 'pathType', 'backend']);
+  let pathType: PathType | undefined;
+  if (p.pathType === undefined || p.pathType === null) {
+    if (isV1(apiVersion)) r.err(at, `Missing required key \`pathType\` in \`${field}\` of ${r.what} (Prefix, Exact or ImplementationSpecific)`);
+    else pathType = 'ImplementationSpecific';
+  } else if (typeof p.pathType === 'string' && (pathTypes as readonly string[]).includes(p.pathType)) pathType = p.pathType as PathType;
+  else r.err([...at, 'pathType'], `Expected \`${field}.pathType\` of ${r.what} to be Prefix, Exact or ImplementationSpecific, got ${show(p.pathType)}${typeof p.pathType === 'string' ? suggestion(p.pathType, pathTypes) : ''}`);
+  let path = '';
+  if (p.path !== undefined && p.path !== null && typeof p.path !== 'string') r.err([...at, 'path'], `Expected \`${field}.path\` of ${r.what} to be a path such as /api, got ${show(p.path)}`);
+  else if (typeof p.path === 'string') path = p.path;
+  const pathAt = p.path === undefined ? at : [...at, 'path'];
+  if (path === '' && pathType !== undefined && pathType !== 'ImplementationSpecific') r.err(pathAt, `\`${field}.path\` of ${r.what} must be an absolute path such as / (pathType ${pathType})`);
+  else if (path !== '' && !path.startsWith('/')) r.err(pathAt, `\`${field}.path\` of ${r.what} must start with /, got \`${path}\``);
+  else if (pathType !== undefined && pathType !== 'ImplementationSpecific' && /\/\/|\/\.\.?(\/|$)|%2f/i.test(path)) {
+    r.err(pathAt, `\`${field}.path\` of ${r.what} may not contain //, /./, /../ or %2F (pathType ${pathType}), got \`${path}\``);
+  } else if (nginxUnsafe.test(path)) r.err(pathAt, `\`${field}.path\` of ${r.what} has a character knetlab cannot hand to nginx (space, quote, ; { } # $ or \\), got \`${path}\``);
+  if (p.backend === undefined) {
+    r.err(at, `Missing required key \`backend\` in \`${field}\` of ${r.what}`);
+    return undefined;
+  }
+  const b = readBackend(r, p.backend, [...at, 'backend'], apiVersion);
+  if (b === null || pathType === undefined) return undefined;
+  return { path, pathType, ...(b ? { backend: b } : {}), at };
+}
+
+/** A backend: the Service and port, undefined for a resource backend, null when it has errors. */
+function readBackend(r: ObjectReader, b: unknown, at: Path, apiVersion: string): IngressBackend | undefined | null {
+  const field = formatPath(at);
+  if (!isMap(b)) {
+    r.err(at, `Expected \`${field}\` of ${r.what} to be a mapping, got ${show(b)}`);
+    return null;
+  }
+  const v1 = isV1(apiVersion);
+  if (b.resource !== undefined) {
+    const other = v1 ? b.service !== undefined : b.serviceName !== undefined || b.servicePort !== undefined;
+    if (other) r.err(at, `\`${field}\` of ${r.what} may name a service or a resource, not both`);
+    else r.warn([...at, 'resource'], `\`${field}\` of ${r.what} is a resource backend: ingress-nginx serves only Service backends, so requests here get the default backend (404)`);
+    return undefined;
+  }
+  return v1 ? readV1Backend(r, b, at, field) : readV1beta1Backend(r, b, at, field, apiVersion);
+}
+
+/** networking.k8s.io/v1: `service: {name: NAME, port: {number: PORT} | {name: NAME}}`. */
+function readV1Backend(r: ObjectReader, b: Raw, at: Path, field: string): IngressBackend | null {
+  r.keys(b, at, ['service', 'resource'], {
+    serviceName: 'is the v1beta1 form; networking.k8s.io/v1 writes `service: {name: NAME, port: {number: PORT}}`',
+    servicePort: 'is the v1beta1 form; networking.k8s.io/v1 writes `service: {name: NAME, port: {number: PORT}}`',
+  });
+  const s = b.service;
+  if (s === undefined) {
+    if (b.serviceName === undefined && b.servicePort === undefined) r.err(at, `Missing required key \`service\` in \`${field}\` of ${r.what}`);
+    return null;
+  }
+  if (!isMap(s)) {
+    r.err([...at, 'service'], `Expected \`${field}.service\` of ${r.what} to be a mapping, got ${show(s)}`);
+    return null;
+  }
+  r.keys(s, [...at, 'service'], ['name', 'port']);
+  let ok = true;
+  if (typeof s.name !== 'string' || s.name === '') {
+    r.err(s.name === undefined ? [...at, 'service'] : [...at, 'service', 'name'], s.name === undefined ? `Missing required key \`name\` in \`${field}.service\` of ${r.what}` : `Expected \`${field}.service.name\` of ${r.what} to be a Service name, got ${show(s.name)}`);
+    ok = false;
+  }
+  const p = s.port;
+  let port: number | string | undefined;
+  if (p === undefined) {
+    r.err([...at, 'service'], `Missing required key \`port\` in \`${field}.service\` of ${r.what} (\`port: {number: 80}\` or \`port: {name: http}\`)`);
+  } else if (!isMap(p)) {
+    r.err([...at, 'service', 'port'], `Expected \`${field}.service.port\` of ${r.what} to be a mapping such as {number: 80} or {name: http}, got ${show(p)}`);
+  } else {
+    r.keys(p, [...at, 'service', 'port'], ['number', 'name']);
+    if (p.number !== undefined && p.name !== undefined) r.err([...at, 'service', 'port'], `\`${field}.service.port\` of ${r.what} may have \`number\` or \`name\`, not both`);
+    else if (p.number !== undefined) port = readPortNumber(r, p.number, [...at, 'service', 'port', 'number'], `${field}.service.port.number`);
+    else if (p.name !== undefined) port = readPortName(r, p.name, [...at, 'service', 'port', 'name'], `${field}.service.port.name`);
+    else r.err([...at, 'service', 'port'], `\`${field}.service.port\` of ${r.what} needs \`number\` or \`name\``);
+  }
+  if (!ok || port === undefined) return null;
+  return { service: s.name as string, port, at };
+}
+
+/** networking.k8s.io/v1beta1 and extensions/v1beta1: `serviceName: NAME, servicePort: PORT`. */
+function readV1beta1Backend(r: ObjectReader, b: Raw, at: Path, field: string, apiVersion: string): IngressBackend | null {
+  r.keys(b, at, ['serviceName', 'servicePort', 'resource'], {
+    service: `is the networking.k8s.io/v1 form; ${apiVersion} writes \`serviceName: NAME\` and \`servicePort: PORT\``,
+  });
+  if (b.service !== undefined) return null;
+  let ok = true;
+  if (typeof b.serviceName !== 'string' || b.serviceName === '') {
+    r.err(b.serviceName === undefined ? at : [...at, 'serviceName'], b.serviceName === undefined ? `Missing required key \`serviceName\` in \`${field}\` of ${r.what}` : `Expected \`${field}.serviceName\` of ${r.what} to be a Service name, got ${show(b.serviceName)}`);
+    ok = false;
+  }
+  let port: number | string | undefined;
+  const sp = b.servicePort;
+  if (sp === undefined) r.err(at, `Missing required key \`servicePort\` in \`${field}\` of ${r.what}`);
+  else if (typeof sp === 'number' || (typeof sp === 'string' && /^\d+$/.test(sp))) port = readPortNumber(r, Number(sp), [...at, 'servicePort'], `${field}.servicePort`);
+  else port = readPortName(r, sp, [...at, 'servicePort'], `${field}.servicePort`);
+  if (!ok || port === undefined) return null;
+  return { service: b.serviceName as string, port, at };
+}
+
+function readPortNumber(r: ObjectReader, n: unknown, at: Path, field: string): number | undefined {
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535) return n;
+  r.err(at, `Expected \`${field}\` of ${r.what} to be a port number (1-65535), got ${show(n)}`);
+  return undefined;
+}
+
+function readPortName(r: ObjectReader, n: unknown, at: Path, field: string): string | undefined {
+  if (typeof n === 'string' && portNameRe.test(n)) return n;
+  r.err(at, `Expected \`${field}\` of ${r.what} to be a port number or a Service port name (lower-case letters, digits and -, at most 15), got ${show(n)}`);
+  return undefined;
 }
 
 /** Whether knetlab's ingress-nginx serves an Ingress: class nginx, or no class (nginx is the default class). */
@@ -392,7 +388,5 @@ export function checkIngresses(model: Model, only?: (o: IngressObject) => boolea
  * Ingresses it picks (those an apply step brings: `(o) => step.objects.some((s) => objectKey(s) === objectKey(o))`).
  */
 export function reportIngressProblems(model: Model, problems: Problems, only?: (o: IngressObject) => boolean): void {
-  for (const { object, problems: list } of checkIngresses(model, only)) {
-    for (const p of list) problems.add(p.severity, originAt(object.origin, ...p.path), p.message, p.key ? { key: true } : {});
-  }
+  for (const { object, problems: list } of checkIngresses(model, only)) placeObjectProblems(object, list, problems);
 }

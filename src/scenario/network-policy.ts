@@ -7,8 +7,9 @@ import type { Model, Pod } from '../cluster/types.js';
 import { formatCidr, ipToInt, isIPv4, mask, type Cidr } from '../util/ip.js';
 import ipaddr from 'ipaddr.js';
 import { matchesSelector, type KubeObject, type Labels, type LabelSelector, type Protocol } from './objects.js';
-import { formatPath, type Problems } from './problems.js';
-import { originAt, type Path } from './source.js';
+import { formatPath, show, type Problems } from './problems.js';
+import { isMap, ObjectReader, placeObjectProblems, type ObjectProblem, type Raw } from './object-reader.js';
+import type { Path } from './source.js';
 import { suggestion } from './suggest.js';
 import { labelValueOk, qualifiedNameProblem } from './k8s-names.js';
 
@@ -69,23 +70,11 @@ export interface NetworkPolicy {
   egress: PolicyRule[];
 }
 
-export interface NetworkPolicyProblem {
-  severity: 'error' | 'warning';
-  message: string;
-  /** Inside the object, e.g. ['spec', 'ingress', 0, 'from', 1, 'ipBlock', 'cidr']. */
-  path: Path;
-  /** Point at the key of the last path segment, not its value (an unknown key). */
-  key?: boolean;
-}
+export type NetworkPolicyProblem = ObjectProblem;
 
-type Raw = Record<string, unknown>;
-
-const isMap = (v: unknown): v is Raw => v !== null && typeof v === 'object' && !Array.isArray(v);
-const shown = (v: unknown): string => (v === null || v === undefined ? 'nothing' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : v === '' ? 'an empty string' : `\`${String(v)}\``);
 
 // IANA_SVC_NAME (validation.IsValidPortName): at most 15, a-z 0-9 -, a letter, no -- and no edge -.
 const portNameRe = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const labelKeyProblem = qualifiedNameProblem;
 
 /** An IP block as Kubernetes reads it (net.ParseCIDR: host bits are dropped), or a reason. */
 export function parseIpBlock(s: string): { family: 4; cidr: Cidr; text: string; hostBits: boolean } | { family: 6; text: string; addr: ipaddr.IPv6; bits: number; hostBits: boolean } | undefined {
@@ -119,249 +108,251 @@ function strictlyInside(inner: NonNullable<ReturnType<typeof parseIpBlock>>, out
 
 /** Reads a NetworkPolicy object into its typed form; `policy` is undefined when it has errors. */
 export function readNetworkPolicy(o: NetworkPolicyObject): { policy?: NetworkPolicy; problems: NetworkPolicyProblem[] } {
-  const problems: NetworkPolicyProblem[] = [];
-  const what = `NetworkPolicy ${o.meta.namespace}/${o.meta.name}`;
-  const err = (path: Path, message: string) => problems.push({ severity: 'error', message, path });
-  const warn = (path: Path, message: string) => problems.push({ severity: 'warning', message, path });
+  const r = new ObjectReader(`NetworkPolicy ${o.meta.namespace}/${o.meta.name}`);
   const spec: Raw = isMap(o.spec) ? o.spec : {};
-  const f = (at: Path) => `\`${formatPath(at)}\``;
+  r.keys(spec, ['spec'], ['podSelector', 'policyTypes', 'ingress', 'egress']);
+  const podSelector = readPodSelector(r, spec, o.meta.namespace);
+  const written = readPolicyTypes(r, spec.policyTypes);
+  const ingress = readRules(r, spec, 'ingress');
+  const egress = readRules(r, spec, 'egress');
+  const policyTypes = defaultPolicyTypes(r, spec, written);
+  if (r.hasErrors() || !podSelector) return { problems: r.problems };
+  return { policy: { namespace: o.meta.namespace, name: o.meta.name, podSelector, policyTypes, ingress, egress }, problems: r.problems };
+}
 
-  const keys = (obj: Raw, at: Path, allowed: readonly string[]) => {
-    for (const k of Object.keys(obj)) {
-      if (allowed.includes(k)) continue;
-      problems.push({ severity: 'error', path: [...at, k], key: true, message: `Unknown key \`${k}\` in ${f(at)} of ${what}${suggestion(k, allowed)}` });
-    }
-  };
-
-  /** A list field: null or absent is an empty list. */
-  const list = (v: unknown, at: Path): unknown[] => {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) {
-      err(at, `Expected ${f(at)} of ${what} to be a list, got ${shown(v)}`);
-      return [];
-    }
-    return v;
-  };
-
-  const selector = (v: unknown, at: Path): LabelSelector | undefined => {
-    // `podSelector:` with nothing after it is null, which the API server reads as {}.
-    if (v === null) return { matchLabels: {}, matchExpressions: [] };
-    if (!isMap(v)) {
-      err(at, `Expected ${f(at)} of ${what} to be a label selector such as {matchLabels: {app: web}} ({} for every pod), got ${shown(v)}`);
-      return undefined;
-    }
-    keys(v, at, ['matchLabels', 'matchExpressions']);
-    const before = problems.length;
-    const matchLabels: Record<string, string> = {};
-    if (v.matchLabels !== undefined && v.matchLabels !== null) {
-      if (!isMap(v.matchLabels)) err([...at, 'matchLabels'], `Expected ${f([...at, 'matchLabels'])} of ${what} to be a mapping of labels, got ${shown(v.matchLabels)}`);
-      else {
-        for (const [k, val] of Object.entries(v.matchLabels)) {
-          const kAt = [...at, 'matchLabels', k];
-          const bad = labelKeyProblem(k);
-          if (bad) problems.push({ severity: 'error', path: kAt, key: true, message: `Label key \`${k}\` in ${f([...at, 'matchLabels'])} of ${what} is not valid: ${bad}` });
-          if (typeof val !== 'string') err(kAt, `Expected label \`${k}\` in ${f([...at, 'matchLabels'])} of ${what} to be a string (quote it), got ${shown(val)}`);
-          else if (!labelValueOk(val)) err(kAt, `Label value \`${val}\` of \`${k}\` in ${f([...at, 'matchLabels'])} of ${what} is not valid: at most 63 characters, letters, digits, -, _ and ., starting and ending with a letter or digit`);
-          else matchLabels[k] = val;
-        }
-      }
-    }
-    const matchExpressions: LabelSelector['matchExpressions'] = [];
-    list(v.matchExpressions, [...at, 'matchExpressions']).forEach((e, i) => {
-      const eAt = [...at, 'matchExpressions', i];
-      if (!isMap(e)) {
-        err(eAt, `Expected ${f(eAt)} of ${what} to be a mapping such as {key: tier, operator: In, values: [db]}, got ${shown(e)}`);
-        return;
-      }
-      keys(e, eAt, ['key', 'operator', 'values']);
-      const ops = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
-      if (typeof e.key !== 'string' || e.key === '') {
-        err(e.key === undefined ? eAt : [...eAt, 'key'], e.key === undefined ? `Missing required key \`key\` in ${f(eAt)} of ${what}` : `Expected ${f([...eAt, 'key'])} of ${what} to be a label key, got ${shown(e.key)}`);
-      } else {
-        const bad = labelKeyProblem(e.key);
-        if (bad) err([...eAt, 'key'], `Label key \`${e.key}\` in ${f(eAt)} of ${what} is not valid: ${bad}`);
-      }
-      let op: (typeof ops)[number] | undefined;
-      if (e.operator === undefined) err(eAt, `Missing required key \`operator\` in ${f(eAt)} of ${what} (In, NotIn, Exists or DoesNotExist)`);
-      else if (typeof e.operator === 'string' && (ops as readonly string[]).includes(e.operator)) op = e.operator as (typeof ops)[number];
-      else err([...eAt, 'operator'], `Expected ${f([...eAt, 'operator'])} of ${what} to be In, NotIn, Exists or DoesNotExist, got ${shown(e.operator)}${typeof e.operator === 'string' ? suggestion(e.operator, ops) : ''}`);
-      const values = list(e.values, [...eAt, 'values']);
-      values.forEach((x, j) => {
-        if (typeof x !== 'string') err([...eAt, 'values', j], `Expected ${f([...eAt, 'values', j])} of ${what} to be a string (quote it), got ${shown(x)}`);
-      });
-      if ((op === 'In' || op === 'NotIn') && values.length === 0) err(e.values === undefined ? eAt : [...eAt, 'values'], `${f(eAt)} of ${what} needs \`values\` with operator ${op}`);
-      if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0) err([...eAt, 'values'], `${f(eAt)} of ${what} may not have \`values\` with operator ${op}`);
-      if (op && typeof e.key === 'string') matchExpressions.push({ key: e.key, operator: op, values: values.filter((x): x is string => typeof x === 'string') });
-    });
-    if (problems.slice(before).some((p) => p.severity === 'error')) return undefined;
-    return { matchLabels, matchExpressions };
-  };
-
-  const ipBlock = (v: unknown, at: Path): IpBlockPeer | undefined => {
-    if (!isMap(v)) {
-      err(at, `Expected ${f(at)} of ${what} to be a mapping such as {cidr: 10.0.0.0/16, except: [10.0.5.0/24]}, got ${shown(v)}`);
-      return undefined;
-    }
-    keys(v, at, ['cidr', 'except']);
-    if (v.cidr === undefined || v.cidr === null || v.cidr === '') {
-      err(at, `Missing required key \`cidr\` in ${f(at)} of ${what}`);
-      return undefined;
-    }
-    const block = typeof v.cidr === 'string' ? parseIpBlock(v.cidr) : undefined;
-    if (!block) {
-      err([...at, 'cidr'], `Expected ${f([...at, 'cidr'])} of ${what} to be a CIDR such as 10.0.0.0/16, got ${shown(v.cidr)}`);
-      return undefined;
-    }
-    if (block.hostBits) warn([...at, 'cidr'], `${f([...at, 'cidr'])} of ${what} has host bits set: Kubernetes reads \`${String(v.cidr)}\` as \`${block.text}\``);
-    if (block.family === 6) warn([...at, 'cidr'], `${f([...at, 'cidr'])} of ${what} is an IPv6 block: knetlab's cluster is IPv4 only, so it matches nothing`);
-    const except: string[] = [];
-    let ok = true;
-    list(v.except, [...at, 'except']).forEach((x, i) => {
-      const xAt = [...at, 'except', i];
-      const ex = typeof x === 'string' ? parseIpBlock(x) : undefined;
-      if (!ex) {
-        err(xAt, `Expected ${f(xAt)} of ${what} to be a CIDR such as 10.0.5.0/24, got ${shown(x)}`);
-        ok = false;
-        return;
-      }
-      if (!strictlyInside(ex, block)) {
-        err(xAt, `${f(xAt)} of ${what} (\`${String(x)}\`) must be inside \`cidr\` ${block.text} and smaller than it`);
-        ok = false;
-        return;
-      }
-      if (ex.hostBits) warn(xAt, `${f(xAt)} of ${what} has host bits set: Kubernetes reads \`${String(x)}\` as \`${ex.text}\``);
-      except.push(ex.text);
-    });
-    return ok ? { kind: 'ipBlock', cidr: block.text, except, family: block.family, at } : undefined;
-  };
-
-  const peer = (v: unknown, at: Path): PolicyPeer | undefined => {
-    if (!isMap(v)) {
-      err(at, `Expected ${f(at)} of ${what} to be a mapping with podSelector, namespaceSelector or ipBlock, got ${shown(v)}`);
-      return undefined;
-    }
-    keys(v, at, ['podSelector', 'namespaceSelector', 'ipBlock']);
-    // The peer's fields are pointers: null is the same as absent (unlike spec.podSelector).
-    const has = (k: string) => v[k] !== undefined && v[k] !== null;
-    if (has('ipBlock')) {
-      if (has('podSelector') || has('namespaceSelector')) {
-        err(at, `${f(at)} of ${what} may have \`ipBlock\` or pod and namespace selectors, not both (write them as two peers)`);
-        return undefined;
-      }
-      return ipBlock(v.ipBlock, [...at, 'ipBlock']);
-    }
-    if (!has('podSelector') && !has('namespaceSelector')) {
-      const known = ['podSelector', 'namespaceSelector', 'ipBlock'];
-      if (Object.keys(v).every((k) => known.includes(k))) err(at, `${f(at)} of ${what} must name a peer: podSelector, namespaceSelector or ipBlock`);
-      return undefined;
-    }
-    const ps = has('podSelector') ? selector(v.podSelector, [...at, 'podSelector']) : undefined;
-    const ns = has('namespaceSelector') ? selector(v.namespaceSelector, [...at, 'namespaceSelector']) : undefined;
-    if ((has('podSelector') && !ps) || (has('namespaceSelector') && !ns)) return undefined;
-    return { kind: 'selector', ...(ps ? { podSelector: ps } : {}), ...(ns ? { namespaceSelector: ns } : {}), at };
-  };
-
-  const port = (v: unknown, at: Path): PolicyPort | undefined => {
-    if (!isMap(v)) {
-      err(at, `Expected ${f(at)} of ${what} to be a mapping such as {protocol: TCP, port: 80}, got ${shown(v)}`);
-      return undefined;
-    }
-    keys(v, at, ['protocol', 'port', 'endPort']);
-    let ok = true;
-    let protocol: Protocol = 'TCP';
-    if (v.protocol !== undefined && v.protocol !== null) {
-      if (typeof v.protocol === 'string' && (protocols as readonly string[]).includes(v.protocol)) protocol = v.protocol as Protocol;
-      else {
-        err([...at, 'protocol'], `Expected ${f([...at, 'protocol'])} of ${what} to be TCP, UDP or SCTP, got ${shown(v.protocol)}${typeof v.protocol === 'string' ? suggestion(v.protocol, protocols) : ''}`);
-        ok = false;
-      }
-    }
-    let p: number | string | undefined;
-    if (v.port !== undefined && v.port !== null) {
-      if (typeof v.port === 'number') {
-        if (Number.isInteger(v.port) && v.port >= 1 && v.port <= 65535) p = v.port;
-        else {
-          err([...at, 'port'], `Expected ${f([...at, 'port'])} of ${what} to be a port number (1-65535) or a container port name, got ${shown(v.port)}`);
-          ok = false;
-        }
-      } else if (typeof v.port === 'string' && portNameRe.test(v.port)) p = v.port;
-      else {
-        const hint = typeof v.port === 'string' && /^\d+$/.test(v.port) ? ` (a quoted number is read as a port name: write ${v.port} without quotes)` : '';
-        err([...at, 'port'], `Expected ${f([...at, 'port'])} of ${what} to be a port number (1-65535) or a container port name (lower-case a-z, 0-9 and -, at most 15, with a letter), got ${shown(v.port)}${hint}`);
-        ok = false;
-      }
-    }
-    let endPort: number | undefined;
-    if (v.endPort !== undefined && v.endPort !== null) {
-      const e = v.endPort;
-      if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > 65535) err([...at, 'endPort'], `Expected ${f([...at, 'endPort'])} of ${what} to be a port number (1-65535), got ${shown(e)}`);
-      else if (v.port === undefined || v.port === null) err([...at, 'endPort'], `${f([...at, 'endPort'])} of ${what} needs a numeric \`port\` to start the range`);
-      else if (typeof p === 'string') err([...at, 'endPort'], `${f([...at, 'endPort'])} of ${what} may not be used with a named port (\`${p}\`)`);
-      else if (typeof p === 'number' && e < p) err([...at, 'endPort'], `${f([...at, 'endPort'])} of ${what} (${e}) must be at least \`port\` (${p})`);
-      else endPort = e;
-      if (endPort === undefined) ok = false;
-    }
-    if (!ok) return undefined;
-    return { protocol, ...(p !== undefined ? { port: p } : {}), ...(endPort !== undefined && endPort !== p ? { endPort } : {}), at };
-  };
-
-  const rules = (direction: 'ingress' | 'egress'): PolicyRule[] => {
-    const peerKey = direction === 'ingress' ? 'from' : 'to';
-    const out: PolicyRule[] = [];
-    list(spec[direction], ['spec', direction]).forEach((r, i) => {
-      const at: Path = ['spec', direction, i];
-      if (r === null) {
-        out.push({ peers: [], ports: [], at }); // `- ` alone: an empty rule, which allows everything
-        return;
-      }
-      if (!isMap(r)) {
-        err(at, `Expected ${f(at)} of ${what} to be a mapping with \`${peerKey}\` and \`ports\` ({} allows everything), got ${shown(r)}`);
-        return;
-      }
-      keys(r, at, [peerKey, 'ports']);
-      const peers = list(r[peerKey], [...at, peerKey]).map((p, j) => peer(p, [...at, peerKey, j]));
-      const ports = list(r.ports, [...at, 'ports']).map((p, j) => port(p, [...at, 'ports', j]));
-      if (peers.includes(undefined) || ports.includes(undefined)) return;
-      out.push({ peers: peers as PolicyPeer[], ports: ports as PolicyPort[], at });
-    });
-    return out;
-  };
-
-  keys(spec, ['spec'], ['podSelector', 'policyTypes', 'ingress', 'egress']);
-  let podSelector: LabelSelector | undefined = { matchLabels: {}, matchExpressions: [] };
+function readPodSelector(r: ObjectReader, spec: Raw, namespace: string): LabelSelector | undefined {
   if (spec.podSelector === undefined) {
-    warn(['spec'], `\`spec.podSelector\` of ${what} is missing: Kubernetes reads that as \`podSelector: {}\`, every pod of namespace ${o.meta.namespace} (write it out to say so)`);
-  } else podSelector = selector(spec.podSelector, ['spec', 'podSelector']);
+    r.warn(['spec'], `\`spec.podSelector\` of ${r.what} is missing: Kubernetes reads that as \`podSelector: {}\`, every pod of namespace ${namespace} (write it out to say so)`);
+    return { matchLabels: {}, matchExpressions: [] };
+  }
+  return readSelector(r, spec.podSelector, ['spec', 'podSelector']);
+}
 
-  let policyTypes: PolicyType[] | undefined;
-  if (spec.policyTypes !== undefined && spec.policyTypes !== null) {
-    const seen = new Set<string>();
-    const types: PolicyType[] = [];
-    list(spec.policyTypes, ['spec', 'policyTypes']).forEach((t, i) => {
-      const at: Path = ['spec', 'policyTypes', i];
-      if (typeof t !== 'string' || !(policyTypeNames as readonly string[]).includes(t)) {
-        err(at, `Expected ${f(at)} of ${what} to be Ingress or Egress, got ${shown(t)}${typeof t === 'string' ? suggestion(t, policyTypeNames) : ''}`);
-      } else if (seen.has(t)) err(at, `${f(at)} of ${what}: ${t} is listed twice`);
-      else {
-        seen.add(t);
-        types.push(t as PolicyType);
-      }
-    });
-    if (Array.isArray(spec.policyTypes) && spec.policyTypes.length > 0) policyTypes = types;
-  }
-  const ingress = rules('ingress');
-  const egress = rules('egress');
-  // The API server's defaulting (pkg/apis/networking/v1 SetDefaults_NetworkPolicy): Ingress always,
-  // Egress when the policy has egress rules (`egress: []` does not count).
+/** spec.policyTypes as written; undefined when absent or empty. */
+function readPolicyTypes(r: ObjectReader, raw: unknown): PolicyType[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const seen = new Set<string>();
+  const types: PolicyType[] = [];
+  r.list(raw, ['spec', 'policyTypes']).forEach((t, i) => {
+    const at: Path = ['spec', 'policyTypes', i];
+    if (typeof t !== 'string' || !(policyTypeNames as readonly string[]).includes(t)) {
+      r.err(at, `Expected ${r.field(at)} of ${r.what} to be Ingress or Egress, got ${show(t)}${typeof t === 'string' ? suggestion(t, policyTypeNames) : ''}`);
+    } else if (seen.has(t)) r.err(at, `${r.field(at)} of ${r.what}: ${t} is listed twice`);
+    else {
+      seen.add(t);
+      types.push(t as PolicyType);
+    }
+  });
+  return Array.isArray(raw) && raw.length > 0 ? types : undefined;
+}
+
+/**
+ * The API server's defaulting (pkg/apis/networking/v1 SetDefaults_NetworkPolicy): Ingress always,
+ * Egress when the policy has egress rules (`egress: []` does not count); rules of an unlisted type are ignored.
+ */
+function defaultPolicyTypes(r: ObjectReader, spec: Raw, written: PolicyType[] | undefined): PolicyType[] {
   const egressListed = Array.isArray(spec.egress) && spec.egress.length > 0;
-  if (!policyTypes) policyTypes = egressListed ? ['Ingress', 'Egress'] : ['Ingress'];
-  else {
-    const ingressListed = Array.isArray(spec.ingress) && spec.ingress.length > 0;
-    if (ingressListed && !policyTypes.includes('Ingress')) warn(['spec', 'ingress'], `\`spec.ingress\` of ${what} is ignored: \`spec.policyTypes\` does not list Ingress`);
-    if (egressListed && !policyTypes.includes('Egress')) warn(['spec', 'egress'], `\`spec.egress\` of ${what} is ignored: \`spec.policyTypes\` does not list Egress`);
+  if (!written) return egressListed ? ['Ingress', 'Egress'] : ['Ingress'];
+  const ingressListed = Array.isArray(spec.ingress) && spec.ingress.length > 0;
+  if (ingressListed && !written.includes('Ingress')) r.warn(['spec', 'ingress'], `\`spec.ingress\` of ${r.what} is ignored: \`spec.policyTypes\` does not list Ingress`);
+  if (egressListed && !written.includes('Egress')) r.warn(['spec', 'egress'], `\`spec.egress\` of ${r.what} is ignored: \`spec.policyTypes\` does not list Egress`);
+  return written;
+}
+
+function readRules(r: ObjectReader, spec: Raw, direction: 'ingress' | 'egress'): PolicyRule[] {
+  const peerKey = direction === 'ingress' ? 'from' : 'to';
+  const out: PolicyRule[] = [];
+  r.list(spec[direction], ['spec', direction]).forEach((raw, i) => {
+    const at: Path = ['spec', direction, i];
+    if (raw === null) {
+      out.push({ peers: [], ports: [], at }); // `- ` alone: an empty rule, which allows everything
+      return;
+    }
+    if (!isMap(raw)) {
+      r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping with \`${peerKey}\` and \`ports\` ({} allows everything), got ${show(raw)}`);
+      return;
+    }
+    r.keys(raw, at, [peerKey, 'ports']);
+    const peers = r.list(raw[peerKey], [...at, peerKey]).map((p, j) => readPeer(r, p, [...at, peerKey, j]));
+    const ports = r.list(raw.ports, [...at, 'ports']).map((p, j) => readPolicyPort(r, p, [...at, 'ports', j]));
+    if (peers.includes(undefined) || ports.includes(undefined)) return;
+    out.push({ peers: peers as PolicyPeer[], ports: ports as PolicyPort[], at });
+  });
+  return out;
+}
+
+function readSelector(r: ObjectReader, v: unknown, at: Path): LabelSelector | undefined {
+  // `podSelector:` with nothing after it is null, which the API server reads as {}.
+  if (v === null) return { matchLabels: {}, matchExpressions: [] };
+  if (!isMap(v)) {
+    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a label selector such as {matchLabels: {app: web}} ({} for every pod), got ${show(v)}`);
+    return undefined;
   }
-  if (problems.some((p) => p.severity === 'error') || !podSelector) return { problems };
-  return { policy: { namespace: o.meta.namespace, name: o.meta.name, podSelector, policyTypes, ingress, egress }, problems };
+  r.keys(v, at, ['matchLabels', 'matchExpressions']);
+  const before = r.mark();
+  const matchLabels = readMatchLabels(r, v.matchLabels, [...at, 'matchLabels']);
+  const matchExpressions: LabelSelector['matchExpressions'] = [];
+  r.list(v.matchExpressions, [...at, 'matchExpressions']).forEach((e, i) => {
+    const expression = readMatchExpression(r, e, [...at, 'matchExpressions', i]);
+    if (expression) matchExpressions.push(expression);
+  });
+  if (r.hasErrors(before)) return undefined;
+  return { matchLabels, matchExpressions };
+}
+
+function readMatchLabels(r: ObjectReader, v: unknown, at: Path): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v === undefined || v === null) return out;
+  if (!isMap(v)) {
+    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping of labels, got ${show(v)}`);
+    return out;
+  }
+  for (const [k, val] of Object.entries(v)) {
+    const kAt = [...at, k];
+    const bad = qualifiedNameProblem(k);
+    if (bad) r.keyProblem('error', kAt, `Label key \`${k}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
+    if (typeof val !== 'string') r.err(kAt, `Expected label \`${k}\` in ${r.field(at)} of ${r.what} to be a string (quote it), got ${show(val)}`);
+    else if (!labelValueOk(val)) r.err(kAt, `Label value \`${val}\` of \`${k}\` in ${r.field(at)} of ${r.what} is not valid: at most 63 characters, letters, digits, -, _ and ., starting and ending with a letter or digit`);
+    else out[k] = val;
+  }
+  return out;
+}
+
+const selectorOperators = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+function readMatchExpression(r: ObjectReader, e: unknown, at: Path): LabelSelector['matchExpressions'][number] | undefined {
+  if (!isMap(e)) {
+    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {key: tier, operator: In, values: [db]}, got ${show(e)}`);
+    return undefined;
+  }
+  r.keys(e, at, ['key', 'operator', 'values']);
+  if (typeof e.key !== 'string' || e.key === '') {
+    r.err(e.key === undefined ? at : [...at, 'key'], e.key === undefined ? `Missing required key \`key\` in ${r.field(at)} of ${r.what}` : `Expected ${r.field([...at, 'key'])} of ${r.what} to be a label key, got ${show(e.key)}`);
+  } else {
+    const bad = qualifiedNameProblem(e.key);
+    if (bad) r.err([...at, 'key'], `Label key \`${e.key}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
+  }
+  let op: (typeof selectorOperators)[number] | undefined;
+  if (e.operator === undefined) r.err(at, `Missing required key \`operator\` in ${r.field(at)} of ${r.what} (In, NotIn, Exists or DoesNotExist)`);
+  else if (typeof e.operator === 'string' && (selectorOperators as readonly string[]).includes(e.operator)) op = e.operator as (typeof selectorOperators)[number];
+  else r.err([...at, 'operator'], `Expected ${r.field([...at, 'operator'])} of ${r.what} to be In, NotIn, Exists or DoesNotExist, got ${show(e.operator)}${typeof e.operator === 'string' ? suggestion(e.operator, selectorOperators) : ''}`);
+  const values = r.list(e.values, [...at, 'values']);
+  values.forEach((x, j) => {
+    if (typeof x !== 'string') r.err([...at, 'values', j], `Expected ${r.field([...at, 'values', j])} of ${r.what} to be a string (quote it), got ${show(x)}`);
+  });
+  if ((op === 'In' || op === 'NotIn') && values.length === 0) r.err(e.values === undefined ? at : [...at, 'values'], `${r.field(at)} of ${r.what} needs \`values\` with operator ${op}`);
+  if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0) r.err([...at, 'values'], `${r.field(at)} of ${r.what} may not have \`values\` with operator ${op}`);
+  if (!op || typeof e.key !== 'string') return undefined;
+  return { key: e.key, operator: op, values: values.filter((x): x is string => typeof x === 'string') };
+}
+
+function readIpBlock(r: ObjectReader, v: unknown, at: Path): IpBlockPeer | undefined {
+  if (!isMap(v)) {
+    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {cidr: 10.0.0.0/16, except: [10.0.5.0/24]}, got ${show(v)}`);
+    return undefined;
+  }
+  r.keys(v, at, ['cidr', 'except']);
+  if (v.cidr === undefined || v.cidr === null || v.cidr === '') {
+    r.err(at, `Missing required key \`cidr\` in ${r.field(at)} of ${r.what}`);
+    return undefined;
+  }
+  const block = typeof v.cidr === 'string' ? parseIpBlock(v.cidr) : undefined;
+  if (!block) {
+    r.err([...at, 'cidr'], `Expected ${r.field([...at, 'cidr'])} of ${r.what} to be a CIDR such as 10.0.0.0/16, got ${show(v.cidr)}`);
+    return undefined;
+  }
+  if (block.hostBits) r.warn([...at, 'cidr'], `${r.field([...at, 'cidr'])} of ${r.what} has host bits set: Kubernetes reads \`${String(v.cidr)}\` as \`${block.text}\``);
+  if (block.family === 6) r.warn([...at, 'cidr'], `${r.field([...at, 'cidr'])} of ${r.what} is an IPv6 block: knetlab's cluster is IPv4 only, so it matches nothing`);
+  const except: string[] = [];
+  let ok = true;
+  r.list(v.except, [...at, 'except']).forEach((x, i) => {
+    const xAt = [...at, 'except', i];
+    const ex = typeof x === 'string' ? parseIpBlock(x) : undefined;
+    if (!ex) {
+      r.err(xAt, `Expected ${r.field(xAt)} of ${r.what} to be a CIDR such as 10.0.5.0/24, got ${show(x)}`);
+      ok = false;
+      return;
+    }
+    if (!strictlyInside(ex, block)) {
+      r.err(xAt, `${r.field(xAt)} of ${r.what} (\`${String(x)}\`) must be inside \`cidr\` ${block.text} and smaller than it`);
+      ok = false;
+      return;
+    }
+    if (ex.hostBits) r.warn(xAt, `${r.field(xAt)} of ${r.what} has host bits set: Kubernetes reads \`${String(x)}\` as \`${ex.text}\``);
+    except.push(ex.text);
+  });
+  return ok ? { kind: 'ipBlock', cidr: block.text, except, family: block.family, at } : undefined;
+}
+
+function readPeer(r: ObjectReader, v: unknown, at: Path): PolicyPeer | undefined {
+  if (!isMap(v)) {
+    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping with podSelector, namespaceSelector or ipBlock, got ${show(v)}`);
+    return undefined;
+  }
+  const known = ['podSelector', 'namespaceSelector', 'ipBlock'];
+  r.keys(v, at, known);
+  // The peer's fields are pointers: null is the same as absent (unlike spec.podSelector).
+  const has = (k: string) => v[k] !== undefined && v[k] !== null;
+  if (has('ipBlock')) {
+    if (has('podSelector') || has('namespaceSelector')) {
+      r.err(at, `${r.field(at)} of ${r.what} may have \`ipBlock\` or pod and namespace selectors, not both (write them as two peers)`);
+      return undefined;
+    }
+    return readIpBlock(r, v.ipBlock, [...at, 'ipBlock']);
+  }
+  if (!has('podSelector') && !has('namespaceSelector')) {
+    if (Object.keys(v).every((k) => known.includes(k))) r.err(at, `${r.field(at)} of ${r.what} must name a peer: podSelector, namespaceSelector or ipBlock`);
+    return undefined;
+  }
+  const ps = has('podSelector') ? readSelector(r, v.podSelector, [...at, 'podSelector']) : undefined;
+  const ns = has('namespaceSelector') ? readSelector(r, v.namespaceSelector, [...at, 'namespaceSelector']) : undefined;
+  if ((has('podSelector') && !ps) || (has('namespaceSelector') && !ns)) return undefined;
+  return { kind: 'selector', ...(ps ? { podSelector: ps } : {}), ...(ns ? { namespaceSelector: ns } : {}), at };
+}
+
+function readPolicyPort(r: ObjectReader, v: unknown, at: Path): PolicyPort | undefined {
+  if (!isMap(v)) {
+    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {protocol: TCP, port: 80}, got ${show(v)}`);
+    return undefined;
+  }
+  r.keys(v, at, ['protocol', 'port', 'endPort']);
+  const before = r.mark();
+  const protocol = readPolicyProtocol(r, v.protocol, [...at, 'protocol']);
+  const port = readPortOrName(r, v.port, [...at, 'port']);
+  const endPort = readEndPort(r, v, port, [...at, 'endPort']);
+  if (r.hasErrors(before)) return undefined;
+  return { protocol, ...(port !== undefined ? { port } : {}), ...(endPort !== undefined && endPort !== port ? { endPort } : {}), at };
+}
+
+function readPolicyProtocol(r: ObjectReader, v: unknown, at: Path): Protocol {
+  if (v === undefined || v === null) return 'TCP';
+  if (typeof v === 'string' && (protocols as readonly string[]).includes(v)) return v as Protocol;
+  r.err(at, `Expected ${r.field(at)} of ${r.what} to be TCP, UDP or SCTP, got ${show(v)}${typeof v === 'string' ? suggestion(v, protocols) : ''}`);
+  return 'TCP';
+}
+
+function readPortOrName(r: ObjectReader, v: unknown, at: Path): number | string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 1 && v <= 65535) return v;
+    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535) or a container port name, got ${show(v)}`);
+    return undefined;
+  }
+  if (typeof v === 'string' && portNameRe.test(v)) return v;
+  const hint = typeof v === 'string' && /^\d+$/.test(v) ? ` (a quoted number is read as a port name: write ${v} without quotes)` : '';
+  r.err(at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535) or a container port name (lower-case a-z, 0-9 and -, at most 15, with a letter), got ${show(v)}${hint}`);
+  return undefined;
+}
+
+function readEndPort(r: ObjectReader, v: Raw, port: number | string | undefined, at: Path): number | undefined {
+  const e = v.endPort;
+  if (e === undefined || e === null) return undefined;
+  if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > 65535) r.err(at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535), got ${show(e)}`);
+  else if (v.port === undefined || v.port === null) r.err(at, `${r.field(at)} of ${r.what} needs a numeric \`port\` to start the range`);
+  else if (typeof port === 'string') r.err(at, `${r.field(at)} of ${r.what} may not be used with a named port (\`${port}\`)`);
+  else if (typeof port === 'number' && e < port) r.err(at, `${r.field(at)} of ${r.what} (${e}) must be at least \`port\` (${port})`);
+  else return e;
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,9 +500,7 @@ export function checkNetworkPolicies(model: Model, only?: readonly NetworkPolicy
 
 /** Adds every NetworkPolicy problem (of `only`, or of all policies) to a validation, each at its FILE:LINE:COL. */
 export function reportNetworkPolicyProblems(model: Model, problems: Problems, only?: readonly NetworkPolicyObject[]): void {
-  for (const { object, problems: list } of checkNetworkPolicies(model, only)) {
-    for (const p of list) problems.add(p.severity, originAt(object.origin, ...p.path), p.message, p.key ? { key: true } : {});
-  }
+  for (const { object, problems: list } of checkNetworkPolicies(model, only)) placeObjectProblems(object, list, problems);
 }
 
 /** `10.0.0.0/8 except 10.1.0.0/16, 10.2.0.0/16` */
