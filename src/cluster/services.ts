@@ -10,6 +10,16 @@ export const KUBE_DNS = { namespace: 'kube-system', name: 'kube-dns' };
 
 const portId = (p: { name: string; port: number; protocol: string }) => `${p.name}|${p.port}|${p.protocol}`;
 
+/** What every allocator reads: the Services before this change, by `namespace/name`, and where problems go. */
+interface Allocation {
+  objects: readonly ServiceObject[];
+  prevByKey: Map<string, Service>;
+  config: ClusterConfig;
+  problems: Problems;
+}
+
+const keyOf = (o: ServiceObject) => `${o.meta.namespace}/${o.meta.name}`;
+
 /**
  * The API server's allocators: ClusterIPs and nodePorts are kept once given; new ones are
  * chosen by a hash of the Service's name and probed to the next free one, so the same file gets
@@ -24,7 +34,40 @@ export function allocateServices(
   hosts: readonly Host[],
   problems: Problems,
 ): Service[] {
-  const prevByKey = new Map(prev.map((s) => [`${s.namespace}/${s.name}`, s]));
+  const a: Allocation = { objects, prevByKey: new Map(prev.map((s) => [`${s.namespace}/${s.name}`, s])), config, problems };
+  const clusterIPs = allocateClusterIPs(a);
+  const { nodePorts, healthPorts } = allocateNodePorts(a);
+  const lbIPs = allocateLoadBalancerIPs(a, nodes, hosts);
+  return objects.map((o) => {
+    const key = keyOf(o);
+    const ports: ServicePort[] = o.spec.ports.map((p) => {
+      const nodePort = nodePorts.get(`${key}#${portId(p)}`);
+      return {
+        name: p.name,
+        port: p.port,
+        targetPort: p.targetPort,
+        protocol: p.protocol,
+        ...(nodePort !== undefined ? { nodePort } : {}),
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      };
+    });
+    const clusterIP = clusterIPs.get(o);
+    const health = healthPorts.get(o);
+    return {
+      namespace: o.meta.namespace,
+      name: o.meta.name,
+      spec: o.spec,
+      ...(clusterIP ? { clusterIP } : {}),
+      ports,
+      loadBalancerIPs: lbIPs.get(o) ?? [],
+      ...(health !== undefined ? { healthCheckNodePort: health } : {}),
+      origin: o.origin,
+    };
+  });
+}
+
+/** ClusterIPs: given and kept addresses first, so that new Services never take them, then hashed and probed. */
+function allocateClusterIPs({ objects, prevByKey, config, problems }: Allocation): Map<ServiceObject, string> {
   const cidr = config.serviceCIDR;
   const usedIPs = new Map<number, string>();
   usedIPs.set(cidr.base + 1, 'the `kubernetes` Service');
@@ -35,12 +78,11 @@ export function allocateServices(
   // The first address is the API server's `kubernetes` Service: pasted as it is, it keeps it.
   const isKubernetes = (o: ServiceObject, n: number) => o.meta.namespace === 'default' && o.meta.name === 'kubernetes' && n === cidr.base + 1;
 
-  // Given and kept addresses first, so that new Services never take them.
   for (const o of objects) {
     if (!wantsIP(o)) continue;
     const what = describe(o);
     const given = o.spec.clusterIP;
-    const kept = prevByKey.get(`${o.meta.namespace}/${o.meta.name}`)?.clusterIP;
+    const kept = prevByKey.get(keyOf(o))?.clusterIP;
     if (given) {
       const at = originAt(o.origin, 'spec', 'clusterIP');
       const n = ipToInt(given);
@@ -62,7 +104,7 @@ export function allocateServices(
   const size = cidrSize(cidr);
   for (const o of objects) {
     if (!wantsIP(o) || clusterIPs.has(o)) continue; // a refused given address (reported above) gets a stand-in too
-    const start = hashNumber(`${o.meta.namespace}/${o.meta.name}`) % size;
+    const start = hashNumber(keyOf(o)) % size;
     for (let k = 0; k < size; k++) {
       const n = (cidr.base + ((start + k) % size)) >>> 0;
       if (n === cidr.base || n === broadcastOf(cidr) || usedIPs.has(n)) continue;
@@ -72,8 +114,11 @@ export function allocateServices(
     }
     if (!clusterIPs.has(o)) problems.error(originAt(o.origin, 'metadata', 'name'), `No free address is left in \`cluster.serviceCIDR\` ${formatCidr(cidr)} for ${describe(o)}; give \`cluster.serviceCIDR\` a larger range`);
   }
+  return clusterIPs;
+}
 
-  // nodePorts: one number space for every Service; a Service may use one number for TCP and UDP.
+/** nodePorts and health-check node ports: one number space for every Service; a Service may use one number for TCP and UDP. */
+function allocateNodePorts({ objects, prevByKey, config, problems }: Allocation): { nodePorts: Map<string, number>; healthPorts: Map<ServiceObject, number> } {
   const range = config.nodePortRange;
   const usedPorts = new Map<number, string>();
   const nodePorts = new Map<string, number>(); // `${key}#${portId}` -> port
@@ -96,9 +141,10 @@ export function allocateServices(
     usedPorts.set(port, what);
     return true;
   };
+  // Given and kept ports first.
   for (const o of objects) {
     if (!hasNodePorts(o)) continue;
-    const key = `${o.meta.namespace}/${o.meta.name}`;
+    const key = keyOf(o);
     const before = prevByKey.get(key);
     const seenHere = new Map<number, string>();
     o.spec.ports.forEach((p, i) => {
@@ -137,7 +183,7 @@ export function allocateServices(
   };
   for (const o of objects) {
     if (!hasNodePorts(o)) continue;
-    const key = `${o.meta.namespace}/${o.meta.name}`;
+    const key = keyOf(o);
     for (const p of o.spec.ports) {
       const id = `${key}#${portId(p)}`;
       // A refused given port (reported above) gets a stand-in, so steps naming it are still checked.
@@ -150,15 +196,18 @@ export function allocateServices(
       if (port !== undefined) healthPorts.set(o, port);
     }
   }
+  return { nodePorts, healthPorts };
+}
 
-  // LoadBalancer addresses: given ones (status or loadBalancerIP), kept ones, then the pool's lowest free.
+/** LoadBalancer addresses: given ones (status or loadBalancerIP), kept ones, then the pool's lowest free. */
+function allocateLoadBalancerIPs({ objects, prevByKey, config, problems }: Allocation, nodes: readonly Node[], hosts: readonly Host[]): Map<ServiceObject, string[]> {
   const pool = config.loadBalancerCIDR;
   const machineIPs = new Set([config.gateway, ...nodes.map((n) => n.ip), ...hosts.map((h) => h.ip)]);
   const usedLB = new Map<string, string>();
   const lbIPs = new Map<ServiceObject, string[]>();
   for (const o of objects) {
     if (o.spec.type !== 'LoadBalancer') continue;
-    const kept = prevByKey.get(`${o.meta.namespace}/${o.meta.name}`)?.loadBalancerIPs ?? [];
+    const kept = prevByKey.get(keyOf(o))?.loadBalancerIPs ?? [];
     const given = o.ingressIPs.length > 0 ? o.ingressIPs : o.spec.loadBalancerIP ? [o.spec.loadBalancerIP] : kept;
     const at = originAt(o.origin, ...(o.ingressIPs.length > 0 ? ['status', 'loadBalancer', 'ingress'] : ['spec', 'loadBalancerIP']));
     const ok: string[] = [];
@@ -187,31 +236,5 @@ export function allocateServices(
     // A cluster would leave its EXTERNAL-IP <pending>, and every step through it would fail: said here instead.
     if (!lbIPs.has(o)) problems.error(originAt(o.origin, 'spec', 'type'), `No free address is left in \`cluster.loadBalancerCIDR\` ${formatCidr(pool)} for ${describe(o)} (its EXTERNAL-IP would stay <pending>); give \`cluster.loadBalancerCIDR\` a larger range`);
   }
-
-  return objects.map((o) => {
-    const key = `${o.meta.namespace}/${o.meta.name}`;
-    const ports: ServicePort[] = o.spec.ports.map((p) => {
-      const nodePort = nodePorts.get(`${key}#${portId(p)}`);
-      return {
-        name: p.name,
-        port: p.port,
-        targetPort: p.targetPort,
-        protocol: p.protocol,
-        ...(nodePort !== undefined ? { nodePort } : {}),
-        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
-      };
-    });
-    const clusterIP = clusterIPs.get(o);
-    const health = healthPorts.get(o);
-    return {
-      namespace: o.meta.namespace,
-      name: o.meta.name,
-      spec: o.spec,
-      ...(clusterIP ? { clusterIP } : {}),
-      ports,
-      loadBalancerIPs: lbIPs.get(o) ?? [],
-      ...(health !== undefined ? { healthCheckNodePort: health } : {}),
-      origin: o.origin,
-    };
-  });
+  return lbIPs;
 }
