@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
 import { processId } from '../kernel/process-identity.js';
+import { proxyModes } from '../proxy/modes.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
@@ -119,7 +120,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${files.length} scenario files are invalid; nothing was run`);
   const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
   const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
-  const modes = ['iptables', 'nftables', 'ipvs'] as const;
+  const modes = proxyModes;
   if (flags.proxyMode !== undefined && flags.proxyMode !== 'all' && !(modes as readonly string[]).includes(flags.proxyMode)) {
     throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
   }

@@ -2,7 +2,8 @@ import type { Container, KubeObject, Labels, Protocol, ServiceSpec } from '../sc
 import type { Origin } from '../scenario/source.js';
 import type { Cidr } from '../util/ip.js';
 
-export type ProxyMode = 'iptables' | 'nftables' | 'ipvs';
+import type { ProxyMode } from '../proxy/modes.js';
+export type { ProxyMode };
 export type NetworkKind = 'flannel-vxlan' | 'host-gw';
 
 export interface ClusterConfig {
