@@ -11,12 +11,11 @@
 // never fails on a fresh node) and creates the whole table, for a node's first sync; later syncs
 // turn it into kube-proxy's flush-and-refill transaction, which keeps the affinity sets
 // (nft-sync.ts). Either way one `nft -f -` per node per sync: one atomic transaction.
-import { categorizeEndpoints, cmp, externallyAccessible, externallyAccessibleService, parseSourceRange, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
-import { endpointsForPort } from '../cluster/service-endpoints.js';
-import type { Model, Service, ServicePort } from '../cluster/types.js';
+import { categorizeEndpoints, externallyAccessible, parseSourceRange, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
+import type { Model } from '../cluster/types.js';
 import { sha256 } from '../util/hash.js';
-import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
-import { servicePortName } from './iptables.js';
+import { formatCidr } from '../util/ip.js';
+import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
 import { base32 } from './kube-hash.js';
 
 /** kube-proxy's table: every chain, set and map lives in it, so their names need no prefix. */
@@ -147,94 +146,25 @@ export function isServiceChainName(chain: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What kube-proxy knows of one Service port and its endpoints (as in iptables.ts: the same
-// upstream code in pkg/proxy, which both modes share)
+// The nftables mode's view of a Service port: the shared one with its chain and set names
 
-interface EndpointInfo {
-  ip: string;
-  /** `ip:port`. */
-  str: string;
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
-  isLocal: boolean;
-  chain: string;
-  affinitySet: string;
-}
+type ServicePortInfo = ReturnType<typeof servicePortInfo>;
+type EndpointInfo = ServicePortInfo['endpoints'][number];
 
-interface ServicePortInfo {
-  name: string;
-  protocol: string;
-  clusterIP: string;
-  port: number;
-  nodePort: number;
-  externalIPs: string[];
-  loadBalancerVIPs: string[];
-  loadBalancerSourceRanges: { text: string; base: number; bits: number }[];
-  externalPolicyLocal: boolean;
-  internalPolicyLocal: boolean;
-  clientIPAffinity: boolean;
-  stickyMaxAgeSeconds: number;
-  clusterPolicyChain: string;
-  localPolicyChain: string;
-  externalChain: string;
-  firewallChain: string;
-  endpoints: EndpointInfo[];
-}
-
-function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): ServicePortInfo {
-  const protocol = sp.protocol.toLowerCase();
-  let ranges = svc.spec.loadBalancerSourceRanges.map(parseSourceRange).filter((r) => r !== undefined);
-  // A zero-masked range allows everything: the same as none.
-  if (ranges.some((r) => r.bits === 0)) ranges = [];
-  const endpoints = endpointsForPort(model, svc, sp)
-    .filter((e) => isIPv4(e.ip))
-    .map((e): EndpointInfo => {
-      const str = `${e.ip}:${e.port}`;
-      return {
-        ip: e.ip,
-        str,
-        ready: e.ready,
-        serving: e.serving,
-        terminating: e.terminating,
-        isLocal: e.nodeName !== undefined && e.nodeName === nodeName,
-        chain: endpointChainName(svc, sp.name, protocol, str),
-        affinitySet: affinitySetName(svc, sp.name, protocol, str),
-      };
-    })
-    // endpointsMapFromEndpointInfo sorts by Endpoint.String(): the numgen indexes follow this order.
-    .sort((a, b) => cmp(a.str, b.str));
-  return {
-    name: servicePortName(svc, sp.name),
-    protocol,
-    clusterIP: svc.clusterIP!,
-    port: sp.port,
-    nodePort: sp.nodePort ?? 0,
-    externalIPs: svc.spec.externalIPs.filter(isIPv4),
-    loadBalancerVIPs: svc.loadBalancerIPs.filter(isIPv4),
-    loadBalancerSourceRanges: ranges,
-    externalPolicyLocal: externallyAccessibleService(svc) && svc.spec.externalTrafficPolicy === 'Local',
-    internalPolicyLocal: svc.spec.internalTrafficPolicy === 'Local',
-    clientIPAffinity: svc.spec.sessionAffinity === 'ClientIP',
-    stickyMaxAgeSeconds: svc.spec.sessionAffinityTimeout,
-    clusterPolicyChain: serviceChainName('service-', svc, sp.name, protocol),
-    localPolicyChain: serviceChainName('local-', svc, sp.name, protocol),
-    externalChain: serviceChainName('external-', svc, sp.name, protocol),
-    firewallChain: serviceChainName('firewall-', svc, sp.name, protocol),
-    endpoints,
-  };
-}
-
-
-/** The Service ports kube-proxy programs (not headless, not ExternalName, IPv4), by name (kube-proxy walks a Go map). */
-function servicePorts(model: Model, nodeName: string): ServicePortInfo[] {
-  const out: ServicePortInfo[] = [];
-  for (const svc of model.services) {
-    if (svc.spec.type === 'ExternalName' || !svc.clusterIP || svc.clusterIP === 'None' || !isIPv4(svc.clusterIP)) continue;
-    for (const sp of svc.ports) out.push(servicePortInfo(model, svc, sp, nodeName));
-  }
-  const serviceOf = (n: string) => n.split(':', 1)[0]!;
-  return out.sort((a, b) => cmp(serviceOf(a.name), serviceOf(b.name)) || cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
+function servicePortInfo(base: BaseServicePortInfo) {
+  return withNames(
+    base,
+    (s) => ({
+      clusterPolicyChain: serviceChainName('service-', s.service, s.portName, s.protocol),
+      localPolicyChain: serviceChainName('local-', s.service, s.portName, s.protocol),
+      externalChain: serviceChainName('external-', s.service, s.portName, s.protocol),
+      firewallChain: serviceChainName('firewall-', s.service, s.portName, s.protocol),
+    }),
+    (s, e) => ({
+      chain: endpointChainName(s.service, s.portName, s.protocol, e.str),
+      affinitySet: affinitySetName(s.service, s.portName, s.protocol, e.str),
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,7 +248,7 @@ export function renderKubeProxyNftables(model: Model, nodeName: string, options:
   else rule(SERVICES_CHAIN, `ip daddr @${NODEPORT_IPS_SET} meta l4proto . th dport vmap @${SERVICE_NODEPORTS_MAP}`);
 
   // syncProxyRules: each Service port.
-  for (const s of servicePorts(model, nodeName)) {
+  for (const s of baseServicePorts(model, nodeName).map(servicePortInfo)) {
     const p = s.protocol;
     const { cluster: clusterEndpoints, local: localEndpoints, reachable, hasAny: hasEndpoints } = categorizeEndpoints(s);
     out.push('', `# ${s.name}`);
@@ -369,7 +299,7 @@ export function renderKubeProxyNftables(model: Model, nodeName: string, options:
     if (usesFWChain) {
       chain(s.firewallChain);
       const sources = s.loadBalancerSourceRanges.map((r) => r.text);
-      const allowFromNode = s.loadBalancerSourceRanges.some((r) => ((ipToInt(node.ip) & mask(r.bits)) >>> 0) === r.base);
+      const allowFromNode = sourceRangesContain(s.loadBalancerSourceRanges, node.ip);
       // A VIP that is a local address loops a node's own request back with the VIP as its source.
       if (allowFromNode) sources.push(...s.loadBalancerVIPs);
       rule(s.firewallChain, `ip saddr != { ${sources.join(' , ')} } drop`);

@@ -1,5 +1,5 @@
 import type { Model } from '../cluster/types.js';
-import { staleUdpEndpoints } from '../dataplane/iptables.js';
+import { staleUdpEndpoints } from '../dataplane/service-port.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
 import { nftSyncText, nftTableState } from '../dataplane/nft-sync.js';
 import { renderIpvs } from '../dataplane/ipvs.js';
