@@ -267,7 +267,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
     .option('--artifacts <dir>', `where scenarios keep files (a folder per run, at ${ARTIFACTS_MOUNT} inside; empty ones are removed)`, 'knetlab-artifacts')
-    .option('--proxy-mode <mode>', "run every scenario under this kube-proxy mode (iptables, nftables, ipvs) instead of its own; `all`: under each, reporting steps whose outcome differs")
+    .option('--proxy-mode <mode>', `run every scenario under this kube-proxy mode (${proxyModes.join(', ')}) instead of its own; \`all\`: under each, reporting steps whose outcome differs`)
     .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
     .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
     .action(async (paths: string[], flags: RunFlags) => {
