@@ -9,7 +9,7 @@
 // which must not own PREROUTING, INPUT, ...); then this text goes to `iptables-restore --noflush
 // --counters`. With --noflush only the chains declared here (`:CHAIN - [0:0]`, which flushes them)
 // are replaced: flannel's FLANNEL-* chains and any other rule in the same tables are left alone.
-import { categorizeEndpoints, cmp, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
+import { cmp, portTraffic } from './kube-proxy-endpoints.js';
 import type { Model } from '../cluster/types.js';
 import { formatCidr } from '../util/ip.js';
 import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
@@ -165,26 +165,20 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
   for (const s of ports) {
     const p = s.protocol;
     const proto = `-m ${p} -p ${p}`;
-    const { cluster: clusterEndpoints, local: localEndpoints, reachable, hasAny: hasEndpoints } = categorizeEndpoints(s);
-
-    const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(s);
-    const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(s);
-
-    let internalTrafficChain = s.clusterPolicyChain;
-    let hasInternalEndpoints = hasEndpoints;
-    if (s.internalPolicyLocal) {
-      internalTrafficChain = s.localPolicyChain;
-      if (localEndpoints.length === 0) hasInternalEndpoints = false;
-    }
-    let externalPolicyChain = s.clusterPolicyChain;
-    let hasExternalEndpoints = hasEndpoints;
-    if (s.externalPolicyLocal) {
-      externalPolicyChain = s.localPolicyChain;
-      if (localEndpoints.length === 0) hasExternalEndpoints = false;
-    }
+    const {
+      cluster: clusterEndpoints,
+      local: localEndpoints,
+      reachable,
+      hasEndpoints,
+      hasInternalEndpoints,
+      hasExternalEndpoints,
+      usesClusterPolicyChain,
+      usesLocalPolicyChain,
+      usesExternalTrafficChain,
+    } = portTraffic(s);
+    const internalTrafficChain = s.internalPolicyLocal ? s.localPolicyChain : s.clusterPolicyChain;
+    const externalPolicyChain = s.externalPolicyLocal ? s.localPolicyChain : s.clusterPolicyChain;
     const externalTrafficChain = s.externalChain;
-    // The short circuits for local traffic are needed even without externally usable endpoints.
-    const usesExternalTrafficChain = hasEndpoints && externallyAccessible(s);
     const usesFWChain = hasEndpoints && s.loadBalancerVIPs.length > 0 && s.loadBalancerSourceRanges.length > 0;
     const loadBalancerTrafficChain = usesFWChain ? s.firewallChain : externalTrafficChain;
 
