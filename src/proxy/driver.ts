@@ -22,8 +22,8 @@ export interface ModeApplier {
   resync(model: Model, nodeName: string): Promise<void>;
 }
 
-export interface ProxyDriver<R = unknown> {
-  readonly mode: ProxyMode;
+export interface ProxyDriver<R = unknown, M extends ProxyMode = ProxyMode> {
+  readonly mode: M;
   /** The node's desired kube-proxy state (pure: the golden files hold it). */
   render(model: Model, nodeName: string): R;
   /** The kernel side, for one run: a fresh applier that knows nothing applied yet. */

@@ -10,7 +10,7 @@ export const proxyDrivers = {
   iptables: iptablesDriver,
   nftables: nftablesDriver,
   ipvs: ipvsDriver,
-} as const satisfies Record<ProxyMode, ProxyDriver>;
+} as const satisfies { [M in ProxyMode]: ProxyDriver<unknown, M> };
 
 /** The driver of a mode; a mode that is none of proxyModes is an error, never a fallback to iptables. */
 export function proxyDriver(mode: string): ProxyDriver {

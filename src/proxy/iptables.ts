@@ -10,7 +10,7 @@ import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
  * kube-proxy's iptables mode: one `iptables-restore --noflush` of its chains per node per sync, only
  * when the text changed; the first also inserts the jumps from the builtin chains.
  */
-export const iptablesDriver: ProxyDriver<string> = {
+export const iptablesDriver: ProxyDriver<string, 'iptables'> = {
   mode: 'iptables',
   render: (model, nodeName) => renderKubeProxyIptables(model, nodeName),
   apply: (ctx) => new IptablesApplier(ctx),

@@ -11,7 +11,7 @@ import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
  * addresses first (IPVS answers only for local addresses), the ipsets next (the iptables rules
  * name them), the virtual servers, then the iptables rules.
  */
-export const ipvsDriver: ProxyDriver<IpvsRender> = {
+export const ipvsDriver: ProxyDriver<IpvsRender, 'ipvs'> = {
   mode: 'ipvs',
   render: (model, nodeName) => renderIpvs(model, nodeName),
   apply: (ctx) => new IpvsApplier(ctx),

@@ -12,7 +12,7 @@ const STALE_CHAIN_DELAY_MS = 1000;
  * kube-proxy's nftables mode: one atomic `nft -f` transaction per node per sync, the table created on
  * the first, flushed and refilled on later ones (affinity sets kept).
  */
-export const nftablesDriver: ProxyDriver<string> = {
+export const nftablesDriver: ProxyDriver<string, 'nftables'> = {
   mode: 'nftables',
   render: (model, nodeName) => renderKubeProxyNftables(model, nodeName),
   apply: (ctx) => new NftablesApplier(ctx),
