@@ -1,4 +1,7 @@
 // The registry of kube-proxy modes: a mode is its entry in proxyModes (modes.ts) and its driver here.
+// A new mode: its name in modes.ts, its pure renderer in dataplane/ (on the shared service-port
+// model, dataplane/service-port.ts, and portTraffic), a driver module in this folder, and its line
+// below; the compiler then asks for every place that maps the modes (expectIn, this table).
 import { KnetlabError } from '../errors.js';
 import type { ProxyDriver } from './driver.js';
 import { iptablesDriver } from './iptables.js';
