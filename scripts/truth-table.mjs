@@ -40,8 +40,9 @@ if (write && proxyMode !== 'iptables') {
   console.error('--write writes docs/source-ip.md, which is the iptables-mode table; run it without --proxy-mode');
   process.exit(2);
 }
-if (!['iptables', 'nftables', 'ipvs'].includes(proxyMode)) {
-  console.error(`--proxy-mode must be iptables, nftables or ipvs, got ${proxyMode}`);
+const { proxyModes } = await import(join(root, 'dist/proxy/modes.js'));
+if (!proxyModes.includes(proxyMode)) {
+  console.error(`--proxy-mode must be one of ${proxyModes.join(', ')}, got ${proxyMode}`);
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });

@@ -2,6 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Model } from '../src/cluster/types.js';
+import { proxyModes, type ProxyMode } from '../src/proxy/modes.js';
 import { formatProblem } from '../src/errors.js';
 import { validateScenario, type Validation } from '../src/validate.js';
 
@@ -53,12 +54,12 @@ ${list}
  * The kube-proxy modes the kernel tests run scenarios under: every one, or those KNETLAB_TEST_PROXY_MODES
  * names (comma-separated; CI's VM phase runs only ipvs, which the host's kernel cannot).
  */
-export function testedProxyModes(): ('iptables' | 'nftables' | 'ipvs')[] {
-  const all = ['iptables', 'nftables', 'ipvs'] as const;
+export function testedProxyModes(): ProxyMode[] {
+  const all = proxyModes;
   const env = process.env.KNETLAB_TEST_PROXY_MODES;
   if (!env) return [...all];
   const modes = env.split(',').map((m) => m.trim()).filter(Boolean);
   const bad = modes.filter((m) => !(all as readonly string[]).includes(m));
-  if (bad.length) throw new Error(`Expected KNETLAB_TEST_PROXY_MODES to list iptables, nftables or ipvs, got \`${bad.join(', ')}\``);
-  return modes as ('iptables' | 'nftables' | 'ipvs')[];
+  if (bad.length) throw new Error(`Expected KNETLAB_TEST_PROXY_MODES to list ${all.join(', ')}, got \`${bad.join(', ')}\``);
+  return modes as ProxyMode[];
 }

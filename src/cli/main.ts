@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
 import { processId } from '../kernel/process-identity.js';
+import { proxyModes } from '../proxy/modes.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
@@ -119,7 +120,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${files.length} scenario files are invalid; nothing was run`);
   const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
   const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
-  const modes = ['iptables', 'nftables', 'ipvs'] as const;
+  const modes = proxyModes;
   if (flags.proxyMode !== undefined && flags.proxyMode !== 'all' && !(modes as readonly string[]).includes(flags.proxyMode)) {
     throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
   }
@@ -266,7 +267,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
     .option('--artifacts <dir>', `where scenarios keep files (a folder per run, at ${ARTIFACTS_MOUNT} inside; empty ones are removed)`, 'knetlab-artifacts')
-    .option('--proxy-mode <mode>', "run every scenario under this kube-proxy mode (iptables, nftables, ipvs) instead of its own; `all`: under each, reporting steps whose outcome differs")
+    .option('--proxy-mode <mode>', `run every scenario under this kube-proxy mode (${proxyModes.join(', ')}) instead of its own; \`all\`: under each, reporting steps whose outcome differs`)
     .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
     .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
     .action(async (paths: string[], flags: RunFlags) => {

@@ -1,8 +1,9 @@
 import type { Container, KubeObject, Labels, Protocol, ServiceSpec } from '../scenario/objects.js';
 import type { Origin } from '../scenario/source.js';
+import type { ProxyMode } from '../proxy/modes.js';
 import type { Cidr } from '../util/ip.js';
 
-export type ProxyMode = 'iptables' | 'nftables' | 'ipvs';
+export type { ProxyMode };
 export type NetworkKind = 'flannel-vxlan' | 'host-gw';
 
 export interface ClusterConfig {

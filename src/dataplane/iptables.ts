@@ -9,10 +9,10 @@
 // which must not own PREROUTING, INPUT, ...); then this text goes to `iptables-restore --noflush
 // --counters`. With --noflush only the chains declared here (`:CHAIN - [0:0]`, which flushes them)
 // are replaced: flannel's FLANNEL-* chains and any other rule in the same tables are left alone.
-import { categorizeEndpoints, cmp, externallyAccessible, externallyAccessibleService, parseSourceRange, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
-import { endpointsForPort } from '../cluster/service-endpoints.js';
-import type { Model, Service, ServicePort } from '../cluster/types.js';
-import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
+import { cmp, portTraffic } from './kube-proxy-endpoints.js';
+import type { Model } from '../cluster/types.js';
+import { formatCidr } from '../util/ip.js';
+import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
 import { kubeHash16 } from './kube-hash.js';
 
 export type IptablesTable = 'filter' | 'nat';
@@ -60,11 +60,6 @@ export const MASQUERADE_MARK = '0x4000';
 // ---------------------------------------------------------------------------------------------
 // Names
 
-/** `ns/name:port`, or `ns/name` for an unnamed port (proxy.ServicePortName.String()). */
-export function servicePortName(svc: { namespace: string; name: string }, portName: string): string {
-  return `${svc.namespace}/${svc.name}${portName ? `:${portName}` : ''}`;
-}
-
 /** `KUBE-SVC-`, `KUBE-SVL-`, `KUBE-EXT-` or `KUBE-FW-` + portProtoHash(portName, protocol). */
 export function servicePortChainName(prefix: ServiceChainPrefix, portName: string, protocol: string): string {
   return prefix + kubeHash16(portName + protocol.toLowerCase());
@@ -93,95 +88,22 @@ export function probability(remaining: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What kube-proxy knows of one Service port and its endpoints
+// The iptables mode's view of a Service port: the shared one with its chain names
 
-interface EndpointInfo {
-  ip: string;
-  /** `ip:port` (Endpoint.String()). */
-  str: string;
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
-  isLocal: boolean;
-  chain: string;
-}
+type ServicePortInfo = ReturnType<typeof servicePortInfo>;
+type EndpointInfo = ServicePortInfo['endpoints'][number];
 
-interface ServicePortInfo {
-  name: string;
-  protocol: string;
-  clusterIP: string;
-  port: number;
-  nodePort: number;
-  externalIPs: string[];
-  loadBalancerVIPs: string[];
-  loadBalancerSourceRanges: string[];
-  healthCheckNodePort: number;
-  externalPolicyLocal: boolean;
-  internalPolicyLocal: boolean;
-  clientIPAffinity: boolean;
-  stickyMaxAgeSeconds: number;
-  clusterPolicyChain: string;
-  localPolicyChain: string;
-  firewallChain: string;
-  externalChain: string;
-  endpoints: EndpointInfo[];
-}
-
-function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): ServicePortInfo {
-  const name = servicePortName(svc, sp.name);
-  const protocol = sp.protocol.toLowerCase();
-  // Zero-masked ranges mean "allow any", the same as none (newBaseServiceInfo).
-  let ranges = svc.spec.loadBalancerSourceRanges.map(parseSourceRange).filter((r) => r !== undefined);
-  if (ranges.some((r) => r.bits === 0)) ranges = [];
-  const externalPolicyLocal = externallyAccessibleService(svc) && svc.spec.externalTrafficPolicy === 'Local';
-  const endpoints = endpointsForPort(model, svc, sp)
-    .filter((e) => isIPv4(e.ip))
-    .map((e): EndpointInfo => {
-      const str = `${e.ip}:${e.port}`;
-      return {
-        ip: e.ip,
-        str,
-        ready: e.ready,
-        serving: e.serving,
-        terminating: e.terminating,
-        isLocal: e.nodeName !== undefined && e.nodeName === nodeName,
-        chain: endpointChainName(name, protocol, str),
-      };
-    })
-    // endpointsMapFromEndpointInfo: "Ensure endpoints are always returned in the same order" (by string).
-    .sort((a, b) => cmp(a.str, b.str));
-  return {
-    name,
-    protocol,
-    clusterIP: svc.clusterIP!,
-    port: sp.port,
-    nodePort: sp.nodePort ?? 0,
-    externalIPs: svc.spec.externalIPs.filter(isIPv4),
-    loadBalancerVIPs: svc.loadBalancerIPs.filter(isIPv4),
-    loadBalancerSourceRanges: ranges.map((r) => r.text),
-    healthCheckNodePort: svc.spec.type === 'LoadBalancer' && externalPolicyLocal ? (svc.healthCheckNodePort ?? 0) : 0,
-    externalPolicyLocal,
-    internalPolicyLocal: svc.spec.internalTrafficPolicy === 'Local',
-    clientIPAffinity: svc.spec.sessionAffinity === 'ClientIP',
-    stickyMaxAgeSeconds: svc.spec.sessionAffinityTimeout,
-    clusterPolicyChain: servicePortChainName('KUBE-SVC-', name, protocol),
-    localPolicyChain: servicePortChainName('KUBE-SVL-', name, protocol),
-    firewallChain: servicePortChainName('KUBE-FW-', name, protocol),
-    externalChain: servicePortChainName('KUBE-EXT-', name, protocol),
-    endpoints,
-  };
-}
-
-
-/** The Service ports kube-proxy programs (ShouldSkipService: no ClusterIP, headless, ExternalName), in a stable order. */
-function servicePorts(model: Model, nodeName: string): ServicePortInfo[] {
-  const out: ServicePortInfo[] = [];
-  for (const svc of model.services) {
-    if (svc.spec.type === 'ExternalName' || !svc.clusterIP || svc.clusterIP === 'None' || !isIPv4(svc.clusterIP)) continue;
-    for (const sp of svc.ports) out.push(servicePortInfo(model, svc, sp, nodeName));
-  }
-  // kube-proxy walks a Go map; any fixed order gives the same rules. By name, as upstream's tests sort.
-  return out.sort((a, b) => cmp(serviceOf(a.name), serviceOf(b.name)) || cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
+function servicePortInfo(base: BaseServicePortInfo) {
+  return withNames(
+    base,
+    (s) => ({
+      clusterPolicyChain: servicePortChainName('KUBE-SVC-', s.name, s.protocol),
+      localPolicyChain: servicePortChainName('KUBE-SVL-', s.name, s.protocol),
+      firewallChain: servicePortChainName('KUBE-FW-', s.name, s.protocol),
+      externalChain: servicePortChainName('KUBE-EXT-', s.name, s.protocol),
+    }),
+    (s, e) => ({ chain: endpointChainName(s.name, s.protocol, e.str) }),
+  );
 }
 
 /** The Service name in a comment: up to the first space or colon (orderByCommentServiceName). */
@@ -235,7 +157,7 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
     activeNatChains.add(chain);
   };
 
-  const ports = servicePorts(model, nodeName);
+  const ports = baseServicePorts(model, nodeName).map(servicePortInfo);
   const totalEndpoints = ports.reduce((n, s) => n + s.endpoints.length, 0);
   const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
   const svcComment = (c: string) => (largeClusterMode ? [] : ['-m comment --comment', c]);
@@ -243,26 +165,20 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
   for (const s of ports) {
     const p = s.protocol;
     const proto = `-m ${p} -p ${p}`;
-    const { cluster: clusterEndpoints, local: localEndpoints, reachable, hasAny: hasEndpoints } = categorizeEndpoints(s);
-
-    const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(s);
-    const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(s);
-
-    let internalTrafficChain = s.clusterPolicyChain;
-    let hasInternalEndpoints = hasEndpoints;
-    if (s.internalPolicyLocal) {
-      internalTrafficChain = s.localPolicyChain;
-      if (localEndpoints.length === 0) hasInternalEndpoints = false;
-    }
-    let externalPolicyChain = s.clusterPolicyChain;
-    let hasExternalEndpoints = hasEndpoints;
-    if (s.externalPolicyLocal) {
-      externalPolicyChain = s.localPolicyChain;
-      if (localEndpoints.length === 0) hasExternalEndpoints = false;
-    }
+    const {
+      cluster: clusterEndpoints,
+      local: localEndpoints,
+      reachable,
+      hasEndpoints,
+      hasInternalEndpoints,
+      hasExternalEndpoints,
+      usesClusterPolicyChain,
+      usesLocalPolicyChain,
+      usesExternalTrafficChain,
+    } = portTraffic(s);
+    const internalTrafficChain = s.internalPolicyLocal ? s.localPolicyChain : s.clusterPolicyChain;
+    const externalPolicyChain = s.externalPolicyLocal ? s.localPolicyChain : s.clusterPolicyChain;
     const externalTrafficChain = s.externalChain;
-    // The short circuits for local traffic are needed even without externally usable endpoints.
-    const usesExternalTrafficChain = hasEndpoints && externallyAccessible(s);
     const usesFWChain = hasEndpoints && s.loadBalancerVIPs.length > 0 && s.loadBalancerSourceRanges.length > 0;
     const loadBalancerTrafficChain = usesFWChain ? s.firewallChain : externalTrafficChain;
 
@@ -353,14 +269,9 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
     if (usesFWChain) {
       declare(s.firewallChain);
       const args = ['-A', s.firewallChain, '-m comment --comment', q(`${s.name} loadbalancer IP`)];
-      let allowFromNode = false;
-      for (const range of s.loadBalancerSourceRanges) {
-        w(natRules, ...args, '-s', range, '-j', externalTrafficChain);
-        const r = parseSourceRange(range)!;
-        if (((ipToInt(node.ip) & mask(r.bits)) >>> 0) === r.base) allowFromNode = true;
-      }
+      for (const range of s.loadBalancerSourceRanges) w(natRules, ...args, '-s', range.text, '-j', externalTrafficChain);
       // A VIP that is a local address loops a node's request back with the VIP as its source.
-      if (allowFromNode) for (const ip of s.loadBalancerVIPs) w(natRules, ...args, '-s', ip, '-j', externalTrafficChain);
+      if (sourceRangesContain(s.loadBalancerSourceRanges, node.ip)) for (const ip of s.loadBalancerVIPs) w(natRules, ...args, '-s', ip, '-j', externalTrafficChain);
       // Not DNATed: KUBE-PROXY-FIREWALL drops it in the filter table.
       w(natRules, '-A', s.firewallChain, '-m comment --comment', q(`other traffic to ${s.name} will be dropped by KUBE-PROXY-FIREWALL`));
     }
@@ -515,47 +426,4 @@ export function kubeProxyJumps(): KubeProxyJump[] {
 /** The argv (after `iptables`) that checks (`-C`) or prepends (`-I`) a jump. */
 export function jumpArgv(jump: KubeProxyJump, op: '-C' | '-I'): string[] {
   return ['-t', jump.table, op, jump.chain, ...jump.rule];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stale UDP conntrack entries
-
-export interface StaleUdpEndpoint {
-  /** `ns/name:port`. */
-  servicePort: string;
-  /** The removed endpoint, `ip:port`. */
-  endpoint: string;
-  ip: string;
-  /**
-   * The `conntrack` argv lists kube-proxy runs for it (pkg/proxy/conntrack: ClearEntriesForPortNAT
-   * for the nodePort, then ClearEntriesForNAT for the ClusterIP, each external IP and LB IP).
-   */
-  conntrack: string[][];
-}
-
-/**
- * The UDP endpoints that were serving in `prev` and are no longer serving in `next`
- * (detectStaleConntrackEntries), for Service ports that still exist: their conntrack entries
- * must be deleted after the new rules are in, or clients keep sending to the gone endpoint. The
- * endpoints map does not depend on the node, so `nodeName` only names whose conntrack table it is.
- */
-export function staleUdpEndpoints(prev: Model, next: Model, nodeName: string): StaleUdpEndpoint[] {
-  const key = (s: ServicePortInfo) => `${s.name}/${s.protocol}`;
-  const nextPorts = new Map(servicePorts(next, nodeName).map((s) => [key(s), s]));
-  const out: StaleUdpEndpoint[] = [];
-  for (const old of servicePorts(prev, nodeName)) {
-    if (old.protocol !== 'udp') continue;
-    const now = nextPorts.get(key(old));
-    if (!now) continue; // A deleted Service's IPs are cleaned as a whole, not per endpoint.
-    for (const ep of old.endpoints) {
-      // An endpoint that was not serving never got traffic.
-      if (!ep.serving) continue;
-      if (now.endpoints.some((e) => e.str === ep.str && e.serving === ep.serving)) continue;
-      const conntrack: string[][] = [];
-      if (now.nodePort !== 0) conntrack.push(['-D', '-p', 'udp', '--dport', String(now.nodePort), '--dst-nat', ep.ip]);
-      for (const origin of [now.clusterIP, ...now.externalIPs, ...now.loadBalancerVIPs]) conntrack.push(['-D', '--orig-dst', origin, '--dst-nat', ep.ip, '-p', 'udp']);
-      out.push({ servicePort: now.name, endpoint: ep.str, ip: ep.ip, conntrack });
-    }
-  }
-  return out;
 }

@@ -18,11 +18,11 @@
 // (`ipvsadm-restore`, after `ipvsadm -C` on a re-sync), then `iptables-restore --noflush` (which
 // replaces only the chains declared here; the rules use the sets), then the jumps from the builtin
 // chains (ipvsJumps(), ensured one by one with `iptables -C` / `-I`).
-import { externallyAccessibleService, parseSourceRange } from './kube-proxy-endpoints.js';
-import { endpointsForPort } from '../cluster/service-endpoints.js';
-import type { Model, Service, ServicePort } from '../cluster/types.js';
-import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
-import { MASQUERADE_MARK, servicePortName, type KubeProxyJump } from './iptables.js';
+import { categorizeEndpoints, cmp } from './kube-proxy-endpoints.js';
+import type { Model } from '../cluster/types.js';
+import { formatCidr, ipToInt } from '../util/ip.js';
+import { MASQUERADE_MARK, type KubeProxyJump } from './iptables.js';
+import { baseServicePorts, sourceRangesContain, type BaseEndpointInfo, type BaseServicePortInfo } from './service-port.js';
 import { CNI_BRIDGE, FLANNEL_DEVICE } from './names.js';
 
 /** The dummy device kube-proxy binds ClusterIPs, external IPs and LB IPs to (defaultDummyDevice). */
@@ -143,106 +143,14 @@ function createLine(s: IpsetInfo): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What kube-proxy knows of one Service port and its endpoints
+// The IPVS mode's view of a Service port: the shared one, no names of its own
 
-interface EndpointInfo {
-  ip: string;
-  port: number;
-  /** `ip:port` (Endpoint.String()). */
-  str: string;
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
-  isLocal: boolean;
-}
+type ServicePortInfo = BaseServicePortInfo;
+type EndpointInfo = BaseEndpointInfo;
 
-interface SourceRange {
-  text: string;
-  base: number;
-  bits: number;
-}
-
-interface ServicePortInfo {
-  name: string;
-  /** Lower-case, as in ipset entries. */
-  protocol: string;
-  clusterIP: string;
-  port: number;
-  nodePort: number;
-  externalIPs: string[];
-  loadBalancerVIPs: string[];
-  loadBalancerSourceRanges: SourceRange[];
-  healthCheckNodePort: number;
-  externalPolicyLocal: boolean;
-  internalPolicyLocal: boolean;
-  clientIPAffinity: boolean;
-  stickyMaxAgeSeconds: number;
-  endpoints: EndpointInfo[];
-}
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): ServicePortInfo {
-  // Zero-masked ranges mean "allow any", the same as none (newBaseServiceInfo).
-  let ranges = svc.spec.loadBalancerSourceRanges.map(parseSourceRange).filter((r) => r !== undefined);
-  if (ranges.some((r) => r.bits === 0)) ranges = [];
-  const externalPolicyLocal = externallyAccessibleService(svc) && svc.spec.externalTrafficPolicy === 'Local';
-  const endpoints = endpointsForPort(model, svc, sp)
-    .filter((e) => isIPv4(e.ip))
-    .map((e): EndpointInfo => ({
-      ip: e.ip,
-      port: e.port,
-      str: `${e.ip}:${e.port}`,
-      ready: e.ready,
-      serving: e.serving,
-      terminating: e.terminating,
-      isLocal: e.nodeName !== undefined && e.nodeName === nodeName,
-    }))
-    .sort((a, b) => cmp(a.str, b.str));
-  return {
-    name: servicePortName(svc, sp.name),
-    protocol: sp.protocol.toLowerCase(),
-    clusterIP: svc.clusterIP!,
-    port: sp.port,
-    nodePort: sp.nodePort ?? 0,
-    externalIPs: svc.spec.externalIPs.filter(isIPv4),
-    loadBalancerVIPs: svc.loadBalancerIPs.filter(isIPv4),
-    loadBalancerSourceRanges: ranges,
-    healthCheckNodePort: svc.spec.type === 'LoadBalancer' && externalPolicyLocal ? (svc.healthCheckNodePort ?? 0) : 0,
-    externalPolicyLocal,
-    internalPolicyLocal: svc.spec.internalTrafficPolicy === 'Local',
-    clientIPAffinity: svc.spec.sessionAffinity === 'ClientIP',
-    stickyMaxAgeSeconds: svc.spec.sessionAffinityTimeout,
-    endpoints,
-  };
-}
-
-/** The Service ports kube-proxy programs (ShouldSkipService: no ClusterIP, headless, ExternalName), by name. */
+/** The Service ports by port name (not by Service first, as the other modes): the order of the IPVS goldens. */
 function servicePorts(model: Model, nodeName: string): ServicePortInfo[] {
-  const out: ServicePortInfo[] = [];
-  for (const svc of model.services) {
-    if (svc.spec.type === 'ExternalName' || !svc.clusterIP || svc.clusterIP === 'None' || !isIPv4(svc.clusterIP)) continue;
-    for (const sp of svc.ports) out.push(servicePortInfo(model, svc, sp, nodeName));
-  }
-  return out.sort((a, b) => cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
-}
-
-function externallyAccessible(s: ServicePortInfo): boolean {
-  return s.nodePort !== 0 || s.loadBalancerVIPs.length > 0 || s.externalIPs.length > 0;
-}
-
-/**
- * CategorizeEndpoints without topology hints: the Cluster and Local endpoint lists, each the
- * Ready endpoints or, when none is Ready, the serving-terminating ones.
- */
-function categorizeEndpoints(s: ServicePortInfo): { cluster: EndpointInfo[]; local: EndpointInfo[] } {
-  const usesCluster = !s.internalPolicyLocal || externallyAccessible(s);
-  const usesLocal = s.internalPolicyLocal || (s.externalPolicyLocal && externallyAccessible(s));
-  const pick = (eps: EndpointInfo[]) => {
-    const ready = eps.filter((e) => e.ready);
-    return ready.length > 0 ? ready : eps.filter((e) => e.serving && e.terminating);
-  };
-  return { cluster: usesCluster ? pick(s.endpoints) : [], local: usesLocal ? pick(s.endpoints.filter((e) => e.isLocal)) : [] };
+  return baseServicePorts(model, nodeName).sort((a, b) => cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
 }
 
 /**
@@ -337,13 +245,9 @@ export function renderIpvs(model: Model, nodeName: string, opts: IpvsOptions = {
       if (s.loadBalancerSourceRanges.length > 0) {
         // Only what preserves the source can be filtered: LBs that go through the NodePort are not.
         add(KUBE_LOAD_BALANCER_FW, entry);
-        let allowFromNode = false;
-        for (const r of s.loadBalancerSourceRanges) {
-          add(KUBE_LOAD_BALANCER_SOURCE_CIDR, `${ip},${p}:${s.port},${r.text}`);
-          if (((ipToInt(node.ip) & mask(r.bits)) >>> 0) === r.base) allowFromNode = true;
-        }
+        for (const r of s.loadBalancerSourceRanges) add(KUBE_LOAD_BALANCER_SOURCE_CIDR, `${ip},${p}:${s.port},${r.text}`);
         // A request from the LB's own backends loops back locally with the LB IP as its source.
-        if (allowFromNode) add(KUBE_LOAD_BALANCER_SOURCE_IP, `${ip},${p}:${s.port},${ip}`);
+        if (sourceRangesContain(s.loadBalancerSourceRanges, node.ip)) add(KUBE_LOAD_BALANCER_SOURCE_IP, `${ip},${p}:${s.port},${ip}`);
         else noNodeAccess.push({ ip, port: s.port, protocol: p });
       }
       virtualServer(s, ip, s.port, s.externalPolicyLocal);

@@ -92,3 +92,36 @@ export function categorizeEndpoints<E extends ProxyEndpoint>(s: PortPolicy<E>): 
   for (const e of [...cluster, ...local]) merged.set(e.str, e);
   return { cluster, local, reachable: [...merged.values()].sort((a, b) => cmp(a.str, b.str)), hasAny };
 }
+
+/** Where a Service port's traffic goes, the same in iptables and nftables modes (syncProxyRules' flags). */
+export interface PortTraffic<E extends ProxyEndpoint> {
+  /** categorizeEndpoints' lists. */
+  cluster: E[];
+  local: E[];
+  reachable: E[];
+  /** Any usable endpoint at all: without, every way in rejects. */
+  hasEndpoints: boolean;
+  /** ClusterIP traffic has endpoints under its policy (Local: on this node). */
+  hasInternalEndpoints: boolean;
+  /** External traffic has endpoints under its policy (Local: on this node). */
+  hasExternalEndpoints: boolean;
+  usesClusterPolicyChain: boolean;
+  usesLocalPolicyChain: boolean;
+  /** On hasEndpoints, not hasExternalEndpoints: the short circuits for local traffic are needed even without local endpoints. */
+  usesExternalTrafficChain: boolean;
+}
+
+export function portTraffic<E extends ProxyEndpoint>(s: PortPolicy<E>): PortTraffic<E> {
+  const { cluster, local, reachable, hasAny } = categorizeEndpoints(s);
+  return {
+    cluster,
+    local,
+    reachable,
+    hasEndpoints: hasAny,
+    hasInternalEndpoints: hasAny && !(s.internalPolicyLocal && local.length === 0),
+    hasExternalEndpoints: hasAny && !(s.externalPolicyLocal && local.length === 0),
+    usesClusterPolicyChain: cluster.length > 0 && usesClusterEndpoints(s),
+    usesLocalPolicyChain: local.length > 0 && usesLocalEndpoints(s),
+    usesExternalTrafficChain: hasAny && externallyAccessible(s),
+  };
+}

@@ -11,12 +11,11 @@
 // never fails on a fresh node) and creates the whole table, for a node's first sync; later syncs
 // turn it into kube-proxy's flush-and-refill transaction, which keeps the affinity sets
 // (nft-sync.ts). Either way one `nft -f -` per node per sync: one atomic transaction.
-import { categorizeEndpoints, cmp, externallyAccessible, externallyAccessibleService, parseSourceRange, usesClusterEndpoints, usesLocalEndpoints } from './kube-proxy-endpoints.js';
-import { endpointsForPort } from '../cluster/service-endpoints.js';
-import type { Model, Service, ServicePort } from '../cluster/types.js';
+import { parseSourceRange, portTraffic, type PortTraffic } from './kube-proxy-endpoints.js';
+import type { Model } from '../cluster/types.js';
 import { sha256 } from '../util/hash.js';
-import { formatCidr, ipToInt, isIPv4, mask } from '../util/ip.js';
-import { servicePortName } from './iptables.js';
+import { formatCidr } from '../util/ip.js';
+import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
 import { base32 } from './kube-hash.js';
 
 /** kube-proxy's table: every chain, set and map lives in it, so their names need no prefix. */
@@ -147,100 +146,74 @@ export function isServiceChainName(chain: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What kube-proxy knows of one Service port and its endpoints (as in iptables.ts: the same
-// upstream code in pkg/proxy, which both modes share)
+// The nftables mode's view of a Service port: the shared one with its chain and set names
 
-interface EndpointInfo {
-  ip: string;
-  /** `ip:port`. */
-  str: string;
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
-  isLocal: boolean;
-  chain: string;
-  affinitySet: string;
-}
+type ServicePortInfo = ReturnType<typeof servicePortInfo>;
+type EndpointInfo = ServicePortInfo['endpoints'][number];
 
-interface ServicePortInfo {
-  name: string;
-  protocol: string;
-  clusterIP: string;
-  port: number;
-  nodePort: number;
-  externalIPs: string[];
-  loadBalancerVIPs: string[];
-  loadBalancerSourceRanges: { text: string; base: number; bits: number }[];
-  externalPolicyLocal: boolean;
-  internalPolicyLocal: boolean;
-  clientIPAffinity: boolean;
-  stickyMaxAgeSeconds: number;
-  clusterPolicyChain: string;
-  localPolicyChain: string;
-  externalChain: string;
-  firewallChain: string;
-  endpoints: EndpointInfo[];
-}
-
-function servicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): ServicePortInfo {
-  const protocol = sp.protocol.toLowerCase();
-  let ranges = svc.spec.loadBalancerSourceRanges.map(parseSourceRange).filter((r) => r !== undefined);
-  // A zero-masked range allows everything: the same as none.
-  if (ranges.some((r) => r.bits === 0)) ranges = [];
-  const endpoints = endpointsForPort(model, svc, sp)
-    .filter((e) => isIPv4(e.ip))
-    .map((e): EndpointInfo => {
-      const str = `${e.ip}:${e.port}`;
-      return {
-        ip: e.ip,
-        str,
-        ready: e.ready,
-        serving: e.serving,
-        terminating: e.terminating,
-        isLocal: e.nodeName !== undefined && e.nodeName === nodeName,
-        chain: endpointChainName(svc, sp.name, protocol, str),
-        affinitySet: affinitySetName(svc, sp.name, protocol, str),
-      };
-    })
-    // endpointsMapFromEndpointInfo sorts by Endpoint.String(): the numgen indexes follow this order.
-    .sort((a, b) => cmp(a.str, b.str));
-  return {
-    name: servicePortName(svc, sp.name),
-    protocol,
-    clusterIP: svc.clusterIP!,
-    port: sp.port,
-    nodePort: sp.nodePort ?? 0,
-    externalIPs: svc.spec.externalIPs.filter(isIPv4),
-    loadBalancerVIPs: svc.loadBalancerIPs.filter(isIPv4),
-    loadBalancerSourceRanges: ranges,
-    externalPolicyLocal: externallyAccessibleService(svc) && svc.spec.externalTrafficPolicy === 'Local',
-    internalPolicyLocal: svc.spec.internalTrafficPolicy === 'Local',
-    clientIPAffinity: svc.spec.sessionAffinity === 'ClientIP',
-    stickyMaxAgeSeconds: svc.spec.sessionAffinityTimeout,
-    clusterPolicyChain: serviceChainName('service-', svc, sp.name, protocol),
-    localPolicyChain: serviceChainName('local-', svc, sp.name, protocol),
-    externalChain: serviceChainName('external-', svc, sp.name, protocol),
-    firewallChain: serviceChainName('firewall-', svc, sp.name, protocol),
-    endpoints,
-  };
-}
-
-
-/** The Service ports kube-proxy programs (not headless, not ExternalName, IPv4), by name (kube-proxy walks a Go map). */
-function servicePorts(model: Model, nodeName: string): ServicePortInfo[] {
-  const out: ServicePortInfo[] = [];
-  for (const svc of model.services) {
-    if (svc.spec.type === 'ExternalName' || !svc.clusterIP || svc.clusterIP === 'None' || !isIPv4(svc.clusterIP)) continue;
-    for (const sp of svc.ports) out.push(servicePortInfo(model, svc, sp, nodeName));
-  }
-  const serviceOf = (n: string) => n.split(':', 1)[0]!;
-  return out.sort((a, b) => cmp(serviceOf(a.name), serviceOf(b.name)) || cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
+function servicePortInfo(base: BaseServicePortInfo) {
+  return withNames(
+    base,
+    (s) => ({
+      clusterPolicyChain: serviceChainName('service-', s.service, s.portName, s.protocol),
+      localPolicyChain: serviceChainName('local-', s.service, s.portName, s.protocol),
+      externalChain: serviceChainName('external-', s.service, s.portName, s.protocol),
+      firewallChain: serviceChainName('firewall-', s.service, s.portName, s.protocol),
+    }),
+    (s, e) => ({
+      chain: endpointChainName(s.service, s.portName, s.protocol, e.str),
+      affinitySet: affinitySetName(s.service, s.portName, s.protocol, e.str),
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
-// The renderer
+// The renderer: a writer of knftables' commands, then upstream's phases in its order
 
 const q = (s: string) => `"${s}"`;
+
+/** Writes one transaction's commands, each chain once (ensureChain: kube-proxy adds and flushes it the first time only). */
+class NftWriter {
+  private readonly out: string[] = [];
+  private readonly created = new Set<string>();
+
+  line(...parts: (string | number)[]): void {
+    this.out.push(parts.filter((p) => p !== '').join(' '));
+  }
+
+  /** A comment line, after an empty one. */
+  heading(text: string): void {
+    this.out.push('', `# ${text}`);
+  }
+
+  chain(name: string, extra = ''): void {
+    if (this.created.has(name)) return;
+    this.created.add(name);
+    this.line('add chain', T, name, extra);
+  }
+
+  rule(chain: string, body: string, comment?: string): void {
+    this.line('add rule', T, chain, body, comment === undefined ? '' : `comment ${q(comment)}`);
+  }
+
+  element(set: string, key: (string | number)[], value?: string, comment?: string): void {
+    this.line('add element', T, set, '{', key.join(' . '), comment === undefined ? '' : `comment ${q(comment)}`, value === undefined ? '' : `: ${value}`, '}');
+  }
+
+  text(): string {
+    return this.out.join('\n') + '\n';
+  }
+}
+
+/** What every phase needs to know of the node and the options. */
+interface NftContext {
+  nodeIP: string;
+  /** --nodeport-addresses 0.0.0.0/0: every local address but 127/8, no @nodeport-ips. */
+  matchAll: boolean;
+  serviceCIDRs: string[];
+  clusterCIDR: string;
+  masqueradeAll: boolean;
+}
 
 /**
  * The `nft -f -` input that (re)creates kube-proxy's whole `table ip kube-proxy` on `nodeName`,
@@ -249,186 +222,206 @@ const q = (s: string) => `"${s}"`;
 export function renderKubeProxyNftables(model: Model, nodeName: string, options: KubeProxyNftablesOptions = {}): string {
   const node = model.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
-  const matchAll = (options.nodePortAddresses ?? 'primary') === 'all';
-  const serviceCIDRs = (options.serviceCIDRs ?? []).filter((c) => parseSourceRange(c) !== undefined);
-  const clusterCIDR = formatCidr(model.config.podCIDR);
-  const masqueradeAll = model.config.masqueradeAll;
-  const mark = NFT_MASQUERADE_MARK;
-  const ifLocal = `ip saddr ${clusterCIDR}`;
-  const ifNotLocal = `ip saddr != ${clusterCIDR}`;
-
-  const out: string[] = [];
-  const created = new Set<string>();
-  const line = (...parts: (string | number)[]) => out.push(parts.filter((p) => p !== '').join(' '));
-  const chain = (name: string, extra = '') => {
-    // ensureChain: each chain once (kube-proxy adds and flushes it the first time only).
-    if (created.has(name)) return;
-    created.add(name);
-    line('add chain', T, name, extra);
+  const ctx: NftContext = {
+    nodeIP: node.ip,
+    matchAll: (options.nodePortAddresses ?? 'primary') === 'all',
+    serviceCIDRs: (options.serviceCIDRs ?? []).filter((c) => parseSourceRange(c) !== undefined),
+    clusterCIDR: formatCidr(model.config.podCIDR),
+    masqueradeAll: model.config.masqueradeAll,
   };
-  const rule = (ch: string, body: string, comment?: string) => line('add rule', T, ch, body, comment === undefined ? '' : `comment ${q(comment)}`);
-  const element = (set: string, key: (string | number)[], value?: string, comment?: string) =>
-    line('add element', T, set, '{', key.join(' . '), comment === undefined ? '' : `comment ${q(comment)}`, value === undefined ? '' : `: ${value}`, '}');
-
+  const w = new NftWriter();
   // Start from nothing: `add` first so that `delete` never fails, all in nft's one transaction.
-  line('add table', T);
-  line('delete table', T);
-
-  // setupNFTables.
-  line('add table', T, `{ comment ${q('rules for kube-proxy')} ; }`);
-  for (const bc of NFT_BASE_CHAINS) chain(bc.name, `{ type ${bc.type} hook ${bc.hook} priority ${bc.priority} ; }`);
-  for (const [target, from, extra] of JUMP_CHAINS) {
-    chain(target);
-    rule(from, [extra, 'jump', target].filter(Boolean).join(' '));
-  }
-  for (const c of [SERVICES_CHAIN, CLUSTER_IPS_CHECK_CHAIN, MASQUERADING_CHAIN, MARK_MASQ_CHAIN]) chain(c);
-  rule(MARK_MASQ_CHAIN, `mark set mark or ${mark}`);
-  // Unmarked packets leave; the mark is cleared so that a packet going through again is not masqueraded twice.
-  rule(MASQUERADING_CHAIN, `mark and ${mark} == 0 return`);
-  rule(MASQUERADING_CHAIN, `mark set mark xor ${mark}`);
-  rule(MASQUERADING_CHAIN, 'masquerade fully-random');
-
-  line('add set', T, CLUSTER_IPS_SET, `{ type ipv4_addr ; comment ${q('Active ClusterIPs')} ; }`);
-  // A ClusterIP answers only on its Service's ports: anything else is refused, not routed on.
-  rule(CLUSTER_IPS_CHECK_CHAIN, `ip daddr @${CLUSTER_IPS_SET} reject`, 'Reject traffic to invalid ports of ClusterIPs');
-  if (serviceCIDRs.length > 0) rule(CLUSTER_IPS_CHECK_CHAIN, `ip daddr { ${serviceCIDRs.join(',')} } drop`, 'Drop traffic to unallocated ClusterIPs');
-
-  if (!matchAll) {
-    line('add set', T, NODEPORT_IPS_SET, `{ type ipv4_addr ; comment ${q('IPs that accept NodePort traffic')} ; }`);
-    // --nodeport-addresses primary: the node's InternalIP, the LAN address here.
-    element(NODEPORT_IPS_SET, [node.ip]);
-  }
-
-  line('add map', T, NO_ENDPOINT_SERVICES_MAP, `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to services with no endpoints')} ; }`);
-  line('add map', T, NO_ENDPOINT_NODEPORTS_MAP, `{ type inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to service nodeports with no endpoints')} ; }`);
-  chain(REJECT_CHAIN, `{ comment ${q('helper for @no-endpoint-services / @no-endpoint-nodeports')} ; }`);
-  rule(REJECT_CHAIN, 'reject');
-  rule(SERVICE_ENDPOINTS_CHECK_CHAIN, `ip daddr . meta l4proto . th dport vmap @${NO_ENDPOINT_SERVICES_MAP}`);
-  if (matchAll) rule(NODEPORT_ENDPOINTS_CHECK_CHAIN, `ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @${NO_ENDPOINT_NODEPORTS_MAP}`);
-  else rule(NODEPORT_ENDPOINTS_CHECK_CHAIN, `ip daddr @${NODEPORT_IPS_SET} meta l4proto . th dport vmap @${NO_ENDPOINT_NODEPORTS_MAP}`);
-
-  line('add map', T, FIREWALL_IPS_MAP, `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('destinations that are subject to LoadBalancerSourceRanges')} ; }`);
-  chain(FIREWALL_CHECK_CHAIN);
-  rule(FIREWALL_CHECK_CHAIN, `ip daddr . meta l4proto . th dport vmap @${FIREWALL_IPS_MAP}`);
-
-  line('add map', T, SERVICE_IPS_MAP, `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('ClusterIP, ExternalIP and LoadBalancer IP traffic')} ; }`);
-  line('add map', T, SERVICE_NODEPORTS_MAP, `{ type inet_proto . inet_service : verdict ; comment ${q('NodePort traffic')} ; }`);
-  rule(SERVICES_CHAIN, `ip daddr . meta l4proto . th dport vmap @${SERVICE_IPS_MAP}`);
-  if (matchAll) rule(SERVICES_CHAIN, `fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @${SERVICE_NODEPORTS_MAP}`);
-  else rule(SERVICES_CHAIN, `ip daddr @${NODEPORT_IPS_SET} meta l4proto . th dport vmap @${SERVICE_NODEPORTS_MAP}`);
-
-  // syncProxyRules: each Service port.
-  for (const s of servicePorts(model, nodeName)) {
-    const p = s.protocol;
-    const { cluster: clusterEndpoints, local: localEndpoints, reachable, hasAny: hasEndpoints } = categorizeEndpoints(s);
-    out.push('', `# ${s.name}`);
-
-    for (const ep of reachable) chain(ep.chain);
-    const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(s);
-    if (usesClusterPolicyChain) chain(s.clusterPolicyChain);
-    const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(s);
-    if (usesLocalPolicyChain) chain(s.localPolicyChain);
-
-    let internalTrafficChain = s.clusterPolicyChain;
-    let hasInternalEndpoints = hasEndpoints;
-    if (s.internalPolicyLocal) {
-      internalTrafficChain = s.localPolicyChain;
-      if (localEndpoints.length === 0) hasInternalEndpoints = false;
-    }
-    let externalPolicyChain = s.clusterPolicyChain;
-    let hasExternalEndpoints = hasEndpoints;
-    if (s.externalPolicyLocal) {
-      externalPolicyChain = s.localPolicyChain;
-      if (localEndpoints.length === 0) hasExternalEndpoints = false;
-    }
-    const externalTrafficChain = s.externalChain;
-    // On hasEndpoints, not hasExternalEndpoints: the short circuits for local traffic are needed even without local endpoints.
-    const usesExternalTrafficChain = hasEndpoints && externallyAccessible(s);
-    if (usesExternalTrafficChain) chain(externalTrafficChain);
-
-    // No endpoints at all: reject everywhere. Local policy without local endpoints: drop what the short circuits let through.
-    let internalVerdict = '';
-    let externalVerdict = '';
-    if (!hasEndpoints) internalVerdict = externalVerdict = `goto ${REJECT_CHAIN}`;
-    else {
-      if (!hasInternalEndpoints) internalVerdict = 'drop';
-      if (!hasExternalEndpoints) externalVerdict = 'drop';
-    }
-
-    element(CLUSTER_IPS_SET, [s.clusterIP]);
-    if (hasInternalEndpoints) element(SERVICE_IPS_MAP, [s.clusterIP, p, s.port], `goto ${internalTrafficChain}`);
-    else element(NO_ENDPOINT_SERVICES_MAP, [s.clusterIP, p, s.port], internalVerdict, s.name);
-
-    for (const ip of s.externalIPs) {
-      if (hasEndpoints) element(SERVICE_IPS_MAP, [ip, p, s.port], `goto ${externalTrafficChain}`);
-      if (!hasExternalEndpoints) element(NO_ENDPOINT_SERVICES_MAP, [ip, p, s.port], externalVerdict, s.name);
-    }
-
-    // loadBalancerSourceRanges: checked in filter-prerouting / filter-output, before DNAT, so on the LB IP itself.
-    const usesFWChain = s.loadBalancerVIPs.length > 0 && s.loadBalancerSourceRanges.length > 0;
-    if (usesFWChain) {
-      chain(s.firewallChain);
-      const sources = s.loadBalancerSourceRanges.map((r) => r.text);
-      const allowFromNode = s.loadBalancerSourceRanges.some((r) => ((ipToInt(node.ip) & mask(r.bits)) >>> 0) === r.base);
-      // A VIP that is a local address loops a node's own request back with the VIP as its source.
-      if (allowFromNode) sources.push(...s.loadBalancerVIPs);
-      rule(s.firewallChain, `ip saddr != { ${sources.join(' , ')} } drop`);
-    }
-    for (const ip of s.loadBalancerVIPs) {
-      if (hasEndpoints) element(SERVICE_IPS_MAP, [ip, p, s.port], `goto ${externalTrafficChain}`);
-      if (usesFWChain) element(FIREWALL_IPS_MAP, [ip, p, s.port], `goto ${s.firewallChain}`);
-    }
-    if (!hasExternalEndpoints) for (const ip of s.loadBalancerVIPs) element(NO_ENDPOINT_SERVICES_MAP, [ip, p, s.port], externalVerdict, s.name);
-
-    // NodePorts are never subject to loadBalancerSourceRanges.
-    if (s.nodePort !== 0) {
-      if (hasEndpoints) element(SERVICE_NODEPORTS_MAP, [p, s.nodePort], `goto ${externalTrafficChain}`);
-      if (!hasExternalEndpoints) element(NO_ENDPOINT_NODEPORTS_MAP, [p, s.nodePort], externalVerdict, s.name);
-    }
-
-    // Internal traffic from outside the pod network is masqueraded: a route to the Service range via any node works, and the reply must come back through it.
-    if (hasInternalEndpoints) {
-      if (masqueradeAll) rule(internalTrafficChain, `ip daddr ${s.clusterIP} ${p} dport ${s.port} jump ${MARK_MASQ_CHAIN}`);
-      else rule(internalTrafficChain, `ip daddr ${s.clusterIP} ${p} dport ${s.port} ${ifNotLocal} jump ${MARK_MASQ_CHAIN}`);
-    }
-
-    if (usesExternalTrafficChain) {
-      if (!s.externalPolicyLocal) {
-        // Endpoints may be on other nodes: masquerade, so that replies come back through this node.
-        rule(externalTrafficChain, `jump ${MARK_MASQ_CHAIN}`);
-      } else {
-        // Pods skip the policy, as if they went out to the load balancer and back.
-        rule(externalTrafficChain, `${ifLocal} goto ${s.clusterPolicyChain}`, 'short-circuit pod traffic');
-        // The node's own traffic has a local source (maybe the LB IP itself): masquerade it, then any endpoint will do.
-        rule(externalTrafficChain, `fib saddr type local jump ${MARK_MASQ_CHAIN}`, 'masquerade local traffic');
-        rule(externalTrafficChain, `fib saddr type local goto ${s.clusterPolicyChain}`, 'short-circuit local traffic');
-      }
-      if (hasExternalEndpoints) rule(externalTrafficChain, `goto ${externalPolicyChain}`);
-    }
-
-    if (s.clientIPAffinity) {
-      // One set per endpoint: the clients sent to it recently (by source IP, whichever Service IP they used).
-      for (const ep of reachable) line('add set', T, ep.affinitySet, `{ type ipv4_addr ; flags dynamic,timeout ; timeout ${s.stickyMaxAgeSeconds}s ; }`);
-    }
-
-    if (usesClusterPolicyChain) writeServiceToEndpointRules(rule, s, s.clusterPolicyChain, clusterEndpoints);
-    if (usesLocalPolicyChain) writeServiceToEndpointRules(rule, s, s.localPolicyChain, localEndpoints);
-
-    for (const ep of reachable) {
-      // Hairpin: a pod reaching itself through the Service must see another source, or it answers itself.
-      rule(ep.chain, `ip saddr ${ep.ip} jump ${MARK_MASQ_CHAIN}`);
-      if (s.clientIPAffinity) rule(ep.chain, `update @${ep.affinitySet} { ip saddr }`);
-      rule(ep.chain, `meta l4proto ${p} dnat to ${ep.str}`);
-    }
-  }
-  return out.join('\n') + '\n';
+  w.line('add table', T);
+  w.line('delete table', T);
+  // setupNFTables, then syncProxyRules for each Service port.
+  writeBaseChains(w);
+  writeClusterIPsCheck(w, ctx);
+  writeNodePortIPs(w, ctx);
+  writeNoEndpointMaps(w, ctx);
+  writeFirewallCheck(w);
+  writeServiceMaps(w, ctx);
+  for (const s of baseServicePorts(model, nodeName).map(servicePortInfo)) writeServicePort(w, ctx, s);
+  return w.text();
 }
 
-function writeServiceToEndpointRules(rule: (chain: string, body: string) => void, s: ServicePortInfo, chain: string, endpoints: EndpointInfo[]): void {
+/** The table, its base chains with the jumps from them, and masquerading by mark. */
+function writeBaseChains(w: NftWriter): void {
+  w.line('add table', T, `{ comment ${q('rules for kube-proxy')} ; }`);
+  for (const bc of NFT_BASE_CHAINS) w.chain(bc.name, `{ type ${bc.type} hook ${bc.hook} priority ${bc.priority} ; }`);
+  for (const [target, from, extra] of JUMP_CHAINS) {
+    w.chain(target);
+    w.rule(from, [extra, 'jump', target].filter(Boolean).join(' '));
+  }
+  for (const c of [SERVICES_CHAIN, CLUSTER_IPS_CHECK_CHAIN, MASQUERADING_CHAIN, MARK_MASQ_CHAIN]) w.chain(c);
+  w.rule(MARK_MASQ_CHAIN, `mark set mark or ${NFT_MASQUERADE_MARK}`);
+  // Unmarked packets leave; the mark is cleared so that a packet going through again is not masqueraded twice.
+  w.rule(MASQUERADING_CHAIN, `mark and ${NFT_MASQUERADE_MARK} == 0 return`);
+  w.rule(MASQUERADING_CHAIN, `mark set mark xor ${NFT_MASQUERADE_MARK}`);
+  w.rule(MASQUERADING_CHAIN, 'masquerade fully-random');
+}
+
+/** @cluster-ips: a ClusterIP answers only on its Service's ports; anything else is refused, not routed on. */
+function writeClusterIPsCheck(w: NftWriter, ctx: NftContext): void {
+  w.line('add set', T, CLUSTER_IPS_SET, `{ type ipv4_addr ; comment ${q('Active ClusterIPs')} ; }`);
+  w.rule(CLUSTER_IPS_CHECK_CHAIN, `ip daddr @${CLUSTER_IPS_SET} reject`, 'Reject traffic to invalid ports of ClusterIPs');
+  if (ctx.serviceCIDRs.length > 0) w.rule(CLUSTER_IPS_CHECK_CHAIN, `ip daddr { ${ctx.serviceCIDRs.join(',')} } drop`, 'Drop traffic to unallocated ClusterIPs');
+}
+
+/** @nodeport-ips: --nodeport-addresses primary, the node's InternalIP (the LAN address here). */
+function writeNodePortIPs(w: NftWriter, ctx: NftContext): void {
+  if (ctx.matchAll) return;
+  w.line('add set', T, NODEPORT_IPS_SET, `{ type ipv4_addr ; comment ${q('IPs that accept NodePort traffic')} ; }`);
+  w.element(NODEPORT_IPS_SET, [ctx.nodeIP]);
+}
+
+/** The verdict maps that drop or reject traffic to Services and NodePorts without endpoints. */
+function writeNoEndpointMaps(w: NftWriter, ctx: NftContext): void {
+  w.line('add map', T, NO_ENDPOINT_SERVICES_MAP, `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to services with no endpoints')} ; }`);
+  w.line('add map', T, NO_ENDPOINT_NODEPORTS_MAP, `{ type inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to service nodeports with no endpoints')} ; }`);
+  w.chain(REJECT_CHAIN, `{ comment ${q('helper for @no-endpoint-services / @no-endpoint-nodeports')} ; }`);
+  w.rule(REJECT_CHAIN, 'reject');
+  w.rule(SERVICE_ENDPOINTS_CHECK_CHAIN, `ip daddr . meta l4proto . th dport vmap @${NO_ENDPOINT_SERVICES_MAP}`);
+  if (ctx.matchAll) w.rule(NODEPORT_ENDPOINTS_CHECK_CHAIN, `ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @${NO_ENDPOINT_NODEPORTS_MAP}`);
+  else w.rule(NODEPORT_ENDPOINTS_CHECK_CHAIN, `ip daddr @${NODEPORT_IPS_SET} meta l4proto . th dport vmap @${NO_ENDPOINT_NODEPORTS_MAP}`);
+}
+
+/** @firewall-ips: the destinations subject to loadBalancerSourceRanges. */
+function writeFirewallCheck(w: NftWriter): void {
+  w.line('add map', T, FIREWALL_IPS_MAP, `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('destinations that are subject to LoadBalancerSourceRanges')} ; }`);
+  w.chain(FIREWALL_CHECK_CHAIN);
+  w.rule(FIREWALL_CHECK_CHAIN, `ip daddr . meta l4proto . th dport vmap @${FIREWALL_IPS_MAP}`);
+}
+
+/** @service-ips and @service-nodeports, which the services chain dispatches on. */
+function writeServiceMaps(w: NftWriter, ctx: NftContext): void {
+  w.line('add map', T, SERVICE_IPS_MAP, `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('ClusterIP, ExternalIP and LoadBalancer IP traffic')} ; }`);
+  w.line('add map', T, SERVICE_NODEPORTS_MAP, `{ type inet_proto . inet_service : verdict ; comment ${q('NodePort traffic')} ; }`);
+  w.rule(SERVICES_CHAIN, `ip daddr . meta l4proto . th dport vmap @${SERVICE_IPS_MAP}`);
+  if (ctx.matchAll) w.rule(SERVICES_CHAIN, `fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @${SERVICE_NODEPORTS_MAP}`);
+  else w.rule(SERVICES_CHAIN, `ip daddr @${NODEPORT_IPS_SET} meta l4proto . th dport vmap @${SERVICE_NODEPORTS_MAP}`);
+}
+
+/** One Service port's jump table: where each kind of traffic goes, and what happens without endpoints. */
+interface PortJumps {
+  traffic: PortTraffic<EndpointInfo>;
+  internalTrafficChain: string;
+  externalPolicyChain: string;
+  externalTrafficChain: string;
+  /** `goto reject-chain` without any endpoint, `drop` without local ones under Local policy, else empty. */
+  internalVerdict: string;
+  externalVerdict: string;
+  usesFWChain: boolean;
+}
+
+function portJumps(s: ServicePortInfo): PortJumps {
+  const traffic = portTraffic(s);
+  const verdict = (has: boolean) => (!traffic.hasEndpoints ? `goto ${REJECT_CHAIN}` : has ? '' : 'drop');
+  return {
+    traffic,
+    internalTrafficChain: s.internalPolicyLocal ? s.localPolicyChain : s.clusterPolicyChain,
+    externalPolicyChain: s.externalPolicyLocal ? s.localPolicyChain : s.clusterPolicyChain,
+    externalTrafficChain: s.externalChain,
+    internalVerdict: verdict(traffic.hasInternalEndpoints),
+    externalVerdict: verdict(traffic.hasExternalEndpoints),
+    usesFWChain: s.loadBalancerVIPs.length > 0 && s.loadBalancerSourceRanges.length > 0,
+  };
+}
+
+/** syncProxyRules for one Service port, in upstream's order. */
+function writeServicePort(w: NftWriter, ctx: NftContext, s: ServicePortInfo): void {
+  const j = portJumps(s);
+  w.heading(s.name);
+  declareServicePortChains(w, s, j);
+  writeDestinations(w, ctx, s, j);
+  writeMasqueradeRules(w, ctx, s, j);
+  writeEndpointRules(w, s, j);
+}
+
+function declareServicePortChains(w: NftWriter, s: ServicePortInfo, j: PortJumps): void {
+  for (const ep of j.traffic.reachable) w.chain(ep.chain);
+  if (j.traffic.usesClusterPolicyChain) w.chain(s.clusterPolicyChain);
+  if (j.traffic.usesLocalPolicyChain) w.chain(s.localPolicyChain);
+  if (j.traffic.usesExternalTrafficChain) w.chain(j.externalTrafficChain);
+}
+
+/** The map elements for each way in (ClusterIP, external IPs, LB IPs with their firewall, NodePort). */
+function writeDestinations(w: NftWriter, ctx: NftContext, s: ServicePortInfo, j: PortJumps): void {
+  const p = s.protocol;
+  const { hasEndpoints, hasInternalEndpoints, hasExternalEndpoints } = j.traffic;
+  w.element(CLUSTER_IPS_SET, [s.clusterIP]);
+  if (hasInternalEndpoints) w.element(SERVICE_IPS_MAP, [s.clusterIP, p, s.port], `goto ${j.internalTrafficChain}`);
+  else w.element(NO_ENDPOINT_SERVICES_MAP, [s.clusterIP, p, s.port], j.internalVerdict, s.name);
+
+  for (const ip of s.externalIPs) {
+    if (hasEndpoints) w.element(SERVICE_IPS_MAP, [ip, p, s.port], `goto ${j.externalTrafficChain}`);
+    if (!hasExternalEndpoints) w.element(NO_ENDPOINT_SERVICES_MAP, [ip, p, s.port], j.externalVerdict, s.name);
+  }
+
+  // loadBalancerSourceRanges: checked in filter-prerouting / filter-output, before DNAT, so on the LB IP itself.
+  if (j.usesFWChain) {
+    w.chain(s.firewallChain);
+    const sources = s.loadBalancerSourceRanges.map((r) => r.text);
+    // A VIP that is a local address loops a node's own request back with the VIP as its source.
+    if (sourceRangesContain(s.loadBalancerSourceRanges, ctx.nodeIP)) sources.push(...s.loadBalancerVIPs);
+    w.rule(s.firewallChain, `ip saddr != { ${sources.join(' , ')} } drop`);
+  }
+  for (const ip of s.loadBalancerVIPs) {
+    if (hasEndpoints) w.element(SERVICE_IPS_MAP, [ip, p, s.port], `goto ${j.externalTrafficChain}`);
+    if (j.usesFWChain) w.element(FIREWALL_IPS_MAP, [ip, p, s.port], `goto ${s.firewallChain}`);
+  }
+  if (!hasExternalEndpoints) for (const ip of s.loadBalancerVIPs) w.element(NO_ENDPOINT_SERVICES_MAP, [ip, p, s.port], j.externalVerdict, s.name);
+
+  // NodePorts are never subject to loadBalancerSourceRanges.
+  if (s.nodePort !== 0) {
+    if (hasEndpoints) w.element(SERVICE_NODEPORTS_MAP, [p, s.nodePort], `goto ${j.externalTrafficChain}`);
+    if (!hasExternalEndpoints) w.element(NO_ENDPOINT_NODEPORTS_MAP, [p, s.nodePort], j.externalVerdict, s.name);
+  }
+}
+
+/** The internal and external traffic chains: what is masqueraded, and the short circuits of Local policy. */
+function writeMasqueradeRules(w: NftWriter, ctx: NftContext, s: ServicePortInfo, j: PortJumps): void {
+  const p = s.protocol;
+  // Internal traffic from outside the pod network is masqueraded: a route to the Service range via any node works, and the reply must come back through it.
+  if (j.traffic.hasInternalEndpoints) {
+    if (ctx.masqueradeAll) w.rule(j.internalTrafficChain, `ip daddr ${s.clusterIP} ${p} dport ${s.port} jump ${MARK_MASQ_CHAIN}`);
+    else w.rule(j.internalTrafficChain, `ip daddr ${s.clusterIP} ${p} dport ${s.port} ip saddr != ${ctx.clusterCIDR} jump ${MARK_MASQ_CHAIN}`);
+  }
+  if (!j.traffic.usesExternalTrafficChain) return;
+  if (!s.externalPolicyLocal) {
+    // Endpoints may be on other nodes: masquerade, so that replies come back through this node.
+    w.rule(j.externalTrafficChain, `jump ${MARK_MASQ_CHAIN}`);
+  } else {
+    // Pods skip the policy, as if they went out to the load balancer and back.
+    w.rule(j.externalTrafficChain, `ip saddr ${ctx.clusterCIDR} goto ${s.clusterPolicyChain}`, 'short-circuit pod traffic');
+    // The node's own traffic has a local source (maybe the LB IP itself): masquerade it, then any endpoint will do.
+    w.rule(j.externalTrafficChain, `fib saddr type local jump ${MARK_MASQ_CHAIN}`, 'masquerade local traffic');
+    w.rule(j.externalTrafficChain, `fib saddr type local goto ${s.clusterPolicyChain}`, 'short-circuit local traffic');
+  }
+  if (j.traffic.hasExternalEndpoints) w.rule(j.externalTrafficChain, `goto ${j.externalPolicyChain}`);
+}
+
+/** Affinity sets, the policy chains' endpoint choice, and each endpoint's chain (hairpin mark, DNAT). */
+function writeEndpointRules(w: NftWriter, s: ServicePortInfo, j: PortJumps): void {
+  const { reachable } = j.traffic;
+  if (s.clientIPAffinity) {
+    // One set per endpoint: the clients sent to it recently (by source IP, whichever Service IP they used).
+    for (const ep of reachable) w.line('add set', T, ep.affinitySet, `{ type ipv4_addr ; flags dynamic,timeout ; timeout ${s.stickyMaxAgeSeconds}s ; }`);
+  }
+  if (j.traffic.usesClusterPolicyChain) writeServiceToEndpointRules(w, s, s.clusterPolicyChain, j.traffic.cluster);
+  if (j.traffic.usesLocalPolicyChain) writeServiceToEndpointRules(w, s, s.localPolicyChain, j.traffic.local);
+  for (const ep of reachable) {
+    // Hairpin: a pod reaching itself through the Service must see another source, or it answers itself.
+    w.rule(ep.chain, `ip saddr ${ep.ip} jump ${MARK_MASQ_CHAIN}`);
+    if (s.clientIPAffinity) w.rule(ep.chain, `update @${ep.affinitySet} { ip saddr }`);
+    w.rule(ep.chain, `meta l4proto ${s.protocol} dnat to ${ep.str}`);
+  }
+}
+
+function writeServiceToEndpointRules(w: NftWriter, s: ServicePortInfo, chain: string, endpoints: EndpointInfo[]): void {
   // A client seen recently goes back to its endpoint, before any random choice.
-  if (s.clientIPAffinity) for (const ep of endpoints) rule(chain, `ip saddr @${ep.affinitySet} goto ${ep.chain}`);
+  if (s.clientIPAffinity) for (const ep of endpoints) w.rule(chain, `ip saddr @${ep.affinitySet} goto ${ep.chain}`);
   const choices = endpoints.map((ep, i) => `${i} : goto ${ep.chain}`).join(' , ');
-  rule(chain, `numgen random mod ${endpoints.length} vmap { ${choices} }`);
+  w.rule(chain, `numgen random mod ${endpoints.length} vmap { ${choices} }`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { Model } from '../cluster/types.js';
 import { KnetlabError } from '../errors.js';
+import { proxyDriver } from '../proxy/drivers.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
 
@@ -105,13 +106,7 @@ export function neededFeatures(model: Model): Feature[] {
   const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
   if (model.config.network === 'flannel-vxlan') out.push('vxlan');
   if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.push('physdev');
-  if (model.config.proxyMode === 'nftables') out.push('nft');
-  else if (model.config.proxyMode === 'ipvs') {
-    out.push('ip_vs', `ip_vs_${model.config.ipvs.scheduler}`, 'dummy', 'ipset');
-    // Only LoadBalancer source ranges that leave the node out write an `-m ipvs` rule.
-    if (model.services.some((s) => s.spec.type === 'LoadBalancer' && s.spec.loadBalancerSourceRanges.length > 0)) out.push('xt_ipvs');
-  } else if (model.services.length) out.push('statistic');
-  if (model.config.proxyMode === 'iptables' && model.services.some((s) => s.spec.sessionAffinity === 'ClientIP')) out.push('xt_recent');
+  out.push(...proxyDriver(model.config.proxyMode).features(model));
   return out;
 }
 

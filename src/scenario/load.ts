@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { KnetlabError } from '../errors.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { placeInputPath, resolveAllowPaths } from './input-file.js';
+import { proxyModes } from '../proxy/modes.js';
 import { DEFAULT_SCENARIO_LIMIT_MS, MAX_HOSTS, MAX_MANIFESTS, MAX_NODES, MAX_SCENARIO_LIMIT_MS, MAX_STEPS } from './limits.js';
 import { readKubeObject, type KubeObject } from './objects.js';
 import { Problems, quote, show } from './problems.js';
@@ -307,7 +308,7 @@ function parsedOr<T>(p: Parsed<T>, origin: Origin, path: string, value: string, 
   return undefined;
 }
 
-const PROXY_MODES = ['iptables', 'nftables', 'ipvs'] as const;
+const PROXY_MODES = proxyModes;
 
 /**
  * A step, with its `expectIn` (an expectation per kube-proxy mode that replaces `expect` under that

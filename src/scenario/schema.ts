@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { proxyModes } from '../proxy/modes.js';
 import { isIPv4, parseCidr } from '../util/ip.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { labelValueOk, LABEL_VALUE_RULE, qualifiedName } from './k8s-names.js';
@@ -52,7 +53,7 @@ export const hostSchema = z.strictObject({
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
 
 export const clusterSchema = z.strictObject({
-  proxyMode: z.enum(['iptables', 'nftables', 'ipvs']).optional(),
+  proxyMode: z.enum(proxyModes).optional(),
   network: z.enum(['flannel-vxlan', 'host-gw']).optional(),
   lanCIDR: cidr.optional(),
   podCIDR: cidr.optional(),

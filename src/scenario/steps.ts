@@ -1,4 +1,5 @@
 import type { KubeObject } from './objects.js';
+import type { ProxyMode } from '../proxy/modes.js';
 import type { AddressRef, SourceRef, TargetRef } from './refs.js';
 import type { Origin } from './source.js';
 
@@ -19,7 +20,7 @@ interface StepBase {
   /** 0-based place in steps. */
   index: number;
   /** `expectIn`: the expectation that replaces `expect` under a kube-proxy mode (the step's own expect type), or `skip`: not run then. */
-  expectIn?: Partial<Record<'iptables' | 'nftables' | 'ipvs', unknown>>;
+  expectIn?: Partial<Record<ProxyMode, unknown>>;
   name: string;
   origin: Origin;
 }
@@ -50,12 +51,12 @@ export type Step = StepBase &
 export type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 
 /** Whether the step runs under a kube-proxy mode (its expectIn does not say `skip` for it). */
-export function skippedUnderMode(step: Step, mode: 'iptables' | 'nftables' | 'ipvs'): boolean {
+export function skippedUnderMode(step: Step, mode: ProxyMode): boolean {
   return step.expectIn?.[mode] === 'skip';
 }
 
 /** The step as it runs under a kube-proxy mode: its `expectIn` for that mode, if any, replaces its `expect`. */
-export function stepUnderMode(step: Step, mode: 'iptables' | 'nftables' | 'ipvs'): Step {
+export function stepUnderMode(step: Step, mode: ProxyMode): Step {
   const e = step.expectIn?.[mode];
   return e !== undefined && e !== 'skip' && 'expect' in step ? ({ ...step, expect: e } as Step) : step;
 }

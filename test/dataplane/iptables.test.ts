@@ -17,11 +17,10 @@ import {
   probability,
   renderKubeProxyIptables,
   servicePortChainName,
-  servicePortName,
-  staleUdpEndpoints,
   type KubeProxyOptions,
 } from '../../src/dataplane/iptables.js';
 import { base32, kubeHash16 } from '../../src/dataplane/kube-hash.js';
+import { servicePortName, staleUdpEndpoints } from '../../src/dataplane/service-port.js';
 import { modelOf } from '../helpers.js';
 
 const update = process.env.UPDATE_GOLDEN === '1';

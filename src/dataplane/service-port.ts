@@ -1,0 +1,166 @@
+// What kube-proxy knows of one Service port and its endpoints, the same for every mode (upstream's
+// BaseServicePortInfo, pkg/proxy/serviceport.go and endpointslicecache.go): each mode's renderer
+// adds only its own chain or set names to it.
+import { endpointsForPort } from '../cluster/service-endpoints.js';
+import type { Model, Service, ServicePort } from '../cluster/types.js';
+import { cidrContains, isIPv4 } from '../util/ip.js';
+import { cmp, externallyAccessibleService, parseSourceRange, type ProxyEndpoint } from './kube-proxy-endpoints.js';
+
+export interface BaseEndpointInfo extends ProxyEndpoint {
+  ip: string;
+  port: number;
+}
+
+/** A loadBalancerSourceRanges entry, its host bits cleared (Go's net.ParseCIDR). */
+export interface SourceRange {
+  text: string;
+  base: number;
+  bits: number;
+}
+
+export interface BaseServicePortInfo<E extends BaseEndpointInfo = BaseEndpointInfo> {
+  service: { namespace: string; name: string };
+  /** The port's own name (may be empty). */
+  portName: string;
+  /** `ns/name:port` (ServicePortName.String()). */
+  name: string;
+  /** Lower-case. */
+  protocol: string;
+  clusterIP: string;
+  port: number;
+  nodePort: number;
+  externalIPs: string[];
+  loadBalancerVIPs: string[];
+  loadBalancerSourceRanges: SourceRange[];
+  healthCheckNodePort: number;
+  externalPolicyLocal: boolean;
+  internalPolicyLocal: boolean;
+  clientIPAffinity: boolean;
+  stickyMaxAgeSeconds: number;
+  /** Sorted by `ip:port`, as endpointsMapFromEndpointInfo returns them. */
+  endpoints: E[];
+}
+
+/** `ns/name:port`, or `ns/name` for an unnamed port (proxy.ServicePortName.String()). */
+export function servicePortName(svc: { namespace: string; name: string }, portName: string): string {
+  return `${svc.namespace}/${svc.name}${portName ? `:${portName}` : ''}`;
+}
+
+/** Whether any of the ranges holds `ip` (the node's own address, for loadBalancerSourceRanges). */
+export function sourceRangesContain(ranges: readonly SourceRange[], ip: string): boolean {
+  return ranges.some((r) => cidrContains(r, ip));
+}
+
+function baseServicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeName: string): BaseServicePortInfo {
+  // Zero-masked ranges mean "allow any", the same as none (newBaseServiceInfo).
+  let ranges = svc.spec.loadBalancerSourceRanges.map(parseSourceRange).filter((r) => r !== undefined);
+  if (ranges.some((r) => r.bits === 0)) ranges = [];
+  const externalPolicyLocal = externallyAccessibleService(svc) && svc.spec.externalTrafficPolicy === 'Local';
+  const endpoints = endpointsForPort(model, svc, sp)
+    .filter((e) => isIPv4(e.ip))
+    .map(
+      (e): BaseEndpointInfo => ({
+        ip: e.ip,
+        port: e.port,
+        str: `${e.ip}:${e.port}`,
+        ready: e.ready,
+        serving: e.serving,
+        terminating: e.terminating,
+        isLocal: e.nodeName !== undefined && e.nodeName === nodeName,
+      }),
+    )
+    // endpointsMapFromEndpointInfo: "Ensure endpoints are always returned in the same order" (by string).
+    .sort((a, b) => cmp(a.str, b.str));
+  return {
+    service: { namespace: svc.namespace, name: svc.name },
+    portName: sp.name,
+    name: servicePortName(svc, sp.name),
+    protocol: sp.protocol.toLowerCase(),
+    clusterIP: svc.clusterIP!,
+    port: sp.port,
+    nodePort: sp.nodePort ?? 0,
+    externalIPs: svc.spec.externalIPs.filter(isIPv4),
+    loadBalancerVIPs: svc.loadBalancerIPs.filter(isIPv4),
+    loadBalancerSourceRanges: ranges,
+    healthCheckNodePort: svc.spec.type === 'LoadBalancer' && externalPolicyLocal ? (svc.healthCheckNodePort ?? 0) : 0,
+    externalPolicyLocal,
+    internalPolicyLocal: svc.spec.internalTrafficPolicy === 'Local',
+    clientIPAffinity: svc.spec.sessionAffinity === 'ClientIP',
+    stickyMaxAgeSeconds: svc.spec.sessionAffinityTimeout,
+    endpoints,
+  };
+}
+
+/** The Service name of a port name: up to the first colon. */
+const serviceOf = (name: string) => name.split(':', 1)[0]!;
+
+/**
+ * The Service ports kube-proxy programs (ShouldSkipService: no ClusterIP, headless, ExternalName),
+ * by Service name, then port name and protocol (kube-proxy walks a Go map; any fixed order gives
+ * the same rules; this is the order upstream's tests sort by).
+ */
+export function baseServicePorts(model: Model, nodeName: string): BaseServicePortInfo[] {
+  const out: BaseServicePortInfo[] = [];
+  for (const svc of model.services) {
+    if (svc.spec.type === 'ExternalName' || !svc.clusterIP || svc.clusterIP === 'None' || !isIPv4(svc.clusterIP)) continue;
+    for (const sp of svc.ports) out.push(baseServicePortInfo(model, svc, sp, nodeName));
+  }
+  return out.sort((a, b) => cmp(serviceOf(a.name), serviceOf(b.name)) || cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
+}
+
+/**
+ * A mode's view of a Service port: the shared one with names added to it and to each endpoint. In
+ * place: `base` is the caller's own (fresh from baseServicePorts), and copying every endpoint cost
+ * a tenth of a render.
+ */
+export function withNames<P extends object, E extends object>(
+  base: BaseServicePortInfo,
+  portNames: (s: BaseServicePortInfo) => P,
+  endpointNames: (s: BaseServicePortInfo, e: BaseEndpointInfo) => E,
+): BaseServicePortInfo<BaseEndpointInfo & E> & P {
+  for (const e of base.endpoints) Object.assign(e, endpointNames(base, e));
+  return Object.assign(base as BaseServicePortInfo<BaseEndpointInfo & E>, portNames(base));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stale UDP conntrack entries (every mode clears them the same way)
+
+export interface StaleUdpEndpoint {
+  /** `ns/name:port`. */
+  servicePort: string;
+  /** The removed endpoint, `ip:port`. */
+  endpoint: string;
+  ip: string;
+  /**
+   * The `conntrack` argv lists kube-proxy runs for it (pkg/proxy/conntrack: ClearEntriesForPortNAT
+   * for the nodePort, then ClearEntriesForNAT for the ClusterIP, each external IP and LB IP).
+   */
+  conntrack: string[][];
+}
+
+/**
+ * The UDP endpoints that were serving in `prev` and are no longer serving in `next`
+ * (detectStaleConntrackEntries), for Service ports that still exist: their conntrack entries
+ * must be deleted after the new rules are in, or clients keep sending to the gone endpoint. The
+ * endpoints map does not depend on the node, so `nodeName` only names whose conntrack table it is.
+ */
+export function staleUdpEndpoints(prev: Model, next: Model, nodeName: string): StaleUdpEndpoint[] {
+  const key = (s: BaseServicePortInfo) => `${s.name}/${s.protocol}`;
+  const nextPorts = new Map(baseServicePorts(next, nodeName).map((s) => [key(s), s]));
+  const out: StaleUdpEndpoint[] = [];
+  for (const old of baseServicePorts(prev, nodeName)) {
+    if (old.protocol !== 'udp') continue;
+    const now = nextPorts.get(key(old));
+    if (!now) continue; // A deleted Service's IPs are cleaned as a whole, not per endpoint.
+    for (const ep of old.endpoints) {
+      // An endpoint that was not serving never got traffic.
+      if (!ep.serving) continue;
+      if (now.endpoints.some((e) => e.str === ep.str && e.serving === ep.serving)) continue;
+      const conntrack: string[][] = [];
+      if (now.nodePort !== 0) conntrack.push(['-D', '-p', 'udp', '--dport', String(now.nodePort), '--dst-nat', ep.ip]);
+      for (const origin of [now.clusterIP, ...now.externalIPs, ...now.loadBalancerVIPs]) conntrack.push(['-D', '--orig-dst', origin, '--dst-nat', ep.ip, '-p', 'udp']);
+      out.push({ servicePort: now.name, endpoint: ep.str, ip: ep.ip, conntrack });
+    }
+  }
+  return out;
+}

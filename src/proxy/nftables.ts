@@ -1,0 +1,58 @@
+import type { Model } from '../cluster/types.js';
+import { machineNetns } from '../dataplane/names.js';
+import { nftSyncText, nftTableState } from '../dataplane/nft-sync.js';
+import { renderKubeProxyNftables } from '../dataplane/nftables.js';
+import { inNetns } from '../kernel/exec.js';
+import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
+
+/** How long kube-proxy's nftables mode keeps a flushed chain before deleting it. */
+const STALE_CHAIN_DELAY_MS = 1000;
+
+/**
+ * kube-proxy's nftables mode: one atomic `nft -f` transaction per node per sync, the table created on
+ * the first, flushed and refilled on later ones (affinity sets kept).
+ */
+export const nftablesDriver: ProxyDriver<string, 'nftables'> = {
+  mode: 'nftables',
+  render: (model, nodeName) => renderKubeProxyNftables(model, nodeName),
+  apply: (ctx) => new NftablesApplier(ctx),
+  features: () => ['nft'],
+  sourceIpRules: ['nftLocalOutput'],
+};
+
+class NftablesApplier implements ModeApplier {
+  private applied = new Map<string, string>();
+  /** Each node's stale chains (flushed, not yet deleted), with when they went stale. */
+  private staleChains = new Map<string, Map<string, number>>();
+
+  constructor(private readonly ctx: ApplyContext) {}
+
+  sync(prev: Model | undefined, model: Model, nodeName: string): Promise<void> {
+    return this.syncNode(prev, model, nodeName, false);
+  }
+
+  resync(model: Model, nodeName: string): Promise<void> {
+    return this.syncNode(undefined, model, nodeName, true);
+  }
+
+  /** `force` for the periodic full sync, which runs even when nothing changed. */
+  private async syncNode(prev: Model | undefined, model: Model, nodeName: string, force: boolean): Promise<void> {
+    const netns = machineNetns(nodeName);
+    const desired = renderKubeProxyNftables(model, nodeName);
+    const previous = this.applied.get(nodeName);
+    if (previous === undefined) {
+      await this.ctx.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: desired });
+    } else if (force || desired !== previous) {
+      const now = Date.now();
+      const stale = this.staleChains.get(nodeName) ?? new Map<string, number>();
+      // A chain goes a second after it went stale, as kube-proxy waits (see nft-sync.ts).
+      const due = [...stale].filter(([, since]) => now - since >= STALE_CHAIN_DELAY_MS).map(([c]) => c);
+      const last = nftTableState(previous);
+      const sync = nftSyncText(desired, { chains: [...last.chains, ...stale.keys()], sets: last.sets }, due);
+      await this.ctx.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: sync.text });
+      this.staleChains.set(nodeName, new Map(sync.stale.map((c) => [c, stale.get(c) ?? now])));
+    }
+    this.applied.set(nodeName, desired);
+    await this.ctx.clearStale(prev, model, nodeName);
+  }
+}
