@@ -1,5 +1,5 @@
 import { endpointsForPort } from '../cluster/service-endpoints.js';
-import { resolveAddress, resolveSource, resolveTarget, serviceForName, type Place, type Resolved } from '../cluster/resolve.js';
+import { resolveAddress, serviceForName, type Place, type Resolved } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
 import { machineNetns, podNetns } from '../dataplane/names.js';
 import type { AddressRef, TargetRef } from '../scenario/refs.js';
