@@ -402,8 +402,8 @@ function readStepHead(value: unknown, where: string, origin: Origin, problems: P
 function readStepSchemas(head: StepHead, index: number, origin: Origin, problems: Problems, expectPath: ['expect'] | ['expectIn', string]): { body: unknown; expect: unknown } | undefined {
   const { raw, kind } = head;
   const def: StepKindDef<StepKindName, unknown> = stepKinds[kind];
-  const bodyValue = kind === 'resync' && raw[kind] === null ? {} : raw[kind]; // `- resync:` with nothing after it
-  const body = checkPart(def.body, bodyValue, originAt(origin, kind), ['steps', index, kind], problems);
+  // A body may be null where its schema says so (`- resync:` with nothing after it).
+  const body = checkPart(def.body, raw[kind], originAt(origin, kind), ['steps', index, kind], problems);
   let expect: unknown;
   if (raw.expect !== undefined) {
     if (!def.expect) {
