@@ -221,10 +221,11 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   };
 }
 
-/** `sameBackendAs` names the latest earlier step of that name, which must be an http or udp step. */
+/** `sameBackendAs` names the latest earlier step of that name, which must be of a kind whose endpoint answers (http, udp). */
 function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: Problems): void {
   const kindOf = (r: unknown) => (r && typeof r === 'object' ? Object.keys(r).find((k) => (stepKindNames as readonly string[]).includes(k)) : undefined);
   const nameOf = (r: unknown) => (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : undefined);
+  const answering: string[] = stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint);
   for (const step of steps) {
     const variants: [string[], unknown][] = [[['expect'], 'expect' in step ? step.expect : undefined], ...Object.entries(step.expectIn ?? {}).map(([m, e]) => [['expectIn', m], e] as [string[], unknown])];
     for (const [path, e] of variants) {
@@ -238,8 +239,8 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
         const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
         const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
         problems.error(at, `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`);
-      } else if (!['http', 'udp'].includes(kindOf(earlier[j]) ?? '')) {
-        problems.error(at, `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an http or udp step has an endpoint that answered`);
+      } else if (!answering.includes(kindOf(earlier[j]) ?? '')) {
+        problems.error(at, `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`);
       }
     }
   }

@@ -91,6 +91,8 @@ export interface StepKindDef<K extends StepKindName, S, B extends z.ZodType = z.
   expect: E;
   /** Whether the step changes the cluster (apply, patch, ...): checking it re-runs the controllers. */
   changesModel: boolean;
+  /** Whether its result names the endpoint that answered, which a later step's `sameBackendAs` compares with. */
+  answeredByEndpoint: boolean;
   /** The step's own fields from its body and expectation (problems reported; undefined if any). */
   read(r: ReadContext<z.infer<B>, E extends z.ZodType ? z.infer<E> : never>): S | undefined | Promise<S | undefined>;
   /** Checks its names against the model as it is at this step, and changes it (actions). */

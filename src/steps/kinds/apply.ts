@@ -16,6 +16,7 @@ export const apply = stepKind<'apply', ApplySpec>()({
   body: z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'to be a path to a YAML file or a Kubernetes object' }),
   expect: undefined,
   changesModel: true,
+  answeredByEndpoint: false,
   async read(r) {
     const objects = await r.readManifest(r.body, r.bodyOrigin, `${r.where}.apply`);
     return r.failedSinceStart() ? undefined : { objects };

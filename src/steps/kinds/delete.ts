@@ -13,6 +13,7 @@ export const del = stepKind<'delete', DeleteSpec>()({
   body: z.strictObject({ kind: z.string(), name: z.string(), namespace: z.string().optional() }),
   expect: undefined,
   changesModel: true,
+  answeredByEndpoint: false,
   read: ({ body: b }) => ({ target: { kind: b.kind, name: b.name, namespace: b.namespace ?? 'default' } }),
   check(step, c) {
     c.act(deleteObject(c.model, step.target, c.problems), step.target.name);

@@ -33,6 +33,7 @@ export const dns = stepKind<'dns', DnsSpec>()({
     nxdomain: z.boolean().optional(),
   }),
   changesModel: false,
+  answeredByEndpoint: false,
   read(r) {
     const from = readPlace(r, 'dns');
     const e = r.expect ?? {};

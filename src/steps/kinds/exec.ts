@@ -22,6 +22,7 @@ export const exec = stepKind<'exec', ExecSpec>()({
   body: z.strictObject({ on: ref, command: z.array(z.union([z.string(), z.number(), z.boolean()], { error: 'to be a word of the command' }).transform(String).refine(noNul, { error: NO_NUL })).min(1), timeout: timeoutUpTo(MAX_EXEC_TIMEOUT_MS).optional() }),
   expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).optional(), stdoutMatches: z.string().optional(), stderrMatches: z.string().optional() }),
   changesModel: false,
+  answeredByEndpoint: false,
   read(r) {
     const on = readPlace(r, 'exec', 'on');
     const e = r.expect ?? {};

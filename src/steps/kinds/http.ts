@@ -34,6 +34,7 @@ export const http = stepKind<'http', HttpSpec>()({
     ...backendExpect,
   }),
   changesModel: false,
+  answeredByEndpoint: true,
   read(r) {
     const b = r.body;
     const from = readPlace(r, 'http');

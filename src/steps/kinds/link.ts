@@ -14,6 +14,7 @@ export const link = stepKind<'link', LinkSpec>()({
   body: z.strictObject({ node: z.string(), state: z.enum(['up', 'down']) }),
   expect: undefined,
   changesModel: false,
+  answeredByEndpoint: false,
   read: ({ body: b }) => ({ node: b.node, state: b.state }),
   check(step, c) {
     c.need(resolveSource(c.model, { kind: 'node', name: step.node }), c.field('node'), `${c.where}.link.node`);

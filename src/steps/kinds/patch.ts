@@ -20,6 +20,7 @@ export const patch = stepKind<'patch', PatchSpec>()({
   }),
   expect: undefined,
   changesModel: true,
+  answeredByEndpoint: false,
   read: ({ body: b }) => ({ target: { kind: b.kind, name: b.name, namespace: b.namespace ?? 'default' }, patch: b.patch }),
   check(step, c) {
     c.act(patchObject(c.model, step.target, step.patch, originAt(step.origin, 'patch', 'patch'), c.problems), step.target.name);

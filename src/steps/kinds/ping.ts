@@ -23,6 +23,7 @@ export const ping = stepKind<'ping', PingSpec>()({
   body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: timeout.optional() }),
   expect: z.strictObject({ reachable: z.boolean() }),
   changesModel: false,
+  answeredByEndpoint: false,
   read(r) {
     const from = readPlace(r, 'ping');
     const to = readTarget(r, 'ping');

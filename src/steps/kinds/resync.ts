@@ -8,6 +8,7 @@ export const resync = stepKind<'resync', object>()({
   body: z.union([z.literal(true), z.strictObject({}), z.null()], { error: 'to be true or {}' }),
   expect: undefined,
   changesModel: false,
+  answeredByEndpoint: false,
   read: () => ({}),
   check: () => undefined,
   plan: () => ({ ...noPlace, to: 'kube-proxy on every node' }),

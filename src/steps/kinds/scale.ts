@@ -20,6 +20,7 @@ export const scale = stepKind<'scale', ScaleSpec>()({
   }),
   expect: undefined,
   changesModel: true,
+  answeredByEndpoint: false,
   read: ({ body: b }) => ({ deployment: b.deployment, namespace: b.namespace ?? 'default', replicas: b.replicas }),
   check(step, c) {
     c.act(scaleDeployment(c.model, step.deployment, step.namespace, step.replicas, step.origin, c.problems), step.deployment, 'deployment');

@@ -13,6 +13,7 @@ export const sleep = stepKind<'sleep', SleepSpec>()({
   body: durationUpTo(MAX_SLEEP_MS),
   expect: undefined,
   changesModel: false,
+  answeredByEndpoint: false,
   read: ({ body }) => ({ ms: parseDuration(body)! }),
   check: () => undefined,
   plan: (step) => ({ ...noPlace, to: step.ms % 1000 === 0 ? `${step.ms / 1000}s` : `${step.ms}ms` }),

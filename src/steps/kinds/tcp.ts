@@ -20,6 +20,7 @@ export const tcp = stepKind<'tcp', TcpSpec>()({
   body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: timeout.optional() }),
   expect: z.strictObject({ connect: z.boolean() }),
   changesModel: false,
+  answeredByEndpoint: false,
   read(r) {
     const from = readPlace(r, 'tcp');
     const to = readTarget(r, 'tcp');

@@ -24,6 +24,7 @@ export const udp = stepKind<'udp', UdpSpec>()({
   body: z.strictObject({ from: ref, to: ref, data: z.string().refine(noNul, { error: NO_NUL }).optional(), sourcePort: port.optional(), count: countSchema.optional(), timeout: timeout.optional() }),
   expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
   changesModel: false,
+  answeredByEndpoint: true,
   read(r) {
     const b = r.body;
     const from = readPlace(r, 'udp');

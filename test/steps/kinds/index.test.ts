@@ -37,6 +37,7 @@ t.test('the table has one module for every kind of the list, in its order', asyn
   t.same(actions, ['apply', 'patch', 'delete', 'scale'], 'the kinds that change the cluster');
   const nothingToExpect = stepKindNames.filter((k) => stepKinds[k].expect === undefined);
   t.same(nothingToExpect, ['apply', 'patch', 'delete', 'scale', 'link', 'sleep', 'resync'], 'the kinds with nothing to expect');
+  t.same(stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint), ['http', 'udp'], 'the kinds a sameBackendAs may name');
 });
 
 t.test('every kind is read, named and planned by its module', async (t) => {
