@@ -221,14 +221,11 @@ function ipOf(addrs, cell, a) {
   return { 'node-cni0': n.cni0, 'node-flannel': n.flannel, 'node-ip': n.ip }[a.source];
 }
 
-/** What a step's `seen` says happened: an answer with the source the server saw, or a failure. */
+/** What a step's first try saw (the report's `tries`): an answer with the source the server saw, or a failure. */
 function parseSeen(step) {
-  const failed = /\btr(?:y|ies): failed: (\w+)/.exec(step.seen);
-  if (failed) return { kind: failed[1] === 'timeout' ? 'dropped' : failed[1], detail: step.seen };
-  if (/\btr(?:y|ies): status \d+/.test(step.seen)) {
-    const source = /source ([0-9.]+)/.exec(step.seen);
-    return source ? { kind: 'answered', ip: source[1] } : { kind: 'answered', ip: undefined };
-  }
+  const t = step.tries?.[0];
+  if (t && !t.ok && t.failure !== 'error') return { kind: t.failure === 'timeout' ? 'dropped' : t.failure, detail: step.seen };
+  if (t?.ok && t.status !== undefined) return { kind: 'answered', ip: t.source };
   return { kind: 'error', detail: step.seen };
 }
 
@@ -306,7 +303,7 @@ if (toObserve.length) {
     toObserve[i].cells.forEach((cell, j) => {
       const step = s.steps[j];
       if (!step || step.status !== 'passed') fatal(`${s.name}: observing ${key(cell)} did not run: ${step?.seen ?? s.reason}`);
-      results.get(key(cell)).kernel = parseCurl(step.seen);
+      results.get(key(cell)).kernel = parseCurl(`${step.tries?.[0]?.stdout ?? ''}\n${step.tries?.[0]?.stderr ?? ''}`);
     });
   });
 }

@@ -2,10 +2,12 @@ import type { RunEvent, ScenarioResult } from '../run/types.js';
 import type { Reporter } from './reporter.js';
 
 /**
- * The json report, as the scenario format's contract writes it: exactly
+ * The json report, as the scenario format's contract writes it:
  * `{"scenarios":[{"file","name","status","reason","durationMs","steps":[{"name","status","expected","seen","diagnostics"}]}]}`,
- * those keys in that order; `reason` and `diagnostics` are null when there is none. Two-space
- * indentation and a final newline.
+ * those keys in that order; `reason` and `diagnostics` are null when there is none. Each step then
+ * has knetlab's additions, as data: `index`, `kind`, `variant` (the kube-proxy mode whose expectIn
+ * judged it, or null), `skip` (why it did not run, or null) and `tries` (what each try saw).
+ * Two-space indentation and a final newline.
  */
 export function formatJson(results: readonly ScenarioResult[]): string {
   const report = {
@@ -21,6 +23,11 @@ export function formatJson(results: readonly ScenarioResult[]): string {
         expected: s.expected,
         seen: s.seen,
         diagnostics: s.diagnostics ?? null,
+        index: s.index,
+        kind: s.kind,
+        variant: s.variant,
+        skip: s.skip,
+        tries: s.tries,
       })),
     })),
   };

@@ -1,10 +1,9 @@
 import { checkSteps } from '../cluster/check-steps.js';
-import { resolveAddress, resolveSource, resolveTarget } from '../cluster/resolve.js';
 import { endpointsForPort, podListenPorts } from '../cluster/service-endpoints.js';
 import type { Model, Service } from '../cluster/types.js';
 import { Problems } from '../scenario/problems.js';
-import { formatTarget, type AddressRef, type SourceRef } from '../scenario/refs.js';
-import { skippedUnderMode, stepUnderMode, type ResponseExpect, type Step } from '../scenario/steps.js';
+import { skippedUnderMode, stepUnderMode, type Step } from '../scenario/steps.js';
+import { kindOf } from '../steps/kinds/index.js';
 import { formatCidr, ipToInt } from '../util/ip.js';
 import { table } from './table.js';
 
@@ -135,95 +134,14 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
   return `${out.join('\n')}\n`;
 }
 
-function placeText(m: Model, ref: SourceRef): string {
-  const ns = 'namespace' in ref && ref.namespace ? `.${ref.namespace}` : '';
-  const r = resolveSource(m, ref);
-  return `${ref.kind}/${ref.name}${ns}${r.ok ? ` (${r.value.ip})` : ''}`;
-}
-
-function addressText(m: Model, ref: AddressRef): string {
-  const r = resolveAddress(m, ref);
-  const shown = ref.kind === 'ip' ? ref.ip : `${ref.kind}/${ref.name}${'namespace' in ref && ref.namespace ? `.${ref.namespace}` : ''}${ref.kind === 'node' && ref.device ? `@${ref.device}` : ''}`;
-  return r.ok && ref.kind !== 'ip' ? `${shown} = ${r.value.ip}` : shown;
-}
-
-function responseExpect(m: Model, e: ResponseExpect): string[] {
-  const out: string[] = [];
-  if (e.sourceIp) out.push(`sourceIp ${addressText(m, e.sourceIp)}`);
-  if (e.sourceIpNot) out.push(`sourceIpNot ${addressText(m, e.sourceIpNot)}`);
-  if (e.backend) out.push(`backend ${addressText(m, e.backend)}`);
-  if (e.backends) out.push(`backends ${e.backends}`);
-  if (e.spread !== undefined) out.push(`spread ${e.spread}`);
-  if (e.sameBackendAs !== undefined) out.push(`the backend of "${e.sameBackendAs}"`);
-  return out;
-}
-
-/** Each step with the addresses its names stand for at the moment it runs. */
+/** Each step with the addresses its names stand for at the moment it runs (each kind gives its row, src/steps/kinds/). */
 function planSteps(model: Model, steps: readonly Step[]): string[][] {
   const rows: string[][] = [];
   checkSteps(model, steps, new Problems(), (written, m) => {
     const step = stepUnderMode(written, m.config.proxyMode);
-    const n = String(step.index + 1);
     const skipped = skippedUnderMode(written, m.config.proxyMode);
-    const row = (action: string, from: string, to: string, expect: string[] = []) => rows.push([n, action, from, to, skipped ? `not run in ${m.config.proxyMode} mode` : expect.join(', '), step.name]);
-    switch (step.kind) {
-      case 'http':
-      case 'tcp':
-      case 'udp':
-      case 'ping': {
-        const to = resolveTarget(m, step.to, step.kind === 'ping' ? undefined : step.kind === 'udp' ? 'UDP' : 'TCP');
-        const port = step.kind !== 'ping' && to.ok && to.value.port ? `:${to.value.port}` : '';
-        const proto = step.kind === 'tcp' || step.kind === 'udp' ? `/${step.kind.toUpperCase()}` : '';
-        const dest = to.ok ? `${to.value.hostname ?? to.value.ip}${port}${proto}` : '?';
-        const extra: string[] = [];
-        if (step.kind === 'http') {
-          if (step.path !== '/' && step.to.kind !== 'url') extra.push(step.path);
-          for (const [k, v] of Object.entries(step.headers)) extra.push(`${k}: ${v}`);
-        }
-        if (step.count > 1) extra.push(`x${step.count}`);
-        const toText = `${formatTarget(step.to)} = ${dest}${extra.length ? ` ${extra.join(' ')}` : ''}`;
-        let expect: string[];
-        if (step.kind === 'http') expect = [step.expect.fail !== undefined ? `fail ${step.expect.fail}` : `status ${step.expect.status}`, ...responseExpect(m, step.expect)];
-        else if (step.kind === 'udp') expect = [step.expect.reply ? 'reply' : 'no reply', ...responseExpect(m, step.expect)];
-        else if (step.kind === 'tcp') expect = [step.expect.connect ? 'connect' : 'no connect'];
-        else expect = [step.expect.reachable ? 'reachable' : 'unreachable'];
-        row(step.kind, placeText(m, step.from), toText, expect);
-        break;
-      }
-      case 'dns': {
-        const e = step.expect;
-        const expect = e.addresses ? e.addresses.map((a) => `address ${addressText(m, a)}`) : e.cname !== undefined ? [`cname ${e.cname}`] : e.nxdomain !== undefined ? [e.nxdomain ? 'nxdomain' : 'not nxdomain'] : [];
-        row('dns', placeText(m, step.from), `${step.query} ${step.type}`, expect);
-        break;
-      }
-      case 'exec': {
-        const e = step.expect;
-        const expect = [...(e.exitCode !== undefined ? [`exit ${e.exitCode}`] : []), ...(e.stdoutMatches ? [`stdout ~ /${e.stdoutMatches}/`] : []), ...(e.stderrMatches ? [`stderr ~ /${e.stderrMatches}/`] : [])];
-        row('exec', placeText(m, step.on), step.command.join(' '), expect);
-        break;
-      }
-      case 'apply':
-        row('apply', '', step.objects.map((o) => `${o.kind.toLowerCase()}/${o.meta.name}${o.meta.namespace !== 'default' && o.kind !== 'Namespace' ? `.${o.meta.namespace}` : ''}`).join(', '));
-        break;
-      case 'patch':
-        row('patch', '', `${step.target.kind.toLowerCase()}/${step.target.name} ${JSON.stringify(step.patch)}`);
-        break;
-      case 'delete':
-        row('delete', '', `${step.target.kind.toLowerCase()}/${step.target.name}`);
-        break;
-      case 'scale':
-        row('scale', '', `deployment/${step.deployment} to ${step.replicas}`);
-        break;
-      case 'link':
-        row('link', '', `node/${step.node} ${step.state}`);
-        break;
-      case 'sleep':
-        row('sleep', '', step.ms % 1000 === 0 ? `${step.ms / 1000}s` : `${step.ms}ms`);
-        break;
-      case 'resync':
-        row('resync', '', 'kube-proxy on every node');
-        break;
-    }
+    const row = kindOf(step).plan(step, m);
+    rows.push([String(step.index + 1), step.kind, row.from, row.to, skipped ? `not run in ${m.config.proxyMode} mode` : row.expect.join(', '), step.name]);
   });
   return rows;
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import PQueue from 'p-queue';
 import { sandboxCommand, SANDBOX_ENV } from '../kernel/sandbox.js';
+import type { StepKindName } from '../scenario/schema.js';
 import type { ProxyMode } from '../cluster/types.js';
 import { KnetlabError } from '../errors.js';
 import { tryKill } from '../kernel/process-identity.js';
@@ -61,13 +62,13 @@ function removeIfEmpty(dir: string): void {
 class Progress {
   name: string;
   readonly steps: StepResult[] = [];
-  current: string | undefined;
+  current: { name: string; index: number; kind: StepKindName } | undefined;
   constructor(file: string) {
     this.name = basename(file);
   }
   see(e: RunEvent): void {
     if (e.type === 'scenario-start') this.name = e.name;
-    if (e.type === 'step-start') this.current = e.name;
+    if (e.type === 'step-start') this.current = { name: e.name, index: e.index, kind: e.kind };
     if (e.type === 'step-end') {
       this.steps.push(e.result);
       this.current = undefined;
@@ -75,13 +76,14 @@ class Progress {
   }
   /** Where the run was when it was cut short, in words. */
   where(): string {
-    if (this.current) return `during step "${this.current}"`;
+    if (this.current) return `during step "${this.current.name}"`;
     const last = this.steps.at(-1);
     return last ? `after step "${last.name}"` : 'before its steps';
   }
   /** The steps so far, and the one under way marked as cut short. */
   cutShort(why: string): StepResult[] {
-    const under = this.current ? [{ name: this.current, status: 'skipped' as const, expected: '', seen: why, diagnostics: null, durationMs: 0 }] : [];
+    const c = this.current;
+    const under: StepResult[] = c ? [{ name: c.name, index: c.index, kind: c.kind, status: 'skipped', expected: '', seen: why, diagnostics: null, durationMs: 0, tries: [], skip: { because: 'interrupted' }, variant: null }] : [];
     return [...this.steps, ...under];
   }
 }

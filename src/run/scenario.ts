@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { applyObjects, deleteObject, patchObject, scaleDeployment, type ActionResult } from '../cluster/actions.js';
 import { podListenPorts } from '../cluster/service-endpoints.js';
 import type { Model, Pod } from '../cluster/types.js';
 import { machineNetns, podNetns, LAN_NETNS } from '../dataplane/names.js';
@@ -12,13 +11,11 @@ import { NetworkPolicies } from '../kernel/network-policy.js';
 import type { Runner } from '../kernel/exec.js';
 import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
 import { systemPython } from '../kernel/python.js';
-import { Problems } from '../scenario/problems.js';
-import { skippedUnderMode, stepUnderMode, type Step } from '../scenario/steps.js';
-import { resolveAddress, resolveSource } from '../cluster/resolve.js';
+import { skippedUnderMode, stepUnderMode, variantSuffix, type Step } from '../scenario/steps.js';
 import { renderDnsZone } from '../dataplane/dns-records.js';
-import { dnsProbe, judgeDns } from '../steps/dns-probe.js';
 import type { Judged } from '../steps/judge.js';
-import { placeNetns, runProbe, stepName, StepError, type AnsweredBy } from '../steps/run.js';
+import { kindOf, stepName } from '../steps/kinds/index.js';
+import { StepError, type AnsweredBy } from '../steps/run.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
@@ -131,26 +128,8 @@ async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkl
   await ingress.start(next, made);
 }
 
-function actionOf(model: Model, step: Step, problems: Problems): ActionResult | undefined {
-  switch (step.kind) {
-    case 'apply':
-      return { ok: true, model: applyObjects(model, step.objects, problems) };
-    case 'patch':
-      return patchObject(model, step.target, step.patch, step.origin, problems);
-    case 'delete':
-      return deleteObject(model, step.target, problems);
-    case 'scale':
-      return scaleDeployment(model, step.deployment, step.namespace, step.replicas, step.origin, problems);
-    default:
-      return undefined;
-  }
-}
-
-/** Runs one scenario inside its sandbox: capabilities, topology, workloads, steps. */
-export async function runScenario(config: SandboxConfig, opts: ScenarioRunOptions): Promise<ScenarioResult> {
-  const { runner, emit } = opts;
-  const { file } = config;
-  const start = performance.now();
+/** Phase timings as the run goes: each `phase(name)` closes the phase that ran since the last one. */
+function phaseClock(file: string, emit: (e: RunEvent) => void) {
   const phases: PhaseTiming[] = [];
   let mark = performance.now();
   const phase = (name: string) => {
@@ -160,9 +139,32 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
     phases.push(t);
     emit({ type: 'phase', file, phase: name, durationMs: t.durationMs });
   };
+  return { phases, phase };
+}
+
+/** What runs for the whole scenario once the topology is up, and what steps change. */
+interface Live {
+  runner: Runner;
+  echo: EchoServer;
+  commands: CommandWorkloads;
+  kubeProxy: KubeProxy;
+  ingress: IngressControllers;
+  policies: NetworkPolicies;
+  etcNetns: boolean;
+  echoLog: string;
+  /** The model as it is now (actions change it). */
+  model: Model;
+}
+
+/** Runs one scenario inside its sandbox: capabilities, topology, workloads, steps. */
+export async function runScenario(config: SandboxConfig, opts: ScenarioRunOptions): Promise<ScenarioResult> {
+  const { runner, emit } = opts;
+  const { file } = config;
+  const start = performance.now();
+  const { phases, phase } = phaseClock(file, emit);
   const v = await loadModel(file, config.validation);
   const override = config.proxyMode;
-  let model: Model = override ? { ...v.model, config: { ...v.model.config, proxyMode: override } } : v.model;
+  const model: Model = override ? { ...v.model, config: { ...v.model.config, proxyMode: override } } : v.model;
   const name = v.scenario.name;
   emit({ type: 'scenario-start', file, name });
   const steps: StepResult[] = [];
@@ -173,23 +175,48 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
   };
   phase('validate');
 
+  const prepared = await prepareKernel(runner, config, model, emit);
+  phase('capabilities');
+  if (!prepared.ok) return finish('skipped', prepared.missing);
+  const live = await buildCluster(runner, model, prepared.etcNetns, phase);
+  try {
+    await startWorkloads(live);
+    phase('workloads');
+    if (opts.hold) {
+      emit({ type: 'held', file, name, netns: placesNetns(live.model) });
+      await opts.hold.until;
+      return finish('passed', null);
+    }
+    const failed = await runSteps(live, v.scenario.steps, config, emit, steps);
+    phase('steps');
+    return finish(failed ? 'failed' : 'passed', failed ? `step "${failed.name}" failed: expected ${failed.expected}; saw ${failed.seen}` : null);
+  } finally {
+    live.commands.stopAll();
+    await live.ingress.stopAll();
+    await live.echo.stop();
+  }
+}
+
+/** The sandbox made, and the kernel features the model needs probed: what is missing, if any. */
+async function prepareKernel(runner: Runner, config: SandboxConfig, model: Model, emit: (e: RunEvent) => void): Promise<{ ok: true; etcNetns: boolean } | { ok: false; missing: string }> {
   const { etcNetns } = await prepareSandbox(runner, { writable: [config.diagnosticsDir], artifacts: config.artifactsDir });
   // Everything the run starts from here inherits it: where a scenario's commands keep files.
   process.env[ARTIFACTS_ENV] = ARTIFACTS_MOUNT;
   const features = neededFeatures(model);
   const caps = await probeCapabilities(runner, features, { known: new Set(config.knownFeatures) });
   if (caps.found.length) emit({ type: 'features', found: caps.found });
-  phase('capabilities');
   const missing = missingReason(caps, features);
-  if (missing) return finish('skipped', missing);
+  return missing ? { ok: false, missing } : { ok: true, etcNetns };
+}
 
+/** The topology, the echo server, kube-proxy's rules and the NetworkPolicies, as the model has them. */
+async function buildCluster(runner: Runner, model: Model, etcNetns: boolean, phase: (name: string) => void): Promise<Live> {
   // Logs stay in the sandbox's private /run; a failed step's diagnostics copy them out.
   const echoLog = join(SCRATCH, 'echo-log.jsonl');
   // The echo server starts while the topology is built; it listens once the namespaces exist.
   const echoStarting = EchoServer.start({ logFile: echoLog, python: systemPython() });
   echoStarting.catch(() => undefined); // awaited below; a failure then is reported there
-  const plan = renderTopology(model);
-  await applyTopology(runner, plan, { etcNetns });
+  await applyTopology(runner, renderTopology(model), { etcNetns });
   phase('topology');
   const echo = await echoStarting;
   const kubeProxy = new KubeProxy(runner, { clearStaleConntrack: model.config.clearStaleConntrack, serveHealth: (l) => echo.listen(l) });
@@ -197,131 +224,92 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
   const policies = new NetworkPolicies(runner);
   await policies.sync(model);
   phase('kube-proxy');
-  const commands = new CommandWorkloads(SCRATCH);
-  const ingress = new IngressControllers();
+  return { runner, echo, commands: new CommandWorkloads(SCRATCH), kubeProxy, ingress: new IngressControllers(), policies, etcNetns, echoLog, model };
+}
+
+/** The pods' workloads: echo sockets, DNS records, commands (waited for until they listen), ingress controllers. */
+async function startWorkloads(live: Live): Promise<void> {
+  const { model, echo, commands, ingress } = live;
+  await echo.listen(echoListeners(model));
+  if (model.config.dns) await echo.setDnsZone(renderDnsZone(model));
+  const notRunnable = commands.start(model.pods);
+  if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
+  // What still does not listen shows in the steps that reach it (refused), and in its log.
+  await commands.listening(model.pods);
+  await ingress.start(model, model.pods);
+}
+
+/** Runs the steps in order (after a failure, the rest are reported skipped); the failed one, if any. */
+async function runSteps(live: Live, written: readonly Step[], config: SandboxConfig, emit: (e: RunEvent) => void, results: StepResult[]): Promise<StepResult | undefined> {
+  const { file } = config;
+  const mode = live.model.config.proxyMode;
+  let failed: StepResult | undefined;
+  // Who answered each http and udp step that ran, by index, for sameBackendAs.
+  const answered = new Map<number, readonly string[]>();
+  const answeredBy: AnsweredBy = (ref, before) => {
+    const earlier = written.filter((s) => s.index < before && s.name === ref).at(-1);
+    return earlier ? answered.get(earlier.index) : undefined;
+  };
+  for (const w of written) {
+    const step = stepUnderMode(w, mode);
+    // A step judged by its expectIn says so: its name may describe another mode's outcome.
+    const e = w.expectIn?.[mode];
+    const variant = e !== undefined && e !== 'skip' ? mode : null;
+    const name = stepName(step) + (variant ? variantSuffix(variant) : '');
+    emit({ type: 'step-start', file, index: step.index, kind: step.kind, name });
+    const base = { name, index: step.index, kind: step.kind, variant, diagnostics: null, durationMs: 0, tries: [], expected: '' };
+    let result: StepResult;
+    if (failed) result = { ...base, status: 'skipped', seen: 'not run: an earlier step failed', skip: { because: 'earlier-step-failed' } };
+    else if (skippedUnderMode(w, mode)) result = { ...base, status: 'skipped', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, skip: { because: 'mode', mode } };
+    else {
+      result = await runOneStep(live, step, base, config, answeredBy, (servers) => answered.set(step.index, servers));
+      if (result.status === 'failed') failed = result;
+    }
+    results.push(result);
+    emit({ type: 'step-end', file, index: step.index, result });
+  }
+  return failed;
+}
+
+/** One step run by its kind and judged; a failed one gets its diagnostics written. */
+async function runOneStep(live: Live, step: Step, base: Pick<StepResult, 'name' | 'index' | 'kind' | 'variant'>, config: SandboxConfig, answeredBy: AnsweredBy, answeredNow: (servers: readonly string[]) => void): Promise<StepResult> {
+  const t0 = performance.now();
+  let judged: Judged;
   try {
-    await echo.listen(echoListeners(model));
-    if (model.config.dns) await echo.setDnsZone(renderDnsZone(model));
-    const notRunnable = commands.start(model.pods);
-    if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
-    // What still does not listen shows in the steps that reach it (refused), and in its log.
-    await commands.listening(model.pods);
-    await ingress.start(model, model.pods);
-    phase('workloads');
-    if (opts.hold) {
-      emit({ type: 'held', file, name, netns: placesNetns(model) });
-      await opts.hold.until;
-      return finish('passed', null);
-    }
-
-    let failed: StepResult | undefined;
-    // Who answered each http and udp step that ran, by index, for sameBackendAs.
-    const answered = new Map<number, readonly string[]>();
-    const answeredBy: AnsweredBy = (ref, before) => {
-      const earlier = v.scenario.steps.filter((s) => s.index < before && s.name === ref).at(-1);
-      return earlier ? answered.get(earlier.index) : undefined;
-    };
-    for (const written of v.scenario.steps) {
-      const step = stepUnderMode(written, model.config.proxyMode);
-      // A step judged by its expectIn says so: its name may describe another mode's outcome.
-      const variant = written.expectIn?.[model.config.proxyMode];
-      const sname = stepName(step) + (variant !== undefined && variant !== 'skip' ? ` [expectIn.${model.config.proxyMode}]` : '');
-      emit({ type: 'step-start', file, index: step.index, name: sname });
-      const t0 = performance.now();
-      let result: StepResult;
-      if (failed) {
-        result = { name: sname, status: 'skipped', expected: '', seen: 'not run: an earlier step failed', diagnostics: null, durationMs: 0 };
-      } else if (skippedUnderMode(written, model.config.proxyMode)) {
-        result = { name: sname, status: 'skipped', expected: '', seen: `not run under kube-proxy's ${model.config.proxyMode} mode (its expectIn says skip)`, diagnostics: null, durationMs: 0 };
-      } else {
-        let judged: Judged;
-        try {
-          judged = await runStep(runner, { echo, commands, kubeProxy, ingress, policies }, step, () => model, (m) => (model = m), etcNetns, answeredBy);
-          if (judged.servers) answered.set(step.index, judged.servers);
-        } catch (err) {
-          if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
-          judged = { passed: false, expected: 'the step can run', seen: err.message };
-        }
-        let diagnostics: string | null = null;
-        if (!judged.passed) {
-          const namespaces = [LAN_NETNS, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...podsWithNetns(model).map(podNetns)];
-          diagnostics = await writeDiagnostics(runner, join(config.diagnosticsDir, `step-${String(step.index + 1).padStart(2, '0')}`), {
-            step: sname,
-            expected: judged.expected,
-            seen: judged.seen,
-            namespaces,
-            echoLog,
-            logsFrom: SCRATCH,
-          });
-        }
-        result = { name: sname, status: judged.passed ? 'passed' : 'failed', expected: judged.expected, seen: judged.seen, diagnostics, durationMs: Math.round(performance.now() - t0) };
-        if (!judged.passed) failed = result;
-      }
-      steps.push(result);
-      emit({ type: 'step-end', file, index: step.index, result });
-    }
-    phase('steps');
-    return finish(failed ? 'failed' : 'passed', failed ? `step "${failed.name}" failed: expected ${failed.expected}; saw ${failed.seen}` : null);
-  } finally {
-    commands.stopAll();
-    await ingress.stopAll();
-    await echo.stop();
+    judged = await kindOf(step).run(step, {
+      runner: live.runner,
+      model: live.model,
+      answeredBy,
+      commit: (next) => commitModel(live, next),
+      resync: () => live.kubeProxy.resync(live.model),
+    });
+    if (judged.servers) answeredNow(judged.servers);
+  } catch (err) {
+    if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
+    judged = { passed: false, expected: 'the step can run', seen: err.message, tries: [] };
   }
+  let diagnostics: string | null = null;
+  if (!judged.passed) {
+    const model = live.model;
+    const namespaces = [LAN_NETNS, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...podsWithNetns(model).map(podNetns)];
+    diagnostics = await writeDiagnostics(live.runner, join(config.diagnosticsDir, `step-${String(step.index + 1).padStart(2, '0')}`), {
+      step: base.name,
+      expected: judged.expected,
+      seen: judged.seen,
+      namespaces,
+      echoLog: live.echoLog,
+      logsFrom: SCRATCH,
+    });
+  }
+  return { ...base, status: judged.passed ? 'passed' : 'failed', expected: judged.expected, seen: judged.seen, diagnostics, durationMs: Math.round(performance.now() - t0), tries: judged.tries, skip: null };
 }
 
-interface Live {
-  echo: EchoServer;
-  commands: CommandWorkloads;
-  kubeProxy: KubeProxy;
-  ingress: IngressControllers;
-  policies: NetworkPolicies;
-}
-
-async function runStep(runner: Runner, live: Live, step: Step, get: () => Model, set: (m: Model) => void, etcNetns: boolean, answeredBy: AnsweredBy): Promise<Judged> {
-  const model = get();
-  switch (step.kind) {
-    case 'sleep':
-      await new Promise((r) => setTimeout(r, step.ms));
-      return { passed: true, expected: `wait ${step.ms} ms`, seen: 'waited' };
-    case 'link': {
-      // The node's cable: its port on the LAN bridge, so the node keeps its own addresses and routes.
-      await runner.run(['ip', '-n', LAN_NETNS, 'link', 'set', 'dev', step.node, step.state]);
-      return { passed: true, expected: `node/${step.node}'s LAN link ${step.state}`, seen: step.state };
-    }
-    case 'apply':
-    case 'patch':
-    case 'delete':
-    case 'scale': {
-      const problems = new Problems();
-      const r = actionOf(model, step, problems)!;
-      const errors = problems.list.filter((p) => p.severity === 'error').map((p) => p.message);
-      if (!r.ok || errors.length) return { passed: false, expected: `${step.kind} is accepted`, seen: r.ok ? errors.join('; ') : r.reason };
-      await syncPods(runner, live.echo, live.commands, live.ingress, model, r.model, etcNetns);
-      await live.kubeProxy.sync(model, r.model);
-      await live.policies.sync(r.model);
-      await live.ingress.reload(r.model);
-      set(r.model);
-      return { passed: true, expected: `${step.kind} is accepted`, seen: 'applied' };
-    }
-    case 'resync':
-      await live.kubeProxy.resync(model);
-      return { passed: true, expected: 'kube-proxy resyncs every node', seen: 'resynced' };
-    case 'dns': {
-      const from = resolveSource(model, step.from);
-      if (!from.ok) throw new StepError(from.reason);
-      const addresses = step.expect.addresses?.map((a) => {
-        const r = resolveAddress(model, a);
-        if (!r.ok) throw new StepError(r.reason);
-        return { ip: r.value.ip, shown: r.value.meaning };
-      });
-      const result = await dnsProbe(runner, placeNetns(from.value), step.query, step.type, step.timeoutMs);
-      return judgeDns(result, {
-        ...(addresses ? { addresses } : {}),
-        ...(step.expect.cname !== undefined ? { cname: step.expect.cname } : {}),
-        ...(step.expect.nxdomain !== undefined ? { nxdomain: step.expect.nxdomain } : {}),
-      });
-    }
-    default:
-      return runProbe(runner, model, step, answeredBy);
-  }
+/** After an action: pods made and removed, kube-proxy, policies and ingress brought to the next model. */
+async function commitModel(live: Live, next: Model): Promise<void> {
+  const prev = live.model;
+  await syncPods(live.runner, live.echo, live.commands, live.ingress, prev, next, live.etcNetns);
+  await live.kubeProxy.sync(prev, next);
+  await live.policies.sync(next);
+  await live.ingress.reload(next);
+  live.model = next;
 }

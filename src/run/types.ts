@@ -1,12 +1,47 @@
 // What a run produces, shared by the runner (inside the sandbox) and the reporters (outside).
 import type { ProxyMode } from '../cluster/types.js';
+import type { StepKindName } from '../scenario/schema.js';
 import type { ValidateOptions } from '../validate.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 
+/** What one try of a step saw (a probe's request, connect, datagram or echo request; a lookup; a command). */
+export interface TrySeen {
+  /** Answered (http, udp), connected (tcp), replied (ping), NOERROR (dns), exited (exec). */
+  ok: boolean;
+  /** Why it was not answered. */
+  failure?: 'timeout' | 'refused' | 'unreachable' | 'error';
+  /** The HTTP status. */
+  status?: number;
+  /** The client address the echo server saw. */
+  source?: string;
+  /** Who answered, as the echo server names itself: `pod/NAME.NS`, `node/NAME`, `host/NAME`. */
+  server?: string;
+  /** exec: the exit status, whether it timed out, and the end of its output. */
+  exitCode?: number;
+  timedOut?: boolean;
+  stdout?: string;
+  stderr?: string;
+  /** dns: the status of the last query and its answer section, and every query dig sent. */
+  dns?: { status: string; question?: string; answers: { name: string; type: string; data: string }[]; tried?: { name: string; status: string }[] };
+  /** The tool's own words when it failed (curl's message, ...). */
+  error?: string;
+}
+
+/** Why a step did not run. */
+export type StepSkip =
+  | { because: 'earlier-step-failed' }
+  /** Its expectIn says `skip` for this kube-proxy mode. */
+  | { because: 'mode'; mode: ProxyMode }
+  /** The run was cut short (Ctrl-C, SIGTERM, the time limit) while it ran. */
+  | { because: 'interrupted' };
+
 export interface StepResult {
   /** The step's name, or a generated one such as `http host/client -> nodeport/nginx@node-2`. */
   name: string;
+  /** 0-based place in the scenario's steps. */
+  index: number;
+  kind: StepKindName;
   status: Status;
   /** What was expected, in words (e.g. `status 200, sourceIp host/client (192.168.8.100)`). */
   expected: string;
@@ -15,6 +50,12 @@ export interface StepResult {
   /** The folder of this step's diagnostics, when it failed; otherwise null. */
   diagnostics: string | null;
   durationMs: number;
+  /** What each try saw, in order ([] for a step that was not run, or has no tries: actions, sleep). */
+  tries: TrySeen[];
+  /** Why it was not run, or null. */
+  skip: StepSkip | null;
+  /** The kube-proxy mode whose `expectIn` judged it (its name ends in `[expectIn.MODE]`), or null. */
+  variant: ProxyMode | null;
 }
 
 export interface PhaseTiming {
@@ -56,7 +97,7 @@ export interface SandboxConfig {
 export type RunEvent =
   | { type: 'scenario-start'; file: string; name: string }
   | { type: 'phase'; file: string; phase: string; durationMs: number }
-  | { type: 'step-start'; file: string; index: number; name: string }
+  | { type: 'step-start'; file: string; index: number; kind: StepKindName; name: string }
   | { type: 'step-end'; file: string; index: number; result: StepResult }
   | { type: 'scenario-end'; result: ScenarioResult }
   /** Kernel features the capability probe found present, for the runner's cache. */

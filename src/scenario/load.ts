@@ -2,16 +2,18 @@ import { realpath } from 'node:fs/promises';
 import { dirname, join, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { KnetlabError } from '../errors.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration } from './duration.js';
 import { placeInputPath, resolveAllowPaths } from './input-file.js';
 import { proxyModes } from '../proxy/modes.js';
 import { DEFAULT_SCENARIO_LIMIT_MS, MAX_HOSTS, MAX_MANIFESTS, MAX_NODES, MAX_SCENARIO_LIMIT_MS, MAX_STEPS } from './limits.js';
 import { readKubeObject, type KubeObject } from './objects.js';
 import { Problems, quote, show } from './problems.js';
-import { parseAddress, parseSource, parseTarget, type Parsed } from './refs.js';
-import { clusterSchema, hostSchema, nodeSchema, stepKinds, stepSchemas, type ClusterInput, type HostInput, type NodeInput, type StepKind } from './schema.js';
+import type { Parsed } from './refs.js';
+import { clusterSchema, hostSchema, nodeSchema, stepKindNames, type ClusterInput, type HostInput, type NodeInput, type StepKindName } from './schema.js';
 import { newTokenBudget, originAt, readYamlFile, type Origin, type SourceDoc, type TokenBudget } from './source.js';
-import type { ResponseExpect, Step } from './steps.js';
+import type { Step } from './steps.js';
+import type { ReadContext, StepKindDef } from '../steps/kind.js';
+import { stepKinds } from '../steps/kinds/index.js';
 import { suggestion } from './suggest.js';
 import { heaviestSteps, worstCaseMs } from './worst-case.js';
 import { reportZodIssues } from './zod-problems.js';
@@ -220,10 +222,11 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   };
 }
 
-/** `sameBackendAs` names the latest earlier step of that name, which must be an http or udp step. */
+/** `sameBackendAs` names the latest earlier step of that name, which must be of a kind whose endpoint answers (http, udp). */
 function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: Problems): void {
-  const kindOf = (r: unknown) => (r && typeof r === 'object' ? Object.keys(r).find((k) => (stepKinds as readonly string[]).includes(k)) : undefined);
+  const kindOf = (r: unknown) => (r && typeof r === 'object' ? Object.keys(r).find((k) => (stepKindNames as readonly string[]).includes(k)) : undefined);
   const nameOf = (r: unknown) => (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : undefined);
+  const answering: string[] = stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint);
   for (const step of steps) {
     const variants: [string[], unknown][] = [[['expect'], 'expect' in step ? step.expect : undefined], ...Object.entries(step.expectIn ?? {}).map(([m, e]) => [['expectIn', m], e] as [string[], unknown])];
     for (const [path, e] of variants) {
@@ -237,8 +240,8 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
         const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
         const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
         problems.error(at, `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`);
-      } else if (!['http', 'udp'].includes(kindOf(earlier[j]) ?? '')) {
-        problems.error(at, `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an http or udp step has an endpoint that answered`);
+      } else if (!answering.includes(kindOf(earlier[j]) ?? '')) {
+        problems.error(at, `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`);
       }
     }
   }
@@ -318,7 +321,13 @@ async function readStep(value: unknown, index: number, origin: Origin, files: Fi
   const step = await readStepWith(value, index, origin, files, problems, rejected, ['expect']);
   const raw = value as Record<string, unknown>;
   if (!step || raw.expectIn === undefined) return step;
-  const where = `steps[${index}].expectIn`;
+  const expectIn = await readExpectIn(step, raw, origin, files, problems, rejected);
+  return expectIn ? { ...step, expectIn } : undefined;
+}
+
+/** A step's `expectIn`, each mode's expectation read as its `expect`; undefined after reporting any problem. */
+async function readExpectIn(step: Step, raw: Record<string, unknown>, origin: Origin, files: FileContext, problems: Problems, rejected: string[]): Promise<Step['expectIn'] | undefined> {
+  const where = `steps[${step.index}].expectIn`;
   if (raw.expectIn === null || typeof raw.expectIn !== 'object' || Array.isArray(raw.expectIn)) {
     problems.error(originAt(origin, 'expectIn'), `Expected \`${where}\` to map kube-proxy modes to expectations, such as \`{ipvs: {reachable: true}}\`, got ${show(raw.expectIn)}`);
     return undefined;
@@ -340,18 +349,25 @@ async function readStep(value: unknown, index: number, origin: Origin, files: Fi
       }
       continue;
     }
-    const variant = await readStepWith({ ...raw, expect: exp }, index, origin, files, problems, rejected, ['expectIn', mode]);
+    const variant = await readStepWith({ ...raw, expect: exp }, step.index, origin, files, problems, rejected, ['expectIn', mode]);
     if (!variant || !('expect' in variant)) {
       ok = false;
       continue;
     }
     (expectIn as Record<string, unknown>)[mode] = variant.expect;
   }
-  return ok ? { ...step, expectIn } : undefined;
+  return ok ? expectIn : undefined;
 }
 
-async function readStepWith(value: unknown, index: number, origin: Origin, files: FileContext, problems: Problems, rejected: string[], expectPath: ['expect'] | ['expectIn', string]): Promise<Step | undefined> {
-  const where = `steps[${index}]`;
+/** A step's kind and name, once its keys are known good: the first phase of reading a step. */
+interface StepHead {
+  raw: Record<string, unknown>;
+  kind: StepKindName;
+  name: string;
+}
+
+/** Which kind a step is (exactly one action key), and its keys and name checked; undefined after reporting why not. */
+function readStepHead(value: unknown, where: string, origin: Origin, problems: Problems): StepHead | undefined {
   // `- sleep: 1s` is a one-key mapping like the others; a bare string is a mistake.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     problems.error(origin, `Expected \`${where}\` to be a mapping such as \`http: {from: ..., to: ...}\`, got ${show(value)}`);
@@ -359,9 +375,8 @@ async function readStepWith(value: unknown, index: number, origin: Origin, files
   }
   const raw = value as Record<string, unknown>;
   const keys = Object.keys(raw);
-  const kinds = keys.filter((k): k is StepKind => (stepKinds as readonly string[]).includes(k));
-  const allowed = [...stepKinds, 'name', 'expect', 'expectIn'];
-  const exWhere = `${where}.${expectPath.join('.')}`;
+  const kinds = keys.filter((k): k is StepKindName => (stepKindNames as readonly string[]).includes(k));
+  const allowed = [...stepKindNames, 'name', 'expect', 'expectIn'];
   let bad = false;
   for (const k of keys) {
     if (!allowed.includes(k)) {
@@ -370,198 +385,70 @@ async function readStepWith(value: unknown, index: number, origin: Origin, files
     }
   }
   if (kinds.length === 0) {
-    if (!bad) problems.error(origin, `\`${where}\` has no action: expected one of ${stepKinds.join(', ')}`);
+    if (!bad) problems.error(origin, `\`${where}\` has no action: expected one of ${stepKindNames.join(', ')}`);
     return undefined;
   }
   if (kinds.length > 1) {
     problems.error(originAt(origin, kinds[1]!), `\`${where}\` has more than one action (${kinds.join(', ')}); write one step each`, { key: true });
     return undefined;
   }
-  const kind = kinds[0]!;
   if (raw.name !== undefined && typeof raw.name !== 'string') {
     problems.error(originAt(origin, 'name'), `Expected \`${where}.name\` to be a string, got ${show(raw.name)}`);
     bad = true;
   }
-  const schemas = stepSchemas[kind];
-  const bodyOrigin = originAt(origin, kind);
-  const before = problems.errorCount;
-  const bodyValue = kind === 'resync' && raw[kind] === null ? {} : raw[kind]; // `- resync:` with nothing after it
-  const body = checkPart(schemas.body as z.ZodType, bodyValue, bodyOrigin, [...['steps', index] as (string | number)[], kind], problems) as Record<string, unknown> | string | true | undefined;
-  let expect: Record<string, unknown> | undefined;
+  // A bad key or name was reported: the caller sees the error count and goes no further than the schemas.
+  return { raw, kind: kinds[0]!, name: typeof raw.name === 'string' ? raw.name : '' };
+}
+
+/** The body and the expectation checked against the kind's schemas (both reported, whatever the first gave). */
+function readStepSchemas(head: StepHead, index: number, origin: Origin, problems: Problems, expectPath: ['expect'] | ['expectIn', string]): { body: unknown; expect: unknown } | undefined {
+  const { raw, kind } = head;
+  const def: StepKindDef<StepKindName, unknown> = stepKinds[kind];
+  // A body may be null where its schema says so (`- resync:` with nothing after it).
+  const body = checkPart(def.body, raw[kind], originAt(origin, kind), ['steps', index, kind], problems);
+  let expect: unknown;
   if (raw.expect !== undefined) {
-    if (!schemas.expect) {
-      problems.error(originAt(origin, ...expectPath), `A ${kind} step has nothing to expect; remove \`${exWhere}\``, { key: true });
+    if (!def.expect) {
+      problems.error(originAt(origin, ...expectPath), `A ${kind} step has nothing to expect; remove \`steps[${index}].${expectPath.join('.')}\``, { key: true });
     } else {
-      expect = checkPart(schemas.expect as z.ZodType, raw.expect, originAt(origin, ...expectPath), ['steps', index, ...expectPath], problems) as Record<string, unknown> | undefined;
+      expect = checkPart(def.expect, raw.expect, originAt(origin, ...expectPath), ['steps', index, ...expectPath], problems);
     }
   }
-  if (bad || body === undefined || problems.errorCount > before) return undefined;
-  const base = { index, origin, name: typeof raw.name === 'string' ? raw.name : '' };
-  const b = body as Record<string, unknown>;
-  const fld = (k: string): Origin => originAt(bodyOrigin, k);
-  const exAt = (k: string): Origin => originAt(origin, ...expectPath, k);
-  const src = (): ReturnType<typeof parseSource> extends Parsed<infer T> ? T | undefined : never =>
-    parsedOr(parseSource(b.from as string), fld('from'), `${where}.${kind}.from`, b.from as string, problems);
-  const tgt = () => parsedOr(parseTarget(b.to as string), fld('to'), `${where}.${kind}.to`, b.to as string, problems);
-  const addr = (k: string, v: unknown) => (typeof v === 'string' ? parsedOr(parseAddress(v), exAt(k), `${exWhere}.${k}`, v, problems) : undefined);
-  const timeoutMs = parseDuration(b.timeout) ?? 2000;
-  const count = (b.count as number | undefined) ?? 1;
-  // Every problem of an expectation is reported, not only the first.
-  const responseExpect = (): ResponseExpect | undefined => {
-    const e = expect ?? {};
-    const out: ResponseExpect = {};
-    let ok = true;
-    for (const k of ['sourceIp', 'sourceIpNot', 'backend'] as const) {
-      if (e[k] === undefined) continue;
-      const a = addr(k, e[k]);
-      if (a) out[k] = a;
-      else ok = false;
-    }
-    if (out.backend && out.backend.kind !== 'pod' && out.backend.kind !== 'node' && out.backend.kind !== 'host') {
-      problems.error(exAt('backend'), `Expected \`${exWhere}.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
-      ok = false;
-    }
-    for (const k of ['backends', 'spread'] as const) {
-      if (e[k] === undefined) continue;
-      if (count < 2) {
-        problems.error(exAt(k), `\`${exWhere}.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
-        ok = false;
-      } else (out as Record<string, unknown>)[k] = e[k];
-    }
-    if (typeof e.sameBackendAs === 'string') out.sameBackendAs = e.sameBackendAs;
-    if (e.backends === 'one' && e.spread !== undefined) {
-      problems.error(exAt('spread'), `\`${exWhere}.spread\` contradicts \`backends: one\``);
-      ok = false;
-    }
-    return ok ? out : undefined;
+  return body === undefined ? undefined : { body, expect };
+}
+
+/**
+ * One step read with the expectation at expectPath (`expect`, or an `expectIn` one put in its
+ * place): its kind and keys, its schemas, then the kind's own reading (src/steps/kinds/).
+ */
+async function readStepWith(value: unknown, index: number, origin: Origin, files: FileContext, problems: Problems, rejected: string[], expectPath: ['expect'] | ['expectIn', string]): Promise<Step | undefined> {
+  const where = `steps[${index}]`;
+  const before = problems.errorCount;
+  const head = readStepHead(value, where, origin, problems);
+  if (!head) return undefined;
+  const parts = readStepSchemas(head, index, origin, problems, expectPath);
+  if (!parts || problems.errorCount > before) return undefined;
+  const { kind } = head;
+  const bodyOrigin = originAt(origin, kind);
+  const exWhere = `${where}.${expectPath.join('.')}`;
+  const ctx: ReadContext<unknown, unknown> = {
+    index,
+    where,
+    exWhere,
+    body: parts.body,
+    expect: parts.expect,
+    problems,
+    bodyOrigin,
+    field: (k) => originAt(bodyOrigin, k),
+    expectAt: (k) => originAt(origin, ...expectPath, k),
+    parsed: (p, at, path, v) => parsedOr(p, at, path, v, problems),
+    readManifest: (entry, at, shownAs) => readManifestEntry(entry, at, shownAs, files, problems, rejected),
+    failedSinceStart: () => problems.errorCount > before,
   };
-  switch (kind) {
-    case 'http': {
-      const from = src();
-      const to = tgt();
-      const e = expect ?? {};
-      const conflict = e.status !== undefined && e.fail !== undefined;
-      if (conflict) problems.error(exAt('fail'), `\`${exWhere}\` has both status and fail; a try either answers or fails`);
-      const resp = responseExpect();
-      if (conflict) return undefined;
-      if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
-        problems.error(exAt('fail'), `\`${exWhere}.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
-        return undefined;
-      }
-      let path = (b.path as string | undefined) ?? '/';
-      if (to?.kind === 'url') {
-        if (b.path !== undefined) {
-          problems.error(fld('path'), `\`${where}.http.path\` and a URL in \`to\` both give the path; keep one`);
-          return undefined;
-        }
-        path = to.path;
-      }
-      if (!from || !to || !resp) return undefined;
-      return {
-        ...base,
-        kind,
-        from,
-        to,
-        path,
-        headers: (b.headers as Record<string, string> | undefined) ?? {},
-        count,
-        timeoutMs,
-        expect: { ...resp, ...(e.fail !== undefined ? { fail: e.fail as 'timeout' } : { status: (e.status as number | undefined) ?? 200 }) },
-      };
-    }
-    case 'tcp':
-    case 'ping': {
-      const from = src();
-      const to = tgt();
-      if (!from || !to) return undefined;
-      if (kind === 'tcp') return { ...base, kind, from, to, count, timeoutMs, expect: { connect: (expect?.connect as boolean | undefined) ?? true } };
-      return { ...base, kind, from, to, count, timeoutMs, expect: { reachable: (expect?.reachable as boolean | undefined) ?? true } };
-    }
-    case 'udp': {
-      const from = src();
-      const to = tgt();
-      const resp = responseExpect();
-      if (!from || !to || !resp) return undefined;
-      const reply = (expect?.reply as boolean | undefined) ?? true;
-      if (!reply && Object.keys(resp).length > 0) {
-        problems.error(exAt('reply'), `\`${exWhere}.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
-        return undefined;
-      }
-      return { ...base, kind, from, to, data: (b.data as string | undefined) ?? 'knetlab', ...(b.sourcePort !== undefined ? { sourcePort: b.sourcePort as number } : {}), count, timeoutMs, expect: { ...resp, reply } };
-    }
-    case 'dns': {
-      const from = src();
-      const e = expect ?? {};
-      const given = ['address', 'cname', 'nxdomain'].filter((k) => e[k] !== undefined);
-      if (given.length > 1) {
-        problems.error(exAt(given[1]!), `\`${exWhere}\` can check one of address, cname or nxdomain, not ${given.join(' and ')}`);
-        return undefined;
-      }
-      let addresses;
-      if (e.address !== undefined) {
-        const list = Array.isArray(e.address) ? (e.address as string[]) : [e.address as string];
-        addresses = list.map((a, i) => parsedOr(parseAddress(a), Array.isArray(e.address) ? originAt(exAt('address'), i) : exAt('address'), `${exWhere}.address`, a, problems));
-        if (addresses.some((a) => a === undefined)) return undefined;
-      }
-      if (!from) return undefined;
-      return {
-        ...base,
-        kind,
-        from,
-        query: b.name as string,
-        type: (b.type as 'A' | undefined) ?? 'A',
-        timeoutMs,
-        expect: {
-          ...(addresses ? { addresses: addresses as NonNullable<(typeof addresses)[number]>[] } : {}),
-          ...(e.cname !== undefined ? { cname: e.cname as string } : {}),
-          ...(e.nxdomain !== undefined ? { nxdomain: e.nxdomain as boolean } : {}),
-        },
-      };
-    }
-    case 'apply': {
-      const objects = await readManifestEntry(body, bodyOrigin, `${where}.apply`, files, problems, rejected);
-      if (problems.errorCount > before) return undefined;
-      return { ...base, kind, objects };
-    }
-    case 'patch':
-      return { ...base, kind, target: { kind: b.kind as string, name: b.name as string, namespace: (b.namespace as string | undefined) ?? 'default' }, patch: b.patch as Record<string, unknown> };
-    case 'delete':
-      return { ...base, kind, target: { kind: b.kind as string, name: b.name as string, namespace: (b.namespace as string | undefined) ?? 'default' } };
-    case 'scale':
-      return { ...base, kind, deployment: b.deployment as string, namespace: (b.namespace as string | undefined) ?? 'default', replicas: b.replicas as number };
-    case 'link':
-      return { ...base, kind, node: b.node as string, state: b.state as 'up' | 'down' };
-    case 'exec': {
-      const on = parsedOr(parseSource(b.on as string), fld('on'), `${where}.exec.on`, b.on as string, problems);
-      const e = expect ?? {};
-      for (const k of ['stdoutMatches', 'stderrMatches']) {
-        if (typeof e[k] !== 'string') continue;
-        try {
-          new RegExp(e[k] as string);
-        } catch (err) {
-          problems.error(exAt(k), `\`${exWhere}.${k}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
-          return undefined;
-        }
-      }
-      if (!on) return undefined;
-      return {
-        ...base,
-        kind,
-        on,
-        command: b.command as string[],
-        timeoutMs: parseDuration(b.timeout) ?? 30_000,
-        expect: {
-          ...(e.exitCode !== undefined ? { exitCode: e.exitCode as number } : e.stdoutMatches === undefined && e.stderrMatches === undefined ? { exitCode: 0 } : {}),
-          ...(e.stdoutMatches !== undefined ? { stdoutMatches: e.stdoutMatches as string } : {}),
-          ...(e.stderrMatches !== undefined ? { stderrMatches: e.stderrMatches as string } : {}),
-        },
-      };
-    }
-    case 'sleep':
-      return { ...base, kind, ms: parseDuration(body)! };
-    case 'resync':
-      return { ...base, kind };
-  }
+  const def: StepKindDef<StepKindName, unknown> = stepKinds[kind];
+  const spec = await def.read(ctx);
+  if (spec === undefined) return undefined;
+  return { ...(spec as object), index, origin, name: head.name, kind } as Step;
 }
 
 export type { SourceDoc };

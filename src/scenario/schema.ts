@@ -3,7 +3,7 @@ import { proxyModes } from '../proxy/modes.js';
 import { isIPv4, parseCidr } from '../util/ip.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { labelValueOk, LABEL_VALUE_RULE, qualifiedName } from './k8s-names.js';
-import { MAX_COUNT, MAX_EXEC_TIMEOUT_MS, MAX_PROBE_TIMEOUT_MS, MAX_SLEEP_MS } from './limits.js';
+import { MAX_COUNT, MAX_PROBE_TIMEOUT_MS } from './limits.js';
 
 // Messages that start with "to " are completed as "Expected `path` to ..., got `value`".
 export const ipv4 = z.string({ error: 'to be an IPv4 address' }).refine(isIPv4, { error: 'to be an IPv4 address such as 192.168.8.11' });
@@ -17,7 +17,7 @@ export const duration = z.string({ error: 'to be a duration such as 500ms or 2s'
 /** A duration of at most max (every bound fits Node's timers, which overflow past 2^31-1 ms and fire at once). */
 export const durationUpTo = (max: number) => duration.refine((s) => parseDuration(s)! <= max, { error: `to be a duration of at most ${formatDuration(max)}`, abort: true });
 // A timeout of 0 would mean none at all to curl; a wait must be a real one.
-const timeoutUpTo = (max: number) => durationUpTo(max).refine((s) => parseDuration(s)! > 0, { error: 'to be a duration greater than 0 such as 500ms or 2s' });
+export const timeoutUpTo = (max: number) => durationUpTo(max).refine((s) => parseDuration(s)! > 0, { error: 'to be a duration greater than 0 such as 500ms or 2s' });
 /** One try of a probe. */
 export const timeout = timeoutUpTo(MAX_PROBE_TIMEOUT_MS);
 // Node labels are ours, so unquoted `true` or `1` are taken as the strings they mean.
@@ -28,8 +28,9 @@ const labelValue = z
 
 export const MACHINE_NAME_MAX = 15;
 
-export const stepKinds = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep', 'resync'] as const;
-export type StepKind = (typeof stepKinds)[number];
+/** The one list of step kinds: src/steps/kinds/index.ts registers a module for each (the compiler checks it). */
+export const stepKindNames = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep', 'resync'] as const;
+export type StepKindName = (typeof stepKindNames)[number];
 
 const serve = z.strictObject({ port, protocol: protocol.optional() });
 
@@ -93,19 +94,19 @@ export type NodeInput = z.infer<typeof nodeSchema>;
 export type HostInput = z.infer<typeof hostSchema>;
 export type ClusterInput = z.infer<typeof clusterSchema>;
 
-// ---- steps ----
+// ---- steps: what several kinds share (each kind's own schema is in src/steps/kinds/) ----
 
-const ref = z.string({ error: 'to be a name such as pod/NAME or service/NAME' }).min(1);
+export const ref = z.string({ error: 'to be a name such as pod/NAME or service/NAME' }).min(1);
 // A command's words and a datagram's data go to a process's argv, which cannot hold a NUL.
-const noNul = (s: string) => !s.includes('\u0000');
-const NO_NUL = 'to be text without NUL characters';
+export const noNul = (s: string) => !s.includes('\u0000');
+export const NO_NUL = 'to be text without NUL characters';
 const countRule = `to be a whole number from 1 to ${MAX_COUNT}`;
-const countSchema = z.number({ error: countRule }).int({ error: countRule }).min(1, { error: countRule }).max(MAX_COUNT, { error: countRule });
+export const countSchema = z.number({ error: countRule }).int({ error: countRule }).min(1, { error: countRule }).max(MAX_COUNT, { error: countRule });
 
 // RFC 7230: a header's name is a token; its value has no line breaks or other control characters.
-const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: "to be a header name (RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~)" });
+export const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: "to be a header name (RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~)" });
 // eslint-disable-next-line no-control-regex
-const headerValue = z.string({ error: 'to be a string (quote it)' }).regex(/^[^\u0000-\u0008\u000a-\u001f\u007f]*$/, { error: 'to be a header value without line breaks or other control characters' });
+export const headerValue = z.string({ error: 'to be a string (quote it)' }).regex(/^[^\u0000-\u0008\u000a-\u001f\u007f]*$/, { error: 'to be a header value without line breaks or other control characters' });
 
 /**
  * An origin-form request target (RFC 7230 5.3.1): an absolute path and an optional query, of the
@@ -116,7 +117,7 @@ export const REQUEST_TARGET = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]
 export const REQUEST_TARGET_RULE = 'to be a path such as /api/v1?x=1: starting with /, without spaces or control characters (escape other characters as %XX)';
 
 
-const backendExpect = {
+export const backendExpect = {
   sourceIp: ref.optional(),
   sourceIpNot: ref.optional(),
   backend: ref.optional(),
@@ -126,73 +127,3 @@ const backendExpect = {
 };
 
 export const failKinds = ['timeout', 'refused', 'unreachable', 'any'] as const;
-
-export const stepSchemas = {
-  http: {
-    body: z.strictObject({
-      from: ref,
-      to: ref,
-      path: z.string().regex(/^\//, { error: 'to start with /', abort: true }).regex(REQUEST_TARGET, { error: REQUEST_TARGET_RULE }).optional(),
-      headers: z.record(headerName, headerValue).optional(),
-      count: countSchema.optional(),
-      timeout: timeout.optional(),
-    }),
-    expect: z.strictObject({
-      status: z.number().int().min(100, { error: 'to be an HTTP status from 100 to 599' }).max(599, { error: 'to be an HTTP status from 100 to 599' }).optional(),
-      fail: z.enum(failKinds).optional(),
-      ...backendExpect,
-    }),
-  },
-  tcp: {
-    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: timeout.optional() }),
-    expect: z.strictObject({ connect: z.boolean() }),
-  },
-  udp: {
-    // sourcePort: every datagram from one port, as a resolver does, so conntrack sees one flow.
-    body: z.strictObject({ from: ref, to: ref, data: z.string().refine(noNul, { error: NO_NUL }).optional(), sourcePort: port.optional(), count: countSchema.optional(), timeout: timeout.optional() }),
-    expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
-  },
-  ping: {
-    body: z.strictObject({ from: ref, to: ref, count: countSchema.optional(), timeout: timeout.optional() }),
-    expect: z.strictObject({ reachable: z.boolean() }),
-  },
-  dns: {
-    body: z.strictObject({ from: ref, name: z.string().min(1).max(253, { error: 'to be a DNS name of at most 253 characters' }).regex(/^[^\s\u0000-\u001f\u007f]+$/, { error: 'to be a DNS name without spaces or control characters' }), type: z.enum(['A', 'AAAA', 'CNAME', 'SRV', 'PTR']).optional(), timeout: timeout.optional() }),
-    expect: z.strictObject({
-      address: z.union([ref, z.array(ref).min(1)], { error: 'to be an address or a list of addresses' }).optional(),
-      cname: z.string().optional(),
-      nxdomain: z.boolean().optional(),
-    }),
-  },
-  apply: { body: z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'to be a path to a YAML file or a Kubernetes object' }), expect: undefined },
-  patch: {
-    body: z.strictObject({
-      kind: z.string(),
-      name: z.string(),
-      namespace: z.string().optional(),
-      patch: z.record(z.string(), z.unknown()),
-    }),
-    expect: undefined,
-  },
-  delete: { body: z.strictObject({ kind: z.string(), name: z.string(), namespace: z.string().optional() }), expect: undefined },
-  scale: {
-    body: z.strictObject({
-      deployment: z.string(),
-      namespace: z.string().optional(),
-      replicas: z.number().int({ error: 'to be a whole number from 0 to 250' }).min(0, { error: 'to be a whole number from 0 to 250' }).max(250, { error: 'to be a whole number from 0 to 250' }),
-    }),
-    expect: undefined,
-  },
-  link: { body: z.strictObject({ node: z.string(), state: z.enum(['up', 'down']) }), expect: undefined },
-  exec: {
-    // Numbers in a command (`[ping, -c, 1, ...]`) are the words they were written as.
-    body: z.strictObject({ on: ref, command: z.array(z.union([z.string(), z.number(), z.boolean()], { error: 'to be a word of the command' }).transform(String).refine(noNul, { error: NO_NUL })).min(1), timeout: timeoutUpTo(MAX_EXEC_TIMEOUT_MS).optional() }),
-    expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).optional(), stdoutMatches: z.string().optional(), stderrMatches: z.string().optional() }),
-  },
-  sleep: { body: durationUpTo(MAX_SLEEP_MS), expect: undefined },
-  // kube-proxy's periodic full sync: every node's rules written again, whether changed or not.
-  resync: { body: z.union([z.literal(true), z.strictObject({}), z.null()], { error: 'to be true or {}' }), expect: undefined },
-} satisfies Record<StepKind, { body: z.ZodType; expect: z.ZodType | undefined }>;
-
-export type StepBody<K extends StepKind> = z.infer<(typeof stepSchemas)[K]['body']>;
-export type StepExpect<K extends StepKind> = (typeof stepSchemas)[K]['expect'] extends z.ZodType ? z.infer<NonNullable<(typeof stepSchemas)[K]['expect']>> : never;

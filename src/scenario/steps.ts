@@ -1,6 +1,8 @@
-import type { KubeObject } from './objects.js';
 import type { ProxyMode } from '../proxy/modes.js';
-import type { AddressRef, SourceRef, TargetRef } from './refs.js';
+import type { KindStep, SpecOf } from '../steps/kind.js';
+import type { stepKinds } from '../steps/kinds/index.js';
+import type { AddressRef } from './refs.js';
+import type { StepKindName } from './schema.js';
 import type { Origin } from './source.js';
 
 export type FailKind = 'timeout' | 'refused' | 'unreachable' | 'any';
@@ -16,7 +18,7 @@ export interface ResponseExpect {
   sameBackendAs?: string;
 }
 
-interface StepBase {
+export interface StepBase {
   /** 0-based place in steps. */
   index: number;
   /** `expectIn`: the expectation that replaces `expect` under a kube-proxy mode (the step's own expect type), or `skip`: not run then. */
@@ -31,22 +33,8 @@ export interface ObjectRef {
   namespace: string;
 }
 
-export type Step = StepBase &
-  (
-    | { kind: 'http'; from: SourceRef; to: TargetRef; path: string; headers: Record<string, string>; count: number; timeoutMs: number; expect: ResponseExpect & { status?: number; fail?: FailKind } }
-    | { kind: 'tcp'; from: SourceRef; to: TargetRef; count: number; timeoutMs: number; expect: { connect: boolean } }
-    | { kind: 'udp'; from: SourceRef; to: TargetRef; data: string; sourcePort?: number; count: number; timeoutMs: number; expect: ResponseExpect & { reply: boolean } }
-    | { kind: 'ping'; from: SourceRef; to: TargetRef; count: number; timeoutMs: number; expect: { reachable: boolean } }
-    | { kind: 'dns'; from: SourceRef; query: string; type: 'A' | 'AAAA' | 'CNAME' | 'SRV' | 'PTR'; timeoutMs: number; expect: { addresses?: AddressRef[]; cname?: string; nxdomain?: boolean } }
-    | { kind: 'apply'; objects: KubeObject[] }
-    | { kind: 'patch'; target: ObjectRef; patch: Record<string, unknown> }
-    | { kind: 'delete'; target: ObjectRef }
-    | { kind: 'scale'; deployment: string; namespace: string; replicas: number }
-    | { kind: 'link'; node: string; state: 'up' | 'down' }
-    | { kind: 'exec'; on: SourceRef; command: string[]; timeoutMs: number; expect: { exitCode?: number; stdoutMatches?: string; stderrMatches?: string } }
-    | { kind: 'sleep'; ms: number }
-    | { kind: 'resync' }
-  );
+/** A step as read: one of the registered kinds (src/steps/kinds/), with the fields every step has. */
+export type Step = { [K in StepKindName]: KindStep<K, SpecOf<(typeof stepKinds)[K]>> }[StepKindName];
 
 export type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 
@@ -60,3 +48,6 @@ export function stepUnderMode(step: Step, mode: ProxyMode): Step {
   const e = step.expectIn?.[mode];
   return e !== undefined && e !== 'skip' && 'expect' in step ? ({ ...step, expect: e } as Step) : step;
 }
+
+/** ` [expectIn.MODE]`: what a step's report name ends with when that mode's expectIn judged it. */
+export const variantSuffix = (mode: string): string => ` [expectIn.${mode}]`;

@@ -149,5 +149,13 @@ export function judgeDns(result: DnsResult, expect: DnsExpect): Judged {
     passed: problems.length === 0,
     expected: expected.join('; '),
     seen: `${problems.length ? `${problems.join('; ')}. ` : ''}${describe(result)}`,
+    tries: [
+      {
+        ok: ok,
+        ...(result.status === 'timeout' || result.status === 'error' ? { failure: result.status } : {}),
+        dns: { status: result.status, ...(result.question !== undefined ? { question: result.question } : {}), answers: result.answers, ...(result.tried ? { tried: result.tried } : {}) },
+        ...(result.detail !== undefined ? { error: result.detail } : {}),
+      },
+    ],
   };
 }

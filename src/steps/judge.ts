@@ -1,3 +1,4 @@
+import type { TrySeen } from '../run/types.js';
 import type { FailKind as ExpectFail } from '../scenario/steps.js';
 import type { Try } from './probes.js';
 
@@ -11,6 +12,19 @@ export interface Judged {
   seen: string;
   /** Who answered (echo server names, each once, in order), for a later step's sameBackendAs. */
   servers?: string[];
+  /** What each try saw, as data (what reporters and scripts read instead of `seen`). */
+  tries: TrySeen[];
+}
+
+/** A probe's try as the result records it. */
+export function trySeen(t: Try): TrySeen {
+  return {
+    ok: t.ok,
+    ...(t.failure !== undefined ? { failure: t.failure } : {}),
+    ...(t.status !== undefined ? { status: t.status } : {}),
+    ...(t.answer ? { source: t.answer.clientIP, ...(t.answer.server !== undefined ? { server: t.answer.server } : {}) } : {}),
+    ...(t.error !== undefined ? { error: t.error } : {}),
+  };
 }
 
 /** An address of an expectation, resolved: its IP and the symbol it came from. */
@@ -146,6 +160,7 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
     expected: expected.join('; '),
     seen: (problems.length ? `${problems.join('; ')}. ` : '') + seen.join('; '),
     servers: [...new Set(answers.map((a) => a.server))],
+    tries: tries.map(trySeen),
   };
 }
 
@@ -159,6 +174,7 @@ export function judgeConnect(tries: readonly Try[], connect: boolean): Judged {
     passed,
     expected: connect ? `every connect succeeds (${n})` : `no connect succeeds (${n})`,
     seen: `${ok} of ${n} connected${failures.length ? `; failures: ${tally(failures)}` : ''}`,
+    tries: tries.map(trySeen),
   };
 }
 
@@ -168,6 +184,8 @@ export function judgePing(sent: number, received: number, reachable: boolean): J
     passed: reachable ? received === sent && sent > 0 : received === 0,
     expected: reachable ? `replies to all ${sent} echo requests` : `no reply to ${sent} echo requests`,
     seen: `${received} of ${sent} answered`,
+    // ping counts replies, not which request each answered: the first `received` stand for them.
+    tries: Array.from({ length: sent }, (_, i): TrySeen => (i < received ? { ok: true } : { ok: false, failure: 'timeout' })),
   };
 }
 
@@ -192,5 +210,6 @@ export function judgeExec(r: { exitCode: number; stdout: string; stderr: string;
     passed: problems.length === 0,
     expected: expected.join('; ') || 'it runs',
     seen: `${problems.length ? `${problems.join('; ')}. ` : ''}exit ${r.exitCode}${r.stdout.trim() ? `; stdout: ${tail(r.stdout)}` : ''}${r.stderr.trim() ? `; stderr: ${tail(r.stderr)}` : ''}`,
+    tries: [{ ok: !r.timedOut, exitCode: r.exitCode, timedOut: r.timedOut, stdout: tail(r.stdout), stderr: tail(r.stderr) }],
   };
 }

@@ -139,10 +139,10 @@ export async function udpProbe(runner: Runner, netns: string, ip: string, port: 
 }
 
 /** iputils ping: how many of count echo requests were answered. */
-export async function pingProbe(runner: Runner, netns: string, ip: string, opts: { count: number; timeoutMs: number }): Promise<{ sent: number; received: number; output: string }> {
-  const r = await runner.run(inNetns(netns, ['ping', '-n', '-c', String(opts.count), '-i', '0.2', '-W', (opts.timeoutMs / 1000).toFixed(3), ip]), {
+export async function pingProbe(runner: Runner, netns: string, ip: string, opts: { count: number; timeoutMs: number; intervalMs: number }): Promise<{ sent: number; received: number; output: string }> {
+  const r = await runner.run(inNetns(netns, ['ping', '-n', '-c', String(opts.count), '-i', String(opts.intervalMs / 1000), '-W', (opts.timeoutMs / 1000).toFixed(3), ip]), {
     reject: false,
-    timeoutMs: opts.count * (opts.timeoutMs + 200) + 10_000,
+    timeoutMs: opts.count * (opts.timeoutMs + opts.intervalMs) + 10_000,
   });
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(r.stdout);
   return { sent: m ? Number(m[1]) : opts.count, received: m ? Number(m[2]) : 0, output: (r.stdout + r.stderr).trim() };

@@ -20,14 +20,46 @@ const golden = `{
           "status": "passed",
           "expected": "status 200",
           "seen": "status 200 from pod/nginx-0",
-          "diagnostics": null
+          "diagnostics": null,
+          "index": 0,
+          "kind": "http",
+          "variant": null,
+          "skip": null,
+          "tries": [
+            {
+              "ok": true,
+              "status": 200,
+              "source": "10.244.1.2",
+              "server": "pod/nginx-0.default"
+            }
+          ]
         },
         {
           "name": "dns pod/client nginx.default",
           "status": "passed",
           "expected": "address service/nginx (10.96.0.20)",
           "seen": "address 10.96.0.20",
-          "diagnostics": null
+          "diagnostics": null,
+          "index": 1,
+          "kind": "dns",
+          "variant": null,
+          "skip": null,
+          "tries": [
+            {
+              "ok": true,
+              "dns": {
+                "status": "NOERROR",
+                "question": "nginx.default.svc.cluster.local",
+                "answers": [
+                  {
+                    "name": "nginx.default.svc.cluster.local",
+                    "type": "A",
+                    "data": "10.96.0.20"
+                  }
+                ]
+              }
+            }
+          ]
         }
       ]
     },
@@ -43,14 +75,33 @@ const golden = `{
           "status": "failed",
           "expected": "status 200, sourceIp host/client (192.168.8.100)",
           "seen": "status 200, sourceIp 10.244.1.1 (node/node-2@cni0) & \\"<masqueraded>\\"",
-          "diagnostics": "/tmp/knetlab/nodeport-local/step-1"
+          "diagnostics": "/tmp/knetlab/nodeport-local/step-1",
+          "index": 0,
+          "kind": "http",
+          "variant": "ipvs",
+          "skip": null,
+          "tries": [
+            {
+              "ok": true,
+              "status": 200,
+              "source": "10.244.1.1",
+              "server": "pod/web.default"
+            }
+          ]
         },
         {
           "name": "drops on node-2",
           "status": "skipped",
           "expected": "fail: timeout",
           "seen": "",
-          "diagnostics": null
+          "diagnostics": null,
+          "index": 1,
+          "kind": "http",
+          "variant": null,
+          "skip": {
+            "because": "earlier-step-failed"
+          },
+          "tries": []
         }
       ]
     },
@@ -66,7 +117,7 @@ const golden = `{
 }
 `;
 
-t.test('json: exactly the keys of the contract, in order, with nulls', async (t) => {
+t.test('json: the keys of the contract, in order, with nulls; knetlab\'s additions after them', async (t) => {
   const text = formatJson(results);
   const doc = JSON.parse(text) as { scenarios: Record<string, unknown>[] };
   t.strictSame(Object.keys(doc), ['scenarios']);
@@ -76,7 +127,7 @@ t.test('json: exactly the keys of the contract, in order, with nulls', async (t)
     t.ok(['passed', 'failed', 'skipped'].includes(s.status as string));
     t.type(s.durationMs, 'number');
     for (const step of s.steps as Record<string, unknown>[]) {
-      t.strictSame(Object.keys(step), ['name', 'status', 'expected', 'seen', 'diagnostics']);
+      t.strictSame(Object.keys(step), ['name', 'status', 'expected', 'seen', 'diagnostics', 'index', 'kind', 'variant', 'skip', 'tries']);
     }
   }
   const [p, f, s] = doc.scenarios as unknown as {

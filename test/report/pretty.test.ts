@@ -25,10 +25,10 @@ const interleaved: RunEvent[] = [
   { type: 'scenario-start', file: failed.file, name: failed.name },
   { type: 'phase', file: passed.file, phase: 'topology', durationMs: 312 },
   { type: 'phase', file: failed.file, phase: 'topology', durationMs: 400 },
-  { type: 'step-start', file: passed.file, index: 0, name: passed.steps[0]!.name },
+  { type: 'step-start', file: passed.file, index: 0, kind: 'http', name: passed.steps[0]!.name },
   { type: 'step-end', file: passed.file, index: 0, result: passed.steps[0]! },
-  { type: 'step-start', file: failed.file, index: 0, name: failed.steps[0]!.name },
-  { type: 'step-start', file: passed.file, index: 1, name: passed.steps[1]!.name },
+  { type: 'step-start', file: failed.file, index: 0, kind: 'http', name: failed.steps[0]!.name },
+  { type: 'step-start', file: passed.file, index: 1, kind: 'dns', name: passed.steps[1]!.name },
   { type: 'step-end', file: passed.file, index: 1, result: passed.steps[1]! },
   { type: 'phase', file: passed.file, phase: 'steps', durationMs: 57 },
   { type: 'scenario-end', result: passed },
@@ -98,7 +98,7 @@ t.test('pretty: the lines of each event', async (t) => {
   t.same(lines(), ['▶ a (a.yaml)'], 'a line when a scenario starts');
   r.event({ type: 'phase', file: 'a.yaml', phase: 'topology', durationMs: 312 });
   t.same(lines(), ['  topology 312ms'], 'a phase with its timing');
-  r.event({ type: 'step-start', file: 'a.yaml', index: 0, name: 's' });
+  r.event({ type: 'step-start', file: 'a.yaml', index: 0, kind: 'http', name: 's' });
   t.same(lines(), [], 'nothing when a step starts (not a terminal)');
   r.event({ type: 'step-end', file: 'a.yaml', index: 0, result: { ...passed.steps[0]!, durationMs: 1500 } });
   t.same(lines(), ['  ✓ http pod/client -> service/nginx (1.5s)'], 'a passed step with its duration');
@@ -106,7 +106,7 @@ t.test('pretty: the lines of each event', async (t) => {
     type: 'step-end',
     file: 'a.yaml',
     index: 1,
-    result: { name: 'exec', status: 'failed', expected: 'exit code 0', seen: 'exit code 1\nstderr: boom', diagnostics: '/tmp/d/1', durationMs: 70 },
+    result: { name: 'exec', index: 1, kind: 'exec', status: 'failed', expected: 'exit code 0', seen: 'exit code 1\nstderr: boom', diagnostics: '/tmp/d/1', durationMs: 70, tries: [{ ok: true, exitCode: 1, timedOut: false }], skip: null, variant: null },
   });
   t.same(
     lines(),

@@ -103,3 +103,15 @@ t.test('backends rotate: the tries go round every endpoint in one fixed order', 
   t.equal(judgeResponses(seq('a', 'b', 'x'), { backends: 'rotate', endpoints: eps }).passed, false, 'an answer from outside the endpoints');
   t.equal(judgeResponses([], { backends: 'rotate', endpoints: [] }).passed, false, 'no endpoints');
 });
+
+t.test('what each try saw is kept as data: status, source, who answered, failure, exit code', async (t) => {
+  const r = judgeResponses([ok('pod/a.default', '10.244.1.0'), fail('timeout'), { ok: true, status: 404, body: 'not found' }], { status: 200 });
+  t.same(r.tries, [
+    { ok: true, status: 200, source: '10.244.1.0', server: 'pod/a.default' },
+    { ok: false, failure: 'timeout', error: 'curl: timeout' },
+    { ok: true, status: 404 },
+  ]);
+  t.same(judgeConnect([{ ok: true }, { ok: false, failure: 'refused', error: 'Connection refused' }], true).tries, [{ ok: true }, { ok: false, failure: 'refused', error: 'Connection refused' }]);
+  t.same(judgePing(3, 2, true).tries, [{ ok: true }, { ok: true }, { ok: false, failure: 'timeout' }], 'ping counts replies');
+  t.same(judgeExec({ exitCode: 3, stdout: 'out\n', stderr: '', timedOut: false }, { exitCode: 0 }).tries, [{ ok: true, exitCode: 3, timedOut: false, stdout: 'out', stderr: '' }]);
+});

@@ -49,6 +49,6 @@ t.test('the verbose connect failure tells refused from unreachable where the mes
 t.test('tcp and ping results', async (t) => {
   const tcp = await tcpProbe(new RecordingRunner(() => ({ stdout: '@@knetlab-try 0 \n@@knetlab-try 124 \n@@knetlab-try 1 bash: connect: Connection refused \n' })), 'a', '10.0.0.1', 80, { count: 3, timeoutMs: 100 });
   t.same(tcp.map((x) => x.ok ? 'ok' : x.failure), ['ok', 'timeout', 'refused']);
-  const ping = await pingProbe(new RecordingRunner(() => ({ stdout: '3 packets transmitted, 2 received, 33% packet loss' })), 'a', '10.0.0.1', { count: 3, timeoutMs: 100 });
+  const ping = await pingProbe(new RecordingRunner(() => ({ stdout: '3 packets transmitted, 2 received, 33% packet loss' })), 'a', '10.0.0.1', { count: 3, timeoutMs: 100, intervalMs: 200 });
   t.same([ping.sent, ping.received], [3, 2]);
 });

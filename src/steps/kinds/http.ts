@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { resolveSource, resolveTarget } from '../../cluster/resolve.js';
+import { countSchema, failKinds, headerName, headerValue, ref, REQUEST_TARGET, REQUEST_TARGET_RULE, timeout, backendExpect } from '../../scenario/schema.js';
+import type { SourceRef, TargetRef } from '../../scenario/refs.js';
+import type { FailKind, ResponseExpect } from '../../scenario/steps.js';
+import { stepKind } from '../kind.js';
+import { judgeResponses } from '../judge.js';
+import { must, placeNetns, responseRules } from '../run.js';
+import { checkEnds, checkResponseAddresses, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readResponseExpect, readTarget, responseExpectText, targetText, triesWorstCase } from './probe.js';
+
+export interface HttpSpec {
+  from: SourceRef;
+  to: TargetRef;
+  path: string;
+  headers: Record<string, string>;
+  count: number;
+  timeoutMs: number;
+  expect: ResponseExpect & { status?: number; fail?: FailKind };
+}
+
+/** `http`: count requests with curl from a place to a target; every answer must meet the expectation. */
+export const http = stepKind<'http', HttpSpec>()({
+  body: z.strictObject({
+    from: ref,
+    to: ref,
+    path: z.string().regex(/^\//, { error: 'to start with /', abort: true }).regex(REQUEST_TARGET, { error: REQUEST_TARGET_RULE }).optional(),
+    headers: z.record(headerName, headerValue).optional(),
+    count: countSchema.optional(),
+    timeout: timeout.optional(),
+  }),
+  expect: z.strictObject({
+    status: z.number().int().min(100, { error: 'to be an HTTP status from 100 to 599' }).max(599, { error: 'to be an HTTP status from 100 to 599' }).optional(),
+    fail: z.enum(failKinds).optional(),
+    ...backendExpect,
+  }),
+  changesModel: false,
+  answeredByEndpoint: true,
+  read(r) {
+    const b = r.body;
+    const from = readPlace(r, 'http');
+    const to = readTarget(r, 'http');
+    const e = r.expect ?? {};
+    const conflict = e.status !== undefined && e.fail !== undefined;
+    if (conflict) r.problems.error(r.expectAt('fail'), `\`${r.exWhere}\` has both status and fail; a try either answers or fails`);
+    const resp = readResponseExpect(r, e, 'http');
+    if (conflict) return undefined;
+    if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
+      r.problems.error(r.expectAt('fail'), `\`${r.exWhere}.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+      return undefined;
+    }
+    let path = b.path ?? '/';
+    if (to?.kind === 'url') {
+      if (b.path !== undefined) {
+        r.problems.error(r.field('path'), `\`${r.where}.http.path\` and a URL in \`to\` both give the path; keep one`);
+        return undefined;
+      }
+      path = to.path;
+    }
+    if (!from || !to || !resp) return undefined;
+    return {
+      from,
+      to,
+      path,
+      headers: b.headers ?? {},
+      count: probeCount(b),
+      timeoutMs: probeTimeoutMs(b),
+      expect: { ...resp, ...(e.fail !== undefined ? { fail: e.fail } : { status: e.status ?? 200 }) },
+    };
+  },
+  check(step, c) {
+    checkEnds(step, c, 'TCP');
+    checkResponseAddresses(step.expect, c);
+  },
+  plan(step, m) {
+    const extra: string[] = [];
+    if (step.path !== '/' && step.to.kind !== 'url') extra.push(step.path);
+    for (const [k, v] of Object.entries(step.headers)) extra.push(`${k}: ${v}`);
+    const e = step.expect;
+    return { from: placeText(m, step.from), to: targetText(m, step, 'TCP', extra), expect: [e.fail !== undefined ? `fail ${e.fail}` : `status ${e.status}`, ...responseExpectText(m, e)] };
+  },
+  async run(step, c) {
+    // Loaded when a step runs: validate and plan do not load the process-running code (execa).
+    const { httpProbe } = await import('../probes.js');
+    const from = must(resolveSource(c.model, step.from));
+    const to = must(resolveTarget(c.model, step.to, 'TCP'));
+    const host = to.hostname ?? to.ip;
+    const url = `${step.to.kind === 'url' ? step.to.scheme : 'http'}://${host}:${to.port}${step.path}`;
+    const tries = await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: step.count, timeoutMs: step.timeoutMs });
+    const e = step.expect;
+    return judgeResponses(tries, {
+      ...(e.fail !== undefined ? { fail: e.fail } : { status: e.status ?? 200 }),
+      ...responseRules(c.model, step.index, step.to, from, e, c.answeredBy),
+    });
+  },
+  describe: probeName,
+  worstCase: (step) => triesWorstCase(step),
+});

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { resolveSource, resolveTarget } from '../../cluster/resolve.js';
+import { backendExpect, countSchema, NO_NUL, noNul, port, ref, timeout } from '../../scenario/schema.js';
+import type { SourceRef, TargetRef } from '../../scenario/refs.js';
+import type { ResponseExpect } from '../../scenario/steps.js';
+import { stepKind } from '../kind.js';
+import { judgeResponses } from '../judge.js';
+import { must, placeNetns, responseRules } from '../run.js';
+import { checkEnds, checkResponseAddresses, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readResponseExpect, readTarget, responseExpectText, targetText, triesWorstCase } from './probe.js';
+
+export interface UdpSpec {
+  from: SourceRef;
+  to: TargetRef;
+  data: string;
+  sourcePort?: number;
+  count: number;
+  timeoutMs: number;
+  expect: ResponseExpect & { reply: boolean };
+}
+
+/** `udp`: count datagrams, each answered (by the echo server) or not. */
+export const udp = stepKind<'udp', UdpSpec>()({
+  // sourcePort: every datagram from one port, as a resolver does, so conntrack sees one flow.
+  body: z.strictObject({ from: ref, to: ref, data: z.string().refine(noNul, { error: NO_NUL }).optional(), sourcePort: port.optional(), count: countSchema.optional(), timeout: timeout.optional() }),
+  expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
+  changesModel: false,
+  answeredByEndpoint: true,
+  read(r) {
+    const b = r.body;
+    const from = readPlace(r, 'udp');
+    const to = readTarget(r, 'udp');
+    const resp = readResponseExpect(r, r.expect ?? {}, 'udp');
+    if (!from || !to || !resp) return undefined;
+    const reply = r.expect?.reply ?? true;
+    if (!reply && Object.keys(resp).length > 0) {
+      r.problems.error(r.expectAt('reply'), `\`${r.exWhere}.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+      return undefined;
+    }
+    return { from, to, data: b.data ?? 'knetlab', ...(b.sourcePort !== undefined ? { sourcePort: b.sourcePort } : {}), count: probeCount(b), timeoutMs: probeTimeoutMs(b), expect: { ...resp, reply } };
+  },
+  check(step, c) {
+    checkEnds(step, c, 'UDP');
+    checkResponseAddresses(step.expect, c);
+  },
+  plan: (step, m) => ({ from: placeText(m, step.from), to: targetText(m, step, 'UDP'), expect: [step.expect.reply ? 'reply' : 'no reply', ...responseExpectText(m, step.expect)] }),
+  async run(step, c) {
+    // Loaded when a step runs: validate and plan do not load the process-running code (execa).
+    const { udpProbe } = await import('../probes.js');
+    const from = must(resolveSource(c.model, step.from));
+    const to = must(resolveTarget(c.model, step.to, 'UDP'));
+    const tries = await udpProbe(c.runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: step.count, timeoutMs: step.timeoutMs, ...(step.sourcePort ? { sourcePort: step.sourcePort } : {}) });
+    return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy) });
+  },
+  describe: probeName,
+  worstCase: (step) => triesWorstCase(step),
+});
