@@ -1,4 +1,5 @@
 import type { Model } from '../cluster/types.js';
+import { cniOf } from '../cni/index.js';
 import { KnetlabError } from '../errors.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
@@ -103,8 +104,9 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
 /** The kernel features a scenario needs. */
 export function neededFeatures(model: Model): Feature[] {
   const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
-  if (model.config.network === 'flannel-vxlan') out.push('vxlan');
-  if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.push('physdev');
+  const cni = cniOf(model);
+  out.push(...cni.requires);
+  if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.push(...cni.policyRequires);
   if (model.config.proxyMode === 'nftables') out.push('nft');
   else if (model.config.proxyMode === 'ipvs') {
     out.push('ip_vs', `ip_vs_${model.config.ipvs.scheduler}`, 'dummy', 'ipset');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { networks } from '../cni/networks.js';
 import { isIPv4, parseCidr } from '../util/ip.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { labelValueOk, LABEL_VALUE_RULE, qualifiedName } from './k8s-names.js';
@@ -53,7 +54,7 @@ export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh',
 
 export const clusterSchema = z.strictObject({
   proxyMode: z.enum(['iptables', 'nftables', 'ipvs']).optional(),
-  network: z.enum(['flannel-vxlan', 'host-gw']).optional(),
+  network: z.enum(networks).optional(),
   lanCIDR: cidr.optional(),
   podCIDR: cidr.optional(),
   serviceCIDR: cidr.optional(),
