@@ -129,8 +129,9 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
       return {
         ip,
         bridge,
-        // The CNI plugin turns proxy ARP on (delay 0) on each cali veth; set as the default before any is made, since sysctls come before the links.
-        sysctls: { 'net.ipv4.conf.default.proxy_arp': '1', 'net.ipv4.neigh.default.proxy_delay': '0' },
+        // The CNI plugin turns proxy ARP on for each cali veth: here as the namespace's default, set before any is made (sysctls
+        // come before links). Its proxy_delay 0 has no per-namespace default, so a pod's first ARP may wait up to 0.8 s.
+        sysctls: { 'net.ipv4.conf.default.proxy_arp': '1' },
         iptables,
         ipset: calicoIpsets(model),
       };
