@@ -129,8 +129,7 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
       return {
         ip,
         bridge,
-        // The CNI plugin turns proxy ARP on for each cali veth: here as the namespace's default, set before any is made (sysctls
-        // come before links). Its proxy_delay 0 has no per-namespace default, so a pod's first ARP may wait up to 0.8 s.
+        // The CNI plugin turns proxy ARP on for each cali veth: here as the namespace's default, set before any is made (sysctls come before links).
         sysctls: { 'net.ipv4.conf.default.proxy_arp': '1' },
         iptables,
         ipset: calicoIpsets(model),
@@ -141,6 +140,8 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
       const veth = caliVethName(pod);
       return [
         `link add ${veth} address ${CALI_MAC} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${podNetns(pod)}`,
+        // The CNI plugin's neigh/caliX/proxy_delay 0: a pod's broadcast ARP for its gateway is answered at once, not after up to 0.8 s.
+        `ntable change name arp_cache dev ${veth} proxy_delay 0`,
         `link set dev ${veth} up`,
         // felix's route to a local workload: its /32 on its cali device.
         `route add ${pod.ip}/32 dev ${veth} scope link`,

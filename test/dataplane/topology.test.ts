@@ -346,7 +346,12 @@ t.test('Calico VXLAN: routed cali veths, the node\'s block, vxlan.calico with on
   t.equal(web0.ip, '10.244.0.1', 'the first pod takes the address after the tunnel\'s');
   const cali = caliVethName(web0);
   t.match(cali, /^cali[0-9a-f]{11}$/);
-  t.same(renderPodVeth(m, web0), [`link add ${cali} address ${CALI_MAC} mtu 1450 type veth peer name eth0 mtu 1450 netns web-0.default`, `link set dev ${cali} up`, `route add 10.244.0.1/32 dev ${cali} scope link`]);
+  t.same(renderPodVeth(m, web0), [
+    `link add ${cali} address ${CALI_MAC} mtu 1450 type veth peer name eth0 mtu 1450 netns web-0.default`,
+    `ntable change name arp_cache dev ${cali} proxy_delay 0`,
+    `link set dev ${cali} up`,
+    `route add 10.244.0.1/32 dev ${cali} scope link`,
+  ]);
   t.same(nsOf(plan, 'web-0.default').ip.slice(2), ['addr add 10.244.0.1/32 dev eth0', 'link set dev eth0 up', 'route add 169.254.1.1 dev eth0 scope link', 'route add default via 169.254.1.1 dev eth0']);
   t.equal(node1.sysctls['net.ipv4.conf.default.proxy_arp'], '1');
   t.match(node1.iptables, '-A cali-nat-outgoing -m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst -j MASQUERADE --random-fully');
