@@ -23,7 +23,7 @@ const model = await import(join(root, 'dist/cluster/source-ip.js')).catch(() => 
   console.error('dist/cluster/source-ip.js is missing: run `npm run build` first');
   process.exit(2);
 });
-const { allCells, expectedSource, because, clientLocations, waysIn, networks, policies } = model;
+const { allCells, expectedSource, because, clientLocations, waysIn, networks, networksFor, policies } = model;
 
 function option(name) {
   const i = process.argv.indexOf(name);
@@ -84,7 +84,9 @@ const viaLabel = {
   'load-balancer': 'LoadBalancer',
 };
 const device = { 'node-cni0': 'cni0', 'node-flannel': 'flannel.1', 'node-ip': 'eth0' };
-const short = { 'flannel-vxlan': 'vxlan', 'host-gw': 'hostgw' };
+/** The device a node's address is on: Calico's tunnel is vxlan.calico or tunl0. */
+const deviceOf = (network, source) => (source === 'node-tunnel' ? (network === 'calico-ipip' ? 'tunl0' : 'vxlan.calico') : device[source]);
+const short = { 'flannel-vxlan': 'vxlan', 'host-gw': 'hostgw', 'calico-vxlan': 'calico-vxlan', 'calico-bgp': 'calico-bgp' };
 
 function scenarioFor(network, policy, name) {
   return {
@@ -117,7 +119,7 @@ function scenarioFor(network, policy, name) {
 function addressRef(addrs, cell, a) {
   if (a.source === 'client') return fromRef[cell.from];
   if (a.source === 'vip') return vipOf(addrs, cell);
-  return `node/${nodeName[a.node]}@${device[a.source]}`;
+  return `node/${nodeName[a.node]}@${deviceOf(cell.network, a.source)}`;
 }
 
 /** The Service address a cell connects to, where it is an external IP or the LB IP. */
@@ -130,7 +132,7 @@ function vipOf(addrs, cell) {
 /** A cell as an http step whose expectation is the model's. */
 function checkStep(cell, addrs) {
   const e = expectedSource(cell, proxyMode);
-  const name = `${cell.from} -> ${cell.via}: ${modelText(e)}`;
+  const name = `${cell.from} -> ${cell.via}: ${modelText(e, cell.network)}`;
   const http = { from: fromRef[cell.from], to: toRef[cell.via] };
   switch (e.outcome) {
     case 'answered':
@@ -175,9 +177,9 @@ function parseCurl(seen) {
   return { kind: 'error', detail: seen };
 }
 
-function modelText(e) {
-  if (e.outcome === 'answered') return e.source === 'client' ? 'client' : e.source === 'vip' ? 'the Service address' : `${e.node} node ${device[e.source]}`;
-  if (e.outcome === 'either') return e.of.map(modelText).join(' or ');
+function modelText(e, network) {
+  if (e.outcome === 'answered') return e.source === 'client' ? 'client' : e.source === 'vip' ? 'the Service address' : `${e.node} node ${deviceOf(network, e.source)}`;
+  if (e.outcome === 'either') return e.of.map((a) => modelText(a, network)).join(' or ');
   return e.outcome;
 }
 
@@ -200,7 +202,7 @@ function addressesOf(file) {
   const svc = plan.services.find((s) => s.name === 'web');
   return {
     network: plan.cluster.network,
-    nodes: Object.fromEntries(['node-1', 'node-2'].map((n) => [n, { ip: node(n).ip, cni0: node(n).cni0, flannel: node(n).flannel }])),
+    nodes: Object.fromEntries(['node-1', 'node-2'].map((n) => [n, { ip: node(n).ip, cni0: node(n).cni0, flannel: node(n).flannel, tunnel: node(n).addresses['vxlan.calico'] ?? node(n).addresses.tunl0 }])),
     client: {
       'pod-on-endpoint-node': pod('client-1').ip,
       'pod-on-other-node': pod('client-2').ip,
@@ -218,7 +220,7 @@ function ipOf(addrs, cell, a) {
   if (a.source === 'client') return addrs.client[cell.from];
   if (a.source === 'vip') return vipOf(addrs, cell);
   const n = addrs.nodes[nodeName[a.node]];
-  return { 'node-cni0': n.cni0, 'node-flannel': n.flannel, 'node-ip': n.ip }[a.source];
+  return { 'node-cni0': n.cni0, 'node-flannel': n.flannel, 'node-tunnel': n.tunnel, 'node-ip': n.ip }[a.source];
 }
 
 /** What a step's first try saw (the report's `tries`): an answer with the source the server saw, or a failure. */
@@ -236,7 +238,7 @@ function agrees(addrs, cell, e, k) {
   return k.kind === e.outcome;
 }
 
-const groups = networks.flatMap((network) => policies.map((policy) => ({ network, policy, cells: allCells().filter((c) => c.network === network && c.policy === policy) })));
+const groups = networksFor(proxyMode).flatMap((network) => policies.map((policy) => ({ network, policy, cells: allCells().filter((c) => c.network === network && c.policy === policy) })));
 const results = new Map(); // cell key -> { cell, expected, kernel, knetlab: the step's status }
 const key = (c) => `${c.network}/${c.policy}/${c.from}/${c.via}`;
 const addresses = {};
@@ -315,8 +317,9 @@ function nameIp(addrs, cell, ip) {
   if (ip === undefined) return 'answered (source unknown)';
   if (ip === addrs.client[cell.from]) return `client (${ip})`;
   for (const [n, a] of Object.entries(addrs.nodes)) {
-    if (ip === a.cni0) return `${n} cni0 (${ip})`;
+    if (a.cni0 && ip === a.cni0) return `${n} cni0 (${ip})`;
     if (ip === a.flannel && addrs.network === 'flannel-vxlan') return `${n} flannel.1 (${ip})`;
+    if (a.tunnel && ip === a.tunnel) return `${n} ${deviceOf(addrs.network, 'node-tunnel')} (${ip})`;
     if (ip === a.ip) return `${n} eth0 (${ip})`;
   }
   const who = Object.entries(addrs.client).find(([, v]) => v === ip);
@@ -325,7 +328,7 @@ function nameIp(addrs, cell, ip) {
 
 function expectedText(addrs, cell, e) {
   if (e.outcome === 'answered' && e.source === 'vip') return `the Service address (${vipOf(addrs, cell)})`;
-  if (e.outcome === 'answered') return e.source === 'client' ? `client (${addrs.client[cell.from]})` : `${nodeName[e.node]} ${device[e.source]} (${ipOf(addrs, cell, e)})`;
+  if (e.outcome === 'answered') return e.source === 'client' ? `client (${addrs.client[cell.from]})` : `${nodeName[e.node]} ${deviceOf(cell.network, e.source)} (${ipOf(addrs, cell, e)})`;
   if (e.outcome === 'either') return e.of.map((a) => expectedText(addrs, cell, a)).join(' or ');
   return e.outcome;
 }
@@ -356,7 +359,7 @@ const rows = [...results.values()].map(({ cell, expected, kernel, knetlab }) => 
     rules: expected.because.map((b) => Object.values(because).indexOf(b) + 1),
   };
 });
-const order = (r) => allCells().findIndex((c) => key(c) === key(r));
+const order = (r) => allCells(proxyMode).findIndex((c) => key(c) === key(r));
 rows.sort((a, b) => order(a) - order(b));
 const disagreements = rows.filter((r) => !r.agree);
 const judgeMismatch = rows.filter((r) => r.knetlab !== 'not run' && r.agree !== (r.knetlab === 'passed'));
@@ -405,9 +408,10 @@ function renderDoc() {
     '',
     `- **node-1** (${n1.ip}; cni0 ${n1.cni0}, flannel.1 ${n1.flannel}) runs the Service's only endpoint, pod \`web\` (${a.web}), and a client pod (${a.client['pod-on-endpoint-node']}).`,
     `- **node-2** (${n2.ip}; cni0 ${n2.cni0}, flannel.1 ${n2.flannel}, none with host-gw) runs a client pod (${a.client['pod-on-other-node']}) and no endpoint.`,
+    ...(addresses['calico-vxlan'] ? calicoSetting(addresses['calico-vxlan']) : []),
     `- **outside host** ${a.client['outside-host']} on the same LAN, with routes ${EXTERNAL_IP.endpoint}/32 via node-1 and ${EXTERNAL_IP.other}/32 via node-2.`,
     `- Service \`web\`, type LoadBalancer, so it has a ClusterIP (${a.service.clusterIP}), a NodePort (${a.service.nodePort}) and a load-balancer address (${a.service.loadBalancer}, which the LAN router sends to the nodes: all of them with policy Cluster, only node-1 with Local, as a cloud load balancer's health check would), plus externalIPs ${EXTERNAL_IP.endpoint} and ${EXTERNAL_IP.other}.`,
-    '- flannel runs with `--ip-masq` (pods reaching addresses outside the pod network are masqueraded to their node\'s IP), as by default.',
+    '- flannel runs with `--ip-masq` (pods reaching addresses outside the pod network are masqueraded to their node\'s IP), as by default; Calico\'s pool has natOutgoing, which does the same.',
     '',
     '## How to read it',
     '',
@@ -462,10 +466,10 @@ function otherModes(rules) {
     '',
   ];
   for (const mode of ['nftables', 'ipvs']) {
-    const diffs = allCells()
+    const diffs = allCells(mode)
       .map((cell) => ({ cell, base: expectedSource(cell, 'iptables'), other: expectedSource(cell, mode) }))
       .filter(({ cell, base, other }) => expectedText(addresses[cell.network], cell, base) !== expectedText(addresses[cell.network], cell, other));
-    out.push(`### ${mode === 'ipvs' ? 'IPVS' : mode} (${diffs.length} of ${allCells().length} cells differ)`, '', `| network | policy | client | calls | iptables | ${mode} |`, '|---|---|---|---|---|---|');
+    out.push(`### ${mode === 'ipvs' ? 'IPVS' : mode} (${diffs.length} of ${allCells(mode).length} cells differ${mode === 'ipvs' ? '; flannel only: Calico under IPVS mode is not modelled yet' : ''})`, '', `| network | policy | client | calls | iptables | ${mode} |`, '|---|---|---|---|---|---|');
     for (const { cell, base, other } of diffs) {
       const a = addresses[cell.network];
       const refs = (e) => `<sup>${e.because.map((b) => rules.indexOf(b) + 1).join(',')}</sup>`;
@@ -474,4 +478,12 @@ function otherModes(rules) {
     out.push('');
   }
   return out;
+}
+
+/** The Calico columns' setting: the same machines on /26 blocks, pods on routed cali veths. */
+function calicoSetting(c) {
+  const [n1, n2] = [c.nodes['node-1'], c.nodes['node-2']];
+  return [
+    `- On **calico-vxlan** and **calico-bgp** the nodes own /26 blocks: node-1 vxlan.calico ${n1.tunnel} (web ${c.web}, client ${c.client['pod-on-endpoint-node']}), node-2 vxlan.calico ${n2.tunnel} (client ${c.client['pod-on-other-node']}); with calico-bgp there is no tunnel and each pod takes the address one lower. Pods sit on routed cali veths with no address on the node's side, so MASQUERADE toward a pod of the same node takes the node's LAN address.`,
+  ];
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { networks, type NetworkKind } from '../cni/networks.js';
 import { formatProblem, KnetlabError, type Problem } from '../errors.js';
 import { formatPlan } from '../report/plan.js';
 import { planJson } from '../report/plan-json.js';
@@ -76,6 +77,7 @@ async function planCommand(file: string, opts: { output: string } & ValidationFl
 interface RunFlags extends ValidationFlags {
   jobs: string;
   proxyMode?: string;
+  network?: string;
   reporter?: string;
   output?: string;
   diagnostics: string;
@@ -107,7 +109,11 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
   const jobs = Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new KnetlabError('EUSAGE', `--jobs must be a whole number from 1, got ${flags.jobs}`);
-  const validation = await validationOptions(flags);
+  if (flags.network !== undefined && !(networks as readonly string[]).includes(flags.network)) {
+    throw new KnetlabError('EUSAGE', `--network must be one of ${networks.join(', ')}, got ${flags.network}`);
+  }
+  // The network changes the model (subnets, addresses, devices): scenarios are validated and built under it.
+  const validation = { ...(await validationOptions(flags)), ...(flags.network ? { network: flags.network as NetworkKind } : {}) };
   const files = await scenarioFiles(paths);
   if (files.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
   // Every file is checked before anything is built: one bad file, and nothing runs.
@@ -268,6 +274,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
     .option('--artifacts <dir>', `where scenarios keep files (a folder per run, at ${ARTIFACTS_MOUNT} inside; empty ones are removed)`, 'knetlab-artifacts')
     .option('--proxy-mode <mode>', `run every scenario under this kube-proxy mode (${proxyModes.join(', ')}) instead of its own; \`all\`: under each, reporting steps whose outcome differs`)
+    .option('--network <name>', `run every scenario on this network (${networks.join(', ')}) instead of its own cluster.network`)
     .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
     .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
     .action(async (paths: string[], flags: RunFlags) => {

@@ -2,16 +2,18 @@ import { podNetns } from '../dataplane/names.js';
 import type { Problems } from '../scenario/problems.js';
 import { originAt, type Origin } from '../scenario/source.js';
 import { cidrOf, intToIp } from '../util/ip.js';
-import type { Model, Node, Pod } from './types.js';
+import { cniOf } from '../cni/index.js';
+import type { Model, NetworkKind, Node, Pod } from './types.js';
 
 /** Linux's limit on a file name (NAME_MAX): a pod's network namespace is a file in /run/netns. */
 const NETNS_NAME_MAX = 255;
 
-/** The addresses host-local IPAM hands out in a node's subnet: .2 up to the one before broadcast (.0 is flannel.1, .1 cni0). */
-export function podAddressRange(node: Node): { first: string; last: string; size: number } {
+/** The addresses the CNI's IPAM hands out in a node's subnet (flannel's host-local: .2 up to the one before broadcast; Calico: its block but the tunnel's address). */
+export function podAddressRange(node: Node, network: NetworkKind): { first: string; last: string; size: number } {
   const c = cidrOf(node.podCIDR);
-  const first = c.base + 2;
-  const last = c.base + 2 ** (32 - c.bits) - 2;
+  const o = cniOf(network).podOrdinals(c);
+  const first = c.base + o.first;
+  const last = c.base + o.last;
   return { first: intToIp(first), last: intToIp(last), size: Math.max(0, last - first + 1) };
 }
 
@@ -37,9 +39,9 @@ export function reportCapacity(model: Model, problems: Problems, after?: { step:
   for (const [nodeName, pods] of byNode) {
     const node = model.nodes.find((n) => n.name === nodeName);
     if (!node) continue;
-    const { first, last, size } = podAddressRange(node);
+    const { first, last, size } = podAddressRange(node, model.config.network);
     const placed = model.pods.filter((p) => p.node === nodeName && !p.hostNetwork).length;
-    const holds = `node ${nodeName}'s pod subnet ${node.podCIDR} holds ${size} pod${size === 1 ? '' : 's'} (${first} to ${last}), and ${placed} would run on it`;
+    const holds = `node ${nodeName}'s ${cniOf(model).subnetWord} ${node.podCIDR} holds ${size} pod${size === 1 ? '' : 's'} (${first} to ${last}), and ${placed} would run on it`;
     const fix = 'spread the pods over more nodes (nodeSelector, more nodes) or give the node a larger `podCIDR`';
     if (after) {
       problems.error(after.step, `\`${after.where}\`: ${holds}: ${pods.map((p) => `${p.namespace}/${p.name}`).slice(0, 3).join(', ')}${pods.length > 3 ? ` and ${pods.length - 3} more` : ''} would get no address; ${fix}`);

@@ -2,6 +2,7 @@ import type { LoadedScenario } from '../scenario/load.js';
 import type { Problems } from '../scenario/problems.js';
 import { originAt } from '../scenario/source.js';
 import { cidrOf, cidrOverlaps, cidrSize, formatCidr, nthAddress, type Cidr } from '../util/ip.js';
+import { cniOf } from '../cni/index.js';
 import type { ClusterConfig } from './types.js';
 
 export const defaults = {
@@ -20,8 +21,6 @@ export const defaults = {
   ipvs: { scheduler: 'rr', strictARP: false },
 } as const;
 
-/** Each node's pod subnet is a /24, as kube-controller-manager's --node-cidr-mask-size defaults to. */
-export const NODE_CIDR_BITS = 24;
 
 /** The top /28 of the LAN, or its top quarter when the LAN is smaller than a /26. */
 export function defaultLoadBalancerCIDR(lan: Cidr): Cidr {
@@ -46,8 +45,11 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     problems.error(at('nodePortRange'), `Expected \`cluster.nodePortRange\` to be a range of ports such as 30000-32767 (low < high, within 1-65535), got \`${c.nodePortRange}\``);
   }
   if (lanCIDR.bits > 29) problems.error(at('lanCIDR'), `\`cluster.lanCIDR\` ${formatCidr(lanCIDR)} is too small: a LAN needs at least a /29 for its gateway, nodes and hosts`);
+  // Each node's subnet: flannel's /24 (kube-controller-manager's --node-cidr-mask-size default), Calico's /26 block.
+  const cni = cniOf(c.network ?? defaults.network);
+  const NODE_CIDR_BITS = cni.nodeSubnetBits;
   if (podCIDR.bits > NODE_CIDR_BITS) {
-    problems.error(at('podCIDR'), `\`cluster.podCIDR\` ${formatCidr(podCIDR)} is too small: every node gets a /${NODE_CIDR_BITS} from it, so it must be a /${NODE_CIDR_BITS} or larger`);
+    problems.error(at('podCIDR'), `\`cluster.podCIDR\` ${formatCidr(podCIDR)} is too small: every node gets a${cni.subnetWord === 'IPAM block' ? 'n IPAM block' : ''} /${NODE_CIDR_BITS} from it, so it must be a /${NODE_CIDR_BITS} or larger`);
   }
   const serviceRangeOk = serviceCIDR.bits <= 28;
   if (!serviceRangeOk) problems.error(at('serviceCIDR'), `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`);

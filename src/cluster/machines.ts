@@ -3,8 +3,8 @@ import type { Problems } from '../scenario/problems.js';
 import { MACHINE_NAME_MAX } from '../scenario/schema.js';
 import { originAt } from '../scenario/source.js';
 import { suggestion } from '../scenario/suggest.js';
-import { broadcastOf, cidrContains, cidrOf, cidrOverlaps, cidrSize, formatCidr, intToIp, ipToInt, nthAddress, nthSubnet, type Cidr } from '../util/ip.js';
-import { NODE_CIDR_BITS } from './config.js';
+import { broadcastOf, cidrContains, cidrOf, cidrOverlaps, cidrSize, formatCidr, intToIp, ipToInt, nthSubnet, type Cidr } from '../util/ip.js';
+import { cniOf } from '../cni/index.js';
 import type { ClusterConfig, Host, Node } from './types.js';
 
 const machineName = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -77,7 +77,8 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
     return undefined;
   };
 
-  // Pod subnets: node i gets the i-th /24 of podCIDR unless an override took it.
+  const cni = cniOf(config.network);
+  // Pod subnets: node i gets the i-th subnet of the CNI's size (flannel a /24, Calico a /26 IPAM block) of podCIDR unless an override took it.
   const subnetsTaken: Cidr[] = [];
   s.nodes.forEach((n, i) => {
     if (!n.spec.podCIDR) return;
@@ -88,14 +89,14 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
     else if (subnetsTaken.some((t) => cidrOverlaps(t, c))) problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} overlaps another node's pod subnet`);
     subnetsTaken.push(c);
   });
-  const subnetCount = cidrSize(config.podCIDR) / 2 ** (32 - NODE_CIDR_BITS);
+  const subnetCount = cidrSize(config.podCIDR) / 2 ** (32 - cni.nodeSubnetBits);
   const nodes: Node[] = [];
   let nextSubnet = 0;
   for (const [i, n] of s.nodes.entries()) {
     let subnet: Cidr | undefined = n.spec.podCIDR ? cidrOf(n.spec.podCIDR) : undefined;
     if (!subnet) {
       for (let k = Math.max(i, nextSubnet); k < subnetCount; k++) {
-        const cand = nthSubnet(config.podCIDR, NODE_CIDR_BITS, k);
+        const cand = nthSubnet(config.podCIDR, cni.nodeSubnetBits, k);
         if (!subnetsTaken.some((t) => cidrOverlaps(t, cand))) {
           subnet = cand;
           nextSubnet = k + 1;
@@ -103,7 +104,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
         }
       }
       if (!subnet) {
-        problems.error(originAt(n.origin, 'name'), `No /${NODE_CIDR_BITS} is left in \`cluster.podCIDR\` ${formatCidr(config.podCIDR)} for node ${n.spec.name}`);
+        problems.error(originAt(n.origin, 'name'), `No /${cni.nodeSubnetBits} is left in \`cluster.podCIDR\` ${formatCidr(config.podCIDR)} for node ${n.spec.name}`);
         continue;
       }
       subnetsTaken.push(subnet);
@@ -118,8 +119,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       index: i,
       ip,
       podCIDR: formatCidr(subnet),
-      cni0: nthAddress(subnet, 1),
-      flannel: nthAddress(subnet, 0),
+      addresses: cni.nodeAddresses(subnet),
       labels: { 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': n.spec.name, 'kubernetes.io/os': 'linux', ...(n.spec.labels ?? {}) },
       serve: (n.spec.serve ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
       origin: n.origin,

@@ -191,7 +191,8 @@ export function serviceForName(model: Model, host: string, namespace: string): S
   return model.services.find((s) => s.name === svc && s.namespace === ns);
 }
 
-const devices = ['eth0', 'cni0', 'flannel.1'];
+/** Every device a `node/NAME@DEVICE` may name on some network, for suggestions. */
+const knownDevices = ['eth0', 'cni0', 'flannel.1', 'vxlan.calico', 'tunl0'];
 
 /** An address named in an expectation. */
 export function resolveAddress(model: Model, ref: AddressRef): Resolved<{ ip: string; meaning: string }> {
@@ -207,12 +208,11 @@ export function resolveAddress(model: Model, ref: AddressRef): Resolved<{ ip: st
       if (!found.ok) return found;
       const node = model.nodes.find((n) => n.name === ref.name)!;
       if (ref.device === undefined || ref.device === 'eth0') return ok({ ip: node.ip, meaning: `node/${ref.name}${ref.device ? '@eth0' : ''}` });
-      if (ref.device === 'cni0') return ok({ ip: node.cni0, meaning: `node/${ref.name}@cni0` });
-      if (ref.device === 'flannel.1') {
-        if (model.config.network !== 'flannel-vxlan') return no(`node/${ref.name} has no flannel.1 on a ${model.config.network} network`);
-        return ok({ ip: node.flannel, meaning: `node/${ref.name}@flannel.1` });
-      }
-      return no(`node/${ref.name} has no device ${ref.device} (it has ${devices.filter((d) => d !== 'flannel.1' || model.config.network === 'flannel-vxlan').join(', ')})${suggestion(ref.device, devices)}`);
+      // The CNI's devices with an address (cni0, flannel.1, vxlan.calico, tunl0): what the node really has.
+      if (Object.hasOwn(node.addresses, ref.device)) return ok({ ip: node.addresses[ref.device]!, meaning: `node/${ref.name}@${ref.device}` });
+      const has = ['eth0', ...Object.keys(node.addresses)];
+      if (knownDevices.includes(ref.device)) return no(`node/${ref.name} has no ${ref.device} on a ${model.config.network} network (it has ${has.join(', ')})`);
+      return no(`node/${ref.name} has no device ${ref.device} (it has ${has.join(', ')})${suggestion(ref.device, has)}`);
     }
     case 'pod': {
       const p = runningPod(model, ref.name, ref.namespace);

@@ -1,6 +1,6 @@
 // Which source address a Service's endpoint sees: a small, pure model of kube-proxy's iptables mode
-// (pkg/proxy/iptables/proxier.go) and where its nftables and IPVS modes differ, plus flannel
-// (--ip-masq, vxlan or host-gw) and Linux's MASQUERADE.
+// (pkg/proxy/iptables/proxier.go) and where its nftables and IPVS modes differ, plus the CNI
+// (flannel --ip-masq, vxlan or host-gw; Calico's natOutgoing, VXLAN or BGP routes) and Linux's MASQUERADE.
 // The setting: two nodes, the endpoint's node (the only endpoint is a pod there) and another node,
 // and an outside host on the same LAN. scripts/truth-table.mjs checks every cell on the kernel and
 // writes docs/source-ip.md. Each rule below names its reason, a line of `because`; a result carries
@@ -12,7 +12,13 @@ export const clientLocations = ['pod-on-endpoint-node', 'pod-on-other-node', 'en
 /** The outside host routes one external IP via the endpoint's node and another via the other node. */
 export const waysIn = ['cluster-ip', 'nodeport-endpoint-node', 'nodeport-other-node', 'external-ip-via-endpoint-node', 'external-ip-via-other-node', 'load-balancer'] as const;
 export const policies = ['Cluster', 'Local'] as const;
-export const networks = ['flannel-vxlan', 'host-gw'] as const;
+// calico-ipip needs the ipip module (the VM); Calico is modelled for iptables and nftables modes only.
+export const networks = ['flannel-vxlan', 'host-gw', 'calico-vxlan', 'calico-bgp'] as const;
+const calico = (n: Network): boolean => n.startsWith('calico-');
+/** The networks whose cells are modelled (and checked) under a kube-proxy mode. */
+export function networksFor(mode: ProxyMode): Network[] {
+  return networks.filter((n) => mode !== 'ipvs' || !calico(n));
+}
 
 export type ClientLocation = (typeof clientLocations)[number];
 export type WayIn = (typeof waysIn)[number];
@@ -29,9 +35,10 @@ export interface Cell {
 export type NodeRole = 'endpoint' | 'other';
 /**
  * `client`: the client's own address; `vip`: the Service address the client connected to (an
- * external IP or LB IP); otherwise an address of a node, on cni0, flannel.1 or eth0 (its LAN IP).
+ * external IP or LB IP); otherwise an address of a node, on cni0, flannel.1, Calico's tunnel
+ * (vxlan.calico) or eth0 (its LAN IP).
  */
-export type Source = 'client' | 'vip' | 'node-cni0' | 'node-flannel' | 'node-ip';
+export type Source = 'client' | 'vip' | 'node-cni0' | 'node-flannel' | 'node-tunnel' | 'node-ip';
 export interface Answered {
   outcome: 'answered';
   source: Source;
@@ -52,7 +59,7 @@ export const because = {
   noRoute: 'An outside host has no route to the service range: the LAN router answers "network unreachable".',
   ownNode: "kube-proxy on the client's own node matches every ClusterIP, external IP and LB IP in KUBE-SERVICES (PREROUTING for its pods, OUTPUT for itself): in-cluster traffic never takes the outside path.",
   nodePort: 'A NodePort is an address of one node: only that node DNATs it (KUBE-SERVICES -> addrtype LOCAL -> KUBE-NODEPORTS).',
-  podEgress: "A pod's packet to another node's address is masqueraded to its own node's IP on the way out (flannel --ip-masq), so it arrives as outside traffic from that node.",
+  podEgress: "A pod's packet to another node's address is masqueraded to its own node's IP on the way out (flannel --ip-masq, Calico's natOutgoing), so it arrives as outside traffic from that node.",
   hostRoute: "The outside host's route sends the external IP to one node, whose KUBE-SERVICES matches it.",
   lbCluster: 'Policy Cluster: the load balancer (the LAN router, ECMP) sends each flow to any node.',
   lbLocal: 'Policy Local: the load balancer sends only to nodes whose health check passes, those with a ready endpoint.',
@@ -65,6 +72,9 @@ export const because = {
   masqCni0: "MASQUERADE takes the address of the interface toward the endpoint: on the endpoint's node that is cni0.",
   masqFlannel: "MASQUERADE takes the address of the interface toward the endpoint: from another node over VXLAN that is flannel.1 (the node subnet's .0).",
   masqEth0: "MASQUERADE takes the address of the interface toward the endpoint: from another node over host-gw that is eth0, the node's LAN address.",
+  masqCali: "MASQUERADE takes the address of the interface toward the endpoint: on Calico's endpoint node that is the pod's cali veth, which has none, so the node's first global address, eth0's (its LAN address).",
+  masqCalicoVxlan: "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's VXLAN that is vxlan.calico (the first address of the node's block).",
+  masqCalicoBgp: "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's BGP routes that is eth0, the node's LAN address.",
   nftLocalOutput:
     "nftables mode, policy Local, a node without a ready local endpoint: service-endpoints-check also runs for the node's own new connections (filter-output), and @no-endpoint-services maps the external IP or LB IP to drop (iptables mode checks only INPUT and FORWARD).",
   ipvsLocalFallback:
@@ -108,8 +118,13 @@ function arrival({ from, via, policy }: Cell): Arrival {
 /** What kube-proxy on `node` does with a packet that arrived with a source of this kind. */
 function atNode(cell: Cell, node: NodeRole, source: Arrival['source'], mode: ProxyMode): Expected {
   const masquerade = (rule: string): Answered => {
-    if (node === 'endpoint') return { outcome: 'answered', source: 'node-cni0', node, because: [rule, because.masqCni0] };
+    if (node === 'endpoint') {
+      if (calico(cell.network)) return { outcome: 'answered', source: 'node-ip', node, because: [rule, because.masqCali] };
+      return { outcome: 'answered', source: 'node-cni0', node, because: [rule, because.masqCni0] };
+    }
     if (cell.network === 'flannel-vxlan') return { outcome: 'answered', source: 'node-flannel', node, because: [rule, because.masqFlannel] };
+    if (cell.network === 'calico-vxlan') return { outcome: 'answered', source: 'node-tunnel', node, because: [rule, because.masqCalicoVxlan] };
+    if (cell.network === 'calico-bgp') return { outcome: 'answered', source: 'node-ip', node, because: [rule, because.masqCalicoBgp] };
     return { outcome: 'answered', source: 'node-ip', node, because: [rule, because.masqEth0] };
   };
   const kept = (rule: string): Answered => {
@@ -146,7 +161,7 @@ export function expectedSource(cell: Cell, mode: ProxyMode = 'iptables'): Expect
   return withArrival(atNode(cell, a.node, a.source, mode));
 }
 
-/** Every cell, network by network, then policy, client location and way in. */
-export function allCells(): Cell[] {
-  return networks.flatMap((network) => policies.flatMap((policy) => clientLocations.flatMap((from) => waysIn.map((via) => ({ from, via, policy, network })))));
+/** Every cell (of the networks modelled under `mode`, all by default), network by network, then policy, client location and way in. */
+export function allCells(mode?: ProxyMode): Cell[] {
+  return (mode ? networksFor(mode) : [...networks]).flatMap((network) => policies.flatMap((policy) => clientLocations.flatMap((from) => waysIn.map((via) => ({ from, via, policy, network })))));
 }

@@ -4,7 +4,8 @@ import type { ProxyMode } from '../proxy/modes.js';
 import type { Cidr } from '../util/ip.js';
 
 export type { ProxyMode };
-export type NetworkKind = 'flannel-vxlan' | 'host-gw';
+export type { NetworkKind } from '../cni/networks.js';
+import type { NetworkKind } from '../cni/networks.js';
 
 export interface ClusterConfig {
   proxyMode: ProxyMode;
@@ -39,10 +40,11 @@ export interface Node {
   index: number;
   ip: string;
   podCIDR: string;
-  /** The `cni0` bridge's address: .1 of the pod subnet. */
-  cni0: string;
-  /** The `flannel.1` address: .0 of the pod subnet (flannel-vxlan only). */
-  flannel: string;
+  /**
+   * The node's addresses on its CNI's devices, device -> address, as the CNI gives them from the
+   * node's subnet (flannel: `cni0` .1 and, with VXLAN, `flannel.1` .0; Calico: `vxlan.calico` or `tunl0`).
+   */
+  addresses: Record<string, string>;
   labels: Labels;
   serve: ServePort[];
   origin: Origin;

@@ -3,7 +3,8 @@ import { describe, matchesLabels } from '../scenario/objects.js';
 import type { Problems } from '../scenario/problems.js';
 import { originAt, type Origin } from '../scenario/source.js';
 import { sha256 } from '../util/hash.js';
-import { broadcastOf, cidrOf, intToIp } from '../util/ip.js';
+import { intToIp, ipToInt } from '../util/ip.js';
+import { podAddressRange } from './capacity.js';
 import type { Model, Node, Pod, Workload } from './types.js';
 import { podKey } from './types.js';
 import { MAX_PODS } from '../scenario/limits.js';
@@ -137,11 +138,11 @@ class PlacedPods {
 
 const ownerKey = (p: Pod): string => `${p.owner!.kind}/${p.namespace}/${p.owner!.name}`;
 
-/** host-local IPAM: the next free address after the last one handed out, wrapping, from .2 on. */
+/** host-local IPAM: the next free address after the last one handed out, wrapping, in the CNI's range of the node's subnet (flannel: from .2 on). */
 function allocatePodIP(model: Model, node: Node, used: ReadonlySet<string>): string | undefined {
-  const subnet = cidrOf(node.podCIDR);
-  const first = subnet.base + 2;
-  const size = broadcastOf(subnet) - first; // .2 up to the address before broadcast
+  const range = podAddressRange(node, model.config.network);
+  const first = ipToInt(range.first);
+  const size = range.size;
   // hasOwn: a node may be named `constructor`, which a plain object already answers.
   const last = Object.hasOwn(model.ipamLast, node.name) ? model.ipamLast[node.name] : undefined;
   const start = last === undefined ? 0 : last + 1 - first;

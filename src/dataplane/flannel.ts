@@ -2,6 +2,7 @@
 // other node (or one route per other node with host-gw), and its iptables rules. Pure text.
 import type { Model, Node } from '../cluster/types.js';
 import { cidrOf, formatCidr } from '../util/ip.js';
+import { nodeAddress } from '../cni/address.js';
 import { FLANNEL_DEVICE, macAddress } from './names.js';
 
 /** flannel's VXLAN port: the Linux default flanneld gets by leaving Port 0 (not IANA's 4789). */
@@ -32,7 +33,7 @@ export function vxlanDeviceLines(node: Node): string[] {
   const dev = FLANNEL_DEVICE;
   return [
     `link add ${dev} address ${flannelMac(node)} mtu ${LAN_MTU - VXLAN_OVERHEAD} type vxlan id ${VXLAN_VNI} local ${node.ip} dev eth0 dstport ${VXLAN_PORT} nolearning`,
-    `addr add ${node.flannel}/32 dev ${dev}`,
+    `addr add ${nodeAddress(node, dev)}/32 dev ${dev}`,
     `link set dev ${dev} up`,
   ];
 }
@@ -47,8 +48,9 @@ export function vxlanDeviceLines(node: Node): string[] {
 export function vxlanPeerLines(peer: Node): { ip: string[]; bridge: string[] } {
   const dev = FLANNEL_DEVICE;
   const mac = flannelMac(peer);
+  const vtep = nodeAddress(peer, dev);
   return {
-    ip: [`neigh replace ${peer.flannel} lladdr ${mac} dev ${dev} nud permanent`, `route replace ${peer.podCIDR} via ${peer.flannel} dev ${dev} onlink`],
+    ip: [`neigh replace ${vtep} lladdr ${mac} dev ${dev} nud permanent`, `route replace ${peer.podCIDR} via ${vtep} dev ${dev} onlink`],
     bridge: [`fdb replace ${mac} dev ${dev} dst ${peer.ip} self permanent`],
   };
 }

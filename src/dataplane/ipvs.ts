@@ -23,7 +23,6 @@ import type { Model } from '../cluster/types.js';
 import { formatCidr, ipToInt } from '../util/ip.js';
 import { MASQUERADE_MARK, type KubeProxyJump } from './iptables.js';
 import { baseServicePorts, sourceRangesContain, type BaseEndpointInfo, type BaseServicePortInfo } from './service-port.js';
-import { CNI_BRIDGE, FLANNEL_DEVICE } from './names.js';
 
 /** The dummy device kube-proxy binds ClusterIPs, external IPs and LB IPs to (defaultDummyDevice). */
 export const KUBE_IPVS_DEVICE = 'kube-ipvs0';
@@ -172,19 +171,14 @@ const IPVS_PROTOCOL_FLAG: Record<string, string> = { tcp: '-t', udp: '-u', sctp:
 
 /**
  * The addresses of the node NodePorts answer on: GetAllLocalAddressesExcept(kube-ipvs0) filtered
- * by isValidForSet (no loopback, so not lo's 127.0.0.1): eth0's, cni0's and, with flannel VXLAN,
- * flannel.1's. (Releases before 1.22 also bound 127.0.0.1, as older `ipvsadm -Ln` dumps show;
+ * by isValidForSet (no loopback, so not lo's 127.0.0.1): eth0's and those of the CNI's devices
+ * (flannel: cni0's and, with VXLAN, flannel.1's; Calico: vxlan.calico's or tunl0's, its veths have none). (Releases before 1.22 also bound 127.0.0.1, as older `ipvsadm -Ln` dumps show;
  * kubernetes#96879: it never worked, and #101023 dropped it.)
  */
 export function nodePortAddresses(model: Model, nodeName: string): { device: string; ip: string }[] {
   const node = model.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
-  const out = [
-    { device: 'eth0', ip: node.ip },
-    { device: CNI_BRIDGE, ip: node.cni0 },
-  ];
-  if (model.config.network === 'flannel-vxlan') out.push({ device: FLANNEL_DEVICE, ip: node.flannel });
-  return out;
+  return [{ device: 'eth0', ip: node.ip }, ...Object.entries(node.addresses).map(([device, ip]) => ({ device, ip }))];
 }
 
 /** kube-proxy's IPVS mode on `nodeName`: kube-ipvs0's addresses, IPVS, ipsets and iptables. */

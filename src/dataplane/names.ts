@@ -30,7 +30,7 @@ export function podVethName(pod: { namespace: string; name: string }): string {
 }
 
 /** What a MAC address belongs to; part of the hash, so two roles of one owner never share one. */
-export type MacRole = 'br-lan' | 'lan-port' | 'eth0' | 'cni0' | 'flannel.1' | 'veth';
+export type MacRole = 'br-lan' | 'lan-port' | 'eth0' | 'cni0' | 'flannel.1' | 'veth' | 'vxlan.calico';
 
 /**
  * A stable, unicast, locally administered MAC address (first octet x2, x6, xA or xE) for an

@@ -1,5 +1,8 @@
 // NetworkPolicy enforcement on one node, rendered as the `iptables-restore --noflush` input a
-// policy-enforcing CNI would write beside flannel (Canal's felix, kube-router): pure text.
+// policy-enforcing CNI would write beside flannel (Canal's felix, kube-router): pure text. With
+// Calico the same chains hook in by its routed cali interfaces (`-i`/`-o`), not bridge ports
+// (simplified: felix's cali-FORWARD, cali-from/to-wl-dispatch and cali-fw-/cali-tw- chains are
+// here KNP-FORWARD dispatching by interface to KNP-FROM-/KNP-TO-IFACE, which RETURN, not ACCEPT).
 //
 // Shape (filter table only, knetlab's own chains only, so that flannel's FLANNEL-FWD and
 // kube-proxy's KUBE-* chains stay as they are):
@@ -53,6 +56,7 @@ import {
 import type { Labels } from '../scenario/objects.js';
 import { cidrContains, formatCidr, ipToInt, type Cidr } from '../util/ip.js';
 import { declaredChains, type KubeProxyJump } from './iptables.js';
+import { cniOf } from '../cni/index.js';
 import { podVethName } from './names.js';
 
 export const KNP_FORWARD = 'KNP-FORWARD';
@@ -60,14 +64,14 @@ export const KNP_INPUT = 'KNP-INPUT';
 export const KNP_OUTPUT = 'KNP-OUTPUT';
 const POD_CHAIN = /^KNP-(TO|FROM)-/;
 
-/** A pod's ingress chain: `KNP-TO-` + its host-side veth. */
-export function ingressChainName(pod: { namespace: string; name: string }): string {
-  return `KNP-TO-${podVethName(pod)}`;
+/** A pod's ingress chain: `KNP-TO-` + its host-side veth (flannel's unless its CNI's is given). */
+export function ingressChainName(pod: { namespace: string; name: string }, veth = podVethName(pod)): string {
+  return `KNP-TO-${veth}`;
 }
 
-/** A pod's egress chain: `KNP-FROM-` + its host-side veth. */
-export function egressChainName(pod: { namespace: string; name: string }): string {
-  return `KNP-FROM-${podVethName(pod)}`;
+/** A pod's egress chain: `KNP-FROM-` + its host-side veth (flannel's unless its CNI's is given). */
+export function egressChainName(pod: { namespace: string; name: string }, veth = podVethName(pod)): string {
+  return `KNP-FROM-${veth}`;
 }
 
 export interface NetworkPolicyOptions {
@@ -133,7 +137,8 @@ function peerMatches(model: Model, policy: NetworkPolicy, r: PolicyRule, dir: Di
  * order), every rule, every peer address and every port, a RETURN; then the DROP.
  */
 function podChainRules(model: Model, pod: Pod, dir: Direction, policies: NetworkPolicy[], namespaces: Map<string, Labels>, opts: NetworkPolicyOptions): string[] {
-  const chain = dir === 'ingress' ? ingressChainName(pod) : egressChainName(pod);
+  const veth = cniOf(model).podVethName(pod);
+  const chain = dir === 'ingress' ? ingressChainName(pod, veth) : egressChainName(pod, veth);
   const lines: string[] = [];
   const seen = new Set<string>();
   const emit = (label: string, m: AddrMatch, proto: string | undefined, dport: string | undefined, extra = '') => {
@@ -208,30 +213,28 @@ export function renderNetworkPolicyIptables(model: Model, nodeName: string, opti
   const hooks = { [KNP_FORWARD]: [] as string[], [KNP_INPUT]: [] as string[], [KNP_OUTPUT]: [] as string[] };
   const podRules: string[] = [];
 
+  const cni = cniOf(model);
   for (const pod of local) {
-    const veth = podVethName(pod);
+    const veth = cni.podVethName(pod);
+    const hook = cni.policyHooks(pod);
     const ref = podRef(pod);
     const egress = policies.filter((p) => p.policyTypes.includes('Egress') && policySelects(p, pod));
     const ingress = policies.filter((p) => p.policyTypes.includes('Ingress') && policySelects(p, pod));
     if (egress.length) {
-      const chain = egressChainName(pod);
+      const chain = egressChainName(pod, veth);
       chains.push(chain);
-      // Out of the pod, forwarded: bridged to a pod of this node, or routed off the bridge to
+      // Out of the pod, forwarded: (flannel) bridged to a pod of this node, or routed off the bridge to
       // another node or the LAN; br_netfilter knows the bridge port it came in by either way.
-      hooks[KNP_FORWARD].push(rule(KNP_FORWARD, { matches: ['-m physdev --physdev-in', veth], comment: `${ref} egress`, target: chain }));
+      hooks[KNP_FORWARD].push(rule(KNP_FORWARD, { matches: hook.egressForward, comment: `${ref} egress`, target: chain }));
       // Out of the pod to the node itself (its addresses, a hostNetwork pod, a node's server).
-      hooks[KNP_INPUT].push(rule(KNP_INPUT, { matches: ['-m physdev --physdev-in', veth], comment: `${ref} egress to this node`, target: chain }));
+      hooks[KNP_INPUT].push(rule(KNP_INPUT, { matches: hook.egressInput, comment: `${ref} egress to this node`, target: chain }));
       podRules.push(...podChainRules(model, pod, 'egress', egress, namespaces, options));
     }
     if (ingress.length) {
-      const chain = ingressChainName(pod);
+      const chain = ingressChainName(pod, veth);
       chains.push(chain);
-      // Into the pod, bridged: from a pod of this node (also through a Service, DNATed on the bridge).
-      hooks[KNP_FORWARD].push(rule(KNP_FORWARD, { matches: ['-m physdev --physdev-out', veth, '--physdev-is-bridged'], comment: `${ref} ingress, bridged`, target: chain }));
-      // Into the pod, routed into cni0: from other nodes (flannel.1, or eth0 with host-gw), from
-      // the LAN (NodePort, externalIPs). A routed packet's bridge port out is not known in FORWARD,
-      // hence the pod's address; `! --physdev-is-bridged` keeps bridged packets from being judged twice.
-      hooks[KNP_FORWARD].push(rule(KNP_FORWARD, { dst: `${pod.ip}/32`, matches: ['-m physdev ! --physdev-is-bridged'], comment: `${ref} ingress, routed`, target: chain }));
+      // Into the pod, forwarded: the CNI says how (flannel: bridged by physdev, routed by address; Calico: out of its cali device).
+      for (const h of hook.ingressForward) hooks[KNP_FORWARD].push(rule(KNP_FORWARD, { ...(h.dst ? { dst: h.dst } : {}), matches: h.matches, comment: `${ref} ${h.label}`, target: chain }));
       // Into the pod from the node's own processes, which never pass FORWARD.
       hooks[KNP_OUTPUT].push(rule(KNP_OUTPUT, { dst: `${pod.ip}/32`, comment: `${ref} ingress from this node`, target: chain }));
       podRules.push(...podChainRules(model, pod, 'ingress', ingress, namespaces, options));

@@ -1,5 +1,6 @@
 // The topology of a model as desired kernel state, per namespace: the LAN, its machines, each node's
-// CNI bridge and flannel device, each pod. Pure and deterministic; kernel/ applies it.
+// CNI state (src/cni/: flannel's bridge and VXLAN device, Calico's routed veths and tunnels), each
+// pod. Pure and deterministic; kernel/ applies it.
 //
 // How to apply a TopologyPlan (kernel/ relies on this order):
 // 1. `ip -batch -` (in the sandbox's root namespace) with netnsAddLines(plan.namespaces), and write
@@ -7,16 +8,16 @@
 // 2. Then stages in order; the namespaces of one stage in any order or in parallel. In each: the
 //    sysctls, then its ip lines as `ip -n NAME -batch -` runs them, then its bridge lines as
 //    `bridge -n NAME -batch -` does (kernel/ may send the same netlink requests itself), then
+//    `ip netns exec NAME ipset restore` with its ipset text if any (its rules match the sets), then
 //    `ip netns exec NAME iptables-restore` with its iptables text (whole nat and filter tables:
 //    any kube-proxy rules come after it, restored with --noflush).
 // A veth is made by the namespace that holds its first end, with `peer ... netns FAR`: the LAN makes
 // every machine's eth0 (stage 1), a node each of its pods' eth0 (stage 2), and the far namespace
 // configures that eth0 in the next stage; it needs only that namespace's lines done before it.
 import type { Host, Model, Node, Pod } from '../cluster/types.js';
-import { cidrOf, formatCidr } from '../util/ip.js';
 import type { NamespacePlan, TopologyPlan } from './types.js';
-import { hostGwPeerLines, podMtu, renderNodeIptables, vxlanDeviceLines, vxlanPeerLines } from './flannel.js';
-import { CNI_BRIDGE, IFNAME_MAX, LAN_BRIDGE, LAN_NETNS, macAddress, machineNetns, podNetns, podOwner, podVethName } from './names.js';
+import { cniOf } from '../cni/index.js';
+import { IFNAME_MAX, LAN_BRIDGE, LAN_NETNS, macAddress, machineNetns, podNetns, podOwner } from './names.js';
 
 // Linux refuses a netns file name longer than NAME_MAX.
 const NETNS_NAME_MAX = 255;
@@ -79,24 +80,13 @@ export function renderLan(model: Model): NamespacePlan {
   return p;
 }
 
-/** Stage 2, a node: its LAN address, cni0, flannel's device and peers, its pods' veths, its sysctls and flannel's iptables. */
+/** Stage 2, a node: its LAN address, its CNI's devices, peers and rules, its pods' veths, its sysctls. */
 export function renderNode(model: Model, node: Node): NamespacePlan {
   const p = plan(machineNetns(node.name), 'node');
   p.ip.push(...machineEth0(model, node.name, node.ip));
-  const subnet = cidrOf(node.podCIDR);
-  // The flannel CNI bridge plugin's bridge: the gateway .1 of the node's subnet, the pod MTU.
-  p.ip.push(`link add ${CNI_BRIDGE} address ${macAddress('cni0', node.name)} mtu ${podMtu(model)} type bridge`, `addr add ${node.cni0}/${subnet.bits} dev ${CNI_BRIDGE}`, `link set dev ${CNI_BRIDGE} up`);
-  const peers = model.nodes.filter((n) => n.name !== node.name);
-  if (model.config.network === 'flannel-vxlan') {
-    p.ip.push(...vxlanDeviceLines(node));
-    for (const peer of peers) {
-      const l = vxlanPeerLines(peer);
-      p.ip.push(...l.ip);
-      p.bridge.push(...l.bridge);
-    }
-  } else {
-    for (const peer of peers) p.ip.push(...hostGwPeerLines(peer));
-  }
+  const cni = cniOf(model).renderNode(model, node);
+  p.ip.push(...cni.ip);
+  p.bridge.push(...cni.bridge);
   for (const pod of model.pods) if (hasOwnNetns(pod) && pod.node === node.name) p.ip.push(...renderPodVeth(model, pod));
   p.sysctls['net.ipv4.ip_forward'] = '1';
   // kubeadm's preflight requires these (br_netfilter): bridged pod-to-pod traffic must see kube-proxy's DNAT.
@@ -104,7 +94,9 @@ export function renderNode(model: Model, node: Node): NamespacePlan {
   p.sysctls['net.bridge.bridge-nf-call-ip6tables'] = '1';
   // Loose, as systemd's 50-default.conf leaves Ubuntu/Debian nodes; `all` wins by max, so a strict host value cannot leak in.
   p.sysctls['net.ipv4.conf.all.rp_filter'] = '2';
-  p.iptables = renderNodeIptables(model, node);
+  Object.assign(p.sysctls, cni.sysctls);
+  if (cni.ipset) p.ipset = cni.ipset;
+  p.iptables = cni.iptables;
   p.etc['resolv.conf'] = NO_NAMESERVER;
   return p;
 }
@@ -120,39 +112,21 @@ export function renderHost(model: Model, host: Host): NamespacePlan {
 
 /**
  * The node-side lines of one pod, run in its node's namespace once the pod's namespace exists: the
- * veth whose far end is the pod's eth0, on cni0 with hairpin on (as the bridge plugin's hairpinMode
- * does, so a pod reaches itself through its Service), at the pod MTU.
+ * veth whose far end is the pod's eth0, and what its CNI adds (flannel: on cni0, hairpin on;
+ * Calico: a cali veth and its /32 route).
  */
 export function renderPodVeth(model: Model, pod: Pod): string[] {
-  nodeOf(model, pod);
-  const veth = podVethName(pod);
-  const mtu = podMtu(model);
-  return [
-    `link add ${veth} address ${macAddress('veth', podOwner(pod))} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${podNetns(pod)}`,
-    `link set dev ${veth} master ${CNI_BRIDGE}`,
-    // Only a bridge port has bridge_slave options: after `master`.
-    `link set dev ${veth} type bridge_slave hairpin on`,
-    `link set dev ${veth} up`,
-  ];
+  return cniOf(model).podHostLines(model, nodeOf(model, pod), pod);
 }
 
 /**
- * Stage 3, one pod: its eth0 with the pod IP in the node's subnet, the routes the flannel CNI
- * plugin gives it (the cluster network and the default, both via cni0's .1), and its resolv.conf.
+ * Stage 3, one pod: its eth0 with the address and routes its CNI gives it (flannel: the node
+ * subnet's prefix, routes via cni0's .1; Calico: a /32, the default via 169.254.1.1), and its resolv.conf.
  */
 export function renderPodNamespace(model: Model, pod: Pod): NamespacePlan {
   const node = nodeOf(model, pod);
   const p = plan(podNetns(pod), 'pod');
-  const subnet = cidrOf(node.podCIDR);
-  p.ip.push(
-    'link set dev lo up',
-    `link set dev eth0 address ${macAddress('eth0', podOwner(pod))}`,
-    `addr add ${pod.ip}/${subnet.bits} dev eth0`,
-    'link set dev eth0 up',
-    // flannel's CNI plugin adds a route to the whole network, the bridge plugin's isDefaultGateway the default.
-    `route add ${formatCidr(model.config.podCIDR)} via ${node.cni0} dev eth0`,
-    `route add default via ${node.cni0} dev eth0`,
-  );
+  p.ip.push('link set dev lo up', `link set dev eth0 address ${macAddress('eth0', podOwner(pod))}`, ...cniOf(model).podLines(model, node, pod));
   p.etc['resolv.conf'] = podResolvConf(model, pod);
   return p;
 }
@@ -200,7 +174,7 @@ export interface PodRemoval {
 export function removePod(model: Model, pod: Pod): PodRemoval {
   const node = nodeOf(model, pod);
   const netns = podNetns(pod);
-  return { node: machineNetns(node.name), ip: [`link del dev ${podVethName(pod)}`], netns, netnsLines: [`netns del ${netns}`] };
+  return { node: machineNetns(node.name), ip: [`link del dev ${cniOf(model).podVethName(pod)}`], netns, netnsLines: [`netns del ${netns}`] };
 }
 
 /** Names the kernel would refuse or confuse, caught here rather than as a failed batch line. */
@@ -220,7 +194,7 @@ function checkNames(model: Model, pods: Pod[]): void {
   const veths = new Map<string, string>();
   for (const pod of pods) {
     claim(podNetns(pod), `pod ${podOwner(pod)}`);
-    const veth = podVethName(pod);
+    const veth = cniOf(model).podVethName(pod);
     const key = `${pod.node} ${veth}`;
     const prior = veths.get(key);
     if (prior) problems.push(`pods ${prior} and ${podOwner(pod)} on node ${pod.node} hash to the same veth name ${veth}`);
@@ -250,6 +224,7 @@ export function formatTopology(plan: TopologyPlan): string {
       if (sysctls.length) out.push('sysctls:', ...sysctls.map(([k, v]) => `  ${k} = ${v}`));
       if (ns.ip.length) out.push('ip:', ...ns.ip.map((l) => `  ${l}`));
       if (ns.bridge.length) out.push('bridge:', ...ns.bridge.map((l) => `  ${l}`));
+      if (ns.ipset) out.push('ipset restore:', ...ns.ipset.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
       if (ns.iptables) out.push('iptables-restore:', ...ns.iptables.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
       for (const [file, text] of Object.entries(ns.etc)) out.push(`etc/${file}:`, ...text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
     }

@@ -16,6 +16,8 @@ export interface NamespacePlan {
   sysctls: Record<string, string>;
   /** `iptables-restore` input for it (whole tables), or '' for none. */
   iptables: string;
+  /** `ipset restore` input for it, restored before its iptables text (whose rules match the sets); absent for none. */
+  ipset?: string;
   /** Files of /etc/netns/NAME/ (e.g. resolv.conf), which `ip netns exec` shows as /etc/... */
   etc: Record<string, string>;
 }

@@ -45,7 +45,13 @@ function applyNamespace(runner: Runner, helper: NetnsConfig, queue: PQueue, ns: 
       })(),
     ]);
   });
-  const rules = ns.iptables ? after.then(() => queue.add(() => runner.run(inNetns(ns.name, ['iptables-restore']), { input: ns.iptables }))) : undefined;
+  const rules = ns.iptables
+    ? after.then(async () => {
+        // The CNI's sets first: its rules match them (Calico's natOutgoing).
+        if (ns.ipset) await queue.add(() => runner.run(inNetns(ns.name, ['ipset', 'restore', '-exist']), { input: ns.ipset }));
+        await queue.add(() => runner.run(inNetns(ns.name, ['iptables-restore']), { input: ns.iptables }));
+      })
+    : undefined;
   return { links, all: Promise.all([links, rules]) };
 }
 

@@ -1,4 +1,5 @@
 import type { Model } from '../cluster/types.js';
+import { cniOf } from '../cni/index.js';
 import { KnetlabError } from '../errors.js';
 import { proxyDriver } from '../proxy/drivers.js';
 import type { Runner } from './exec.js';
@@ -104,8 +105,9 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
 /** The kernel features a scenario needs. */
 export function neededFeatures(model: Model): Feature[] {
   const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
-  if (model.config.network === 'flannel-vxlan') out.push('vxlan');
-  if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.push('physdev');
+  const cni = cniOf(model);
+  out.push(...cni.requires);
+  if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.push(...cni.policyRequires);
   out.push(...proxyDriver(model.config.proxyMode).features(model));
   return out;
 }

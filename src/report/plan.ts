@@ -74,11 +74,12 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
     `CLUSTER  proxyMode=${c.proxyMode} network=${c.network} lan=${formatCidr(c.lanCIDR)} gateway=${c.gateway} podCIDR=${formatCidr(c.podCIDR)} serviceCIDR=${formatCidr(c.serviceCIDR)} loadBalancerCIDR=${formatCidr(c.loadBalancerCIDR)} nodePorts=${c.nodePortRange.min}-${c.nodePortRange.max} dns=${c.dns ? c.dnsIP : 'off'}`,
   );
   out.push('');
-  const flannel = c.network === 'flannel-vxlan';
+  // A column per CNI device with an address (flannel: CNI0 and FLANNEL.1, which host-gw leaves empty).
+  const devices = c.network === 'flannel-vxlan' || c.network === 'host-gw' ? ['cni0', 'flannel.1'] : [...new Set(model.nodes.flatMap((n) => Object.keys(n.addresses)))];
   out.push(
     table(
-      ['NAME', 'STATUS', 'INTERNAL-IP', 'POD-CIDR', 'CNI0', 'FLANNEL.1', 'SERVES', 'LABELS'],
-      model.nodes.map((n) => [`node/${n.name}`, 'Ready', n.ip, n.podCIDR, n.cni0, flannel ? n.flannel : none, n.serve.map((p) => `${p.port}/${p.protocol}`).join(',') || none, labels(n.labels, defaultNodeLabels)]),
+      ['NAME', 'STATUS', 'INTERNAL-IP', 'POD-CIDR', ...devices.map((d) => d.toUpperCase()), 'SERVES', 'LABELS'],
+      model.nodes.map((n) => [`node/${n.name}`, 'Ready', n.ip, n.podCIDR, ...devices.map((d) => n.addresses[d] ?? none), n.serve.map((p) => `${p.port}/${p.protocol}`).join(',') || none, labels(n.labels, defaultNodeLabels)]),
     ),
   );
   if (model.hosts.length) {

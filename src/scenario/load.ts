@@ -1,4 +1,5 @@
 import { realpath } from 'node:fs/promises';
+import type { NetworkKind } from '../cni/networks.js';
 import { dirname, join, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { KnetlabError } from '../errors.js';
@@ -50,6 +51,8 @@ export interface LoadOptions {
   allowPaths?: readonly string[];
   /** The most the steps may take in the worst case, in ms (default DEFAULT_SCENARIO_LIMIT_MS). */
   limitMs?: number;
+  /** Build under this network instead of the scenario's `cluster.network` (`knetlab run --network`). */
+  network?: NetworkKind;
 }
 
 /** What reading the files a scenario names needs: where they may be, and what is left to read. */
@@ -208,7 +211,7 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
       file,
       name: head?.metadata.name ?? (typeof meta.name === 'string' ? meta.name : ''),
       description: head?.metadata.description ?? (typeof meta.description === 'string' ? meta.description : ''),
-      cluster: cluster ?? {},
+      cluster: opts.network ? { ...cluster, network: opts.network } : (cluster ?? {}),
       clusterOrigin: at('cluster'),
       nodes,
       hosts,

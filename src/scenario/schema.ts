@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { proxyModes } from '../proxy/modes.js';
+import { networks } from '../cni/networks.js';
 import { isIPv4, parseCidr } from '../util/ip.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { labelValueOk, LABEL_VALUE_RULE, qualifiedName } from './k8s-names.js';
@@ -55,7 +56,7 @@ export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh',
 
 export const clusterSchema = z.strictObject({
   proxyMode: z.enum(proxyModes).optional(),
-  network: z.enum(['flannel-vxlan', 'host-gw']).optional(),
+  network: z.enum(networks).optional(),
   lanCIDR: cidr.optional(),
   podCIDR: cidr.optional(),
   serviceCIDR: cidr.optional(),

@@ -99,7 +99,7 @@ function invariantFailures(m: Model): string[] {
   noDups(m.pods.filter((p) => !p.hostNetwork && p.ip).map((p) => p.ip!), 'pod addresses');
   for (const p of m.pods) {
     const node = m.nodes.find((n) => n.name === p.node);
-    check(node && p.ip && cidrContains(cidrOf(node.podCIDR), p.ip) && p.ip !== node.cni0 && p.ip !== node.flannel, `${p.name} has no address of its node's subnet`);
+    check(node && p.ip && cidrContains(cidrOf(node.podCIDR), p.ip) && !Object.values(node.addresses).includes(p.ip), `${p.name} has no address of its node's subnet`);
   }
   noDups(m.nodes.map((n) => n.podCIDR), 'node pod subnets');
   return out;

@@ -21,8 +21,14 @@ const deployment = (name: string, replicas: number, extra = '') =>
   `  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: ${name}}, spec: {replicas: ${replicas}, selector: {matchLabels: {app: ${name}}}, template: {metadata: {labels: {app: ${name}}}, spec: {${extra}containers: [{name: c}]}}}}\n`;
 
 t.test('host-local IPAM hands out .2 up to the address before broadcast', async (t) => {
-  t.same(podAddressRange({ podCIDR: '10.244.0.0/24' } as Node), { first: '10.244.0.2', last: '10.244.0.254', size: 253 });
-  t.same(podAddressRange({ podCIDR: '10.244.9.0/30' } as Node), { first: '10.244.9.2', last: '10.244.9.2', size: 1 });
+  t.same(podAddressRange({ podCIDR: '10.244.0.0/24' } as Node, 'flannel-vxlan'), { first: '10.244.0.2', last: '10.244.0.254', size: 253 });
+  t.same(podAddressRange({ podCIDR: '10.244.9.0/30' } as Node, 'host-gw'), { first: '10.244.9.2', last: '10.244.9.2', size: 1 });
+});
+
+t.test('Calico IPAM hands out every address of the block but the tunnel\'s (.0 with VXLAN or IPIP)', async (t) => {
+  t.same(podAddressRange({ podCIDR: '10.244.0.64/26' } as Node, 'calico-vxlan'), { first: '10.244.0.65', last: '10.244.0.127', size: 63 });
+  t.same(podAddressRange({ podCIDR: '10.244.0.64/26' } as Node, 'calico-ipip'), { first: '10.244.0.65', last: '10.244.0.127', size: 63 });
+  t.same(podAddressRange({ podCIDR: '10.244.0.64/26' } as Node, 'calico-bgp'), { first: '10.244.0.64', last: '10.244.0.127', size: 64 });
 });
 
 t.test('253 pods fit a /24; the 254th is an error naming the node and its subnet', async (t) => {

@@ -12,10 +12,11 @@ function bare(e: Expected): unknown {
 }
 const seen = (...args: Parameters<typeof cell>) => bare(expectedSource(cell(...args)));
 
-t.test('the matrix: 5 client locations x 6 ways in x 2 policies x 2 networks, every cell with its reasons', async (t) => {
+t.test('the matrix: 5 client locations x 6 ways in x 2 policies x 4 networks, every cell with its reasons', async (t) => {
   const cells = allCells();
-  t.equal(cells.length, 120);
-  t.equal(new Set(cells.map((c) => JSON.stringify(c))).size, 120, 'no cell twice');
+  t.equal(cells.length, 240);
+  t.equal(new Set(cells.map((c) => JSON.stringify(c))).size, 240, 'no cell twice');
+  t.equal(allCells('ipvs').length, 120, 'IPVS mode: flannel only (Calico is not modelled there)');
   const rules = new Set<string>(Object.values(because));
   for (const c of cells) {
     const e = expectedSource(c);
@@ -68,7 +69,18 @@ t.test('an outside host cannot reach a ClusterIP; the load balancer with policy 
   for (const policy of ['Cluster', 'Local'] as const) t.same(seen('outside-host', 'cluster-ip', policy), 'unreachable');
   t.same(seen('outside-host', 'load-balancer', 'Cluster'), { either: [{ source: 'node-cni0', node: 'endpoint' }, { source: 'node-flannel', node: 'other' }] });
   const either = allCells().filter((c) => expectedSource(c).outcome === 'either');
-  t.same(either.map((c) => [c.from, c.via, c.policy]), [['outside-host', 'load-balancer', 'Cluster'], ['outside-host', 'load-balancer', 'Cluster']], 'only there, on both networks');
+  t.same(either.map((c) => [c.from, c.via, c.policy]), Array(4).fill(['outside-host', 'load-balancer', 'Cluster']), 'only there, on every network');
+});
+
+t.test("Calico: the endpoint node's address-less cali veth gives its LAN address; another node its tunnel's (VXLAN) or LAN address (BGP)", async (t) => {
+  t.same(seen('outside-host', 'nodeport-endpoint-node', 'Cluster', 'calico-vxlan'), { source: 'node-ip', node: 'endpoint' });
+  t.same(seen('outside-host', 'nodeport-other-node', 'Cluster', 'calico-vxlan'), { source: 'node-tunnel', node: 'other' });
+  t.same(seen('other-node', 'cluster-ip', 'Cluster', 'calico-vxlan'), { source: 'node-tunnel', node: 'other' });
+  t.same(seen('endpoint-node', 'cluster-ip', 'Cluster', 'calico-vxlan'), { source: 'node-ip', node: 'endpoint' });
+  t.same(seen('outside-host', 'nodeport-other-node', 'Cluster', 'calico-bgp'), { source: 'node-ip', node: 'other' });
+  t.same(seen('pod-on-other-node', 'nodeport-endpoint-node', 'Local', 'calico-vxlan'), { source: 'node-ip', node: 'other' }, "natOutgoing: a pod to another node's address arrives as its node");
+  t.same(seen('outside-host', 'nodeport-other-node', 'Local', 'calico-bgp'), 'dropped');
+  t.notOk(allCells().some((c) => c.network.startsWith('calico-') && JSON.stringify(bare(expectedSource(c))).match(/node-cni0|node-flannel/)), 'no flannel device on Calico');
 });
 
 t.test('properties over the matrix', async (t) => {
@@ -100,7 +112,7 @@ t.test('IPVS mode: where policy Local differs from iptables mode, as the VM kern
   t.same(ipvs('endpoint-node', 'load-balancer', 'Local'), { source: 'vip' }, 'an LB IP on kube-ipvs0: the Service address is the source');
   t.same(ipvs('endpoint-node', 'external-ip-via-other-node', 'Local'), { source: 'vip' });
   t.same(ipvs('outside-host', 'nodeport-endpoint-node', 'Local'), { source: 'client' }, 'the endpoint node keeps the client, as in iptables mode');
-  const differ = allCells().filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'ipvs'))));
+  const differ = allCells('ipvs').filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'ipvs'))));
   t.equal(differ.length, 16, '16 cells differ');
   t.ok(differ.every((c) => c.policy === 'Local' && c.via !== 'cluster-ip'), 'all with policy Local, none through the ClusterIP');
 });
@@ -111,6 +123,6 @@ t.test("nftables mode: the node's own traffic to a Local external IP or LB IP wi
   t.same(seen('other-node', 'load-balancer', 'Local'), { source: 'node-flannel', node: 'other' }, 'iptables mode lets it through, masqueraded');
   t.same(nft('other-node', 'nodeport-other-node', 'Local'), { source: 'node-flannel', node: 'other' }, 'its own NodePort is checked in INPUT only');
   const differ = allCells().filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'nftables'))));
-  t.equal(differ.length, 6, 'other-node x (2 external IPs, LB) x 2 networks');
+  t.equal(differ.length, 12, 'other-node x (2 external IPs, LB) x 4 networks');
   t.ok(differ.every((c) => c.from === 'other-node' && c.policy === 'Local'));
 });

@@ -16,7 +16,7 @@ t.test('a Deployment spreads round-robin over nodes in file order; pod i on a no
     'api-1 node-2 10.244.1.3 Running',
   ]);
   t.same(
-    m.nodes.map((n) => [n.name, n.ip, n.podCIDR, n.cni0, n.flannel]),
+    m.nodes.map((n) => [n.name, n.ip, n.podCIDR, n.addresses.cni0, n.addresses['flannel.1']]),
     [
       ['node-1', '192.168.8.11', '10.244.0.0/24', '10.244.0.1', '10.244.0.0'],
       ['node-2', '192.168.8.12', '10.244.1.0/24', '10.244.1.1', '10.244.1.0'],

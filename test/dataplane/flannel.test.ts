@@ -31,8 +31,7 @@ const node = (name: string, ip: string, i: number): Node => ({
   index: i,
   ip,
   podCIDR: `10.244.${i}.0/24`,
-  cni0: `10.244.${i}.1`,
-  flannel: `10.244.${i}.0`,
+  addresses: { cni0: `10.244.${i}.1`, 'flannel.1': `10.244.${i}.0` },
   labels: {},
   serve: [],
   origin: {} as Node['origin'], // not read by the renderer

@@ -171,11 +171,11 @@ t.test('NodePorts: a virtual server on each node address but lo (eth0, cni0, fla
   const node = m.nodes.find((n) => n.name === 'node-1')!;
   t.same(nodePortAddresses(m, 'node-1'), [
     { device: 'eth0', ip: node.ip },
-    { device: 'cni0', ip: node.cni0 },
-    { device: 'flannel.1', ip: node.flannel },
+    { device: 'cni0', ip: node.addresses.cni0 },
+    { device: 'flannel.1', ip: node.addresses['flannel.1'] },
   ]);
   const r = renderIpvs(m, 'node-1', {});
-  t.same(vsLines(r), ['-A -t 10.96.0.80:80 -s rr', `-A -t ${node.ip}:30080 -s rr`, `-A -t ${node.cni0}:30080 -s rr`, `-A -t ${node.flannel}:30080 -s rr`]);
+  t.same(vsLines(r), ['-A -t 10.96.0.80:80 -s rr', `-A -t ${node.ip}:30080 -s rr`, `-A -t ${node.addresses.cni0}:30080 -s rr`, `-A -t ${node.addresses['flannel.1']}:30080 -s rr`]);
   t.notMatch(r.ipvsadm, '127.0.0.1', 'isValidForSet leaves loopback out');
   t.same(r.dummyAddresses, ['10.96.0.80'], 'node addresses are not bound to kube-ipvs0');
   t.match(r.ipset, '\nadd KUBE-NODE-PORT-TCP 30080\n');

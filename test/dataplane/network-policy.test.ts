@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
+import { caliVethName } from '../../src/cni/calico.js';
 import { jumpArgv, kubeProxyJumps } from '../../src/dataplane/iptables.js';
 import { kubeProxyRestore } from '../../src/dataplane/kube-proxy-sync.js';
 import { machineNetns, podNetns, podVethName } from '../../src/dataplane/names.js';
@@ -205,6 +206,27 @@ egress:
     node: 'node-1',
     options: { nodeTraffic: 'policy' },
   },
+  // The same under Calico: the chains hook in by the pods' routed cali interfaces, no physdev.
+  'calico-both-directions': {
+    text: scenario(
+      'calico-both',
+      threePods +
+        policy(
+          'api-lockdown',
+          `podSelector: {matchLabels: {app: api}}
+policyTypes: [Ingress, Egress]
+ingress:
+- from:
+  - podSelector: {matchLabels: {app: web}}
+egress:
+- to:
+  - podSelector: {matchLabels: {app: web}}
+  ports: [{port: 8080}]`,
+        ),
+    ).replace('cluster: {dns: false}', 'cluster: {dns: false, network: calico-vxlan}'),
+    node: 'node-1',
+  },
+  'calico-seed003-db-only-from-data-layer-node-1': { file: 'scenarios/calico-networkpolicy.yaml', node: 'node-1' },
 };
 
 const models = new Map<string, Promise<Model>>();
@@ -280,6 +302,22 @@ t.test('hooks: egress by the bridge port in, ingress by the bridge port out or t
   t.same(hook('KNP-OUTPUT').slice(1), [`-A KNP-OUTPUT -d ${api.ip}/32 -m comment --comment "default/api-0 ingress from this node" -j ${ingressChainName(api)}`]);
   t.notMatch(text, /--src-type LOCAL/, 'nodeTraffic policy: the node is judged like any other source');
   t.match(renderNetworkPolicyIptables(m, 'node-1'), `-A ${ingressChainName(api)} -m addrtype --src-type LOCAL `, 'by default the node may always connect');
+});
+
+t.test('Calico: a pod\'s chains hook in by its cali interface, in and out, with no physdev match', async (t) => {
+  const m = await modelFor(cases['calico-both-directions']!);
+  const api = m.pods.find((p) => p.name === 'api-0')!;
+  const cali = caliVethName(api);
+  const text = renderNetworkPolicyIptables(m, 'node-1');
+  const lines = text.split('\n');
+  const hook = (chain: string) => lines.filter((l) => l.startsWith(`-A ${chain} `));
+  t.same(hook('KNP-FORWARD').slice(1), [
+    `-A KNP-FORWARD -i ${cali} -m comment --comment "default/api-0 egress" -j KNP-FROM-${cali}`,
+    `-A KNP-FORWARD -o ${cali} -m comment --comment "default/api-0 ingress" -j KNP-TO-${cali}`,
+  ]);
+  t.same(hook('KNP-INPUT').slice(1), [`-A KNP-INPUT -i ${cali} -m comment --comment "default/api-0 egress to this node" -j KNP-FROM-${cali}`]);
+  t.same(hook('KNP-OUTPUT').slice(1), [`-A KNP-OUTPUT -d ${api.ip}/32 -m comment --comment "default/api-0 ingress from this node" -j KNP-TO-${cali}`]);
+  t.notMatch(text, /physdev/);
 });
 
 t.test('hostNetwork and Pending pods get no chains; pods of other nodes are peers only', async (t) => {

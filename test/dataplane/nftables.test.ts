@@ -523,9 +523,9 @@ t.test('the kernel: connections go through the rules (ClusterIP, NodePort, hairp
     ip netns add pod && ip netns add client
     ip link add vpod type veth peer name eth0 netns pod
     ip link add lan0 type veth peer name eth0 netns client
-    ip addr add ${node.cni0}/24 dev vpod && ip link set vpod up
+    ip addr add ${node.addresses.cni0}/24 dev vpod && ip link set vpod up
     ip addr add ${node.ip}/24 dev lan0 && ip link set lan0 up
-    ip -n pod addr add ${pod.ip}/24 dev eth0 && ip -n pod link set eth0 up && ip -n pod link set lo up && ip -n pod route add default via ${node.cni0}
+    ip -n pod addr add ${pod.ip}/24 dev eth0 && ip -n pod link set eth0 up && ip -n pod link set lo up && ip -n pod route add default via ${node.addresses.cni0}
     ip -n client addr add 192.168.8.250/24 dev eth0 && ip -n client link set eth0 up
     ip route add default via 192.168.8.250
     sysctl -qw net.ipv4.ip_forward=1
@@ -540,8 +540,8 @@ ${text}EOF
     kill %1`);
   t.equal(run.status, 0, run.stderr);
   // Each is masqueraded (node traffic, external traffic with Cluster policy, hairpin): the pod sees the node's pod-side address.
-  t.match(run.stdout, `clusterip=${node.cni0}\n`);
-  t.match(run.stdout, `nodeport=${node.cni0}\n`);
-  t.match(run.stdout, `hairpin=${node.cni0}\n`);
+  t.match(run.stdout, `clusterip=${node.addresses.cni0}\n`);
+  t.match(run.stdout, `nodeport=${node.addresses.cni0}\n`);
+  t.match(run.stdout, `hairpin=${node.addresses.cni0}\n`);
   t.match(run.stdout, 'otherport=7\n', 'another port of a ClusterIP is rejected: connection refused');
 });

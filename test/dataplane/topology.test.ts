@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
+import { CALI_MAC, caliVethName, vxlanCalicoMac } from '../../src/cni/calico.js';
 import { macAddress, podVethName } from '../../src/dataplane/names.js';
 import { formatTopology, netnsAddLines, removePod, renderNode, renderPodNamespace, renderPods, renderPodVeth, renderTopology } from '../../src/dataplane/topology.js';
 import type { NamespacePlan, TopologyPlan } from '../../src/dataplane/types.js';
@@ -55,6 +56,9 @@ const cases: Record<string, string> = {
   'host-gw': scenario('host-gw', 'network: host-gw'),
   'host-network-pod': scenario('host-network-pod', 'dns: false', hostNetworkPod, 2),
   'no-egress-masquerade': scenario('no-egress-masquerade', 'podEgressMasquerade: false, dns: false'),
+  'calico-vxlan': scenario('calico-vxlan', 'network: calico-vxlan'),
+  'calico-ipip': scenario('calico-ipip', 'network: calico-ipip'),
+  'calico-bgp': scenario('calico-bgp', 'network: calico-bgp'),
 };
 
 const models = new Map<string, Model>();
@@ -118,7 +122,9 @@ t.test('MAC addresses are unique, unicast and locally administered, and every in
   for (const [name, m] of models) {
     const plan = renderTopology(m);
     const macs = macsGiven(plan);
-    t.equal(new Set(macs).size, macs.length, `${name}: ${macs.length} MACs, all different`);
+    // Calico's CNI plugin gives every host-side cali veth ee:ee:ee:ee:ee:ee: each is alone on its link.
+    const own = macs.filter((m) => m !== CALI_MAC);
+    t.equal(new Set(own).size, own.length, `${name}: ${own.length} MACs but the cali veths', all different`);
     for (const mac of macs) {
       t.match(mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
       const first = parseInt(mac.slice(0, 2), 16);
@@ -320,4 +326,58 @@ t.test('names the kernel would refuse or confuse are reported, not rendered', as
   const long = { ...m, pods: [...m.pods, { ...m.pods[0]!, name: 'x'.repeat(250), ip: '10.244.0.200' }] };
   t.throws(() => renderTopology(long), /Linux allows 255/);
   t.ok(renderNode(m, m.nodes[0]!).ip.length > 0);
+});
+
+t.test('Calico VXLAN: routed cali veths, the node\'s block, vxlan.calico with one route, neighbour and fdb entry per other node', async (t) => {
+  const m = model('calico-vxlan');
+  const plan = renderTopology(m);
+  const node1 = nsOf(plan, 'node-1');
+  const [n1, n2] = [m.nodes[0]!, m.nodes[1]!];
+  t.same([n1.podCIDR, n2.podCIDR], ['10.244.0.0/26', '10.244.0.64/26'], 'node i gets the i-th /26 block of the pool');
+  t.same(n1.addresses, { 'vxlan.calico': '10.244.0.0' }, 'the tunnel takes the block\'s first address; no cni0');
+  t.ok(node1.ip.includes(`link add vxlan.calico address ${vxlanCalicoMac(n1)} mtu 1450 type vxlan id 4096 local ${n1.ip} dev eth0 dstport 4789 nolearning`));
+  t.ok(node1.ip.includes('addr add 10.244.0.0/32 dev vxlan.calico'));
+  t.ok(node1.ip.includes('route add blackhole 10.244.0.0/26'));
+  t.ok(node1.ip.includes(`neigh replace 10.244.0.64 lladdr ${vxlanCalicoMac(n2)} dev vxlan.calico nud permanent`));
+  t.ok(node1.ip.includes('route replace 10.244.0.64/26 via 10.244.0.64 dev vxlan.calico onlink'));
+  t.ok(node1.bridge.includes(`fdb replace ${vxlanCalicoMac(n2)} dev vxlan.calico dst ${n2.ip} self permanent`));
+  t.notOk(node1.ip.some((l) => l.includes('cni0')), 'no bridge');
+  const web0 = m.pods.find((p) => p.name === 'web-0')!;
+  t.equal(web0.ip, '10.244.0.1', 'the first pod takes the address after the tunnel\'s');
+  const cali = caliVethName(web0);
+  t.match(cali, /^cali[0-9a-f]{11}$/);
+  t.same(renderPodVeth(m, web0), [
+    `link add ${cali} address ${CALI_MAC} mtu 1450 type veth peer name eth0 mtu 1450 netns web-0.default`,
+    `ntable change name arp_cache dev ${cali} proxy_delay 0`,
+    `link set dev ${cali} up`,
+    `route add 10.244.0.1/32 dev ${cali} scope link`,
+  ]);
+  t.same(nsOf(plan, 'web-0.default').ip.slice(2), ['addr add 10.244.0.1/32 dev eth0', 'link set dev eth0 up', 'route add 169.254.1.1 dev eth0 scope link', 'route add default via 169.254.1.1 dev eth0']);
+  t.equal(node1.sysctls['net.ipv4.conf.default.proxy_arp'], '1');
+  t.match(node1.iptables, '-A cali-nat-outgoing -m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst -j MASQUERADE --random-fully');
+  t.match(node1.iptables, '-A cali-POSTROUTING -o vxlan.calico -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL -j MASQUERADE --random-fully');
+  t.match(node1.ipset, 'add cali40masq-ipam-pools 10.244.0.0/16');
+  t.same(removePod(m, web0).ip, [`link del dev ${cali}`]);
+});
+
+t.test('libcalico-go\'s veth name: cali + 11 hex of sha1("namespace.name")', async (t) => {
+  // `printf default.web-0 | sha1sum` starts 0d7763386da219dd.
+  t.equal(caliVethName({ namespace: 'default', name: 'web-0' }), 'cali0d7763386da');
+  t.equal(caliVethName({ namespace: 'default', name: 'web-0' }).length, 15, 'exactly IFNAMSIZ - 1');
+});
+
+t.test('Calico IPIP and BGP: the block via the peer\'s LAN address, into tunl0 or out of eth0', async (t) => {
+  const ipip = model('calico-ipip');
+  const n1 = nsOf(renderTopology(ipip), 'node-1');
+  t.same(ipip.nodes[0]!.addresses, { tunl0: '10.244.0.0' });
+  t.ok(n1.ip.includes('addr add 10.244.0.0/32 dev tunl0'));
+  t.ok(n1.ip.includes('route replace 10.244.0.64/26 via 192.168.8.12 dev tunl0 onlink'));
+  t.match(n1.iptables, '-A cali-POSTROUTING -o tunl0 -m addrtype');
+  const bgp = model('calico-bgp');
+  const b1 = nsOf(renderTopology(bgp), 'node-1');
+  t.same(bgp.nodes[0]!.addresses, {}, 'no tunnel, no address but eth0\'s');
+  t.equal(bgp.pods.find((p) => p.name === 'web-0')!.ip, '10.244.0.0', 'without a tunnel the block\'s first address is a pod\'s');
+  t.ok(b1.ip.includes('route replace 10.244.0.64/26 via 192.168.8.12 dev eth0'));
+  t.notMatch(b1.iptables, 'cali-POSTROUTING -o', 'no tunnel rule');
+  t.ok(b1.ip.some((l) => l.includes('mtu 1500 type veth')), 'the LAN\'s MTU without encapsulation');
 });
