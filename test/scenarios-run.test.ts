@@ -8,6 +8,9 @@ import t from 'tap';
 import { loadModel, scenarioFiles } from '../src/validate.js';
 import { testedProxyModes } from './helpers.js';
 
+// The file's time limit (tap's default is 300 s): every scenario runs for real under each mode and network: minutes, more on a loaded machine.
+t.setTimeout(40 * 60_000);
+
 interface Report {
   scenarios: { file: string; name: string; status: string; reason: string | null; steps: { name: string; status: string; expected: string; seen: string; diagnostics: string | null }[] }[];
 }

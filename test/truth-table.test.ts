@@ -9,6 +9,9 @@ import t from 'tap';
 import { allCells } from '../src/cluster/source-ip.js';
 import { testedProxyModes } from './helpers.js';
 
+// The file's time limit (tap's default is 300 s): every cell runs for real under each mode and network: minutes, more on a loaded machine.
+t.setTimeout(40 * 60_000);
+
 interface CellResult {
   network: string;
   policy: string;
