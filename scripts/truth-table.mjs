@@ -304,7 +304,7 @@ if (toObserve.length) {
   run(files).forEach((s, i) => {
     toObserve[i].cells.forEach((cell, j) => {
       const step = s.steps[j];
-      if (!step || step.status !== 'passed') fatal(`${s.name}: observing ${key(cell)} did not run: ${step?.seen ?? s.reason}`);
+      if (step?.status !== 'passed') fatal(`${s.name}: observing ${key(cell)} did not run: ${step?.seen ?? s.reason}`);
       results.get(key(cell)).kernel = parseCurl(`${step.tries?.[0]?.stdout ?? ''}\n${step.tries?.[0]?.stderr ?? ''}`);
     });
   });

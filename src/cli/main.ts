@@ -181,7 +181,12 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
       signal,
       validation,
       // A signal ends it: while it builds at once, once held the gentle way (its result is sent).
-      hold: { onSandbox: (pid, dir) => ((sandbox = pid), (artifacts = dir)) },
+      hold: {
+        onSandbox: (pid, dir) => {
+          sandbox = pid;
+          artifacts = dir;
+        },
+      },
       onEvent: (e) => {
         if (e.type === 'phase') process.stderr.write(`  ${e.phase} ${e.durationMs}ms\n`);
         if (e.type === 'held') {

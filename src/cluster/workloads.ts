@@ -131,7 +131,10 @@ class PlacedPods {
 
   usedIPs(node: string): Set<string> {
     let ips = this.#ips.get(node);
-    if (!ips) this.#ips.set(node, (ips = new Set()));
+    if (!ips) {
+      ips = new Set();
+      this.#ips.set(node, ips);
+    }
     return ips;
   }
 }

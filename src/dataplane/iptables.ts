@@ -67,7 +67,7 @@ export function servicePortChainName(prefix: ServiceChainPrefix, portName: strin
 
 /** `KUBE-SEP-` + the hash of portName + protocol + endpoint (`ip:port`). */
 export function endpointChainName(portName: string, protocol: string, endpoint: string): string {
-  return 'KUBE-SEP-' + kubeHash16(portName + protocol.toLowerCase() + endpoint);
+  return `KUBE-SEP-${kubeHash16(portName + protocol.toLowerCase() + endpoint)}`;
 }
 
 function isServiceChainName(chain: string): boolean {
@@ -142,7 +142,7 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
   w(natRules, '-A', KUBE_POSTROUTING, '-m mark ! --mark', markMask, '-j RETURN');
   // Clear the mark so that a packet that goes through the stack again is not masqueraded twice.
   w(natRules, '-A', KUBE_POSTROUTING, '-j MARK --xor-mark', MASQUERADE_MARK);
-  w(natRules, '-A', KUBE_POSTROUTING, '-m comment --comment', q('kubernetes service traffic requiring SNAT'), '-j MASQUERADE' + (randomFully ? ' --random-fully' : ''));
+  w(natRules, '-A', KUBE_POSTROUTING, '-m comment --comment', q('kubernetes service traffic requiring SNAT'), `-j MASQUERADE${randomFully ? ' --random-fully' : ''}`);
   w(natRules, '-A', KUBE_MARK_MASQ, '-j MARK --or-mark', MASQUERADE_MARK);
 
   if (localhostNodePorts) {
@@ -312,7 +312,7 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
   w(filterRules, '-A', KUBE_FORWARD, '-m comment --comment', q('kubernetes forwarding rules'), '-m mark --mark', markMask, '-j ACCEPT');
   w(filterRules, '-A', KUBE_FORWARD, '-m comment --comment', q('kubernetes forwarding conntrack rule'), '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
 
-  return [...sortedTable('filter', filterChains, filterRules, []), ...sortedTable('nat', natChains, natRules, natTrailer)].join('\n') + '\n';
+  return `${[...sortedTable('filter', filterChains, filterRules, []), ...sortedTable('nat', natChains, natRules, natTrailer)].join('\n')}\n`;
 }
 
 function writeServiceToEndpointRules(natRules: string[], s: ServicePortInfo, chain: string, endpoints: EndpointInfo[], largeClusterMode: boolean): void {

@@ -270,7 +270,7 @@ export function renderIpvs(model: Model, nodeName: string, opts: IpvsOptions = {
     ...[...entries.get(s.name)!].sort(cmp).map((e) => `add ${s.name} ${e}`),
   ]);
   const iptables = writeIptablesRules(model, entries, noNodeAccess, randomFully);
-  return { dummyAddresses, ipvsadm: ipvs.map((l) => l + '\n').join(''), ipset: ipset.map((l) => l + '\n').join(''), iptables };
+  return { dummyAddresses, ipvsadm: ipvs.map((l) => `${l}\n`).join(''), ipset: ipset.map((l) => `${l}\n`).join(''), iptables };
 }
 
 /** writeIptablesRules and acceptIPVSTraffic, in upstream's order: nat chains and rules, then filter's. */
@@ -340,7 +340,7 @@ function writeIptablesRules(model: Model, entries: Map<string, Set<string>>, noN
   nat.push(`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${MASQUERADE_MARK}`);
 
   const table = (name: string, chains: string[], rules: string[]) => [`*${name}`, ...chains.map((c) => `:${c} - [0:0]`), ...rules, 'COMMIT'];
-  return [...table('nat', NAT_CHAINS, nat), ...table('filter', FILTER_CHAINS, filter)].join('\n') + '\n';
+  return `${[...table('nat', NAT_CHAINS, nat), ...table('filter', FILTER_CHAINS, filter)].join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

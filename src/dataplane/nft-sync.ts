@@ -81,5 +81,5 @@ export function nftSyncText(desired: string, existing: NftTableState, deleteChai
   // After every flush: nothing references them any more.
   for (const [name, { kind }] of existing.sets) if (!want.sets.has(name)) out.push(`delete ${kind} ${T} ${name}`);
   for (const c of staleChains) if (deleting.has(c)) out.push(`delete chain ${T} ${c}`);
-  return { text: out.join('\n') + '\n', stale: staleChains.filter((c) => !deleting.has(c)) };
+  return { text: `${out.join('\n')}\n`, stale: staleChains.filter((c) => !deleting.has(c)) };
 }

@@ -132,12 +132,12 @@ export function serviceChainName(prefix: NftServiceChainPrefix, svc: ServiceRef,
 
 /** An endpoint's chain: `endpoint-` + its name base. */
 export function endpointChainName(svc: ServiceRef, portName: string, protocol: string, endpoint: string): string {
-  return 'endpoint-' + servicePortEndpointChainNameBase(svc, portName, protocol, endpoint);
+  return `endpoint-${servicePortEndpointChainNameBase(svc, portName, protocol, endpoint)}`;
 }
 
 /** An endpoint's ClientIP affinity set: `affinity-` + the same base as its chain. */
 export function affinitySetName(svc: ServiceRef, portName: string, protocol: string, endpoint: string): string {
-  return 'affinity-' + servicePortEndpointChainNameBase(svc, portName, protocol, endpoint);
+  return `affinity-${servicePortEndpointChainNameBase(svc, portName, protocol, endpoint)}`;
 }
 
 /** Service and endpoint chains are the only ones with a `/` (isServiceChainName). */
@@ -201,7 +201,7 @@ class NftWriter {
   }
 
   text(): string {
-    return this.out.join('\n') + '\n';
+    return `${this.out.join('\n')}\n`;
   }
 }
 

@@ -19,7 +19,7 @@ interface Check {
   input?: string;
   module: string;
   /** Tried after argv succeeded (in the same namespace). */
-  then?: { argv: string[]; input?: string };
+  andThen?: { argv: string[]; input?: string };
 }
 
 /** How each feature is tried, in a throwaway namespace of the sandbox. */
@@ -45,7 +45,7 @@ const checks: Record<Exclude<Feature, `ip_vs_${string}`> | 'ip_vs', Check> = {
   ipset: {
     argv: inNetns(PROBE_NS, ['ipset', 'restore']),
     input: 'create kp-s hash:ip,port,ip family inet\ncreate kp-n hash:ip,port,net family inet\ncreate kp-p bitmap:port range 0-65535\ncreate kp-i hash:ip,port family inet\n',
-    then: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m set --match-set kp-s dst,dst,src -j MASQUERADE\nCOMMIT\n' },
+    andThen: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m set --match-set kp-s dst,dst,src -j MASQUERADE\nCOMMIT\n' },
     module: 'ip_set, ip_set_hash_ipportip, ip_set_bitmap_port, xt_set',
   },
   xt_ipvs: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m ipvs --vaddr 10.255.0.1 --vproto tcp --vport 80 -j DROP\nCOMMIT\n', module: 'xt_ipvs' },
@@ -85,7 +85,7 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
           // Generous: under software emulation (the VM of scripts/vm) a loaded guest takes seconds a command.
           const opts = { reject: false, timeoutMs: PROBE_TIMEOUT_MS } as const;
           let r = await runner.run(c.argv, { ...(c.input ? { input: c.input } : {}), ...opts });
-          if (r.exitCode === 0 && c.then) r = await runner.run(c.then.argv, { ...(c.then.input ? { input: c.then.input } : {}), ...opts });
+          if (r.exitCode === 0 && c.andThen) r = await runner.run(c.andThen.argv, { ...(c.andThen.input ? { input: c.andThen.input } : {}), ...opts });
           // A probe that did not finish says nothing of the kernel: no skip on that evidence.
           if (r.timedOut) throw new KnetlabError('ECOMMAND', `the probe for ${f} (${r.command.join(' ')}) did not finish in ${PROBE_TIMEOUT_MS / 1000} s`, { command: r.command, stderr: r.stderr });
           results.set(f, r.exitCode === 0 ? null : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`) || `exit ${r.exitCode}`);

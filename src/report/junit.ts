@@ -2,7 +2,6 @@ import type { RunEvent, ScenarioResult, StepResult } from '../run/types.js';
 import type { Reporter } from './reporter.js';
 
 /** Characters XML 1.0 does not allow at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF). */
-// eslint-disable-next-line no-control-regex
 const invalidXml = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Text content: `&`, `<` and `>` escaped (so `]]>` cannot occur), invalid characters replaced. */

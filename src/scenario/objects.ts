@@ -10,7 +10,7 @@ import {
   serviceSchema,
   subdomainName,
 } from './kube-schema.js';
-import { Problems, shape, show } from './problems.js';
+import { type Problems, shape, show } from './problems.js';
 import { originAt, type Origin } from './source.js';
 import { suggestion } from './suggest.js';
 import { reportZodIssues } from './zod-problems.js';

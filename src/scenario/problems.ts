@@ -15,7 +15,6 @@ export function safeMessage(message: string): string {
 }
 
 function escapeControls(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     return Object.hasOwn(named, c) ? named[c]! : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;

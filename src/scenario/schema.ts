@@ -106,7 +106,6 @@ export const countSchema = z.number({ error: countRule }).int({ error: countRule
 
 // RFC 7230: a header's name is a token; its value has no line breaks or other control characters.
 export const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: "to be a header name (RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~)" });
-// eslint-disable-next-line no-control-regex
 export const headerValue = z.string({ error: 'to be a string (quote it)' }).regex(/^[^\u0000-\u0008\u000a-\u001f\u007f]*$/, { error: 'to be a header value without line breaks or other control characters' });
 
 /**

@@ -130,7 +130,7 @@ function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subjec
     }
     case 'too_small':
     case 'too_big': {
-      if (issue.message && issue.message.startsWith('to ')) {
+      if (issue.message?.startsWith('to ')) {
         problems.error(where, expected(issue.message));
         return;
       }
@@ -145,7 +145,7 @@ function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subjec
       return;
     }
     case 'invalid_union': {
-      if (issue.message && issue.message.startsWith('to ')) {
+      if (issue.message?.startsWith('to ')) {
         problems.error(where, expected(issue.message));
         return;
       }

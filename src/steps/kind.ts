@@ -113,5 +113,5 @@ export function stepKind<K extends StepKindName, S>() {
 }
 
 /** The step fields of a registered kind. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a type-level wildcard in a conditional type (unknown would not match the contravariant slots)
 export type SpecOf<D> = D extends StepKindDef<any, infer S, any, any> ? S : never;

@@ -95,8 +95,8 @@ t.test('graceful termination: a TCP real server with connections goes to weight 
     'drained, deleted (no connections), deleted (UDP)',
   );
   const draining = current.replace('10.244.0.2:80 -m -w 1', '10.244.0.2:80 -m -w 0');
-  t.equal(ipvsadmChanges(draining, desired + '-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n', conns), '-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'already at weight 0 with connections: left alone');
-  t.equal(ipvsadmChanges(draining, desired + '-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n', new Map()), '-d -t 10.96.0.1:80 -r 10.244.0.2:80\n-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'its connections gone: deleted');
+  t.equal(ipvsadmChanges(draining, `${desired}-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n`, conns), '-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'already at weight 0 with connections: left alone');
+  t.equal(ipvsadmChanges(draining, `${desired}-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n`, new Map()), '-d -t 10.96.0.1:80 -r 10.244.0.2:80\n-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'its connections gone: deleted');
   t.equal(ipvsadmChanges(draining, current, conns), '-e -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 1\n', 'back in the endpoints: weight 1 again');
   t.equal(ipvsadmChanges(current, '', conns), '-D -t 10.96.0.1:80\n-D -u 10.96.0.10:53\n', 'a virtual server that goes takes its real servers at once');
 });

@@ -365,15 +365,15 @@ ${parts['iptables-restore --noflush']}EOF
   if (r.status !== 0) return;
   const out = Object.fromEntries(r.stdout.split(/^### /m).slice(1).map((c) => [c.slice(0, c.indexOf('\n')), c.slice(c.indexOf('\n') + 1)]));
   const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
-  t.same(sorted(out['ipvsadm']!), sorted(parts['ipvsadm-restore']), `${name}: ipvsadm -Sn gives back the virtual and real servers`);
-  const sets = ipsetList(out['ipset']!);
+  t.same(sorted(out.ipvsadm!), sorted(parts['ipvsadm-restore']), `${name}: ipvsadm -Sn gives back the virtual and real servers`);
+  const sets = ipsetList(out.ipset!);
   for (const s of IPSETS) {
     const want = linesOf(parts['ipset restore -exist'], new RegExp(`^add ${s.name} `)).map((l) => l.split(' ')[2]!);
     t.same(sets.get(s.name)?.type, s.type, `${name}: ${s.name} is a ${s.type}`);
     t.same(sets.get(s.name)?.members.sort(), want.sort(), `${name}: ${s.name} members`);
   }
   t.same(
-    [...out['addr']!.matchAll(/inet (\S+)\/32/g)].map((m) => m[1]).sort(),
+    [...out.addr!.matchAll(/inet (\S+)\/32/g)].map((m) => m[1]).sort(),
     [...addresses].sort(),
     `${name}: kube-ipvs0's addresses`,
   );
@@ -385,8 +385,8 @@ ${parts['iptables-restore --noflush']}EOF
     return n;
   };
   for (const table of ['nat', 'filter']) {
-    const saved = count(out['iptables']!, table);
+    const saved = count(out.iptables!, table);
     for (const [chain, n] of count(parts['iptables-restore --noflush'], table)) t.equal(saved.get(chain), n, `${name}: ${table} ${chain} has its ${n} rules`);
   }
-  t.equal(count(out['iptables']!, 'nat').get('OUTPUT'), 1, `${name}: one jump from OUTPUT after two syncs`);
+  t.equal(count(out.iptables!, 'nat').get('OUTPUT'), 1, `${name}: one jump from OUTPUT after two syncs`);
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
 import { caliVethName } from '../../src/cni/calico.js';
-import { jumpArgv, kubeProxyJumps } from '../../src/dataplane/iptables.js';
+import { jumpArgv, } from '../../src/dataplane/iptables.js';
 import { kubeProxyRestore } from '../../src/dataplane/kube-proxy-sync.js';
 import { machineNetns, podNetns, podVethName } from '../../src/dataplane/names.js';
 import {
@@ -570,6 +570,7 @@ t.test('the kernel: policies let through what they allow and nothing else, same 
     [
       'probes=()',
       ...list.map((p, i) => `( if ip netns exec ${shq(p.from)} timeout 1 bash -c 'exec 3<>/dev/tcp/${p.ip}/${p.port}' 2>/dev/null; then echo "${tag}${i} yes"; else echo "${tag}${i} no"; fi ) > ${shq(join(dir, `${tag}${i}`))} & probes+=($!)`),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash array expansion, not a template
       'wait "${probes[@]}"',
       `cat ${shq(dir)}/${tag}*`,
     ].join('\n');

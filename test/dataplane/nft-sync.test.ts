@@ -106,7 +106,7 @@ t.test('the kernel: affinity survives a sync, a stale chain is emptied then dele
   const gone = three.eps.find((e) => !two.eps.includes(e))!;
   const keptSet = affinitySetName(web, '', 'tcp', kept);
   const goneChain = endpointChainName(web, '', 'tcp', gone);
-  const first = three.text + `add element ip kube-proxy ${keptSet} { 203.0.113.7 }\n`;
+  const first = `${three.text}add element ip kube-proxy ${keptSet} { 203.0.113.7 }\n`;
   const down = nftSyncText(two.text, nftTableState(three.text));
   const state = nftTableState(two.text);
   const later = nftSyncText(two.text, { ...state, chains: [...state.chains, ...down.stale] }, down.stale);

@@ -251,7 +251,7 @@ t.test('servers: one per host, the default server, a wildcard host, class filter
 t.test('upstreams: ready endpoints, not the ClusterIP; headers; 503 without endpoints', async (t) => {
   const model = models['ingress-nginx']!;
   const text = renderNginxConf(model, controllerOf(model), { prefix: '/p' });
-  const upstream = (name: string) => /upstream (\S+) \{\n([^}]*)\}/g;
+  const upstream = (_name: string) => /upstream (\S+) \{\n([^}]*)\}/g;
   const blocks = Object.fromEntries([...text.matchAll(upstream(''))].map((m) => [m[1], [...m[2]!.matchAll(/server (\S+) max_fails=0;/g)].map((s) => s[1])]));
   t.same(blocks, { 'default-nginx-80': ['10.244.0.3:80', '10.244.1.2:80'], 'ns-jo-business-user-80': ['10.244.0.4:8080'] }, 'the pods, at the targetPort (a named one too)');
   t.notMatch(text, '10.99.59.56', 'never the ClusterIP');

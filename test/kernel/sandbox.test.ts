@@ -10,7 +10,7 @@
 // command line holds the tag (sandbox-main.js FILE, echo-server.py --log DIR/...) or its
 // environment does (everything the run starts inherits it). Another user's knetlab runs on the
 // same machine are therefore never mistaken for ours.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -287,7 +287,7 @@ function echoLogs(c: Case): string[] {
 const servedOnce = (c: Case) => echoLogs(c).some((f) => statSync(f).size > 0);
 
 /** Fails with what the CLI printed if it ended before `cond` held. */
-async function waitFor(t: Test, c: Case, what: string, cond: () => boolean, exit: Promise<Exit>, ms = 20_000): Promise<boolean> {
+async function waitFor(t: Test, _c: Case, what: string, cond: () => boolean, exit: Promise<Exit>, ms = 20_000): Promise<boolean> {
   let ended: Exit | undefined;
   void exit.then((e) => (ended = e));
   const ok = await until(() => ended !== undefined || cond(), ms, 10);

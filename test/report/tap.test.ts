@@ -89,7 +89,7 @@ t.test('tap: each scenario with steps has them as a subtest; a failed step has a
     diagnostics: '/tmp/knetlab/nodeport-local/step-1',
   });
   t.equal(bad?.asserts[1]?.skip, 'not run');
-  t.match(formatTap(results), /^    not ok 1 - keeps the client IP <&"x"> \\#1\n      ---\n/m);
+  t.match(formatTap(results), /^ {4}not ok 1 - keeps the client IP <&"x"> \\#1\n {6}---\n/m);
   t.match(formatTap(results), /\nok 3 - ipvs-nodeport \(scenarios\/ipvs\.yaml\) # SKIP kernel lacks ip_vs \(/);
 });
 

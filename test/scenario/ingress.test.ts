@@ -13,7 +13,7 @@ function ingress(text: string): IngressObject {
   const { docs } = parseYaml('ing.yaml', text);
   const problems = new Problems();
   const o = readKubeObject(docs[0]!.value(), { doc: docs[0]!, path: [] }, problems);
-  if (!o || o.kind !== 'Ingress') throw new Error(`not an Ingress: ${problems.list.map((p) => p.message).join('; ')}`);
+  if (o?.kind !== 'Ingress') throw new Error(`not an Ingress: ${problems.list.map((p) => p.message).join('; ')}`);
   return o;
 }
 

@@ -29,7 +29,7 @@ function netpol(text: string): NetworkPolicyObject {
   const { docs } = parseYaml('np.yaml', text);
   const problems = new Problems();
   const o = readKubeObject(docs[0]!.value(), { doc: docs[0]!, path: [] }, problems);
-  if (!o || o.kind !== 'NetworkPolicy') throw new Error(`not a NetworkPolicy: ${problems.list.map((p) => p.message).join('; ')}`);
+  if (o?.kind !== 'NetworkPolicy') throw new Error(`not a NetworkPolicy: ${problems.list.map((p) => p.message).join('; ')}`);
   return o;
 }
 

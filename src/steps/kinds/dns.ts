@@ -22,7 +22,6 @@ export interface DnsSpec {
 export const dns = stepKind<'dns', DnsSpec>()({
   body: z.strictObject({
     from: ref,
-    // eslint-disable-next-line no-control-regex
     name: z.string().min(1).max(253, { error: 'to be a DNS name of at most 253 characters' }).regex(/^[^\s\u0000-\u001f\u007f]+$/, { error: 'to be a DNS name without spaces or control characters' }),
     type: z.enum(['A', 'AAAA', 'CNAME', 'SRV', 'PTR']).optional(),
     timeout: timeout.optional(),
