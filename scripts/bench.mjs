@@ -63,10 +63,14 @@ async function settle(before, namespaces) {
 function once(file, mode) {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '--mount', '--net', '--propagation', 'private', '--', process.execPath, 'dist/run/bench-main.js', file, mode], {
-      env: { ...process.env, KNETLAB_SANDBOX: '1' },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      'unshare',
+      ['--pid', '--fork', '--mount-proc', '--mount', '--net', '--propagation', 'private', '--', process.execPath, 'dist/run/bench-main.js', file, mode],
+      {
+        env: { ...process.env, KNETLAB_SANDBOX: '1' },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     const lines = createInterface({ input: child.stdout });
     let up;
     let downStart;
@@ -107,7 +111,8 @@ try {
     const naive = results.naive.length > 0;
     rows[c.key] = { c, m, naive };
     const first = results.bulk[0];
-    const vs = (key, unit = ' ms') => (naive ? `   naive ${m('naive', key)}${unit}${results.naive.length === 1 ? ' (1 run)' : ''}   ${(m('naive', key) / Math.max(1, m('bulk', key))).toFixed(1)}x` : '');
+    const vs = (key, unit = ' ms') =>
+      naive ? `   naive ${m('naive', key)}${unit}${results.naive.length === 1 ? ' (1 run)' : ''}   ${(m('naive', key) / Math.max(1, m('bulk', key))).toFixed(1)}x` : '';
     echo(`\n${c.name} (${first.namespaces} namespaces, ${first.listeners} echo sockets), median of ${runs}:`);
     echo(`  up (topology + workloads)   knetlab ${m('bulk', 'upMs')} ms${vs('upMs')}`);
     echo(`    of which topology         knetlab ${m('bulk', 'topologyMs')} ms${vs('topologyMs')}`);

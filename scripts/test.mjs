@@ -23,7 +23,11 @@ const changes = hostStateChanges(before, hostState());
 
 function* tapFiles(dir) {
   let names = [];
-  try { names = readdirSync(dir); } catch { return; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const name of names) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) yield* tapFiles(path);
@@ -38,7 +42,11 @@ function countLeaves(text) {
   const walk = (parser) => {
     let failsBefore = 0;
     let childPending = false;
-    parser.on('child', (child) => { childPending = true; failsBefore = counts.fail; walk(child); });
+    parser.on('child', (child) => {
+      childPending = true;
+      failsBefore = counts.fail;
+      walk(child);
+    });
     parser.on('assert', (res) => {
       if (childPending) {
         childPending = false;
@@ -61,14 +69,23 @@ let files = 0;
 for (const file of tapFiles(resultsDir)) {
   files++;
   const c = countLeaves(readFileSync(file, 'utf8'));
-  total.pass += c.pass; total.fail += c.fail; total.skip += c.skip;
+  total.pass += c.pass;
+  total.fail += c.fail;
+  total.skip += c.skip;
 }
 if (tap.status !== 0 && total.fail === 0) total.fail = 1; // tap failed outside any assertion
 // The host check counts as one assertion per aspect.
 const aspects = Object.keys(before).length;
-console.log(changes.length ? `not ok - the suite left the host as it found it:\n${changes.map((c) => `  # ${c}`).join('\n')}` : `ok - the suite left the host as it found it (${Object.keys(before).join(', ')})`);
+console.log(
+  changes.length
+    ? `not ok - the suite left the host as it found it:\n${changes.map((c) => `  # ${c}`).join('\n')}`
+    : `ok - the suite left the host as it found it (${Object.keys(before).join(', ')})`,
+);
 total.fail += changes.length;
 total.pass += aspects - changes.length;
-if (files === 0) { console.log('0 passed, 1 failed'); process.exit(1); }
+if (files === 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 console.log(`${total.pass} passed, ${total.fail} failed, ${total.skip} skipped`);
 process.exit(changes.length ? 1 : (tap.status ?? 1));

@@ -99,16 +99,35 @@ function scenarioFor(network, policy, name) {
     // strictARP: in IPVS mode the LB IP is on every node's kube-ipvs0; MetalLB-style L2 needs them silent in ARP.
     cluster: { network, dns: false, proxyMode, ipvs: { strictARP: true } },
     nodes: [{ name: 'node-1' }, { name: 'node-2' }],
-    hosts: [{ name: 'outside', routes: [{ to: `${EXTERNAL_IP.endpoint}/32`, via: 'node/node-1' }, { to: `${EXTERNAL_IP.other}/32`, via: 'node/node-2' }] }],
+    hosts: [
+      {
+        name: 'outside',
+        routes: [
+          { to: `${EXTERNAL_IP.endpoint}/32`, via: 'node/node-1' },
+          { to: `${EXTERNAL_IP.other}/32`, via: 'node/node-2' },
+        ],
+      },
+    ],
     manifests: [
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } }, spec: { nodeName: 'node-1', containers: [{ name: 'web', image: 'registry.k8s.io/e2e-test-images/agnhost:2.39', ports: [{ containerPort: 8080 }] }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web', labels: { app: 'web' } },
+        spec: { nodeName: 'node-1', containers: [{ name: 'web', image: 'registry.k8s.io/e2e-test-images/agnhost:2.39', ports: [{ containerPort: 8080 }] }] },
+      },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client-1' }, spec: { nodeName: 'node-1', containers: [{ name: 'curl', image: 'curlimages/curl' }] } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client-2' }, spec: { nodeName: 'node-2', containers: [{ name: 'curl', image: 'curlimages/curl' }] } },
       {
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name: 'web' },
-        spec: { type: 'LoadBalancer', externalTrafficPolicy: policy, externalIPs: [EXTERNAL_IP.endpoint, EXTERNAL_IP.other], selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+        spec: {
+          type: 'LoadBalancer',
+          externalTrafficPolicy: policy,
+          externalIPs: [EXTERNAL_IP.endpoint, EXTERNAL_IP.other],
+          selector: { app: 'web' },
+          ports: [{ port: 80, targetPort: 8080 }],
+        },
       },
     ],
     steps: [],
@@ -163,7 +182,8 @@ function observeStep(cell, addrs) {
   // through /dev/tcp then prints the errno's text (given 3 s: a REJECT's first ICMP error is often
   // lost to the connecting socket, and the refusal comes with the SYN resent after 1 s).
   const [host, port] = target.split(':');
-  const script = 'curl --silent --show-error --max-time 1 "http://$1:$2/" 2>&1; e=$?; [ $e = 7 ] && timeout 3 bash -c \'exec 3<>/dev/tcp/$0/$1\' "$1" "$2" 2>&1; echo " curl-exit=$e"';
+  const script =
+    'curl --silent --show-error --max-time 1 "http://$1:$2/" 2>&1; e=$?; [ $e = 7 ] && timeout 3 bash -c \'exec 3<>/dev/tcp/$0/$1\' "$1" "$2" 2>&1; echo " curl-exit=$e"';
   return { name: `${cell.from} -> ${cell.via}: observe`, exec: { on: fromRef[cell.from], command: ['bash', '-c', script, 'observe', host, port], timeout: '8s' } };
 }
 
@@ -202,7 +222,9 @@ function addressesOf(file) {
   const svc = plan.services.find((s) => s.name === 'web');
   return {
     network: plan.cluster.network,
-    nodes: Object.fromEntries(['node-1', 'node-2'].map((n) => [n, { ip: node(n).ip, cni0: node(n).cni0, flannel: node(n).flannel, tunnel: node(n).addresses['vxlan.calico'] ?? node(n).addresses.tunl0 }])),
+    nodes: Object.fromEntries(
+      ['node-1', 'node-2'].map((n) => [n, { ip: node(n).ip, cni0: node(n).cni0, flannel: node(n).flannel, tunnel: node(n).addresses['vxlan.calico'] ?? node(n).addresses.tunl0 }]),
+    ),
     client: {
       'pod-on-endpoint-node': pod('client-1').ip,
       'pod-on-other-node': pod('client-2').ip,
@@ -238,7 +260,9 @@ function agrees(addrs, cell, e, k) {
   return k.kind === e.outcome;
 }
 
-const groups = networksFor(proxyMode).flatMap((network) => policies.map((policy) => ({ network, policy, cells: allCells().filter((c) => c.network === network && c.policy === policy) })));
+const groups = networksFor(proxyMode).flatMap((network) =>
+  policies.map((policy) => ({ network, policy, cells: allCells().filter((c) => c.network === network && c.policy === policy) })),
+);
 const results = new Map(); // cell key -> { cell, expected, kernel, knetlab: the step's status }
 const key = (c) => `${c.network}/${c.policy}/${c.from}/${c.via}`;
 const addresses = {};
@@ -284,7 +308,11 @@ function fatal(message) {
 const round1 = groups.map((g) => {
   const name = `source-ip-${short[g.network]}-${g.policy.toLowerCase()}`;
   writeScenario(g, name, []);
-  return writeScenario(g, name, g.cells.map((c) => checkStep(c, addresses[g.network])));
+  return writeScenario(
+    g,
+    name,
+    g.cells.map((c) => checkStep(c, addresses[g.network])),
+  );
 });
 const toObserve = [];
 run(round1).forEach((s, i) => {
@@ -300,7 +328,13 @@ run(round1).forEach((s, i) => {
   if (observe.length) toObserve.push({ ...g, cells: observe });
 });
 if (toObserve.length) {
-  const files = toObserve.map((g) => writeScenario(g, `source-ip-${short[g.network]}-${g.policy.toLowerCase()}-observe`, g.cells.map((c) => observeStep(c, addresses[g.network]))));
+  const files = toObserve.map((g) =>
+    writeScenario(
+      g,
+      `source-ip-${short[g.network]}-${g.policy.toLowerCase()}-observe`,
+      g.cells.map((c) => observeStep(c, addresses[g.network])),
+    ),
+  );
   run(files).forEach((s, i) => {
     toObserve[i].cells.forEach((cell, j) => {
       const step = s.steps[j];
@@ -328,7 +362,8 @@ function nameIp(addrs, cell, ip) {
 
 function expectedText(addrs, cell, e) {
   if (e.outcome === 'answered' && e.source === 'vip') return `the Service address (${vipOf(addrs, cell)})`;
-  if (e.outcome === 'answered') return e.source === 'client' ? `client (${addrs.client[cell.from]})` : `${nodeName[e.node]} ${deviceOf(cell.network, e.source)} (${ipOf(addrs, cell, e)})`;
+  if (e.outcome === 'answered')
+    return e.source === 'client' ? `client (${addrs.client[cell.from]})` : `${nodeName[e.node]} ${deviceOf(cell.network, e.source)} (${ipOf(addrs, cell, e)})`;
   if (e.outcome === 'either') return e.of.map((a) => expectedText(addrs, cell, a)).join(' or ');
   return e.outcome;
 }
@@ -368,7 +403,8 @@ const seconds = ((Date.now() - started) / 1000).toFixed(1);
 for (const r of rows) {
   if (!r.agree) console.log(`✗ ${r.network} ${r.policy}: ${fromLabel[r.from]} -> ${viaLabel[r.via]}: model ${r.expected}; kernel ${r.seen}`);
 }
-for (const r of judgeMismatch) console.log(`! ${r.network} ${r.policy}: ${r.from} -> ${r.via}: knetlab judged the step ${r.knetlab}, but the table ${r.agree ? 'agrees' : 'disagrees'}`);
+for (const r of judgeMismatch)
+  console.log(`! ${r.network} ${r.policy}: ${r.from} -> ${r.via}: knetlab judged the step ${r.knetlab}, but the table ${r.agree ? 'agrees' : 'disagrees'}`);
 console.log(`${rows.length} cells, ${rows.length - disagreements.length} agree with the model, ${disagreements.length} disagree (${seconds} s; scenarios in ${outDir})`);
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -411,11 +447,11 @@ function renderDoc() {
     ...(addresses['calico-vxlan'] ? calicoSetting(addresses['calico-vxlan']) : []),
     `- **outside host** ${a.client['outside-host']} on the same LAN, with routes ${EXTERNAL_IP.endpoint}/32 via node-1 and ${EXTERNAL_IP.other}/32 via node-2.`,
     `- Service \`web\`, type LoadBalancer, so it has a ClusterIP (${a.service.clusterIP}), a NodePort (${a.service.nodePort}) and a load-balancer address (${a.service.loadBalancer}, which the LAN router sends to the nodes: all of them with policy Cluster, only node-1 with Local, as a cloud load balancer's health check would), plus externalIPs ${EXTERNAL_IP.endpoint} and ${EXTERNAL_IP.other}.`,
-    '- flannel runs with `--ip-masq` (pods reaching addresses outside the pod network are masqueraded to their node\'s IP), as by default; Calico\'s pool has natOutgoing, which does the same.',
+    "- flannel runs with `--ip-masq` (pods reaching addresses outside the pod network are masqueraded to their node's IP), as by default; Calico's pool has natOutgoing, which does the same.",
     '',
     '## How to read it',
     '',
-    'Rows are where the client is and which address it calls; the columns are the Service\'s',
+    "Rows are where the client is and which address it calls; the columns are the Service's",
     '`externalTrafficPolicy`. A cell is the source address the server saw: `client (IP)` is the',
     "client's own address; `node-2 flannel.1 (10.244.1.0)` is that node's address on that device, after",
     'a MASQUERADE; `dropped` is no answer (a timeout); `unreachable` is an ICMP error. ✓ means the kernel',
@@ -449,7 +485,12 @@ function renderDoc() {
   out.push(...otherModes(rules));
   out.push('## The rules', '', ...rules.map((r, i) => `${i + 1}. ${r}`), '');
   if (disagreements.length) {
-    out.push('## Where the kernel disagreed', '', ...disagreements.map((r) => `- ${r.network}, ${r.policy}: ${fromLabel[r.from]} -> ${viaLabel[r.via]}: model ${r.expected}, kernel ${r.seen}`), '');
+    out.push(
+      '## Where the kernel disagreed',
+      '',
+      ...disagreements.map((r) => `- ${r.network}, ${r.policy}: ${fromLabel[r.from]} -> ${viaLabel[r.via]}: model ${r.expected}, kernel ${r.seen}`),
+      '',
+    );
   }
   return out.join('\n');
 }
@@ -459,7 +500,7 @@ function otherModes(rules) {
   const out = [
     "## Under kube-proxy's nftables and IPVS modes",
     '',
-    'The same cells under the other modes are as above except where listed. These are the model\'s',
+    "The same cells under the other modes are as above except where listed. These are the model's",
     'expectations; `npm test` checks every cell under nftables mode on the kernel (`--proxy-mode',
     'nftables`), and CI checks every cell under IPVS mode inside a throwaway VM (`scripts/vm`), as a',
     'kernel without ip_vs cannot.',
@@ -469,11 +510,18 @@ function otherModes(rules) {
     const diffs = allCells(mode)
       .map((cell) => ({ cell, base: expectedSource(cell, 'iptables'), other: expectedSource(cell, mode) }))
       .filter(({ cell, base, other }) => expectedText(addresses[cell.network], cell, base) !== expectedText(addresses[cell.network], cell, other));
-    out.push(`### ${mode === 'ipvs' ? 'IPVS' : mode} (${diffs.length} of ${allCells(mode).length} cells differ${mode === 'ipvs' ? '; flannel only: Calico under IPVS mode is not modelled yet' : ''})`, '', `| network | policy | client | calls | iptables | ${mode} |`, '|---|---|---|---|---|---|');
+    out.push(
+      `### ${mode === 'ipvs' ? 'IPVS' : mode} (${diffs.length} of ${allCells(mode).length} cells differ${mode === 'ipvs' ? '; flannel only: Calico under IPVS mode is not modelled yet' : ''})`,
+      '',
+      `| network | policy | client | calls | iptables | ${mode} |`,
+      '|---|---|---|---|---|---|',
+    );
     for (const { cell, base, other } of diffs) {
       const a = addresses[cell.network];
       const refs = (e) => `<sup>${e.because.map((b) => rules.indexOf(b) + 1).join(',')}</sup>`;
-      out.push(`| ${cell.network} | ${cell.policy} | ${fromLabel[cell.from]} | ${viaLabel[cell.via]} | ${expectedText(a, cell, base)} | ${expectedText(a, cell, other)} ${refs(other)} |`);
+      out.push(
+        `| ${cell.network} | ${cell.policy} | ${fromLabel[cell.from]} | ${viaLabel[cell.via]} | ${expectedText(a, cell, base)} | ${expectedText(a, cell, other)} ${refs(other)} |`,
+      );
     }
     out.push('');
   }

@@ -62,7 +62,11 @@ function capped(problems: Problem[]): Problem[] {
   const counts = errors === rest.length ? `${rest.length} more problems` : `${rest.length} more problems (${errors} errors)`;
   return [
     ...problems.slice(0, MAX_PROBLEMS_SHOWN),
-    { severity: errors > 0 ? 'error' : 'warning', message: `... and ${counts}, from here on; only the first ${MAX_PROBLEMS_SHOWN} are shown`, ...(rest[0]!.location ? { location: rest[0]!.location } : {}) },
+    {
+      severity: errors > 0 ? 'error' : 'warning',
+      message: `... and ${counts}, from here on; only the first ${MAX_PROBLEMS_SHOWN} are shown`,
+      ...(rest[0]!.location ? { location: rest[0]!.location } : {}),
+    },
   ];
 }
 

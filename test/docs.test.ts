@@ -3,7 +3,7 @@ import t from 'tap';
 
 const contract = '../shared/SCENARIO_FORMAT.md';
 
-t.test('docs/SCENARIO_FORMAT.md ends with knetlab\'s additions', async (t) => {
+t.test("docs/SCENARIO_FORMAT.md ends with knetlab's additions", async (t) => {
   t.match(readFileSync('docs/SCENARIO_FORMAT.md', 'utf8'), /## knetlab's additions to the format/);
 });
 
@@ -16,7 +16,10 @@ t.test('docs/SCENARIO_FORMAT.md holds the whole contract, unchanged', { skip: no
 t.test('the README starts with the install-and-run command and the test command', async (t) => {
   const readme = readFileSync('README.md', 'utf8');
   const first = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-  const commands = first.split('\n').filter(Boolean).map((l) => l.replace(/\s+#.*$/, ''));
+  const commands = first
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/\s+#.*$/, ''));
   t.same(commands, ['sudo bash scripts/provision && npm ci && sudo npm run examples', 'sudo npm test']);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
   t.ok(pkg.scripts.examples, 'npm run examples exists');

@@ -44,7 +44,7 @@ const wholeFileChanges: Record<string, { replacedBy: string; why: string }> = {
     replacedBy: '    spec: {type: NodePort, selector: {app: nginx}, ports: [{port: 80}]}',
     why: 'the steps reach nodeport/nginx@node-2 and patch externalTrafficPolicy, which a ClusterIP Service has neither of',
   },
-  '  - ...': { replacedBy: '- http:                            # curl, run in the source\'s namespace', why: 'the placeholder is filled with the steps of "## Steps"' },
+  '  - ...': { replacedBy: "- http:                            # curl, run in the source's namespace", why: 'the placeholder is filled with the steps of "## Steps"' },
 };
 
 const text = readFileSync(fixture, 'utf8');
@@ -57,7 +57,11 @@ t.test('every fixture made from the format document is a valid scenario', async 
     t.same(v.problems.filter((p) => p.severity === 'error').map(formatProblem), [], `${file}: no errors`);
     t.same(v.problems.map(formatProblem), [], `${file}: no warnings`);
     t.ok(v.model, `${file}: the cluster resolves`);
-    t.equal(v.scenario?.steps.length, yamlBlock(readFileSync(repoDoc, 'utf8'), 'Steps').filter((l) => l.startsWith('- ')).length, `${file}: every step of the document is a step here`);
+    t.equal(
+      v.scenario?.steps.length,
+      yamlBlock(readFileSync(repoDoc, 'utf8'), 'Steps').filter((l) => l.startsWith('- ')).length,
+      `${file}: every step of the document is a step here`,
+    );
   }
 });
 
@@ -74,11 +78,16 @@ t.test(`the "Whole file" example of ${repoDoc} is in the fixture, but for the li
   t.same(missing, Object.keys(wholeFileChanges), 'only the lines that had to change are not there verbatim');
   for (const [line, change] of Object.entries(wholeFileChanges)) {
     t.ok(whole.includes(line), `the document still has \`${line.trim()}\``);
-    t.ok(text.split('\n').some((l) => l.startsWith(change.replacedBy)), `in its place: \`${change.replacedBy.trim()}\` (${change.why})`);
+    t.ok(
+      text.split('\n').some((l) => l.startsWith(change.replacedBy)),
+      `in its place: \`${change.replacedBy.trim()}\` (${change.why})`,
+    );
   }
 });
 
-const sharedMissing = existsSync(sharedDoc) ? undefined : `${sharedDoc} is not beside this checkout (CI and the developers have it, Vagrant users do not), so the fixture cannot be compared with the original`;
+const sharedMissing = existsSync(sharedDoc)
+  ? undefined
+  : `${sharedDoc} is not beside this checkout (CI and the developers have it, Vagrant users do not), so the fixture cannot be compared with the original`;
 
 t.test(`the steps block re-extracted from ${sharedDoc} is still in the fixture`, { skip: sharedMissing ?? false }, async (t) => {
   const original = readFileSync(sharedDoc, 'utf8');

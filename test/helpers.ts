@@ -58,7 +58,10 @@ export function testedProxyModes(): ProxyMode[] {
   const all = proxyModes;
   const env = process.env.KNETLAB_TEST_PROXY_MODES;
   if (!env) return [...all];
-  const modes = env.split(',').map((m) => m.trim()).filter(Boolean);
+  const modes = env
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const bad = modes.filter((m) => !(all as readonly string[]).includes(m));
   if (bad.length) throw new Error(`Expected KNETLAB_TEST_PROXY_MODES to list ${all.join(', ')}, got \`${bad.join(', ')}\``);
   return modes as ProxyMode[];

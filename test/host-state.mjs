@@ -79,7 +79,9 @@ export function hostStateChanges(before, after) {
       const b = JSON.parse(after[key]) ?? [];
       const added = b.filter((n) => !a.includes(n));
       const gone = a.filter((n) => !b.includes(n));
-      out.push(`${key} changed (${before[key] === 'null' ? 'it did not exist' : after[key] === 'null' ? 'it is gone' : 'entries'}): ${added.length ? `left behind: ${added.join(' ')}` : ''}${gone.length ? ` removed: ${gone.join(' ')}` : ''}`.trim());
+      out.push(
+        `${key} changed (${before[key] === 'null' ? 'it did not exist' : after[key] === 'null' ? 'it is gone' : 'entries'}): ${added.length ? `left behind: ${added.join(' ')}` : ''}${gone.length ? ` removed: ${gone.join(' ')}` : ''}`.trim(),
+      );
     }
   }
   return out;

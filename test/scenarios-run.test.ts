@@ -12,7 +12,13 @@ import { testedProxyModes } from './helpers.js';
 t.setTimeout(40 * 60_000);
 
 interface Report {
-  scenarios: { file: string; name: string; status: string; reason: string | null; steps: { name: string; status: string; expected: string; seen: string; diagnostics: string | null }[] }[];
+  scenarios: {
+    file: string;
+    name: string;
+    status: string;
+    reason: string | null;
+    steps: { name: string; status: string; expected: string; seen: string; diagnostics: string | null }[];
+  }[];
 }
 
 const notRoot = process.getuid?.() !== 0 ? 'running scenarios needs root (or unprivileged user namespaces): run `sudo npm test`' : false;
@@ -25,54 +31,86 @@ const flannelOnlyByName: Record<string, string> = {
   'clusterip-round-robin.yaml': "a node's own request to a local endpoint is masqueraded to cni0's address; Calico's cali veths have none, so the node's LAN address",
 };
 const dependsOnFlannel = (file: string, text: string): boolean =>
-  file.split('/').pop()! in flannelOnlyByName || /^\s*network:/m.test(text) || /@(cni0|flannel\.1)\b|\b(cni0|flannel\.1)\]/.test(text) || /- \{[^}\n]*podCIDR:|^ {4,}podCIDR:/m.test(text);
+  file.split('/').pop()! in flannelOnlyByName ||
+  /^\s*network:/m.test(text) ||
+  /@(cni0|flannel\.1)\b|\b(cni0|flannel\.1)\]/.test(text) ||
+  /- \{[^}\n]*podCIDR:|^ {4,}podCIDR:/m.test(text);
 
 // Every kube-proxy mode: the same scenarios must pass unchanged under each (a kernel without ip_vs
 // reports them skipped, naming it; CI runs the IPVS mode in the VM of scripts/vm). Then those that do
 // not depend on flannel again on Calico (VXLAN), as `knetlab run --network calico-vxlan` runs them, in
 // the modes this host has (IPVS's VM time is kept for what needs the VM).
-for (const [mode, network] of [...testedProxyModes().map((m) => [m, undefined] as const), ...testedProxyModes().filter((m) => m !== 'ipvs').map((m) => [m, 'calico-vxlan'] as const)]) t.test(`every scenario under scenarios/ ${network ? `that does not depend on flannel, on ${network}, ` : ''}passes or is skipped with a reason, kube-proxy in ${mode} mode`, { skip: notRoot }, async (t) => {
-  if (!existsSync('dist/cli/main.js')) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test does)');
-  const dir = mkdtempSync(join(tmpdir(), 'knetlab-scenarios-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const [diagnostics, artifacts] = [join(dir, 'diagnostics'), join(dir, 'artifacts')];
-  // A scenario with no Service at all runs the same under every mode: once, under iptables (the VM's time is dear).
-  const files: string[] = [];
-  for (const f of await scenarioFiles(['scenarios'])) {
-    if (network && dependsOnFlannel(f, readFileSync(f, 'utf8'))) continue;
-    const { model } = await loadModel(f);
-    if (mode === 'iptables' || model.services.length > 0) files.push(f);
-    else t.test(f, { skip: `no Service: kube-proxy's ${mode} mode changes nothing in it (run under iptables)` }, async () => {});
-  }
-  const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '--reporter', 'json', '--jobs', '2', '--proxy-mode', mode, ...(network ? ['--network', network] : []), '--diagnostics', diagnostics, '--artifacts', artifacts, ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  t.not(r.status, 2, `the scenarios are valid (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
-  const report = JSON.parse(r.stdout) as Report;
-  t.ok(report.scenarios.length > 0, 'some scenarios ran');
-  for (const s of report.scenarios) {
-    if (s.status === 'skipped') {
-      t.test(s.name, { skip: s.reason ?? 'skipped without a reason' }, async () => {});
-      t.ok(s.reason, `${s.name}: a skip says why`);
-      continue;
-    }
-    t.test(s.name, async (t) => {
-      for (const step of s.steps) {
-        // A step the scenario does not run under this mode (its expectIn says skip) is a skip, not a pass.
-        if (step.status === 'skipped' && /^not run under kube-proxy's \w+ mode/.test(step.seen)) {
-          t.test(step.name, { skip: step.seen }, async () => {});
+for (const [mode, network] of [
+  ...testedProxyModes().map((m) => [m, undefined] as const),
+  ...testedProxyModes()
+    .filter((m) => m !== 'ipvs')
+    .map((m) => [m, 'calico-vxlan'] as const),
+])
+  t.test(
+    `every scenario under scenarios/ ${network ? `that does not depend on flannel, on ${network}, ` : ''}passes or is skipped with a reason, kube-proxy in ${mode} mode`,
+    { skip: notRoot },
+    async (t) => {
+      if (!existsSync('dist/cli/main.js')) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test does)');
+      const dir = mkdtempSync(join(tmpdir(), 'knetlab-scenarios-'));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      const [diagnostics, artifacts] = [join(dir, 'diagnostics'), join(dir, 'artifacts')];
+      // A scenario with no Service at all runs the same under every mode: once, under iptables (the VM's time is dear).
+      const files: string[] = [];
+      for (const f of await scenarioFiles(['scenarios'])) {
+        if (network && dependsOnFlannel(f, readFileSync(f, 'utf8'))) continue;
+        const { model } = await loadModel(f);
+        if (mode === 'iptables' || model.services.length > 0) files.push(f);
+        else t.test(f, { skip: `no Service: kube-proxy's ${mode} mode changes nothing in it (run under iptables)` }, async () => {});
+      }
+      const r = spawnSync(
+        process.execPath,
+        [
+          'dist/cli/main.js',
+          'run',
+          '--reporter',
+          'json',
+          '--jobs',
+          '2',
+          '--proxy-mode',
+          mode,
+          ...(network ? ['--network', network] : []),
+          '--diagnostics',
+          diagnostics,
+          '--artifacts',
+          artifacts,
+          ...files,
+        ],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
+      t.not(r.status, 2, `the scenarios are valid (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
+      const report = JSON.parse(r.stdout) as Report;
+      t.ok(report.scenarios.length > 0, 'some scenarios ran');
+      for (const s of report.scenarios) {
+        if (s.status === 'skipped') {
+          t.test(s.name, { skip: s.reason ?? 'skipped without a reason' }, async () => {});
+          t.ok(s.reason, `${s.name}: a skip says why`);
           continue;
         }
-        t.equal(step.status, 'passed', `${step.name}${step.status === 'failed' ? `: expected ${step.expected}; saw ${step.seen} (diagnostics: ${step.diagnostics})` : ''}`);
+        t.test(s.name, async (t) => {
+          for (const step of s.steps) {
+            // A step the scenario does not run under this mode (its expectIn says skip) is a skip, not a pass.
+            if (step.status === 'skipped' && /^not run under kube-proxy's \w+ mode/.test(step.seen)) {
+              t.test(step.name, { skip: step.seen }, async () => {});
+              continue;
+            }
+            t.equal(step.status, 'passed', `${step.name}${step.status === 'failed' ? `: expected ${step.expected}; saw ${step.seen} (diagnostics: ${step.diagnostics})` : ''}`);
+          }
+          t.equal(s.status, 'passed', s.reason ?? s.name);
+        });
       }
-      t.equal(s.status, 'passed', s.reason ?? s.name);
-    });
-  }
-  t.equal(r.status, report.scenarios.some((s) => s.status === 'failed') ? 1 : 0, 'the exit status follows the results');
-  // host-files-read-only writes its artifacts folder, the one place a scenario reaches on the host.
-  const kept = existsSync(artifacts) ? readdirSync(artifacts).filter((d) => d.startsWith('host-files-read-only-')) : [];
-  if (report.scenarios.some((s) => s.name === 'host-files-read-only' && s.status === 'passed')) {
-    t.equal(kept.length, 1, 'host-files-read-only kept one artifacts folder');
-    t.equal(kept[0] && readFileSync(join(artifacts, kept[0], 'kept.txt'), 'utf8'), 'kept by host-files-read-only\n', 'with the file it wrote inside the sandbox');
-  }
-  const others = existsSync(artifacts) ? readdirSync(artifacts).filter((d) => !d.startsWith('host-files-read-only-')) : [];
-  t.same(others, [], 'scenarios that keep nothing leave no artifacts folder');
-});
+      t.equal(r.status, report.scenarios.some((s) => s.status === 'failed') ? 1 : 0, 'the exit status follows the results');
+      // host-files-read-only writes its artifacts folder, the one place a scenario reaches on the host.
+      const kept = existsSync(artifacts) ? readdirSync(artifacts).filter((d) => d.startsWith('host-files-read-only-')) : [];
+      if (report.scenarios.some((s) => s.name === 'host-files-read-only' && s.status === 'passed')) {
+        t.equal(kept.length, 1, 'host-files-read-only kept one artifacts folder');
+        t.equal(kept[0] && readFileSync(join(artifacts, kept[0], 'kept.txt'), 'utf8'), 'kept by host-files-read-only\n', 'with the file it wrote inside the sandbox');
+      }
+      const others = existsSync(artifacts) ? readdirSync(artifacts).filter((d) => !d.startsWith('host-files-read-only-')) : [];
+      t.same(others, [], 'scenarios that keep nothing leave no artifacts folder');
+    },
+  );

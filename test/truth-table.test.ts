@@ -25,24 +25,35 @@ interface CellResult {
 
 const notRoot = process.getuid?.() !== 0 ? 'the truth table runs scenarios, which needs root (or unprivileged user namespaces): run `sudo npm test`' : false;
 
-for (const mode of testedProxyModes()) t.test(`source-IP truth table, kube-proxy in ${mode} mode: every cell on the kernel as the model says`, { skip: notRoot }, async (t) => {
-  if (!existsSync('dist/cluster/source-ip.js')) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-  const dir = mkdtempSync(join(tmpdir(), 'knetlab-truth-table-test-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const json = join(dir, 'cells.json');
-  const r = spawnSync(process.execPath, ['scripts/truth-table.mjs', '--jobs', '2', '--proxy-mode', mode, '--out', dir, '--json', json], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status === 3) {
-    t.test(`${mode} mode`, { skip: `not run: ${r.stderr.trim().split('\n').pop()}` }, async () => {});
-    return;
-  }
-  t.not(r.status, 2, `the generator ran (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')})`);
-  if (r.status === 2 || !existsSync(json)) return;
-  const { cells } = JSON.parse(readFileSync(json, 'utf8')) as { cells: CellResult[] };
-  t.equal(cells.length, allCells(mode).length, 'every cell has a result');
-  for (const c of cells) {
-    t.ok(c.agree, `${c.network}, ${c.policy}: ${c.from} -> ${c.via}: ${c.agree ? c.seen : `model ${c.expected}; kernel ${c.seen} (to keep the scenarios: node scripts/truth-table.mjs --proxy-mode ${mode} --out DIR)`}`);
-  }
-  const judgedOtherwise = cells.filter((c) => c.knetlab !== 'not run' && c.agree !== (c.knetlab === 'passed'));
-  t.same(judgedOtherwise.map((c) => `${c.network} ${c.policy} ${c.from} -> ${c.via}: knetlab ${c.knetlab}`), [], "knetlab's own verdict on each step matches the table's");
-  t.equal(r.status, cells.every((c) => c.agree) && judgedOtherwise.length === 0 ? 0 : 1, 'the exit status follows the results');
-});
+for (const mode of testedProxyModes())
+  t.test(`source-IP truth table, kube-proxy in ${mode} mode: every cell on the kernel as the model says`, { skip: notRoot }, async (t) => {
+    if (!existsSync('dist/cluster/source-ip.js')) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    const dir = mkdtempSync(join(tmpdir(), 'knetlab-truth-table-test-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const json = join(dir, 'cells.json');
+    const r = spawnSync(process.execPath, ['scripts/truth-table.mjs', '--jobs', '2', '--proxy-mode', mode, '--out', dir, '--json', json], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status === 3) {
+      t.test(`${mode} mode`, { skip: `not run: ${r.stderr.trim().split('\n').pop()}` }, async () => {});
+      return;
+    }
+    t.not(r.status, 2, `the generator ran (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')})`);
+    if (r.status === 2 || !existsSync(json)) return;
+    const { cells } = JSON.parse(readFileSync(json, 'utf8')) as { cells: CellResult[] };
+    t.equal(cells.length, allCells(mode).length, 'every cell has a result');
+    for (const c of cells) {
+      t.ok(
+        c.agree,
+        `${c.network}, ${c.policy}: ${c.from} -> ${c.via}: ${c.agree ? c.seen : `model ${c.expected}; kernel ${c.seen} (to keep the scenarios: node scripts/truth-table.mjs --proxy-mode ${mode} --out DIR)`}`,
+      );
+    }
+    const judgedOtherwise = cells.filter((c) => c.knetlab !== 'not run' && c.agree !== (c.knetlab === 'passed'));
+    t.same(
+      judgedOtherwise.map((c) => `${c.network} ${c.policy} ${c.from} -> ${c.via}: knetlab ${c.knetlab}`),
+      [],
+      "knetlab's own verdict on each step matches the table's",
+    );
+    t.equal(r.status, cells.every((c) => c.agree) && judgedOtherwise.length === 0 ? 0 : 1, 'the exit status follows the results');
+  });

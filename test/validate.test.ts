@@ -36,7 +36,10 @@ t.test('validation time grows with the input, not with its square', async (t) =>
 
 t.test('a message is one line, whatever a key holds', async (t) => {
   const v = await validateScenario(write(`${head(1)}"a\\nb.yaml:1:1: forged\\u2028x": 1\n`));
-  t.same(v.problems.map((p) => p.message), ['Unknown key `a\\nb.yaml:1:1: forged\\u2028x` at the top level']);
+  t.same(
+    v.problems.map((p) => p.message),
+    ['Unknown key `a\\nb.yaml:1:1: forged\\u2028x` at the top level'],
+  );
 });
 
 t.test('a folder walk reports what it cannot read, and goes on', async (t) => {

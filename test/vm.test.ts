@@ -9,12 +9,14 @@ import t from 'tap';
 
 const vm = join(import.meta.dirname, '..', 'scripts', 'vm');
 const root = process.getuid?.() === 0;
-const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some(existsSync) || (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'qemu-system-x86_64')));
+const qemu =
+  ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some(existsSync) ||
+  (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'qemu-system-x86_64')));
 const skip =
   process.env.KNETLAB_VM === '1'
     ? 'already inside the knetlab VM (no VM in the VM)'
     : !root
-      ? 'needs root (the VM runs its command as root, over the host\'s root filesystem)'
+      ? "needs root (the VM runs its command as root, over the host's root filesystem)"
       : !qemu
         ? 'qemu is not installed (apt-get install qemu-system-x86; then scripts/vm setup)'
         : false;
@@ -38,7 +40,7 @@ t.test('scripts/vm run: ip_vs and dummy work in the guest, the output streams ba
   t.notMatch(r.stderr, /kernel's log/, 'no VM failure');
 });
 
-t.test('scripts/vm run: a failing command\'s exit status comes back; its stdout is no terminal when the host\'s is none', { skip }, async (t) => {
+t.test("scripts/vm run: a failing command's exit status comes back; its stdout is no terminal when the host's is none", { skip }, async (t) => {
   const r = await run(['run', '--', 'sh', '-c', 'if [ -t 1 ]; then echo terminal; else echo pipe; fi; echo failing; exit 3']);
   t.equal(r.status, 3, `exit status (stderr: ${r.stderr})`);
   t.equal(r.stdout, 'pipe\nfailing\n');

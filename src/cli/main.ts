@@ -139,8 +139,17 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   for (const proxyMode of runModes) {
     // Under --proxy-mode all, each result is named with its mode, so reports tell them apart.
     const tag = (r: ScenarioResult): ScenarioResult => (flags.proxyMode === 'all' ? { ...r, name: `${r.name} [${proxyMode}]` } : r);
-    const onEvent = (e: RunEvent) => reporter.event(e.type === 'scenario-end' ? { ...e, result: tag(e.result) } : e.type === 'scenario-start' || e.type === 'held' ? { ...e, name: flags.proxyMode === 'all' ? `${e.name} [${proxyMode}]` : e.name } : e);
-    const rs = (await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, artifactsRoot: flags.artifacts, signal, ...(proxyMode ? { proxyMode } : {}), onEvent, validation })).map(tag);
+    const onEvent = (e: RunEvent) =>
+      reporter.event(
+        e.type === 'scenario-end'
+          ? { ...e, result: tag(e.result) }
+          : e.type === 'scenario-start' || e.type === 'held'
+            ? { ...e, name: flags.proxyMode === 'all' ? `${e.name} [${proxyMode}]` : e.name }
+            : e,
+      );
+    const rs = (
+      await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, artifactsRoot: flags.artifacts, signal, ...(proxyMode ? { proxyMode } : {}), onEvent, validation })
+    ).map(tag);
     byMode.set(proxyMode ?? 'own', rs);
     results.push(...rs);
   }
@@ -253,8 +262,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('check scenario files (or every scenario under a folder) without building anything')
     .argument('<paths...>', 'scenario files or folders')
     .option('-q, --quiet', 'print errors only, not warnings')
-    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
-    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
+    .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
+    .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
     .action(async (paths: string[], opts: { quiet?: boolean } & ValidationFlags) => {
       status = await validateCommand(paths, opts);
     });
@@ -263,8 +272,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('print every address the scenario will use (nodes, pods, Services, endpoints, steps), as kubectl get -o wide would')
     .argument('<file>', 'a scenario file')
     .option('-o, --output <format>', 'text or json', 'text')
-    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
-    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
+    .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
+    .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
     .action(async (file: string, opts: { output: string } & ValidationFlags) => {
       if (opts.output !== 'text' && opts.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${opts.output}`);
       status = await planCommand(file, opts);
@@ -278,10 +287,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--diagnostics <dir>', 'where failed steps leave their diagnostics', 'knetlab-diagnostics')
     .option('--artifacts <dir>', `where scenarios keep files (a folder per run, at ${ARTIFACTS_MOUNT} inside; empty ones are removed)`, 'knetlab-artifacts')
-    .option('--proxy-mode <mode>', `run every scenario under this kube-proxy mode (${proxyModes.join(', ')}) instead of its own; \`all\`: under each, reporting steps whose outcome differs`)
+    .option(
+      '--proxy-mode <mode>',
+      `run every scenario under this kube-proxy mode (${proxyModes.join(', ')}) instead of its own; \`all\`: under each, reporting steps whose outcome differs`,
+    )
     .option('--network <name>', `run every scenario on this network (${networks.join(', ')}) instead of its own cluster.network`)
-    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
-    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
+    .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
+    .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
     .action(async (paths: string[], flags: RunFlags) => {
       status = await runCommand(paths, flags);
     });
@@ -289,10 +301,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('up')
     .description('build a scenario and hold it for exploring (exec, shell); Ctrl-C or `knetlab down` ends it')
     .argument('<file>', 'a scenario file')
-    .option('--diagnostics <dir>', 'where the echo servers\' log goes', 'knetlab-diagnostics')
+    .option('--diagnostics <dir>', "where the echo servers' log goes", 'knetlab-diagnostics')
     .option('--artifacts <dir>', `where the scenario keeps files (at ${ARTIFACTS_MOUNT} inside)`, 'knetlab-artifacts')
-    .option('--allow-path <dir>', 'a folder (besides the scenario\'s own) that manifest and apply paths may lead into; repeatable', collect, [] as string[])
-    .option('--timeout <duration>', 'the most a scenario\'s steps may take in the worst case, such as 45m or 2h (default 30m)')
+    .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
+    .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
     .action(async (file: string, flags: { diagnostics: string; artifacts: string } & ValidationFlags) => {
       status = await upCommand(file, flags);
     });

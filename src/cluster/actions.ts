@@ -11,15 +11,31 @@ import { objectKey, podKey, type Model } from './types.js';
 // The actions of steps, each a pure function from model to model, as kubectl and the controllers would act.
 
 const kindAliases: Record<string, string> = {
-  pod: 'Pod', pods: 'Pod', po: 'Pod',
-  service: 'Service', services: 'Service', svc: 'Service',
-  deployment: 'Deployment', deployments: 'Deployment', deploy: 'Deployment',
-  daemonset: 'DaemonSet', daemonsets: 'DaemonSet', ds: 'DaemonSet',
-  endpoints: 'Endpoints', ep: 'Endpoints',
-  endpointslice: 'EndpointSlice', endpointslices: 'EndpointSlice',
-  ingress: 'Ingress', ingresses: 'Ingress', ing: 'Ingress',
-  networkpolicy: 'NetworkPolicy', networkpolicies: 'NetworkPolicy', netpol: 'NetworkPolicy',
-  namespace: 'Namespace', namespaces: 'Namespace', ns: 'Namespace',
+  pod: 'Pod',
+  pods: 'Pod',
+  po: 'Pod',
+  service: 'Service',
+  services: 'Service',
+  svc: 'Service',
+  deployment: 'Deployment',
+  deployments: 'Deployment',
+  deploy: 'Deployment',
+  daemonset: 'DaemonSet',
+  daemonsets: 'DaemonSet',
+  ds: 'DaemonSet',
+  endpoints: 'Endpoints',
+  ep: 'Endpoints',
+  endpointslice: 'EndpointSlice',
+  endpointslices: 'EndpointSlice',
+  ingress: 'Ingress',
+  ingresses: 'Ingress',
+  ing: 'Ingress',
+  networkpolicy: 'NetworkPolicy',
+  networkpolicies: 'NetworkPolicy',
+  netpol: 'NetworkPolicy',
+  namespace: 'Namespace',
+  namespaces: 'Namespace',
+  ns: 'Namespace',
 };
 
 /** `svc`, `service` and `Service` all mean Service, as in kubectl. */
@@ -66,12 +82,13 @@ function findObject(model: Model, ref: ObjectRef): { object: KubeObject } | { ok
 export function patchObject(model: Model, ref: ObjectRef, patch: Record<string, unknown>, origin: Origin, problems: Problems): ActionResult {
   const found = findObject(model, ref);
   if (!('object' in found)) return found;
-  if (systemKeys(model).has(objectKey(found.object))) return { ok: false, reason: `${describe(found.object)} is the cluster's own; set \`cluster.dns: false\` to manage DNS yourself`, field: 'name' };
+  if (systemKeys(model).has(objectKey(found.object)))
+    return { ok: false, reason: `${describe(found.object)} is the cluster's own; set \`cluster.dns: false\` to manage DNS yourself`, field: 'name' };
   const raw = strategicMerge(found.object.raw, patch) as Record<string, unknown>;
   const before = problems.errorCount;
   const patched = readKubeObject(raw, origin, problems);
   if (!patched || problems.errorCount > before) return { ok: false, reason: `the patched ${describe(found.object)} is not valid`, field: 'patch' };
-  if (objectKey(patched) !== objectKey(found.object)) return { ok: false, reason: 'a patch cannot change an object\'s kind, name or namespace', field: 'patch' };
+  if (objectKey(patched) !== objectKey(found.object)) return { ok: false, reason: "a patch cannot change an object's kind, name or namespace", field: 'patch' };
   return { ok: true, model: applyObjects(model, [patched], problems) };
 }
 
@@ -101,5 +118,11 @@ export function deleteObject(model: Model, ref: ObjectRef, problems: Problems): 
     (kind === 'Pod' && podKey(p) === `${ref.namespace}/${ref.name}`) ||
     (p.owner !== undefined && p.owner.kind === kind && p.owner.name === ref.name && p.namespace === ref.namespace);
   const kept = kind === 'Namespace' ? objects.filter((o) => o.meta.namespace !== ref.name) : objects;
-  return { ok: true, model: reconcile({ ...model, objects: kept, pods: model.pods.filter((p) => !gone(p)), services: model.services.filter((s) => !(kind === 'Namespace' && s.namespace === ref.name)) }, problems) };
+  return {
+    ok: true,
+    model: reconcile(
+      { ...model, objects: kept, pods: model.pods.filter((p) => !gone(p)), services: model.services.filter((s) => !(kind === 'Namespace' && s.namespace === ref.name)) },
+      problems,
+    ),
+  };
 }

@@ -55,7 +55,8 @@ export function buildModel(s: LoadedScenario, problems: Problems): Model {
   // A pod's network namespace is named NAME.NAMESPACE, a machine's by its name: they must differ.
   for (const m of [...model.nodes, ...model.hosts]) {
     const pod = model.pods.find((p) => `${p.name}.${p.namespace}` === m.name);
-    if (pod) problems.error(originAt(m.origin, 'name'), `The name \`${m.name}\` is also the namespace name of pod ${pod.namespace}/${pod.name} (NAME.NAMESPACE); rename the machine`);
+    if (pod)
+      problems.error(originAt(m.origin, 'name'), `The name \`${m.name}\` is also the namespace name of pod ${pod.namespace}/${pod.name} (NAME.NAMESPACE); rename the machine`);
   }
   return model;
 }

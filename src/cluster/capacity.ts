@@ -44,7 +44,13 @@ export function reportCapacity(model: Model, problems: Problems, after?: { step:
     const holds = `node ${nodeName}'s ${cniOf(model).subnetWord} ${node.podCIDR} holds ${size} pod${size === 1 ? '' : 's'} (${first} to ${last}), and ${placed} would run on it`;
     const fix = 'spread the pods over more nodes (nodeSelector, more nodes) or give the node a larger `podCIDR`';
     if (after) {
-      problems.error(after.step, `\`${after.where}\`: ${holds}: ${pods.map((p) => `${p.namespace}/${p.name}`).slice(0, 3).join(', ')}${pods.length > 3 ? ` and ${pods.length - 3} more` : ''} would get no address; ${fix}`);
+      problems.error(
+        after.step,
+        `\`${after.where}\`: ${holds}: ${pods
+          .map((p) => `${p.namespace}/${p.name}`)
+          .slice(0, 3)
+          .join(', ')}${pods.length > 3 ? ` and ${pods.length - 3} more` : ''} would get no address; ${fix}`,
+      );
       continue;
     }
     const byOwner = new Map<string, Pod[]>();
@@ -54,7 +60,10 @@ export function reportCapacity(model: Model, problems: Problems, after?: { step:
       byOwner.set(ownerOf(p), list);
     }
     for (const [owner, list] of byOwner) {
-      problems.error(originAt(list[0]!.origin, 'metadata', 'name'), `${holds}: ${list.length} pod${list.length === 1 ? '' : 's'} of ${owner} (${list[0]!.name}${list.length > 1 ? ', ...' : ''}) would get no address; ${fix}`);
+      problems.error(
+        originAt(list[0]!.origin, 'metadata', 'name'),
+        `${holds}: ${list.length} pod${list.length === 1 ? '' : 's'} of ${owner} (${list[0]!.name}${list.length > 1 ? ', ...' : ''}) would get no address; ${fix}`,
+      );
     }
   }
   // Reported once, where the pod's object is: its name names a file.
@@ -65,6 +74,9 @@ export function reportCapacity(model: Model, problems: Problems, after?: { step:
     if (ns.length <= NETNS_NAME_MAX || seen.has(p.origin) || existed.has(`${p.namespace}/${p.name}`)) continue;
     seen.add(p.origin);
     const at = after ? after.step : originAt(p.origin, 'metadata', 'name');
-    problems.error(at, `${after ? `\`${after.where}\`: ` : ''}pod ${p.namespace}/${p.name} of ${ownerOf(p)} would have a network namespace named ${ns.length} characters long (NAME.NAMESPACE); Linux allows ${NETNS_NAME_MAX}: use a shorter name`);
+    problems.error(
+      at,
+      `${after ? `\`${after.where}\`: ` : ''}pod ${p.namespace}/${p.name} of ${ownerOf(p)} would have a network namespace named ${ns.length} characters long (NAME.NAMESPACE); Linux allows ${NETNS_NAME_MAX}: use a shorter name`,
+    );
   }
 }

@@ -12,13 +12,7 @@ import type { Model } from './types.js';
  * Walks the steps over the model as they would change it, so every name a step uses is checked
  * against the cluster as it will be at that step (a pod deleted at step 3 cannot be used at step 5).
  */
-export function checkSteps(
-  initial: Model,
-  steps: readonly Step[],
-  problems: Problems,
-  onStep?: (step: Step, model: Model) => void,
-  rejectedNames: readonly string[] = [],
-): Model {
+export function checkSteps(initial: Model, steps: readonly Step[], problems: Problems, onStep?: (step: Step, model: Model) => void, rejectedNames: readonly string[] = []): Model {
   let model = initial;
   // A name of a refused object (or of its pods) was reported where the object is; not again here.
   const refused = (name: string | undefined) => name !== undefined && rejectedNames.some((r) => name === r || name.startsWith(`${r}-`));

@@ -21,7 +21,6 @@ export const defaults = {
   ipvs: { scheduler: 'rr', strictARP: false },
 } as const;
 
-
 /** The top /28 of the LAN, or its top quarter when the LAN is smaller than a /26. */
 export function defaultLoadBalancerCIDR(lan: Cidr): Cidr {
   const bits = Math.min(32, Math.max(lan.bits + 2, 28));
@@ -49,10 +48,14 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
   const cni = cniOf(c.network ?? defaults.network);
   const NODE_CIDR_BITS = cni.nodeSubnetBits;
   if (podCIDR.bits > NODE_CIDR_BITS) {
-    problems.error(at('podCIDR'), `\`cluster.podCIDR\` ${formatCidr(podCIDR)} is too small: every node gets a${cni.subnetWord === 'IPAM block' ? 'n IPAM block' : ''} /${NODE_CIDR_BITS} from it, so it must be a /${NODE_CIDR_BITS} or larger`);
+    problems.error(
+      at('podCIDR'),
+      `\`cluster.podCIDR\` ${formatCidr(podCIDR)} is too small: every node gets a${cni.subnetWord === 'IPAM block' ? 'n IPAM block' : ''} /${NODE_CIDR_BITS} from it, so it must be a /${NODE_CIDR_BITS} or larger`,
+    );
   }
   const serviceRangeOk = serviceCIDR.bits <= 28;
-  if (!serviceRangeOk) problems.error(at('serviceCIDR'), `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`);
+  if (!serviceRangeOk)
+    problems.error(at('serviceCIDR'), `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`);
   const ranges: [string, Cidr, boolean][] = [
     ['lanCIDR', lanCIDR, c.lanCIDR !== undefined],
     ['podCIDR', podCIDR, c.podCIDR !== undefined],
@@ -65,14 +68,20 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
       if (cidrOverlaps(a, b)) {
         const blame = bGiven ? bn : ranges[i]![2] ? an : bn;
         const dflt = (given: boolean) => (given ? '' : ' (the default)');
-        problems.error(at(blame), `\`cluster.${an}\` ${formatCidr(a)}${dflt(ranges[i]![2])} and \`cluster.${bn}\` ${formatCidr(b)}${dflt(bGiven)} overlap; the LAN, pod and Service ranges must be apart`);
+        problems.error(
+          at(blame),
+          `\`cluster.${an}\` ${formatCidr(a)}${dflt(ranges[i]![2])} and \`cluster.${bn}\` ${formatCidr(b)}${dflt(bGiven)} overlap; the LAN, pod and Service ranges must be apart`,
+        );
       }
     }
   }
   for (const [n, r] of ranges.slice(1)) {
     // The default pool lies in the LAN: an overlap with the LAN is reported above already.
     if (cidrOverlaps(loadBalancerCIDR, r) && (c.loadBalancerCIDR || !cidrOverlaps(lanCIDR, r))) {
-      problems.error(at(c.loadBalancerCIDR ? 'loadBalancerCIDR' : 'lanCIDR'), `\`cluster.loadBalancerCIDR\` ${formatCidr(loadBalancerCIDR)} overlaps \`cluster.${n}\` ${formatCidr(r)}`);
+      problems.error(
+        at(c.loadBalancerCIDR ? 'loadBalancerCIDR' : 'lanCIDR'),
+        `\`cluster.loadBalancerCIDR\` ${formatCidr(loadBalancerCIDR)} overlaps \`cluster.${n}\` ${formatCidr(r)}`,
+      );
     }
   }
   void before;

@@ -52,7 +52,13 @@ function podsByLabel(pods: readonly Pod[]): Map<string, Pod[]> {
  * targetPorts resolve to, as upstream does), mirrored from hand-written Endpoints of selector-less
  * Services, and hand-written EndpointSlices taken as they are.
  */
-export function computeEndpointSlices(services: readonly Service[], pods: readonly Pod[], objects: readonly KubeObject[], nodes: readonly Node[], problems: Problems): EndpointSlice[] {
+export function computeEndpointSlices(
+  services: readonly Service[],
+  pods: readonly Pod[],
+  objects: readonly KubeObject[],
+  nodes: readonly Node[],
+  problems: Problems,
+): EndpointSlice[] {
   const slices: EndpointSlice[] = [];
   const svcByKey = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
@@ -64,7 +70,9 @@ export function computeEndpointSlices(services: readonly Service[], pods: readon
     if (!sel || svc.spec.type === 'ExternalName') continue;
     // The pods with one of the selector's labels, in pod order; every label is checked after.
     const first = Object.entries(sel)[0];
-    const selected = first ? (candidates.get(labelKey(svc.namespace, ...first)) ?? []).filter((p) => matchesLabels(sel, p.labels)) : pods.filter((p) => p.namespace === svc.namespace);
+    const selected = first
+      ? (candidates.get(labelKey(svc.namespace, ...first)) ?? []).filter((p) => matchesLabels(sel, p.labels))
+      : pods.filter((p) => p.namespace === svc.namespace);
     total += selected.length;
     if (total > MAX_ENDPOINTS) {
       problems.error(
@@ -88,7 +96,13 @@ export function computeEndpointSlices(services: readonly Service[], pods: readon
       groups.set(key, g);
     }
     for (const [key, g] of groups) {
-      slices.push({ namespace: svc.namespace, name: `${svc.name}-${shortHash(`${svc.namespace}/${svc.name}/${key}`)}`, service: svc.name, managedBy: 'endpointslice-controller.k8s.io', ...g });
+      slices.push({
+        namespace: svc.namespace,
+        name: `${svc.name}-${shortHash(`${svc.namespace}/${svc.name}/${key}`)}`,
+        service: svc.name,
+        managedBy: 'endpointslice-controller.k8s.io',
+        ...g,
+      });
     }
   }
   for (const o of objects) {
@@ -120,18 +134,23 @@ function mirror(o: EndpointsObject, svcByKey: Map<string, Service>, problems: Pr
   const svc = svcByKey.get(`${o.meta.namespace}/${o.meta.name}`);
   if (!svc) return []; // an orphan, as after its Service was deleted; checkEndpointOwners reports new ones
   if (svc.spec.selector) {
-    problems.warn(originAt(o.origin, 'metadata', 'name'), `${describe(o)} is ignored: Service ${o.meta.namespace}/${o.meta.name} has a selector, so the endpoints controller owns its Endpoints`);
+    problems.warn(
+      originAt(o.origin, 'metadata', 'name'),
+      `${describe(o)} is ignored: Service ${o.meta.namespace}/${o.meta.name} has a selector, so the endpoints controller owns its Endpoints`,
+    );
     return [];
   }
   return o.subsets.map((s, i) => {
-    const ep = (ready: boolean) => (a: (typeof s.addresses)[number]): SliceEndpoint => ({
-      ip: a.ip,
-      ready,
-      serving: ready,
-      terminating: false,
-      ...(a.nodeName ? { nodeName: a.nodeName } : {}),
-      ...(a.targetRef?.kind === 'Pod' && a.targetRef.name ? { pod: { namespace: a.targetRef.namespace ?? o.meta.namespace, name: a.targetRef.name } } : {}),
-    });
+    const ep =
+      (ready: boolean) =>
+      (a: (typeof s.addresses)[number]): SliceEndpoint => ({
+        ip: a.ip,
+        ready,
+        serving: ready,
+        terminating: false,
+        ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+        ...(a.targetRef?.kind === 'Pod' && a.targetRef.name ? { pod: { namespace: a.targetRef.namespace ?? o.meta.namespace, name: a.targetRef.name } } : {}),
+      });
     return {
       namespace: o.meta.namespace,
       name: `${o.meta.name}-${shortHash(`${o.meta.namespace}/${o.meta.name}/mirror/${i}`)}`,

@@ -32,7 +32,10 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
     if (!machineName.test(name)) {
       problems.error(at, `Expected \`${m.where}.name\` to be lower-case a-z, 0-9, - and ., starting and ending with a letter or digit, got \`${name}\``);
     } else if (name.length > MACHINE_NAME_MAX) {
-      problems.error(at, `\`${m.where}.name\` \`${name}\` is ${name.length} characters; a machine's name names its interface in the lan namespace, which Linux limits to ${MACHINE_NAME_MAX}`);
+      problems.error(
+        at,
+        `\`${m.where}.name\` \`${name}\` is ${name.length} characters; a machine's name names its interface in the lan namespace, which Linux limits to ${MACHINE_NAME_MAX}`,
+      );
     } else if (name === 'lan') {
       problems.error(at, '`lan` is the name of the LAN namespace itself; choose another name');
     }
@@ -46,7 +49,8 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       if (!cidrContains(lan, ip)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is outside \`cluster.lanCIDR\` ${formatCidr(lan)}`);
       else if (n === lan.base || n === broadcastOf(lan)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is the LAN's ${n === lan.base ? 'network' : 'broadcast'} address`);
       else if (taken.has(n)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is already ${taken.get(n)}'s address`);
-      else if (s.cluster.loadBalancerCIDR !== undefined && cidrContains(config.loadBalancerCIDR, ip)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is inside \`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}, which is kept for LoadBalancer addresses`);
+      else if (s.cluster.loadBalancerCIDR !== undefined && cidrContains(config.loadBalancerCIDR, ip))
+        problems.error(ipAt, `\`${m.where}.ip\` ${ip} is inside \`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}, which is kept for LoadBalancer addresses`);
       else {
         taken.set(n, `${m.kind}/${name}`);
         goodIPs.add(`${m.where}`);
@@ -84,7 +88,8 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
     if (!n.spec.podCIDR) return;
     const c = cidrOf(n.spec.podCIDR);
     const at = originAt(n.origin, 'podCIDR');
-    if (!(c.bits >= config.podCIDR.bits && cidrContains(config.podCIDR, c.base))) problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} is outside \`cluster.podCIDR\` ${formatCidr(config.podCIDR)}`);
+    if (!(c.bits >= config.podCIDR.bits && cidrContains(config.podCIDR, c.base)))
+      problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} is outside \`cluster.podCIDR\` ${formatCidr(config.podCIDR)}`);
     else if (c.bits > 30) problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} is too small for pods; use a /30 or larger (a /24 is usual)`);
     else if (subnetsTaken.some((t) => cidrOverlaps(t, c))) problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} overlaps another node's pod subnet`);
     subnetsTaken.push(c);

@@ -10,9 +10,7 @@ const ok = <T>(value: T): Resolved<T> => ({ ok: true, value });
 const no = <T>(reason: string): Resolved<T> => ({ ok: false, reason });
 
 /** A place a probe runs from, or a command runs in. */
-export type Place =
-  | { kind: 'node' | 'host'; name: string; ip: string }
-  | { kind: 'pod'; name: string; namespace: string; ip: string; node: string; hostNetwork: boolean };
+export type Place = { kind: 'node' | 'host'; name: string; ip: string } | { kind: 'pod'; name: string; namespace: string; ip: string; node: string; hostNetwork: boolean };
 
 export interface Destination {
   ip: string;
@@ -59,7 +57,9 @@ function findNamespaced<T extends { name: string; namespace: string }>(items: re
     const elsewhere = named;
     if (elsewhere.length === 1) return no(`there is no ${kind}/${name} in namespace default; did you mean \`${kind}/${name}.${elsewhere[0]!.namespace}\`?`);
   }
-  return no(`there is no ${kind}/${name}${namespace ? ` in namespace ${ns}` : ''}${suggestion(name, index.namesIn.get(ns) ?? []).replace(/`([^`]+)`/, `\`${kind}/$1${namespace ? `.${ns}` : ''}\``)}`);
+  return no(
+    `there is no ${kind}/${name}${namespace ? ` in namespace ${ns}` : ''}${suggestion(name, index.namesIn.get(ns) ?? []).replace(/`([^`]+)`/, `\`${kind}/$1${namespace ? `.${ns}` : ''}\``)}`,
+  );
 }
 
 function findMachine(model: Model, kind: 'node' | 'host', name: string): Resolved<{ name: string; ip: string }> {
@@ -68,7 +68,12 @@ function findMachine(model: Model, kind: 'node' | 'host', name: string): Resolve
   if (hit) return ok(hit);
   const other = (kind === 'node' ? model.hosts : model.nodes).find((m) => m.name === name);
   if (other) return no(`${name} is a ${kind === 'node' ? 'host' : 'node'}: write \`${kind === 'node' ? 'host' : 'node'}/${name}\``);
-  return no(`there is no ${kind} ${name}${suggestion(name, list.map((m) => m.name))}`);
+  return no(
+    `there is no ${kind} ${name}${suggestion(
+      name,
+      list.map((m) => m.name),
+    )}`,
+  );
 }
 
 function runningPod(model: Model, name: string, namespace: string | undefined): Resolved<Pod & { node: string; ip: string }> {

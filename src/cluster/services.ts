@@ -86,10 +86,16 @@ function allocateClusterIPs({ objects, prevByKey, config, problems }: Allocation
     if (given) {
       const at = originAt(o.origin, 'spec', 'clusterIP');
       const n = ipToInt(given);
-      if (!cidrContains(cidr, given)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is outside \`cluster.serviceCIDR\` ${formatCidr(cidr)} (set \`cluster.serviceCIDR\` to the range of the cluster it comes from)`);
-      else if (n === cidr.base || n === broadcastOf(cidr)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is the network or broadcast address of \`cluster.serviceCIDR\``);
+      if (!cidrContains(cidr, given))
+        problems.error(
+          at,
+          `\`spec.clusterIP\` ${given} of ${what} is outside \`cluster.serviceCIDR\` ${formatCidr(cidr)} (set \`cluster.serviceCIDR\` to the range of the cluster it comes from)`,
+        );
+      else if (n === cidr.base || n === broadcastOf(cidr))
+        problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is the network or broadcast address of \`cluster.serviceCIDR\``);
       else if (kept !== undefined && kept !== given) problems.error(at, `\`spec.clusterIP\` of ${what} cannot change from ${kept} to ${given} (the field is immutable)`);
-      else if (usedIPs.has(n) && !(isDns(o) && given === config.dnsIP) && !isKubernetes(o, n)) problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
+      else if (usedIPs.has(n) && !(isDns(o) && given === config.dnsIP) && !isKubernetes(o, n))
+        problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
       else {
         usedIPs.set(n, what);
         clusterIPs.set(o, given);
@@ -112,7 +118,11 @@ function allocateClusterIPs({ objects, prevByKey, config, problems }: Allocation
       clusterIPs.set(o, intToIp(n));
       break;
     }
-    if (!clusterIPs.has(o)) problems.error(originAt(o.origin, 'metadata', 'name'), `No free address is left in \`cluster.serviceCIDR\` ${formatCidr(cidr)} for ${describe(o)}; give \`cluster.serviceCIDR\` a larger range`);
+    if (!clusterIPs.has(o))
+      problems.error(
+        originAt(o.origin, 'metadata', 'name'),
+        `No free address is left in \`cluster.serviceCIDR\` ${formatCidr(cidr)} for ${describe(o)}; give \`cluster.serviceCIDR\` a larger range`,
+      );
   }
   return clusterIPs;
 }
@@ -178,7 +188,10 @@ function allocateNodePorts({ objects, prevByKey, config, problems }: Allocation)
         return port;
       }
     }
-    problems.error(originAt(o.origin, 'metadata', 'name'), `No free port is left in \`cluster.nodePortRange\` ${range.min}-${range.max} (${span} ports) for ${describe(o)}; widen \`cluster.nodePortRange\``);
+    problems.error(
+      originAt(o.origin, 'metadata', 'name'),
+      `No free port is left in \`cluster.nodePortRange\` ${range.min}-${range.max} (${span} ports) for ${describe(o)}; widen \`cluster.nodePortRange\``,
+    );
     return undefined;
   };
   for (const o of objects) {
@@ -213,7 +226,8 @@ function allocateLoadBalancerIPs({ objects, prevByKey, config, problems }: Alloc
     const ok: string[] = [];
     for (const ip of given) {
       if (machineIPs.has(ip)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is a node's or host's own address`);
-      else if (cidrContains(config.podCIDR, ip) || cidrContains(config.serviceCIDR, ip)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is inside the pod or Service range`);
+      else if (cidrContains(config.podCIDR, ip) || cidrContains(config.serviceCIDR, ip))
+        problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is inside the pod or Service range`);
       else if (usedLB.has(ip) && usedLB.get(ip) !== describe(o)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is already ${usedLB.get(ip)}'s`);
       else {
         usedLB.set(ip, describe(o));
@@ -234,7 +248,11 @@ function allocateLoadBalancerIPs({ objects, prevByKey, config, problems }: Alloc
       break;
     }
     // A cluster would leave its EXTERNAL-IP <pending>, and every step through it would fail: said here instead.
-    if (!lbIPs.has(o)) problems.error(originAt(o.origin, 'spec', 'type'), `No free address is left in \`cluster.loadBalancerCIDR\` ${formatCidr(pool)} for ${describe(o)} (its EXTERNAL-IP would stay <pending>); give \`cluster.loadBalancerCIDR\` a larger range`);
+    if (!lbIPs.has(o))
+      problems.error(
+        originAt(o.origin, 'spec', 'type'),
+        `No free address is left in \`cluster.loadBalancerCIDR\` ${formatCidr(pool)} for ${describe(o)} (its EXTERNAL-IP would stay <pending>); give \`cluster.loadBalancerCIDR\` a larger range`,
+      );
   }
   return lbIPs;
 }

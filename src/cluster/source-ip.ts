@@ -57,9 +57,11 @@ export type Expected =
 /** Every rule of the model, in words; results name the ones that produced them. */
 export const because = {
   noRoute: 'An outside host has no route to the service range: the LAN router answers "network unreachable".',
-  ownNode: "kube-proxy on the client's own node matches every ClusterIP, external IP and LB IP in KUBE-SERVICES (PREROUTING for its pods, OUTPUT for itself): in-cluster traffic never takes the outside path.",
+  ownNode:
+    "kube-proxy on the client's own node matches every ClusterIP, external IP and LB IP in KUBE-SERVICES (PREROUTING for its pods, OUTPUT for itself): in-cluster traffic never takes the outside path.",
   nodePort: 'A NodePort is an address of one node: only that node DNATs it (KUBE-SERVICES -> addrtype LOCAL -> KUBE-NODEPORTS).',
-  podEgress: "A pod's packet to another node's address is masqueraded to its own node's IP on the way out (flannel --ip-masq, Calico's natOutgoing), so it arrives as outside traffic from that node.",
+  podEgress:
+    "A pod's packet to another node's address is masqueraded to its own node's IP on the way out (flannel --ip-masq, Calico's natOutgoing), so it arrives as outside traffic from that node.",
   hostRoute: "The outside host's route sends the external IP to one node, whose KUBE-SERVICES matches it.",
   lbCluster: 'Policy Cluster: the load balancer (the LAN router, ECMP) sends each flow to any node.',
   lbLocal: 'Policy Local: the load balancer sends only to nodes whose health check passes, those with a ready endpoint.',
@@ -72,15 +74,19 @@ export const because = {
   masqCni0: "MASQUERADE takes the address of the interface toward the endpoint: on the endpoint's node that is cni0.",
   masqFlannel: "MASQUERADE takes the address of the interface toward the endpoint: from another node over VXLAN that is flannel.1 (the node subnet's .0).",
   masqEth0: "MASQUERADE takes the address of the interface toward the endpoint: from another node over host-gw that is eth0, the node's LAN address.",
-  masqCali: "MASQUERADE takes the address of the interface toward the endpoint: on Calico's endpoint node that is the pod's cali veth, which has none, so the node's first global address, eth0's (its LAN address).",
-  masqCalicoVxlan: "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's VXLAN that is vxlan.calico (the first address of the node's block).",
+  masqCali:
+    "MASQUERADE takes the address of the interface toward the endpoint: on Calico's endpoint node that is the pod's cali veth, which has none, so the node's first global address, eth0's (its LAN address).",
+  masqCalicoVxlan:
+    "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's VXLAN that is vxlan.calico (the first address of the node's block).",
   masqCalicoBgp: "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's BGP routes that is eth0, the node's LAN address.",
   nftLocalOutput:
     "nftables mode, policy Local, a node without a ready local endpoint: service-endpoints-check also runs for the node's own new connections (filter-output), and @no-endpoint-services maps the external IP or LB IP to drop (iptables mode checks only INPUT and FORWARD).",
   ipvsLocalFallback:
     "IPVS mode, policy Local, a node without a ready local endpoint: its virtual server keeps every endpoint (kubernetes#97081) and the *-LOCAL ipset skips the masquerade mark, so flannel's own `! -s <pod CIDR> -d <pod CIDR> -j MASQUERADE` masquerades the packet on its way to the other node's pod.",
-  ipvsLocalOwn: "IPVS mode, policy Local: the node's own traffic is not marked either (the *-LOCAL ipsets return first), and flannel leaves traffic to its own pod subnet alone: the source stays the address the node sent from.",
-  ipvsVipSource: 'IPVS mode: external IPs and LB IPs are addresses of every node (on kube-ipvs0), and the kernel sends to a local address from that same address: the pod sees the Service address itself.',
+  ipvsLocalOwn:
+    "IPVS mode, policy Local: the node's own traffic is not marked either (the *-LOCAL ipsets return first), and flannel leaves traffic to its own pod subnet alone: the source stays the address the node sent from.",
+  ipvsVipSource:
+    'IPVS mode: external IPs and LB IPs are addresses of every node (on kube-ipvs0), and the kernel sends to a local address from that same address: the pod sees the Service address itself.',
 } as const;
 
 /** Where kube-proxy meets the packet, and what kind of source it carries there. */
@@ -163,5 +169,7 @@ export function expectedSource(cell: Cell, mode: ProxyMode = 'iptables'): Expect
 
 /** Every cell (of the networks modelled under `mode`, all by default), network by network, then policy, client location and way in. */
 export function allCells(mode?: ProxyMode): Cell[] {
-  return (mode ? networksFor(mode) : [...networks]).flatMap((network) => policies.flatMap((policy) => clientLocations.flatMap((from) => waysIn.map((via) => ({ from, via, policy, network })))));
+  return (mode ? networksFor(mode) : [...networks]).flatMap((network) =>
+    policies.flatMap((policy) => clientLocations.flatMap((from) => waysIn.map((via) => ({ from, via, policy, network })))),
+  );
 }

@@ -35,18 +35,16 @@ function workloadOf(annotations: Labels, origin: Origin, annotationPath: (string
   const w = annotations[WORKLOAD_ANNOTATION];
   if (w === undefined) return 'echo';
   if (!(workloads as readonly string[]).includes(w)) {
-    problems.error(originAt(origin, ...annotationPath, WORKLOAD_ANNOTATION), `Expected annotation \`${WORKLOAD_ANNOTATION}\` to be one of ${userWorkloads.join(', ')}, got \`${w}\``);
+    problems.error(
+      originAt(origin, ...annotationPath, WORKLOAD_ANNOTATION),
+      `Expected annotation \`${WORKLOAD_ANNOTATION}\` to be one of ${userWorkloads.join(', ')}, got \`${w}\``,
+    );
     return 'echo';
   }
   return w as Workload;
 }
 
-function podFromTemplate(
-  owner: DeploymentObject | DaemonSetObject,
-  name: string,
-  problems: Problems,
-  nodeName?: string,
-): Pod {
+function podFromTemplate(owner: DeploymentObject | DaemonSetObject, name: string, problems: Problems, nodeName?: string): Pod {
   const t = owner.template;
   return {
     namespace: owner.meta.namespace,
@@ -97,7 +95,9 @@ function checkPlacement(nodes: readonly Node[], p: Placement, origin: Origin, sp
   if (p.nodeName !== undefined && !nodes.some((n) => n.name === p.nodeName)) {
     problems.warn(originAt(origin, ...specPath, 'nodeName'), `\`nodeName\` ${p.nodeName} of ${what} is not a node of this scenario; ${pending}`);
   } else if (Object.keys(p.nodeSelector).length > 0 && eligibleNodes(nodes, p).length === 0) {
-    const sel = Object.entries(p.nodeSelector).map(([k, v]) => `${k}=${v}`).join(',');
+    const sel = Object.entries(p.nodeSelector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     problems.warn(originAt(origin, ...specPath, 'nodeSelector'), `\`nodeSelector\` ${sel} of ${what} matches no node; ${pending}`);
   }
 }
@@ -201,7 +201,11 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
   const add = (p: Pod, placement: Placement) => {
     // Every pod runs on this one machine, and placing one looks at every other: a bound keeps both finite.
     if (out.length >= MAX_PODS) {
-      if (!overLimit.has(p.origin)) problems.error(originAt(p.origin, 'metadata', 'name'), `${p.owner ? `${p.owner.kind} ${p.namespace}/${p.owner.name}` : `Pod ${p.namespace}/${p.name}`} would make the scenario's pods more than ${MAX_PODS}, more than knetlab runs on one machine; use fewer replicas`);
+      if (!overLimit.has(p.origin))
+        problems.error(
+          originAt(p.origin, 'metadata', 'name'),
+          `${p.owner ? `${p.owner.kind} ${p.namespace}/${p.owner.name}` : `Pod ${p.namespace}/${p.name}`} would make the scenario's pods more than ${MAX_PODS}, more than knetlab runs on one machine; use fewer replicas`,
+        );
       overLimit.add(p.origin);
       return;
     }
@@ -218,7 +222,18 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
       const placement = { ...(o.spec.nodeName ? { nodeName: o.spec.nodeName } : {}), nodeSelector: o.spec.nodeSelector };
       if (!prev) checkPlacement(model.nodes, placement, o.origin, ['spec'], describe(o), problems);
       // A pod's labels and readiness may change in place; its node and address do not.
-      add(prev && !prev.owner ? { ...fresh, ...(prev.node ? { node: prev.node } : {}), ...(prev.ip ? { ip: prev.ip } : {}), phase: prev.phase, ...(prev.pendingReason ? { pendingReason: prev.pendingReason } : {}) } : fresh, placement);
+      add(
+        prev && !prev.owner
+          ? {
+              ...fresh,
+              ...(prev.node ? { node: prev.node } : {}),
+              ...(prev.ip ? { ip: prev.ip } : {}),
+              phase: prev.phase,
+              ...(prev.pendingReason ? { pendingReason: prev.pendingReason } : {}),
+            }
+          : fresh,
+        placement,
+      );
     } else if (o.kind === 'Deployment') {
       const placement = { ...(o.template.spec.nodeName ? { nodeName: o.template.spec.nodeName } : {}), nodeSelector: o.template.spec.nodeSelector };
       checkPlacement(model.nodes, placement, o.origin, ['spec', 'template', 'spec'], describe(o), problems);
@@ -230,7 +245,12 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
       for (const p of keep) add(p, placement);
       for (let i = keep.length; i < o.replicas; i++) {
         let index = model.nextPodIndex[ownerKey] ?? 0;
-        while (taken.has(`${o.meta.namespace}/${o.meta.name}-${index}`) || userPodKeys.has(`${o.meta.namespace}/${o.meta.name}-${index}`) || byKey.has(`${o.meta.namespace}/${o.meta.name}-${index}`)) index++;
+        while (
+          taken.has(`${o.meta.namespace}/${o.meta.name}-${index}`) ||
+          userPodKeys.has(`${o.meta.namespace}/${o.meta.name}-${index}`) ||
+          byKey.has(`${o.meta.namespace}/${o.meta.name}-${index}`)
+        )
+          index++;
         model.nextPodIndex[ownerKey] = index + 1;
         add(podFromTemplate(o, `${o.meta.name}-${index}`, problems), placement);
       }
@@ -248,4 +268,3 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
   }
   return out;
 }
-

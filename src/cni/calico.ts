@@ -90,7 +90,11 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
         );
       } else if (encap === 'ipip') {
         // tunl0 is the ipip module's fallback device, present in every namespace once it is loaded; felix configures it (ipip_mgr.go).
-        ip.push(`link set dev ${CALICO_IPIP_DEVICE} mtu ${mtu}`, `addr add ${nodeAddress(node, CALICO_IPIP_DEVICE)}/32 dev ${CALICO_IPIP_DEVICE}`, `link set dev ${CALICO_IPIP_DEVICE} up`);
+        ip.push(
+          `link set dev ${CALICO_IPIP_DEVICE} mtu ${mtu}`,
+          `addr add ${nodeAddress(node, CALICO_IPIP_DEVICE)}/32 dev ${CALICO_IPIP_DEVICE}`,
+          `link set dev ${CALICO_IPIP_DEVICE} up`,
+        );
       }
       // The node's own block: its pods' /32 routes are more specific; the rest goes nowhere.
       ip.push(`route add blackhole ${node.podCIDR}`);
@@ -98,7 +102,10 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
         if (encap === 'vxlan') {
           // vxlan_mgr.go: a permanent neighbour for the peer's VTEP address, its MAC's fdb entry to the peer's IP, the block via the VTEP address.
           const vtep = nodeAddress(peer, CALICO_VXLAN_DEVICE);
-          ip.push(`neigh replace ${vtep} lladdr ${vxlanCalicoMac(peer)} dev ${CALICO_VXLAN_DEVICE} nud permanent`, `route replace ${peer.podCIDR} via ${vtep} dev ${CALICO_VXLAN_DEVICE} onlink`);
+          ip.push(
+            `neigh replace ${vtep} lladdr ${vxlanCalicoMac(peer)} dev ${CALICO_VXLAN_DEVICE} nud permanent`,
+            `route replace ${peer.podCIDR} via ${vtep} dev ${CALICO_VXLAN_DEVICE} onlink`,
+          );
           bridge.push(`fdb replace ${vxlanCalicoMac(peer)} dev ${CALICO_VXLAN_DEVICE} dst ${peer.ip} self permanent`);
         } else if (encap === 'ipip') {
           // bird's route for an IPIP pool: the peer's block via its LAN address, into tunl0.

@@ -22,7 +22,11 @@ function flannel(network: 'flannel-vxlan' | 'host-gw'): Cni {
     renderNode(model: Model, node: Node): CniNodeState {
       const subnet = cidrOf(node.podCIDR);
       // The flannel CNI bridge plugin's bridge: the gateway .1 of the node's subnet, the pod MTU.
-      const ip = [`link add ${CNI_BRIDGE} address ${macAddress('cni0', node.name)} mtu ${podMtu(model)} type bridge`, `addr add ${nodeAddress(node, CNI_BRIDGE)}/${subnet.bits} dev ${CNI_BRIDGE}`, `link set dev ${CNI_BRIDGE} up`];
+      const ip = [
+        `link add ${CNI_BRIDGE} address ${macAddress('cni0', node.name)} mtu ${podMtu(model)} type bridge`,
+        `addr add ${nodeAddress(node, CNI_BRIDGE)}/${subnet.bits} dev ${CNI_BRIDGE}`,
+        `link set dev ${CNI_BRIDGE} up`,
+      ];
       const bridge: string[] = [];
       const peers = model.nodes.filter((n) => n.name !== node.name);
       if (vxlan) {

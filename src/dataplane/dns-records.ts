@@ -148,11 +148,18 @@ export function renderDnsZone(model: Model, opts: DnsZoneOptions = {}): DnsZone 
       const all = eps.map((e) => ({ host: e.ip, port: e.port, target: `${e.host}.${base}` }));
       if (all.length) add(base, all);
       for (const key of new Set(eps.filter((e) => e.portName && e.protocol).map((e) => `_${e.portName}._${e.protocol}`))) {
-        add(`${key}.${base}`, eps.filter((e) => `_${e.portName}._${e.protocol}` === key).map((e) => ({ host: e.ip, port: e.port, target: `${e.host}.${base}` })));
+        add(
+          `${key}.${base}`,
+          eps.filter((e) => `_${e.portName}._${e.protocol}` === key).map((e) => ({ host: e.ip, port: e.port, target: `${e.host}.${base}` })),
+        );
       }
     } else if (svc.clusterIP) {
       const ip = svc.clusterIP;
-      if (svc.ports.length) add(base, svc.ports.map((p) => ({ host: ip, port: p.port, target: base })));
+      if (svc.ports.length)
+        add(
+          base,
+          svc.ports.map((p) => ({ host: ip, port: p.port, target: base })),
+        );
       for (const p of svc.ports) {
         if (p.name) add(`_${p.name.toLowerCase()}._${p.protocol.toLowerCase()}.${base}`, [{ host: ip, port: p.port, target: base }]);
       }

@@ -82,11 +82,7 @@ export function flannelMasqRules(clusterCIDR: string, podSubnet: string): string
 
 /** flanneld's filter rules (iptables.go, forwardRules); on by default (--iptables-forward-rules), with or without --ip-masq. */
 export function flannelForwardRules(clusterCIDR: string): string[] {
-  return [
-    `-A FORWARD ${fwd} -j FLANNEL-FWD`,
-    `-A FLANNEL-FWD -s ${clusterCIDR} ${fwd} -j ACCEPT`,
-    `-A FLANNEL-FWD -d ${clusterCIDR} ${fwd} -j ACCEPT`,
-  ];
+  return [`-A FORWARD ${fwd} -j FLANNEL-FWD`, `-A FLANNEL-FWD -s ${clusterCIDR} ${fwd} -j ACCEPT`, `-A FLANNEL-FWD -d ${clusterCIDR} ${fwd} -j ACCEPT`];
 }
 
 /**

@@ -148,7 +148,14 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
   if (localhostNodePorts) {
     // route_localnet=1 opens 127/8 to the outside (https://issue.k8s.io/90259); kubelet writes the same rule.
     filterChains.push(KUBE_FIREWALL);
-    w(filterRules, '-A', KUBE_FIREWALL, '-m comment --comment', q('block incoming localnet connections'), '-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
+    w(
+      filterRules,
+      '-A',
+      KUBE_FIREWALL,
+      '-m comment --comment',
+      q('block incoming localnet connections'),
+      '-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+    );
   }
 
   const activeNatChains = new Set<string>(natChains);
@@ -211,28 +218,55 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
     for (const ip of s.externalIPs) {
       if (hasEndpoints) w(natRules, '-A', KUBE_SERVICES, '-m comment --comment', q(`${s.name} external IP`), proto, '-d', ip, '--dport', s.port, '-j', externalTrafficChain);
       // No endpoints at all (REJECT), or none for external traffic (DROP what the EXT chain did not short-circuit).
-      if (!hasExternalEndpoints) w(filterRules, '-A', KUBE_EXTERNAL_SERVICES, '-m comment --comment', externalFilterComment, proto, '-d', ip, '--dport', s.port, '-j', externalFilterTarget);
+      if (!hasExternalEndpoints)
+        w(filterRules, '-A', KUBE_EXTERNAL_SERVICES, '-m comment --comment', externalFilterComment, proto, '-d', ip, '--dport', s.port, '-j', externalFilterTarget);
     }
 
     // Load balancer ingress IPs.
     for (const ip of s.loadBalancerVIPs) {
-      if (hasEndpoints) w(natRules, '-A', KUBE_SERVICES, '-m comment --comment', q(`${s.name} loadbalancer IP`), proto, '-d', ip, '--dport', s.port, '-j', loadBalancerTrafficChain);
-      if (usesFWChain) w(filterRules, '-A', KUBE_PROXY_FIREWALL, '-m comment --comment', q(`${s.name} traffic not accepted by ${s.firewallChain}`), proto, '-d', ip, '--dport', s.port, '-j DROP');
+      if (hasEndpoints)
+        w(natRules, '-A', KUBE_SERVICES, '-m comment --comment', q(`${s.name} loadbalancer IP`), proto, '-d', ip, '--dport', s.port, '-j', loadBalancerTrafficChain);
+      if (usesFWChain)
+        w(filterRules, '-A', KUBE_PROXY_FIREWALL, '-m comment --comment', q(`${s.name} traffic not accepted by ${s.firewallChain}`), proto, '-d', ip, '--dport', s.port, '-j DROP');
     }
     if (!hasExternalEndpoints) {
-      for (const ip of s.loadBalancerVIPs) w(filterRules, '-A', KUBE_EXTERNAL_SERVICES, '-m comment --comment', externalFilterComment, proto, '-d', ip, '--dport', s.port, '-j', externalFilterTarget);
+      for (const ip of s.loadBalancerVIPs)
+        w(filterRules, '-A', KUBE_EXTERNAL_SERVICES, '-m comment --comment', externalFilterComment, proto, '-d', ip, '--dport', s.port, '-j', externalFilterTarget);
     }
 
     // NodePorts (never subject to loadBalancerSourceRanges).
     if (s.nodePort !== 0) {
       if (hasEndpoints) {
         if (localhostNodePorts && nfacct) {
-          w(natRules, '-A', KUBE_NODEPORTS, '-m comment --comment', s.name, proto, '-d 127.0.0.0/8 --dport', s.nodePort, '-m nfacct --nfacct-name localhost_nps_accepted_pkts -j', externalTrafficChain);
+          w(
+            natRules,
+            '-A',
+            KUBE_NODEPORTS,
+            '-m comment --comment',
+            s.name,
+            proto,
+            '-d 127.0.0.0/8 --dport',
+            s.nodePort,
+            '-m nfacct --nfacct-name localhost_nps_accepted_pkts -j',
+            externalTrafficChain,
+          );
         }
         w(natRules, '-A', KUBE_NODEPORTS, '-m comment --comment', s.name, proto, '--dport', s.nodePort, '-j', externalTrafficChain);
       }
       if (!hasExternalEndpoints) {
-        w(filterRules, '-A', KUBE_EXTERNAL_SERVICES, '-m comment --comment', externalFilterComment, '-m addrtype --dst-type LOCAL', proto, '--dport', s.nodePort, '-j', externalFilterTarget);
+        w(
+          filterRules,
+          '-A',
+          KUBE_EXTERNAL_SERVICES,
+          '-m comment --comment',
+          externalFilterComment,
+          '-m addrtype --dst-type LOCAL',
+          proto,
+          '--dport',
+          s.nodePort,
+          '-j',
+          externalFilterTarget,
+        );
       }
     }
 
@@ -259,8 +293,24 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
         // Pods reaching an external IP skip the policy, as if they went out to the load balancer and back.
         w(natRules, '-A', externalTrafficChain, '-m comment --comment', q(`pod traffic for ${s.name} external destinations`), '-s', clusterCIDR, '-j', s.clusterPolicyChain);
         // The node's own traffic has a local address (maybe the LB IP itself) as its source: masquerade it.
-        w(natRules, '-A', externalTrafficChain, '-m comment --comment', q(`masquerade LOCAL traffic for ${s.name} external destinations`), '-m addrtype --src-type LOCAL -j', KUBE_MARK_MASQ);
-        w(natRules, '-A', externalTrafficChain, '-m comment --comment', q(`route LOCAL traffic for ${s.name} external destinations`), '-m addrtype --src-type LOCAL -j', s.clusterPolicyChain);
+        w(
+          natRules,
+          '-A',
+          externalTrafficChain,
+          '-m comment --comment',
+          q(`masquerade LOCAL traffic for ${s.name} external destinations`),
+          '-m addrtype --src-type LOCAL -j',
+          KUBE_MARK_MASQ,
+        );
+        w(
+          natRules,
+          '-A',
+          externalTrafficChain,
+          '-m comment --comment',
+          q(`route LOCAL traffic for ${s.name} external destinations`),
+          '-m addrtype --src-type LOCAL -j',
+          s.clusterPolicyChain,
+        );
       }
       if (hasExternalEndpoints) w(natRules, '-A', externalTrafficChain, '-j', externalPolicyChain);
     }
@@ -302,7 +352,17 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
   }
 
   // NodePorts last: any local destination address.
-  w(natRules, '-A', KUBE_SERVICES, '-m comment --comment', q('kubernetes service nodeports; NOTE: this must be the last rule in this chain'), '-m addrtype --dst-type LOCAL', ...(localhostNodePorts ? [] : ['! -d 127.0.0.0/8']), '-j', KUBE_NODEPORTS);
+  w(
+    natRules,
+    '-A',
+    KUBE_SERVICES,
+    '-m comment --comment',
+    q('kubernetes service nodeports; NOTE: this must be the last rule in this chain'),
+    '-m addrtype --dst-type LOCAL',
+    ...(localhostNodePorts ? [] : ['! -d 127.0.0.0/8']),
+    '-j',
+    KUBE_NODEPORTS,
+  );
 
   if (!conntrackTCPLiberal) {
     // INVALID packets would otherwise reach a pod un-DNATed and reset the connection (kubernetes#74839).

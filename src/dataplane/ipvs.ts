@@ -263,12 +263,7 @@ export function renderIpvs(model: Model, nodeName: string, opts: IpvsOptions = {
   for (const ip of bound) add(KUBE_IPVS_IPS, ip);
 
   const dummyAddresses = [...bound].sort((a, b) => ipToInt(a) - ipToInt(b));
-  const ipset = IPSETS.flatMap((s) => [
-    `# ${s.name}: ${s.comment}`,
-    createLine(s),
-    `flush ${s.name}`,
-    ...[...entries.get(s.name)!].sort(cmp).map((e) => `add ${s.name} ${e}`),
-  ]);
+  const ipset = IPSETS.flatMap((s) => [`# ${s.name}: ${s.comment}`, createLine(s), `flush ${s.name}`, ...[...entries.get(s.name)!].sort(cmp).map((e) => `add ${s.name} ${e}`)]);
   const iptables = writeIptablesRules(model, entries, noNodeAccess, randomFully);
   return { dummyAddresses, ipvsadm: ipvs.map((l) => `${l}\n`).join(''), ipset: ipset.map((l) => `${l}\n`).join(''), iptables };
 }
@@ -329,7 +324,8 @@ function writeIptablesRules(model: Model, entries: Map<string, Set<string>>, noN
 
   // KUBE-IPVS-FILTER: new connections to a kube-ipvs0 address that is no Service port are rejected
   // (kubernetes#72236: the node's own ports must not answer on VIPs).
-  for (const set of [KUBE_LOAD_BALANCER_SET, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL]) filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${set} dst,dst -j RETURN`);
+  for (const set of [KUBE_LOAD_BALANCER_SET, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL])
+    filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${set} dst,dst -j RETURN`);
   filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${KUBE_HEALTH_CHECK_NODE_PORT} dst -j RETURN`);
   filter.push(`-A ${KUBE_IPVS_FILTER} -m conntrack --ctstate NEW -m set --match-set ${KUBE_IPVS_IPS} dst -j REJECT`);
 

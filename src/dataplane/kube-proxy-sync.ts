@@ -25,5 +25,11 @@ export function kubeProxyRestore(model: Model, nodeName: string, opts: { first: 
 export function withJumps(text: string, jumps: readonly KubeProxyJump[]): string {
   const byTable = (table: string) => jumps.filter((j) => j.table === table).map((j) => `-I ${j.chain} 1 ${restoreWords(j.rule)}`);
   // The jumps go at the end of each table's section, after the chains they name are declared.
-  return text.replace(/^\*(filter|nat)\n([\s\S]*?)^COMMIT$/gm, (_all, table: string, body: string) => `*${table}\n${body}${byTable(table).map((l) => `${l}\n`).join('')}COMMIT`);
+  return text.replace(
+    /^\*(filter|nat)\n([\s\S]*?)^COMMIT$/gm,
+    (_all, table: string, body: string) =>
+      `*${table}\n${body}${byTable(table)
+        .map((l) => `${l}\n`)
+        .join('')}COMMIT`,
+  );
 }

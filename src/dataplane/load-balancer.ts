@@ -49,7 +49,11 @@ export function loadBalancerRoutes(model: Model, healthy: Map<string, Set<string
       const ok = healthy.get(`${svc.namespace}/${svc.name}`) ?? new Set<string>();
       nodes = nodes.filter((n) => ok.has(n.name));
     }
-    for (const ip of svc.loadBalancerIPs) routes.set(ip, nodes.map((n) => n.ip));
+    for (const ip of svc.loadBalancerIPs)
+      routes.set(
+        ip,
+        nodes.map((n) => n.ip),
+      );
   }
   return routes;
 }

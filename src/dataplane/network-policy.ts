@@ -234,7 +234,8 @@ export function renderNetworkPolicyIptables(model: Model, nodeName: string, opti
       const chain = ingressChainName(pod, veth);
       chains.push(chain);
       // Into the pod, forwarded: the CNI says how (flannel: bridged by physdev, routed by address; Calico: out of its cali device).
-      for (const h of hook.ingressForward) hooks[KNP_FORWARD].push(rule(KNP_FORWARD, { ...(h.dst ? { dst: h.dst } : {}), matches: h.matches, comment: `${ref} ${h.label}`, target: chain }));
+      for (const h of hook.ingressForward)
+        hooks[KNP_FORWARD].push(rule(KNP_FORWARD, { ...(h.dst ? { dst: h.dst } : {}), matches: h.matches, comment: `${ref} ${h.label}`, target: chain }));
       // Into the pod from the node's own processes, which never pass FORWARD.
       hooks[KNP_OUTPUT].push(rule(KNP_OUTPUT, { dst: `${pod.ip}/32`, comment: `${ref} ingress from this node`, target: chain }));
       podRules.push(...podChainRules(model, pod, 'ingress', ingress, namespaces, options));

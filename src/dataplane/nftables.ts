@@ -119,7 +119,10 @@ export function servicePortChainNameBase(svc: ServiceRef, portName: string, prot
 export function servicePortEndpointChainNameBase(svc: ServiceRef, portName: string, protocol: string, endpoint: string): string {
   const i = endpoint.lastIndexOf(':');
   // An IPv6 address would bring colons, which chain names cannot hold (SplitHostPort drops its brackets).
-  const ip = endpoint.slice(0, i).replace(/^\[|\]$/g, '').replaceAll(':', '.');
+  const ip = endpoint
+    .slice(0, i)
+    .replace(/^\[|\]$/g, '')
+    .replaceAll(':', '.');
   return hashAndTruncate(`${svc.namespace}/${svc.name}/${protocol.toLowerCase()}/${portName}__${ip}/${endpoint.slice(i + 1)}`);
 }
 
@@ -276,8 +279,18 @@ function writeNodePortIPs(w: NftWriter, ctx: NftContext): void {
 
 /** The verdict maps that drop or reject traffic to Services and NodePorts without endpoints. */
 function writeNoEndpointMaps(w: NftWriter, ctx: NftContext): void {
-  w.line('add map', T, NO_ENDPOINT_SERVICES_MAP, `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to services with no endpoints')} ; }`);
-  w.line('add map', T, NO_ENDPOINT_NODEPORTS_MAP, `{ type inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to service nodeports with no endpoints')} ; }`);
+  w.line(
+    'add map',
+    T,
+    NO_ENDPOINT_SERVICES_MAP,
+    `{ type ipv4_addr . inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to services with no endpoints')} ; }`,
+  );
+  w.line(
+    'add map',
+    T,
+    NO_ENDPOINT_NODEPORTS_MAP,
+    `{ type inet_proto . inet_service : verdict ; comment ${q('vmap to drop or reject packets to service nodeports with no endpoints')} ; }`,
+  );
   w.chain(REJECT_CHAIN, `{ comment ${q('helper for @no-endpoint-services / @no-endpoint-nodeports')} ; }`);
   w.rule(REJECT_CHAIN, 'reject');
   w.rule(SERVICE_ENDPOINTS_CHECK_CHAIN, `ip daddr . meta l4proto . th dport vmap @${NO_ENDPOINT_SERVICES_MAP}`);

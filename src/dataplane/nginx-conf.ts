@@ -80,12 +80,24 @@ function upstreamOf(model: Model, namespace: string, b: IngressBackend): NginxUp
   const sp = resolveServicePort(svc, b.port);
   if (!sp) return { ...base, servers: [], why: `Service ${namespace}/${b.service} has no port ${b.port}` };
   if (sp.protocol !== 'TCP') return { ...base, servers: [], why: `port ${b.port} of Service ${namespace}/${b.service} is ${sp.protocol}` };
-  const servers = [...new Set(endpointsForPort(model, svc, sp).filter((e) => e.ready).map((e) => `${e.ip}:${e.port}`))];
+  const servers = [
+    ...new Set(
+      endpointsForPort(model, svc, sp)
+        .filter((e) => e.ready)
+        .map((e) => `${e.ip}:${e.port}`),
+    ),
+  ];
   const resolved = `${sp.port}${sp.name ? ` (${sp.name})` : ''}, targetPort ${sp.targetPort}`;
   return servers.length ? { ...base, servers, resolved } : { ...base, servers, resolved, why: `Service ${namespace}/${b.service} port ${b.port} has no ready endpoints` };
 }
 
-const fromOf = (ing: Ingress, b: IngressBackend, path: string): NonNullable<Loc['from']> => ({ namespace: ing.namespace, ingress: ing.name, service: b.service, port: String(b.port), path });
+const fromOf = (ing: Ingress, b: IngressBackend, path: string): NonNullable<Loc['from']> => ({
+  namespace: ing.namespace,
+  ingress: ing.name,
+  service: b.service,
+  port: String(b.port),
+  path,
+});
 
 /** ingress-nginx's servers and upstreams for the model's Ingresses (class nginx or none), before rendering. */
 export function planNginx(model: Model): { upstreams: NginxUpstream[]; servers: NginxServer[] } {
@@ -235,8 +247,8 @@ export function renderNginxConf(model: Model, controller: NginxController, opts:
   const out = (indent: number, line = '') => L.push(line ? `${'    '.repeat(indent)}${line}` : '');
 
   out(0, `# ingress-nginx controller ${controller.namespace}/${controller.name} (${controller.podIP}), written by knetlab.`);
-  out(0, '# One server per Ingress host and the default server `_`, whose 404 is ingress-nginx\'s default backend;');
-  out(0, '# upstreams hold the Services\' ready endpoints (not their ClusterIPs). Plain HTTP on every port, 443 too.');
+  out(0, "# One server per Ingress host and the default server `_`, whose 404 is ingress-nginx's default backend;");
+  out(0, "# upstreams hold the Services' ready endpoints (not their ClusterIPs). Plain HTTP on every port, 443 too.");
   out(0, `# Configuration checksum: ${CHECKSUM_MARK}`);
   out(0);
   out(0, `user ${opts.user ?? 'root'};`);
@@ -277,7 +289,10 @@ export function renderNginxConf(model: Model, controller: NginxController, opts:
   out(1, 'proxy_headers_hash_max_size 512;');
   out(1, 'proxy_headers_hash_bucket_size 64;');
   out(0);
-  out(1, "log_format upstreaminfo '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_length $request_time [$proxy_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id';");
+  out(
+    1,
+    'log_format upstreaminfo \'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id\';',
+  );
   out(1, `access_log ${at('access.log')} upstreaminfo;`);
   out(0);
   out(1, 'map $http_upgrade $connection_upgrade {');
@@ -298,7 +313,7 @@ export function renderNginxConf(model: Model, controller: NginxController, opts:
   out(2, '443 443;');
   out(2, 'default $pass_server_port;');
   out(1, '}');
-  out(1, '# a client\'s X-Request-ID is passed on; otherwise nginx makes one');
+  out(1, "# a client's X-Request-ID is passed on; otherwise nginx makes one");
   out(1, 'map $http_x_request_id $req_id {');
   out(2, 'default $http_x_request_id;');
   out(2, "'' $request_id;");

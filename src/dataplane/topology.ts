@@ -37,7 +37,7 @@ function hasOwnNetns(pod: Pod): boolean {
 
 function nodeOf(model: Model, pod: Pod): Node {
   if (!hasOwnNetns(pod)) {
-    const why = pod.hostNetwork ? 'is hostNetwork and lives in its node\'s namespace' : 'is not placed on a node (Pending)';
+    const why = pod.hostNetwork ? "is hostNetwork and lives in its node's namespace" : 'is not placed on a node (Pending)';
     throw new Error(`pod ${podOwner(pod)} ${why}: it has no namespace of its own`);
   }
   const node = model.nodes.find((n) => n.name === pod.node);
@@ -64,16 +64,25 @@ function machineEth0(model: Model, name: string, ip: string): string[] {
 
 // Nodes and hosts use no resolver: an empty list would make glibc ask 127.0.0.1, which stays inside
 // the sandbox; the host's own resolvers are never reached.
-const NO_NAMESERVER = '# knetlab: no nameserver on nodes and hosts (cluster DNS serves pods); nothing here asks the host\'s resolvers\n';
+const NO_NAMESERVER = "# knetlab: no nameserver on nodes and hosts (cluster DNS serves pods); nothing here asks the host's resolvers\n";
 
 /** Stage 1: the LAN switch with the gateway's address, and a port for every machine. */
 export function renderLan(model: Model): NamespacePlan {
   const p = plan(LAN_NETNS, 'lan');
   const { lanCIDR, gateway } = model.config;
-  p.ip.push('link set dev lo up', `link add ${LAN_BRIDGE} address ${macAddress('br-lan', LAN_NETNS)} type bridge`, `addr add ${gateway}/${lanCIDR.bits} dev ${LAN_BRIDGE}`, `link set dev ${LAN_BRIDGE} up`);
+  p.ip.push(
+    'link set dev lo up',
+    `link add ${LAN_BRIDGE} address ${macAddress('br-lan', LAN_NETNS)} type bridge`,
+    `addr add ${gateway}/${lanCIDR.bits} dev ${LAN_BRIDGE}`,
+    `link set dev ${LAN_BRIDGE} up`,
+  );
   for (const m of [...model.nodes, ...model.hosts]) {
     const port = machineNetns(m.name);
-    p.ip.push(`link add ${port} address ${macAddress('lan-port', m.name)} type veth peer name eth0 netns ${machineNetns(m.name)}`, `link set dev ${port} master ${LAN_BRIDGE}`, `link set dev ${port} up`);
+    p.ip.push(
+      `link add ${port} address ${macAddress('lan-port', m.name)} type veth peer name eth0 netns ${machineNetns(m.name)}`,
+      `link set dev ${port} master ${LAN_BRIDGE}`,
+      `link set dev ${port} up`,
+    );
   }
   // The gateway routes: the LAN's router (and, through hosts' routes, toward external IPs).
   p.sysctls['net.ipv4.ip_forward'] = '1';
@@ -134,7 +143,7 @@ export function renderPodNamespace(model: Model, pod: Pod): NamespacePlan {
 /** What kubelet writes: dnsPolicy ClusterFirst, except for CoreDNS, which kubeadm gives dnsPolicy Default (its node's file). */
 export function podResolvConf(model: Model, pod: Pod): string {
   const { dns, dnsIP, clusterDomain: d } = model.config;
-  if (pod.workload === 'dns') return '# knetlab: dnsPolicy Default, as kubeadm\'s CoreDNS has: its node\'s resolv.conf, with no nameserver\n';
+  if (pod.workload === 'dns') return "# knetlab: dnsPolicy Default, as kubeadm's CoreDNS has: its node's resolv.conf, with no nameserver\n";
   if (!dns) return '# knetlab: cluster DNS is off (cluster.dns: false), so pods have no nameserver\n';
   return `nameserver ${dnsIP}\nsearch ${pod.namespace}.svc.${d} svc.${d} ${d}\noptions ndots:5\n`;
 }
@@ -224,9 +233,30 @@ export function formatTopology(plan: TopologyPlan): string {
       if (sysctls.length) out.push('sysctls:', ...sysctls.map(([k, v]) => `  ${k} = ${v}`));
       if (ns.ip.length) out.push('ip:', ...ns.ip.map((l) => `  ${l}`));
       if (ns.bridge.length) out.push('bridge:', ...ns.bridge.map((l) => `  ${l}`));
-      if (ns.ipset) out.push('ipset restore:', ...ns.ipset.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
-      if (ns.iptables) out.push('iptables-restore:', ...ns.iptables.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
-      for (const [file, text] of Object.entries(ns.etc)) out.push(`etc/${file}:`, ...text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
+      if (ns.ipset)
+        out.push(
+          'ipset restore:',
+          ...ns.ipset
+            .replace(/\n$/, '')
+            .split('\n')
+            .map((l) => `  ${l}`),
+        );
+      if (ns.iptables)
+        out.push(
+          'iptables-restore:',
+          ...ns.iptables
+            .replace(/\n$/, '')
+            .split('\n')
+            .map((l) => `  ${l}`),
+        );
+      for (const [file, text] of Object.entries(ns.etc))
+        out.push(
+          `etc/${file}:`,
+          ...text
+            .replace(/\n$/, '')
+            .split('\n')
+            .map((l) => `  ${l}`),
+        );
     }
   });
   return `${out.join('\n')}\n`;

@@ -6,8 +6,23 @@ import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
 
 export type Feature =
-  | 'veth' | 'bridge' | 'vxlan' | 'br_netfilter' | 'iptables' | 'nat' | 'nft' | 'ip_vs' | 'dummy' | 'ipip' | 'netem' | 'xt_recent' | 'statistic' | 'conntrack' | 'physdev'
-  | 'ipset' | 'xt_ipvs'
+  | 'veth'
+  | 'bridge'
+  | 'vxlan'
+  | 'br_netfilter'
+  | 'iptables'
+  | 'nat'
+  | 'nft'
+  | 'ip_vs'
+  | 'dummy'
+  | 'ipip'
+  | 'netem'
+  | 'xt_recent'
+  | 'statistic'
+  | 'conntrack'
+  | 'physdev'
+  | 'ipset'
+  | 'xt_ipvs'
   /** An IPVS scheduler: ip_vs_rr, ip_vs_sh, ... */
   | `ip_vs_${string}`;
 
@@ -30,14 +45,31 @@ const checks: Record<Exclude<Feature, `ip_vs_${string}`> | 'ip_vs', Check> = {
   dummy: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-d0', 'type', 'dummy'], module: 'dummy' },
   ipip: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-i0', 'type', 'ipip', 'local', '10.255.0.1', 'remote', '10.255.0.2'], module: 'ipip' },
   br_netfilter: { argv: inNetns(PROBE_NS, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']), module: 'br_netfilter' },
-  iptables: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m comment --comment probe -j ACCEPT\nCOMMIT\n', module: 'nf_tables / x_tables' },
-  nat: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully\nCOMMIT\n', module: 'nf_nat / xt_MASQUERADE' },
-  statistic: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.5000000000 -j RETURN\nCOMMIT\n', module: 'xt_statistic' },
-  xt_recent: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m recent --name probe --rcheck --seconds 10 --reap -j RETURN\nCOMMIT\n', module: 'xt_recent' },
+  iptables: {
+    argv: inNetns(PROBE_NS, ['iptables-restore']),
+    input: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m comment --comment probe -j ACCEPT\nCOMMIT\n',
+    module: 'nf_tables / x_tables',
+  },
+  nat: {
+    argv: inNetns(PROBE_NS, ['iptables-restore']),
+    input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully\nCOMMIT\n',
+    module: 'nf_nat / xt_MASQUERADE',
+  },
+  statistic: {
+    argv: inNetns(PROBE_NS, ['iptables-restore']),
+    input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.5000000000 -j RETURN\nCOMMIT\n',
+    module: 'xt_statistic',
+  },
+  xt_recent: {
+    argv: inNetns(PROBE_NS, ['iptables-restore']),
+    input: '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m recent --name probe --rcheck --seconds 10 --reap -j RETURN\nCOMMIT\n',
+    module: 'xt_recent',
+  },
   // What kube-proxy's nftables mode uses: a nat chain, fib, numgen with a verdict map, a timeout set.
   nft: {
     argv: inNetns(PROBE_NS, ['nft', '-f', '-']),
-    input: 'table ip knetlab-probe {\n set s { type ipv4_addr; flags dynamic,timeout; timeout 10s; }\n chain c {\n type nat hook prerouting priority -100;\n fib saddr type local return\n numgen random mod 2 vmap { 0 : return, 1 : return }\n }\n}\n',
+    input:
+      'table ip knetlab-probe {\n set s { type ipv4_addr; flags dynamic,timeout; timeout 10s; }\n chain c {\n type nat hook prerouting priority -100;\n fib saddr type local return\n numgen random mod 2 vmap { 0 : return, 1 : return }\n }\n}\n',
     module: 'nf_tables, nft_fib, nft_numgen',
   },
   ip_vs: { argv: inNetns(PROBE_NS, ['ipvsadm', '-A', '-t', '10.255.0.1:80', '-s', 'rr']), module: 'ip_vs' },
@@ -45,13 +77,24 @@ const checks: Record<Exclude<Feature, `ip_vs_${string}`> | 'ip_vs', Check> = {
   ipset: {
     argv: inNetns(PROBE_NS, ['ipset', 'restore']),
     input: 'create kp-s hash:ip,port,ip family inet\ncreate kp-n hash:ip,port,net family inet\ncreate kp-p bitmap:port range 0-65535\ncreate kp-i hash:ip,port family inet\n',
-    andThen: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m set --match-set kp-s dst,dst,src -j MASQUERADE\nCOMMIT\n' },
+    andThen: {
+      argv: inNetns(PROBE_NS, ['iptables-restore']),
+      input: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m set --match-set kp-s dst,dst,src -j MASQUERADE\nCOMMIT\n',
+    },
     module: 'ip_set, ip_set_hash_ipportip, ip_set_bitmap_port, xt_set',
   },
-  xt_ipvs: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m ipvs --vaddr 10.255.0.1 --vproto tcp --vport 80 -j DROP\nCOMMIT\n', module: 'xt_ipvs' },
+  xt_ipvs: {
+    argv: inNetns(PROBE_NS, ['iptables-restore']),
+    input: '*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m ipvs --vaddr 10.255.0.1 --vproto tcp --vport 80 -j DROP\nCOMMIT\n',
+    module: 'xt_ipvs',
+  },
   netem: { argv: ['tc', '-n', PROBE_NS, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], module: 'sch_netem' },
   conntrack: { argv: inNetns(PROBE_NS, ['conntrack', '-L']), module: 'nf_conntrack_netlink' },
-  physdev: { argv: inNetns(PROBE_NS, ['iptables-restore']), input: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m physdev --physdev-is-bridged -j RETURN\nCOMMIT\n', module: 'xt_physdev' },
+  physdev: {
+    argv: inNetns(PROBE_NS, ['iptables-restore']),
+    input: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m physdev --physdev-is-bridged -j RETURN\nCOMMIT\n',
+    module: 'xt_physdev',
+  },
 };
 
 /** A feature's check; a scheduler's is a virtual server of its own (a port per probe, as they run at once). */
@@ -87,7 +130,11 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
           let r = await runner.run(c.argv, { ...(c.input ? { input: c.input } : {}), ...opts });
           if (r.exitCode === 0 && c.andThen) r = await runner.run(c.andThen.argv, { ...(c.andThen.input ? { input: c.andThen.input } : {}), ...opts });
           // A probe that did not finish says nothing of the kernel: no skip on that evidence.
-          if (r.timedOut) throw new KnetlabError('ECOMMAND', `the probe for ${f} (${r.command.join(' ')}) did not finish in ${PROBE_TIMEOUT_MS / 1000} s`, { command: r.command, stderr: r.stderr });
+          if (r.timedOut)
+            throw new KnetlabError('ECOMMAND', `the probe for ${f} (${r.command.join(' ')}) did not finish in ${PROBE_TIMEOUT_MS / 1000} s`, {
+              command: r.command,
+              stderr: r.stderr,
+            });
           results.set(f, r.exitCode === 0 ? null : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`) || `exit ${r.exitCode}`);
         }),
       );

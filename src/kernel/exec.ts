@@ -146,7 +146,23 @@ export function inNetns(netns: string, argv: readonly string[]): string[] {
  * iptables, nft, ping, tcpdump and servers; not to remount the read-only host filesystem, enter
  * other namespaces, load modules, set the clock or reach raw devices.
  */
-export const SCENARIO_CAPABILITIES = ['chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'sys_chroot', 'audit_write', 'ipc_lock'] as const;
+export const SCENARIO_CAPABILITIES = [
+  'chown',
+  'dac_override',
+  'fowner',
+  'fsetid',
+  'kill',
+  'setgid',
+  'setuid',
+  'setpcap',
+  'net_bind_service',
+  'net_broadcast',
+  'net_admin',
+  'net_raw',
+  'sys_chroot',
+  'audit_write',
+  'ipc_lock',
+] as const;
 
 /** argv of a scenario's own command, run with SCENARIO_CAPABILITIES only (its children too). */
 export function confined(argv: readonly string[]): string[] {

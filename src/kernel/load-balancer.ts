@@ -20,7 +20,10 @@ export class CloudLoadBalancer {
     for (const c of healthChecks(model)) {
       const urls = model.nodes.map((n) => `http://${n.ip}:${c.port}/healthz`);
       // One -o per URL: curl applies an --output to one URL only.
-      const r = await this.runner.run(inNetns(LAN_NETNS, ['curl', '--silent', '--max-time', '1', '--write-out', '%{http_code}\n', ...urls.flatMap((u) => ['--output', '/dev/null', u])]), { reject: false });
+      const r = await this.runner.run(
+        inNetns(LAN_NETNS, ['curl', '--silent', '--max-time', '1', '--write-out', '%{http_code}\n', ...urls.flatMap((u) => ['--output', '/dev/null', u])]),
+        { reject: false },
+      );
       const codes = r.stdout.trim().split('\n');
       healthy.set(`${c.namespace}/${c.name}`, new Set(model.nodes.filter((_, i) => codes[i] === '200').map((n) => n.name)));
     }
@@ -37,7 +40,17 @@ export class CloudLoadBalancer {
       // proxy ARP route back out of the same interface otherwise).
       if (this.routes.size === 0) {
         // Flows are spread by their 5-tuple (fib_multipath_hash_policy 1), as a cloud load balancer does.
-        await this.runner.run(inNetns(LAN_NETNS, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.send_redirects=0', `net.ipv4.conf.${LAN_BRIDGE}.send_redirects=0`, `net.ipv4.conf.${LAN_BRIDGE}.proxy_arp_pvlan=1`, 'net.ipv4.fib_multipath_hash_policy=1']));
+        await this.runner.run(
+          inNetns(LAN_NETNS, [
+            'sysctl',
+            '-q',
+            '-w',
+            'net.ipv4.conf.all.send_redirects=0',
+            `net.ipv4.conf.${LAN_BRIDGE}.send_redirects=0`,
+            `net.ipv4.conf.${LAN_BRIDGE}.proxy_arp_pvlan=1`,
+            'net.ipv4.fib_multipath_hash_policy=1',
+          ]),
+        );
       }
       await this.runner.run(['ip', '-n', LAN_NETNS, '-batch', '-'], { input: `${lines.join('\n')}\n` });
     }

@@ -100,12 +100,23 @@ function parseLinkAdd(w: string[], line: string): NetlinkOp | undefined {
     const p: Record<string, string | true> = {};
     const keys = { address: LINK_KEYS.address, mtu: isMtu, netns: (v: string | undefined) => v !== undefined && NETNS.test(v) };
     if (!readWords(w, type + 5, w.length, keys, p)) return undefined;
-    const peer: VethPeer = { name: w[type + 4]!, ...(typeof p.address === 'string' ? { address: p.address } : {}), ...(typeof p.mtu === 'string' ? { mtu: Number(p.mtu) } : {}), ...(typeof p.netns === 'string' ? { netns: p.netns } : {}) };
+    const peer: VethPeer = {
+      name: w[type + 4]!,
+      ...(typeof p.address === 'string' ? { address: p.address } : {}),
+      ...(typeof p.mtu === 'string' ? { mtu: Number(p.mtu) } : {}),
+      ...(typeof p.netns === 'string' ? { netns: p.netns } : {}),
+    };
     return { op: 'link', cmd: 'add', kind, ...attrs, peer, line };
   }
   if (kind === 'vxlan') {
     const v: Record<string, string | true> = {};
-    const keys = { id: (s: string | undefined) => s !== undefined && /^\d{1,8}$/.test(s) && Number(s) < 2 ** 24, local: (s: string | undefined) => s !== undefined && isIPv4(s), dev: isDev, dstport: (s: string | undefined) => s !== undefined && /^\d{1,5}$/.test(s) && Number(s) > 0 && Number(s) < 65536, nolearning: null };
+    const keys = {
+      id: (s: string | undefined) => s !== undefined && /^\d{1,8}$/.test(s) && Number(s) < 2 ** 24,
+      local: (s: string | undefined) => s !== undefined && isIPv4(s),
+      dev: isDev,
+      dstport: (s: string | undefined) => s !== undefined && /^\d{1,5}$/.test(s) && Number(s) > 0 && Number(s) < 65536,
+      nolearning: null,
+    };
     // All of them: a default left to the kernel is a default iproute2 might set otherwise.
     if (!readWords(w, type + 2, w.length, keys, v) || Object.keys(v).length !== Object.keys(keys).length) return undefined;
     return { op: 'link', cmd: 'add', kind, ...attrs, vxlan: { id: Number(v.id), local: v.local as string, dev: v.dev as string, dstport: Number(v.dstport) }, line };
@@ -144,7 +155,18 @@ export function parseIpLine(line: string): NetlinkOp | undefined {
     return dst ? { op: 'route', cmd, dev, dst: dst.address, prefix: dst.prefix, via, onlink: w.length === 8, line } : undefined;
   }
   // `neigh add|replace IP lladdr MAC dev DEV nud permanent`
-  if (w[0] === 'neigh' && (w[1] === 'add' || w[1] === 'replace') && w.length === 9 && isIPv4(w[2]!) && w[3] === 'lladdr' && MAC.test(w[4]!) && w[5] === 'dev' && isDev(w[6]) && w[7] === 'nud' && w[8] === 'permanent') {
+  if (
+    w[0] === 'neigh' &&
+    (w[1] === 'add' || w[1] === 'replace') &&
+    w.length === 9 &&
+    isIPv4(w[2]!) &&
+    w[3] === 'lladdr' &&
+    MAC.test(w[4]!) &&
+    w[5] === 'dev' &&
+    isDev(w[6]) &&
+    w[7] === 'nud' &&
+    w[8] === 'permanent'
+  ) {
     return { op: 'neigh', cmd: w[1], dev: w[6], dst: w[2]!, lladdr: w[4]!, line };
   }
   return undefined;

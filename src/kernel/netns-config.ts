@@ -51,7 +51,10 @@ export class NetnsConfig {
     } catch {
       throw new KnetlabError('ECOMMAND', `netns-config answered ${JSON.stringify(line)} for netns ${work.netns}`, { command: [...NETNS_CONFIG_COMMAND] });
     }
-    if (answer.id !== id) throw new KnetlabError('ECOMMAND', `netns-config answered request ${answer.id} for ${id} (netns ${work.netns}): ${answer.error ?? ''}`, { command: [...NETNS_CONFIG_COMMAND] });
+    if (answer.id !== id)
+      throw new KnetlabError('ECOMMAND', `netns-config answered request ${answer.id} for ${id} (netns ${work.netns}): ${answer.error ?? ''}`, {
+        command: [...NETNS_CONFIG_COMMAND],
+      });
     if (!answer.ok) throw new KnetlabError('ECOMMAND', `netns-config: ${answer.error ?? `netns ${work.netns} failed`}`, { command: [...NETNS_CONFIG_COMMAND] });
   }
 

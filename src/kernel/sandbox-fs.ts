@@ -63,7 +63,10 @@ function privateOverlay(path: string, group: string): FsOp[] {
  * command of the run ever sees it writable; what the run may write is mounted after it.
  */
 export function sandboxFsPlan(opts: SandboxFsOptions): FsOp[] {
-  const writable = [...opts.writable.map((path, i) => ({ path, id: `w${i}`, at: path })), ...(opts.artifacts ? [{ path: opts.artifacts, id: 'artifacts', at: ARTIFACTS_MOUNT }] : [])];
+  const writable = [
+    ...opts.writable.map((path, i) => ({ path, id: `w${i}`, at: path })),
+    ...(opts.artifacts ? [{ path: opts.artifacts, id: 'artifacts', at: ARTIFACTS_MOUNT }] : []),
+  ];
   const ops: FsOp[] = [
     // Held open first: a folder under /tmp or /run is hidden once the private ones are mounted.
     ...writable.map(({ path, id }): FsOp => ({ op: 'keep', path, id })),
@@ -139,7 +142,11 @@ export async function applySandboxFs(runner: Runner, opts: SandboxFsOptions): Pr
   const failed = reply.failedGroups ?? {};
   // Without overlayfs (a user namespace before Linux 5.11) /tmp is at least the run's own, if empty.
   if (failed[TMP_GROUP]) await runner.run([...pythonCommand(), HELPER], { input: JSON.stringify([{ op: 'tmpfs', target: '/tmp', mode: '1777' }]) });
-  return { etcNetns: !(ETC_NETNS_GROUP in failed), ...(failed[VAR_GROUP] ? { varReadOnly: failed[VAR_GROUP] } : {}), ...(failed[TMP_GROUP] ? { tmpHidden: failed[TMP_GROUP] } : {}) };
+  return {
+    etcNetns: !(ETC_NETNS_GROUP in failed),
+    ...(failed[VAR_GROUP] ? { varReadOnly: failed[VAR_GROUP] } : {}),
+    ...(failed[TMP_GROUP] ? { tmpHidden: failed[TMP_GROUP] } : {}),
+  };
 }
 
 export function hostHasEtcNetns(): boolean {

@@ -14,7 +14,11 @@ export function planJson(model: Model): unknown {
       loadBalancerCIDR: formatCidr(c.loadBalancerCIDR),
     },
     // cni0 and flannel as before the CNI interface (scripts and users read them), beside every CNI device's address.
-    nodes: model.nodes.map(({ origin: _o, ...n }) => ({ ...n, ...(n.addresses.cni0 ? { cni0: n.addresses.cni0 } : {}), ...(n.addresses['flannel.1'] ? { flannel: n.addresses['flannel.1'] } : {}) })),
+    nodes: model.nodes.map(({ origin: _o, ...n }) => ({
+      ...n,
+      ...(n.addresses.cni0 ? { cni0: n.addresses.cni0 } : {}),
+      ...(n.addresses['flannel.1'] ? { flannel: n.addresses['flannel.1'] } : {}),
+    })),
     hosts: model.hosts.map(({ origin: _o, ...h }) => h),
     pods: model.pods.map(({ origin: _o, ...p }) => p),
     services: model.services.map(({ origin: _o, spec, ...s }) => ({ ...s, type: spec.type, spec })),

@@ -69,7 +69,13 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
   const c = model.config;
   const out: string[] = [];
   out.push(`SCENARIO ${model.scenario.name} (${model.scenario.file})`);
-  if (model.scenario.description.trim()) out.push(...model.scenario.description.trim().split('\n').map((l) => `  ${l}`));
+  if (model.scenario.description.trim())
+    out.push(
+      ...model.scenario.description
+        .trim()
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
   out.push(
     `CLUSTER  proxyMode=${c.proxyMode} network=${c.network} lan=${formatCidr(c.lanCIDR)} gateway=${c.gateway} podCIDR=${formatCidr(c.podCIDR)} serviceCIDR=${formatCidr(c.serviceCIDR)} loadBalancerCIDR=${formatCidr(c.loadBalancerCIDR)} nodePorts=${c.nodePortRange.min}-${c.nodePortRange.max} dns=${c.dns ? c.dnsIP : 'off'}`,
   );
@@ -79,7 +85,15 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
   out.push(
     table(
       ['NAME', 'STATUS', 'INTERNAL-IP', 'POD-CIDR', ...devices.map((d) => d.toUpperCase()), 'SERVES', 'LABELS'],
-      model.nodes.map((n) => [`node/${n.name}`, 'Ready', n.ip, n.podCIDR, ...devices.map((d) => n.addresses[d] ?? none), n.serve.map((p) => `${p.port}/${p.protocol}`).join(',') || none, labels(n.labels, defaultNodeLabels)]),
+      model.nodes.map((n) => [
+        `node/${n.name}`,
+        'Ready',
+        n.ip,
+        n.podCIDR,
+        ...devices.map((d) => n.addresses[d] ?? none),
+        n.serve.map((p) => `${p.port}/${p.protocol}`).join(',') || none,
+        labels(n.labels, defaultNodeLabels),
+      ]),
     ),
   );
   if (model.hosts.length) {
@@ -87,7 +101,12 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
     out.push(
       table(
         ['NAME', 'IP', 'SERVES', 'ROUTES'],
-        model.hosts.map((h) => [`host/${h.name}`, h.ip, h.serve.map((p) => `${p.port}/${p.protocol}`).join(',') || none, h.routes.map((r) => `${r.to} via ${r.via}`).join(',') || none]),
+        model.hosts.map((h) => [
+          `host/${h.name}`,
+          h.ip,
+          h.serve.map((p) => `${p.port}/${p.protocol}`).join(',') || none,
+          h.routes.map((r) => `${r.to} via ${r.via}`).join(',') || none,
+        ]),
       ),
     );
   }
@@ -118,13 +137,27 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
     out.push(
       table(
         ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'SELECTOR', 'POLICY'],
-        model.services.map((s) => [s.namespace, `service/${s.name}`, s.spec.type, clusterIP(s), externalIP(s), servicePorts(s), s.spec.selector ? labels(s.spec.selector) : none, policy(s)]),
+        model.services.map((s) => [
+          s.namespace,
+          `service/${s.name}`,
+          s.spec.type,
+          clusterIP(s),
+          externalIP(s),
+          servicePorts(s),
+          s.spec.selector ? labels(s.spec.selector) : none,
+          policy(s),
+        ]),
       ),
     );
     const withEndpoints = model.services.filter((s) => s.spec.type !== 'ExternalName');
     if (withEndpoints.length) {
       out.push('');
-      out.push(table(['NAMESPACE', 'NAME', 'ENDPOINTS'], withEndpoints.map((s) => [s.namespace, `endpoints/${s.name}`, endpointsOf(model, s)])));
+      out.push(
+        table(
+          ['NAMESPACE', 'NAME', 'ENDPOINTS'],
+          withEndpoints.map((s) => [s.namespace, `endpoints/${s.name}`, endpointsOf(model, s)]),
+        ),
+      );
     }
   }
   const stepRows = planSteps(model, steps);

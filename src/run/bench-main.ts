@@ -67,7 +67,9 @@ const listeners = echoListeners(v.model);
 await echo.listen(listeners);
 const upMs = performance.now() - t0;
 const namespaces = plan.namespaces.length;
-process.stdout.write(`${JSON.stringify({ mode, namespaces, listeners: listeners.length, topologyMs: Math.round(topologyMs), upMs: Math.round(upMs), processes, rssKb: rssPeakKb('self') + (echo.pid ? rssPeakKb(echo.pid) : 0) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ mode, namespaces, listeners: listeners.length, topologyMs: Math.round(topologyMs), upMs: Math.round(upMs), processes, rssKb: rssPeakKb('self') + (echo.pid ? rssPeakKb(echo.pid) : 0) })}\n`,
+);
 
 process.stdin.resume();
 process.stdin.on('end', async () => {

@@ -20,7 +20,8 @@ export function crossModeDifferences(files: readonly string[], byMode: Map<strin
       const outcomes = ran.map(([mode, r]) => `${mode}: ${r.steps[s]?.status ?? 'missing'}${r.steps[s]?.status === 'failed' ? ` (saw ${r.steps[s]!.seen})` : ''}`);
       // A step the scenario does not run in some mode (expectIn: skip) differs by design: declaredDifferences lists it.
       if (ran.some(([, r]) => skippedInMode(r.steps[s]))) continue;
-      if (new Set(ran.map(([, r]) => r.steps[s]?.status)).size > 1) out.push(`${file}: step ${s + 1} (${ran[0]![1].steps[s]?.name ?? '?'}) differs between modes: ${outcomes.join('; ')}`);
+      if (new Set(ran.map(([, r]) => r.steps[s]?.status)).size > 1)
+        out.push(`${file}: step ${s + 1} (${ran[0]![1].steps[s]?.name ?? '?'}) differs between modes: ${outcomes.join('; ')}`);
     }
   });
   return out;

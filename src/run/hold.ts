@@ -98,7 +98,10 @@ export function claimHeld(claim: Claim, warn: Warn = warnStderr): void {
     const found = look(claim.name, warn);
     if (found.kind === 'held') {
       const h = found.held;
-      throw new KnetlabError('EUSAGE', `${h.name} is already ${h.sandbox ? 'held' : 'being built'} by \`knetlab up ${h.file}\` (pid ${h.up.pid}); \`knetlab down ${h.name}\` ends it`);
+      throw new KnetlabError(
+        'EUSAGE',
+        `${h.name} is already ${h.sandbox ? 'held' : 'being built'} by \`knetlab up ${h.file}\` (pid ${h.up.pid}); \`knetlab down ${h.name}\` ends it`,
+      );
     }
   }
   throw new KnetlabError('EUSAGE', `${claim.name} could not be claimed: another \`knetlab up\` of it started at the same moment`);
@@ -117,7 +120,9 @@ export function removeHeld(name: string): void {
 export function listHeld(warn: Warn = warnStderr): Held[] {
   let names: string[];
   try {
-    names = readdirSync(heldDir()).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+    names = readdirSync(heldDir())
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length));
   } catch {
     return [];
   }
@@ -156,7 +161,21 @@ export function placeNetns(h: Held, name: string): string {
 /** argv that runs a command in a place of a held scenario: into the sandbox, then into the namespace. */
 export function enterCommand(h: Held, netns: string, argv: readonly string[]): string[] {
   if (!h.sandbox) throw new KnetlabError('EUSAGE', `${h.name} is still being built`);
-  return ['nsenter', '--target', String(h.sandbox.pid), ...(h.rootless ? ['--user', '--preserve-credentials'] : []), '--mount', '--net', '--pid', '--', 'ip', 'netns', 'exec', netns, ...argv];
+  return [
+    'nsenter',
+    '--target',
+    String(h.sandbox.pid),
+    ...(h.rootless ? ['--user', '--preserve-credentials'] : []),
+    '--mount',
+    '--net',
+    '--pid',
+    '--',
+    'ip',
+    'netns',
+    'exec',
+    netns,
+    ...argv,
+  ];
 }
 
 /** Signals the held scenario's `up` to end it, after checking it is still that process. */

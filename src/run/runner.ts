@@ -83,7 +83,23 @@ class Progress {
   /** The steps so far, and the one under way marked as cut short. */
   cutShort(why: string): StepResult[] {
     const c = this.current;
-    const under: StepResult[] = c ? [{ name: c.name, index: c.index, kind: c.kind, status: 'skipped', expected: '', seen: why, diagnostics: null, durationMs: 0, tries: [], skip: { because: 'interrupted' }, variant: null }] : [];
+    const under: StepResult[] = c
+      ? [
+          {
+            name: c.name,
+            index: c.index,
+            kind: c.kind,
+            status: 'skipped',
+            expected: '',
+            seen: why,
+            diagnostics: null,
+            durationMs: 0,
+            tries: [],
+            skip: { because: 'interrupted' },
+            variant: null,
+          },
+        ]
+      : [];
     return [...this.steps, ...under];
   }
 }
@@ -93,7 +109,16 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
   const start = performance.now();
   const progress = new Progress(file);
   const ended = (status: ScenarioResult['status'], reason: string, extra: Partial<ScenarioResult> = {}): ScenarioResult => {
-    const result: ScenarioResult = { file, name: progress.name, status, reason, durationMs: Math.round(performance.now() - start), steps: progress.cutShort(reason), phases: [], ...extra };
+    const result: ScenarioResult = {
+      file,
+      name: progress.name,
+      status,
+      reason,
+      durationMs: Math.round(performance.now() - start),
+      steps: progress.cutShort(reason),
+      phases: [],
+      ...extra,
+    };
     opts.onEvent({ type: 'scenario-end', result });
     return result;
   };
@@ -138,7 +163,10 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
   const onAbort = () => end(String(opts.signal?.reason ?? 'interrupted'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const deadline = opts.timeoutMs ?? (opts.validation?.limitMs ?? DEFAULT_SCENARIO_LIMIT_MS) + BUILD_ALLOWANCE_MS;
-  const timer = setTimeout(() => end(`timed out after ${formatDuration(deadline)} (its steps' limit and ${formatDuration(BUILD_ALLOWANCE_MS)} for the build; --timeout changes it)`), deadline);
+  const timer = setTimeout(
+    () => end(`timed out after ${formatDuration(deadline)} (its steps' limit and ${formatDuration(BUILD_ALLOWANCE_MS)} for the build; --timeout changes it)`),
+    deadline,
+  );
   const lines = createInterface({ input: child.stdout! });
   const linesDone = new Promise((r) => lines.once('close', r)); // before awaiting the child: it may close first
   lines.on('line', (line) => {
@@ -194,7 +222,10 @@ export async function runFiles(files: readonly string[], opts: RunOptions): Prom
   const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
   // The roots of the runs' folders, when this made them, go again if no run kept anything.
   const made = [opts.diagnosticsRoot, opts.artifactsRoot].filter((d) => !existsSync(d));
-  for (const [root, flag] of [[opts.diagnosticsRoot, '--diagnostics'], [opts.artifactsRoot, '--artifacts']] as const) {
+  for (const [root, flag] of [
+    [opts.diagnosticsRoot, '--diagnostics'],
+    [opts.artifactsRoot, '--artifacts'],
+  ] as const) {
     try {
       mkdirSync(root, { recursive: true });
     } catch (err) {

@@ -50,8 +50,11 @@ export function echoListeners(model: Model, pods: readonly Pod[] = model.pods): 
     }
   }
   if (pods === model.pods) {
-    for (const n of model.nodes) for (const s of n.serve) if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(n.name), port: s.port, protocol: s.protocol, identity: { server: `node/${n.name}`, node: n.name } });
-    for (const h of model.hosts) for (const s of h.serve) if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(h.name), port: s.port, protocol: s.protocol, identity: { server: `host/${h.name}` } });
+    for (const n of model.nodes)
+      for (const s of n.serve)
+        if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(n.name), port: s.port, protocol: s.protocol, identity: { server: `node/${n.name}`, node: n.name } });
+    for (const h of model.hosts)
+      for (const s of h.serve) if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(h.name), port: s.port, protocol: s.protocol, identity: { server: `host/${h.name}` } });
   }
   return out;
 }
@@ -116,7 +119,11 @@ async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkl
     commands.stop(gone);
     await ingress.stop(gone);
     await echo.close(echoListeners(prev, gone));
-    await removePods(runner, gone.map((p) => removePod(prev, p)), { etcNetns });
+    await removePods(
+      runner,
+      gone.map((p) => removePod(prev, p)),
+      { etcNetns },
+    );
   }
   if (made.length) await applyTopology(runner, renderPods(next, made), { etcNetns });
   // Listen ports also follow Services (a new targetPort) and hostNetwork pods: listening is idempotent.
@@ -198,7 +205,12 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
 }
 
 /** The sandbox made, and the kernel features the model needs probed: what is missing, if any. */
-async function prepareKernel(runner: Runner, config: SandboxConfig, model: Model, emit: (e: RunEvent) => void): Promise<{ ok: true; etcNetns: boolean } | { ok: false; missing: string }> {
+async function prepareKernel(
+  runner: Runner,
+  config: SandboxConfig,
+  model: Model,
+  emit: (e: RunEvent) => void,
+): Promise<{ ok: true; etcNetns: boolean } | { ok: false; missing: string }> {
   const { etcNetns } = await prepareSandbox(runner, { writable: [config.diagnosticsDir], artifacts: config.artifactsDir });
   // Everything the run starts from here inherits it: where a scenario's commands keep files.
   process.env[ARTIFACTS_ENV] = ARTIFACTS_MOUNT;
@@ -260,7 +272,8 @@ async function runSteps(live: Live, written: readonly Step[], config: SandboxCon
     const base = { name, index: step.index, kind: step.kind, variant, diagnostics: null, durationMs: 0, tries: [], expected: '' };
     let result: StepResult;
     if (failed) result = { ...base, status: 'skipped', seen: 'not run: an earlier step failed', skip: { because: 'earlier-step-failed' } };
-    else if (skippedUnderMode(w, mode)) result = { ...base, status: 'skipped', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, skip: { because: 'mode', mode } };
+    else if (skippedUnderMode(w, mode))
+      result = { ...base, status: 'skipped', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, skip: { because: 'mode', mode } };
     else {
       result = await runOneStep(live, step, base, config, answeredBy, (servers) => answered.set(step.index, servers));
       if (result.status === 'failed') failed = result;
@@ -272,7 +285,14 @@ async function runSteps(live: Live, written: readonly Step[], config: SandboxCon
 }
 
 /** One step run by its kind and judged; a failed one gets its diagnostics written. */
-async function runOneStep(live: Live, step: Step, base: Pick<StepResult, 'name' | 'index' | 'kind' | 'variant'>, config: SandboxConfig, answeredBy: AnsweredBy, answeredNow: (servers: readonly string[]) => void): Promise<StepResult> {
+async function runOneStep(
+  live: Live,
+  step: Step,
+  base: Pick<StepResult, 'name' | 'index' | 'kind' | 'variant'>,
+  config: SandboxConfig,
+  answeredBy: AnsweredBy,
+  answeredNow: (servers: readonly string[]) => void,
+): Promise<StepResult> {
   const t0 = performance.now();
   let judged: Judged;
   try {
@@ -301,7 +321,16 @@ async function runOneStep(live: Live, step: Step, base: Pick<StepResult, 'name' 
       logsFrom: SCRATCH,
     });
   }
-  return { ...base, status: judged.passed ? 'passed' : 'failed', expected: judged.expected, seen: judged.seen, diagnostics, durationMs: Math.round(performance.now() - t0), tries: judged.tries, skip: null };
+  return {
+    ...base,
+    status: judged.passed ? 'passed' : 'failed',
+    expected: judged.expected,
+    seen: judged.seen,
+    diagnostics,
+    durationMs: Math.round(performance.now() - t0),
+    tries: judged.tries,
+    skip: null,
+  };
 }
 
 /** After an action: pods made and removed, kube-proxy, policies and ingress brought to the next model. */

@@ -69,15 +69,25 @@ export function readIngress(o: IngressObject): { ingress?: Ingress; partial?: In
   const r = new ObjectReader(`Ingress ${o.meta.namespace}/${o.meta.name}`);
   const v1 = isV1(o.apiVersion);
   const spec: Raw = isMap(o.spec) ? o.spec : {};
-  r.keys(spec, ['spec'], ['ingressClassName', 'rules', 'tls', v1 ? 'defaultBackend' : 'backend'], v1
-    ? { backend: 'is the v1beta1 name; networking.k8s.io/v1 calls it `spec.defaultBackend`' }
-    : { defaultBackend: `is the networking.k8s.io/v1 name; ${o.apiVersion} calls it \`spec.backend\`` });
+  r.keys(
+    spec,
+    ['spec'],
+    ['ingressClassName', 'rules', 'tls', v1 ? 'defaultBackend' : 'backend'],
+    v1
+      ? { backend: 'is the v1beta1 name; networking.k8s.io/v1 calls it `spec.defaultBackend`' }
+      : { defaultBackend: `is the networking.k8s.io/v1 name; ${o.apiVersion} calls it \`spec.backend\`` },
+  );
   const className = readClassName(r, o, spec);
   const bkKey = v1 ? 'defaultBackend' : 'backend';
   const defaultBackend = spec[bkKey] !== undefined ? (readBackend(r, spec[bkKey], ['spec', bkKey], o.apiVersion) ?? undefined) : undefined;
   const rules = readRules(r, spec, bkKey, o.apiVersion);
   for (const k of Object.keys(o.meta.annotations)) {
-    if (k.startsWith('nginx.ingress.kubernetes.io/')) r.keyProblem('warning', ['metadata', 'annotations', k], `The annotation ${k} of ${r.what} is not applied: knetlab's ingress-nginx reads no nginx.ingress.kubernetes.io annotations`);
+    if (k.startsWith('nginx.ingress.kubernetes.io/'))
+      r.keyProblem(
+        'warning',
+        ['metadata', 'annotations', k],
+        `The annotation ${k} of ${r.what} is not applied: knetlab's ingress-nginx reads no nginx.ingress.kubernetes.io annotations`,
+      );
   }
   const ingress: Ingress = {
     namespace: o.meta.namespace,
@@ -97,9 +107,13 @@ export function readIngress(o: IngressObject): { ingress?: Ingress; partial?: In
 function readClassName(r: ObjectReader, o: IngressObject, spec: Raw): string | undefined {
   const annotation = o.meta.annotations[CLASS_ANNOTATION];
   const icn = spec.ingressClassName;
-  if (icn !== undefined && (typeof icn !== 'string' || icn === '')) r.err(['spec', 'ingressClassName'], `Expected \`spec.ingressClassName\` of ${r.what} to be a class name such as nginx, got ${show(icn)}`);
+  if (icn !== undefined && (typeof icn !== 'string' || icn === ''))
+    r.err(['spec', 'ingressClassName'], `Expected \`spec.ingressClassName\` of ${r.what} to be a class name such as nginx, got ${show(icn)}`);
   if (annotation !== undefined && typeof icn === 'string' && annotation !== icn) {
-    r.err(['metadata', 'annotations', CLASS_ANNOTATION], `The annotation ${CLASS_ANNOTATION} of ${r.what} (\`${annotation}\`) must match \`spec.ingressClassName\` (\`${icn}\`) when both are given`);
+    r.err(
+      ['metadata', 'annotations', CLASS_ANNOTATION],
+      `The annotation ${CLASS_ANNOTATION} of ${r.what} (\`${annotation}\`) must match \`spec.ingressClassName\` (\`${icn}\`) when both are given`,
+    );
   }
   if (annotation !== undefined) return annotation;
   return typeof icn === 'string' && icn !== '' ? icn : undefined;
@@ -126,11 +140,13 @@ function readRules(r: ObjectReader, spec: Raw, bkKey: string, apiVersion: string
       else {
         r.keys(http, [...at, 'http'], ['paths']);
         const list = http.paths;
-        if (!Array.isArray(list) || list.length === 0) r.err(list === undefined ? [...at, 'http'] : [...at, 'http', 'paths'], `\`spec.rules[${i}].http.paths\` of ${r.what} must list at least one path`);
-        else list.forEach((p: unknown, j) => {
-          const path = readPath(r, p, [...at, 'http', 'paths', j], `spec.rules[${i}].http.paths[${j}]`, apiVersion);
-          if (path) paths.push(path);
-        });
+        if (!Array.isArray(list) || list.length === 0)
+          r.err(list === undefined ? [...at, 'http'] : [...at, 'http', 'paths'], `\`spec.rules[${i}].http.paths\` of ${r.what} must list at least one path`);
+        else
+          list.forEach((p: unknown, j) => {
+            const path = readPath(r, p, [...at, 'http', 'paths', j], `spec.rules[${i}].http.paths[${j}]`, apiVersion);
+            if (path) paths.push(path);
+          });
       }
     }
     rules.push({ host, paths, at });
@@ -159,12 +175,18 @@ function readPath(r: ObjectReader, p: unknown, at: Path, field: string, apiVersi
     if (isV1(apiVersion)) r.err(at, `Missing required key \`pathType\` in \`${field}\` of ${r.what} (Prefix, Exact or ImplementationSpecific)`);
     else pathType = 'ImplementationSpecific';
   } else if (typeof p.pathType === 'string' && (pathTypes as readonly string[]).includes(p.pathType)) pathType = p.pathType as PathType;
-  else r.err([...at, 'pathType'], `Expected \`${field}.pathType\` of ${r.what} to be Prefix, Exact or ImplementationSpecific, got ${show(p.pathType)}${typeof p.pathType === 'string' ? suggestion(p.pathType, pathTypes) : ''}`);
+  else
+    r.err(
+      [...at, 'pathType'],
+      `Expected \`${field}.pathType\` of ${r.what} to be Prefix, Exact or ImplementationSpecific, got ${show(p.pathType)}${typeof p.pathType === 'string' ? suggestion(p.pathType, pathTypes) : ''}`,
+    );
   let path = '';
-  if (p.path !== undefined && p.path !== null && typeof p.path !== 'string') r.err([...at, 'path'], `Expected \`${field}.path\` of ${r.what} to be a path such as /api, got ${show(p.path)}`);
+  if (p.path !== undefined && p.path !== null && typeof p.path !== 'string')
+    r.err([...at, 'path'], `Expected \`${field}.path\` of ${r.what} to be a path such as /api, got ${show(p.path)}`);
   else if (typeof p.path === 'string') path = p.path;
   const pathAt = p.path === undefined ? at : [...at, 'path'];
-  if (path === '' && pathType !== undefined && pathType !== 'ImplementationSpecific') r.err(pathAt, `\`${field}.path\` of ${r.what} must be an absolute path such as / (pathType ${pathType})`);
+  if (path === '' && pathType !== undefined && pathType !== 'ImplementationSpecific')
+    r.err(pathAt, `\`${field}.path\` of ${r.what} must be an absolute path such as / (pathType ${pathType})`);
   else if (path !== '' && !path.startsWith('/')) r.err(pathAt, `\`${field}.path\` of ${r.what} must start with /, got \`${path}\``);
   else if (pathType !== undefined && pathType !== 'ImplementationSpecific' && /\/\/|\/\.\.?(\/|$)|%2f/i.test(path)) {
     r.err(pathAt, `\`${field}.path\` of ${r.what} may not contain //, /./, /../ or %2F (pathType ${pathType}), got \`${path}\``);
@@ -213,7 +235,12 @@ function readV1Backend(r: ObjectReader, b: Raw, at: Path, field: string): Ingres
   r.keys(s, [...at, 'service'], ['name', 'port']);
   let ok = true;
   if (typeof s.name !== 'string' || s.name === '') {
-    r.err(s.name === undefined ? [...at, 'service'] : [...at, 'service', 'name'], s.name === undefined ? `Missing required key \`name\` in \`${field}.service\` of ${r.what}` : `Expected \`${field}.service.name\` of ${r.what} to be a Service name, got ${show(s.name)}`);
+    r.err(
+      s.name === undefined ? [...at, 'service'] : [...at, 'service', 'name'],
+      s.name === undefined
+        ? `Missing required key \`name\` in \`${field}.service\` of ${r.what}`
+        : `Expected \`${field}.service.name\` of ${r.what} to be a Service name, got ${show(s.name)}`,
+    );
     ok = false;
   }
   const p = s.port;
@@ -241,7 +268,12 @@ function readV1beta1Backend(r: ObjectReader, b: Raw, at: Path, field: string, ap
   if (b.service !== undefined) return null;
   let ok = true;
   if (typeof b.serviceName !== 'string' || b.serviceName === '') {
-    r.err(b.serviceName === undefined ? at : [...at, 'serviceName'], b.serviceName === undefined ? `Missing required key \`serviceName\` in \`${field}\` of ${r.what}` : `Expected \`${field}.serviceName\` of ${r.what} to be a Service name, got ${show(b.serviceName)}`);
+    r.err(
+      b.serviceName === undefined ? at : [...at, 'serviceName'],
+      b.serviceName === undefined
+        ? `Missing required key \`serviceName\` in \`${field}\` of ${r.what}`
+        : `Expected \`${field}.serviceName\` of ${r.what} to be a Service name, got ${show(b.serviceName)}`,
+    );
     ok = false;
   }
   let port: number | string | undefined;
@@ -325,7 +357,11 @@ export function checkIngressAgainstModel(ing: Ingress, model: Model): IngressPro
       continue;
     }
     if (svc.spec.type === 'ExternalName') {
-      problems.push({ severity: 'warning', path: nameAt, message: `Service ${svc.namespace}/${svc.name} of ${what} is of type ExternalName: knetlab's ingress-nginx does not proxy to external names, so its requests get 503` });
+      problems.push({
+        severity: 'warning',
+        path: nameAt,
+        message: `Service ${svc.namespace}/${svc.name} of ${what} is of type ExternalName: knetlab's ingress-nginx does not proxy to external names, so its requests get 503`,
+      });
       continue;
     }
     const sp = resolveServicePort(svc, b.port);
@@ -336,7 +372,11 @@ export function checkIngressAgainstModel(ing: Ingress, model: Model): IngressPro
       continue;
     }
     if (sp.protocol !== 'TCP') {
-      problems.push({ severity: 'warning', path: portAt, message: `Port \`${b.port}\` of Service ${svc.namespace}/${svc.name} is ${sp.protocol}: ingress-nginx proxies HTTP over TCP only, so requests for it get 503` });
+      problems.push({
+        severity: 'warning',
+        path: portAt,
+        message: `Port \`${b.port}\` of Service ${svc.namespace}/${svc.name} is ${sp.protocol}: ingress-nginx proxies HTTP over TCP only, so requests for it get 503`,
+      });
     }
   }
   return problems;

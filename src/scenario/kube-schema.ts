@@ -16,15 +16,36 @@ function api<T extends z.core.$ZodLooseShape>(shape: T, ignored: readonly string
 
 const ianaSvcName = /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export const subdomainName = z.string().max(253, { error: 'to be at most 253 characters' }).regex(dns1123Subdomain, { error: 'to be a DNS subdomain name: lower-case a-z, 0-9, - and .' });
+export const subdomainName = z
+  .string()
+  .max(253, { error: 'to be at most 253 characters' })
+  .regex(dns1123Subdomain, { error: 'to be a DNS subdomain name: lower-case a-z, 0-9, - and .' });
 export const labelName = z.string().max(63, { error: 'to be at most 63 characters' }).regex(dns1123Label, { error: 'to be a DNS label: lower-case a-z, 0-9 and -' });
-export const serviceName = z.string().max(63, { error: 'to be at most 63 characters' }).regex(dns1035Label, { error: 'to be a DNS-1035 label: lower-case a-z, 0-9 and -, starting with a letter' });
-export const portName = z.string().max(15, { error: 'to be at most 15 characters' }).regex(ianaSvcName, { error: 'to be a port name: lower-case a-z, 0-9 and -, with at least one letter' });
+export const serviceName = z
+  .string()
+  .max(63, { error: 'to be at most 63 characters' })
+  .regex(dns1035Label, { error: 'to be a DNS-1035 label: lower-case a-z, 0-9 and -, starting with a letter' });
+export const portName = z
+  .string()
+  .max(15, { error: 'to be at most 15 characters' })
+  .regex(ianaSvcName, { error: 'to be a port name: lower-case a-z, 0-9 and -, with at least one letter' });
 
 // What the API server checks as labels: an object's labels, selectors and nodeSelectors.
 const labels = labelMap;
 
-const objectMetaFields = ['generateName', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers', 'managedFields', 'clusterName'];
+const objectMetaFields = [
+  'generateName',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionGracePeriodSeconds',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
+  'clusterName',
+];
 
 export const metadataSchema = api(
   {
@@ -69,7 +90,28 @@ export const containerSchema = api(
     command: z.array(z.string()).nullish(),
     args: z.array(z.string()).nullish(),
   },
-  ['image', 'workingDir', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'volumeMounts', 'volumeDevices', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy', 'securityContext', 'stdin', 'stdinOnce', 'tty'],
+  [
+    'image',
+    'workingDir',
+    'envFrom',
+    'env',
+    'resources',
+    'resizePolicy',
+    'restartPolicy',
+    'volumeMounts',
+    'volumeDevices',
+    'livenessProbe',
+    'readinessProbe',
+    'startupProbe',
+    'lifecycle',
+    'terminationMessagePath',
+    'terminationMessagePolicy',
+    'imagePullPolicy',
+    'securityContext',
+    'stdin',
+    'stdinOnce',
+    'tty',
+  ],
 );
 
 export const podSpecSchema = api(
@@ -80,16 +122,50 @@ export const podSpecSchema = api(
     hostNetwork: z.boolean().optional(),
   },
   [
-    'volumes', 'initContainers', 'ephemeralContainers', 'restartPolicy', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'dnsPolicy',
-    'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'securityContext',
-    'imagePullSecrets', 'hostname', 'subdomain', 'affinity', 'schedulerName', 'tolerations', 'hostAliases', 'priorityClassName', 'priority',
-    'dnsConfig', 'readinessGates', 'runtimeClassName', 'enableServiceLinks', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints',
-    'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources',
+    'volumes',
+    'initContainers',
+    'ephemeralContainers',
+    'restartPolicy',
+    'terminationGracePeriodSeconds',
+    'activeDeadlineSeconds',
+    'dnsPolicy',
+    'serviceAccountName',
+    'serviceAccount',
+    'automountServiceAccountToken',
+    'hostPID',
+    'hostIPC',
+    'shareProcessNamespace',
+    'securityContext',
+    'imagePullSecrets',
+    'hostname',
+    'subdomain',
+    'affinity',
+    'schedulerName',
+    'tolerations',
+    'hostAliases',
+    'priorityClassName',
+    'priority',
+    'dnsConfig',
+    'readinessGates',
+    'runtimeClassName',
+    'enableServiceLinks',
+    'preemptionPolicy',
+    'overhead',
+    'topologySpreadConstraints',
+    'setHostnameAsFQDN',
+    'os',
+    'hostUsers',
+    'schedulingGates',
+    'resourceClaims',
+    'resources',
   ],
 );
 
 const templateSchema = z.strictObject({
-  metadata: api({ name: z.string().optional(), labels: labels.nullish(), annotations: annotationMap.nullish(), namespace: z.string().optional() }, [...objectMetaFields, 'deletionTimestamp']).nullish(),
+  metadata: api({ name: z.string().optional(), labels: labels.nullish(), annotations: annotationMap.nullish(), namespace: z.string().optional() }, [
+    ...objectMetaFields,
+    'deletionTimestamp',
+  ]).nullish(),
   spec: podSpecSchema,
 });
 
@@ -106,7 +182,12 @@ export const podSchema = topLevel({ spec: podSpecSchema });
 export const deploymentSchema = topLevel({
   spec: api(
     {
-      replicas: z.number().int({ error: `to be a whole number from 0 to ${MAX_REPLICAS}` }).min(0, { error: `to be a whole number from 0 to ${MAX_REPLICAS}` }).max(MAX_REPLICAS, { error: `to be a whole number from 0 to ${MAX_REPLICAS}` }).optional(),
+      replicas: z
+        .number()
+        .int({ error: `to be a whole number from 0 to ${MAX_REPLICAS}` })
+        .min(0, { error: `to be a whole number from 0 to ${MAX_REPLICAS}` })
+        .max(MAX_REPLICAS, { error: `to be a whole number from 0 to ${MAX_REPLICAS}` })
+        .optional(),
       selector: labelSelectorSchema.optional(),
       template: templateSchema,
     },
@@ -138,35 +219,44 @@ export const servicePortSchema = z.strictObject({
   appProtocol: z.string().optional(),
 });
 
-export const serviceSchema = api({
-  metadata: metadataSchema.extend({ name: serviceName }),
-  spec: api({
-    type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).optional(),
-    clusterIP: z.string({ error: 'to be an IPv4 address, None or empty' }).refine((s) => s === 'None' || s === '' || isIPv4(s), { error: 'to be an IPv4 address, None or empty' }).optional(),
-    clusterIPs: z.array(z.string()).optional(),
-    selector: labels.nullish(),
-    ports: z.array(servicePortSchema).nullish(),
-    externalTrafficPolicy: z.enum(['Cluster', 'Local', '']).optional(),
-    internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
-    sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
-    sessionAffinityConfig: z
-      .strictObject({
-        clientIP: z.strictObject({ timeoutSeconds: z.number().int().min(1).max(86400).optional() }).optional(),
+export const serviceSchema = api(
+  {
+    metadata: metadataSchema.extend({ name: serviceName }),
+    spec: api(
+      {
+        type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).optional(),
+        clusterIP: z
+          .string({ error: 'to be an IPv4 address, None or empty' })
+          .refine((s) => s === 'None' || s === '' || isIPv4(s), { error: 'to be an IPv4 address, None or empty' })
+          .optional(),
+        clusterIPs: z.array(z.string()).optional(),
+        selector: labels.nullish(),
+        ports: z.array(servicePortSchema).nullish(),
+        externalTrafficPolicy: z.enum(['Cluster', 'Local', '']).optional(),
+        internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+        sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
+        sessionAffinityConfig: z
+          .strictObject({
+            clientIP: z.strictObject({ timeoutSeconds: z.number().int().min(1).max(86400).optional() }).optional(),
+          })
+          .optional(),
+        externalIPs: z.array(ipv4).nullish(),
+        loadBalancerIP: z.union([ipv4, z.literal('')], { error: 'to be an IPv4 address' }).optional(),
+        loadBalancerSourceRanges: z.array(cidr).nullish(),
+        externalName: z.string().optional(),
+        healthCheckNodePort: z.number().int().optional(),
+        publishNotReadyAddresses: z.boolean().optional(),
+      },
+      ['ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution', 'topologyKeys'],
+    ),
+    status: z
+      .looseObject({
+        loadBalancer: z.looseObject({ ingress: z.array(z.looseObject({ ip: ipv4.optional(), hostname: z.string().optional() })).nullish() }).nullish(),
       })
-      .optional(),
-    externalIPs: z.array(ipv4).nullish(),
-    loadBalancerIP: z.union([ipv4, z.literal('')], { error: 'to be an IPv4 address' }).optional(),
-    loadBalancerSourceRanges: z.array(cidr).nullish(),
-    externalName: z.string().optional(),
-    healthCheckNodePort: z.number().int().optional(),
-    publishNotReadyAddresses: z.boolean().optional(),
-  }, ['ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution', 'topologyKeys']),
-  status: z
-    .looseObject({
-      loadBalancer: z.looseObject({ ingress: z.array(z.looseObject({ ip: ipv4.optional(), hostname: z.string().optional() })).nullish() }).nullish(),
-    })
-    .nullish(),
-}, ['apiVersion', 'kind']);
+      .nullish(),
+  },
+  ['apiVersion', 'kind'],
+);
 
 const objectReference = api({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() }, ['uid', 'apiVersion', 'resourceVersion', 'fieldPath']);
 const endpointPortSchema = api({ name: z.string().optional(), port, protocol: protocol.optional() }, ['appProtocol']);

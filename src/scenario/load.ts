@@ -125,7 +125,8 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   if (!allowed.ok) throw new KnetlabError('EUSAGE', allowed.reason);
   const limitMs = opts.limitMs ?? DEFAULT_SCENARIO_LIMIT_MS;
   // A run is held to it by a timer, and Node's timers fire at once past 2^31-1 ms.
-  if (!(limitMs > 0 && limitMs <= MAX_SCENARIO_LIMIT_MS)) throw new KnetlabError('EUSAGE', `the scenario time limit must be more than 0 and at most ${formatDuration(MAX_SCENARIO_LIMIT_MS)}, got ${limitMs} ms`);
+  if (!(limitMs > 0 && limitMs <= MAX_SCENARIO_LIMIT_MS))
+    throw new KnetlabError('EUSAGE', `the scenario time limit must be more than 0 and at most ${formatDuration(MAX_SCENARIO_LIMIT_MS)}, got ${limitMs} ms`);
   const budget = newTokenBudget();
   const parsed = await readYamlFile(file, file, budget);
   problems.push(...parsed.problems);
@@ -145,7 +146,10 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   }
   const raw = value as Record<string, unknown>;
   if (raw.apiVersion !== 'knetlab/v1' && raw.kind !== 'Scenario' && typeof raw.kind === 'string' && raw.nodes === undefined) {
-    problems.error(originAt(top, 'kind'), `This is a Kubernetes ${raw.kind}, not a scenario (apiVersion: knetlab/v1, kind: Scenario); list its file under \`manifests:\` of a scenario`);
+    problems.error(
+      originAt(top, 'kind'),
+      `This is a Kubernetes ${raw.kind}, not a scenario (apiVersion: knetlab/v1, kind: Scenario); list its file under \`manifests:\` of a scenario`,
+    );
     return { problems };
   }
   const head = checkPart(topSchema, raw, top, [], problems);
@@ -231,7 +235,10 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
   const nameOf = (r: unknown) => (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : undefined);
   const answering: string[] = stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint);
   for (const step of steps) {
-    const variants: [string[], unknown][] = [[['expect'], 'expect' in step ? step.expect : undefined], ...Object.entries(step.expectIn ?? {}).map(([m, e]) => [['expectIn', m], e] as [string[], unknown])];
+    const variants: [string[], unknown][] = [
+      [['expect'], 'expect' in step ? step.expect : undefined],
+      ...Object.entries(step.expectIn ?? {}).map(([m, e]) => [['expectIn', m], e] as [string[], unknown]),
+    ];
     for (const [path, e] of variants) {
       const ref = (e as { sameBackendAs?: string } | undefined)?.sameBackendAs;
       if (ref === undefined) continue;
@@ -276,7 +283,10 @@ async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string
     if (foreign.length > 0) {
       const d = foreign[0]!;
       const more = foreign.length > 1 ? `, and so are ${foreign.length - 1} more of its documents` : '';
-      problems.error(origin, `${what[0]!.toUpperCase()}${what.slice(1)} is not YAML Kubernetes objects: its document at line ${d.start.line} is ${d.shape}${d.problems.length ? ' (and not valid YAML)' : ''}, not a mapping with apiVersion and kind${more}; its content is not shown`);
+      problems.error(
+        origin,
+        `${what[0]!.toUpperCase()}${what.slice(1)} is not YAML Kubernetes objects: its document at line ${d.start.line} is ${d.shape}${d.problems.length ? ' (and not valid YAML)' : ''}, not a mapping with apiVersion and kind${more}; its content is not shown`,
+      );
     }
     for (const d of parsed.documents) {
       if (!d.kubeLike) continue;
@@ -329,7 +339,14 @@ async function readStep(value: unknown, index: number, origin: Origin, files: Fi
 }
 
 /** A step's `expectIn`, each mode's expectation read as its `expect`; undefined after reporting any problem. */
-async function readExpectIn(step: Step, raw: Record<string, unknown>, origin: Origin, files: FileContext, problems: Problems, rejected: string[]): Promise<Step['expectIn'] | undefined> {
+async function readExpectIn(
+  step: Step,
+  raw: Record<string, unknown>,
+  origin: Origin,
+  files: FileContext,
+  problems: Problems,
+  rejected: string[],
+): Promise<Step['expectIn'] | undefined> {
   const where = `steps[${step.index}].expectIn`;
   if (raw.expectIn === null || typeof raw.expectIn !== 'object' || Array.isArray(raw.expectIn)) {
     problems.error(originAt(origin, 'expectIn'), `Expected \`${where}\` to map kube-proxy modes to expectations, such as \`{ipvs: {reachable: true}}\`, got ${show(raw.expectIn)}`);
@@ -339,7 +356,11 @@ async function readExpectIn(step: Step, raw: Record<string, unknown>, origin: Or
   let ok = true;
   for (const [mode, exp] of Object.entries(raw.expectIn as Record<string, unknown>)) {
     if (!(PROXY_MODES as readonly string[]).includes(mode)) {
-      problems.error(originAt(origin, 'expectIn', mode), `Unknown kube-proxy mode \`${mode}\` in \`${where}\`: expected ${PROXY_MODES.join(', ')}${suggestion(mode, PROXY_MODES)}`, { key: true });
+      problems.error(
+        originAt(origin, 'expectIn', mode),
+        `Unknown kube-proxy mode \`${mode}\` in \`${where}\`: expected ${PROXY_MODES.join(', ')}${suggestion(mode, PROXY_MODES)}`,
+        { key: true },
+      );
       ok = false;
       continue;
     }
@@ -404,7 +425,13 @@ function readStepHead(value: unknown, where: string, origin: Origin, problems: P
 }
 
 /** The body and the expectation checked against the kind's schemas (both reported, whatever the first gave). */
-function readStepSchemas(head: StepHead, index: number, origin: Origin, problems: Problems, expectPath: ['expect'] | ['expectIn', string]): { body: unknown; expect: unknown } | undefined {
+function readStepSchemas(
+  head: StepHead,
+  index: number,
+  origin: Origin,
+  problems: Problems,
+  expectPath: ['expect'] | ['expectIn', string],
+): { body: unknown; expect: unknown } | undefined {
   const { raw, kind } = head;
   const def: StepKindDef<StepKindName, unknown> = stepKinds[kind];
   // A body may be null where its schema says so (`- resync:` with nothing after it).
@@ -424,7 +451,15 @@ function readStepSchemas(head: StepHead, index: number, origin: Origin, problems
  * One step read with the expectation at expectPath (`expect`, or an `expectIn` one put in its
  * place): its kind and keys, its schemas, then the kind's own reading (src/steps/kinds/).
  */
-async function readStepWith(value: unknown, index: number, origin: Origin, files: FileContext, problems: Problems, rejected: string[], expectPath: ['expect'] | ['expectIn', string]): Promise<Step | undefined> {
+async function readStepWith(
+  value: unknown,
+  index: number,
+  origin: Origin,
+  files: FileContext,
+  problems: Problems,
+  rejected: string[],
+  expectPath: ['expect'] | ['expectIn', string],
+): Promise<Step | undefined> {
   const where = `steps[${index}]`;
   const before = problems.errorCount;
   const head = readStepHead(value, where, origin, problems);

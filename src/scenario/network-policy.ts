@@ -72,12 +72,13 @@ export interface NetworkPolicy {
 
 export type NetworkPolicyProblem = ObjectProblem;
 
-
 // IANA_SVC_NAME (validation.IsValidPortName): at most 15, a-z 0-9 -, a letter, no -- and no edge -.
 const portNameRe = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** An IP block as Kubernetes reads it (net.ParseCIDR: host bits are dropped), or a reason. */
-export function parseIpBlock(s: string): { family: 4; cidr: Cidr; text: string; hostBits: boolean } | { family: 6; text: string; addr: ipaddr.IPv6; bits: number; hostBits: boolean } | undefined {
+export function parseIpBlock(
+  s: string,
+): { family: 4; cidr: Cidr; text: string; hostBits: boolean } | { family: 6; text: string; addr: ipaddr.IPv6; bits: number; hostBits: boolean } | undefined {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
   if (!m) return undefined;
   const bits = Number(m[2]);
@@ -100,7 +101,7 @@ export function parseIpBlock(s: string): { family: 4; cidr: Cidr; text: string; 
 /** Whether `inner` is a strict subset of `outer` (the API server's rule for `except`). */
 function strictlyInside(inner: NonNullable<ReturnType<typeof parseIpBlock>>, outer: NonNullable<ReturnType<typeof parseIpBlock>>): boolean {
   if (inner.family === 4 && outer.family === 4) {
-    return inner.cidr.bits > outer.cidr.bits && ((inner.cidr.base & mask(outer.cidr.bits)) >>> 0) === outer.cidr.base;
+    return inner.cidr.bits > outer.cidr.bits && (inner.cidr.base & mask(outer.cidr.bits)) >>> 0 === outer.cidr.base;
   }
   if (inner.family === 6 && outer.family === 6) return inner.bits > outer.bits && inner.addr.match(outer.addr, outer.bits);
   return false;
@@ -212,7 +213,11 @@ function readMatchLabels(r: ObjectReader, v: unknown, at: Path): Record<string, 
     const bad = qualifiedNameProblem(k);
     if (bad) r.keyProblem('error', kAt, `Label key \`${k}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
     if (typeof val !== 'string') r.err(kAt, `Expected label \`${k}\` in ${r.field(at)} of ${r.what} to be a string (quote it), got ${show(val)}`);
-    else if (!labelValueOk(val)) r.err(kAt, `Label value \`${val}\` of \`${k}\` in ${r.field(at)} of ${r.what} is not valid: at most 63 characters, letters, digits, -, _ and ., starting and ending with a letter or digit`);
+    else if (!labelValueOk(val))
+      r.err(
+        kAt,
+        `Label value \`${val}\` of \`${k}\` in ${r.field(at)} of ${r.what} is not valid: at most 63 characters, letters, digits, -, _ and ., starting and ending with a letter or digit`,
+      );
     else out[k] = val;
   }
   return out;
@@ -227,7 +232,12 @@ function readMatchExpression(r: ObjectReader, e: unknown, at: Path): LabelSelect
   }
   r.keys(e, at, ['key', 'operator', 'values']);
   if (typeof e.key !== 'string' || e.key === '') {
-    r.err(e.key === undefined ? at : [...at, 'key'], e.key === undefined ? `Missing required key \`key\` in ${r.field(at)} of ${r.what}` : `Expected ${r.field([...at, 'key'])} of ${r.what} to be a label key, got ${show(e.key)}`);
+    r.err(
+      e.key === undefined ? at : [...at, 'key'],
+      e.key === undefined
+        ? `Missing required key \`key\` in ${r.field(at)} of ${r.what}`
+        : `Expected ${r.field([...at, 'key'])} of ${r.what} to be a label key, got ${show(e.key)}`,
+    );
   } else {
     const bad = qualifiedNameProblem(e.key);
     if (bad) r.err([...at, 'key'], `Label key \`${e.key}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
@@ -235,12 +245,17 @@ function readMatchExpression(r: ObjectReader, e: unknown, at: Path): LabelSelect
   let op: (typeof selectorOperators)[number] | undefined;
   if (e.operator === undefined) r.err(at, `Missing required key \`operator\` in ${r.field(at)} of ${r.what} (In, NotIn, Exists or DoesNotExist)`);
   else if (typeof e.operator === 'string' && (selectorOperators as readonly string[]).includes(e.operator)) op = e.operator as (typeof selectorOperators)[number];
-  else r.err([...at, 'operator'], `Expected ${r.field([...at, 'operator'])} of ${r.what} to be In, NotIn, Exists or DoesNotExist, got ${show(e.operator)}${typeof e.operator === 'string' ? suggestion(e.operator, selectorOperators) : ''}`);
+  else
+    r.err(
+      [...at, 'operator'],
+      `Expected ${r.field([...at, 'operator'])} of ${r.what} to be In, NotIn, Exists or DoesNotExist, got ${show(e.operator)}${typeof e.operator === 'string' ? suggestion(e.operator, selectorOperators) : ''}`,
+    );
   const values = r.list(e.values, [...at, 'values']);
   values.forEach((x, j) => {
     if (typeof x !== 'string') r.err([...at, 'values', j], `Expected ${r.field([...at, 'values', j])} of ${r.what} to be a string (quote it), got ${show(x)}`);
   });
-  if ((op === 'In' || op === 'NotIn') && values.length === 0) r.err(e.values === undefined ? at : [...at, 'values'], `${r.field(at)} of ${r.what} needs \`values\` with operator ${op}`);
+  if ((op === 'In' || op === 'NotIn') && values.length === 0)
+    r.err(e.values === undefined ? at : [...at, 'values'], `${r.field(at)} of ${r.what} needs \`values\` with operator ${op}`);
   if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0) r.err([...at, 'values'], `${r.field(at)} of ${r.what} may not have \`values\` with operator ${op}`);
   if (!op || typeof e.key !== 'string') return undefined;
   return { key: e.key, operator: op, values: values.filter((x): x is string => typeof x === 'string') };
@@ -340,7 +355,10 @@ function readPortOrName(r: ObjectReader, v: unknown, at: Path): number | string 
   }
   if (typeof v === 'string' && portNameRe.test(v)) return v;
   const hint = typeof v === 'string' && /^\d+$/.test(v) ? ` (a quoted number is read as a port name: write ${v} without quotes)` : '';
-  r.err(at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535) or a container port name (lower-case a-z, 0-9 and -, at most 15, with a letter), got ${show(v)}${hint}`);
+  r.err(
+    at,
+    `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535) or a container port name (lower-case a-z, 0-9 and -, at most 15, with a letter), got ${show(v)}${hint}`,
+  );
   return undefined;
 }
 
@@ -413,7 +431,7 @@ export function subtractCidrs(cidr: Cidr, except: readonly Cidr[]): Cidr[] {
   for (const ex of except) {
     parts = parts.flatMap((p) => {
       const bits = Math.min(p.bits, ex.bits);
-      if (((p.base & mask(bits)) >>> 0) !== ((ex.base & mask(bits)) >>> 0)) return [p]; // disjoint
+      if ((p.base & mask(bits)) >>> 0 !== (ex.base & mask(bits)) >>> 0) return [p]; // disjoint
       if (ex.bits <= p.bits) return []; // ex covers p
       const out: Cidr[] = [];
       let cur = p;
@@ -421,7 +439,7 @@ export function subtractCidrs(cidr: Cidr, except: readonly Cidr[]): Cidr[] {
         const half = cur.bits + 1;
         const lo = { base: cur.base, bits: half };
         const hi = { base: (cur.base + 2 ** (32 - half)) >>> 0, bits: half };
-        const exInLo = ((ex.base & mask(half)) >>> 0) === lo.base;
+        const exInLo = (ex.base & mask(half)) >>> 0 === lo.base;
         out.push(exInLo ? hi : lo);
         cur = exInLo ? lo : hi;
       }
@@ -463,17 +481,26 @@ export function checkNetworkPolicyAgainstModel(policy: NetworkPolicy, model: Mod
         const pods = podsOfPeer(model, policy, peer, namespaces);
         peerPods.push(...pods);
         if (pods.length === 0) {
-          const nsHint = peer.namespaceSelector && ![...namespaces.values()].some((l) => matchesSelector(peer.namespaceSelector!, l)) ? ' (no namespace has its labels; every namespace has the label kubernetes.io/metadata.name: NAME)' : '';
+          const nsHint =
+            peer.namespaceSelector && ![...namespaces.values()].some((l) => matchesSelector(peer.namespaceSelector!, l))
+              ? ' (no namespace has its labels; every namespace has the label kubernetes.io/metadata.name: NAME)'
+              : '';
           warn(peer.at, `${formatPath(peer.at)} of ${what} selects no pod${nsHint}, so this ${peerKey} peer allows nothing yet`);
         }
       }
       // A named port is looked up on the destination: the selected pods (ingress), the peer pods (egress).
-      const destinations = dir === 'ingress' ? selected : rule.peers.length > 0 && rule.peers.every((p) => p.kind === 'selector') ? peerPods : model.pods.filter((p) => !p.hostNetwork);
+      const destinations =
+        dir === 'ingress' ? selected : rule.peers.length > 0 && rule.peers.every((p) => p.kind === 'selector') ? peerPods : model.pods.filter((p) => !p.hostNetwork);
       for (const port of rule.ports) {
         if (typeof port.port !== 'string' || destinations.length === 0) continue;
         if (!destinations.some((p) => namedPort(p, port.port as string, port.protocol) !== undefined)) {
-          const names = [...new Set(destinations.flatMap((p) => p.containers.flatMap((c) => c.ports.flatMap((cp) => (cp.name && cp.protocol === port.protocol ? [cp.name] : [])))))];
-          warn([...port.at, 'port'], `No ${dir === 'ingress' ? 'selected' : 'destination'} pod of ${what} has a ${port.protocol} container port named \`${port.port}\`, so this port allows nothing${suggestion(port.port, names)}`);
+          const names = [
+            ...new Set(destinations.flatMap((p) => p.containers.flatMap((c) => c.ports.flatMap((cp) => (cp.name && cp.protocol === port.protocol ? [cp.name] : []))))),
+          ];
+          warn(
+            [...port.at, 'port'],
+            `No ${dir === 'ingress' ? 'selected' : 'destination'} pod of ${what} has a ${port.protocol} container port named \`${port.port}\`, so this port allows nothing${suggestion(port.port, names)}`,
+          );
         }
       }
     }

@@ -1,15 +1,5 @@
 import type { z } from 'zod';
-import {
-  daemonSetSchema,
-  deploymentSchema,
-  endpointSliceSchema,
-  endpointsSchema,
-  genericSchema,
-  namespaceSchema,
-  podSchema,
-  serviceSchema,
-  subdomainName,
-} from './kube-schema.js';
+import { daemonSetSchema, deploymentSchema, endpointSliceSchema, endpointsSchema, genericSchema, namespaceSchema, podSchema, serviceSchema, subdomainName } from './kube-schema.js';
 import { type Problems, shape, show } from './problems.js';
 import { originAt, type Origin } from './source.js';
 import { suggestion } from './suggest.js';
@@ -291,7 +281,8 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
   const before = problems.errorCount;
   if (kk !== 'Service' && kk !== 'Namespace' && typeof name === 'string') {
     const res = subdomainName.safeParse(name);
-    if (!res.success) reportZodIssues(subdomainName, res.error, { origin: originAt(origin, 'metadata', 'name'), value: name, prefix: ['metadata', 'name'], suffix: ` of ${what}` }, problems);
+    if (!res.success)
+      reportZodIssues(subdomainName, res.error, { origin: originAt(origin, 'metadata', 'name'), value: name, prefix: ['metadata', 'name'], suffix: ` of ${what}` }, problems);
   }
   const api = apiVersion as string;
   const base = { apiVersion: api, origin, raw };
@@ -351,7 +342,8 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
         const zone = e.zone ?? (v1beta1 ? e.topology?.['topology.kubernetes.io/zone'] : undefined);
         if (o.addressType === 'IPv4') {
           e.addresses.forEach((a, j) => {
-            if (!/^\d+\.\d+\.\d+\.\d+$/.test(a)) problems.error(originAt(origin, 'endpoints', i, 'addresses', j), `Expected \`endpoints[${i}].addresses[${j}]\` of ${what} to be an IPv4 address, got \`${a}\``);
+            if (!/^\d+\.\d+\.\d+\.\d+$/.test(a))
+              problems.error(originAt(origin, 'endpoints', i, 'addresses', j), `Expected \`endpoints[${i}].addresses[${j}]\` of ${what} to be an IPv4 address, got \`${a}\``);
           });
         }
         return {
@@ -404,7 +396,8 @@ function readService(
   const rawPorts = (raw.spec as { ports?: unknown } | undefined)?.ports;
   if (Array.isArray(rawPorts) && rawPorts.length > 1) {
     rawPorts.forEach((p: unknown, i) => {
-      if (p !== null && typeof p === 'object' && !(p as { name?: unknown }).name) problems.error(at('ports', i), `\`spec.ports[${i}]\` of ${what} needs a name: a Service with more than one port must name every port`);
+      if (p !== null && typeof p === 'object' && !(p as { name?: unknown }).name)
+        problems.error(at('ports', i), `\`spec.ports[${i}]\` of ${what} needs a name: a Service with more than one port must name every port`);
     });
   }
   if (!o) return undefined;

@@ -7,9 +7,7 @@ import { REQUEST_TARGET, REQUEST_TARGET_RULE } from './schema.js';
 export type PortRef = number | string;
 
 /** Where a probe runs. */
-export type SourceRef =
-  | { kind: 'host' | 'node'; name: string }
-  | { kind: 'pod' | 'deployment'; name: string; namespace?: string };
+export type SourceRef = { kind: 'host' | 'node'; name: string } | { kind: 'pod' | 'deployment'; name: string; namespace?: string };
 
 /** What a probe is sent to. */
 export type TargetRef =
@@ -89,7 +87,8 @@ export function parseTarget(s: string): Parsed<TargetRef> {
     if (!validPort(port)) return bad('to have a port from 1 to 65535');
     return ok({ kind: 'ip', ip: lit[1]!, ...(port ? { port } : {}) });
   }
-  const expectedForms = 'to be service/NAME[.NS][:PORT], nodeport/NAME[.NS][:PORT]@NODE, externalip/..., loadbalancer/..., pod/NAME[.NS]:PORT, node/NAME:PORT, host/NAME:PORT, IP:PORT or http://NAME[:PORT]/PATH';
+  const expectedForms =
+    'to be service/NAME[.NS][:PORT], nodeport/NAME[.NS][:PORT]@NODE, externalip/..., loadbalancer/..., pod/NAME[.NS]:PORT, node/NAME:PORT, host/NAME:PORT, IP:PORT or http://NAME[:PORT]/PATH';
   const k = kindOf(s);
   if (!k || !targetKinds.includes(k.kind) || k.rest === '') return bad(expectedForms);
   let rest = k.rest;

@@ -12,9 +12,15 @@ export const cidr = z.string({ error: 'to be an IPv4 CIDR' }).superRefine((s, ct
   const c = parseCidr(s);
   if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: c });
 });
-export const port = z.number({ error: 'to be a port number from 1 to 65535' }).int({ error: 'to be a port number from 1 to 65535' }).min(1, { error: 'to be a port number from 1 to 65535' }).max(65535, { error: 'to be a port number from 1 to 65535' });
+export const port = z
+  .number({ error: 'to be a port number from 1 to 65535' })
+  .int({ error: 'to be a port number from 1 to 65535' })
+  .min(1, { error: 'to be a port number from 1 to 65535' })
+  .max(65535, { error: 'to be a port number from 1 to 65535' });
 export const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
-export const duration = z.string({ error: 'to be a duration such as 500ms or 2s' }).refine((s) => parseDuration(s) !== undefined, { error: 'to be a duration such as 500ms or 2s', abort: true });
+export const duration = z
+  .string({ error: 'to be a duration such as 500ms or 2s' })
+  .refine((s) => parseDuration(s) !== undefined, { error: 'to be a duration such as 500ms or 2s', abort: true });
 /** A duration of at most max (every bound fits Node's timers, which overflow past 2^31-1 ms and fire at once). */
 export const durationUpTo = (max: number) => duration.refine((s) => parseDuration(s)! <= max, { error: `to be a duration of at most ${formatDuration(max)}`, abort: true });
 // A timeout of 0 would mean none at all to curl; a wait must be a real one.
@@ -61,8 +67,14 @@ export const clusterSchema = z.strictObject({
   podCIDR: cidr.optional(),
   serviceCIDR: cidr.optional(),
   loadBalancerCIDR: cidr.optional(),
-  nodePortRange: z.string().regex(/^\d+-\d+$/, { error: 'to be a range such as 30000-32767' }).optional(),
-  clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { error: 'to be a DNS domain such as cluster.local' }).optional(),
+  nodePortRange: z
+    .string()
+    .regex(/^\d+-\d+$/, { error: 'to be a range such as 30000-32767' })
+    .optional(),
+  clusterDomain: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { error: 'to be a DNS domain such as cluster.local' })
+    .optional(),
   dns: z.boolean().optional(),
   masqueradeAll: z.boolean().optional(),
   podEgressMasquerade: z.boolean().optional(),
@@ -106,7 +118,9 @@ export const countSchema = z.number({ error: countRule }).int({ error: countRule
 
 // RFC 7230: a header's name is a token; its value has no line breaks or other control characters.
 export const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: "to be a header name (RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~)" });
-export const headerValue = z.string({ error: 'to be a string (quote it)' }).regex(/^[^\u0000-\u0008\u000a-\u001f\u007f]*$/, { error: 'to be a header value without line breaks or other control characters' });
+export const headerValue = z
+  .string({ error: 'to be a string (quote it)' })
+  .regex(/^[^\u0000-\u0008\u000a-\u001f\u007f]*$/, { error: 'to be a header value without line breaks or other control characters' });
 
 /**
  * An origin-form request target (RFC 7230 5.3.1): an absolute path and an optional query, of the
@@ -115,7 +129,6 @@ export const headerValue = z.string({ error: 'to be a string (quote it)' }).rege
  */
 export const REQUEST_TARGET = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/;
 export const REQUEST_TARGET_RULE = 'to be a path such as /api/v1?x=1: starting with /, without spaces or control characters (escape other characters as %XX)';
-
 
 export const backendExpect = {
   sourceIp: ref.optional(),

@@ -149,7 +149,11 @@ function overLimit(text: string, budget: TokenBudget): Limit | undefined {
   let offset = 0;
   for (const lexeme of new Lexer().lex(text)) {
     const type = CST.tokenType(lexeme);
-    if (--budget.left < 0) return { offset, message: `The scenario and its files hold more than ${MAX_YAML_TOKENS} YAML tokens (about 120 KB of YAML), more than knetlab reads; keep only what the scenario needs (kubectl get -o yaml output shrinks without managedFields and status)` };
+    if (--budget.left < 0)
+      return {
+        offset,
+        message: `The scenario and its files hold more than ${MAX_YAML_TOKENS} YAML tokens (about 120 KB of YAML), more than knetlab reads; keep only what the scenario needs (kubectl get -o yaml output shrinks without managedFields and status)`,
+      };
     switch (type) {
       case 'flow-map-start':
       case 'flow-seq-start':
@@ -267,7 +271,12 @@ function walk(doc: Document.Parsed, at: (offset: number) => Location): Problem[]
         const where = at(key.range?.[0] ?? 0);
         if (seen.has(key.value)) problems.push({ severity: 'error', message: `YAML: the key \`${String(key.value)}\` appears twice in one mapping`, location: where });
         seen.add(key.value);
-        if (key.value === '__proto__') problems.push({ severity: 'error', message: 'The key `__proto__` is not allowed: no field, label, annotation or header may be named so (JavaScript would drop it)', location: where });
+        if (key.value === '__proto__')
+          problems.push({
+            severity: 'error',
+            message: 'The key `__proto__` is not allowed: no field, label, annotation or header may be named so (JavaScript would drop it)',
+            location: where,
+          });
       } else stack.push([key, depth + 1]);
       stack.push([pair.value, depth + 1]);
     }

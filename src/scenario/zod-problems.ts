@@ -40,7 +40,8 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   const unwrap = (t: z.ZodType | undefined): z.ZodType | undefined => {
     for (let i = 0; i < 10 && t; i++) {
       const def = (t as unknown as { def: { type: string; innerType?: z.ZodType; in?: z.ZodType; schema?: z.ZodType } }).def;
-      if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default' || def.type === 'prefault' || def.type === 'catch' || def.type === 'readonly') t = def.innerType;
+      if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default' || def.type === 'prefault' || def.type === 'catch' || def.type === 'readonly')
+        t = def.innerType;
       else if (def.type === 'pipe') t = def.in;
       else return t;
     }

@@ -74,14 +74,7 @@ export function parseDig(exitCode: number, stdout: string, stderr: string): DnsR
  * is; one with more is tried as is first. dig moves on only after NXDOMAIN; +showsearch prints every
  * candidate's answer, so a judge can tell "NXDOMAIN everywhere in the cluster" from other failures.
  */
-export async function dnsProbe(
-  runner: Runner,
-  netns: string,
-  name: string,
-  type: string,
-  timeoutMs: number,
-  opts: { tcp?: boolean } = {},
-): Promise<DnsResult> {
+export async function dnsProbe(runner: Runner, netns: string, name: string, type: string, timeoutMs: number, opts: { tcp?: boolean } = {}): Promise<DnsResult> {
   const secs = Math.max(1, Math.ceil(timeoutMs / 1000)); // dig's +time is whole seconds
   const argv = inNetns(netns, ['dig', '+search', '+ndots=5', `+time=${secs}`, '+tries=1', ...(opts.tcp ? ['+tcp'] : []), '+showsearch', '+nocmd', '+nostats', name, type]);
   // A search list of up to 6 domains, each tried once, then the name itself.
@@ -153,7 +146,12 @@ export function judgeDns(result: DnsResult, expect: DnsExpect): Judged {
       {
         ok: ok,
         ...(result.status === 'timeout' || result.status === 'error' ? { failure: result.status } : {}),
-        dns: { status: result.status, ...(result.question !== undefined ? { question: result.question } : {}), answers: result.answers, ...(result.tried ? { tried: result.tried } : {}) },
+        dns: {
+          status: result.status,
+          ...(result.question !== undefined ? { question: result.question } : {}),
+          answers: result.answers,
+          ...(result.tried ? { tried: result.tried } : {}),
+        },
         ...(result.detail !== undefined ? { error: result.detail } : {}),
       },
     ],

@@ -190,7 +190,10 @@ export function judgePing(sent: number, received: number, reachable: boolean): J
 }
 
 /** exec: exit status and output patterns. */
-export function judgeExec(r: { exitCode: number; stdout: string; stderr: string; timedOut: boolean }, e: { exitCode?: number; stdoutMatches?: string; stderrMatches?: string }): Judged {
+export function judgeExec(
+  r: { exitCode: number; stdout: string; stderr: string; timedOut: boolean },
+  e: { exitCode?: number; stdoutMatches?: string; stderrMatches?: string },
+): Judged {
   const expected: string[] = [];
   const problems: string[] = [];
   if (e.exitCode !== undefined) {

@@ -32,7 +32,8 @@ function parseAnswer(text: string): EchoAnswer | undefined {
 /** curl's exit status and message, sorted into what the format's `fail:` names. */
 export function classifyCurl(exitCode: number, message: string): FailKind {
   if (exitCode === 28) return 'timeout';
-  if (exitCode === 7) return /no route|unreachable/i.test(message) ? 'unreachable' : /refused/i.test(message) ? 'refused' : /timed? ?out/i.test(message) ? 'timeout' : 'unreachable';
+  if (exitCode === 7)
+    return /no route|unreachable/i.test(message) ? 'unreachable' : /refused/i.test(message) ? 'refused' : /timed? ?out/i.test(message) ? 'timeout' : 'unreachable';
   if (exitCode === 56 && /reset/i.test(message)) return 'refused';
   return 'error';
 }
@@ -41,19 +42,22 @@ export function classifyCurl(exitCode: number, message: string): FailKind {
  * `count` HTTP requests with real curl inside the source namespace, one process for all of them;
  * `Connection: close` makes each a new connection, so each is load-balanced anew.
  */
-export async function httpProbe(
-  runner: Runner,
-  netns: string,
-  url: string,
-  opts: { headers: Record<string, string>; count: number; timeoutMs: number },
-): Promise<Try[]> {
+export async function httpProbe(runner: Runner, netns: string, url: string, opts: { headers: Record<string, string>; count: number; timeoutMs: number }): Promise<Try[]> {
   const headers = Object.entries({ Connection: 'close', ...opts.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   // -v with --stderr -: curl 7.88 says only "Couldn't connect to server" in %{errormsg}; the
   // verbose line "connect to ... failed: Connection refused" (or "No route to host") tells which.
   const argv = inNetns(netns, [
-    'curl', '--silent', '--show-error', '--verbose', '--stderr', '-', '--max-time', (opts.timeoutMs / 1000).toFixed(3),
+    'curl',
+    '--silent',
+    '--show-error',
+    '--verbose',
+    '--stderr',
+    '-',
+    '--max-time',
+    (opts.timeoutMs / 1000).toFixed(3),
     ...headers,
-    '--write-out', `\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
+    '--write-out',
+    `\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
     ...Array.from({ length: opts.count }, () => url),
   ]);
   const r = await runner.run(argv, { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
@@ -110,7 +114,13 @@ export async function tcpProbe(runner: Runner, netns: string, ip: string, port: 
 }
 
 /** UDP datagrams, each answered (or not) within the timeout; python3 does the socket work. */
-export async function udpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { data: string; count: number; timeoutMs: number; sourcePort?: number }): Promise<Try[]> {
+export async function udpProbe(
+  runner: Runner,
+  netns: string,
+  ip: string,
+  port: number,
+  opts: { data: string; count: number; timeoutMs: number; sourcePort?: number },
+): Promise<Try[]> {
   const script = [
     'import json, socket, sys',
     'ip, port, data, count, timeout, sport = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])',
@@ -123,10 +133,13 @@ export async function udpProbe(runner: Runner, netns: string, ip: string, port: 
     '    except OSError as e: print(json.dumps({"ok": False, "failure": "refused" if e.errno == 111 else "unreachable", "error": str(e)}))',
     '    finally: s.close()',
   ].join('\n');
-  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ip, String(port), opts.data, String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort ?? 0)]), {
-    reject: false,
-    timeoutMs: opts.count * opts.timeoutMs + 10_000,
-  });
+  const r = await runner.run(
+    inNetns(netns, ['python3', '-c', script, ip, String(port), opts.data, String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort ?? 0)]),
+    {
+      reject: false,
+      timeoutMs: opts.count * opts.timeoutMs + 10_000,
+    },
+  );
   return r.stdout
     .split('\n')
     .filter(Boolean)
@@ -139,7 +152,12 @@ export async function udpProbe(runner: Runner, netns: string, ip: string, port: 
 }
 
 /** iputils ping: how many of count echo requests were answered. */
-export async function pingProbe(runner: Runner, netns: string, ip: string, opts: { count: number; timeoutMs: number; intervalMs: number }): Promise<{ sent: number; received: number; output: string }> {
+export async function pingProbe(
+  runner: Runner,
+  netns: string,
+  ip: string,
+  opts: { count: number; timeoutMs: number; intervalMs: number },
+): Promise<{ sent: number; received: number; output: string }> {
   const r = await runner.run(inNetns(netns, ['ping', '-n', '-c', String(opts.count), '-i', String(opts.intervalMs / 1000), '-W', (opts.timeoutMs / 1000).toFixed(3), ip]), {
     reject: false,
     timeoutMs: opts.count * (opts.timeoutMs + opts.intervalMs) + 10_000,

@@ -54,12 +54,12 @@ export function cidrSize(c: Cidr): number {
 
 export function cidrContains(c: Cidr, ip: string | number): boolean {
   const n = typeof ip === 'number' ? ip : ipToInt(ip);
-  return ((n & mask(c.bits)) >>> 0) === c.base;
+  return (n & mask(c.bits)) >>> 0 === c.base;
 }
 
 export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
   const bits = Math.min(a.bits, b.bits);
-  return ((a.base & mask(bits)) >>> 0) === ((b.base & mask(bits)) >>> 0);
+  return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
 }
 
 /** The n-th address of a network (0 is the network address itself). */

@@ -28,7 +28,8 @@ export function strategicMerge(target: Json, patch: Json): Json {
   const out: Record<string, Json> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (k === '__proto__') continue; // validation refuses the key; assigning it would replace out's prototype
-    if (v === null) delete out[k]; // null removes the field
+    if (v === null)
+      delete out[k]; // null removes the field
     else if (Array.isArray(v) && Array.isArray(out[k])) out[k] = mergeList(out[k] as Json[], v, k);
     else if (isObject(v)) out[k] = strategicMerge(out[k], v);
     else out[k] = v;

@@ -119,11 +119,11 @@ export class EchoServer {
       // execa settles once stdout and stderr have ended, so stderr is complete here.
       const why = result.failed && result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `code ${result.exitCode}`;
       const stderr = this.stderr.trim();
-      this.exited = new KnetlabError(
-        'ECOMMAND',
-        `Echo server ${this.stopping ? 'stopped' : 'exited unexpectedly'} (${why})${stderr ? `: ${stderr}` : ''}`,
-        { command: this.command, exitCode: result.exitCode, stderr: this.stderr },
-      );
+      this.exited = new KnetlabError('ECOMMAND', `Echo server ${this.stopping ? 'stopped' : 'exited unexpectedly'} (${why})${stderr ? `: ${stderr}` : ''}`, {
+        command: this.command,
+        exitCode: result.exitCode,
+        stderr: this.stderr,
+      });
       for (const p of this.pending.values()) p.reject(this.exited);
       this.pending.clear();
     });
@@ -148,11 +148,11 @@ export class EchoServer {
     if (reply.ok) return;
     const errors = reply.errors ?? [{ listener: undefined, error: reply.error ?? 'unknown error' }];
     const problems: Problem[] = errors.map((e) => ({ severity: 'error', message: e.error }));
-    throw new KnetlabError(
-      'ECOMMAND',
-      `Echo server could not listen on ${errors.length} of ${listeners.length} sockets: ${problems.map((p) => p.message).join('; ')}`,
-      { command: this.command, problems, stderr: this.stderr },
-    );
+    throw new KnetlabError('ECOMMAND', `Echo server could not listen on ${errors.length} of ${listeners.length} sockets: ${problems.map((p) => p.message).join('; ')}`, {
+      command: this.command,
+      problems,
+      stderr: this.stderr,
+    });
   }
 
   /** Closes these listeners; connections in flight may finish. Unknown ones are ignored. */

@@ -190,11 +190,15 @@ export class IngressNginx {
   private async test(conf: string, prefix: string, pod: Pod, netns: string): Promise<void> {
     const r = await this.runner.run(inNetns(netns, [this.nginx, '-t', '-q', '-c', conf, '-p', `${prefix}/`]), { reject: false, timeoutMs: this.timeoutMs });
     if (r.exitCode === 0) return;
-    throw new KnetlabError('ECOMMAND', `nginx -t rejected the configuration of ingress controller pod ${pod.namespace}/${pod.name} (${conf}): ${lastLines(r.stderr.trim()) || `exit ${r.exitCode}`}`, {
-      command: r.command,
-      exitCode: r.exitCode,
-      stderr: r.stderr,
-    });
+    throw new KnetlabError(
+      'ECOMMAND',
+      `nginx -t rejected the configuration of ingress controller pod ${pod.namespace}/${pod.name} (${conf}): ${lastLines(r.stderr.trim()) || `exit ${r.exitCode}`}`,
+      {
+        command: r.command,
+        exitCode: r.exitCode,
+        stderr: r.stderr,
+      },
+    );
   }
 
   /** Until the status server answers the checksum of text and none of the workers of before still accepts. */
@@ -214,7 +218,10 @@ export class IngressNginx {
       if (answer === sum && parentOf(Number(worker)) === this.child?.pid && !before.some(isAcceptingWorker)) return;
       if (this.exit) throw this.exit;
       if (performance.now() > deadline) {
-        throw new KnetlabError('ECOMMAND', `nginx of ingress controller pod ${s.pod.namespace}/${s.pod.name} does not serve configuration ${sum} after ${this.timeoutMs} ms (its status server answers: ${seen || 'nothing'})`);
+        throw new KnetlabError(
+          'ECOMMAND',
+          `nginx of ingress controller pod ${s.pod.namespace}/${s.pod.name} does not serve configuration ${sum} after ${this.timeoutMs} ms (its status server answers: ${seen || 'nothing'})`,
+        );
       }
       await sleep(POLL_MS);
     }
@@ -248,7 +255,6 @@ const isAcceptingWorker = (pid: number) => {
 };
 
 const isNginx = (pid: number) => cmdline(pid).startsWith('nginx: ');
-
 
 /** Children of a process by their stat's ppid, where /proc/PID/task/PID/children is not there. */
 function childrenByScan(ppid: number): number[] {

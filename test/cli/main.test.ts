@@ -54,7 +54,10 @@ t.test('plan: the resolved model, as text or JSON; 2 and the problems for a brok
   const json = knetlab('plan', '-o', 'json', file);
   t.equal(json.status, 0);
   const model = JSON.parse(json.stdout) as { nodes: { name: string; ip: string }[]; services: { name: string; clusterIP: string }[] };
-  t.same(model.nodes.map((n) => n.ip), ['192.168.8.11', '192.168.8.12']);
+  t.same(
+    model.nodes.map((n) => n.ip),
+    ['192.168.8.11', '192.168.8.12'],
+  );
   t.equal(model.services.find((s) => s.name === 'kube-dns')?.clusterIP, '10.96.0.10');
   const bad = knetlab('plan', writeScenario(`${head(1)}steps:\n  - sleep: forever\n`));
   t.equal(bad.status, 2);

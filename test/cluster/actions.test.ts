@@ -60,7 +60,16 @@ t.test('patching a Service keeps its ClusterIP and nodePort', async (t) => {
 
 t.test('patching the pod template rolls every pod', async (t) => {
   const m = await modelOf(head(2) + manifests);
-  const after = ok(t, patchObject(m, { kind: 'deployment', name: 'web', namespace: 'default' }, { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } } } }, m.services[0]!.origin, new Problems())).model;
+  const after = ok(
+    t,
+    patchObject(
+      m,
+      { kind: 'deployment', name: 'web', namespace: 'default' },
+      { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } } } },
+      m.services[0]!.origin,
+      new Problems(),
+    ),
+  ).model;
   t.same(names(after), ['web-2@10.244.0.4', 'web-3@10.244.1.4']);
 });
 

@@ -89,19 +89,28 @@ function invariantFailures(m: Model): string[] {
   for (const p of nodePorts) check(p >= c.nodePortRange.min && p <= c.nodePortRange.max, `nodePort ${p} is out of range`);
   for (const s of m.services) {
     const wantsPorts = s.spec.type !== 'ClusterIP';
-    check(s.ports.every((p) => (p.nodePort !== undefined) === wantsPorts), `${s.name}: nodePorts not exactly for NodePort and LoadBalancer`);
+    check(
+      s.ports.every((p) => (p.nodePort !== undefined) === wantsPorts),
+      `${s.name}: nodePorts not exactly for NodePort and LoadBalancer`,
+    );
     check((s.healthCheckNodePort !== undefined) === (s.spec.type === 'LoadBalancer' && s.spec.externalTrafficPolicy === 'Local'), `${s.name}: health check port wrong`);
   }
   const lbIPs = m.services.flatMap((s) => s.loadBalancerIPs);
   const machineIPs = [c.gateway, ...m.nodes.map((n) => n.ip), ...m.hosts.map((h) => h.ip)];
   noDups([...machineIPs, ...lbIPs], 'LAN addresses (gateway, nodes, hosts, load balancers)');
   for (const ip of machineIPs) check(cidrContains(c.lanCIDR, ip), `${ip} is not on the LAN`);
-  noDups(m.pods.filter((p) => !p.hostNetwork && p.ip).map((p) => p.ip!), 'pod addresses');
+  noDups(
+    m.pods.filter((p) => !p.hostNetwork && p.ip).map((p) => p.ip!),
+    'pod addresses',
+  );
   for (const p of m.pods) {
     const node = m.nodes.find((n) => n.name === p.node);
     check(node && p.ip && cidrContains(cidrOf(node.podCIDR), p.ip) && !Object.values(node.addresses).includes(p.ip), `${p.name} has no address of its node's subnet`);
   }
-  noDups(m.nodes.map((n) => n.podCIDR), 'node pod subnets');
+  noDups(
+    m.nodes.map((n) => n.podCIDR),
+    'node pod subnets',
+  );
   return out;
 }
 
@@ -128,7 +137,10 @@ t.test('invariants hold on a dense example', async (t) => {
     nodes: 3,
     hosts: 2,
     services: ['a', 'b', 'c', 'd'].map((n, i) => ({ name: n, type: (['ClusterIP', 'NodePort', 'LoadBalancer', 'LoadBalancer'] as const)[i]!, ports: 2, local: i === 3 })),
-    deployments: [{ name: 'a', replicas: 4 }, { name: 'b', replicas: 3 }],
+    deployments: [
+      { name: 'a', replicas: 4 },
+      { name: 'b', replicas: 3 },
+    ],
   };
   t.same(invariantFailures(await modelOf(render(spec))), []);
 });

@@ -25,7 +25,7 @@ t.test('host-local IPAM hands out .2 up to the address before broadcast', async 
   t.same(podAddressRange({ podCIDR: '10.244.9.0/30' } as Node, 'host-gw'), { first: '10.244.9.2', last: '10.244.9.2', size: 1 });
 });
 
-t.test('Calico IPAM hands out every address of the block but the tunnel\'s (.0 with VXLAN or IPIP)', async (t) => {
+t.test("Calico IPAM hands out every address of the block but the tunnel's (.0 with VXLAN or IPIP)", async (t) => {
   t.same(podAddressRange({ podCIDR: '10.244.0.64/26' } as Node, 'calico-vxlan'), { first: '10.244.0.65', last: '10.244.0.127', size: 63 });
   t.same(podAddressRange({ podCIDR: '10.244.0.64/26' } as Node, 'calico-ipip'), { first: '10.244.0.65', last: '10.244.0.127', size: 63 });
   t.same(podAddressRange({ podCIDR: '10.244.0.64/26' } as Node, 'calico-bgp'), { first: '10.244.0.64', last: '10.244.0.127', size: 64 });
@@ -52,11 +52,19 @@ t.test('a step that makes more pods than a subnet holds is the error, at the ste
 });
 
 t.test("a deleted pod's address comes back only when the others are taken: capacity is of pods at one time", async (t) => {
-  t.same(await lines(`${head(1, '  dns: false')}manifests:\n${deployment('a', 250)}${deployment('b', 3)}steps:\n  - delete: {kind: Pod, name: a-0}\n  - delete: {kind: Pod, name: b-1}\n`), [], 'the replacement pods get the freed addresses');
+  t.same(
+    await lines(
+      `${head(1, '  dns: false')}manifests:\n${deployment('a', 250)}${deployment('b', 3)}steps:\n  - delete: {kind: Pod, name: a-0}\n  - delete: {kind: Pod, name: b-1}\n`,
+    ),
+    [],
+    'the replacement pods get the freed addresses',
+  );
 });
 
-t.test("a pod whose NAME.NAMESPACE is longer than a file name may be is refused", async (t) => {
-  const out = await lines(`${head(1)}manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: ${'a'.repeat(200)}, namespace: ${'b'.repeat(60)}}, spec: {containers: [{name: c}]}}\n`);
+t.test('a pod whose NAME.NAMESPACE is longer than a file name may be is refused', async (t) => {
+  const out = await lines(
+    `${head(1)}manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: ${'a'.repeat(200)}, namespace: ${'b'.repeat(60)}}, spec: {containers: [{name: c}]}}\n`,
+  );
   t.equal(out.length, 1);
   t.match(out[0], /network namespace named 261 characters long .*Linux allows 255/);
 });

@@ -18,7 +18,7 @@ t.test('flannel: cni0 and flannel.1; host-gw has no flannel.1', async (t) => {
   t.match(await resolve('host-gw', 'flannel.1'), { ok: false, reason: 'node/node-2 has no flannel.1 on a host-gw network (it has eth0, cni0)' });
 });
 
-t.test('Calico: vxlan.calico or tunl0, the block\'s first address; no cni0', async (t) => {
+t.test("Calico: vxlan.calico or tunl0, the block's first address; no cni0", async (t) => {
   t.same(await resolve('calico-vxlan', 'vxlan.calico'), { ok: true, value: { ip: '10.244.0.64', meaning: 'node/node-2@vxlan.calico' } });
   t.same(await resolve('calico-ipip', 'tunl0'), { ok: true, value: { ip: '10.244.0.64', meaning: 'node/node-2@tunl0' } });
   t.match(await resolve('calico-vxlan', 'cni0'), { ok: false, reason: 'node/node-2 has no cni0 on a calico-vxlan network (it has eth0, vxlan.calico)' });

@@ -23,7 +23,11 @@ t.test('the matrix: 5 client locations x 6 ways in x 2 policies x 4 networks, ev
     if (!e.because.length || !e.because.every((b) => rules.has(b))) t.fail(`${JSON.stringify(c)}: reasons ${JSON.stringify(e.because)}`);
   }
   const used = new Set(cells.flatMap((c) => (['iptables', 'nftables', 'ipvs'] as const).flatMap((m) => expectedSource(c, m).because)));
-  t.same([...rules].filter((r) => !used.has(r)), [], 'every rule is used by some cell');
+  t.same(
+    [...rules].filter((r) => !used.has(r)),
+    [],
+    'every rule is used by some cell',
+  );
 });
 
 t.test("DESIGN.md's flannel-vxlan facts", async (t) => {
@@ -67,9 +71,18 @@ t.test("a pod through another node's address arrives as its node (flannel --ip-m
 
 t.test('an outside host cannot reach a ClusterIP; the load balancer with policy Cluster may pick either node', async (t) => {
   for (const policy of ['Cluster', 'Local'] as const) t.same(seen('outside-host', 'cluster-ip', policy), 'unreachable');
-  t.same(seen('outside-host', 'load-balancer', 'Cluster'), { either: [{ source: 'node-cni0', node: 'endpoint' }, { source: 'node-flannel', node: 'other' }] });
+  t.same(seen('outside-host', 'load-balancer', 'Cluster'), {
+    either: [
+      { source: 'node-cni0', node: 'endpoint' },
+      { source: 'node-flannel', node: 'other' },
+    ],
+  });
   const either = allCells().filter((c) => expectedSource(c).outcome === 'either');
-  t.same(either.map((c) => [c.from, c.via, c.policy]), Array(4).fill(['outside-host', 'load-balancer', 'Cluster']), 'only there, on every network');
+  t.same(
+    either.map((c) => [c.from, c.via, c.policy]),
+    Array(4).fill(['outside-host', 'load-balancer', 'Cluster']),
+    'only there, on every network',
+  );
 });
 
 t.test("Calico: the endpoint node's address-less cali veth gives its LAN address; another node its tunnel's (VXLAN) or LAN address (BGP)", async (t) => {
@@ -78,9 +91,16 @@ t.test("Calico: the endpoint node's address-less cali veth gives its LAN address
   t.same(seen('other-node', 'cluster-ip', 'Cluster', 'calico-vxlan'), { source: 'node-tunnel', node: 'other' });
   t.same(seen('endpoint-node', 'cluster-ip', 'Cluster', 'calico-vxlan'), { source: 'node-ip', node: 'endpoint' });
   t.same(seen('outside-host', 'nodeport-other-node', 'Cluster', 'calico-bgp'), { source: 'node-ip', node: 'other' });
-  t.same(seen('pod-on-other-node', 'nodeport-endpoint-node', 'Local', 'calico-vxlan'), { source: 'node-ip', node: 'other' }, "natOutgoing: a pod to another node's address arrives as its node");
+  t.same(
+    seen('pod-on-other-node', 'nodeport-endpoint-node', 'Local', 'calico-vxlan'),
+    { source: 'node-ip', node: 'other' },
+    "natOutgoing: a pod to another node's address arrives as its node",
+  );
   t.same(seen('outside-host', 'nodeport-other-node', 'Local', 'calico-bgp'), 'dropped');
-  t.notOk(allCells().some((c) => c.network.startsWith('calico-') && JSON.stringify(bare(expectedSource(c))).match(/node-cni0|node-flannel/)), 'no flannel device on Calico');
+  t.notOk(
+    allCells().some((c) => c.network.startsWith('calico-') && JSON.stringify(bare(expectedSource(c))).match(/node-cni0|node-flannel/)),
+    'no flannel device on Calico',
+  );
 });
 
 t.test('properties over the matrix', async (t) => {
@@ -90,7 +110,8 @@ t.test('properties over the matrix', async (t) => {
     const e = expectedSource(c);
     const name = `${c.network} ${c.policy} ${c.from} -> ${c.via}`;
     if (c.via === 'cluster-ip' && at(c, { policy: 'Cluster' }) !== at(c, { policy: 'Local' })) t.fail(`${name}: externalTrafficPolicy changed a ClusterIP`);
-    if (c.from !== 'outside-host' && c.via.startsWith('external-ip') && at(c, { via: 'external-ip-via-endpoint-node' }) !== at(c, { via: 'external-ip-via-other-node' })) t.fail(`${name}: the outside host's route changed an in-cluster client`);
+    if (c.from !== 'outside-host' && c.via.startsWith('external-ip') && at(c, { via: 'external-ip-via-endpoint-node' }) !== at(c, { via: 'external-ip-via-other-node' }))
+      t.fail(`${name}: the outside host's route changed an in-cluster client`);
     if (c.policy === 'Cluster' && (e.outcome === 'dropped' || (e.outcome === 'answered' && e.source === 'client' && !(c.from.startsWith('pod-') && c.via === 'cluster-ip')))) {
       t.fail(`${name}: policy Cluster kept the client's address or dropped (${JSON.stringify(bare(e))})`);
     }
@@ -114,7 +135,10 @@ t.test('IPVS mode: where policy Local differs from iptables mode, as the VM kern
   t.same(ipvs('outside-host', 'nodeport-endpoint-node', 'Local'), { source: 'client' }, 'the endpoint node keeps the client, as in iptables mode');
   const differ = allCells('ipvs').filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'ipvs'))));
   t.equal(differ.length, 16, '16 cells differ');
-  t.ok(differ.every((c) => c.policy === 'Local' && c.via !== 'cluster-ip'), 'all with policy Local, none through the ClusterIP');
+  t.ok(
+    differ.every((c) => c.policy === 'Local' && c.via !== 'cluster-ip'),
+    'all with policy Local, none through the ClusterIP',
+  );
 });
 
 t.test("nftables mode: the node's own traffic to a Local external IP or LB IP without a local endpoint is dropped", async (t) => {

@@ -43,18 +43,35 @@ t.test('DaemonSet pods are named after their node; hostNetwork pods use the node
   const m = await modelOf(
     `${head(3)}manifests:\n  - {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent}, spec: {selector: {matchLabels: {app: agent}}, template: {metadata: {labels: {app: agent}}, spec: {hostNetwork: true, containers: [{name: c}]}}}}\n${deployment('web', 1)}`,
   );
-  t.same(podsOf(m), ['agent-node-1 node-1 192.168.8.11 Running', 'agent-node-2 node-2 192.168.8.12 Running', 'agent-node-3 node-3 192.168.8.13 Running', 'web-0 node-1 10.244.0.2 Running']);
+  t.same(podsOf(m), [
+    'agent-node-1 node-1 192.168.8.11 Running',
+    'agent-node-2 node-2 192.168.8.12 Running',
+    'agent-node-3 node-3 192.168.8.13 Running',
+    'web-0 node-1 10.244.0.2 Running',
+  ]);
 });
 
 t.test('cluster DNS: kube-dns at the 10th service address, two CoreDNS pods after the user pods; none with dns: false', async (t) => {
   const m = await modelOf(`${head(2)}manifests:\n${deployment('web', 1)}`);
   const dns = m.services.find((s) => s.name === 'kube-dns')!;
   t.equal(dns.clusterIP, '10.96.0.10');
-  t.same(dns.ports.map((p) => `${p.name} ${p.port}/${p.protocol}`), ['dns 53/UDP', 'dns-tcp 53/TCP', 'metrics 9153/TCP']);
-  t.same(m.pods.filter((p) => p.namespace === 'kube-system').map((p) => `${p.name} ${p.ip} ${p.workload}`), ['coredns-0 10.244.0.3 dns', 'coredns-1 10.244.1.2 dns']);
+  t.same(
+    dns.ports.map((p) => `${p.name} ${p.port}/${p.protocol}`),
+    ['dns 53/UDP', 'dns-tcp 53/TCP', 'metrics 9153/TCP'],
+  );
+  t.same(
+    m.pods.filter((p) => p.namespace === 'kube-system').map((p) => `${p.name} ${p.ip} ${p.workload}`),
+    ['coredns-0 10.244.0.3 dns', 'coredns-1 10.244.1.2 dns'],
+  );
   const off = await modelOf(`${head(1, '  dns: false')}manifests:\n${deployment('web', 1)}`);
-  t.same(off.services.map((s) => s.name), []);
-  t.same(off.pods.map((p) => p.name), ['web-0']);
+  t.same(
+    off.services.map((s) => s.name),
+    [],
+  );
+  t.same(
+    off.pods.map((p) => p.name),
+    ['web-0'],
+  );
 });
 
 t.test('a pod CIDR override moves later nodes to the next free subnet', async (t) => {
@@ -67,7 +84,10 @@ nodes:
     podCIDR: 10.244.0.0/24
   - name: c
 `);
-  t.same(m.nodes.map((n) => n.podCIDR), ['10.244.1.0/24', '10.244.0.0/24', '10.244.2.0/24']);
+  t.same(
+    m.nodes.map((n) => n.podCIDR),
+    ['10.244.1.0/24', '10.244.0.0/24', '10.244.2.0/24'],
+  );
 });
 
 t.test('hosts are allocated from .200 down, nodes from .11 up, around given addresses', async (t) => {
@@ -84,6 +104,12 @@ hosts:
     ip: 192.168.8.199
   - name: z
 `);
-  t.same(m.nodes.map((n) => n.ip), ['192.168.8.12', '192.168.8.11']);
-  t.same(m.hosts.map((h) => h.ip), ['192.168.8.200', '192.168.8.199', '192.168.8.198']);
+  t.same(
+    m.nodes.map((n) => n.ip),
+    ['192.168.8.12', '192.168.8.11'],
+  );
+  t.same(
+    m.hosts.map((h) => h.ip),
+    ['192.168.8.200', '192.168.8.199', '192.168.8.198'],
+  );
 });

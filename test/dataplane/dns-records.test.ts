@@ -84,7 +84,9 @@ t.test('lookups', async (t) => {
     t.same(data('db.data.svc.cluster.local').sort(), [`A ${db0}`, `A ${db1}`].sort());
     t.same(data('_pg._tcp.db.data.svc.cluster.local', 'SRV').sort(), [db0, db1].map((ip) => `SRV 0 50 5432 ${dashedIp(ip!)}.db.data.svc.cluster.local`).sort());
     t.same(
-      q('_pg._tcp.db.data.svc.cluster.local', 'SRV').additional.map((r) => `${r.name} ${r.data}`).sort(),
+      q('_pg._tcp.db.data.svc.cluster.local', 'SRV')
+        .additional.map((r) => `${r.name} ${r.data}`)
+        .sort(),
       [db0, db1].map((ip) => `${dashedIp(ip!)}.db.data.svc.cluster.local ${ip}`).sort(),
     );
     t.same(data(`${dashedIp(db1!)}.db.data.svc.cluster.local`), [`A ${db1}`]);
@@ -93,10 +95,16 @@ t.test('lookups', async (t) => {
 
   t.test('headless Service: a not-ready endpoint is left out', async (t) => {
     // The model holds source positions that structuredClone refuses: copy only what changes.
-    const m: Model = { ...model, endpointSlices: model.endpointSlices.map((s) => (s.service === 'db' ? { ...s, endpoints: s.endpoints.map((e, i) => ({ ...e, ready: i !== 0 })) } : s)) };
+    const m: Model = {
+      ...model,
+      endpointSlices: model.endpointSlices.map((s) => (s.service === 'db' ? { ...s, endpoints: s.endpoints.map((e, i) => ({ ...e, ready: i !== 0 })) } : s)),
+    };
     const slice = m.endpointSlices.find((s) => s.service === 'db')!;
     const z = renderDnsZone(m);
-    t.same(lookupDns(z, 'db.data.svc.cluster.local', 'A').answer.map((r) => r.data), [slice.endpoints[1]!.ip]);
+    t.same(
+      lookupDns(z, 'db.data.svc.cluster.local', 'A').answer.map((r) => r.data),
+      [slice.endpoints[1]!.ip],
+    );
     t.equal(lookupDns(z, `${dashedIp(slice.endpoints[0]!.ip)}.db.data.svc.cluster.local`, 'A').rcode, 'NXDOMAIN');
   });
 
@@ -119,7 +127,10 @@ t.test('lookups', async (t) => {
     const verified = renderDnsZone(model, { pods: 'verified' });
     t.equal(lookupDns(verified, '1-2-3-4.default.pod.cluster.local', 'A').rcode, 'NXDOMAIN', 'verified: only real pods');
     t.equal(lookupDns(verified, `${dashedIp(web1!)}.data.pod.cluster.local`, 'A').rcode, 'NXDOMAIN', 'verified: in their own namespace');
-    t.same(lookupDns(verified, `${dashedIp(db0!)}.data.pod.cluster.local`, 'A').answer.map((r) => r.data), [db0]);
+    t.same(
+      lookupDns(verified, `${dashedIp(db0!)}.data.pod.cluster.local`, 'A').answer.map((r) => r.data),
+      [db0],
+    );
   });
 
   t.test('PTR: Service IPs name the Service, endpoint IPs their endpoint name', async (t) => {
@@ -134,7 +145,14 @@ t.test('lookups', async (t) => {
   });
 
   t.test('NXDOMAIN inside the cluster domain, NODATA for its structure, REFUSED outside', async (t) => {
-    for (const name of ['nope.default.svc.cluster.local', 'web.nowhere.svc.cluster.local', 'nowhere.svc.cluster.local', 'web.default.cluster.local', 'web.default.default.svc.cluster.local', 'x.y.web.default.svc.cluster.local']) {
+    for (const name of [
+      'nope.default.svc.cluster.local',
+      'web.nowhere.svc.cluster.local',
+      'nowhere.svc.cluster.local',
+      'web.default.cluster.local',
+      'web.default.default.svc.cluster.local',
+      'x.y.web.default.svc.cluster.local',
+    ]) {
       t.same(q(name), { rcode: 'NXDOMAIN', answer: [], authority: [zone.zones[0]!.soa], additional: [] }, name);
     }
     for (const name of ['cluster.local', 'svc.cluster.local', 'pod.cluster.local', 'default.svc.cluster.local', 'data.svc.cluster.local', 'kube-system.pod.cluster.local']) {
@@ -156,7 +174,11 @@ t.test('lookups', async (t) => {
     });
     t.same(data('ns.dns.cluster.local'), ['A 10.96.0.10']);
     t.same(data('_dns._udp.kube-dns.kube-system.svc.cluster.local', 'SRV'), ['SRV 0 100 53 kube-dns.kube-system.svc.cluster.local']);
-    t.same(data('kube-dns.kube-system.svc.cluster.local', 'SRV'), ['SRV 0 33 53 kube-dns.kube-system.svc.cluster.local', 'SRV 0 33 9153 kube-dns.kube-system.svc.cluster.local'], 'ports 53/UDP and 53/TCP give one SRV, as CoreDNS dedups by target and port');
+    t.same(
+      data('kube-dns.kube-system.svc.cluster.local', 'SRV'),
+      ['SRV 0 33 53 kube-dns.kube-system.svc.cluster.local', 'SRV 0 33 9153 kube-dns.kube-system.svc.cluster.local'],
+      'ports 53/UDP and 53/TCP give one SRV, as CoreDNS dedups by target and port',
+    );
   });
 
   t.test('the zone is plain data, deterministic, and changes with the model', async (t) => {
@@ -165,7 +187,10 @@ t.test('lookups', async (t) => {
     t.same(again, zone, 'same model, same zone (SOA serial included)');
     const m: Model = { ...model, services: model.services.map((s) => (s.name === 'web' ? { ...s, clusterIP: '10.96.0.81' } : s)) };
     const changed = renderDnsZone(m);
-    t.same(lookupDns(changed, 'web.default.svc.cluster.local', 'A').answer.map((r) => r.data), ['10.96.0.81']);
+    t.same(
+      lookupDns(changed, 'web.default.svc.cluster.local', 'A').answer.map((r) => r.data),
+      ['10.96.0.81'],
+    );
     t.not(changed.zones[0]!.soa.data, zone.zones[0]!.soa.data, 'a new serial');
   });
 
@@ -174,6 +199,9 @@ t.test('lookups', async (t) => {
     t.equal(z.domain, 'corp.example');
     t.same(lookupDns(z, 'web.default.svc.corp.example', 'A').rcode, 'NOERROR');
     t.equal(lookupDns(z, 'web.default.svc.cluster.local', 'A').rcode, 'REFUSED');
-    t.same(lookupDns(z, 'corp.example', 'NS').additional.map((r) => r.data), ['10.100.0.10']);
+    t.same(
+      lookupDns(z, 'corp.example', 'NS').additional.map((r) => r.data),
+      ['10.100.0.10'],
+    );
   });
 });

@@ -5,7 +5,7 @@ import type { Node } from '../../src/cluster/types.js';
 import { flannelForwardRules, flannelMasqRules, hostGwPeerLines, KUBE_PROXY_MARK, vxlanDeviceLines, vxlanPeerLines } from '../../src/dataplane/flannel.js';
 import { macAddress } from '../../src/dataplane/names.js';
 
-t.test('masquerade rules, in flanneld\'s order', async (t) => {
+t.test("masquerade rules, in flanneld's order", async (t) => {
   t.equal(KUBE_PROXY_MARK, '0x4000/0x4000');
   t.same(flannelMasqRules('10.244.0.0/16', '10.244.1.0/24'), [
     '-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG',

@@ -46,7 +46,11 @@ const deployment = (name: string, replicas: number, ports = '[{containerPort: 80
 
 const service = (name: string, spec: string) => `  - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {${spec}}}\n`;
 
-const nodePortWeb = (policy: string) => scenario(`nodeport-${policy.toLowerCase()}`, deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`));
+const nodePortWeb = (policy: string) =>
+  scenario(
+    `nodeport-${policy.toLowerCase()}`,
+    deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`),
+  );
 
 const loadBalancerLocal = scenario(
   'loadbalancer-local',
@@ -66,7 +70,10 @@ const loadBalancerLocal = scenario(
 `,
 );
 
-const internalLocal = scenario('internal-local', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.82, internalTrafficPolicy: Local, ports: [{port: 80}]'));
+const internalLocal = scenario(
+  'internal-local',
+  deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.82, internalTrafficPolicy: Local, ports: [{port: 80}]'),
+);
 
 const terminating = scenario(
   'terminating',
@@ -86,7 +93,11 @@ const terminating = scenario(
 const multiPort = (replicas: number) =>
   scenario(
     'multiport-udp',
-    deployment('dns', replicas, '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153}, {name: diameter, containerPort: 3868, protocol: SCTP}]') +
+    deployment(
+      'dns',
+      replicas,
+      '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153}, {name: diameter, containerPort: 3868, protocol: SCTP}]',
+    ) +
       service(
         'dns',
         'selector: {app: dns}, clusterIP: 10.96.0.53, externalIPs: [80.11.12.53], ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}, {name: metrics, port: 9153, targetPort: metrics}, {name: diameter, port: 3868, protocol: SCTP}]',
@@ -143,7 +154,10 @@ interface Case {
 
 const cases: Record<string, Case> = {
   // Two endpoints, one per node: 1/2 then the rest.
-  'clusterip-two-endpoints': { text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')), node: 'node-1' },
+  'clusterip-two-endpoints': {
+    text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')),
+    node: 'node-1',
+  },
   'nodeport-cluster-node-1': { text: nodePortWeb('Cluster'), node: 'node-1' },
   'nodeport-cluster-node-2': { text: nodePortWeb('Cluster'), node: 'node-2' },
   // Local: KUBE-SVL with the node's own endpoint; on node-2 the filter table drops outside traffic.
@@ -153,16 +167,27 @@ const cases: Record<string, Case> = {
   'loadbalancer-local-node-1': { text: loadBalancerLocal, node: 'node-1' },
   'loadbalancer-local-node-2': { text: loadBalancerLocal, node: 'node-2' },
   externalips: {
-    text: scenario('externalips', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.101, externalIPs: [80.11.12.10, 80.11.12.11], ports: [{port: 8080, targetPort: 80}]')),
+    text: scenario(
+      'externalips',
+      deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.101, externalIPs: [80.11.12.10, 80.11.12.11], ports: [{port: 8080, targetPort: 80}]'),
+    ),
     node: 'node-1',
   },
   'session-affinity': {
-    text: scenario('affinity', deployment('web', 3) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80}]')),
+    text: scenario(
+      'affinity',
+      deployment('web', 3) +
+        service('web', 'selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80}]'),
+    ),
     node: 'node-2',
   },
   // No endpoints: REJECT for the ClusterIP, the external IP and the NodePort, all in the filter table.
   'no-endpoints': {
-    text: scenario('no-endpoints', deployment('web', 1) + service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]')),
+    text: scenario(
+      'no-endpoints',
+      deployment('web', 1) +
+        service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]'),
+    ),
     node: 'node-1',
   },
   'selectorless-endpoints': {
@@ -217,7 +242,7 @@ t.test('chain names: first 16 characters of base32(sha256), the values upstream 
   t.equal(endpointChainName('ns5/svc5:p80', 'tcp', '10.180.0.3:80'), 'KUBE-SEP-I77PXRDZVX7PMWMN');
   t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, ''), 'ns/svc', 'an unnamed port adds nothing');
   t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, 'http'), 'ns/svc:http');
-  t.ok(servicePortChainName('KUBE-SVC-', 'a/b', 'udp').length <= 28, 'within iptables\' 28-character chain names');
+  t.ok(servicePortChainName('KUBE-SVC-', 'a/b', 'udp').length <= 28, "within iptables' 28-character chain names");
 });
 
 t.test('probabilities: 1/(n-i) as Go prints %0.10f (round half to even)', async (t) => {
@@ -261,7 +286,9 @@ t.test('Local policy: KUBE-SVL on the endpoint\'s node, DROP "has no local endpo
   t.match(one, `-A KUBE-EXT-${svl.slice(9)} -j ${svl}`);
   t.notMatch(one, 'has no local endpoints');
   t.notMatch(two, `:${svl} `, 'no KUBE-SVL without local endpoints');
-  t.same(linesOf(two, /KUBE-EXTERNAL-SERVICES .*DROP/), ['-A KUBE-EXTERNAL-SERVICES -m comment --comment "default/web has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j DROP']);
+  t.same(linesOf(two, /KUBE-EXTERNAL-SERVICES .*DROP/), [
+    '-A KUBE-EXTERNAL-SERVICES -m comment --comment "default/web has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j DROP',
+  ]);
   // Pods and the node itself still reach it through the short circuits to KUBE-SVC.
   t.match(two, '-m comment --comment "pod traffic for default/web external destinations" -s 10.244.0.0/16 -j KUBE-SVC-');
   t.match(two, '-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ');
@@ -346,7 +373,7 @@ t.test('large clusters (more than 1000 endpoints) drop the per-endpoint comments
   t.match(text, '--probability 0.0009990010 -j KUBE-SEP-');
 });
 
-t.test('kubeProxyJumps: upstream\'s jump rules, in its order, with its comments', async (t) => {
+t.test("kubeProxyJumps: upstream's jump rules, in its order, with its comments", async (t) => {
   const jumps = kubeProxyJumps();
   t.same(
     jumps.map((j) => `${j.table} ${j.chain} -> ${j.target}`),
@@ -367,9 +394,24 @@ t.test('kubeProxyJumps: upstream\'s jump rules, in its order, with its comments'
       'filter OUTPUT -> KUBE-FIREWALL',
     ],
   );
-  t.same(jumpArgv(jumps[0]!, '-I'), ['-t', 'filter', '-I', 'INPUT', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'kubernetes externally-visible service portals', '-j', 'KUBE-EXTERNAL-SERVICES']);
+  t.same(jumpArgv(jumps[0]!, '-I'), [
+    '-t',
+    'filter',
+    '-I',
+    'INPUT',
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'NEW',
+    '-m',
+    'comment',
+    '--comment',
+    'kubernetes externally-visible service portals',
+    '-j',
+    'KUBE-EXTERNAL-SERVICES',
+  ]);
   t.same(jumpArgv(jumps[11]!, '-C'), ['-t', 'nat', '-C', 'POSTROUTING', '-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING']);
-  t.same(jumps[12]!.rule, ['-j', 'KUBE-FIREWALL'], 'kubelet\'s chain: no comment');
+  t.same(jumps[12]!.rule, ['-j', 'KUBE-FIREWALL'], "kubelet's chain: no comment");
 });
 
 t.test('staleUdpEndpoints: removed UDP endpoints and the conntrack deletions kube-proxy runs for them', async (t) => {
@@ -391,9 +433,21 @@ t.test('staleUdpEndpoints: removed UDP endpoints and the conntrack deletions kub
   t.same(staleUdpEndpoints(next, prev, 'node-1'), [], 'an added endpoint is not stale');
   // A UDP NodePort: the nodePort's entries first.
   const udpNodePort = (replicas: number) =>
-    scenario('udp-np', deployment('dns', replicas, '[{containerPort: 53, protocol: UDP}]') + service('dns', 'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.54, ports: [{port: 53, protocol: UDP, nodePort: 30053}]'));
+    scenario(
+      'udp-np',
+      deployment('dns', replicas, '[{containerPort: 53, protocol: UDP}]') +
+        service('dns', 'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.54, ports: [{port: 53, protocol: UDP, nodePort: 30053}]'),
+    );
   const stale = staleUdpEndpoints(await modelFor(udpNodePort(2)), await modelFor(udpNodePort(1)), 'node-2');
-  t.same(stale.map((s) => s.conntrack), [[['-D', '-p', 'udp', '--dport', '30053', '--dst-nat', stale[0]!.ip], ['-D', '--orig-dst', '10.96.0.54', '--dst-nat', stale[0]!.ip, '-p', 'udp']]]);
+  t.same(
+    stale.map((s) => s.conntrack),
+    [
+      [
+        ['-D', '-p', 'udp', '--dport', '30053', '--dst-nat', stale[0]!.ip],
+        ['-D', '--orig-dst', '10.96.0.54', '--dst-nat', stale[0]!.ip, '-p', 'udp'],
+      ],
+    ],
+  );
 });
 
 t.test('declaredChains reads restore and iptables-save texts', async (t) => {

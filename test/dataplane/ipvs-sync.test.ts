@@ -16,7 +16,11 @@ manifests:
 `;
 
 t.test('dummyAddressLines makes kube-ipvs0 once and brings its addresses to the desired ones', async (t) => {
-  t.same(dummyAddressLines(undefined, ['10.96.0.1', '10.96.0.10']), ['link add kube-ipvs0 type dummy', 'address add 10.96.0.1/32 dev kube-ipvs0', 'address add 10.96.0.10/32 dev kube-ipvs0']);
+  t.same(dummyAddressLines(undefined, ['10.96.0.1', '10.96.0.10']), [
+    'link add kube-ipvs0 type dummy',
+    'address add 10.96.0.1/32 dev kube-ipvs0',
+    'address add 10.96.0.10/32 dev kube-ipvs0',
+  ]);
   t.same(dummyAddressLines(['10.96.0.1', '10.96.0.99'], ['10.96.0.1', '10.96.0.10']), ['address del 10.96.0.99/32 dev kube-ipvs0', 'address add 10.96.0.10/32 dev kube-ipvs0']);
   t.same(dummyAddressLines(['10.96.0.1'], ['10.96.0.1']), [], 'nothing to do when it already holds them');
 });
@@ -85,8 +89,16 @@ t.test('graceful termination: a TCP real server with connections goes to weight 
     '',
   ].join('\n');
   const conns = parseIpvsadmConnections(listing);
-  t.same([...conns], [['-t 10.96.0.1:80 10.244.0.2:80', 3], ['-t 10.96.0.1:80 10.244.1.2:80', 0], ['-u 10.96.0.10:53 10.244.0.4:53', 5]]);
-  const current = '-A -t 10.96.0.1:80 -s rr -p 10800\n-a -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 1\n-a -t 10.96.0.1:80 -r 10.244.1.2:80 -m -w 1\n-A -u 10.96.0.10:53 -s rr\n-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n';
+  t.same(
+    [...conns],
+    [
+      ['-t 10.96.0.1:80 10.244.0.2:80', 3],
+      ['-t 10.96.0.1:80 10.244.1.2:80', 0],
+      ['-u 10.96.0.10:53 10.244.0.4:53', 5],
+    ],
+  );
+  const current =
+    '-A -t 10.96.0.1:80 -s rr -p 10800\n-a -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 1\n-a -t 10.96.0.1:80 -r 10.244.1.2:80 -m -w 1\n-A -u 10.96.0.10:53 -s rr\n-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n';
   const desired = '-A -t 10.96.0.1:80 -s rr -p 10800\n-A -u 10.96.0.10:53 -s rr\n';
   t.same(gracefulRemovals(current, desired), ['-t 10.96.0.1:80 10.244.0.2:80', '-t 10.96.0.1:80 10.244.1.2:80'], 'TCP only: UDP goes at once');
   t.equal(
@@ -95,8 +107,16 @@ t.test('graceful termination: a TCP real server with connections goes to weight 
     'drained, deleted (no connections), deleted (UDP)',
   );
   const draining = current.replace('10.244.0.2:80 -m -w 1', '10.244.0.2:80 -m -w 0');
-  t.equal(ipvsadmChanges(draining, `${desired}-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n`, conns), '-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'already at weight 0 with connections: left alone');
-  t.equal(ipvsadmChanges(draining, `${desired}-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n`, new Map()), '-d -t 10.96.0.1:80 -r 10.244.0.2:80\n-d -t 10.96.0.1:80 -r 10.244.1.2:80\n', 'its connections gone: deleted');
+  t.equal(
+    ipvsadmChanges(draining, `${desired}-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n`, conns),
+    '-d -t 10.96.0.1:80 -r 10.244.1.2:80\n',
+    'already at weight 0 with connections: left alone',
+  );
+  t.equal(
+    ipvsadmChanges(draining, `${desired}-a -u 10.96.0.10:53 -r 10.244.0.4:53 -m -w 1\n`, new Map()),
+    '-d -t 10.96.0.1:80 -r 10.244.0.2:80\n-d -t 10.96.0.1:80 -r 10.244.1.2:80\n',
+    'its connections gone: deleted',
+  );
   t.equal(ipvsadmChanges(draining, current, conns), '-e -t 10.96.0.1:80 -r 10.244.0.2:80 -m -w 1\n', 'back in the endpoints: weight 1 again');
   t.equal(ipvsadmChanges(current, '', conns), '-D -t 10.96.0.1:80\n-D -u 10.96.0.10:53\n', 'a virtual server that goes takes its real servers at once');
 });

@@ -36,7 +36,10 @@ const deployment = (name: string, replicas: number, ports = '[{containerPort: 80
 const service = (name: string, spec: string) => `  - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {${spec}}}\n`;
 
 const nodePortWeb = (policy: string) =>
-  scenario(`nodeport-${policy.toLowerCase()}`, deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`));
+  scenario(
+    `nodeport-${policy.toLowerCase()}`,
+    deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`),
+  );
 
 const loadBalancer = (name: string, spec: string, ingress: string) =>
   scenario(
@@ -58,7 +61,10 @@ interface Case {
 
 const cases: Record<string, Case> = {
   // One virtual server, both endpoints (one per node), the ClusterIP on kube-ipvs0.
-  'clusterip-two-endpoints': { text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')), node: 'node-1' },
+  'clusterip-two-endpoints': {
+    text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')),
+    node: 'node-1',
+  },
   // A NodePort virtual server on eth0's, cni0's and flannel.1's address, masqueraded (KUBE-NODE-PORT-TCP).
   'nodeport-cluster': { text: nodePortWeb('Cluster'), node: 'node-1' },
   // Local: the NodePort's servers are the local endpoint; no masquerade (KUBE-NODE-PORT-LOCAL-TCP).
@@ -67,7 +73,11 @@ const cases: Record<string, Case> = {
   'nodeport-local-node-2': { text: nodePortWeb('Local'), node: 'node-2' },
   // Cluster policy, an external IP, a source range without the node: KUBE-IPVS-OUT-FILTER drops the node's own access.
   'loadbalancer-cluster': {
-    text: loadBalancer('lb-cluster', 'clusterIP: 10.96.0.90, externalIPs: [80.11.12.10], loadBalancerSourceRanges: [203.0.113.0/25], ports: [{name: http, port: 80, nodePort: 30090}]', '192.168.8.240'),
+    text: loadBalancer(
+      'lb-cluster',
+      'clusterIP: 10.96.0.90, externalIPs: [80.11.12.10], loadBalancerSourceRanges: [203.0.113.0/25], ports: [{name: http, port: 80, nodePort: 30090}]',
+      '192.168.8.240',
+    ),
     node: 'node-1',
   },
   // Local policy, health check node port, source ranges holding the LAN: the LB IP as a source is allowed.
@@ -81,7 +91,14 @@ const cases: Record<string, Case> = {
   },
   // ClientIP affinity: persistent virtual servers with the Service's timeout.
   'session-affinity': {
-    text: scenario('affinity', deployment('web', 3) + service('web', 'type: NodePort, selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80, nodePort: 30102}]')),
+    text: scenario(
+      'affinity',
+      deployment('web', 3) +
+        service(
+          'web',
+          'type: NodePort, selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80, nodePort: 30102}]',
+        ),
+    ),
     node: 'node-2',
   },
   // UDP and TCP on one port number, a UDP NodePort (KUBE-NODE-PORT-UDP).
@@ -89,13 +106,20 @@ const cases: Record<string, Case> = {
     text: scenario(
       'udp',
       deployment('dns', 2, '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}]') +
-        service('dns', 'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.53, ports: [{name: dns, port: 53, protocol: UDP, nodePort: 30053}, {name: dns-tcp, port: 53, protocol: TCP, nodePort: 30054}]'),
+        service(
+          'dns',
+          'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.53, ports: [{name: dns, port: 53, protocol: UDP, nodePort: 30053}, {name: dns-tcp, port: 53, protocol: TCP, nodePort: 30054}]',
+        ),
     ),
     node: 'node-1',
   },
   // No endpoints: the virtual servers exist without real servers (IPVS mode has no REJECT).
   'no-endpoints': {
-    text: scenario('no-endpoints', deployment('web', 1) + service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]')),
+    text: scenario(
+      'no-endpoints',
+      deployment('web', 1) +
+        service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]'),
+    ),
     node: 'node-1',
   },
 };
@@ -153,7 +177,12 @@ for (const name of Object.keys(cases)) {
       if (line.startsWith('-A ')) vs = line.split(' ').slice(1, 3).join(' ');
       else t.match(line, new RegExp(`^-a ${vs.replace(/\./g, '\\.')} -r \\S+ -m -w 1$`), `real server of ${vs}`);
     }
-    t.same(linesOf(r.ipset, /^add KUBE-IPVS-IPS /).map((l) => l.split(' ')[2]).sort(), [...r.dummyAddresses].sort());
+    t.same(
+      linesOf(r.ipset, /^add KUBE-IPVS-IPS /)
+        .map((l) => l.split(' ')[2])
+        .sort(),
+      [...r.dummyAddresses].sort(),
+    );
     // Every set a rule matches is created; every chain a rule is in is declared.
     for (const set of r.iptables.matchAll(/--match-set (\S+)/g)) t.match(r.ipset, `\ncreate ${set[1]} `, `set ${set[1]} exists`);
     for (const line of linesOf(r.iptables, /^-A /)) t.match(r.iptables, `\n:${line.split(' ')[1]} - [0:0]\n`, `chain of ${line}`);
@@ -179,7 +208,10 @@ t.test('NodePorts: a virtual server on each node address but lo (eth0, cni0, fla
   t.notMatch(r.ipvsadm, '127.0.0.1', 'isValidForSet leaves loopback out');
   t.same(r.dummyAddresses, ['10.96.0.80'], 'node addresses are not bound to kube-ipvs0');
   t.match(r.ipset, '\nadd KUBE-NODE-PORT-TCP 30080\n');
-  t.match(r.iptables, '-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ');
+  t.match(
+    r.iptables,
+    '-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ',
+  );
   // host-gw has no flannel.1.
   const hostGw = await modelFor(nodePortWeb('Cluster').replace('proxyMode: ipvs', 'proxyMode: ipvs, network: host-gw'));
   t.same(
@@ -198,13 +230,16 @@ t.test('externalTrafficPolicy Local: local endpoints for the ways in from outsid
   t.same(realServersOf(one, `-t ${n1!.ip}:30080`), [`${pod.ip}:80`]);
   t.match(one.ipset, '\nadd KUBE-NODE-PORT-LOCAL-TCP 30080\n');
   t.match(one.ipset, `\nadd KUBE-LOOP-BACK ${pod.ip},tcp:80,${pod.ip}\n`, 'hairpin for the local endpoint');
-  t.match(one.iptables, '-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port with externalTrafficPolicy=local" -m set --match-set KUBE-NODE-PORT-LOCAL-TCP dst -j RETURN');
+  t.match(
+    one.iptables,
+    '-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port with externalTrafficPolicy=local" -m set --match-set KUBE-NODE-PORT-LOCAL-TCP dst -j RETURN',
+  );
   // node-2 has no local endpoint: kubernetes#97081 keeps the Cluster ones (pods on node-2 still get there).
   t.same(realServersOf(two, `-t ${n2!.ip}:30080`), [`${pod.ip}:80`]);
   t.notMatch(two.ipset, 'add KUBE-LOOP-BACK', 'no local endpoint, no hairpin entry');
 });
 
-t.test('Local policy with two endpoints: only the local one behind the node\'s ways in', async (t) => {
+t.test("Local policy with two endpoints: only the local one behind the node's ways in", async (t) => {
   const r = await render('loadbalancer-local');
   const m = await modelFor(cases['loadbalancer-local']!.text);
   const local = m.pods.find((p) => p.name.startsWith('web') && p.node === 'node-1')!;
@@ -259,7 +294,10 @@ t.test('UDP: -u virtual servers, the NodePort in KUBE-NODE-PORT-UDP', async (t) 
   t.match(r.ipvsadm, '-A -t 10.96.0.53:53 -s rr\n');
   t.match(r.ipset, '\nadd KUBE-NODE-PORT-UDP 30053\n');
   t.match(r.ipset, '\nadd KUBE-NODE-PORT-TCP 30054\n');
-  t.match(r.iptables, '-A KUBE-NODE-PORT -p udp -m comment --comment "Kubernetes nodeport UDP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-UDP dst -j KUBE-MARK-MASQ');
+  t.match(
+    r.iptables,
+    '-A KUBE-NODE-PORT -p udp -m comment --comment "Kubernetes nodeport UDP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-UDP dst -j KUBE-MARK-MASQ',
+  );
 });
 
 t.test('no endpoints: virtual servers without real servers', async (t) => {
@@ -272,20 +310,32 @@ t.test('no endpoints: virtual servers without real servers', async (t) => {
 t.test('masqueradeAll marks every ClusterIP packet; otherwise only those from outside the pod network', async (t) => {
   const plain = await render('clusterip-two-endpoints');
   t.match(plain.iptables, '-m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ');
-  const m = await modelFor(scenario('masq', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.105, ports: [{port: 80}]'), 'dns: false, proxyMode: ipvs, masqueradeAll: true'));
+  const m = await modelFor(
+    scenario(
+      'masq',
+      deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.105, ports: [{port: 80}]'),
+      'dns: false, proxyMode: ipvs, masqueradeAll: true',
+    ),
+  );
   const r = renderIpvs(m, 'node-1', { randomFully: false });
   t.match(r.iptables, '-m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n');
   t.match(r.iptables, '-j MASQUERADE\n', 'no --random-fully');
 });
 
-t.test('every set is created, flushed and filled, in upstream\'s order, with its comment', async (t) => {
+t.test("every set is created, flushed and filled, in upstream's order, with its comment", async (t) => {
   const r = await render('clusterip-two-endpoints');
-  t.same(linesOf(r.ipset, /^create /).map((l) => l.split(' ')[1]), IPSETS.map((s) => s.name));
-  t.match(r.ipset, '# KUBE-CLUSTER-IP: Kubernetes service cluster ip + port for masquerade purpose\ncreate KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536\nflush KUBE-CLUSTER-IP\nadd KUBE-CLUSTER-IP 10.96.0.100,tcp:80\n');
+  t.same(
+    linesOf(r.ipset, /^create /).map((l) => l.split(' ')[1]),
+    IPSETS.map((s) => s.name),
+  );
+  t.match(
+    r.ipset,
+    '# KUBE-CLUSTER-IP: Kubernetes service cluster ip + port for masquerade purpose\ncreate KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536\nflush KUBE-CLUSTER-IP\nadd KUBE-CLUSTER-IP 10.96.0.100,tcp:80\n',
+  );
   t.match(r.ipset, 'create KUBE-NODE-PORT-TCP bitmap:port range 0-65535\n');
 });
 
-t.test('ipvsJumps: upstream\'s iptablesJumpChain, in its order', async (t) => {
+t.test("ipvsJumps: upstream's iptablesJumpChain, in its order", async (t) => {
   const jumps = ipvsJumps();
   t.same(
     jumps.map((j) => `${j.table} ${j.chain} -> ${j.target}`),
@@ -324,7 +374,10 @@ function ipsetList(text: string): Map<string, { type: string; members: string[] 
   for (const block of text.split(/^Name: /m).slice(1)) {
     const name = block.slice(0, block.indexOf('\n'));
     const type = /^Type: (\S+)/m.exec(block)![1]!;
-    const members = block.split(/^Members:\n/m)[1]!.split('\n').filter(Boolean);
+    const members = block
+      .split(/^Members:\n/m)[1]!
+      .split('\n')
+      .filter(Boolean);
     out.set(name, { type, members });
   }
   return out;
@@ -363,7 +416,12 @@ ${parts['iptables-restore --noflush']}EOF
   const r = spawnSync('unshare', ['--net', 'bash', '-c', script], { encoding: 'utf8' });
   t.equal(r.status, 0, `${name}: applied: ${r.stderr}`);
   if (r.status !== 0) return;
-  const out = Object.fromEntries(r.stdout.split(/^### /m).slice(1).map((c) => [c.slice(0, c.indexOf('\n')), c.slice(c.indexOf('\n') + 1)]));
+  const out = Object.fromEntries(
+    r.stdout
+      .split(/^### /m)
+      .slice(1)
+      .map((c) => [c.slice(0, c.indexOf('\n')), c.slice(c.indexOf('\n') + 1)]),
+  );
   const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
   t.same(sorted(out.ipvsadm!), sorted(parts['ipvsadm-restore']), `${name}: ipvsadm -Sn gives back the virtual and real servers`);
   const sets = ipsetList(out.ipset!);
@@ -372,11 +430,7 @@ ${parts['iptables-restore --noflush']}EOF
     t.same(sets.get(s.name)?.type, s.type, `${name}: ${s.name} is a ${s.type}`);
     t.same(sets.get(s.name)?.members.sort(), want.sort(), `${name}: ${s.name} members`);
   }
-  t.same(
-    [...out.addr!.matchAll(/inet (\S+)\/32/g)].map((m) => m[1]).sort(),
-    [...addresses].sort(),
-    `${name}: kube-ipvs0's addresses`,
-  );
+  t.same([...out.addr!.matchAll(/inet (\S+)\/32/g)].map((m) => m[1]).sort(), [...addresses].sort(), `${name}: kube-ipvs0's addresses`);
   // Every rule is in, once (iptables-save's own spelling differs: count per chain).
   const count = (text: string, table: string) => {
     const section = text.split(`*${table}\n`)[1]!.split('COMMIT')[0]!;

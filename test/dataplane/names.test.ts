@@ -8,7 +8,7 @@ t.test('namespace names', async (t) => {
   t.equal(podNetns({ namespace: 'default', name: 'web-0' }), 'web-0.default');
 });
 
-t.test('a pod\'s veth is `veth` + the first 8 hex characters of sha256(namespace/name)', async (t) => {
+t.test("a pod's veth is `veth` + the first 8 hex characters of sha256(namespace/name)", async (t) => {
   const hex = createHash('sha256').update('default/web-0').digest('hex');
   t.equal(podVethName({ namespace: 'default', name: 'web-0' }), `veth${hex.slice(0, 8)}`);
   t.equal(podVethName({ namespace: 'default', name: 'web-0' }).length, 12);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
 import { caliVethName } from '../../src/cni/calico.js';
-import { jumpArgv, } from '../../src/dataplane/iptables.js';
+import { jumpArgv } from '../../src/dataplane/iptables.js';
 import { kubeProxyRestore } from '../../src/dataplane/kube-proxy-sync.js';
 import { machineNetns, podNetns, podVethName } from '../../src/dataplane/names.js';
 import {
@@ -77,7 +77,10 @@ const cases: Record<string, Case> = {
   // Every pod of the namespace is isolated for ingress, nothing is allowed: only the node's own
   // connections (and replies) pass. Pods in another namespace are not touched.
   'default-deny-ingress': {
-    text: scenario('default-deny', threePods + pod('other-0', 'node-1', 'app: web', '[{containerPort: 80}]', 'other') + policy('default-deny-ingress', 'podSelector: {}\npolicyTypes: [Ingress]')),
+    text: scenario(
+      'default-deny',
+      threePods + pod('other-0', 'node-1', 'app: web', '[{containerPort: 80}]', 'other') + policy('default-deny-ingress', 'podSelector: {}\npolicyTypes: [Ingress]'),
+    ),
     node: 'node-1',
   },
   // Seed 003 (附B): the database reachable only from the data layer, as the scenario has it.
@@ -304,7 +307,7 @@ t.test('hooks: egress by the bridge port in, ingress by the bridge port out or t
   t.match(renderNetworkPolicyIptables(m, 'node-1'), `-A ${ingressChainName(api)} -m addrtype --src-type LOCAL `, 'by default the node may always connect');
 });
 
-t.test('Calico: a pod\'s chains hook in by its cali interface, in and out, with no physdev match', async (t) => {
+t.test("Calico: a pod's chains hook in by its cali interface, in and out, with no physdev match", async (t) => {
   const m = await modelFor(cases['calico-both-directions']!);
   const api = m.pods.find((p) => p.name === 'api-0')!;
   const cali = caliVethName(api);
@@ -338,7 +341,7 @@ t.test('hostNetwork and Pending pods get no chains; pods of other nodes are peer
   const client = m.pods.find((p) => p.name === 'client')!;
   t.match(text2, `-A ${ingressChainName(web1)} -s ${client.ip}/32 `);
   const agent = m.pods.find((p) => p.name === 'agent')!;
-  t.notMatch(text2, `-s ${agent.ip}/32`, 'a hostNetwork pod is no peer (its address is its node\'s)');
+  t.notMatch(text2, `-s ${agent.ip}/32`, "a hostNetwork pod is no peer (its address is its node's)");
 });
 
 t.test('a re-sync declares the chains of pods no longer policed and deletes them', async (t) => {
@@ -358,7 +361,7 @@ t.test('a re-sync declares the chains of pods no longer policed and deletes them
   t.notMatch(renderNetworkPolicyIptables(terminating, 'node-1'), /KNP-TO-/);
 });
 
-t.test('jumps: one per builtin chain, same shape as kube-proxy\'s', async (t) => {
+t.test("jumps: one per builtin chain, same shape as kube-proxy's", async (t) => {
   t.equal(jumps, networkPolicyJumps);
   const list = networkPolicyJumps();
   t.same(
@@ -382,7 +385,9 @@ t.test('an unknown node is an error', async (t) => {
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const root = process.getuid?.() === 0;
-const tools = ['unshare', 'ip', 'bridge', 'iptables', 'iptables-restore', 'iptables-save', 'python3', 'timeout', 'sysctl'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
+const tools = ['unshare', 'ip', 'bridge', 'iptables', 'iptables-restore', 'iptables-save', 'python3', 'timeout', 'sysctl'].filter(
+  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0,
+);
 const skipKernel = !root ? 'needs root (unshare --net, iptables, veth and bridge devices)' : tools.length ? `needs ${tools.join(', ')}` : false;
 
 /** Runs a bash script in a new network, mount and PID namespace (everything it starts dies with it). */
@@ -441,8 +446,8 @@ nodes:
 manifests:
 ${namespace('ops', 'team: ops')}${pod('db', 'node-1', 'app: db', '[{name: mysql, containerPort: 3306}, {name: http, containerPort: 8080}]')}${pod('data-a', 'node-1', 'layer: data', '[{name: http, containerPort: 8080}, {name: alt, containerPort: 9090}]')}${pod('biz-a', 'node-1', 'layer: business')}${pod('web-a', 'node-1', 'layer: web')}${pod('data-b', 'node-2', 'layer: data', '[{name: http, containerPort: 8080}, {name: alt, containerPort: 9090}]')}${pod('web-b', 'node-2', 'layer: web')}${pod('ops-b', 'node-2', 'app: ops', undefined, 'ops')}  - {apiVersion: v1, kind: Service, metadata: {name: db}, spec: {selector: {app: db}, clusterIP: 10.96.0.33, ports: [{name: mysql, port: 3306, targetPort: mysql}]}}
 ${withDbPolicy ? np('db-allow-data', 'podSelector: {matchLabels: {app: db}}\npolicyTypes: [Ingress]\ningress:\n- from:\n  - podSelector: {matchLabels: {layer: data}}\n  ports: [{protocol: TCP, port: 3306}]') : ''}${np('biz-egress', 'podSelector: {matchLabels: {layer: business}}\npolicyTypes: [Egress]\negress:\n- to:\n  - podSelector: {matchLabels: {layer: data}}\n  ports: [{port: http}]')}${np(
-    'data-ingress',
-    `podSelector: {matchLabels: {layer: data}}
+  'data-ingress',
+  `podSelector: {matchLabels: {layer: data}}
 ingress:
 - from:
   - namespaceSelector: {matchLabels: {team: ops}}
@@ -452,7 +457,7 @@ ingress:
 - from:
   - ipBlock: {cidr: 10.244.0.0/24, except: [${webA}/32]}
   ports: [{port: 8080}]`,
-  )}`;
+)}`;
 }
 
 /** The bash that builds a model's topology as knetlab does (namespaces, stages: sysctls, ip, bridge, iptables). */
@@ -547,7 +552,7 @@ t.test('the kernel: policies let through what they allow and nothing else, same 
     { name: 'ops-b -> data-a:9090, namespaceSelector, across nodes', from: ns('ops-b'), ip: ip('data-a'), port: 9090, connect: true },
     { name: 'db -> data-a:8080, inside the ipBlock', from: ns('db'), ip: ip('data-a'), port: 8080, connect: true },
     { name: 'db -> data-a:9090, the ipBlock rule is for 8080: denied', from: ns('db'), ip: ip('data-a'), port: 9090, connect: false },
-    { name: 'web-a -> data-a:8080, the ipBlock\'s except: denied', from: ns('web-a'), ip: ip('data-a'), port: 8080, connect: false },
+    { name: "web-a -> data-a:8080, the ipBlock's except: denied", from: ns('web-a'), ip: ip('data-a'), port: 8080, connect: false },
     { name: 'web-b -> data-b:8080, bridged on node-2, outside the ipBlock: denied', from: ns('web-b'), ip: ip('data-b'), port: 8080, connect: false },
     { name: 'web-a -> web-b:8080, no policy on either', from: ns('web-a'), ip: ip('web-b'), port: 8080, connect: true },
   ];
@@ -569,20 +574,31 @@ t.test('the kernel: policies let through what they allow and nothing else, same 
   const probeLines = (list: Probe[], tag: string) =>
     [
       'probes=()',
-      ...list.map((p, i) => `( if ip netns exec ${shq(p.from)} timeout 1 bash -c 'exec 3<>/dev/tcp/${p.ip}/${p.port}' 2>/dev/null; then echo "${tag}${i} yes"; else echo "${tag}${i} no"; fi ) > ${shq(join(dir, `${tag}${i}`))} & probes+=($!)`),
+      ...list.map(
+        (p, i) =>
+          `( if ip netns exec ${shq(p.from)} timeout 1 bash -c 'exec 3<>/dev/tcp/${p.ip}/${p.port}' 2>/dev/null; then echo "${tag}${i} yes"; else echo "${tag}${i} no"; fi ) > ${shq(join(dir, `${tag}${i}`))} & probes+=($!)`,
+      ),
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash array expansion, not a template
       'wait "${probes[@]}"',
       `cat ${shq(dir)}/${tag}*`,
     ].join('\n');
   const applyPolicies = (model: Model, first: boolean, previous?: Model) =>
-    m.nodes.map((n) => heredoc(`ip netns exec ${shq(machineNetns(n.name))} iptables-restore --noflush`, networkPolicyRestore(model, n.name, { first, ...(previous ? { previous: networkPolicyRestore(previous, n.name, { first: false }) } : {}) })));
+    m.nodes.map((n) =>
+      heredoc(
+        `ip netns exec ${shq(machineNetns(n.name))} iptables-restore --noflush`,
+        networkPolicyRestore(model, n.name, { first, ...(previous ? { previous: networkPolicyRestore(previous, n.name, { first: false }) } : {}) }),
+      ),
+    );
   const script = [
     buildScript(m),
     // kube-proxy as knetlab runs it (its first sync prepends its jumps), then the policies, whose jumps go above.
     ...m.nodes.map((n) => heredoc(`ip netns exec ${shq(machineNetns(n.name))} iptables-restore --noflush --counters`, kubeProxyRestore(m, n.name, { first: true }))),
     ...applyPolicies(m, true),
     // The servers keep running until the sandbox's PID namespace ends with the script; their output goes to a file, not to the pipe the test reads.
-    ...servers.map(([name, netns, ports]) => `ip netns exec ${shq(netns)} python3 ${shq(join(dir, 'server.py'))} ${shq(name)} ${shq(join(dir, `${name}.ready`))} ${ports.join(' ')} >> ${shq(join(dir, 'servers.log'))} 2>&1 &`),
+    ...servers.map(
+      ([name, netns, ports]) =>
+        `ip netns exec ${shq(netns)} python3 ${shq(join(dir, 'server.py'))} ${shq(name)} ${shq(join(dir, `${name}.ready`))} ${ports.join(' ')} >> ${shq(join(dir, 'servers.log'))} 2>&1 &`,
+    ),
     `for i in $(seq 100); do [ $(ls ${shq(dir)}/*.ready 2>/dev/null | wc -l) -ge ${servers.length} ] && break; sleep 0.1; done`,
     `echo "== ready $(ls ${shq(dir)}/*.ready | wc -l)"`,
     'echo "== forward"',
@@ -605,16 +621,26 @@ t.test('the kernel: policies let through what they allow and nothing else, same 
   const part = (name: string) => run.stdout.split(`== ${name}\n`)[1]?.split('\n== ')[0] ?? '';
   t.match(run.stdout, `== ready ${servers.length}`, 'every server listens');
   const forward = part('forward').split('\n');
-  t.equal(forward[1], `-A FORWARD -m comment --comment "knetlab network policies: pod traffic, bridged and routed" -j ${KNP_FORWARD}`, 'the policy jump is FORWARD\'s first rule, above kube-proxy\'s and flannel\'s');
+  t.equal(
+    forward[1],
+    `-A FORWARD -m comment --comment "knetlab network policies: pod traffic, bridged and routed" -j ${KNP_FORWARD}`,
+    "the policy jump is FORWARD's first rule, above kube-proxy's and flannel's",
+  );
   t.match(part('forward'), /-j KUBE-FORWARD/);
   t.match(part('forward'), /-j FLANNEL-FWD/);
   const saved = rulesPerChain(part('save'), 'filter');
   for (const [chain, rules] of rulesPerChain(renderNetworkPolicyIptables(m, 'node-1'), 'filter')) t.same(saved.get(chain), rules, `node-1 ${chain} as rendered`);
-  const results = (text: string, tag: string) => new Map(text.split('\n').filter((l) => l.startsWith(tag)).map((l) => l.split(' ') as [string, string]));
+  const results = (text: string, tag: string) =>
+    new Map(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(tag))
+        .map((l) => l.split(' ') as [string, string]),
+    );
   const got = results(part('probes'), 'p');
   probes.forEach((p, i) => t.equal(got.get(`p${i}`), p.connect ? 'yes' : 'no', `${p.name}: ${p.connect ? 'connects' : 'does not connect'}`));
   const got2 = results(part('after'), 'q');
   after.forEach((p, i) => t.equal(got2.get(`q${i}`), p.connect ? 'yes' : 'no', `${p.name}: ${p.connect ? 'connects' : 'does not connect'}`));
-  t.notMatch(part('chains'), ingressChainName(P('db')), 'the db pod\'s chain is deleted');
-  t.match(part('chains'), ingressChainName(P('data-a')), 'the data pods\' chains stay');
+  t.notMatch(part('chains'), ingressChainName(P('db')), "the db pod's chain is deleted");
+  t.match(part('chains'), ingressChainName(P('data-a')), "the data pods' chains stay");
 });

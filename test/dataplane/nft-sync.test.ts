@@ -20,7 +20,10 @@ const web = { namespace: 'default', name: 'web' };
 
 async function rendered(replicas: number, timeout = 600) {
   const model = await modelOf(scenario(replicas, timeout));
-  const eps = model.pods.filter((p) => p.labels.app === 'web').map((p) => `${p.ip}:80`).sort();
+  const eps = model.pods
+    .filter((p) => p.labels.app === 'web')
+    .map((p) => `${p.ip}:80`)
+    .sort();
   return { text: renderKubeProxyNftables(model, 'node-1'), eps };
 }
 
@@ -35,14 +38,23 @@ t.test('a later sync adds and flushes every chain, set and map, but never an aff
   for (const chain of nftChains(text)) {
     const i = out.indexOf(out.find((l) => l.startsWith(`add chain ip kube-proxy ${chain}`))!);
     t.equal(out[i + 1], `flush chain ip kube-proxy ${chain}`, `${chain} flushed right after it is added`);
-    t.ok(out.findIndex((l) => l.startsWith(`add rule ip kube-proxy ${chain} `)) === -1 || out.findIndex((l) => l.startsWith(`add rule ip kube-proxy ${chain} `)) > i + 1, `${chain}: its rules after the flush`);
+    t.ok(
+      out.findIndex((l) => l.startsWith(`add rule ip kube-proxy ${chain} `)) === -1 || out.findIndex((l) => l.startsWith(`add rule ip kube-proxy ${chain} `)) > i + 1,
+      `${chain}: its rules after the flush`,
+    );
   }
   t.ok(out.includes('flush map ip kube-proxy service-ips'));
   t.ok(out.includes('flush set ip kube-proxy cluster-ips'));
   for (const ep of eps) {
     const set = affinitySetName(web, '', 'tcp', ep);
-    t.ok(out.some((l) => l.startsWith(`add set ip kube-proxy ${set} `)), `${set} added`);
-    t.notOk(out.some((l) => l.startsWith(`flush set ip kube-proxy ${set}`)), `${set} not flushed`);
+    t.ok(
+      out.some((l) => l.startsWith(`add set ip kube-proxy ${set} `)),
+      `${set} added`,
+    );
+    t.notOk(
+      out.some((l) => l.startsWith(`flush set ip kube-proxy ${set}`)),
+      `${set} not flushed`,
+    );
   }
   t.same(sync.stale, []);
 });
@@ -57,7 +69,10 @@ t.test('an endpoint gone: its chain flushed first and kept stale, its affinity s
   const out = lines(sync.text);
   t.equal(out[1], `flush chain ip kube-proxy ${chain}`, 'flushed before anything else');
   t.equal(out.at(-1), `delete set ip kube-proxy ${set}`, 'the set goes after every flush');
-  t.notOk(out.some((l) => l.startsWith('delete chain')), 'the chain is not deleted in the sync that removes its map element');
+  t.notOk(
+    out.some((l) => l.startsWith('delete chain')),
+    'the chain is not deleted in the sync that removes its map element',
+  );
   t.same(sync.stale, [chain]);
 
   // The next sync deletes it when asked; a chain not in the table is never deleted.
@@ -116,7 +131,7 @@ t.test('the kernel: affinity survives a sync, a stale chain is emptied then dele
   const [, afterDown = '', afterLater = '', afterShorter = ''] = run.listings;
   t.match(afterDown, new RegExp(`set ${keptSet} \\{[^}]*203\\.0\\.113\\.7`), 'the client is still remembered after the sync');
   t.match(afterDown, new RegExp(`chain ${goneChain} \\{\\s*\\}`), 'the stale chain is there, empty');
-  t.notMatch(afterDown, affinitySetName(web, '', 'tcp', gone), 'the gone endpoint\'s set is deleted at once');
+  t.notMatch(afterDown, affinitySetName(web, '', 'tcp', gone), "the gone endpoint's set is deleted at once");
   t.notMatch(afterDown, `dnat to ${gone}`);
   t.notMatch(afterLater, goneChain, 'deleted a sync later');
   t.match(afterLater, '203.0.113.7');

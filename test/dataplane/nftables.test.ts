@@ -49,7 +49,11 @@ const deployment = (name: string, replicas: number, ports = '[{containerPort: 80
 
 const service = (name: string, spec: string) => `  - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {${spec}}}\n`;
 
-const nodePortWeb = (policy: string) => scenario(`nodeport-${policy.toLowerCase()}`, deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`));
+const nodePortWeb = (policy: string) =>
+  scenario(
+    `nodeport-${policy.toLowerCase()}`,
+    deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`),
+  );
 
 const loadBalancerLocal = scenario(
   'loadbalancer-local',
@@ -69,7 +73,10 @@ const loadBalancerLocal = scenario(
 `,
 );
 
-const internalLocal = scenario('internal-local', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.82, internalTrafficPolicy: Local, ports: [{port: 80}]'));
+const internalLocal = scenario(
+  'internal-local',
+  deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.82, internalTrafficPolicy: Local, ports: [{port: 80}]'),
+);
 
 const terminating = scenario(
   'terminating',
@@ -89,7 +96,11 @@ const terminating = scenario(
 const multiPort = (replicas: number) =>
   scenario(
     'multiport-udp',
-    deployment('dns', replicas, '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153}, {name: diameter, containerPort: 3868, protocol: SCTP}]') +
+    deployment(
+      'dns',
+      replicas,
+      '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153}, {name: diameter, containerPort: 3868, protocol: SCTP}]',
+    ) +
       service(
         'dns',
         'selector: {app: dns}, clusterIP: 10.96.0.53, externalIPs: [80.11.12.53], ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}, {name: metrics, port: 9153, targetPort: metrics}, {name: diameter, port: 3868, protocol: SCTP}]',
@@ -148,7 +159,10 @@ interface Case {
 }
 
 const cases: Record<string, Case> = {
-  'clusterip-two-endpoints': { text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')), node: 'node-1' },
+  'clusterip-two-endpoints': {
+    text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')),
+    node: 'node-1',
+  },
   'nodeport-cluster-node-1': { text: nodePortWeb('Cluster'), node: 'node-1' },
   'nodeport-cluster-node-2': { text: nodePortWeb('Cluster'), node: 'node-2' },
   // Local: local- chain with the node's own endpoint; on node-2 outside traffic is dropped through @no-endpoint-*.
@@ -158,16 +172,27 @@ const cases: Record<string, Case> = {
   'loadbalancer-local-node-1': { text: loadBalancerLocal, node: 'node-1' },
   'loadbalancer-local-node-2': { text: loadBalancerLocal, node: 'node-2' },
   externalips: {
-    text: scenario('externalips', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.101, externalIPs: [80.11.12.10, 80.11.12.11], ports: [{port: 8080, targetPort: 80}]')),
+    text: scenario(
+      'externalips',
+      deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.101, externalIPs: [80.11.12.10, 80.11.12.11], ports: [{port: 8080, targetPort: 80}]'),
+    ),
     node: 'node-1',
   },
   'session-affinity': {
-    text: scenario('affinity', deployment('web', 3) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80}]')),
+    text: scenario(
+      'affinity',
+      deployment('web', 3) +
+        service('web', 'selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80}]'),
+    ),
     node: 'node-2',
   },
   // No endpoints: the ClusterIP, the external IP and the NodePort go to reject-chain through the no-endpoint maps.
   'no-endpoints': {
-    text: scenario('no-endpoints', deployment('web', 1) + service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]')),
+    text: scenario(
+      'no-endpoints',
+      deployment('web', 1) +
+        service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]'),
+    ),
     node: 'node-1',
   },
   'selectorless-endpoints': {
@@ -212,19 +237,30 @@ const web = { namespace: 'default', name: 'web' };
 // ---------------------------------------------------------------------------------------------
 // Names
 
-t.test('chain and set names: the values in upstream\'s proxier_test.go', async (t) => {
+t.test("chain and set names: the values in upstream's proxier_test.go", async (t) => {
   t.equal(servicePortChainNameBase({ namespace: 'ns1', name: 'svc1' }, 'p80', 'tcp'), 'ULMVA6XW-ns1/svc1/tcp/p80');
   t.equal(servicePortChainNameBase({ namespace: 'ns1', name: 'svc1' }, 'p80', 'TCP'), 'ULMVA6XW-ns1/svc1/tcp/p80', 'the protocol is lower-cased');
   t.equal(servicePortEndpointChainNameBase({ namespace: 'ns1', name: 'svc1' }, 'p80', 'tcp', '10.180.0.1:80'), '5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80');
   const svc = (n: number) => ({ namespace: `ns${n}`, name: `svc${n}` });
-  const known: [number, string][] = [[2, '42NFTM6N'], [3, '4AT6LBPK'], [4, 'LAUZTJTB'], [5, 'HVFWP5L3']];
+  const known: [number, string][] = [
+    [2, '42NFTM6N'],
+    [3, '4AT6LBPK'],
+    [4, 'LAUZTJTB'],
+    [5, 'HVFWP5L3'],
+  ];
   for (const [n, hash] of known) t.equal(serviceChainName('service-', svc(n), 'p80', 'tcp'), `service-${hash}-ns${n}/svc${n}/tcp/p80`);
   t.equal(serviceChainName('external-', svc(2), 'p80', 'tcp'), 'external-42NFTM6N-ns2/svc2/tcp/p80', 'every kind of chain shares the hash');
   t.equal(serviceChainName('firewall-', svc(5), 'p80', 'tcp'), 'firewall-HVFWP5L3-ns5/svc5/tcp/p80');
   t.equal(serviceChainName('local-', svc(2), 'p80', 'tcp'), 'local-42NFTM6N-ns2/svc2/tcp/p80');
-  const eps: [number, string, string][] = [[2, '10.180.0.2', 'SGOXE6O3'], [3, '10.180.0.3', 'UEIP74TE'], [4, '10.180.0.4', 'UNZV3OEC'], [4, '10.180.0.5', '5RFCDDV7'], [5, '10.180.0.3', 'GTK6MW7G']];
+  const eps: [number, string, string][] = [
+    [2, '10.180.0.2', 'SGOXE6O3'],
+    [3, '10.180.0.3', 'UEIP74TE'],
+    [4, '10.180.0.4', 'UNZV3OEC'],
+    [4, '10.180.0.5', '5RFCDDV7'],
+    [5, '10.180.0.3', 'GTK6MW7G'],
+  ];
   for (const [n, ip, hash] of eps) t.equal(endpointChainName(svc(n), 'p80', 'tcp', `${ip}:80`), `endpoint-${hash}-ns${n}/svc${n}/tcp/p80__${ip}/80`);
-  t.equal(affinitySetName(svc(5), 'p80', 'tcp', '10.180.0.3:80'), 'affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80', 'the affinity set shares its endpoint\'s base');
+  t.equal(affinitySetName(svc(5), 'p80', 'tcp', '10.180.0.3:80'), 'affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80', "the affinity set shares its endpoint's base");
   t.equal(servicePortChainNameBase(web, '', 'tcp'), `${hashAndTruncate('default/web/tcp/').slice(0, 8)}-default/web/tcp/`, 'an unnamed port leaves the last part empty');
   t.match(servicePortEndpointChainNameBase(web, 'http', 'tcp', '[fd00::1]:80'), /-default\/web\/tcp\/http__fd00..1\/80$/, 'IPv6 colons become dots');
   const long = hashAndTruncate('x'.repeat(300));
@@ -268,7 +304,7 @@ for (const name of Object.keys(cases)) {
 // ---------------------------------------------------------------------------------------------
 // Behaviour
 
-t.test('base chains and jumps: upstream\'s hooks and priorities', async (t) => {
+t.test("base chains and jumps: upstream's hooks and priorities", async (t) => {
   const text = await render('nodeport-cluster-node-1');
   t.same(linesOf(text, /^add chain ip kube-proxy \S+ \{ type/), [
     'add chain ip kube-proxy filter-prerouting { type filter hook prerouting priority -110 ; }',
@@ -302,7 +338,7 @@ t.test('base chains and jumps: upstream\'s hooks and priorities', async (t) => {
   t.notMatch(text, 'Drop traffic to unallocated ClusterIPs', 'no ServiceCIDRs watched by default (MultiCIDRServiceAllocator is off in 1.31 and 1.32)');
 });
 
-t.test('NodePorts: on the node\'s primary IP by default, on every local address but 127/8 with `all`', async (t) => {
+t.test("NodePorts: on the node's primary IP by default, on every local address but 127/8 with `all`", async (t) => {
   const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
   const node1 = m.nodes.find((n) => n.name === 'node-1')!;
   const primary = renderKubeProxyNftables(m, 'node-1');
@@ -325,7 +361,7 @@ t.test('Cluster policy: external- masquerades then goes to service-; service- ma
   t.match(text, `add element ip kube-proxy service-ips { 10.96.0.80 . tcp . 80 : goto ${svc} }\n`);
 });
 
-t.test('Local policy: local- on the endpoint\'s node; elsewhere drop through the no-endpoint maps after the short circuits', async (t) => {
+t.test("Local policy: local- on the endpoint's node; elsewhere drop through the no-endpoint maps after the short circuits", async (t) => {
   const one = await render('nodeport-local-node-1');
   const two = await render('nodeport-local-node-2');
   const ext = serviceChainName('external-', web, '', 'tcp');
@@ -351,7 +387,9 @@ t.test('internalTrafficPolicy Local: the ClusterIP goes to local-, or is dropped
   t.match(one, `add element ip kube-proxy service-ips { 10.96.0.82 . tcp . 80 : goto ${local} }`);
   t.match(one, `add rule ip kube-proxy ${local} ip daddr 10.96.0.82 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`);
   t.notMatch(one, /add chain ip kube-proxy service-\w{8}-/, 'no Cluster chain: nothing uses it');
-  t.same(linesOf(two, /^add element ip kube-proxy (no-endpoint|service-ips)/), ['add element ip kube-proxy no-endpoint-services { 10.96.0.82 . tcp . 80 comment "default/web" : drop }']);
+  t.same(linesOf(two, /^add element ip kube-proxy (no-endpoint|service-ips)/), [
+    'add element ip kube-proxy no-endpoint-services { 10.96.0.82 . tcp . 80 comment "default/web" : drop }',
+  ]);
   t.match(two, 'add element ip kube-proxy cluster-ips { 10.96.0.82 }', 'still an active ClusterIP: other ports are rejected');
   t.notMatch(two, /endpoint-\w{8}-/);
 });
@@ -370,13 +408,19 @@ t.test('no endpoints: every address of the Service goes to reject-chain', async 
 t.test('endpoints: numgen random mod N over the sorted endpoints, hairpin masquerade, DNAT', async (t) => {
   const text = await render('multiport-udp');
   const m = await modelFor(multiPort(3));
-  const ips = m.pods.filter((p) => p.name.startsWith('dns-')).map((p) => p.ip!).sort();
+  const ips = m.pods
+    .filter((p) => p.name.startsWith('dns-'))
+    .map((p) => p.ip!)
+    .sort();
   const dns = { namespace: 'default', name: 'dns' };
   const svc = serviceChainName('service-', dns, 'dns', 'udp');
   const choices = ips.map((ip, i) => `${i} : goto ${endpointChainName(dns, 'dns', 'udp', `${ip}:53`)}`).join(' , ');
   t.match(text, `add rule ip kube-proxy ${svc} numgen random mod 3 vmap { ${choices} }\n`);
   const ep = endpointChainName(dns, 'dns', 'udp', `${ips[0]}:53`);
-  t.same(linesOf(text, new RegExp(`^add rule ip kube-proxy ${ep} `)), [`add rule ip kube-proxy ${ep} ip saddr ${ips[0]} jump mark-for-masquerade`, `add rule ip kube-proxy ${ep} meta l4proto udp dnat to ${ips[0]}:53`]);
+  t.same(linesOf(text, new RegExp(`^add rule ip kube-proxy ${ep} `)), [
+    `add rule ip kube-proxy ${ep} ip saddr ${ips[0]} jump mark-for-masquerade`,
+    `add rule ip kube-proxy ${ep} meta l4proto udp dnat to ${ips[0]}:53`,
+  ]);
   t.match(text, `meta l4proto sctp dnat to ${ips[0]}:3868`);
   t.equal(linesOf(text, /^add element ip kube-proxy cluster-ips /).length, 4, 'one per Service port, as kube-proxy adds them');
   t.match(text, `add element ip kube-proxy service-ips { 80.11.12.53 . udp . 53 : goto ${serviceChainName('external-', dns, 'dns', 'udp')} }`);
@@ -487,7 +531,7 @@ t.test('the kernel applies every golden, twice in a row, to the same table', { s
   }
 });
 
-t.test('the kernel: a re-sync without a Service removes its chains, maps\' elements and sets', { skip: skipKernel }, async (t) => {
+t.test("the kernel: a re-sync without a Service removes its chains, maps' elements and sets", { skip: skipKernel }, async (t) => {
   const before = await render('upstream-overall');
   const after = renderKubeProxyNftables(await modelFor(upstream(['svc5'])), 'test-node', { serviceCIDRs: ['172.30.0.0/16'] });
   const run = inSandbox(`
@@ -503,21 +547,25 @@ ${after}EOF
   const [first = '', second = ''] = run.stdout.split(`${SEP}\n`);
   t.match(first, 'ns5/svc5', 'svc5 was there');
   t.match(first, '203.0.113.7', 'with a client in its affinity set');
-  t.notMatch(second, 'ns5/svc5', 'svc5\'s chains, sets and elements are gone');
+  t.notMatch(second, 'ns5/svc5', "svc5's chains, sets and elements are gone");
   t.notMatch(second, '172.30.0.45');
   t.notMatch(second, '5.6.7.8');
   for (const chain of nftChains(after)) t.ok(second.includes(`\tchain ${chain} {`), `kept: ${chain}`);
   t.equal(second.split('\n').filter((l) => l.startsWith('\tchain ')).length, nftChains(after).length, 'nothing else');
 });
 
-t.test('the kernel: connections go through the rules (ClusterIP, NodePort, hairpin, reject)', { skip: skipKernel || (['python3', 'curl', 'ip'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0) ? false : 'needs python3, curl and ip') }, async (t) => {
-  const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
-  const node = m.nodes.find((n) => n.name === 'node-1')!;
-  const pod = m.pods.find((p) => p.node === 'node-1')!;
-  const text = renderKubeProxyNftables(m, 'node-1');
-  // The node's namespace holds a pod (veth to 10.244.0.x) and a LAN client (veth to the node IP).
-  const server = 'import http.server\nclass H(http.server.BaseHTTPRequestHandler):\n  def do_GET(self):\n    self.send_response(200); self.end_headers(); self.wfile.write(self.client_address[0].encode())\n  def log_message(self, *a): pass\nhttp.server.HTTPServer(("0.0.0.0", 80), H).serve_forever()\n';
-  const run = inSandbox(`
+t.test(
+  'the kernel: connections go through the rules (ClusterIP, NodePort, hairpin, reject)',
+  { skip: skipKernel || (['python3', 'curl', 'ip'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0) ? false : 'needs python3, curl and ip') },
+  async (t) => {
+    const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
+    const node = m.nodes.find((n) => n.name === 'node-1')!;
+    const pod = m.pods.find((p) => p.node === 'node-1')!;
+    const text = renderKubeProxyNftables(m, 'node-1');
+    // The node's namespace holds a pod (veth to 10.244.0.x) and a LAN client (veth to the node IP).
+    const server =
+      'import http.server\nclass H(http.server.BaseHTTPRequestHandler):\n  def do_GET(self):\n    self.send_response(200); self.end_headers(); self.wfile.write(self.client_address[0].encode())\n  def log_message(self, *a): pass\nhttp.server.HTTPServer(("0.0.0.0", 80), H).serve_forever()\n';
+    const run = inSandbox(`
     mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
     ip link set lo up
     ip netns add pod && ip netns add client
@@ -538,10 +586,11 @@ ${text}EOF
     echo "hairpin=$(ip netns exec pod curl -s -m 2 http://10.96.0.80/)"
     echo "otherport=$(curl -s -m 2 http://10.96.0.80:81/ >/dev/null 2>&1; echo $?)"
     kill %1`);
-  t.equal(run.status, 0, run.stderr);
-  // Each is masqueraded (node traffic, external traffic with Cluster policy, hairpin): the pod sees the node's pod-side address.
-  t.match(run.stdout, `clusterip=${node.addresses.cni0}\n`);
-  t.match(run.stdout, `nodeport=${node.addresses.cni0}\n`);
-  t.match(run.stdout, `hairpin=${node.addresses.cni0}\n`);
-  t.match(run.stdout, 'otherport=7\n', 'another port of a ClusterIP is rejected: connection refused');
-});
+    t.equal(run.status, 0, run.stderr);
+    // Each is masqueraded (node traffic, external traffic with Cluster policy, hairpin): the pod sees the node's pod-side address.
+    t.match(run.stdout, `clusterip=${node.addresses.cni0}\n`);
+    t.match(run.stdout, `nodeport=${node.addresses.cni0}\n`);
+    t.match(run.stdout, `hairpin=${node.addresses.cni0}\n`);
+    t.match(run.stdout, 'otherport=7\n', 'another port of a ClusterIP is rejected: connection refused');
+  },
+);

@@ -290,14 +290,20 @@ t.test('checksum: of the configuration, not of its prefix; the status server ans
   t.match(a, `listen 127.0.0.1:${STATUS_PORT} default_server;`);
   const scaled: Model = { ...model, endpointSlices: model.endpointSlices.map((s) => ({ ...s, endpoints: s.endpoints.slice(0, 1) })) };
   t.not(nginxConfChecksum(renderNginxConf(scaled, controllerOf(model), { prefix: '/a' })), nginxConfChecksum(a), 'an endpoint change changes it');
-  t.same(planNginx(model).servers.map((s) => s.hostname), ['_', 'business-user.ns-jo', 'test.nginx.com']);
+  t.same(
+    planNginx(model).servers.map((s) => s.hostname),
+    ['_', 'business-user.ns-jo', 'test.nginx.com'],
+  );
 });
 
 t.test('nothing outside the prefix: pid, logs, lock and temp folders', async (t) => {
   const text = renderNginxConf(models.paths!, controllerOf(models.paths!), { prefix: '/x/y' });
   const paths = [...text.matchAll(/^\s*(pid|lock_file|error_log|access_log|\w+_temp_path) (?!off;)(\S+)/gm)].map((m) => m[2]!);
   t.equal(paths.length, 9);
-  t.ok(paths.every((p) => p.startsWith('/x/y/')), paths.join(' '));
+  t.ok(
+    paths.every((p) => p.startsWith('/x/y/')),
+    paths.join(' '),
+  );
   t.notMatch(text, '/etc/nginx');
   t.notMatch(text, /\binclude\b/);
   t.match(text, /^daemon off;$/m);

@@ -20,7 +20,11 @@ manifests:
 t.test('the ports kube-proxy programs, by Service, then port name; endpoints by ip:port, local per node', async (t) => {
   const model = await modelOf(text);
   const ports = baseServicePorts(model, 'node-1');
-  t.same(ports.map((p) => `${p.name}/${p.protocol}`), ['default/web:dns/udp', 'default/web:http/tcp', 'default/web-b:http/tcp'], 'no headless, no ExternalName; web before web-b');
+  t.same(
+    ports.map((p) => `${p.name}/${p.protocol}`),
+    ['default/web:dns/udp', 'default/web:http/tcp', 'default/web-b:http/tcp'],
+    'no headless, no ExternalName; web before web-b',
+  );
   const web = ports[1]!;
   t.same(web.service, { namespace: 'default', name: 'web' });
   t.equal(web.portName, 'http');
@@ -28,10 +32,20 @@ t.test('the ports kube-proxy programs, by Service, then port name; endpoints by 
   t.ok(web.externalPolicyLocal);
   t.not(web.healthCheckNodePort, 0, 'a Local LoadBalancer has its health check node port');
   t.equal(ports[2]!.healthCheckNodePort, 0);
-  t.same(web.endpoints.map((e) => e.str), [...web.endpoints.map((e) => e.str)].sort());
+  t.same(
+    web.endpoints.map((e) => e.str),
+    [...web.endpoints.map((e) => e.str)].sort(),
+  );
   const onNode1 = new Set(model.pods.filter((p) => p.node === 'node-1').map((p) => p.ip));
-  t.same(web.endpoints.map((e) => e.isLocal), web.endpoints.map((e) => onNode1.has(e.ip)));
-  t.same(baseServicePorts(model, 'node-2')[1]!.endpoints.map((e) => e.isLocal), web.endpoints.map((e) => !onNode1.has(e.ip)), 'the same endpoints, local to the other node');
+  t.same(
+    web.endpoints.map((e) => e.isLocal),
+    web.endpoints.map((e) => onNode1.has(e.ip)),
+  );
+  t.same(
+    baseServicePorts(model, 'node-2')[1]!.endpoints.map((e) => e.isLocal),
+    web.endpoints.map((e) => !onNode1.has(e.ip)),
+    'the same endpoints, local to the other node',
+  );
 });
 
 t.test('names', async (t) => {
@@ -39,9 +53,16 @@ t.test('names', async (t) => {
   t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, 'p'), 'ns/svc:p');
   const model = await modelOf(text);
   const [base] = baseServicePorts(model, 'node-1');
-  const named = withNames(baseServicePorts(model, 'node-1')[0]!, (s) => ({ chain: `C-${s.name}` }), (_s, e) => ({ epChain: `E-${e.str}` }));
+  const named = withNames(
+    baseServicePorts(model, 'node-1')[0]!,
+    (s) => ({ chain: `C-${s.name}` }),
+    (_s, e) => ({ epChain: `E-${e.str}` }),
+  );
   t.equal(named.chain, 'C-default/web:dns');
-  t.same(named.endpoints.map((e) => e.epChain), base!.endpoints.map((e) => `E-${e.str}`));
+  t.same(
+    named.endpoints.map((e) => e.epChain),
+    base!.endpoints.map((e) => `E-${e.str}`),
+  );
   const { chain: _c, endpoints, ...rest } = named;
   t.same({ ...rest, endpoints: endpoints.map(({ epChain: _e, ...e }) => e) }, base, 'the rest is the shared model');
 });

@@ -107,11 +107,15 @@ function macsGiven(plan: TopologyPlan): string[] {
   return plan.stages.flat().flatMap((ns) => ns.ip.flatMap((l) => (/^link (add|set) /.test(l) ? [...l.matchAll(/ address (\S+)/g)].map((x) => x[1]!) : [])));
 }
 
-t.test('interface names fit Linux\'s 15 characters and are unique per namespace', async (t) => {
+t.test("interface names fit Linux's 15 characters and are unique per namespace", async (t) => {
   for (const [name, m] of models) {
     const ifs = createdInterfaces(renderTopology(m));
     t.ok(ifs.length > 0, `${name}: interfaces found`);
-    t.same(ifs.filter((i) => i.name.length > 15), [], `${name}: no name longer than 15`);
+    t.same(
+      ifs.filter((i) => i.name.length > 15),
+      [],
+      `${name}: no name longer than 15`,
+    );
     const keys = ifs.map((i) => `${i.ns}/${i.name}`);
     t.equal(new Set(keys).size, keys.length, `${name}: no interface made twice in one namespace`);
   }
@@ -137,7 +141,7 @@ t.test('MAC addresses are unique, unicast and locally administered, and every in
   }
 });
 
-t.test('every veth\'s far-end namespace exists before, and is configured after, the stage that makes it', async (t) => {
+t.test("every veth's far-end namespace exists before, and is configured after, the stage that makes it", async (t) => {
   for (const [name, m] of models) {
     const plan = renderTopology(m);
     const stageOf = new Map<string, number>();
@@ -184,7 +188,10 @@ t.test('200 pods render in milliseconds', async (t) => {
 
 t.test('stages: the LAN, then nodes and hosts, then pods', async (t) => {
   const plan = renderTopology(model('flannel-vxlan'));
-  t.same(plan.stages.map((s) => s.map((n) => n.kind)), [['lan'], ['node', 'node', 'node', 'host'], Array(8).fill('pod')]);
+  t.same(
+    plan.stages.map((s) => s.map((n) => n.kind)),
+    [['lan'], ['node', 'node', 'node', 'host'], Array(8).fill('pod')],
+  );
   t.same(plan.namespaces.slice(0, 5), ['lan', 'node-1', 'node-2', 'node-3', 'client']);
   t.ok(plan.namespaces.includes('web-0.default') && plan.namespaces.includes('client.tools'), 'pods are NAME.NAMESPACE');
   t.same(netnsAddLines(['lan', 'web-0.default']), ['netns add lan', 'netns add web-0.default']);
@@ -194,7 +201,7 @@ t.test('stages: the LAN, then nodes and hosts, then pods', async (t) => {
   t.ok(lan.ip.includes(`link add node-2 address ${macAddress('lan-port', 'node-2')} type veth peer name eth0 netns node-2`));
 });
 
-t.test('a node: eth0, cni0, flannel.1 with one route, neighbour and fdb entry per other node, pods\' veths', async (t) => {
+t.test("a node: eth0, cni0, flannel.1 with one route, neighbour and fdb entry per other node, pods' veths", async (t) => {
   const m = model('flannel-vxlan');
   const node1 = nsOf(renderTopology(m), 'node-1');
   const node2 = m.nodes[1]!;
@@ -204,8 +211,14 @@ t.test('a node: eth0, cni0, flannel.1 with one route, neighbour and fdb entry pe
   const flannelMac2 = macAddress('flannel.1', 'node-2');
   t.ok(node1.ip.includes(`neigh replace 10.244.1.0 lladdr ${flannelMac2} dev flannel.1 nud permanent`));
   t.ok(node1.ip.includes('route replace 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink'));
-  t.same(node1.bridge, [`fdb replace ${flannelMac2} dev flannel.1 dst ${node2.ip} self permanent`, `fdb replace ${macAddress('flannel.1', 'node-3')} dev flannel.1 dst 192.168.8.13 self permanent`]);
-  t.notOk(node1.ip.some((l) => l.includes('10.244.0.0/24 via')), 'no route to its own subnet through the overlay');
+  t.same(node1.bridge, [
+    `fdb replace ${flannelMac2} dev flannel.1 dst ${node2.ip} self permanent`,
+    `fdb replace ${macAddress('flannel.1', 'node-3')} dev flannel.1 dst 192.168.8.13 self permanent`,
+  ]);
+  t.notOk(
+    node1.ip.some((l) => l.includes('10.244.0.0/24 via')),
+    'no route to its own subnet through the overlay',
+  );
   t.same(node1.sysctls, {
     'net.ipv4.ip_forward': '1',
     'net.bridge.bridge-nf-call-iptables': '1',
@@ -224,12 +237,15 @@ t.test('a node: eth0, cni0, flannel.1 with one route, neighbour and fdb entry pe
     `link set dev ${podVethName(web0)} type bridge_slave hairpin on`,
     `link set dev ${podVethName(web0)} up`,
   ]);
-  t.ok(vethLines.every((l) => node1.ip.includes(l)), 'the node plan holds its pods\' veths, as renderPodVeth renders them');
+  t.ok(
+    vethLines.every((l) => node1.ip.includes(l)),
+    "the node plan holds its pods' veths, as renderPodVeth renders them",
+  );
   const cni0 = node1.ip.indexOf('link set dev cni0 up');
   t.ok(cni0 >= 0 && cni0 < node1.ip.indexOf(vethLines[0]!), 'cni0 exists before its ports');
 });
 
-t.test('host-gw: routes via the other nodes\' LAN addresses, no VXLAN, pod MTU 1500', async (t) => {
+t.test("host-gw: routes via the other nodes' LAN addresses, no VXLAN, pod MTU 1500", async (t) => {
   const plan = renderTopology(model('host-gw'));
   const node1 = nsOf(plan, 'node-1');
   t.ok(node1.ip.includes('route replace 10.244.1.0/24 via 192.168.8.12 dev eth0'));
@@ -249,7 +265,7 @@ t.test('a host: eth0, default route, its routes; no sysctls or iptables', async 
   t.notMatch(client.etc['resolv.conf'], /nameserver \d/);
 });
 
-t.test('a pod: eth0 in its node\'s subnet, routes via cni0, resolv.conf for its namespace', async (t) => {
+t.test("a pod: eth0 in its node's subnet, routes via cni0, resolv.conf for its namespace", async (t) => {
   const m = model('flannel-vxlan');
   const pod = m.pods.find((p) => p.name === 'client' && p.namespace === 'tools')!;
   const p = renderPodNamespace(m, pod);
@@ -283,7 +299,7 @@ t.test('a hostNetwork pod has no namespace and no veth; its node is unchanged', 
   t.same(nsOf(renderTopology(without), 'node-3'), nsOf(plan, 'node-3'));
 });
 
-t.test('podEgressMasquerade false: no FLANNEL-POSTRTG, flannel\'s forward rules stay', async (t) => {
+t.test("podEgressMasquerade false: no FLANNEL-POSTRTG, flannel's forward rules stay", async (t) => {
   const node1 = nsOf(renderTopology(model('no-egress-masquerade')), 'node-1');
   t.notMatch(node1.iptables, /FLANNEL-POSTRTG|MASQUERADE/);
   t.match(node1.iptables, /^\*nat\n:PREROUTING ACCEPT \[0:0\]\n:INPUT ACCEPT \[0:0\]\n:OUTPUT ACCEPT \[0:0\]\n:POSTROUTING ACCEPT \[0:0\]\nCOMMIT\n\*filter\n/);
@@ -299,10 +315,10 @@ t.test('pods added and removed later: the same lines a full render gives', async
   t.same(renderPodNamespace(grown, late), nsOf(full, 'web-9.default'));
   const node2 = nsOf(full, 'node-2');
   const before = nsOf(renderTopology(m), 'node-2');
-  t.same(node2.ip, [...before.ip, ...renderPodVeth(grown, late)], 'the node gains exactly the pod\'s veth lines');
+  t.same(node2.ip, [...before.ip, ...renderPodVeth(grown, late)], "the node gains exactly the pod's veth lines");
   const web0 = m.pods.find((p) => p.name === 'web-0')!;
   const added = renderPods(grown, [late, web0]);
-  t.same(added.namespaces, ['web-9.default', 'web-0.default'], 'renderPods: the new pods\' namespaces');
+  t.same(added.namespaces, ['web-9.default', 'web-0.default'], "renderPods: the new pods' namespaces");
   t.same(
     added.stages[0]!.map((n) => [n.name, n.ip, n.bridge, n.sysctls, n.iptables, n.etc]),
     [
@@ -328,22 +344,25 @@ t.test('names the kernel would refuse or confuse are reported, not rendered', as
   t.ok(renderNode(m, m.nodes[0]!).ip.length > 0);
 });
 
-t.test('Calico VXLAN: routed cali veths, the node\'s block, vxlan.calico with one route, neighbour and fdb entry per other node', async (t) => {
+t.test("Calico VXLAN: routed cali veths, the node's block, vxlan.calico with one route, neighbour and fdb entry per other node", async (t) => {
   const m = model('calico-vxlan');
   const plan = renderTopology(m);
   const node1 = nsOf(plan, 'node-1');
   const [n1, n2] = [m.nodes[0]!, m.nodes[1]!];
   t.same([n1.podCIDR, n2.podCIDR], ['10.244.0.0/26', '10.244.0.64/26'], 'node i gets the i-th /26 block of the pool');
-  t.same(n1.addresses, { 'vxlan.calico': '10.244.0.0' }, 'the tunnel takes the block\'s first address; no cni0');
+  t.same(n1.addresses, { 'vxlan.calico': '10.244.0.0' }, "the tunnel takes the block's first address; no cni0");
   t.ok(node1.ip.includes(`link add vxlan.calico address ${vxlanCalicoMac(n1)} mtu 1450 type vxlan id 4096 local ${n1.ip} dev eth0 dstport 4789 nolearning`));
   t.ok(node1.ip.includes('addr add 10.244.0.0/32 dev vxlan.calico'));
   t.ok(node1.ip.includes('route add blackhole 10.244.0.0/26'));
   t.ok(node1.ip.includes(`neigh replace 10.244.0.64 lladdr ${vxlanCalicoMac(n2)} dev vxlan.calico nud permanent`));
   t.ok(node1.ip.includes('route replace 10.244.0.64/26 via 10.244.0.64 dev vxlan.calico onlink'));
   t.ok(node1.bridge.includes(`fdb replace ${vxlanCalicoMac(n2)} dev vxlan.calico dst ${n2.ip} self permanent`));
-  t.notOk(node1.ip.some((l) => l.includes('cni0')), 'no bridge');
+  t.notOk(
+    node1.ip.some((l) => l.includes('cni0')),
+    'no bridge',
+  );
   const web0 = m.pods.find((p) => p.name === 'web-0')!;
-  t.equal(web0.ip, '10.244.0.1', 'the first pod takes the address after the tunnel\'s');
+  t.equal(web0.ip, '10.244.0.1', "the first pod takes the address after the tunnel's");
   const cali = caliVethName(web0);
   t.match(cali, /^cali[0-9a-f]{11}$/);
   t.same(renderPodVeth(m, web0), [
@@ -352,7 +371,12 @@ t.test('Calico VXLAN: routed cali veths, the node\'s block, vxlan.calico with on
     `link set dev ${cali} up`,
     `route add 10.244.0.1/32 dev ${cali} scope link`,
   ]);
-  t.same(nsOf(plan, 'web-0.default').ip.slice(2), ['addr add 10.244.0.1/32 dev eth0', 'link set dev eth0 up', 'route add 169.254.1.1 dev eth0 scope link', 'route add default via 169.254.1.1 dev eth0']);
+  t.same(nsOf(plan, 'web-0.default').ip.slice(2), [
+    'addr add 10.244.0.1/32 dev eth0',
+    'link set dev eth0 up',
+    'route add 169.254.1.1 dev eth0 scope link',
+    'route add default via 169.254.1.1 dev eth0',
+  ]);
   t.equal(node1.sysctls['net.ipv4.conf.default.proxy_arp'], '1');
   t.match(node1.iptables, '-A cali-nat-outgoing -m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst -j MASQUERADE --random-fully');
   t.match(node1.iptables, '-A cali-POSTROUTING -o vxlan.calico -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL -j MASQUERADE --random-fully');
@@ -366,7 +390,7 @@ t.test('libcalico-go\'s veth name: cali + 11 hex of sha1("namespace.name")', asy
   t.equal(caliVethName({ namespace: 'default', name: 'web-0' }).length, 15, 'exactly IFNAMSIZ - 1');
 });
 
-t.test('Calico IPIP and BGP: the block via the peer\'s LAN address, into tunl0 or out of eth0', async (t) => {
+t.test("Calico IPIP and BGP: the block via the peer's LAN address, into tunl0 or out of eth0", async (t) => {
   const ipip = model('calico-ipip');
   const n1 = nsOf(renderTopology(ipip), 'node-1');
   t.same(ipip.nodes[0]!.addresses, { tunl0: '10.244.0.0' });
@@ -375,9 +399,12 @@ t.test('Calico IPIP and BGP: the block via the peer\'s LAN address, into tunl0 o
   t.match(n1.iptables, '-A cali-POSTROUTING -o tunl0 -m addrtype');
   const bgp = model('calico-bgp');
   const b1 = nsOf(renderTopology(bgp), 'node-1');
-  t.same(bgp.nodes[0]!.addresses, {}, 'no tunnel, no address but eth0\'s');
-  t.equal(bgp.pods.find((p) => p.name === 'web-0')!.ip, '10.244.0.0', 'without a tunnel the block\'s first address is a pod\'s');
+  t.same(bgp.nodes[0]!.addresses, {}, "no tunnel, no address but eth0's");
+  t.equal(bgp.pods.find((p) => p.name === 'web-0')!.ip, '10.244.0.0', "without a tunnel the block's first address is a pod's");
   t.ok(b1.ip.includes('route replace 10.244.0.64/26 via 192.168.8.12 dev eth0'));
   t.notMatch(b1.iptables, 'cali-POSTROUTING -o', 'no tunnel rule');
-  t.ok(b1.ip.some((l) => l.includes('mtu 1500 type veth')), 'the LAN\'s MTU without encapsulation');
+  t.ok(
+    b1.ip.some((l) => l.includes('mtu 1500 type veth')),
+    "the LAN's MTU without encapsulation",
+  );
 });

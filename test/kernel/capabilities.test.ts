@@ -38,11 +38,14 @@ t.test('a missing feature is named with its module, the error and where to get i
   t.match(reason, 'ip_vs_sh (module ip_vs_sh:');
   t.match(reason, 'scripts/vm run');
   t.notMatch(reason, 'veth');
-  t.ok(runner.calls.some((c) => c.argv.includes('-s') && c.argv.includes('sh')), 'the scheduler probe asks for sh');
+  t.ok(
+    runner.calls.some((c) => c.argv.includes('-s') && c.argv.includes('sh')),
+    'the scheduler probe asks for sh',
+  );
   t.equal(missingReason(await probeCapabilities(new RecordingRunner(), features), features), null, 'nothing missing');
 });
 
 t.test('a probe that times out is an error, not a missing feature', async (t) => {
   const runner = new RecordingRunner((argv) => (argv.includes('iptables-restore') ? { exitCode: 124, timedOut: true } : {}));
-  await t.rejects(probeCapabilities(runner, ["nat"]), /the probe for nat .* did not finish in 60 s/);
+  await t.rejects(probeCapabilities(runner, ['nat']), /the probe for nat .* did not finish in 60 s/);
 });

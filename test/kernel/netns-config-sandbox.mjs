@@ -37,7 +37,11 @@ if (mode === 'errors') {
   };
   const out = {
     missingNetns: await attempt({ netns: 'nope', sysctls: [], ops: [] }),
-    missingDevice: await attempt({ netns: 'x', sysctls: [], ops: [{ op: 'addr', cmd: 'add', dev: 'eth9', address: '10.0.0.1', prefix: 24, line: 'addr add 10.0.0.1/24 dev eth9' }] }),
+    missingDevice: await attempt({
+      netns: 'x',
+      sysctls: [],
+      ops: [{ op: 'addr', cmd: 'add', dev: 'eth9', address: '10.0.0.1', prefix: 24, line: 'addr add 10.0.0.1/24 dev eth9' }],
+    }),
     badSysctl: await attempt({ netns: 'x', sysctls: [['net.ipv4.no_such_knob', '1']], ops: [] }),
     first: await attempt({ netns: 'x', sysctls: [], ops: [{ op: 'addr', cmd: 'add', dev: 'lo', address: '10.9.9.9', prefix: 32, line: 'addr add 10.9.9.9/32 dev lo' }] }),
     again: await attempt({ netns: 'x', sysctls: [], ops: [{ op: 'addr', cmd: 'add', dev: 'lo', address: '10.9.9.9', prefix: 32, line: 'addr add 10.9.9.9/32 dev lo' }] }),
@@ -69,10 +73,23 @@ if (mode === 'helper') {
 
 // What differs between two builds of the same plan: kernel-chosen numbers, timers, counters, timing.
 const VARIES = /^(ifindex|link_index|link_netnsid|operstate|.*_timer|stats64?|valid_life_time|preferred_life_time|tentative|dadfailed|nodad|used|updated)$/;
-const clean = (v) => (Array.isArray(v) ? v.map(clean) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k]) => !VARIES.test(k)).map(([k, x]) => [k, clean(x)])) : v);
+const clean = (v) =>
+  Array.isArray(v)
+    ? v.map(clean)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.entries(v)
+            .filter(([k]) => !VARIES.test(k))
+            .map(([k, x]) => [k, clean(x)]),
+        )
+      : v;
 const json = (argv) => clean(JSON.parse(run(argv) || '[]'));
 // Dumps whose order follows timing (IPv6 routes as addresses settle) or a per-namespace hash seed (neighbours).
-const sorted = (xs) => xs.map((x) => JSON.stringify(x)).sort().map((x) => JSON.parse(x));
+const sorted = (xs) =>
+  xs
+    .map((x) => JSON.stringify(x))
+    .sort()
+    .map((x) => JSON.parse(x));
 const state = {};
 for (const ns of plan.stages.flat()) {
   const n = ['-n', ns.name];

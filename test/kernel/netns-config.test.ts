@@ -15,12 +15,19 @@ t.test('protocol: an answer per line, in order, naming the namespace; a bad line
   // Every request fails before entering a namespace, so this touches nothing and needs no root.
   const input = ['not json', '{"netns":"a"}', '{"id":3,"netns":"../etc"}', '{"id":4,"netns":"knetlab-test-no-such-netns","ops":[]}', '{"id":5}', ''].join('\n');
   const r = spawnSync('python3', ['-I', script], { input, encoding: 'utf8', timeout: 10_000 });
-  const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const answers = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(answers.length, 5, r.stderr);
   t.match(answers[0], { id: null, ok: false, error: /bad request line/ });
   t.match(answers[1], { id: null, ok: false, error: /bad request line/ }, 'a request without an id');
   t.match(answers[2], { id: 3, ok: false, error: "netns ../etc: bad netns name '../etc'" });
-  t.match(answers[3], { id: 4, ok: false, error: /^netns knetlab-test-no-such-netns: cannot open \/run\/netns\/knetlab-test-no-such-netns: No such file or directory \(ENOENT\)$/ });
+  t.match(answers[3], {
+    id: 4,
+    ok: false,
+    error: /^netns knetlab-test-no-such-netns: cannot open \/run\/netns\/knetlab-test-no-such-netns: No such file or directory \(ENOENT\)$/,
+  });
   t.match(answers[4], { id: 5, ok: false, error: /bad request/ });
   t.equal(r.status, 1, 'exit 1: a line could not be read');
 });
@@ -41,12 +48,17 @@ t.test('NetnsConfig asks one line per namespace and throws what the helper said'
   await helper.end();
   t.equal(runner.calls.length, 1, 'one process for every namespace');
   t.same(runner.calls[0]!.argv, NETNS_CONFIG_COMMAND);
-  t.same(runner.calls[0]!.input.trim().split('\n').map((l) => JSON.parse(l) as unknown), [
-    { id: 1, netns: 'a', sysctls: [['net.ipv4.ip_forward', '1']], ops: [] },
-    { id: 2, netns: 'b', sysctls: [], ops: [] },
-    { id: 3, netns: 'c', sysctls: [], ops: [] },
-    { id: 4, netns: 'd', sysctls: [], ops: [] },
-  ]);
+  t.same(
+    runner.calls[0]!.input.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
+    [
+      { id: 1, netns: 'a', sysctls: [['net.ipv4.ip_forward', '1']], ops: [] },
+      { id: 2, netns: 'b', sysctls: [], ops: [] },
+      { id: 3, netns: 'c', sysctls: [], ops: [] },
+      { id: 4, netns: 'd', sysctls: [], ops: [] },
+    ],
+  );
 });
 
 function inSandbox(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -55,7 +67,7 @@ function inSandbox(...args: string[]): { status: number | null; stdout: string; 
   return spawnSync('unshare', ['--net', '--mount', '--pid', '--fork', '--mount-proc', '--', process.execPath, sandbox, ...args], { encoding: 'utf8', env, timeout: 120_000 });
 }
 
-t.test('the kernel\'s refusals name the namespace, the line and the errno; later requests still run', { skip: notRoot }, async (t) => {
+t.test("the kernel's refusals name the namespace, the line and the errno; later requests still run", { skip: notRoot }, async (t) => {
   if (!existsSync('dist/kernel/netns-config.py')) throw new Error('dist/kernel/netns-config.py is missing: run `npm run build` first (npm test does)');
   const run = inSandbox('errors');
   t.equal(run.status, 0, run.stderr);
@@ -67,7 +79,7 @@ t.test('the kernel\'s refusals name the namespace, the line and the errno; later
   t.equal(out.again, 'netns-config: netns x: `addr add 10.9.9.9/32 dev lo`: File exists (EEXIST)');
   t.equal(out.afterErrors, 'ok');
   t.equal(out.forward, '1', 'the sysctl was set in the namespace entered');
-  t.equal(out.homeForward, '0', 'and not in the helper\'s own');
+  t.equal(out.homeForward, '0', "and not in the helper's own");
 });
 
 for (const network of ['flannel-vxlan', 'host-gw']) {
@@ -86,7 +98,7 @@ for (const network of ['flannel-vxlan', 'host-gw']) {
     // The comparison means something only if the state is there: hairpin ports, the overlay's entries.
     const node1 = ip['node-1']!;
     const veths = (node1.links as { ifname: string; master?: string; linkinfo?: { info_slave_data?: { hairpin?: boolean } } }[]).filter((l) => l.ifname.startsWith('veth'));
-    t.ok(veths.length >= 2 && veths.every((l) => l.master === 'cni0' && l.linkinfo?.info_slave_data?.hairpin === true), 'pods\' veths are cni0 ports with hairpin on');
+    t.ok(veths.length >= 2 && veths.every((l) => l.master === 'cni0' && l.linkinfo?.info_slave_data?.hairpin === true), "pods' veths are cni0 ports with hairpin on");
     if (network === 'flannel-vxlan') {
       t.equal(node1.neighbours!.length, 2, 'a permanent neighbour per other node');
       t.equal((node1.fdb as { ifname: string; dst?: string }[]).filter((e) => e.ifname === 'flannel.1' && e.dst).length, 2, 'an fdb entry per other node');

@@ -46,7 +46,9 @@ function processes(): Proc[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8')
+        .split('\0')
+        .filter((a, i, all) => a !== '' || i < all.length - 1);
       out.push({ pid: Number(name), argv, cmd: argv.join(' ') });
     } catch {
       // gone meanwhile
@@ -75,7 +77,10 @@ function processesOf(tag: string): Proc[] {
 function isSandboxMain(p: Proc): boolean {
   if (!p.argv.some((a) => a.endsWith('/sandbox-main.js')) || basename(p.argv[0] ?? '').startsWith('unshare')) return false;
   try {
-    const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+    const nspid = /^NSpid:\s+(.*)$/m
+      .exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1]
+      ?.trim()
+      .split(/\s+/);
     return nspid !== undefined && nspid.length > 1 && nspid[nspid.length - 1] === '1';
   } catch {
     return false;
@@ -307,7 +312,9 @@ async function assertClean(t: Test, c: Case, ms = 5000): Promise<void> {
   c.watch.stop();
   const keys = [...c.watch.namespaces.keys()];
   const clean = await until(() => processesOf(c.tag).length === 0 && namespacesInUse(keys, ended).length === 0, ms);
-  t.comment(`clean ${clean ? `after ${Math.round(performance.now() - start)} ms` : `NOT after ${ms} ms`}: ${c.watch.seen.size} processes and ${keys.length} namespaces seen during the run`);
+  t.comment(
+    `clean ${clean ? `after ${Math.round(performance.now() - start)} ms` : `NOT after ${ms} ms`}: ${c.watch.seen.size} processes and ${keys.length} namespaces seen during the run`,
+  );
   t.ok(c.watch.sandboxes.size > 0, 'the watcher saw the sandbox running');
   t.ok(keys.length > 0, `the watcher saw the sandbox's own namespaces (${c.watch.netns.size} netns: ${[...c.watch.netns].sort().join(' ')})`);
   t.same(
@@ -341,7 +348,11 @@ function assertInterrupted(t: Test, e: Exit, sent: number, sig: string, where: R
   const r = parseJson(t, e)?.scenarios[0];
   t.equal(r?.status, 'failed', 'the report is printed, the scenario not passed');
   t.match(r?.reason ?? '', new RegExp(`^interrupted by ${sig} ${where.source}`), 'its reason says it was interrupted, and where');
-  t.same(r?.steps.map((s) => s.status), ['passed', 'skipped'], 'the step that finished, and the one cut short');
+  t.same(
+    r?.steps.map((s) => s.status),
+    ['passed', 'skipped'],
+    'the step that finished, and the one cut short',
+  );
   t.match(e.stderr, new RegExp(`knetlab: interrupted by ${sig}: the report above shows what finished`));
 }
 
@@ -417,10 +428,15 @@ if (distMissing) {
     t.ok(diag?.startsWith(`${c.diagnostics}/`), `the diagnostics folder is below --diagnostics: ${diag}`);
     if (diag) {
       const files = existsSync(diag) ? readdirSync(diag).sort() : [];
-      t.match(readFileSync(join(diag, 'step.txt'), 'utf8'), /^step: a reachable pod .*\nexpected: every try fails with timeout\nseen: .*status 200/m, 'step.txt says what was expected and seen');
+      t.match(
+        readFileSync(join(diag, 'step.txt'), 'utf8'),
+        /^step: a reachable pod .*\nexpected: every try fails with timeout\nseen: .*status 200/m,
+        'step.txt says what was expected and seen',
+      );
       for (const ns of ['lan', 'node-1', 'node-2', 'web-0.default', 'web-1.default']) {
         t.ok(files.includes(`${ns}.txt`), `${ns}.txt is there`);
-        if (files.includes(`${ns}.txt`)) t.match(readFileSync(join(diag, `${ns}.txt`), 'utf8'), /### ip -d addr\n(.|\n)*### ip route show table all/, `${ns}.txt holds the namespace's kernel view`);
+        if (files.includes(`${ns}.txt`))
+          t.match(readFileSync(join(diag, `${ns}.txt`), 'utf8'), /### ip -d addr\n(.|\n)*### ip route show table all/, `${ns}.txt holds the namespace's kernel view`);
       }
       t.match(readFileSync(join(diag, 'node-1.txt'), 'utf8'), /flannel\.1/, "node-1's view shows its flannel.1 device");
       t.ok(files.includes('echo-log.jsonl'), 'the echo servers log is copied');
@@ -465,7 +481,8 @@ if (distMissing) {
     const state = join(c.dir, 'state');
     const { child, exit } = c.cli(['up', '--diagnostics', c.diagnostics, '--artifacts', join(c.dir, 'artifacts'), file], { env: { KNETLAB_STATE_DIR: state } });
     // The build waits for the command pod's port, which never listens: up is mid-build.
-    if (!(await waitFor(t, c, 'the command pod runs (the build waits for it to listen)', () => processesOf(c.tag).some((p) => p.argv[0] === 'sleep' && p.argv[1] === '600'), exit))) return;
+    if (!(await waitFor(t, c, 'the command pod runs (the build waits for it to listen)', () => processesOf(c.tag).some((p) => p.argv[0] === 'sleep' && p.argv[1] === '600'), exit)))
+      return;
     const sent = performance.now();
     process.kill(child.pid!, 'SIGINT');
     const e = await Promise.race([exit, sleep(5000).then(() => undefined)]);

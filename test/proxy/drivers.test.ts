@@ -35,7 +35,7 @@ t.test('an unknown mode is an error naming the modes, never iptables', async (t)
   t.same(runner.calls, [], 'nothing applied');
 });
 
-t.test('render is the mode\'s renderer', async (t) => {
+t.test("render is the mode's renderer", async (t) => {
   t.equal(proxyDrivers.iptables.render(await modelOf(scenario('iptables')), 'node-1'), renderKubeProxyIptables(await modelOf(scenario('iptables')), 'node-1'));
   t.equal(proxyDrivers.nftables.render(await modelOf(scenario('nftables')), 'node-1'), renderKubeProxyNftables(await modelOf(scenario('nftables')), 'node-1'));
   t.same(proxyDrivers.ipvs.render(await modelOf(scenario('ipvs')), 'node-1'), renderIpvs(await modelOf(scenario('ipvs')), 'node-1'));
@@ -47,10 +47,16 @@ t.test('features: each mode names its own', async (t) => {
   t.same(proxyDrivers.ipvs.features(await modelOf(scenario('ipvs'))), ['ip_vs', 'ip_vs_rr', 'dummy', 'ipset']);
 });
 
-t.test('the source-IP model\'s mode-only rules are each one mode\'s', async (t) => {
+t.test("the source-IP model's mode-only rules are each one mode's", async (t) => {
   const claimed = proxyModes.flatMap((m) => proxyDrivers[m].sourceIpRules);
   t.equal(new Set(claimed).size, claimed.length, 'no rule claimed twice');
-  t.same([...claimed].sort(), Object.keys(because).filter((k) => /^(nft|ipvs)[A-Z]/.test(k)).sort(), 'every nft*/ipvs* rule of the model');
+  t.same(
+    [...claimed].sort(),
+    Object.keys(because)
+      .filter((k) => /^(nft|ipvs)[A-Z]/.test(k))
+      .sort(),
+    'every nft*/ipvs* rule of the model',
+  );
 });
 
 t.test('appliers: the commands each mode runs per node, first sync, unchanged sync and resync', async (t) => {
@@ -59,7 +65,11 @@ t.test('appliers: the commands each mode runs per node, first sync, unchanged sy
   let kp = new KubeProxy(runner, { clearStaleConntrack: true });
   await kp.sync(undefined, ipt);
   const restores = runner.calls.filter((c) => c.argv.includes('iptables-restore'));
-  t.same(restores.map((c) => c.argv.slice(0, 4)), ipt.nodes.map((n) => ['ip', 'netns', 'exec', machineNetns(n.name)]), 'one restore per node, in its namespace');
+  t.same(
+    restores.map((c) => c.argv.slice(0, 4)),
+    ipt.nodes.map((n) => ['ip', 'netns', 'exec', machineNetns(n.name)]),
+    'one restore per node, in its namespace',
+  );
   t.equal(runner.calls.filter((c) => c.argv.includes('sysctl')).length, 2, 'route_localnet once per node');
   t.match(runner.calls.find((c) => c.argv.includes('iptables-restore'))!.input, /^-I PREROUTING 1 /m, 'the first sync inserts the jumps');
   runner.calls.length = 0;
@@ -73,7 +83,13 @@ t.test('appliers: the commands each mode runs per node, first sync, unchanged sy
   runner = new RecordingRunner();
   kp = new KubeProxy(runner, { clearStaleConntrack: true });
   await kp.sync(undefined, nft);
-  t.same(runner.calls.map((c) => c.argv.slice(4)), [['nft', '-f', '-'], ['nft', '-f', '-']]);
+  t.same(
+    runner.calls.map((c) => c.argv.slice(4)),
+    [
+      ['nft', '-f', '-'],
+      ['nft', '-f', '-'],
+    ],
+  );
   t.match(runner.calls[0]!.input, /^add table ip kube-proxy\ndelete table ip kube-proxy\n/);
   runner.calls.length = 0;
   await kp.sync(nft, nft);

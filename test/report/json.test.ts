@@ -4,8 +4,6 @@ import { createReporter } from '../../src/report/reporter.js';
 import { formatJson } from '../../src/report/json.js';
 import type { ScenarioResult } from '../../src/run/types.js';
 
-
-
 const golden = `{
   "scenarios": [
     {
@@ -117,7 +115,7 @@ const golden = `{
 }
 `;
 
-t.test('json: the keys of the contract, in order, with nulls; knetlab\'s additions after them', async (t) => {
+t.test("json: the keys of the contract, in order, with nulls; knetlab's additions after them", async (t) => {
   const text = formatJson(results);
   const doc = JSON.parse(text) as { scenarios: Record<string, unknown>[] };
   t.strictSame(Object.keys(doc), ['scenarios']);
@@ -137,7 +135,10 @@ t.test('json: the keys of the contract, in order, with nulls; knetlab\'s additio
   }[];
   t.equal(p?.status, 'passed');
   t.equal(p?.reason, null);
-  t.same(p?.steps.map((x) => x.diagnostics), [null, null]);
+  t.same(
+    p?.steps.map((x) => x.diagnostics),
+    [null, null],
+  );
   t.equal(f?.status, 'failed');
   t.equal(f?.steps[0]?.diagnostics, '/tmp/knetlab/nodeport-local/step-1');
   t.equal(f?.steps[1]?.diagnostics, null);

@@ -4,8 +4,6 @@ import { formatJunit, xmlAttr, xmlText } from '../../src/report/junit.js';
 import { createReporter } from '../../src/report/reporter.js';
 import type { ScenarioResult } from '../../src/run/types.js';
 
-
-
 interface Element {
   name: string;
   attrs: Record<string, string>;
@@ -16,7 +14,17 @@ interface Element {
 const entity = /&(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g;
 const decode = (s: string) =>
   s.replace(entity, (e) =>
-    e === '&amp;' ? '&' : e === '&lt;' ? '<' : e === '&gt;' ? '>' : e === '&quot;' ? '"' : e === '&apos;' ? "'" : String.fromCodePoint(Number(e.startsWith('&#x') ? `0x${e.slice(3, -1)}` : e.slice(2, -1))),
+    e === '&amp;'
+      ? '&'
+      : e === '&lt;'
+        ? '<'
+        : e === '&gt;'
+          ? '>'
+          : e === '&quot;'
+            ? '"'
+            : e === '&apos;'
+              ? "'"
+              : String.fromCodePoint(Number(e.startsWith('&#x') ? `0x${e.slice(3, -1)}` : e.slice(2, -1))),
   );
 
 /** A small strict XML reader: balanced tags, quoted attributes, no raw `<` or bare `&` anywhere. */
@@ -37,7 +45,7 @@ function parseXml(xml: string): Element {
     const top = stack.at(-1)!;
     if (m[5] !== undefined) {
       if (m[5].replace(entity, '').includes('&')) throw new Error(`bare & in text: ${m[5]}`);
-      if (m[5].includes('>') ) throw new Error(`raw > in text: ${m[5]}`);
+      if (m[5].includes('>')) throw new Error(`raw > in text: ${m[5]}`);
       top.text += decode(m[5]);
       continue;
     }
@@ -107,7 +115,10 @@ t.test('junit: <, &, " and friends are escaped in attributes and text', async (t
   const text = formatJunit(results);
   t.match(text, 'name="keeps the client IP &lt;&amp;&quot;x&quot;&gt; #1"');
   t.match(text, '\nseen: status 200, sourceIp 10.244.1.1 (node/node-2@cni0) &amp; "&lt;masqueraded&gt;"\n', 'text content: & and < escaped');
-  t.match(text, 'message="expected status 200, sourceIp host/client (192.168.8.100); seen status 200, sourceIp 10.244.1.1 (node/node-2@cni0) &amp; &quot;&lt;masqueraded&gt;&quot;"');
+  t.match(
+    text,
+    'message="expected status 200, sourceIp host/client (192.168.8.100); seen status 200, sourceIp 10.244.1.1 (node/node-2@cni0) &amp; &quot;&lt;masqueraded&gt;&quot;"',
+  );
   t.notMatch(text, /<&"x">/);
   t.notMatch(text, /& "<masq/);
 

@@ -4,8 +4,6 @@ import { formatDuration, formatSummary } from '../../src/report/pretty.js';
 import { createReporter, type Reporter } from '../../src/report/reporter.js';
 import type { RunEvent } from '../../src/run/types.js';
 
-
-
 /** A stream that records what is written, optionally with terminal columns. */
 function capture(columns?: number) {
   const chunks: string[] = [];
@@ -106,7 +104,19 @@ t.test('pretty: the lines of each event', async (t) => {
     type: 'step-end',
     file: 'a.yaml',
     index: 1,
-    result: { name: 'exec', index: 1, kind: 'exec', status: 'failed', expected: 'exit code 0', seen: 'exit code 1\nstderr: boom', diagnostics: '/tmp/d/1', durationMs: 70, tries: [{ ok: true, exitCode: 1, timedOut: false }], skip: null, variant: null },
+    result: {
+      name: 'exec',
+      index: 1,
+      kind: 'exec',
+      status: 'failed',
+      expected: 'exit code 0',
+      seen: 'exit code 1\nstderr: boom',
+      diagnostics: '/tmp/d/1',
+      durationMs: 70,
+      tries: [{ ok: true, exitCode: 1, timedOut: false }],
+      skip: null,
+      variant: null,
+    },
   });
   t.same(
     lines(),
@@ -178,17 +188,7 @@ t.test('pretty on a terminal: the status line ticks while scenarios run, and sto
 });
 
 t.test('formatDuration and formatSummary', async (t) => {
-  t.same([0, 312, 999.4, 999.6, 1234, 59_949, 59_950, 65_000, 3_600_000].map(formatDuration), [
-    '0ms',
-    '312ms',
-    '999ms',
-    '1.0s',
-    '1.2s',
-    '59.9s',
-    '1m00s',
-    '1m05s',
-    '60m00s',
-  ]);
+  t.same([0, 312, 999.4, 999.6, 1234, 59_949, 59_950, 65_000, 3_600_000].map(formatDuration), ['0ms', '312ms', '999ms', '1.0s', '1.2s', '59.9s', '1m00s', '1m05s', '60m00s']);
   t.equal(formatSummary([], 0), '0 passed, 0 failed, 0 skipped (0ms)\n');
   t.equal(formatSummary([passed, passed], 2500), '2 passed, 0 failed, 0 skipped (2.5s)\n');
   t.equal(

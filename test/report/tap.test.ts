@@ -6,8 +6,6 @@ import { createReporter } from '../../src/report/reporter.js';
 import { formatTap } from '../../src/report/tap.js';
 import type { ScenarioResult } from '../../src/run/types.js';
 
-
-
 interface Parsed {
   final: FinalResults;
   version: number | null;
@@ -46,7 +44,11 @@ t.test('tap: a valid TAP 14 document, one test point per scenario', async (t) =>
   t.equal(p.version, 14);
   t.same(p.extra, [], 'no line outside TAP');
   t.notOk(p.bailout);
-  t.same(p.final.failures.filter((f) => !!f.tapError), [], 'no TAP errors');
+  t.same(
+    p.final.failures.filter((f) => !!f.tapError),
+    [],
+    'no TAP errors',
+  );
   t.same(p.final.plan, { start: 1, end: 3, skipAll: false, skipReason: '', comment: '' });
   t.equal(p.final.count, 3);
   t.equal(p.final.fail, 1);
@@ -121,7 +123,10 @@ t.test('tap: awkward text stays valid: multi-line values, YAML-looking strings, 
   const skippedNoReason: ScenarioResult = { ...skipped, reason: null };
   const p = parse(formatTap([odd, noSteps, skippedNoReason]));
   t.same(p.extra, []);
-  t.same(p.final.failures.filter((f) => !!f.tapError), []);
+  t.same(
+    p.final.failures.filter((f) => !!f.tapError),
+    [],
+  );
   t.equal(p.final.count, 3);
   t.equal(p.final.fail, 2);
   t.equal(p.final.skip, 1);

@@ -3,8 +3,25 @@ import { crossModeDifferences, declaredDifferences } from '../../src/run/cross-m
 import type { ScenarioResult, StepResult } from '../../src/run/types.js';
 
 const result = (statuses: string[], status: ScenarioResult['status'] = 'passed'): ScenarioResult => ({
-  file: 'a.yaml', name: 'a', status, reason: null, durationMs: 1, phases: [],
-  steps: statuses.map((s, i) => ({ name: `step ${i + 1}`, index: i, kind: 'http', status: s as 'passed', expected: 'x', seen: `seen ${i + 1}`, diagnostics: null, durationMs: 1, tries: [], skip: null, variant: null })),
+  file: 'a.yaml',
+  name: 'a',
+  status,
+  reason: null,
+  durationMs: 1,
+  phases: [],
+  steps: statuses.map((s, i) => ({
+    name: `step ${i + 1}`,
+    index: i,
+    kind: 'http',
+    status: s as 'passed',
+    expected: 'x',
+    seen: `seen ${i + 1}`,
+    diagnostics: null,
+    durationMs: 1,
+    tries: [],
+    skip: null,
+    variant: null,
+  })),
 });
 
 t.test('a step that passes in one mode and fails in another is reported with both', async (t) => {
@@ -14,13 +31,44 @@ t.test('a step that passes in one mode and fails in another is reported with bot
     ['ipvs', [result([], 'skipped')]],
   ]);
   t.same(crossModeDifferences(['a.yaml'], byMode), ['a.yaml: step 2 (step 2) differs between modes: iptables: passed; nftables: failed (saw seen 2)']);
-  t.same(crossModeDifferences(['a.yaml'], new Map([['iptables', [result(['passed'])]], ['nftables', [result(['passed'])]]])), [], 'the same outcomes: nothing');
-  t.same(crossModeDifferences(['a.yaml'], new Map([['iptables', [result(['passed'])]], ['ipvs', [result([], 'skipped')]]])), [], 'a skipped mode is left out');
+  t.same(
+    crossModeDifferences(
+      ['a.yaml'],
+      new Map([
+        ['iptables', [result(['passed'])]],
+        ['nftables', [result(['passed'])]],
+      ]),
+    ),
+    [],
+    'the same outcomes: nothing',
+  );
+  t.same(
+    crossModeDifferences(
+      ['a.yaml'],
+      new Map([
+        ['iptables', [result(['passed'])]],
+        ['ipvs', [result([], 'skipped')]],
+      ]),
+    ),
+    [],
+    'a skipped mode is left out',
+  );
 });
 
 t.test('steps whose expectIn declares a difference are listed with what each mode expected', async (t) => {
   const step = (index: number, name: string, status: 'passed' | 'skipped', expected: string, more: Partial<StepResult> = {}): StepResult => ({
-    name, index, kind: 'ping', status, expected, seen: 'ok', diagnostics: null, durationMs: 1, tries: [], skip: null, variant: null, ...more,
+    name,
+    index,
+    kind: 'ping',
+    status,
+    expected,
+    seen: 'ok',
+    diagnostics: null,
+    durationMs: 1,
+    tries: [],
+    skip: null,
+    variant: null,
+    ...more,
   });
   const r = (steps: StepResult[]): ScenarioResult => ({ file: 'a.yaml', name: 'a', status: 'passed', reason: null, durationMs: 1, phases: [], steps });
   const skipped = { seen: "not run under kube-proxy's iptables mode (its expectIn says skip)", skip: { because: 'mode', mode: 'iptables' } } as const;
@@ -36,7 +84,19 @@ t.test('steps whose expectIn declares a difference are listed with what each mod
 });
 
 t.test('what a step is comes from its data, not from its name or seen text', async (t) => {
-  const st = (name: string, expected: string, seen: string): StepResult => ({ name, index: 0, kind: 'exec', status: 'passed', expected, seen, diagnostics: null, durationMs: 1, tries: [], skip: null, variant: null });
+  const st = (name: string, expected: string, seen: string): StepResult => ({
+    name,
+    index: 0,
+    kind: 'exec',
+    status: 'passed',
+    expected,
+    seen,
+    diagnostics: null,
+    durationMs: 1,
+    tries: [],
+    skip: null,
+    variant: null,
+  });
   const r = (s: StepResult): ScenarioResult => ({ file: 'a.yaml', name: 'a', status: 'passed', reason: null, durationMs: 1, phases: [], steps: [s] });
   // A name that looks like a variant, and output that reads like a skip: neither is one.
   const byMode = new Map([

@@ -10,7 +10,11 @@ import { STATE_DIR_ENV } from '../../src/run/state-dir.js';
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
 const held: Held = {
-  name: 'demo', file: 'demo.yaml', up: { pid: 2, start: 1 }, sandbox: { pid: 4242, start: 7 }, rootless: false,
+  name: 'demo',
+  file: 'demo.yaml',
+  up: { pid: 2, start: 1 },
+  sandbox: { pid: 4242, start: 7 },
+  rootless: false,
   netns: { lan: 'lan', 'node/node-1': 'node-1', 'host/client': 'client', 'pod/web-0.default': 'web-0.default', 'pod/agent-node-1.default': 'node-1' },
 };
 
@@ -61,13 +65,21 @@ t.test('empty, corrupt or foreign held files are set aside with a warning, never
   s.plant('other', JSON.stringify({ name: 'someone-else', file: 'x', up: { pid: 5, start: 1 }, rootless: false, netns: {} }));
   s.plant('badns', JSON.stringify({ name: 'badns', file: 'x', up: ownId(), rootless: false, netns: { 'node/a': '../../etc' } }));
   const warnings: string[] = [];
-  t.same(listHeld((w) => void warnings.push(w)), [], 'none of them is held');
+  t.same(
+    listHeld((w) => void warnings.push(w)),
+    [],
+    'none of them is held',
+  );
   t.equal(warnings.length, 4, 'each is reported');
   t.match(warnings.join('\n'), /empty.*it is empty/);
   t.match(warnings.join('\n'), /garbage.*it is not JSON/);
   t.match(warnings.join('\n'), /other.*it names "someone-else"/);
   t.match(warnings.join('\n'), /badns.*not namespace names/);
-  t.same(readdirSync(s.heldDir).filter((f) => f.endsWith('.json')), [], 'and moved out of the way');
+  t.same(
+    readdirSync(s.heldDir).filter((f) => f.endsWith('.json')),
+    [],
+    'and moved out of the way',
+  );
   t.throws(() => findHeld(), /no scenario is held/);
 });
 
@@ -93,7 +105,11 @@ t.test('one up per name: a live claim refuses a second, naming the first; a stal
   // Stands for a running `knetlab up` of the scenario: a live process of ours with `up` in its command line.
   const first = processId(victim(t, [process.execPath, '-e', 'setTimeout(() => {}, 60000)', 'up']))!;
   s.plant('demo', JSON.stringify({ ...me, up: first, netns: {} }));
-  t.throws(() => claimHeld({ ...me, file: 'other.yaml' }), new RegExp(`demo is already being built by \\\`knetlab up demo.yaml\\\` \\(pid ${first.pid}\\)`), 'a second claim of a live name is refused, naming the first');
+  t.throws(
+    () => claimHeld({ ...me, file: 'other.yaml' }),
+    new RegExp(`demo is already being built by \\\`knetlab up demo.yaml\\\` \\(pid ${first.pid}\\)`),
+    'a second claim of a live name is refused, naming the first',
+  );
   t.equal(findHeld('demo').up.pid, first.pid, 'the first is found as held');
   removeHeld('demo');
   t.notOk(existsSync(join(s.heldDir, 'demo.json')));

@@ -44,12 +44,16 @@ t.test('a folder someone else could steer is refused', async (t) => {
   const open = join(base, 'open');
   mkdirSync(open, { mode: 0o777 });
   chmodSync(open, 0o777);
-  t.throws(() => stateDir(undefined, { [STATE_DIR_ENV]: join(open, 'state') }), { code: 'EUNSAFE', message: /lies in a folder others may write to/ }, 'inside a world-writable folder without the sticky bit');
+  t.throws(
+    () => stateDir(undefined, { [STATE_DIR_ENV]: join(open, 'state') }),
+    { code: 'EUNSAFE', message: /lies in a folder others may write to/ },
+    'inside a world-writable folder without the sticky bit',
+  );
   if (!root) return;
   const theirs = join(base, 'theirs');
   mkdirSync(theirs, { mode: 0o700 });
   chownSync(theirs, NOBODY, NOBODY);
-  t.throws(() => stateDir(undefined, { [STATE_DIR_ENV]: theirs }), { code: 'EUNSAFE', message: /belongs to uid 65534/ }, "made by another user before us");
+  t.throws(() => stateDir(undefined, { [STATE_DIR_ENV]: theirs }), { code: 'EUNSAFE', message: /belongs to uid 65534/ }, 'made by another user before us');
 });
 
 t.test('state files: regular files of ours only, never through a link, bounded', async (t) => {

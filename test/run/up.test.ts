@@ -20,7 +20,10 @@ function workspace(t: Test): { dir: string; env: NodeJS.ProcessEnv } {
 }
 
 function startUp(w: { dir: string; env: NodeJS.ProcessEnv }, file: string) {
-  const up = spawn(process.execPath, ['dist/cli/main.js', 'up', '--diagnostics', join(w.dir, 'diag'), '--artifacts', join(w.dir, 'art'), file], { stdio: ['ignore', 'ignore', 'pipe'], env: w.env });
+  const up = spawn(process.execPath, ['dist/cli/main.js', 'up', '--diagnostics', join(w.dir, 'diag'), '--artifacts', join(w.dir, 'art'), file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: w.env,
+  });
   let stderr = '';
   up.stderr.on('data', (d: Buffer) => (stderr += String(d)));
   const ended = new Promise<number | null>((r) => up.on('exit', (code) => r(code)));
@@ -45,7 +48,10 @@ t.test('up, exec in a node and a pod, down; one up per scenario', { skip: notRoo
   t.match(first.stderr(), / is up: .*node\/node-1/, 'up says what can be entered');
   const second = cli('up', '--diagnostics', join(w.dir, 'diag'), '--artifacts', join(w.dir, 'art'), 'test/kernel/fixtures/sandbox-pass.yaml');
   t.equal(second.status, 2, 'a second up of the same scenario is refused');
-  t.match(second.stderr, new RegExp(`sandbox-pass is already held by \`knetlab up test/kernel/fixtures/sandbox-pass.yaml\` \\(pid ${first.up.pid}\\); \`knetlab down sandbox-pass\` ends it`));
+  t.match(
+    second.stderr,
+    new RegExp(`sandbox-pass is already held by \`knetlab up test/kernel/fixtures/sandbox-pass.yaml\` \\(pid ${first.up.pid}\\); \`knetlab down sandbox-pass\` ends it`),
+  );
   const addr = cli('exec', 'node/node-1', '--', 'ip', '-br', 'addr', 'show', 'cni0');
   t.equal(addr.status, 0, addr.stderr);
   t.match(addr.stdout, /cni0\s+UP\s+10\.244\.0\.1\/24/);
@@ -54,7 +60,7 @@ t.test('up, exec in a node and a pod, down; one up per scenario', { skip: notRoo
   t.match(curl.stdout, /"clientIP": "10\.244\.0\.2"/, 'a pod reaches another across nodes, as the scenario has it');
   t.equal(cli('exec', 'node/nope', '--', 'true').status, 2, 'an unknown place is a usage error');
   const write = cli('exec', 'node/node-1', '--', 'touch', '/root/knetlab-up-probe');
-  t.match(write.stderr, /Read-only file system/, 'what is run in a held scenario cannot write the host\'s files either');
+  t.match(write.stderr, /Read-only file system/, "what is run in a held scenario cannot write the host's files either");
   const down = cli('down');
   t.equal(down.status, 0, down.stderr);
   t.equal(await first.ended, 0, 'up ends when down is said');
@@ -62,7 +68,7 @@ t.test('up, exec in a node and a pod, down; one up per scenario', { skip: notRoo
   t.same(readdirSync(join(w.dir, 'state', 'held')), [], 'and its state file is gone');
 });
 
-t.test('as user nobody, nothing planted in shared folders steers root\'s knetlab', { skip: notRoot }, async (t) => {
+t.test("as user nobody, nothing planted in shared folders steers root's knetlab", { skip: notRoot }, async (t) => {
   const w = workspace(t);
   const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', env: w.env });
   const asNobody = (argv: string[]) => spawnSync('runuser', ['-u', 'nobody', '--', ...argv], { encoding: 'utf8' });
@@ -81,7 +87,15 @@ t.test('as user nobody, nothing planted in shared folders steers root\'s knetlab
   if (!existsSync(join(tmpdir(), `knetlab-${uid}`))) {
     t.equal(asNobody(['mkdir', '-p', heldDir]).status, 0, 'nobody can make the old held folder in /tmp');
     planted.push(join(tmpdir(), `knetlab-${uid}`));
-    const held = JSON.stringify({ name: 'x', file: 'x.yaml', upPid: victim.pid, sandboxPid: victim.pid, up: { pid: victim.pid, start: 0 }, rootless: false, netns: { 'node/x': 'x' } });
+    const held = JSON.stringify({
+      name: 'x',
+      file: 'x.yaml',
+      upPid: victim.pid,
+      sandboxPid: victim.pid,
+      up: { pid: victim.pid, start: 0 },
+      rootless: false,
+      netns: { 'node/x': 'x' },
+    });
     t.equal(asNobody(['sh', '-c', `printf '%s' '${held}' > ${heldDir}/x.json`]).status, 0, 'and plant a held file pointing at a root process');
   }
   const target = join(plantDir, 'target');
@@ -119,7 +133,10 @@ t.test('a corrupt or empty state file is set aside and reported, never a crash',
   }
   const warned = cli('down');
   t.match(warned.stderr, /no scenario is held/);
-  t.ok(readdirSync(join(w.dir, 'state', 'held')).some((f) => f.startsWith('sandbox-pass.json.bad-')), 'the empty file was set aside');
+  t.ok(
+    readdirSync(join(w.dir, 'state', 'held')).some((f) => f.startsWith('sandbox-pass.json.bad-')),
+    'the empty file was set aside',
+  );
   writeFileSync(join(w.dir, 'state', 'held', 'sandbox-pass.json'), '{"garbage": true', { mode: 0o600 });
   const up = startUp(w, 'test/kernel/fixtures/sandbox-pass.yaml');
   t.teardown(() => up.up.kill('SIGKILL'));

@@ -62,7 +62,10 @@ const labelled = (labels: string): string => head(`manifests:\n  - {apiVersion: 
 
 /** `..` enough times to climb from a case folder to /. */
 const toRoot = '../'.repeat(root.split('/').length + 1);
-const billionLaughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].join('\n');
+const billionLaughs = [
+  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+  ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
+].join('\n');
 const manyKeys = (n: number): string => Array.from({ length: n }, (_, i) => `k${i}: x\n`).join('');
 const manyServices = (bytes: number): string => {
   const out = [head('manifests:\n')];
@@ -90,11 +93,22 @@ const cases: Case[] = [
   { name: 'manifest ../../etc/shadow, to the real /etc/shadow', files: { 'scenario.yaml': manifests(`${toRoot}etc/shadow`) }, says: /outside the scenario's folder/ },
   { name: 'manifest ../../etc/shadow as written', files: { 'scenario.yaml': manifests('../../etc/shadow') } },
   { name: 'manifest ../secret.txt', files: { 'scenario.yaml': manifests('../secret.txt') }, says: /outside the scenario's folder/, also: ['run'] },
-  { name: 'manifest through a symlink out of the folder', files: { 'scenario.yaml': manifests('./innocent.yaml'), 'innocent.yaml': { symlink: '../secret.txt' } }, says: /leads to .*outside/, also: ['plan'] },
+  {
+    name: 'manifest through a symlink out of the folder',
+    files: { 'scenario.yaml': manifests('./innocent.yaml'), 'innocent.yaml': { symlink: '../secret.txt' } },
+    says: /leads to .*outside/,
+    also: ['plan'],
+  },
   { name: 'manifest through a symlink to /etc/passwd', files: { 'scenario.yaml': manifests('link.yaml'), 'link.yaml': { symlink: '/etc/passwd' } }, says: /outside/ },
   { name: 'manifest through a symlinked folder', files: { 'scenario.yaml': manifests('up/secret.yaml'), up: { symlink: '..' } }, says: /outside/ },
   { name: 'manifest /dev/zero', files: { 'scenario.yaml': manifests('/dev/zero') }, says: /outside/ },
-  { name: 'manifest /dev/zero in an allowed folder', files: { 'scenario.yaml': manifests('/dev/zero') }, args: ['--allow-path', '/dev'], says: /character device, not a regular file/, also: ['run'] },
+  {
+    name: 'manifest /dev/zero in an allowed folder',
+    files: { 'scenario.yaml': manifests('/dev/zero') },
+    args: ['--allow-path', '/dev'],
+    says: /character device, not a regular file/,
+    also: ['run'],
+  },
   { name: 'manifest a FIFO', files: { 'scenario.yaml': manifests('pipe.yaml'), 'pipe.yaml': { fifo: true } }, says: /FIFO/, also: ['plan', 'run'] },
   { name: 'manifest a folder', files: { 'scenario.yaml': manifests('sub'), sub: { dir: true } }, says: /a folder, not a regular file/ },
   { name: 'manifest of 5 MB', files: { 'scenario.yaml': manifests('big.yaml'), 'big.yaml': manyServices(5 * 1024 * 1024) }, says: /at most 4\.0 MB/ },
@@ -107,14 +121,36 @@ const cases: Case[] = [
   { name: 'apply a FIFO', files: { 'scenario.yaml': steps('apply: ./p.yaml'), 'p.yaml': { fifo: true } }, says: /FIFO/ },
   { name: 'apply a bad path', files: { 'scenario.yaml': steps('apply: "./no\\u0000such.yaml"') } },
   // Secrets inside the folder (or an allowed one) are named, never shown.
-  { name: 'manifest: a secret beside the scenario', files: { 'scenario.yaml': manifests('key.txt'), 'key.txt': `-----BEGIN KEY-----\n${MARKER}\n-----END KEY-----\n` }, says: /not YAML Kubernetes objects/ },
+  {
+    name: 'manifest: a secret beside the scenario',
+    files: { 'scenario.yaml': manifests('key.txt'), 'key.txt': `-----BEGIN KEY-----\n${MARKER}\n-----END KEY-----\n` },
+    says: /not YAML Kubernetes objects/,
+  },
   { name: 'manifest: secret YAML without kind', files: { 'scenario.yaml': manifests('s.yaml'), 's.yaml': `password: ${MARKER}\n` }, says: /not YAML Kubernetes objects/ },
   { name: 'manifest: secret with duplicate keys', files: { 'scenario.yaml': manifests('s.yaml'), 's.yaml': `${MARKER}: 1\n${MARKER}: 2\n` }, says: /not YAML Kubernetes objects/ },
   { name: 'manifest: secret that is bad YAML', files: { 'scenario.yaml': manifests('s.yaml'), 's.yaml': `token: "${MARKER}\\q"\nx: [${MARKER}\n` }, says: /not valid YAML/ },
-  { name: 'manifest: secret binary', files: { 'scenario.yaml': manifests('s.bin'), 's.bin': Buffer.concat([garbage(100), Buffer.from(MARKER), garbage(100)]) }, says: /not UTF-8|NUL/ },
-  { name: 'manifest: secret allowed with --allow-path', files: { 'scenario.yaml': manifests('../secret.txt') }, args: ['--allow-path', root], says: /not YAML Kubernetes objects/, also: ['plan', 'run'] },
-  { name: 'manifest: a List with a secret item', files: { 'scenario.yaml': manifests('l.yaml'), 'l.yaml': `apiVersion: v1\nkind: List\nitems:\n  - ${MARKER}${'x'.repeat(200)}\n` }, says: /Expected a Kubernetes object/ },
-  { name: 'manifest: a Secret object', files: { 'scenario.yaml': manifests('s.yaml'), 's.yaml': `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: ${MARKER}}\n---\n${MARKER}\n` }, says: /not YAML Kubernetes objects/ },
+  {
+    name: 'manifest: secret binary',
+    files: { 'scenario.yaml': manifests('s.bin'), 's.bin': Buffer.concat([garbage(100), Buffer.from(MARKER), garbage(100)]) },
+    says: /not UTF-8|NUL/,
+  },
+  {
+    name: 'manifest: secret allowed with --allow-path',
+    files: { 'scenario.yaml': manifests('../secret.txt') },
+    args: ['--allow-path', root],
+    says: /not YAML Kubernetes objects/,
+    also: ['plan', 'run'],
+  },
+  {
+    name: 'manifest: a List with a secret item',
+    files: { 'scenario.yaml': manifests('l.yaml'), 'l.yaml': `apiVersion: v1\nkind: List\nitems:\n  - ${MARKER}${'x'.repeat(200)}\n` },
+    says: /Expected a Kubernetes object/,
+  },
+  {
+    name: 'manifest: a Secret object',
+    files: { 'scenario.yaml': manifests('s.yaml'), 's.yaml': `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: ${MARKER}}\n---\n${MARKER}\n` },
+    says: /not YAML Kubernetes objects/,
+  },
   // The scenario file itself.
   { name: 'scenario is a FIFO', files: { 'pipe.yaml': { fifo: true } }, target: 'pipe.yaml', says: /FIFO/, also: ['plan', 'run'] },
   { name: 'scenario is /dev/zero', files: {}, target: '/dev/zero', says: /character device/, also: ['plan', 'run'] },
@@ -133,9 +169,21 @@ const cases: Case[] = [
   { name: 'billion laughs in a manifest', files: { 'scenario.yaml': manifests('m.yaml'), 'm.yaml': `apiVersion: v1\nkind: ConfigMap\n${billionLaughs}\n` }, says: /alias bomb/ },
   { name: 'an alias to nothing', files: { 'scenario.yaml': `${head()}description: *nothere\n` }, says: /YAML/ },
   { name: 'flow nesting 100,000 deep', files: { 'scenario.yaml': `${head()}x: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n` }, says: /nested more than 64/, also: ['run'] },
-  { name: 'block nesting 2000 deep', files: { 'scenario.yaml': `${head()}x:\n${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}- \n`).join('')}` }, says: /nested more than 64/ },
-  { name: 'nesting 100 deep in a manifest', files: { 'scenario.yaml': manifests('m.yaml'), 'm.yaml': `apiVersion: v1\nkind: Pod\nx: ${'{a: '.repeat(100)}1${'}'.repeat(100)}\n` }, says: /nested more than 64/ },
-  { name: '2000 documents', files: { 'scenario.yaml': manifests('m.yaml'), 'm.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n'.repeat(2000) }, says: /more than 1000 documents/ },
+  {
+    name: 'block nesting 2000 deep',
+    files: { 'scenario.yaml': `${head()}x:\n${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}- \n`).join('')}` },
+    says: /nested more than 64/,
+  },
+  {
+    name: 'nesting 100 deep in a manifest',
+    files: { 'scenario.yaml': manifests('m.yaml'), 'm.yaml': `apiVersion: v1\nkind: Pod\nx: ${'{a: '.repeat(100)}1${'}'.repeat(100)}\n` },
+    says: /nested more than 64/,
+  },
+  {
+    name: '2000 documents',
+    files: { 'scenario.yaml': manifests('m.yaml'), 'm.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n'.repeat(2000) },
+    says: /more than 1000 documents/,
+  },
   { name: 'a duplicate key', files: { 'scenario.yaml': `${head()}metadata: {name: again}\n` }, says: /appears twice/ },
   { name: 'a __proto__ key', files: { 'scenario.yaml': `${head()}__proto__: {polluted: true}\n` }, says: /`__proto__` is not allowed/ },
   { name: 'a key 100,000 characters long', files: { 'scenario.yaml': `${head()}? ${'k'.repeat(100_000)}\n: 1\n` }, says: /Unknown key `k+…`/ },
@@ -150,27 +198,52 @@ const cases: Case[] = [
   { name: 'an empty file', files: { 'scenario.yaml': '' }, says: /empty/ },
   { name: 'a list, not a mapping', files: { 'scenario.yaml': '- a\n- b\n' }, says: /got a list/ },
   { name: 'over 2000 steps', files: { 'scenario.yaml': steps(...Array(2001).fill('sleep: 1ms')) }, says: /at most 2000 items/ },
-  { name: 'over 250 nodes', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 251 }, (_, i) => `  - {name: n${i}}\n`).join('')}` }, says: /at most 250 items/ },
+  {
+    name: 'over 250 nodes',
+    files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 251 }, (_, i) => `  - {name: n${i}}\n`).join('')}` },
+    says: /at most 250 items/,
+  },
   // Durations and counts.
   { name: 'sleep 30000m', files: { 'scenario.yaml': steps('sleep: 30000m') }, says: /at most 1h/, also: ['run'] },
   { name: 'sleep 100000000m (overflows a timer)', files: { 'scenario.yaml': steps('sleep: 100000000m') }, says: /at most 1h/ },
   { name: 'sleep of 400 digits', files: { 'scenario.yaml': steps(`sleep: ${'9'.repeat(400)}h`) }, says: /at most 1h/ },
   { name: 'sleep 2h', files: { 'scenario.yaml': steps('sleep: 2h') }, says: /at most 1h/ },
   { name: 'two sleeps of 1h, over the scenario limit', files: { 'scenario.yaml': steps('sleep: 1h', 'sleep: 1h') }, says: /limit of 30m .*--timeout/, also: ['run'] },
-  { name: 'probes over the scenario limit', files: { 'scenario.yaml': steps(...Array(10).fill('http: {from: host/client, to: "192.168.8.11:80", count: 1000, timeout: 5m}')) }, says: /1000 tries of 5m.*--timeout/ },
+  {
+    name: 'probes over the scenario limit',
+    files: { 'scenario.yaml': steps(...Array(10).fill('http: {from: host/client, to: "192.168.8.11:80", count: 1000, timeout: 5m}')) },
+    says: /1000 tries of 5m.*--timeout/,
+  },
   { name: 'exec timeout 2147483648ms (overflows a timer)', files: { 'scenario.yaml': steps('exec: {on: node/node-1, command: [id], timeout: 2147483648ms}') }, says: /at most 1h/ },
   { name: 'exec timeout 100000000m', files: { 'scenario.yaml': steps('exec: {on: node/node-1, command: [id], timeout: 100000000m}') }, says: /at most 1h/ },
   { name: 'probe timeout 6m', files: { 'scenario.yaml': steps('tcp: {from: host/client, to: "192.168.8.11:80", timeout: 6m}') }, says: /at most 5m/ },
   { name: 'a duration with no unit', files: { 'scenario.yaml': steps('sleep: "3600"') }, says: /duration such as/ },
   { name: 'negative, NaN and infinite durations', files: { 'scenario.yaml': steps('sleep: -1s', 'sleep: .nan', 'sleep: .inf') }, says: /duration/ },
-  { name: 'count NaN, infinite, negative, huge, fractional', files: { 'scenario.yaml': steps(...['.nan', '.inf', '-1', '1e9', '1.5'].map((c) => `ping: {from: host/client, to: node/node-1, count: ${c}}`)) }, says: /whole number from 1 to 1000/ },
-  { name: 'replicas infinite and negative', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', Infinity).replace('Infinity', '.inf')}${deployment('b', -1)}`) }, says: /from 0 to 250/ },
+  {
+    name: 'count NaN, infinite, negative, huge, fractional',
+    files: { 'scenario.yaml': steps(...['.nan', '.inf', '-1', '1e9', '1.5'].map((c) => `ping: {from: host/client, to: node/node-1, count: ${c}}`)) },
+    says: /whole number from 1 to 1000/,
+  },
+  {
+    name: 'replicas infinite and negative',
+    files: { 'scenario.yaml': head(`manifests:\n${deployment('a', Infinity).replace('Infinity', '.inf')}${deployment('b', -1)}`) },
+    says: /from 0 to 250/,
+  },
   { name: 'scale to 1e12', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 1)}steps:\n  - scale: {deployment: a, replicas: 1e12}\n`) }, says: /from 0 to 250/ },
   { name: 'a port of 1e400', files: { 'scenario.yaml': head(`manifests:\n${service('s', 'ports: [{port: 1e400}]')}`) }, says: /port number/ },
   // HTTP headers and paths.
-  { name: 'CR/LF in a header value', files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", headers: {X-A: "a\\r\\nX-Injected: 1"}}') }, says: /header value without line breaks/, also: ['run'] },
+  {
+    name: 'CR/LF in a header value',
+    files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", headers: {X-A: "a\\r\\nX-Injected: 1"}}') },
+    says: /header value without line breaks/,
+    also: ['run'],
+  },
   { name: 'a space in a header name', files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", headers: {"X A": b}}') }, says: /header name/ },
-  { name: 'a __proto__ header', files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", headers: {__proto__: b}}') }, says: /`__proto__` is not allowed/ },
+  {
+    name: 'a __proto__ header',
+    files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", headers: {__proto__: b}}') },
+    says: /`__proto__` is not allowed/,
+  },
   { name: 'a space in path', files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", path: "/a b"}') }, says: /without spaces/ },
   { name: 'a control character in path', files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", path: "/a\\tb"}') }, says: /without spaces or control/ },
   { name: 'a curl glob in path', files: { 'scenario.yaml': steps('http: {from: host/client, to: "192.168.8.11:80", path: "/[1-100000]"}') }, says: /path such as/ },
@@ -178,26 +251,95 @@ const cases: Case[] = [
   { name: 'a space in a URL target', files: { 'scenario.yaml': steps('http: {from: host/client, to: "http://web/a b"}') }, says: /have a path/ },
   // Kubernetes names and labels, as the API server checks them.
   { name: 'a __proto__ label', files: { 'scenario.yaml': labelled('{__proto__: x, app: web}') }, says: /`__proto__` is not allowed/, also: ['plan'] },
-  { name: 'a __proto__ node label', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n  - {name: n, labels: {__proto__: x}}\n` }, says: /`__proto__` is not allowed/ },
+  {
+    name: 'a __proto__ node label',
+    files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n  - {name: n, labels: {__proto__: x}}\n` },
+    says: /`__proto__` is not allowed/,
+  },
   { name: 'a label key with two slashes', files: { 'scenario.yaml': labelled('{a/b/c: x}') }, says: /one \/ at most/ },
   { name: 'a label value of 64 characters', files: { 'scenario.yaml': labelled(`{app: ${'v'.repeat(64)}}`) }, says: /label value/ },
   { name: 'a label key with an upper-case prefix', files: { 'scenario.yaml': labelled('{Example.com/app: x}') }, says: /DNS subdomain/ },
   { name: 'a label value with a space', files: { 'scenario.yaml': labelled('{app: "a b"}') }, says: /label value/ },
-  { name: 'an annotation key with a space', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p, annotations: {"a b": x}}, spec: {containers: [{name: c}]}}\n`) }, says: /qualified name/ },
-  { name: 'a nodeSelector key that is not a label key', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 1, 'nodeSelector: {"-bad": x}, ')}`) }, says: /qualified name/ },
-  { name: 'a matchExpressions key that is not a label key', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: a}, spec: {selector: {matchExpressions: [{key: "a b", operator: Exists}]}, template: {spec: {containers: [{name: c}]}}}}\n`) }, says: /qualified name/ },
-  { name: 'an upper-case Pod name', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: Web}, spec: {containers: [{name: c}]}}\n`) }, says: /DNS subdomain name/ },
-  { name: 'a container name with an underscore', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: Web_1}]}}\n`) }, says: /containers\[0\]\.name.*DNS label/ },
+  {
+    name: 'an annotation key with a space',
+    files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p, annotations: {"a b": x}}, spec: {containers: [{name: c}]}}\n`) },
+    says: /qualified name/,
+  },
+  {
+    name: 'a nodeSelector key that is not a label key',
+    files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 1, 'nodeSelector: {"-bad": x}, ')}`) },
+    says: /qualified name/,
+  },
+  {
+    name: 'a matchExpressions key that is not a label key',
+    files: {
+      'scenario.yaml': head(
+        `manifests:\n  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: a}, spec: {selector: {matchExpressions: [{key: "a b", operator: Exists}]}, template: {spec: {containers: [{name: c}]}}}}\n`,
+      ),
+    },
+    says: /qualified name/,
+  },
+  {
+    name: 'an upper-case Pod name',
+    files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: Web}, spec: {containers: [{name: c}]}}\n`) },
+    says: /DNS subdomain name/,
+  },
+  {
+    name: 'a container name with an underscore',
+    files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: Web_1}]}}\n`) },
+    says: /containers\[0\]\.name.*DNS label/,
+  },
   { name: 'a Service name starting with a digit', files: { 'scenario.yaml': head(`manifests:\n${service('1web', 'ports: [{port: 80}]')}`) }, says: /DNS-1035 label/ },
-  { name: 'a namespace with an underscore', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: Team_A}, spec: {containers: [{name: c}]}}\n`) }, says: /DNS label/ },
-  { name: 'a node label value with a space', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n  - {name: n, labels: {app: "a b"}}\n` }, says: /label value/ },
-  { name: 'a pod name too long for a netns name', files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: ${'a'.repeat(240)}, namespace: ${'b'.repeat(60)}}, spec: {containers: [{name: c}]}}\n`) }, says: /Linux allows 255/ },
+  {
+    name: 'a namespace with an underscore',
+    files: { 'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: Team_A}, spec: {containers: [{name: c}]}}\n`) },
+    says: /DNS label/,
+  },
+  {
+    name: 'a node label value with a space',
+    files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n  - {name: n, labels: {app: "a b"}}\n` },
+    says: /label value/,
+  },
+  {
+    name: 'a pod name too long for a netns name',
+    files: {
+      'scenario.yaml': head(`manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: ${'a'.repeat(240)}, namespace: ${'b'.repeat(60)}}, spec: {containers: [{name: c}]}}\n`),
+    },
+    says: /Linux allows 255/,
+  },
   // Capacity.
-  { name: 'more pods than a node subnet holds', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 200)}${deployment('b', 100)}`) }, says: /node node-1's pod subnet 10\.244\.0\.0\/24 holds 253 pods/, also: ['plan', 'run'] },
-  { name: 'more pods than a /30 holds', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\ncluster: {dns: false}\nnodes:\n  - {name: n, podCIDR: 10.244.9.0/30}\nmanifests:\n${deployment('a', 2)}` }, says: /holds 1 pod/ },
-  { name: 'a scale step past a subnet', files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 200)}${deployment('b', 10)}steps:\n  - scale: {deployment: b, replicas: 100}\n`) }, says: /steps\[0\]\.scale.*holds 253 pods/ },
-  { name: 'Services x pods: 300 Services over 960 pods',  files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 8 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 4 }, (_, i) => deployment(`d${i}`, 240)).join('')}${Array.from({ length: 300 }, (_, i) => service(`s${i}`, `selector: {app: d${i % 4}}, ports: [{port: 80}]`)).join('')}` }, says: /more than 10000/ },
-  { name: 'more pods than knetlab runs', files: { 'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 25 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 11 }, (_, i) => deployment(`d${i}`, 250)).join('')}` }, says: /more than 1000/ },
+  {
+    name: 'more pods than a node subnet holds',
+    files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 200)}${deployment('b', 100)}`) },
+    says: /node node-1's pod subnet 10\.244\.0\.0\/24 holds 253 pods/,
+    also: ['plan', 'run'],
+  },
+  {
+    name: 'more pods than a /30 holds',
+    files: {
+      'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\ncluster: {dns: false}\nnodes:\n  - {name: n, podCIDR: 10.244.9.0/30}\nmanifests:\n${deployment('a', 2)}`,
+    },
+    says: /holds 1 pod/,
+  },
+  {
+    name: 'a scale step past a subnet',
+    files: { 'scenario.yaml': head(`manifests:\n${deployment('a', 200)}${deployment('b', 10)}steps:\n  - scale: {deployment: b, replicas: 100}\n`) },
+    says: /steps\[0\]\.scale.*holds 253 pods/,
+  },
+  {
+    name: 'Services x pods: 300 Services over 960 pods',
+    files: {
+      'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 8 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 4 }, (_, i) => deployment(`d${i}`, 240)).join('')}${Array.from({ length: 300 }, (_, i) => service(`s${i}`, `selector: {app: d${i % 4}}, ports: [{port: 80}]`)).join('')}`,
+    },
+    says: /more than 10000/,
+  },
+  {
+    name: 'more pods than knetlab runs',
+    files: {
+      'scenario.yaml': `apiVersion: knetlab/v1\nkind: Scenario\nmetadata: {name: h}\nnodes:\n${Array.from({ length: 25 }, (_, i) => `  - {name: n${i}}\n`).join('')}manifests:\n${Array.from({ length: 11 }, (_, i) => deployment(`d${i}`, 250)).join('')}`,
+    },
+    says: /more than 1000/,
+  },
   {
     name: '2000 delete steps over 1000 pods',
     files: {
@@ -205,10 +347,32 @@ const cases: Case[] = [
     },
     says: /more than knetlab checks/,
   },
-  { name: 'nodePorts beyond the range', files: { 'scenario.yaml': head(`cluster: {nodePortRange: 30000-30001}\nmanifests:\n${['a', 'b', 'c'].map((n) => service(n, 'type: NodePort, ports: [{port: 80}]')).join('')}`) }, says: /No free port is left in `cluster.nodePortRange` 30000-30001 \(2 ports\)/ },
-  { name: 'a nodePort outside the range', files: { 'scenario.yaml': head(`manifests:\n${service('a', 'type: NodePort, ports: [{port: 80, nodePort: 80}]')}`) }, says: /outside `cluster.nodePortRange`/ },
-  { name: 'ClusterIPs beyond serviceCIDR', files: { 'scenario.yaml': head(`cluster: {serviceCIDR: 10.96.0.0/28}\nmanifests:\n${Array.from({ length: 14 }, (_, i) => service(`s${i}`, 'ports: [{port: 80}]')).join('')}`) }, says: /No free address is left in `cluster.serviceCIDR`/ },
-  { name: 'LoadBalancer addresses beyond the pool', files: { 'scenario.yaml': head(`cluster: {loadBalancerCIDR: 192.168.8.248/30}\nmanifests:\n${['a', 'b', 'c', 'd', 'e'].map((n) => service(n, 'type: LoadBalancer, ports: [{port: 80}]')).join('')}`) }, says: /No free address is left in `cluster.loadBalancerCIDR`/ },
+  {
+    name: 'nodePorts beyond the range',
+    files: {
+      'scenario.yaml': head(`cluster: {nodePortRange: 30000-30001}\nmanifests:\n${['a', 'b', 'c'].map((n) => service(n, 'type: NodePort, ports: [{port: 80}]')).join('')}`),
+    },
+    says: /No free port is left in `cluster.nodePortRange` 30000-30001 \(2 ports\)/,
+  },
+  {
+    name: 'a nodePort outside the range',
+    files: { 'scenario.yaml': head(`manifests:\n${service('a', 'type: NodePort, ports: [{port: 80, nodePort: 80}]')}`) },
+    says: /outside `cluster.nodePortRange`/,
+  },
+  {
+    name: 'ClusterIPs beyond serviceCIDR',
+    files: { 'scenario.yaml': head(`cluster: {serviceCIDR: 10.96.0.0/28}\nmanifests:\n${Array.from({ length: 14 }, (_, i) => service(`s${i}`, 'ports: [{port: 80}]')).join('')}`) },
+    says: /No free address is left in `cluster.serviceCIDR`/,
+  },
+  {
+    name: 'LoadBalancer addresses beyond the pool',
+    files: {
+      'scenario.yaml': head(
+        `cluster: {loadBalancerCIDR: 192.168.8.248/30}\nmanifests:\n${['a', 'b', 'c', 'd', 'e'].map((n) => service(n, 'type: LoadBalancer, ports: [{port: 80}]')).join('')}`,
+      ),
+    },
+    says: /No free address is left in `cluster.loadBalancerCIDR`/,
+  },
   // Other numbers and shapes.
   { name: 'a nodePortRange of negative numbers', files: { 'scenario.yaml': head('cluster: {nodePortRange: "-1-5"}\n') }, says: /nodePortRange/ },
   { name: 'a CIDR of /99', files: { 'scenario.yaml': head('cluster: {podCIDR: 10.0.0.0/99}\n') }, says: /CIDR/ },

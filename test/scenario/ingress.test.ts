@@ -1,7 +1,16 @@
 import { dirname } from 'node:path';
 import t from 'tap';
 import { formatProblem } from '../../src/errors.js';
-import { checkIngress, checkIngresses, readIngress, reportIngressProblems, resolveServicePort, servedByNginx, servedIngresses, type IngressObject } from '../../src/scenario/ingress.js';
+import {
+  checkIngress,
+  checkIngresses,
+  readIngress,
+  reportIngressProblems,
+  resolveServicePort,
+  servedByNginx,
+  servedIngresses,
+  type IngressObject,
+} from '../../src/scenario/ingress.js';
 import { readKubeObject } from '../../src/scenario/objects.js';
 import { Problems } from '../../src/scenario/problems.js';
 import { parseYaml } from '../../src/scenario/source.js';
@@ -91,7 +100,11 @@ spec:
 `);
   const { ingress: ing, problems } = readIngress(o);
   t.same(problems, []);
-  t.match(ing, { className: 'nginx', tls: false, rules: [{ host: 'business-user.ns-jo', paths: [{ path: '/', pathType: 'ImplementationSpecific', backend: { service: 'business-user', port: 80 } }] }] });
+  t.match(ing, {
+    className: 'nginx',
+    tls: false,
+    rules: [{ host: 'business-user.ns-jo', paths: [{ path: '/', pathType: 'ImplementationSpecific', backend: { service: 'business-user', port: 80 } }] }],
+  });
   t.notOk('defaultBackend' in ing!);
 });
 
@@ -110,7 +123,11 @@ spec:
 `),
   );
   t.same(problems, []);
-  t.match(ing, { namespace: 'default', defaultBackend: { service: 'nginx', port: 'http' }, rules: [{ paths: [{ path: '', pathType: 'ImplementationSpecific', backend: { port: 80 } }] }] });
+  t.match(ing, {
+    namespace: 'default',
+    defaultBackend: { service: 'nginx', port: 'http' },
+    rules: [{ paths: [{ path: '', pathType: 'ImplementationSpecific', backend: { port: 80 } }] }],
+  });
   t.equal(ing!.className, undefined);
   t.ok(servedByNginx(ing!), 'no class: nginx is the default class');
 });
@@ -197,16 +214,25 @@ spec:
       '14:19: `spec.rules[0].http.paths[1].backend.service` of Ingress default/old is the networking.k8s.io/v1 form; extensions/v1beta1 writes `serviceName: NAME` and `servicePort: PORT`',
     ],
   );
-  t.same(shape(`apiVersion: networking.k8s.io/v1
+  t.same(
+    shape(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: empty}
 spec: {ingressClassName: nginx}
-`), ['4:7: Ingress default/empty needs `spec.rules` or `spec.defaultBackend`']);
-  t.equal(readIngress(ingress(`apiVersion: networking.k8s.io/v1
+`),
+    ['4:7: Ingress default/empty needs `spec.rules` or `spec.defaultBackend`'],
+  );
+  t.equal(
+    readIngress(
+      ingress(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: empty}
 spec: {}
-`)).ingress, undefined, 'no typed form when there are errors');
+`),
+    ).ingress,
+    undefined,
+    'no typed form when there are errors',
+  );
 });
 
 t.test('warnings: nginx annotations are not applied; a resource backend gets the default backend', async (t) => {
@@ -226,7 +252,7 @@ spec:
         backend: {resource: {apiGroup: k8s.example.com, kind: StorageBucket, name: static}}
 `),
     [
-      '5:17: warning: The annotation nginx.ingress.kubernetes.io/rewrite-target of Ingress default/w is not applied: knetlab\'s ingress-nginx reads no nginx.ingress.kubernetes.io annotations',
+      "5:17: warning: The annotation nginx.ingress.kubernetes.io/rewrite-target of Ingress default/w is not applied: knetlab's ingress-nginx reads no nginx.ingress.kubernetes.io annotations",
       '13:29: warning: `spec.rules[0].http.paths[0].backend` of Ingress default/w is a resource backend: ingress-nginx serves only Service backends, so requests here get the default backend (404)',
     ],
   );
@@ -308,21 +334,43 @@ t.test('against the cluster: missing Service, missing port (number, name, target
   t.equal(resolveServicePort(web, 81), undefined);
   const shop = v.model!.objects.find((o): o is IngressObject => o.kind === 'Ingress' && o.meta.name === 'shop')!;
   t.equal(checkIngress(shop, v.model!).length, 5, 'one object alone');
-  t.same(checkIngresses(v.model!, (o) => o.meta.name === 'shop').map((c) => c.object.meta.name), ['shop'], '`only` narrows the report');
+  t.same(
+    checkIngresses(v.model!, (o) => o.meta.name === 'shop').map((c) => c.object.meta.name),
+    ['shop'],
+    '`only` narrows the report',
+  );
   const onlyAgain = new Problems();
   reportIngressProblems(v.model!, onlyAgain, (o) => o.meta.name === 'again');
-  t.same(onlyAgain.list.map((p) => p.message), [lines[6]!.replace(/^.*warning: /, '')], 'the overlap is still found against the earlier Ingress');
+  t.same(
+    onlyAgain.list.map((p) => p.message),
+    [lines[6]!.replace(/^.*warning: /, '')],
+    'the overlap is still found against the earlier Ingress',
+  );
 });
 
 t.test('no ingress-nginx pod: every served Ingress says nothing serves it', async (t) => {
-  const model = await modelOf(`${head(1, '  dns: false')}manifests:\n${services}  - {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: x}, spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}}\n`);
+  const model = await modelOf(
+    `${head(1, '  dns: false')}manifests:\n${services}  - {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: x}, spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}}\n`,
+  );
   const all = checkIngresses(model).flatMap((c) => c.problems);
-  t.same(all, [{ severity: 'warning', path: ['metadata', 'name'], message: 'No pod runs an ingress controller (pod annotation knetlab.io/workload: ingress-nginx), so nothing serves Ingress default/x' }]);
+  t.same(all, [
+    {
+      severity: 'warning',
+      path: ['metadata', 'name'],
+      message: 'No pod runs an ingress controller (pod annotation knetlab.io/workload: ingress-nginx), so nothing serves Ingress default/x',
+    },
+  ]);
 });
 
 t.test('the scenario ingress-nginx.yaml has no Ingress problem', async (t) => {
   const v = await validateScenario('scenarios/ingress-nginx.yaml');
   t.ok(v.model);
-  t.same(checkIngresses(v.model!).flatMap((c) => c.problems), []);
-  t.same(servedIngresses(v.model!).map((i) => `${i.namespace}/${i.name}`), ['default/test', 'ns-jo/business-user']);
+  t.same(
+    checkIngresses(v.model!).flatMap((c) => c.problems),
+    [],
+  );
+  t.same(
+    servedIngresses(v.model!).map((i) => `${i.namespace}/${i.name}`),
+    ['default/test', 'ns-jo/business-user'],
+  );
 });

@@ -79,7 +79,11 @@ for (const set of sets) {
         const v = await validateScenario(file);
         t.same(v.problems.map(formatProblem), expected, `knetlab validate ${file} prints ${rel(expectedFile)}`);
         if (set === 'valid') {
-          t.same(expected.filter((l) => !isWarning(l)), [], `${rel(expectedFile)} holds warnings only`);
+          t.same(
+            expected.filter((l) => !isWarning(l)),
+            [],
+            `${rel(expectedFile)} holds warnings only`,
+          );
         }
         const wantStatus = expected.some((l) => !isWarning(l)) ? 2 : 0;
         t.equal(hasErrors(v.problems) ? 2 : 0, wantStatus, `exit status ${wantStatus}`);

@@ -50,7 +50,7 @@ metadata: ${meta}
 spec:
 ${spec}`;
 
-t.test('the seed\'s policy: podSelector, Ingress from pods by label on TCP 3306', async (t) => {
+t.test("the seed's policy: podSelector, Ingress from pods by label on TCP 3306", async (t) => {
   const { policy, problems } = readNetworkPolicy(
     netpol(
       head(`  podSelector:
@@ -113,7 +113,13 @@ t.test('every kind of peer and port, both directions', async (t) => {
   t.same(problems, []);
   t.match(policy, {
     namespace: 'shop',
-    podSelector: { matchLabels: {}, matchExpressions: [{ key: 'tier', operator: 'In', values: ['db', 'cache'] }, { key: 'canary', operator: 'DoesNotExist', values: [] }] },
+    podSelector: {
+      matchLabels: {},
+      matchExpressions: [
+        { key: 'tier', operator: 'In', values: ['db', 'cache'] },
+        { key: 'canary', operator: 'DoesNotExist', values: [] },
+      ],
+    },
     policyTypes: ['Ingress', 'Egress'],
     ingress: [
       {
@@ -122,11 +128,7 @@ t.test('every kind of peer and port, both directions', async (t) => {
           { kind: 'selector', namespaceSelector: { matchLabels: {} }, podSelector: { matchLabels: { app: 'prometheus' } } },
           { kind: 'ipBlock', cidr: '10.0.0.0/8', except: ['10.1.0.0/16'], family: 4 },
         ],
-        ports: [
-          { protocol: 'TCP', port: 'http' },
-          { protocol: 'UDP', port: 5000, endPort: 5010 },
-          { protocol: 'SCTP' },
-        ],
+        ports: [{ protocol: 'TCP', port: 'http' }, { protocol: 'UDP', port: 5000, endPort: 5010 }, { protocol: 'SCTP' }],
       },
       { peers: [], ports: [] },
     ],
@@ -146,7 +148,11 @@ t.test('policyTypes defaulted as the API server does', async (t) => {
   t.same(types('  podSelector: {}\n  policyTypes: [Egress, Ingress]\n'), ['Egress', 'Ingress']);
   t.same(types('  podSelector: {}\n  egress: [{}]\n', 'extensions/v1beta1'), ['Ingress', 'Egress'], 'extensions/v1beta1 reads the same');
   t.same(readNetworkPolicy(netpol(head('  podSelector:\n'))).policy?.podSelector, { matchLabels: {}, matchExpressions: [] }, '`podSelector:` with nothing is {}');
-  t.same(readNetworkPolicy(netpol(head('  podSelector: {}\n  ingress:\n  -\n'))).policy?.ingress, [{ peers: [], ports: [], at: ['spec', 'ingress', 0] }], 'an empty rule allows everything');
+  t.same(
+    readNetworkPolicy(netpol(head('  podSelector: {}\n  ingress:\n  -\n'))).policy?.ingress,
+    [{ peers: [], ports: [], at: ['spec', 'ingress', 0] }],
+    'an empty rule allows everything',
+  );
 });
 
 t.test('problems, each at its line and column', async (t) => {
@@ -231,7 +237,7 @@ t.test('warnings: host bits, IPv6 blocks, rules the policy types leave out', asy
     [
       '9:23: warning: `spec.ingress[0].from[0].ipBlock.cidr` of NetworkPolicy default/np has host bits set: Kubernetes reads `10.1.2.3/8` as `10.0.0.0/8`',
       '9:44: warning: `spec.ingress[0].from[0].ipBlock.except[0]` of NetworkPolicy default/np has host bits set: Kubernetes reads `10.1.2.3/16` as `10.1.0.0/16`',
-      '10:23: warning: `spec.ingress[0].from[1].ipBlock.cidr` of NetworkPolicy default/np is an IPv6 block: knetlab\'s cluster is IPv4 only, so it matches nothing',
+      "10:23: warning: `spec.ingress[0].from[1].ipBlock.cidr` of NetworkPolicy default/np is an IPv6 block: knetlab's cluster is IPv4 only, so it matches nothing",
       '12:3: warning: `spec.egress` of NetworkPolicy default/np is ignored: `spec.policyTypes` does not list Egress',
     ],
   );
@@ -264,7 +270,7 @@ t.test('namespaces: their labels, plus kubernetes.io/metadata.name, which the AP
   t.same(ns.get('default'), { 'kubernetes.io/metadata.name': 'default' }, 'a namespace no object declares still has its name label');
 });
 
-t.test('selection: pods of the policy\'s namespace; peers by namespace and pod; hostNetwork pods never', async (t) => {
+t.test("selection: pods of the policy's namespace; peers by namespace and pod; hostNetwork pods never", async (t) => {
   const m = await modelOf(
     cluster(`  - apiVersion: networking.k8s.io/v1
     kind: NetworkPolicy
@@ -281,12 +287,30 @@ t.test('selection: pods of the policy\'s namespace; peers by namespace and pod; 
 `),
   );
   const [p] = activeNetworkPolicies(m);
-  t.same(podsSelectedBy(m, p!).map((x) => x.name), ['web', 'api'], 'not the hostNetwork agent, not the ops pod');
+  t.same(
+    podsSelectedBy(m, p!).map((x) => x.name),
+    ['web', 'api'],
+    'not the hostNetwork agent, not the ops pod',
+  );
   const peers = p!.ingress[0]!.peers as SelectorPeer[];
-  t.same(podsOfPeer(m, p!, peers[0]!).map((x) => `${x.namespace}/${x.name}`), ['ops/tool']);
-  t.same(podsOfPeer(m, p!, peers[1]!).map((x) => `${x.namespace}/${x.name}`), ['default/api'], 'a podSelector alone: the policy\'s namespace');
-  t.same(podsOfPeer(m, p!, peers[2]!).map((x) => `${x.namespace}/${x.name}`), ['ops/tool'], 'both: those pods of those namespaces');
-  t.same(podsOfPeer(m, p!, peers[3]!).map((x) => `${x.namespace}/${x.name}`), ['default/web', 'default/api']);
+  t.same(
+    podsOfPeer(m, p!, peers[0]!).map((x) => `${x.namespace}/${x.name}`),
+    ['ops/tool'],
+  );
+  t.same(
+    podsOfPeer(m, p!, peers[1]!).map((x) => `${x.namespace}/${x.name}`),
+    ['default/api'],
+    "a podSelector alone: the policy's namespace",
+  );
+  t.same(
+    podsOfPeer(m, p!, peers[2]!).map((x) => `${x.namespace}/${x.name}`),
+    ['ops/tool'],
+    'both: those pods of those namespaces',
+  );
+  t.same(
+    podsOfPeer(m, p!, peers[3]!).map((x) => `${x.namespace}/${x.name}`),
+    ['default/web', 'default/api'],
+  );
   const web = m.pods.find((x) => x.name === 'web')!;
   t.equal(namedPort(web, 'http', 'TCP'), 8080);
   t.equal(namedPort(web, 'http', 'UDP'), undefined, 'a named port has a protocol too');
@@ -310,7 +334,9 @@ t.test('against the cluster: selects no pod, a peer selects no pod, a named port
       '9:7: warning: spec.ingress[0].from[1] of NetworkPolicy default/np selects no pod (no namespace has its labels; every namespace has the label kubernetes.io/metadata.name: NAME), so this from peer allows nothing yet',
     ],
   );
-  t.same(shape(head('  podSelector: {matchLabels: {app: agent}}\n'), m), ['5:16: warning: NetworkPolicy default/np selects no pod: it matches only hostNetwork pods (agent), which NetworkPolicy does not apply to']);
+  t.same(shape(head('  podSelector: {matchLabels: {app: agent}}\n'), m), [
+    '5:16: warning: NetworkPolicy default/np selects no pod: it matches only hostNetwork pods (agent), which NetworkPolicy does not apply to',
+  ]);
   t.same(
     shape(
       head(`  podSelector: {}
@@ -333,10 +359,8 @@ t.test('against the cluster: selects no pod, a peer selects no pod, a named port
 });
 
 t.test('reportNetworkPolicyProblems: FILE:LINE:COL in the manifest file, terminating policies left out', async (t) => {
-  const file = writeScenario(
-    cluster('  - ./np.yaml\n'),
-    {
-      'np.yaml': `apiVersion: networking.k8s.io/v1
+  const file = writeScenario(cluster('  - ./np.yaml\n'), {
+    'np.yaml': `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: db}
 spec:
@@ -351,8 +375,7 @@ metadata: {name: gone, deletionTimestamp: "2024-01-01T00:00:00Z"}
 spec:
   podSelector: {matchLabels: {app: nothing}}
 `,
-    },
-  );
+  });
   const v = await validateScenario(file);
   t.ok(v.model, 'the scenario builds (the policy checks are not wired into validation here)');
   const problems = new Problems();
@@ -373,15 +396,26 @@ t.test('subtractCidrs: the block without its exceptions, as few CIDRs as it take
   const c = (s: string): Cidr => {
     const [ip, bits] = s.split('/') as [string, string];
     const parts = ip.split('.').map(Number);
-    return { base: (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0), bits: Number(bits) };
+    return { base: ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0, bits: Number(bits) };
   };
   t.same(subtractCidrs(c('10.0.0.0/8'), []).map(formatCidr), ['10.0.0.0/8']);
   t.same(subtractCidrs(c('10.0.0.0/8'), [c('10.0.0.0/8')]).map(formatCidr), []);
   t.same(subtractCidrs(c('10.0.0.0/24'), [c('10.0.0.128/25')]).map(formatCidr), ['10.0.0.0/25']);
-  t.same(subtractCidrs(c('10.0.0.0/24'), [c('10.0.0.5/32')]).map(formatCidr), ['10.0.0.0/30', '10.0.0.4/32', '10.0.0.6/31', '10.0.0.8/29', '10.0.0.16/28', '10.0.0.32/27', '10.0.0.64/26', '10.0.0.128/25']);
+  t.same(subtractCidrs(c('10.0.0.0/24'), [c('10.0.0.5/32')]).map(formatCidr), [
+    '10.0.0.0/30',
+    '10.0.0.4/32',
+    '10.0.0.6/31',
+    '10.0.0.8/29',
+    '10.0.0.16/28',
+    '10.0.0.32/27',
+    '10.0.0.64/26',
+    '10.0.0.128/25',
+  ]);
   t.same(subtractCidrs(c('10.0.0.0/24'), [c('192.168.0.0/16')]).map(formatCidr), ['10.0.0.0/24'], 'an exception outside changes nothing');
   t.same(subtractCidrs(c('0.0.0.0/0'), [c('128.0.0.0/1')]).map(formatCidr), ['0.0.0.0/1']);
-  const cidr = fc.record({ base: fc.integer({ min: 0, max: 0xffffffff }), bits: fc.integer({ min: 0, max: 32 }) }).map(({ base, bits }) => ({ base: bits === 0 ? 0 : ((base >>> (32 - bits)) << (32 - bits)) >>> 0, bits }));
+  const cidr = fc
+    .record({ base: fc.integer({ min: 0, max: 0xffffffff }), bits: fc.integer({ min: 0, max: 32 }) })
+    .map(({ base, bits }) => ({ base: bits === 0 ? 0 : ((base >>> (32 - bits)) << (32 - bits)) >>> 0, bits }));
   fc.assert(
     fc.property(cidr, fc.array(cidr, { maxLength: 4 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 20 }), (block, except, probes) => {
       const parts = subtractCidrs(block, except);

@@ -75,10 +75,13 @@ endpoints:
   t.same(messages, []);
   const s = objects[0] as EndpointSliceObject;
   t.equal(s.serviceName, 'example');
-  t.same(s.endpoints.map((e) => [e.addresses[0], e.ready, e.nodeName, e.zone]), [
-    ['10.1.2.3', true, 'node-1', 'us-central1-a'],
-    ['10.1.2.4', true, undefined, undefined],
-  ]);
+  t.same(
+    s.endpoints.map((e) => [e.addresses[0], e.ready, e.nodeName, e.zone]),
+    [
+      ['10.1.2.3', true, 'node-1', 'us-central1-a'],
+      ['10.1.2.4', true, undefined, undefined],
+    ],
+  );
 });
 
 t.test('pod readiness and termination from pasted status', async (t) => {

@@ -39,7 +39,10 @@ t.test('syntax errors and duplicate keys are problems at their place; documents 
 t.test('a document over the limits is refused at its place, before the parser spends time on it', async (t) => {
   const deep = parseYaml('d.yaml', `a: 1\nb: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
   t.same(deep.docs, []);
-  t.same(deep.problems.map((p) => [p.message, p.location?.line, p.location?.col]), [['YAML: lists and mappings are nested more than 64 deep', 2, 68]]);
+  t.same(
+    deep.problems.map((p) => [p.message, p.location?.line, p.location?.col]),
+    [['YAML: lists and mappings are nested more than 64 deep', 2, 68]],
+  );
   const block = parseYaml('b.yaml', `x:\n${Array.from({ length: 100 }, (_, i) => `${' '.repeat(i + 1)}- \n`).join('')}`);
   t.match(block.problems[0]?.message, /nested more than 64 deep/, 'block nesting is bounded too');
   const docs = parseYaml('m.yaml', 'a: 1\n---\n'.repeat(1001));
@@ -54,13 +57,19 @@ t.test('aliases are bounded: a billion laughs is a problem at its first alias, n
   const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
   const r = parseYaml('bomb.yaml', bomb);
   t.same(r.docs, []);
-  t.same(r.problems.map((p) => [p.message, p.location?.line, p.location?.col]), [['YAML: aliases repeat anchored values more than 100 times (an alias bomb?); write the values out', 2, 8]]);
+  t.same(
+    r.problems.map((p) => [p.message, p.location?.line, p.location?.col]),
+    [['YAML: aliases repeat anchored values more than 100 times (an alias bomb?); write the values out', 2, 8]],
+  );
   t.same(parseYaml('ok.yaml', 'a: &a {x: 1}\nb: *a\n').docs[0]!.value(), { a: { x: 1 }, b: { x: 1 } }, 'a few aliases are fine');
 });
 
 t.test('a __proto__ key is reported at its place, never dropped silently', async (t) => {
   const r = parseYaml('p.yaml', 'labels:\n  app: web\n  __proto__: x\n');
-  t.same(r.problems.map((p) => [p.message, p.location?.line, p.location?.col]), [['The key `__proto__` is not allowed: no field, label, annotation or header may be named so (JavaScript would drop it)', 3, 3]]);
+  t.same(
+    r.problems.map((p) => [p.message, p.location?.line, p.location?.col]),
+    [['The key `__proto__` is not allowed: no field, label, annotation or header may be named so (JavaScript would drop it)', 3, 3]],
+  );
 });
 
 t.test('duplicate keys are found in linear time', async (t) => {
@@ -71,7 +80,10 @@ t.test('duplicate keys are found in linear time', async (t) => {
   const big = performance.now();
   const r = parseYaml('b.yaml', keys(8000), { left: 1e9 });
   const bigMs = performance.now() - big;
-  t.same(r.problems.map((p) => [p.message, p.location?.line]), [['YAML: the key `k0` appears twice in one mapping', 8001]]);
+  t.same(
+    r.problems.map((p) => [p.message, p.location?.line]),
+    [['YAML: the key `k0` appears twice in one mapping', 8001]],
+  );
   // 8 times the keys: about 8 times the time when linear, 64 when quadratic (yaml's uniqueKeys was).
   t.ok(bigMs < 25 * smallMs + 200, `8000 keys took ${Math.round(bigMs)} ms, 1000 keys ${Math.round(smallMs)} ms`);
 });

@@ -37,9 +37,12 @@ t.test("each step's worst case: every try timing out, a sleep's length, an exec'
 
 t.test('a scenario whose worst case is over its limit is refused, naming the limit and --timeout', async (t) => {
   const over = await load(['sleep: 1h', 'sleep: 1h']);
-  t.same(over.problems.list.map((p) => p.message), [
-    'The steps may take 2h in the worst case (steps[0] sleep 1h, steps[1] sleep 1h), more than the limit of 30m for a scenario; shorten them, or raise the limit with --timeout DURATION',
-  ]);
+  t.same(
+    over.problems.list.map((p) => p.message),
+    [
+      'The steps may take 2h in the worst case (steps[0] sleep 1h, steps[1] sleep 1h), more than the limit of 30m for a scenario; shorten them, or raise the limit with --timeout DURATION',
+    ],
+  );
   t.same(over.problems.list[0]!.location, { file: over.problems.list[0]!.location!.file, line: 8, col: 1 }, 'at the steps key');
   const raised = await load(['sleep: 1h', 'sleep: 1h'], 3 * 3600_000);
   t.same(raised.problems.list, [], 'a larger limit lets it through');
@@ -54,12 +57,15 @@ t.test('every duration has a maximum that fits a timer', async (t) => {
     'http: {from: host/client, to: "192.168.8.11:80", timeout: 301s}',
     'dns: {from: host/client, name: web, timeout: 1h}',
   ]);
-  t.same(problems.list.map((p) => p.message), [
-    'Expected `steps[0].sleep` to be a duration of at most 1h, got `61m`',
-    'Expected `steps[1].exec.timeout` to be a duration of at most 1h, got `2147483648ms`',
-    'Expected `steps[2].http.timeout` to be a duration of at most 5m, got `301s`',
-    'Expected `steps[3].dns.timeout` to be a duration of at most 5m, got `1h`',
-  ]);
+  t.same(
+    problems.list.map((p) => p.message),
+    [
+      'Expected `steps[0].sleep` to be a duration of at most 1h, got `61m`',
+      'Expected `steps[1].exec.timeout` to be a duration of at most 1h, got `2147483648ms`',
+      'Expected `steps[2].http.timeout` to be a duration of at most 5m, got `301s`',
+      'Expected `steps[3].dns.timeout` to be a duration of at most 5m, got `1h`',
+    ],
+  );
 });
 
 t.test('a limit that no timer can hold is a usage error', async (t) => {

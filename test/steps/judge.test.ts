@@ -3,7 +3,18 @@ import { judgeConnect, judgeExec, judgePing, judgeResponses } from '../../src/st
 import type { EchoAnswer, Try } from '../../src/steps/probes.js';
 
 const answer = (server: string, clientIP: string): EchoAnswer => ({
-  pod: null, namespace: null, node: null, podIP: null, server, serverIP: '10.0.0.1', serverPort: 80, clientIP, clientPort: 40000, host: null, path: '/', time: '',
+  pod: null,
+  namespace: null,
+  node: null,
+  podIP: null,
+  server,
+  serverIP: '10.0.0.1',
+  serverPort: 80,
+  clientIP,
+  clientPort: 40000,
+  host: null,
+  path: '/',
+  time: '',
 });
 const ok = (server: string, clientIP = '192.168.8.100', status = 200): Try => ({ ok: true, status, answer: answer(server, clientIP) });
 const fail = (failure: Try['failure']): Try => ({ ok: false, failure, error: `curl: ${failure}` });
@@ -111,7 +122,10 @@ t.test('what each try saw is kept as data: status, source, who answered, failure
     { ok: false, failure: 'timeout', error: 'curl: timeout' },
     { ok: true, status: 404 },
   ]);
-  t.same(judgeConnect([{ ok: true }, { ok: false, failure: 'refused', error: 'Connection refused' }], true).tries, [{ ok: true }, { ok: false, failure: 'refused', error: 'Connection refused' }]);
+  t.same(judgeConnect([{ ok: true }, { ok: false, failure: 'refused', error: 'Connection refused' }], true).tries, [
+    { ok: true },
+    { ok: false, failure: 'refused', error: 'Connection refused' },
+  ]);
   t.same(judgePing(3, 2, true).tries, [{ ok: true }, { ok: true }, { ok: false, failure: 'timeout' }], 'ping counts replies');
   t.same(judgeExec({ exitCode: 3, stdout: 'out\n', stderr: '', timedOut: false }, { exitCode: 0 }).tries, [{ ok: true, exitCode: 3, timedOut: false, stdout: 'out', stderr: '' }]);
 });

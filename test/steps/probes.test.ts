@@ -4,14 +4,15 @@ import { classifyCurl, httpProbe, pingProbe, tcpProbe } from '../../src/steps/pr
 
 t.test('curl failures are sorted as the format names them', async (t) => {
   t.equal(classifyCurl(28, 'Connection timed out after 2001 milliseconds'), 'timeout');
-  t.equal(classifyCurl(7, 'Failed to connect to 10.96.0.5 port 80 after 0 ms: Couldn\'t connect to server (Connection refused)'), 'refused');
+  t.equal(classifyCurl(7, "Failed to connect to 10.96.0.5 port 80 after 0 ms: Couldn't connect to server (Connection refused)"), 'refused');
   t.equal(classifyCurl(7, 'Failed to connect to 10.0.0.1 port 80 after 3 ms: No route to host'), 'unreachable');
   t.equal(classifyCurl(56, 'Recv failure: Connection reset by peer'), 'refused');
   t.equal(classifyCurl(6, 'Could not resolve host: nginx'), 'error');
 });
 
 t.test('one curl for all tries; each try parsed from its marker line', async (t) => {
-  const body = '{"pod":"web-0","namespace":"default","node":"n1","podIP":"10.244.0.2","server":"pod/web-0.default","serverIP":"10.244.0.2","serverPort":80,"clientIP":"10.244.1.2","clientPort":1,"host":"x","path":"/","time":""}';
+  const body =
+    '{"pod":"web-0","namespace":"default","node":"n1","podIP":"10.244.0.2","server":"pod/web-0.default","serverIP":"10.244.0.2","serverPort":80,"clientIP":"10.244.1.2","clientPort":1,"host":"x","path":"/","time":""}';
   const runner = new RecordingRunner(() => ({
     stdout: `${body}\n@@knetlab-try 200 0 \n\n@@knetlab-try 000 28 Connection timed out after 500 milliseconds\n<html>404</html>\n@@knetlab-try 404 0 \n`,
   }));
@@ -42,13 +43,29 @@ t.test('the verbose connect failure tells refused from unreachable where the mes
     ].join('\n'),
   }));
   const tries = await httpProbe(runner, 'c.default', 'http://10.96.0.5:80/', { headers: {}, count: 2, timeoutMs: 4000 });
-  t.same(tries.map((x) => x.failure), ['refused', 'unreachable']);
+  t.same(
+    tries.map((x) => x.failure),
+    ['refused', 'unreachable'],
+  );
   t.match(tries[0]!.error!, /Connection refused/);
 });
 
 t.test('tcp and ping results', async (t) => {
-  const tcp = await tcpProbe(new RecordingRunner(() => ({ stdout: '@@knetlab-try 0 \n@@knetlab-try 124 \n@@knetlab-try 1 bash: connect: Connection refused \n' })), 'a', '10.0.0.1', 80, { count: 3, timeoutMs: 100 });
-  t.same(tcp.map((x) => x.ok ? 'ok' : x.failure), ['ok', 'timeout', 'refused']);
-  const ping = await pingProbe(new RecordingRunner(() => ({ stdout: '3 packets transmitted, 2 received, 33% packet loss' })), 'a', '10.0.0.1', { count: 3, timeoutMs: 100, intervalMs: 200 });
+  const tcp = await tcpProbe(
+    new RecordingRunner(() => ({ stdout: '@@knetlab-try 0 \n@@knetlab-try 124 \n@@knetlab-try 1 bash: connect: Connection refused \n' })),
+    'a',
+    '10.0.0.1',
+    80,
+    { count: 3, timeoutMs: 100 },
+  );
+  t.same(
+    tcp.map((x) => (x.ok ? 'ok' : x.failure)),
+    ['ok', 'timeout', 'refused'],
+  );
+  const ping = await pingProbe(new RecordingRunner(() => ({ stdout: '3 packets transmitted, 2 received, 33% packet loss' })), 'a', '10.0.0.1', {
+    count: 3,
+    timeoutMs: 100,
+    intervalMs: 200,
+  });
   t.same([ping.sent, ping.received], [3, 2]);
 });

@@ -9,13 +9,32 @@ t.test('maps merge, scalars replace, null deletes', async (t) => {
 });
 
 t.test('lists with a merge key merge item by item', async (t) => {
-  const svc = { spec: { ports: [{ port: 80, targetPort: 80 }, { port: 443, targetPort: 443 }] } };
+  const svc = {
+    spec: {
+      ports: [
+        { port: 80, targetPort: 80 },
+        { port: 443, targetPort: 443 },
+      ],
+    },
+  };
   t.same(strategicMerge(svc, { spec: { ports: [{ port: 80, nodePort: 30080 }] } }), {
-    spec: { ports: [{ port: 80, targetPort: 80, nodePort: 30080 }, { port: 443, targetPort: 443 }] },
+    spec: {
+      ports: [
+        { port: 80, targetPort: 80, nodePort: 30080 },
+        { port: 443, targetPort: 443 },
+      ],
+    },
   });
   t.same(strategicMerge(svc, { spec: { ports: [{ port: 443, $patch: 'delete' }] } }), { spec: { ports: [{ port: 80, targetPort: 80 }] } });
   const pod = { spec: { containers: [{ name: 'a', image: 'x' }] } };
-  t.same(strategicMerge(pod, { spec: { containers: [{ name: 'b', image: 'y' }] } }), { spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] } });
+  t.same(strategicMerge(pod, { spec: { containers: [{ name: 'b', image: 'y' }] } }), {
+    spec: {
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'b', image: 'y' },
+      ],
+    },
+  });
 });
 
 t.test('lists without a merge key are replaced', async (t) => {

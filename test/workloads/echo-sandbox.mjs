@@ -55,7 +55,10 @@ sh('ip', 'netns', 'add', 'b');
 sh('ip', 'link', 'add', 'va', 'netns', 'a', 'type', 'veth', 'peer', 'name', 'vb', 'netns', 'b');
 sh('ip', '-n', 'a', 'addr', 'add', '10.0.0.1/24', 'dev', 'va');
 sh('ip', '-n', 'b', 'addr', 'add', '10.0.0.2/24', 'dev', 'vb');
-for (const [ns, dev] of [['a', 'va'], ['b', 'vb']]) {
+for (const [ns, dev] of [
+  ['a', 'va'],
+  ['b', 'vb'],
+]) {
   sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
   sh('ip', '-n', ns, 'link', 'set', dev, 'up');
 }

@@ -14,10 +14,21 @@ const hostNetns = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
 
 t.test('control protocol: a reply per line, in order; bad lines answered; EOF ends it', async (t) => {
   // No listener is created, so this touches no network and needs no root.
-  const input = ['not json', '[1]', '{"id":7,"op":"nope"}', '{"id":8,"op":"listen","listeners":[{"netns":"x/y","port":80,"protocol":"TCP","identity":{"server":"s"}},{"netns":"x","port":0,"protocol":"TCP","identity":{"server":"s"}},{"netns":"x","port":1,"protocol":"SCTP","identity":{"server":"s"}}]}', '{"id":9,"op":"close","listeners":[{"netns":"x","port":80,"protocol":"UDP"}]}', '{"id":10,"op":"ping"}', ''].join('\n');
+  const input = [
+    'not json',
+    '[1]',
+    '{"id":7,"op":"nope"}',
+    '{"id":8,"op":"listen","listeners":[{"netns":"x/y","port":80,"protocol":"TCP","identity":{"server":"s"}},{"netns":"x","port":0,"protocol":"TCP","identity":{"server":"s"}},{"netns":"x","port":1,"protocol":"SCTP","identity":{"server":"s"}}]}',
+    '{"id":9,"op":"close","listeners":[{"netns":"x","port":80,"protocol":"UDP"}]}',
+    '{"id":10,"op":"ping"}',
+    '',
+  ].join('\n');
   const r = spawnSync('python3', [script], { input, encoding: 'utf8', timeout: 10_000 });
   t.equal(r.status, 0, r.stderr);
-  const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const replies = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(replies.length, 6);
   t.match(replies[0], { id: null, ok: false, error: /bad control line/ });
   t.match(replies[1], { id: null, ok: false, error: /must be an object/ });
@@ -62,7 +73,10 @@ t.test('echo server in real network namespaces', { skip: notRoot && 'needs root:
   });
   t.test('keep-alive, Connection: close, raw TCP, a client gone mid-request', async (t) => {
     t.equal(out.keepAlive.length, 2);
-    t.same(out.keepAlive.map((a: EchoAnswer) => a.path), ['/one', '/two']);
+    t.same(
+      out.keepAlive.map((a: EchoAnswer) => a.path),
+      ['/one', '/two'],
+    );
     t.equal(out.keepAlive[0].clientPort, out.keepAlive[1].clientPort, 'both requests on one connection');
     t.ok(out.connectionClose, 'answers Connection: close');
     t.match(out.raw, { ...identity, clientIP: '10.0.0.2', host: null, path: null }, 'a raw line gets the JSON anyway');
@@ -79,7 +93,10 @@ t.test('echo server in real network namespaces', { skip: notRoot && 'needs root:
     const log = out.log as (EchoAnswer & { protocol: string; netns: string | null })[];
     t.match(log[0], { ...identity, protocol: 'TCP', netns: 'a', clientIP: '10.0.0.2', host: 'h.example', path: '/x' });
     t.match(log[1], { ...identity, protocol: 'UDP', netns: 'a', data: 'hello udp' });
-    t.same(log.map((e) => e.path), ['/x', null, '/one', '/two', '/c', null, '/after', '/p']);
+    t.same(
+      log.map((e) => e.path),
+      ['/x', null, '/one', '/two', '/c', null, '/after', '/p'],
+    );
   });
   t.test('many namespaces, one process', async (t) => {
     t.equal(out.many.answeredBySelf, out.many.count, 'every namespace answered by its own listener');

@@ -188,7 +188,26 @@ const headersServer = spawn('ip', ['netns', 'exec', podNetns(pod(model1, 'header
 
 const curl = async (host, path = '/', port = 80, extra = []) => {
   try {
-    const r = await execFile('ip', ['netns', 'exec', 'client', 'curl', '-s', '-m', '5', '-o', '-', '-w', '\n%{http_code}', ...(host === null ? [] : ['-H', `Host: ${host}`]), ...extra, `http://${ctl.ip}:${port}${path}`], { encoding: 'utf8' });
+    const r = await execFile(
+      'ip',
+      [
+        'netns',
+        'exec',
+        'client',
+        'curl',
+        '-s',
+        '-m',
+        '5',
+        '-o',
+        '-',
+        '-w',
+        '\n%{http_code}',
+        ...(host === null ? [] : ['-H', `Host: ${host}`]),
+        ...extra,
+        `http://${ctl.ip}:${port}${path}`,
+      ],
+      { encoding: 'utf8' },
+    );
     const i = r.stdout.lastIndexOf('\n');
     const body = r.stdout.slice(0, i);
     let json = null;
@@ -225,7 +244,15 @@ const nginxProcs = () =>
     .filter((d) => /^\d+$/.test(d))
     .flatMap((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nginx' ? [{ pid: Number(pid), cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim(), ppid: Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]) }] : [];
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nginx'
+          ? [
+              {
+                pid: Number(pid),
+                cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim(),
+                ppid: Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]),
+              },
+            ]
+          : [];
       } catch {
         return [];
       }
@@ -234,10 +261,14 @@ const ours = (master) => nginxProcs().filter((p) => p.pid === master || p.ppid =
 
 // Debian's nginx behind a wrapper whose `nginx -t` rejects any configuration naming reject.example.com.
 const wrapper = '/run/nginx-wrapper';
-writeFileSync(wrapper, `#!/bin/sh
+writeFileSync(
+  wrapper,
+  `#!/bin/sh
 if [ "$1" = "-t" ] && grep -q reject.example.com "$4"; then echo 'nginx: [emerg] rejected by the test wrapper' >&2; exit 1; fi
 exec /usr/sbin/nginx "$@"
-`, { mode: 0o755 });
+`,
+  { mode: 0o755 },
+);
 const ingress = new IngressNginx({ nginx: wrapper });
 try {
   const t0 = performance.now();
@@ -260,12 +291,16 @@ try {
 
   // Unchanged model: no reload.
   out.sameReload = await ingress.reload(model1);
-  const workersBefore = ours(master).filter((p) => p.pid !== master).map((p) => p.pid);
+  const workersBefore = ours(master)
+    .filter((p) => p.pid !== master)
+    .map((p) => p.pid);
   const t1 = performance.now();
   out.changedReload = await ingress.reload(model2);
   out.reloadMs = Math.round(performance.now() - t1);
   out.sameMaster = ingress.pid === master && ours(master).some((p) => p.pid === master);
-  const workersAfter = ours(master).filter((p) => p.pid !== master && !p.cmd.includes('shutting down')).map((p) => p.pid);
+  const workersAfter = ours(master)
+    .filter((p) => p.pid !== master && !p.cmd.includes('shutting down'))
+    .map((p) => p.pid);
   out.newWorkers = workersAfter.length > 0 && workersAfter.every((w) => !workersBefore.includes(w));
   out.jo = await curl('test.nginx.com', '/jo/x');
   out.joExact = await curl('test.nginx.com', '/jo');

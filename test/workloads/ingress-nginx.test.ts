@@ -48,14 +48,25 @@ t.test('ingress-nginx in real network namespaces', { skip }, async (t) => {
 
   t.test('nginx runs in the controller pod, under its own prefix', async (t) => {
     t.ok(out.masterNetnsIsPod, "nginx's master is in the pod's network namespace");
-    t.match(out.processes, [/^nginx: master process .* -c \/run\/knetlab-scratch\/ingress-nginx\/nginx-ingress-controller-0\.ingress-nginx\/nginx\.conf -p /, 'nginx: worker process']);
+    t.match(out.processes, [
+      /^nginx: master process .* -c \/run\/knetlab-scratch\/ingress-nginx\/nginx-ingress-controller-0\.ingress-nginx\/nginx\.conf -p /,
+      'nginx: worker process',
+    ]);
     t.equal(out.processes.length, 2, 'worker_processes 1');
   });
 
   t.test('routing by host and path, to the endpoints, from the controller pod', async (t) => {
     t.same(out.test, { 'web-0': 10, 'web-1': 10 }, 'test.nginx.com: both web pods, round robin');
-    t.match(out.testOne, { status: 200, json: { clientIP: ctl, host: 'test.nginx.com', path: '/some/where', serverPort: 80 } }, 'the pod sees the controller, the Host and the path');
-    t.match(out.businessUser, { status: 200, json: { pod: 'business-user-0', namespace: 'ns-jo', serverPort: 8080, clientIP: ctl, path: '/api/v1/product/list' } }, 'a v1beta1 Ingress, class by annotation, a named targetPort');
+    t.match(
+      out.testOne,
+      { status: 200, json: { clientIP: ctl, host: 'test.nginx.com', path: '/some/where', serverPort: 80 } },
+      'the pod sees the controller, the Host and the path',
+    );
+    t.match(
+      out.businessUser,
+      { status: 200, json: { pod: 'business-user-0', namespace: 'ns-jo', serverPort: 8080, clientIP: ctl, path: '/api/v1/product/list' } },
+      'a v1beta1 Ingress, class by annotation, a named targetPort',
+    );
     t.match(out.unknown, { status: 404, body: /404 Not Found/ }, 'an unknown host: the default backend');
     t.match(out.byAddress, { status: 404 }, 'the Host of an address: the default backend');
     t.match(out.port443, { status: 200, json: { path: '/tls' } }, 'port 443 serves plain HTTP');
@@ -93,14 +104,19 @@ t.test('ingress-nginx in real network namespaces', { skip }, async (t) => {
   });
 
   t.test('a configuration nginx -t rejects is not loaded; the old one keeps serving', async (t) => {
-    t.match(out.rejected, { thrown: true, code: 'ECOMMAND', message: /^nginx -t rejected the configuration of ingress controller pod ingress-nginx\/nginx-ingress-controller-0 .*rejected by the test wrapper/, kept: true });
+    t.match(out.rejected, {
+      thrown: true,
+      code: 'ECOMMAND',
+      message: /^nginx -t rejected the configuration of ingress controller pod ingress-nginx\/nginx-ingress-controller-0 .*rejected by the test wrapper/,
+      kept: true,
+    });
     t.match(out.afterRejected, { status: 200, json: { pod: 'business-user-0' } });
     t.ok(out.runningIsOld);
     t.equal(out.reloads, 2, 'two reloads sent: the change and the endpoint');
     t.equal(out.failureWhileRunning, null);
   });
 
-  t.test('a start that cannot bind fails with nginx\'s words', async (t) => {
+  t.test("a start that cannot bind fails with nginx's words", async (t) => {
     t.match(out.conflict, { thrown: true, code: 'ECOMMAND', message: /exited unexpectedly \(code 1\): .*bind\(\) to 0\.0\.0\.0:80 failed \(98: Address already in use\)/ });
   });
 

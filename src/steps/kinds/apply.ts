@@ -27,9 +27,16 @@ export const apply = stepKind<'apply', ApplySpec>()({
     c.setModel(model);
     // Ingresses applied here are checked against the cluster as it now is.
     reportIngressProblems(model, c.problems, (o) => step.objects.some((s) => s.kind === 'Ingress' && s.meta.name === o.meta.name && s.meta.namespace === o.meta.namespace));
-    reportNetworkPolicyProblems(model, c.problems, step.objects.filter((o): o is Extract<typeof o, { kind: 'NetworkPolicy' }> => o.kind === 'NetworkPolicy'));
+    reportNetworkPolicyProblems(
+      model,
+      c.problems,
+      step.objects.filter((o): o is Extract<typeof o, { kind: 'NetworkPolicy' }> => o.kind === 'NetworkPolicy'),
+    );
   },
-  plan: (step) => ({ ...noPlace, to: step.objects.map((o) => `${o.kind.toLowerCase()}/${o.meta.name}${o.meta.namespace !== 'default' && o.kind !== 'Namespace' ? `.${o.meta.namespace}` : ''}`).join(', ') }),
+  plan: (step) => ({
+    ...noPlace,
+    to: step.objects.map((o) => `${o.kind.toLowerCase()}/${o.meta.name}${o.meta.namespace !== 'default' && o.kind !== 'Namespace' ? `.${o.meta.namespace}` : ''}`).join(', '),
+  }),
   run: (step, c) => runAction('apply', c, (problems) => ({ ok: true, model: applyObjects(c.model, step.objects, problems) })),
   describe: (step) => `apply ${step.objects.map((o) => `${o.kind.toLowerCase()}/${o.meta.name}`).join(', ')}`,
   worstCase: noWait,

@@ -22,7 +22,11 @@ export interface DnsSpec {
 export const dns = stepKind<'dns', DnsSpec>()({
   body: z.strictObject({
     from: ref,
-    name: z.string().min(1).max(253, { error: 'to be a DNS name of at most 253 characters' }).regex(/^[^\s\u0000-\u001f\u007f]+$/, { error: 'to be a DNS name without spaces or control characters' }),
+    name: z
+      .string()
+      .min(1)
+      .max(253, { error: 'to be a DNS name of at most 253 characters' })
+      .regex(/^[^\s\u0000-\u001f\u007f]+$/, { error: 'to be a DNS name without spaces or control characters' }),
     type: z.enum(['A', 'AAAA', 'CNAME', 'SRV', 'PTR']).optional(),
     timeout: timeout.optional(),
   }),
@@ -67,7 +71,13 @@ export const dns = stepKind<'dns', DnsSpec>()({
   },
   plan(step, m) {
     const e = step.expect;
-    const expect = e.addresses ? e.addresses.map((a) => `address ${addressText(m, a)}`) : e.cname !== undefined ? [`cname ${e.cname}`] : e.nxdomain !== undefined ? [e.nxdomain ? 'nxdomain' : 'not nxdomain'] : [];
+    const expect = e.addresses
+      ? e.addresses.map((a) => `address ${addressText(m, a)}`)
+      : e.cname !== undefined
+        ? [`cname ${e.cname}`]
+        : e.nxdomain !== undefined
+          ? [e.nxdomain ? 'nxdomain' : 'not nxdomain']
+          : [];
     return { from: placeText(m, step.from), to: `${step.query} ${step.type}`, expect };
   },
   async run(step, c) {

@@ -19,7 +19,11 @@ export interface ExecSpec {
 /** `exec`: a command (argv) in a place's namespace, judged by its exit status and output. */
 export const exec = stepKind<'exec', ExecSpec>()({
   // Numbers in a command (`[ping, -c, 1, ...]`) are the words they were written as.
-  body: z.strictObject({ on: ref, command: z.array(z.union([z.string(), z.number(), z.boolean()], { error: 'to be a word of the command' }).transform(String).refine(noNul, { error: NO_NUL })).min(1), timeout: timeoutUpTo(MAX_EXEC_TIMEOUT_MS).optional() }),
+  body: z.strictObject({
+    on: ref,
+    command: z.array(z.union([z.string(), z.number(), z.boolean()], { error: 'to be a word of the command' }).transform(String).refine(noNul, { error: NO_NUL })).min(1),
+    timeout: timeoutUpTo(MAX_EXEC_TIMEOUT_MS).optional(),
+  }),
   expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).optional(), stdoutMatches: z.string().optional(), stderrMatches: z.string().optional() }),
   changesModel: false,
   answeredByEndpoint: false,
@@ -53,7 +57,11 @@ export const exec = stepKind<'exec', ExecSpec>()({
   },
   plan(step, m) {
     const e = step.expect;
-    const expect = [...(e.exitCode !== undefined ? [`exit ${e.exitCode}`] : []), ...(e.stdoutMatches ? [`stdout ~ /${e.stdoutMatches}/`] : []), ...(e.stderrMatches ? [`stderr ~ /${e.stderrMatches}/`] : [])];
+    const expect = [
+      ...(e.exitCode !== undefined ? [`exit ${e.exitCode}`] : []),
+      ...(e.stdoutMatches ? [`stdout ~ /${e.stdoutMatches}/`] : []),
+      ...(e.stderrMatches ? [`stderr ~ /${e.stderrMatches}/`] : []),
+    ];
     return { from: placeText(m, step.on), to: step.command.join(' '), expect };
   },
   async run(step, c) {

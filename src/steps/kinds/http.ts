@@ -6,7 +6,20 @@ import type { FailKind, ResponseExpect } from '../../scenario/steps.js';
 import { stepKind } from '../kind.js';
 import { judgeResponses } from '../judge.js';
 import { must, placeNetns, responseRules } from '../run.js';
-import { checkEnds, checkResponseAddresses, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readResponseExpect, readTarget, responseExpectText, targetText, triesWorstCase } from './probe.js';
+import {
+  checkEnds,
+  checkResponseAddresses,
+  placeText,
+  probeCount,
+  probeName,
+  probeTimeoutMs,
+  readPlace,
+  readResponseExpect,
+  readTarget,
+  responseExpectText,
+  targetText,
+  triesWorstCase,
+} from './probe.js';
 
 export interface HttpSpec {
   from: SourceRef;
@@ -76,7 +89,11 @@ export const http = stepKind<'http', HttpSpec>()({
     if (step.path !== '/' && step.to.kind !== 'url') extra.push(step.path);
     for (const [k, v] of Object.entries(step.headers)) extra.push(`${k}: ${v}`);
     const e = step.expect;
-    return { from: placeText(m, step.from), to: targetText(m, step, 'TCP', extra), expect: [e.fail !== undefined ? `fail ${e.fail}` : `status ${e.status}`, ...responseExpectText(m, e)] };
+    return {
+      from: placeText(m, step.from),
+      to: targetText(m, step, 'TCP', extra),
+      expect: [e.fail !== undefined ? `fail ${e.fail}` : `status ${e.status}`, ...responseExpectText(m, e)],
+    };
   },
   async run(step, c) {
     // Loaded when a step runs: validate and plan do not load the process-running code (execa).

@@ -31,7 +31,7 @@ export const stepKinds = {
   exec,
   sleep,
   resync,
-// biome-ignore lint/suspicious/noExplicitAny: each kind's own result and context types (checked in its module) are wildcards here
+  // biome-ignore lint/suspicious/noExplicitAny: each kind's own result and context types (checked in its module) are wildcards here
 } satisfies { [K in StepKindName]: StepKindDef<K, unknown, any, any> };
 
 /** A step's kind module, for the callers every kind shares (a step has its kind's fields, as read). */

@@ -98,7 +98,10 @@ export function placeText(m: Model, ref: SourceRef): string {
 /** `node/node-1@cni0 = 10.244.0.1`: an address of an expectation with what it stands for. */
 export function addressText(m: Model, ref: AddressRef): string {
   const r = resolveAddress(m, ref);
-  const shown = ref.kind === 'ip' ? ref.ip : `${ref.kind}/${ref.name}${'namespace' in ref && ref.namespace ? `.${ref.namespace}` : ''}${ref.kind === 'node' && ref.device ? `@${ref.device}` : ''}`;
+  const shown =
+    ref.kind === 'ip'
+      ? ref.ip
+      : `${ref.kind}/${ref.name}${'namespace' in ref && ref.namespace ? `.${ref.namespace}` : ''}${ref.kind === 'node' && ref.device ? `@${ref.device}` : ''}`;
   return r.ok && ref.kind !== 'ip' ? `${shown} = ${r.value.ip}` : shown;
 }
 
@@ -126,7 +129,12 @@ export function targetText(m: Model, step: { kind: string; to: TargetRef; count:
 /** `http pod/client -> service/web`. */
 export function probeName(step: { kind: string; from: SourceRef; to: TargetRef }): string {
   const from = `${step.from.kind}/${step.from.name}`;
-  const to = step.to.kind === 'url' ? `${step.to.scheme}://${step.to.host}${step.to.path}` : step.to.kind === 'ip' ? `${step.to.ip}${step.to.port ? `:${step.to.port}` : ''}` : `${step.to.kind}/${step.to.name}`;
+  const to =
+    step.to.kind === 'url'
+      ? `${step.to.scheme}://${step.to.host}${step.to.path}`
+      : step.to.kind === 'ip'
+        ? `${step.to.ip}${step.to.port ? `:${step.to.port}` : ''}`
+        : `${step.to.kind}/${step.to.name}`;
   return `${step.kind} ${from} -> ${to}`;
 }
 

@@ -6,7 +6,20 @@ import type { ResponseExpect } from '../../scenario/steps.js';
 import { stepKind } from '../kind.js';
 import { judgeResponses } from '../judge.js';
 import { must, placeNetns, responseRules } from '../run.js';
-import { checkEnds, checkResponseAddresses, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readResponseExpect, readTarget, responseExpectText, targetText, triesWorstCase } from './probe.js';
+import {
+  checkEnds,
+  checkResponseAddresses,
+  placeText,
+  probeCount,
+  probeName,
+  probeTimeoutMs,
+  readPlace,
+  readResponseExpect,
+  readTarget,
+  responseExpectText,
+  targetText,
+  triesWorstCase,
+} from './probe.js';
 
 export interface UdpSpec {
   from: SourceRef;
@@ -21,7 +34,14 @@ export interface UdpSpec {
 /** `udp`: count datagrams, each answered (by the echo server) or not. */
 export const udp = stepKind<'udp', UdpSpec>()({
   // sourcePort: every datagram from one port, as a resolver does, so conntrack sees one flow.
-  body: z.strictObject({ from: ref, to: ref, data: z.string().refine(noNul, { error: NO_NUL }).optional(), sourcePort: port.optional(), count: countSchema.optional(), timeout: timeout.optional() }),
+  body: z.strictObject({
+    from: ref,
+    to: ref,
+    data: z.string().refine(noNul, { error: NO_NUL }).optional(),
+    sourcePort: port.optional(),
+    count: countSchema.optional(),
+    timeout: timeout.optional(),
+  }),
   expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
   changesModel: false,
   answeredByEndpoint: true,
@@ -36,7 +56,15 @@ export const udp = stepKind<'udp', UdpSpec>()({
       r.problems.error(r.expectAt('reply'), `\`${r.exWhere}.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
       return undefined;
     }
-    return { from, to, data: b.data ?? 'knetlab', ...(b.sourcePort !== undefined ? { sourcePort: b.sourcePort } : {}), count: probeCount(b), timeoutMs: probeTimeoutMs(b), expect: { ...resp, reply } };
+    return {
+      from,
+      to,
+      data: b.data ?? 'knetlab',
+      ...(b.sourcePort !== undefined ? { sourcePort: b.sourcePort } : {}),
+      count: probeCount(b),
+      timeoutMs: probeTimeoutMs(b),
+      expect: { ...resp, reply },
+    };
   },
   check(step, c) {
     checkEnds(step, c, 'UDP');
@@ -48,7 +76,12 @@ export const udp = stepKind<'udp', UdpSpec>()({
     const { udpProbe } = await import('../probes.js');
     const from = must(resolveSource(c.model, step.from));
     const to = must(resolveTarget(c.model, step.to, 'UDP'));
-    const tries = await udpProbe(c.runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: step.count, timeoutMs: step.timeoutMs, ...(step.sourcePort ? { sourcePort: step.sourcePort } : {}) });
+    const tries = await udpProbe(c.runner, placeNetns(from), to.ip, to.port!, {
+      data: step.data,
+      count: step.count,
+      timeoutMs: step.timeoutMs,
+      ...(step.sourcePort ? { sourcePort: step.sourcePort } : {}),
+    });
     return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy) });
   },
   describe: probeName,

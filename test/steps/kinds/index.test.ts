@@ -37,14 +37,25 @@ t.test('the table has one module for every kind of the list, in its order', asyn
   t.same(actions, ['apply', 'patch', 'delete', 'scale'], 'the kinds that change the cluster');
   const nothingToExpect = stepKindNames.filter((k) => stepKinds[k].expect === undefined);
   t.same(nothingToExpect, ['apply', 'patch', 'delete', 'scale', 'link', 'sleep', 'resync'], 'the kinds with nothing to expect');
-  t.same(stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint), ['http', 'udp'], 'the kinds a sameBackendAs may name');
+  t.same(
+    stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint),
+    ['http', 'udp'],
+    'the kinds a sameBackendAs may name',
+  );
 });
 
 t.test('every kind is read, named and planned by its module', async (t) => {
   const { scenario: s, problems } = await loadScenario(writeScenario(scenario));
-  t.same(problems.list.map((p) => p.message), []);
+  t.same(
+    problems.list.map((p) => p.message),
+    [],
+  );
   const steps = s!.steps;
-  t.same(steps.map((x) => x.kind), [...stepKindNames], 'no step is dropped');
+  t.same(
+    steps.map((x) => x.kind),
+    [...stepKindNames],
+    'no step is dropped',
+  );
   t.same(steps.map(stepName), [
     'http host/client -> service/web',
     'tcp host/client -> service/web',
@@ -61,22 +72,29 @@ t.test('every kind is read, named and planned by its module', async (t) => {
     'resync kube-proxy',
   ]);
   const http = steps[0] as Extract<Step, { kind: 'http' }>;
-  t.same({ path: http.path, count: http.count, timeoutMs: http.timeoutMs, expect: http.expect }, { path: '/x', count: 2, timeoutMs: 2000, expect: { status: 200, backends: 'all' } });
+  t.same(
+    { path: http.path, count: http.count, timeoutMs: http.timeoutMs, expect: http.expect },
+    { path: '/x', count: 2, timeoutMs: 2000, expect: { status: 200, backends: 'all' } },
+  );
   const exec = steps[10] as Extract<Step, { kind: 'exec' }>;
   t.same(exec.expect, { stdoutMatches: '10\\.244' }, 'no exitCode 0 when only output is expected');
   const plan = formatPlan(await modelOf(scenario), steps).split('\n');
   const rows = plan.slice(plan.findIndex((l) => l.startsWith('STEP')) + 1).filter(Boolean);
-  t.same(rows.map((r) => r.split(/\s+/)[1]), [...stepKindNames], 'a plan row for each kind');
+  t.same(
+    rows.map((r) => r.split(/\s+/)[1]),
+    [...stepKindNames],
+    'a plan row for each kind',
+  );
   t.match(rows[0], /http\s+host\/client \(192\.168\.8\.\d+\)\s+service\/web = [\d.]+:80 \/x x2\s+status 200, backends all/);
   t.match(rows[11], /sleep\s+1500ms/);
 });
 
 t.test('a step of a kind with nothing to expect cannot expect or skip', async (t) => {
   const { problems } = await loadScenario(writeScenario(`${head(1)}steps:\n  - sleep: 1s\n    expect: {x: 1}\n  - resync: {}\n    expectIn: {ipvs: skip}\n`));
-  t.same(problems.list.map((p) => p.message), [
-    'A sleep step has nothing to expect; remove `steps[0].expect`',
-    'A resync step has nothing to expect, so nothing to skip; remove `steps[1].expectIn.ipvs`',
-  ]);
+  t.same(
+    problems.list.map((p) => p.message),
+    ['A sleep step has nothing to expect; remove `steps[0].expect`', 'A resync step has nothing to expect, so nothing to skip; remove `steps[1].expectIn.ipvs`'],
+  );
 });
 
 t.test('the compiler refuses a kind with a missing piece, a missing kind, or a kind under another name', async (t) => {
