@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'ECAPABILITY' // the kernel lacks a feature the scenario needs
   | 'EUNSAFE' // knetlab's own state is in a place others could steer
   | 'EINTERRUPTED' // a signal (Ctrl-C, SIGTERM) ended the command
-  | 'EINTERNAL';
+  | 'ESTEP' // a step cannot be tried at this moment (a name that no longer resolves); the step fails, the run goes on
+  | 'EINTERNAL'; // an invariant of knetlab's own broke: a bug, never a step's failure
 
 export interface KnetlabErrorOptions {
   location?: Location;

@@ -338,7 +338,7 @@ export async function main(argv: string[]): Promise<number> {
     return status;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_INVALID;
-    if (err instanceof KnetlabError) {
+    if (err instanceof KnetlabError && err.code !== 'EINTERNAL') {
       if (err.problems.length) printProblems(err.problems, process.stderr);
       process.stderr.write(`knetlab: ${err.message}\n`);
       return err.code === 'EINVALID' || err.code === 'EUSAGE' ? EXIT_INVALID : 1;

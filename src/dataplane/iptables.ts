@@ -14,6 +14,7 @@ import type { Model } from '../cluster/types.js';
 import { formatCidr } from '../util/ip.js';
 import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
 import { kubeHash16 } from './kube-hash.js';
+import { KnetlabError } from '../errors.js';
 
 export type IptablesTable = 'filter' | 'nat';
 
@@ -123,7 +124,7 @@ const q = (s: string) => `"${s}"`;
  */
 export function renderKubeProxyIptables(model: Model, nodeName: string, options: KubeProxyOptions = {}): string {
   const node = model.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
+  if (!node) throw new KnetlabError('EINTERNAL', `Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
   const localhostNodePorts = options.localhostNodePorts ?? true;
   const nfacct = options.nfacct ?? false;
   const randomFully = options.randomFully ?? true;
@@ -411,7 +412,7 @@ function sortedTable(table: IptablesTable, chains: string[], rules: string[], tr
   for (const rule of rules) {
     const chain = rule.split(' ', 2)[1]!;
     const list = byChain.get(chain);
-    if (!list) throw new Error(`rule for an undeclared chain: ${rule}`);
+    if (!list) throw new KnetlabError('EINTERNAL', `rule for an undeclared chain: ${rule}`);
     list.push(rule);
   }
   const byService = (a: string, b: string) => {

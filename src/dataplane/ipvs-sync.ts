@@ -7,6 +7,7 @@
 import type { Model } from '../cluster/types.js';
 import { ipvsJumps, KUBE_IPVS_DEVICE, type IpvsRender } from './ipvs.js';
 import { withJumps } from './kube-proxy-sync.js';
+import { KnetlabError } from '../errors.js';
 
 /**
  * The sysctls kube-proxy's IPVS proxier sets when it starts (NewProxier): IPVS connections tracked
@@ -59,7 +60,7 @@ export function parseIpvsadm(text: string): Map<string, VirtualServer> {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const m = /^-([Aa]) (-[tuf]|--sctp-service) (\S+)(?: (.*))?$/.exec(line);
-    if (!m) throw new Error(`Expected an ipvsadm -A or -a line, got \`${line}\``);
+    if (!m) throw new KnetlabError('EINTERNAL', `Expected an ipvsadm -A or -a line, got \`${line}\``);
     const [, verb, flag, addr, rest = ''] = m;
     const key = `${flag} ${addr}`;
     if (verb === 'A') {
@@ -68,7 +69,7 @@ export function parseIpvsadm(text: string): Map<string, VirtualServer> {
     }
     const r = /^-r (\S+)(?: (.*))?$/.exec(rest);
     const vs = out.get(key);
-    if (!r || !vs) throw new Error(`Expected \`-a ${key} -r IP:PORT ...\` after its virtual server's -A line, got \`${line}\``);
+    if (!r || !vs) throw new KnetlabError('EINTERNAL', `Expected \`-a ${key} -r IP:PORT ...\` after its virtual server's -A line, got \`${line}\``);
     vs.reals.set(r[1]!, r[2] ?? '');
   }
   return out;

@@ -23,6 +23,7 @@ import type { Model } from '../cluster/types.js';
 import { formatCidr, ipToInt } from '../util/ip.js';
 import { MASQUERADE_MARK, type KubeProxyJump } from './iptables.js';
 import { baseServicePorts, sourceRangesContain, type BaseEndpointInfo, type BaseServicePortInfo } from './service-port.js';
+import { KnetlabError } from '../errors.js';
 
 /** The dummy device kube-proxy binds ClusterIPs, external IPs and LB IPs to (defaultDummyDevice). */
 export const KUBE_IPVS_DEVICE = 'kube-ipvs0';
@@ -177,16 +178,16 @@ const IPVS_PROTOCOL_FLAG: Record<string, string> = { tcp: '-t', udp: '-u', sctp:
  */
 export function nodePortAddresses(model: Model, nodeName: string): { device: string; ip: string }[] {
   const node = model.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
+  if (!node) throw new KnetlabError('EINTERNAL', `Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
   return [{ device: 'eth0', ip: node.ip }, ...Object.entries(node.addresses).map(([device, ip]) => ({ device, ip }))];
 }
 
 /** kube-proxy's IPVS mode on `nodeName`: kube-ipvs0's addresses, IPVS, ipsets and iptables. */
 export function renderIpvs(model: Model, nodeName: string, opts: IpvsOptions = {}): IpvsRender {
   const node = model.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
+  if (!node) throw new KnetlabError('EINTERNAL', `Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
   const scheduler = opts.scheduler || model.config.ipvs.scheduler || DEFAULT_IPVS_SCHEDULER;
-  if (!/^[a-z]+$/.test(scheduler)) throw new Error(`Expected \`scheduler\` to be an IPVS scheduler such as rr, wrr, sh or mh, got \`${scheduler}\``);
+  if (!/^[a-z]+$/.test(scheduler)) throw new KnetlabError('EINTERNAL', `Expected \`scheduler\` to be an IPVS scheduler such as rr, wrr, sh or mh, got \`${scheduler}\``);
   const randomFully = opts.randomFully ?? true;
 
   const nodeAddresses = nodePortAddresses(model, nodeName).map((a) => a.ip);

@@ -58,6 +58,7 @@ import { cidrContains, formatCidr, ipToInt, type Cidr } from '../util/ip.js';
 import { declaredChains, type KubeProxyJump } from './iptables.js';
 import { cniOf } from '../cni/index.js';
 import { podVethName } from './names.js';
+import { KnetlabError } from '../errors.js';
 
 export const KNP_FORWARD = 'KNP-FORWARD';
 export const KNP_INPUT = 'KNP-INPUT';
@@ -204,7 +205,7 @@ function parseAddr(addr: string): Cidr {
  * `nodeName`: the `*filter` table with knetlab's policy chains only.
  */
 export function renderNetworkPolicyIptables(model: Model, nodeName: string, options: NetworkPolicyOptions = {}): string {
-  if (!model.nodes.some((n) => n.name === nodeName)) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
+  if (!model.nodes.some((n) => n.name === nodeName)) throw new KnetlabError('EINTERNAL', `Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
   const policies = activeNetworkPolicies(model);
   const namespaces = namespaceLabels(model);
   const local = model.pods.filter((p) => p.node === nodeName && hasPodNetwork(p)).sort(byKey);

@@ -17,6 +17,7 @@ import { sha256 } from '../util/hash.js';
 import { formatCidr } from '../util/ip.js';
 import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
 import { base32 } from './kube-hash.js';
+import { KnetlabError } from '../errors.js';
 
 /** kube-proxy's table: every chain, set and map lives in it, so their names need no prefix. */
 export const KUBE_PROXY_TABLE = 'kube-proxy';
@@ -224,7 +225,7 @@ interface NftContext {
  */
 export function renderKubeProxyNftables(model: Model, nodeName: string, options: KubeProxyNftablesOptions = {}): string {
   const node = model.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new Error(`Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
+  if (!node) throw new KnetlabError('EINTERNAL', `Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
   const ctx: NftContext = {
     nodeIP: node.ip,
     matchAll: (options.nodePortAddresses ?? 'primary') === 'all',

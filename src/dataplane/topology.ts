@@ -18,6 +18,7 @@ import type { Host, Model, Node, Pod } from '../cluster/types.js';
 import type { NamespacePlan, TopologyPlan } from './types.js';
 import { cniOf } from '../cni/index.js';
 import { IFNAME_MAX, LAN_BRIDGE, LAN_NETNS, macAddress, machineNetns, podNetns, podOwner } from './names.js';
+import { KnetlabError } from '../errors.js';
 
 // Linux refuses a netns file name longer than NAME_MAX.
 const NETNS_NAME_MAX = 255;
@@ -38,10 +39,10 @@ function hasOwnNetns(pod: Pod): boolean {
 function nodeOf(model: Model, pod: Pod): Node {
   if (!hasOwnNetns(pod)) {
     const why = pod.hostNetwork ? "is hostNetwork and lives in its node's namespace" : 'is not placed on a node (Pending)';
-    throw new Error(`pod ${podOwner(pod)} ${why}: it has no namespace of its own`);
+    throw new KnetlabError('EINTERNAL', `pod ${podOwner(pod)} ${why}: it has no namespace of its own`);
   }
   const node = model.nodes.find((n) => n.name === pod.node);
-  if (!node) throw new Error(`pod ${podOwner(pod)} is on node ${pod.node}, which the model does not have`);
+  if (!node) throw new KnetlabError('EINTERNAL', `pod ${podOwner(pod)} is on node ${pod.node}, which the model does not have`);
   return node;
 }
 
@@ -209,7 +210,7 @@ function checkNames(model: Model, pods: Pod[]): void {
     if (prior) problems.push(`pods ${prior} and ${podOwner(pod)} on node ${pod.node} hash to the same veth name ${veth}`);
     else veths.set(key, podOwner(pod));
   }
-  if (problems.length) throw new Error(`cannot render the topology:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length) throw new KnetlabError('EINTERNAL', `cannot render the topology:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
 /** The whole topology of a model: namespaces, then the LAN, then nodes and hosts, then pods. */

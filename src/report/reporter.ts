@@ -7,6 +7,7 @@ import { JsonReporter } from './json.js';
 import { JunitReporter } from './junit.js';
 import { PrettyReporter } from './pretty.js';
 import { TapReporter } from './tap.js';
+import { KnetlabError } from '../errors.js';
 
 export interface Reporter {
   /** A live event; only the pretty reporter shows anything before the end. */
@@ -45,7 +46,7 @@ export function createReporter(kind: ReporterKind, opts: ReporterOptions): Repor
       return new JsonReporter();
     default: {
       const never: never = kind;
-      throw new Error(`unknown reporter ${String(never)}; expected one of ${reporterKinds.join(', ')}`);
+      throw new KnetlabError('EINTERNAL', `unknown reporter ${String(never)}; expected one of ${reporterKinds.join(', ')}`);
     }
   }
 }

@@ -305,7 +305,8 @@ async function runOneStep(
     });
     if (judged.servers) answeredNow(judged.servers);
   } catch (err) {
-    if (!(err instanceof StepError) && !(err instanceof KnetlabError)) throw err;
+    // A bug (EINTERNAL, or not ours) ends the run; a step that cannot be tried, or a failed command, fails the step.
+    if (!(err instanceof StepError) && !(err instanceof KnetlabError && err.code !== 'EINTERNAL')) throw err;
     judged = { passed: false, expected: 'the step can run', seen: err.message, tries: [] };
   }
   let diagnostics: string | null = null;

@@ -88,21 +88,6 @@ export const clusterSchema = z.strictObject({
     .optional(),
 });
 
-export const scenarioSchema = z.strictObject({
-  apiVersion: z.literal('knetlab/v1'),
-  kind: z.literal('Scenario'),
-  metadata: z.strictObject({
-    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, { error: 'to be at most 40 characters of a-z, 0-9 and -, starting and ending with a letter or digit' }),
-    description: z.string().optional(),
-  }),
-  cluster: clusterSchema.optional(),
-  nodes: z.array(nodeSchema).min(1),
-  hosts: z.array(hostSchema).optional(),
-  manifests: z.array(z.union([z.string(), z.record(z.string(), z.unknown())], { error: 'to be a path to a YAML file or a Kubernetes object' })).optional(),
-  steps: z.array(z.unknown()).optional(),
-});
-
-export type ScenarioInput = z.infer<typeof scenarioSchema>;
 export type NodeInput = z.infer<typeof nodeSchema>;
 export type HostInput = z.infer<typeof hostSchema>;
 export type ClusterInput = z.infer<typeof clusterSchema>;

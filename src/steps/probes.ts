@@ -2,6 +2,7 @@ import type { Runner } from '../kernel/exec.js';
 import { inNetns } from '../kernel/exec.js';
 
 import type { EchoAnswer } from '../workloads/echo.js';
+import { KnetlabError } from '../errors.js';
 
 export type { EchoAnswer };
 
@@ -90,7 +91,7 @@ export async function httpProbe(runner: Runner, netns: string, url: string, opts
     }
   }
   if (tries.length !== opts.count) {
-    throw new Error(`curl gave ${tries.length} results for ${opts.count} tries (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.slice(-300)}`);
+    throw new KnetlabError('EINTERNAL', `curl gave ${tries.length} results for ${opts.count} tries (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.slice(-300)}`);
   }
   return tries;
 }

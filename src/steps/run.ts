@@ -1,3 +1,4 @@
+import { KnetlabError } from '../errors.js';
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import { resolveAddress, serviceForName, type Place, type Resolved } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
@@ -26,7 +27,12 @@ export function must<T>(r: Resolved<T>): T {
 }
 
 /** A step that cannot even be tried at this moment (a name that no longer resolves). */
-export class StepError extends Error {}
+export class StepError extends KnetlabError {
+  constructor(message: string) {
+    super('ESTEP', message);
+    this.name = 'StepError';
+  }
+}
 
 export function addr(model: Model, ref: AddressRef | undefined): Addr | undefined {
   if (!ref) return undefined;

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { KnetlabError } from '../errors.js';
 
 /** An IPv4 network: its first address as a 32-bit number and its prefix length. */
 export interface Cidr {
@@ -40,7 +41,7 @@ export function parseCidr(s: string): Cidr | string {
 
 export function cidrOf(s: string): Cidr {
   const c = parseCidr(s);
-  if (typeof c === 'string') throw new Error(`not a CIDR: ${s}`);
+  if (typeof c === 'string') throw new KnetlabError('EINTERNAL', `not a CIDR: ${s}`);
   return c;
 }
 
