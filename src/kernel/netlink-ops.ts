@@ -38,6 +38,9 @@ export type NetlinkOp =
   | { op: 'link'; cmd: 'del'; dev: string; line: string }
   | { op: 'addr'; cmd: 'add' | 'replace'; dev: string; address: string; prefix: number; line: string }
   | { op: 'route'; cmd: 'add' | 'replace'; dev: string; dst: string; prefix: number; via: string; onlink: boolean; line: string }
+  | { op: 'route'; cmd: 'add' | 'replace'; dev: string; dst: string; prefix: number; scope: 'link'; line: string }
+  | { op: 'route'; cmd: 'add' | 'replace'; dst: string; prefix: number; blackhole: true; line: string }
+  | { op: 'sysctl'; key: string; value: string; line: string }
   | { op: 'neigh'; cmd: 'add' | 'replace'; dev: string; dst: string; lladdr: string; line: string }
   | { op: 'fdb'; cmd: 'add' | 'replace' | 'append'; dev: string; lladdr: string; dst: string; line: string };
 
@@ -137,6 +140,14 @@ function parseLinkSet(w: string[], line: string): NetlinkOp | undefined {
   return { op: 'link', cmd: 'set', ...linkAttrs(dev, words), ...(words.down ? { up: false } : {}), line };
 }
 
+/** A route's destination as ip reads it: `default`, `A.B.C.D` (a /32) or a CIDR without host bits. */
+function routeDestination(to: string): { address: string; prefix: number } | undefined {
+  if (to === 'default') return { address: '0.0.0.0', prefix: 0 };
+  if (isIPv4(to)) return { address: to, prefix: 32 };
+  // A destination with host bits set is an error of ip's; left to ip to report it.
+  return typeof parseCidr(to) === 'string' ? undefined : addressWithPrefix(to);
+}
+
 /** The request for one `ip -batch` line, or undefined when the line is not one of the known forms. */
 export function parseIpLine(line: string): NetlinkOp | undefined {
   const w = line.trim().split(/\s+/);
@@ -153,6 +164,31 @@ export function parseIpLine(line: string): NetlinkOp | undefined {
     // A destination with host bits set is an error of ip's; left to ip to report it.
     const dst = to === 'default' ? { address: '0.0.0.0', prefix: 0 } : typeof parseCidr(to) === 'string' ? undefined : addressWithPrefix(to);
     return dst ? { op: 'route', cmd, dev, dst: dst.address, prefix: dst.prefix, via, onlink: w.length === 8, line } : undefined;
+  }
+  // `route add|replace DST dev DEV scope link`: a device route (a bare address is a /32, as ip reads it)
+  if (w[0] === 'route' && (w[1] === 'add' || w[1] === 'replace') && w.length === 7 && w[3] === 'dev' && isDev(w[4]) && w[5] === 'scope' && w[6] === 'link') {
+    const dst = routeDestination(w[2]!);
+    return dst ? { op: 'route', cmd: w[1], dev: w[4], dst: dst.address, prefix: dst.prefix, scope: 'link', line } : undefined;
+  }
+  // `route add|replace blackhole DST`
+  if (w[0] === 'route' && (w[1] === 'add' || w[1] === 'replace') && w.length === 4 && w[2] === 'blackhole') {
+    const dst = routeDestination(w[3]!);
+    return dst ? { op: 'route', cmd: w[1], dst: dst.address, prefix: dst.prefix, blackhole: true, line } : undefined;
+  }
+  // `ntable change name arp_cache dev DEV proxy_delay N`: the device's neighbour parameter, as its sysctl
+  // (net.ipv4.neigh.DEV.proxy_delay; 0 is 0 in ntable's ms and the sysctl's USER_HZ alike, so only 0 is taken).
+  if (
+    w[0] === 'ntable' &&
+    w[1] === 'change' &&
+    w.length === 8 &&
+    w[2] === 'name' &&
+    w[3] === 'arp_cache' &&
+    w[4] === 'dev' &&
+    isDev(w[5]) &&
+    w[6] === 'proxy_delay' &&
+    w[7] === '0'
+  ) {
+    return { op: 'sysctl', key: `net.ipv4.neigh.${w[5].replaceAll('.', '/')}.proxy_delay`, value: '0', line };
   }
   // `neigh add|replace IP lladdr MAC dev DEV nud permanent`
   if (

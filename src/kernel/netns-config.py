@@ -40,7 +40,7 @@ NTF_SELF = 0x02
 IFF_UP = 0x1
 RTNH_F_ONLINK = 0x4
 # What `ip route add` puts in every rtmsg it sends for a unicast route in the main table.
-RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RT_SCOPE_HOST, RTN_UNICAST = 254, 3, 0, 254, 1
+RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_HOST, RTN_UNICAST, RTN_BLACKHOLE = 254, 3, 0, 253, 254, 1, 6
 # Each request as iproute2 6.1 sends it for the same line (ip/iplink.c, iplink_vxlan.c, ipaddress.c,
 # iproute.c, ipneigh.c, bridge/fdb.c), so that the kernel's state is the same either way.
 CREATE_FLAGS = {"add": NLM_F_CREATE | NLM_F_EXCL, "replace": NLM_F_CREATE | NLM_F_REPLACE, "append": NLM_F_CREATE | NLM_F_APPEND}
@@ -186,12 +186,21 @@ class Rtnl:
         self.request(RTM_NEWADDR, CREATE_FLAGS[op["cmd"]], body)
 
     def route(self, op):
+        # As ip route: via a gateway (scope universe), a device route (scope link), or a blackhole.
         flags = RTNH_F_ONLINK if op.get("onlink") else 0
-        body = struct.pack("BBBBBBBBI", socket.AF_INET, op["prefix"], 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, flags)
+        kind = RTN_BLACKHOLE if op.get("blackhole") else RTN_UNICAST
+        scope = RT_SCOPE_LINK if op.get("scope") == "link" else RT_SCOPE_UNIVERSE
+        body = struct.pack("BBBBBBBBI", socket.AF_INET, op["prefix"], 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, scope, kind, flags)
         if op["prefix"]:
             body += attr(RTA_DST, socket.inet_aton(op["dst"]))
-        body += attr(RTA_GATEWAY, socket.inet_aton(op["via"])) + attr(RTA_OIF, struct.pack("I", self.index(op["dev"])))
+        if "via" in op:
+            body += attr(RTA_GATEWAY, socket.inet_aton(op["via"]))
+        if "dev" in op:
+            body += attr(RTA_OIF, struct.pack("I", self.index(op["dev"])))
         self.request(RTM_NEWROUTE, CREATE_FLAGS[op["cmd"]], body)
+
+    def sysctl(self, op):
+        set_sysctl(op["key"], op["value"])
 
     def neigh(self, op):
         body = ndmsg(socket.AF_INET, self.index(op["dev"]), NUD_PERMANENT, 0)
@@ -243,7 +252,7 @@ def configure(req):
     try:
         for op in ops:
             try:
-                if op["op"] not in ("link", "addr", "route", "neigh", "fdb"):
+                if op["op"] not in ("link", "addr", "route", "neigh", "fdb", "sysctl"):
                     raise OpError(f"unknown op {op['op']!r}")
                 getattr(rtnl, op["op"])(op)
             except OpError as e:

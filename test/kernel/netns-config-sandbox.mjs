@@ -66,6 +66,7 @@ if (mode === 'helper') {
       if (sysctls.length) run(['ip', 'netns', 'exec', ns.name, 'sysctl', '-q', '-w', ...sysctls]);
       if (ns.ip.length) run(['ip', '-n', ns.name, '-batch', '-'], `${ns.ip.join('\n')}\n`);
       if (ns.bridge.length) run(['bridge', '-n', ns.name, '-batch', '-'], `${ns.bridge.join('\n')}\n`);
+      if (ns.ipset) run(['ip', 'netns', 'exec', ns.name, 'ipset', 'restore', '-exist'], ns.ipset);
       if (ns.iptables) run(['ip', 'netns', 'exec', ns.name, 'iptables-restore'], ns.iptables);
     }
   }
@@ -93,8 +94,13 @@ const sorted = (xs) =>
 const state = {};
 for (const ns of plan.stages.flat()) {
   const n = ['-n', ns.name];
+  const links = json(['ip', ...n, '-d', '-j', 'link', 'show']);
   state[ns.name] = {
-    links: json(['ip', ...n, '-d', '-j', 'link', 'show']),
+    links,
+    // Per device neighbour parameters a CNI changes (Calico's cali veths: proxy_delay 0).
+    proxyDelay: Object.fromEntries(
+      links.map((l) => [l.ifname, run(['ip', 'netns', 'exec', ns.name, 'sysctl', '-n', `net.ipv4.neigh.${l.ifname.replaceAll('.', '/')}.proxy_delay`]).trim()]),
+    ),
     addresses: json(['ip', ...n, '-j', 'addr', 'show']).map((l) => ({ ifname: l.ifname, addr_info: l.addr_info })),
     // A link-local address's local route comes once its duplicate address detection ends, a second or so after up.
     routes: sorted(json(['ip', ...n, '-j', 'route', 'show', 'table', 'all']).filter((r) => !(r.type === 'local' && r.dst.startsWith('fe80:')))),

@@ -82,7 +82,7 @@ t.test("the kernel's refusals name the namespace, the line and the errno; later 
   t.equal(out.homeForward, '0', "and not in the helper's own");
 });
 
-for (const network of ['flannel-vxlan', 'host-gw']) {
+for (const network of ['flannel-vxlan', 'host-gw', 'calico-vxlan', 'calico-bgp']) {
   t.test(`${network}: netns-config leaves the kernel as ip and bridge batches do`, { skip: notRoot }, async (t) => {
     const file = `test/kernel/fixtures/netns-config-${network}.yaml`;
     const [byIp, byHelper] = ['ip', 'helper'].map((mode) => inSandbox(mode, file));
@@ -97,6 +97,24 @@ for (const network of ['flannel-vxlan', 'host-gw']) {
     }
     // The comparison means something only if the state is there: hairpin ports, the overlay's entries.
     const node1 = ip['node-1']!;
+    if (network.startsWith('calico-')) {
+      const calis = (node1.links as { ifname: string }[]).filter((l) => l.ifname.startsWith('cali'));
+      const routes = node1.routes as { dst: string; type?: string; dev?: string; scope?: string }[];
+      t.ok(calis.length >= 2, "pods' routed cali veths");
+      t.ok(
+        calis.every((l) => (node1.proxyDelay as unknown as Record<string, string>)[l.ifname] === '0'),
+        'each with proxy_delay 0',
+      );
+      t.ok(
+        calis.every((l) => routes.some((r) => r.dev === l.ifname && r.scope === 'link')),
+        'and a scope link route to its pod',
+      );
+      t.ok(
+        routes.some((r) => r.type === 'blackhole'),
+        "the node's own block is a blackhole route",
+      );
+      return;
+    }
     const veths = (node1.links as { ifname: string; master?: string; linkinfo?: { info_slave_data?: { hairpin?: boolean } } }[]).filter((l) => l.ifname.startsWith('veth'));
     t.ok(veths.length >= 2 && veths.every((l) => l.master === 'cni0' && l.linkinfo?.info_slave_data?.hairpin === true), "pods' veths are cni0 ports with hairpin on");
     if (network === 'flannel-vxlan') {
