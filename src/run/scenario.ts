@@ -15,7 +15,7 @@ import { skippedUnderMode, stepUnderMode, variantSuffix, type Step } from '../sc
 import { renderDnsZone } from '../dataplane/dns-records.js';
 import type { Judged } from '../steps/judge.js';
 import { kindOf, stepName } from '../steps/kinds/index.js';
-import { StepError, type AnsweredBy } from '../steps/run.js';
+import type { AnsweredBy } from '../steps/run.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
@@ -306,7 +306,7 @@ async function runOneStep(
     if (judged.servers) answeredNow(judged.servers);
   } catch (err) {
     // A bug (EINTERNAL, or not ours) ends the run; a step that cannot be tried, or a failed command, fails the step.
-    if (!(err instanceof StepError) && !(err instanceof KnetlabError && err.code !== 'EINTERNAL')) throw err;
+    if (!(err instanceof KnetlabError) || err.code === 'EINTERNAL') throw err;
     judged = { passed: false, expected: 'the step can run', seen: err.message, tries: [] };
   }
   let diagnostics: string | null = null;
