@@ -72,7 +72,7 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
     network,
     nodeSubnetBits: CALICO_BLOCK_BITS,
     subnetWord: 'IPAM block',
-    requires: encap === 'vxlan' ? ['vxlan', 'ipset'] : encap === 'ipip' ? ['ipip', 'ipset'] : ['ipset'],
+    requires: encap === 'vxlan' ? ['vxlan', 'ipset'] : encap === 'ipip' ? ['ipip', 'tunl0-after-eth0', 'ipset'] : ['ipset'],
     // The tunnel's address is the first IPAM hands out in the node's block (its ordinal 0).
     nodeAddresses: (subnet: Cidr) => (tunnel ? { [tunnel]: nthAddress(subnet, 0) } : {}),
     // Calico's IPAM uses every address of a block, .0 and the last too.
@@ -89,7 +89,7 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
           `link set dev ${CALICO_VXLAN_DEVICE} up`,
         );
       } else if (encap === 'ipip') {
-        // tunl0 is the ipip module's fallback device, present in every namespace once it is loaded; felix configures it (ipip_mgr.go).
+        // tunl0 is the ipip module's fallback device, in every namespace made once it is loaded (renderNode names it so the kernel makes it where it does not); felix configures it (ipip_mgr.go).
         ip.push(
           `link set dev ${CALICO_IPIP_DEVICE} mtu ${mtu}`,
           `addr add ${nodeAddress(node, CALICO_IPIP_DEVICE)}/32 dev ${CALICO_IPIP_DEVICE}`,
@@ -140,6 +140,7 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
         sysctls: { 'net.ipv4.conf.default.proxy_arp': '1' },
         iptables,
         ipset: calicoIpsets(model),
+        ...(encap === 'ipip' ? { fallbackDevices: [{ name: CALICO_IPIP_DEVICE, kind: 'ipip' as const }] } : {}),
       };
     },
     podVethName: caliVethName,

@@ -1,6 +1,7 @@
 // What a CNI contributes to a node and its pods, as the pure renderers ask for it. One object per
 // network in src/cni/index.ts; dataplane/ and cluster/ ask it instead of naming devices.
 import type { Model, Node, Pod } from '../cluster/types.js';
+import type { FallbackDevice } from '../dataplane/types.js';
 import type { Feature } from '../kernel/capabilities.js';
 import type { Cidr } from '../util/ip.js';
 import type { NetworkKind } from './networks.js';
@@ -17,6 +18,8 @@ export interface CniNodeState {
   iptables: string;
   /** `ipset restore` input its rules match (restored before them), or ''. */
   ipset: string;
+  /** Devices its lines configure that a module makes in every namespace (tunl0). */
+  fallbackDevices?: FallbackDevice[];
 }
 
 /** How NetworkPolicy chains hook in for one pod: the matches that select its traffic in each builtin hook. */

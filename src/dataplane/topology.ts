@@ -106,6 +106,7 @@ export function renderNode(model: Model, node: Node): NamespacePlan {
   p.sysctls['net.ipv4.conf.all.rp_filter'] = '2';
   Object.assign(p.sysctls, cni.sysctls);
   if (cni.ipset) p.ipset = cni.ipset;
+  if (cni.fallbackDevices) p.fallbackDevices = cni.fallbackDevices;
   p.iptables = cni.iptables;
   p.etc['resolv.conf'] = NO_NAMESERVER;
   return p;
@@ -232,6 +233,7 @@ export function formatTopology(plan: TopologyPlan): string {
       out.push('', `--- ${ns.name} (${ns.kind})`);
       const sysctls = Object.entries(ns.sysctls);
       if (sysctls.length) out.push('sysctls:', ...sysctls.map(([k, v]) => `  ${k} = ${v}`));
+      if (ns.fallbackDevices?.length) out.push('made first where the kernel has not:', ...ns.fallbackDevices.map((d) => `  ${d.name} (type ${d.kind})`));
       if (ns.ip.length) out.push('ip:', ...ns.ip.map((l) => `  ${l}`));
       if (ns.bridge.length) out.push('bridge:', ...ns.bridge.map((l) => `  ${l}`));
       if (ns.ipset)

@@ -18,8 +18,19 @@ export interface NamespacePlan {
   iptables: string;
   /** `ipset restore` input for it, restored before its iptables text (whose rules match the sets); absent for none. */
   ipset?: string;
+  /**
+   * Devices a module makes in every new namespace (the ipip module's tunl0), which its lines
+   * configure: made first where this kernel does not (net.core.fb_tunnels_only_for_init_net).
+   */
+  fallbackDevices?: FallbackDevice[];
   /** Files of /etc/netns/NAME/ (e.g. resolv.conf), which `ip netns exec` shows as /etc/... */
   etc: Record<string, string>;
+}
+
+export interface FallbackDevice {
+  name: string;
+  /** The `ip link add ... type KIND` that makes it where the kernel has not. */
+  kind: 'ipip';
 }
 
 /**

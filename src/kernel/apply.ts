@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { PodRemoval } from '../dataplane/topology.js';
-import type { NamespacePlan, TopologyPlan } from '../dataplane/types.js';
+import type { FallbackDevice, NamespacePlan, TopologyPlan } from '../dataplane/types.js';
 import type { Runner } from './exec.js';
 import { inNetns } from './exec.js';
 import { parseNamespaceLines } from './netlink-ops.js';
@@ -33,6 +33,7 @@ interface Applying {
  */
 function applyNamespace(runner: Runner, helper: NetnsConfig, queue: PQueue, ns: NamespacePlan, after: Promise<unknown>): Applying {
   const links = after.then(async () => {
+    for (const d of ns.fallbackDevices ?? []) await ensureFallbackDevice(runner, queue, ns.name, d);
     const ops = parseNamespaceLines(ns.ip, ns.bridge);
     const sysctls = Object.entries(ns.sysctls);
     const helped = ops?.length || sysctls.length ? helper.configure({ netns: ns.name, sysctls, ops: ops ?? [] }) : undefined;
@@ -53,6 +54,15 @@ function applyNamespace(runner: Runner, helper: NetnsConfig, queue: PQueue, ns: 
       })
     : undefined;
   return { links, all: Promise.all([links, rules]) };
+}
+
+/**
+ * A module's per-namespace device (tunl0), made where the kernel does not make it in every new
+ * namespace (net.core.fb_tunnels_only_for_init_net), after eth0 as on a node where ipip loads later.
+ */
+async function ensureFallbackDevice(runner: Runner, queue: PQueue, netns: string, d: FallbackDevice): Promise<void> {
+  const shown = await queue.add(() => runner.run(['ip', '-n', netns, '-o', 'link', 'show', 'dev', d.name], { reject: false }));
+  if (shown?.exitCode !== 0) await queue.add(() => runner.run(['ip', '-n', netns, 'link', 'add', 'name', d.name, 'type', d.kind]));
 }
 
 async function writeEtc(ns: NamespacePlan): Promise<void> {

@@ -16,6 +16,8 @@ export type Feature =
   | 'ip_vs'
   | 'dummy'
   | 'ipip'
+  /** New namespaces without the ipip module's tunl0, which knetlab then makes after a node's eth0, as on a node. */
+  | 'tunl0-after-eth0'
   | 'netem'
   | 'xt_recent'
   | 'statistic'
@@ -44,6 +46,12 @@ const checks: Record<Exclude<Feature, `ip_vs_${string}`> | 'ip_vs', Check> = {
   vxlan: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-x0', 'type', 'vxlan', 'id', '42', 'dstport', '8472', 'nolearning'], module: 'vxlan' },
   dummy: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-d0', 'type', 'dummy'], module: 'dummy' },
   ipip: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-i0', 'type', 'ipip', 'local', '10.255.0.1', 'remote', '10.255.0.2'], module: 'ipip' },
+  // With net.core.fb_tunnels_only_for_init_net=0 every namespace gets a tunl0 before its eth0, whose address MASQUERADE then prefers.
+  'tunl0-after-eth0': {
+    argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'kp-i1', 'type', 'ipip', 'local', '10.255.0.3', 'remote', '10.255.0.4'],
+    andThen: { argv: ['ip', '-n', PROBE_NS, 'link', 'add', 'name', 'tunl0', 'type', 'ipip'] },
+    module: 'ipip, with sysctl net.core.fb_tunnels_only_for_init_net=1 so that a new namespace has no tunl0 before its eth0',
+  },
   br_netfilter: { argv: inNetns(PROBE_NS, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']), module: 'br_netfilter' },
   iptables: {
     argv: inNetns(PROBE_NS, ['iptables-restore']),

@@ -158,24 +158,15 @@ export function placeNetns(h: Held, name: string): string {
   throw new KnetlabError('EUSAGE', `${h.name} has no ${name}${near ? `; did you mean ${near}?` : ''} (it has ${keys.join(', ')})`);
 }
 
+/** argv that runs a command inside the held scenario's sandbox (its mounts, /run/netns, processes), in no namespace of its own yet. */
+export function intoSandbox(h: Held, argv: readonly string[]): string[] {
+  if (!h.sandbox) throw new KnetlabError('EUSAGE', `${h.name} is still being built`);
+  return ['nsenter', '--target', String(h.sandbox.pid), ...(h.rootless ? ['--user', '--preserve-credentials'] : []), '--mount', '--net', '--pid', '--', ...argv];
+}
+
 /** argv that runs a command in a place of a held scenario: into the sandbox, then into the namespace. */
 export function enterCommand(h: Held, netns: string, argv: readonly string[]): string[] {
-  if (!h.sandbox) throw new KnetlabError('EUSAGE', `${h.name} is still being built`);
-  return [
-    'nsenter',
-    '--target',
-    String(h.sandbox.pid),
-    ...(h.rootless ? ['--user', '--preserve-credentials'] : []),
-    '--mount',
-    '--net',
-    '--pid',
-    '--',
-    'ip',
-    'netns',
-    'exec',
-    netns,
-    ...argv,
-  ];
+  return intoSandbox(h, ['ip', 'netns', 'exec', netns, ...argv]);
 }
 
 /** Signals the held scenario's `up` to end it, after checking it is still that process. */
