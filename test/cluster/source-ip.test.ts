@@ -1,7 +1,10 @@
 // The source-IP model, cell by cell where DESIGN.md or upstream states the answer, and by properties
-// over the whole matrix. No kernel here: test/truth-table.test.ts checks every cell on the kernel.
+// over the whole matrix, and every answer of every mode against a golden file (test/golden/source-ip/
+// model.txt; `UPDATE_GOLDEN=1` rewrites it). No kernel here: test/truth-table.test.ts checks every cell on the kernel.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { allCells, because, expectedSource, type Cell, type ClientLocation, type Expected, type WayIn } from '../../src/cluster/source-ip.js';
+import { proxyModes } from '../../src/proxy/modes.js';
 
 const cell = (from: ClientLocation, via: WayIn, policy: Cell['policy'] = 'Cluster', network: Cell['network'] = 'flannel-vxlan'): Cell => ({ from, via, policy, network });
 /** The result without its reasons, to compare outcomes. */
@@ -149,4 +152,22 @@ t.test("nftables mode: the node's own traffic to a Local external IP or LB IP wi
   const differ = allCells().filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'nftables'))));
   t.equal(differ.length, 12, 'other-node x (2 external IPs, LB) x 4 networks');
   t.ok(differ.every((c) => c.from === 'other-node' && c.policy === 'Local'));
+});
+
+t.test("golden: every mode's answer for every cell, its rules numbered as docs/source-ip.md numbers them", async (t) => {
+  const rules = Object.values(because);
+  const numbered = (e: Expected): unknown =>
+    e.outcome === 'either' ? { ...e, of: e.of.map(numbered), because: e.because.map((b) => rules.indexOf(b) + 1) } : { ...e, because: e.because.map((b) => rules.indexOf(b) + 1) };
+  const lines = ['# The rules, numbered', ...rules.map((r, i) => `${i + 1}. ${r}`)];
+  for (const mode of proxyModes) {
+    lines.push(`# ${mode}`);
+    for (const c of allCells(mode)) lines.push(`${c.network} ${c.policy} ${c.from} ${c.via} ${JSON.stringify(numbered(expectedSource(c, mode)))}`);
+  }
+  const text = `${lines.join('\n')}\n`;
+  const file = 'test/golden/source-ip/model.txt';
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+    mkdirSync('test/golden/source-ip', { recursive: true });
+    writeFileSync(file, text);
+  }
+  t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
 });
