@@ -20,7 +20,8 @@ export const iptablesDriver: ProxyDriver<string, 'iptables'> = {
     if (model.services.some((s) => s.spec.sessionAffinity === 'ClientIP')) out.push('xt_recent');
     return out;
   },
-  sourceIpRules: [],
+  // The source-IP model's shared answers are iptables mode's.
+  sourceIp: { because: {} },
 };
 
 class IptablesApplier implements ModeApplier {
