@@ -2,9 +2,8 @@ import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
 import { KUBE_IPVS_DEVICE, renderIpvs, type IpvsRender } from '../dataplane/ipvs.js';
 import { dummyAddressLines, gracefulRemovals, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadmConnections } from '../dataplane/ipvs-sync.js';
-import { machineNetns } from '../dataplane/names.js';
+import { inNetns, machineNetns } from '../dataplane/names.js';
 import type { Feature } from '../kernel/capabilities.js';
-import { inNetns } from '../kernel/exec.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
 
 /** Where IPVS mode's source addresses differ from iptables mode's (src/cluster/source-ip.ts). */

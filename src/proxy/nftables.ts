@@ -1,9 +1,8 @@
 import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
-import { machineNetns } from '../dataplane/names.js';
+import { inNetns, machineNetns } from '../dataplane/names.js';
 import { nftSyncText, nftTableState } from '../dataplane/nft-sync.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
-import { inNetns } from '../kernel/exec.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
 
 /** Where nftables mode's source addresses differ from iptables mode's (src/cluster/source-ip.ts). */

@@ -2,6 +2,7 @@
 // over the whole matrix, and every answer of every mode against a golden file (test/golden/source-ip/
 // model.txt; `UPDATE_GOLDEN=1` rewrites it). No kernel here: test/truth-table.test.ts checks every cell on the kernel.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import t from 'tap';
 import { allCells, because, expectedSource, networks, type Cell, type ClientLocation, type Expected, type WayIn } from '../../src/cluster/source-ip.js';
 import { cnis, networks as cniNetworks } from '../../src/cni/index.js';
@@ -175,6 +176,22 @@ t.test("each rule is the model's, a CNI's or a mode's, and each CNI names its ma
     'calico-ipip: tunl0, though not a column of the table (the kernel here has no ipip)',
   );
   t.notOk(Object.hasOwn(because, 'masqCalicoIpip'), "and so not a rule of the table's");
+});
+
+t.test('the model is pure: nothing it imports, however indirectly, is of src/kernel/, src/run/ or src/steps/', async (t) => {
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    // Type-only imports are erased: only value imports load a module.
+    for (const m of readFileSync(file, 'utf8').matchAll(/^import\s+(?!type\b)[^;]*?from\s+'(\.[^']+)\.js';/gm)) walk(join(dirname(file), `${m[1]}.ts`));
+  };
+  walk('src/cluster/source-ip.ts');
+  t.ok(seen.has(join('src/proxy/drivers.ts')), 'it asks the drivers');
+  t.same(
+    [...seen].map((f) => relative('src', f)).filter((f) => /^(kernel|run|steps)\//.test(f)),
+    [],
+  );
 });
 
 t.test("golden: every mode's answer for every cell, its rules numbered as docs/source-ip.md numbers them", async (t) => {
