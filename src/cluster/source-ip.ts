@@ -1,23 +1,29 @@
 // Which source address a Service's endpoint sees: a small, pure model of kube-proxy's iptables mode
-// (pkg/proxy/iptables/proxier.go) and where its nftables and IPVS modes differ, plus the CNI
-// (flannel --ip-masq, vxlan or host-gw; Calico's natOutgoing, VXLAN or BGP routes) and Linux's MASQUERADE.
+// (pkg/proxy/iptables/proxier.go), the CNI's part (flannel --ip-masq, vxlan or host-gw; Calico's
+// natOutgoing, VXLAN or BGP routes) and Linux's MASQUERADE. Where another mode departs from the
+// iptables answers, its driver says so (ProxyDriver.sourceIp, src/proxy/); which address a
+// masqueraded packet leaves with, the CNI says (Cni.masquerade, src/cni/).
 // The setting: two nodes, the endpoint's node (the only endpoint is a pod there) and another node,
 // and an outside host on the same LAN. scripts/truth-table.mjs checks every cell on the kernel and
-// writes docs/source-ip.md. Each rule below names its reason, a line of `because`; a result carries
+// writes docs/source-ip.md. Each rule names its reason, a line of `because`; a result carries
 // the reasons that produced it, so a failed cell or the doc says why the model expected it.
 
+import { cnis } from '../cni/index.js';
+import type { NetworkKind } from '../cni/networks.js';
+import { proxyDrivers } from '../proxy/drivers.js';
+import { proxyModes } from '../proxy/modes.js';
 import type { ProxyMode } from './types.js';
 
 export const clientLocations = ['pod-on-endpoint-node', 'pod-on-other-node', 'endpoint-node', 'other-node', 'outside-host'] as const;
 /** The outside host routes one external IP via the endpoint's node and another via the other node. */
 export const waysIn = ['cluster-ip', 'nodeport-endpoint-node', 'nodeport-other-node', 'external-ip-via-endpoint-node', 'external-ip-via-other-node', 'load-balancer'] as const;
 export const policies = ['Cluster', 'Local'] as const;
-// calico-ipip needs the ipip module (the VM); Calico is modelled for iptables and nftables modes only.
-export const networks = ['flannel-vxlan', 'host-gw', 'calico-vxlan', 'calico-bgp'] as const;
-const calico = (n: Network): boolean => n.startsWith('calico-');
-/** The networks whose cells are modelled (and checked) under a kube-proxy mode. */
+/** The truth table's networks: calico-ipip needs the ipip module, which only the VM has. */
+export const networks = ['flannel-vxlan', 'host-gw', 'calico-vxlan', 'calico-bgp'] as const satisfies readonly NetworkKind[];
+/** The networks whose cells are modelled (and checked) under a kube-proxy mode: those its driver models. */
 export function networksFor(mode: ProxyMode): Network[] {
-  return networks.filter((n) => mode !== 'ipvs' || !calico(n));
+  const modelled = proxyDrivers[mode].sourceIp.networks;
+  return networks.filter((n) => !modelled || modelled.includes(n));
 }
 
 export type ClientLocation = (typeof clientLocations)[number];
@@ -38,7 +44,9 @@ export type NodeRole = 'endpoint' | 'other';
  * external IP or LB IP); otherwise an address of a node, on cni0, flannel.1, Calico's tunnel
  * (vxlan.calico) or eth0 (its LAN IP).
  */
-export type Source = 'client' | 'vip' | 'node-cni0' | 'node-flannel' | 'node-tunnel' | 'node-ip';
+export type Source = 'client' | 'vip' | NodeSource;
+/** A node's address, on one of its devices: what MASQUERADE gives a packet (the CNI says which, Cni.masquerade). */
+export type NodeSource = 'node-cni0' | 'node-flannel' | 'node-tunnel' | 'node-ip';
 export interface Answered {
   outcome: 'answered';
   source: Source;
@@ -54,8 +62,8 @@ export type Expected =
   /** dropped: no answer (a timeout); unreachable: ICMP unreachable; refused: a REJECT (a Service without endpoints; not in this matrix). */
   | { outcome: 'dropped' | 'unreachable' | 'refused'; because: string[] };
 
-/** Every rule of the model, in words; results name the ones that produced them. */
-export const because = {
+/** The rules every mode and network share, in words; results name the ones that produced them. */
+const shared = {
   noRoute: 'An outside host has no route to the service range: the LAN router answers "network unreachable".',
   ownNode:
     "kube-proxy on the client's own node matches every ClusterIP, external IP and LB IP in KUBE-SERVICES (PREROUTING for its pods, OUTPUT for itself): in-cluster traffic never takes the outside path.",
@@ -71,29 +79,47 @@ export const because = {
   extLocalNode: "Policy Local: KUBE-EXT marks the node's own traffic (--src-type LOCAL) for masquerade and sends it to KUBE-SVC, every endpoint.",
   extLocalKept: "Policy Local: other sources go to KUBE-SVL, this node's endpoints, unmarked: the source is kept.",
   extLocalDrop: 'Policy Local on a node without a ready endpoint: KUBE-EXT has no KUBE-SVL jump, and KUBE-EXTERNAL-SERVICES drops the packet ("has no local endpoints").',
-  masqCni0: "MASQUERADE takes the address of the interface toward the endpoint: on the endpoint's node that is cni0.",
-  masqFlannel: "MASQUERADE takes the address of the interface toward the endpoint: from another node over VXLAN that is flannel.1 (the node subnet's .0).",
-  masqEth0: "MASQUERADE takes the address of the interface toward the endpoint: from another node over host-gw that is eth0, the node's LAN address.",
-  masqCali:
-    "MASQUERADE takes the address of the interface toward the endpoint: on Calico's endpoint node that is the pod's cali veth, which has none, so the node's first global address, eth0's (its LAN address).",
-  masqCalicoVxlan:
-    "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's VXLAN that is vxlan.calico (the first address of the node's block).",
-  masqCalicoBgp: "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's BGP routes that is eth0, the node's LAN address.",
-  nftLocalOutput:
-    "nftables mode, policy Local, a node without a ready local endpoint: service-endpoints-check also runs for the node's own new connections (filter-output), and @no-endpoint-services maps the external IP or LB IP to drop (iptables mode checks only INPUT and FORWARD).",
-  ipvsLocalFallback:
-    "IPVS mode, policy Local, a node without a ready local endpoint: its virtual server keeps every endpoint (kubernetes#97081) and the *-LOCAL ipset skips the masquerade mark, so flannel's own `! -s <pod CIDR> -d <pod CIDR> -j MASQUERADE` masquerades the packet on its way to the other node's pod.",
-  ipvsLocalOwn:
-    "IPVS mode, policy Local: the node's own traffic is not marked either (the *-LOCAL ipsets return first), and flannel leaves traffic to its own pod subnet alone: the source stays the address the node sent from.",
-  ipvsVipSource:
-    'IPVS mode: external IPs and LB IPs are addresses of every node (on kube-ipvs0), and the kernel sends to a local address from that same address: the pod sees the Service address itself.',
 } as const;
+
+/**
+ * Every rule of the model, name -> words, numbered in this order by docs/source-ip.md: the shared
+ * ones, then each network's masquerade addresses (its CNI's), then each mode's own (its driver's).
+ */
+export const because: Readonly<typeof shared & Record<string, string>> = {
+  ...shared,
+  ...Object.fromEntries(networks.flatMap((n) => Object.values(cnis[n].masquerade).map((m) => [m.rule, m.because]))),
+  ...Object.fromEntries(proxyModes.flatMap((m) => Object.entries(proxyDrivers[m].sourceIp.because))),
+};
+
+/** What kind of source a packet carries where kube-proxy meets it: pod, a pod-CIDR address; local, this node's own address; outside, anything else. */
+export type ArrivalSource = 'pod' | 'local' | 'outside';
+
+/** What a mode's departure from the shared answers is asked with (ProxyDriver.sourceIp.atNode). */
+export interface SourceIpContext {
+  cell: Cell;
+  /** Whose kube-proxy meets the packet. */
+  node: NodeRole;
+  source: ArrivalSource;
+  /** The answer when `node` masquerades the packet for `rule`: the CNI's address toward the endpoint. */
+  masquerade(rule: string): Answered;
+  /** The answer when the packet keeps its source, for `rule`. */
+  kept(rule: string): Answered;
+}
+
+/** A kube-proxy mode's part of the source-IP model: where it departs from iptables mode's answers. */
+export interface SourceIpMode {
+  /** The mode's own rules, name -> words (lines of `because`). */
+  readonly because: Readonly<Record<string, string>>;
+  /** The networks whose cells are modelled under the mode; all of `networks` when absent. */
+  readonly networks?: readonly Network[];
+  /** The mode's answer where it is not the shared one (asked first), otherwise undefined. */
+  atNode?(ctx: SourceIpContext): Expected | undefined;
+}
 
 /** Where kube-proxy meets the packet, and what kind of source it carries there. */
 interface Arrival {
   node: NodeRole | 'load-balancer-pick';
-  /** pod: a pod-CIDR address; local: this node's own address; outside: anything else. */
-  source: 'pod' | 'local' | 'outside';
+  source: ArrivalSource;
   because: string[];
 }
 
@@ -121,34 +147,21 @@ function arrival({ from, via, policy }: Cell): Arrival {
   return { node: 'endpoint', source: 'outside', because: [because.lbLocal] };
 }
 
-/** What kube-proxy on `node` does with a packet that arrived with a source of this kind. */
-function atNode(cell: Cell, node: NodeRole, source: Arrival['source'], mode: ProxyMode): Expected {
+/** What kube-proxy on `node` does with a packet that arrived with a source of this kind: the mode's answer if it has its own, else the shared one. */
+function atNode(cell: Cell, node: NodeRole, source: ArrivalSource, mode: ProxyMode): Expected {
   const masquerade = (rule: string): Answered => {
-    if (node === 'endpoint') {
-      if (calico(cell.network)) return { outcome: 'answered', source: 'node-ip', node, because: [rule, because.masqCali] };
-      return { outcome: 'answered', source: 'node-cni0', node, because: [rule, because.masqCni0] };
-    }
-    if (cell.network === 'flannel-vxlan') return { outcome: 'answered', source: 'node-flannel', node, because: [rule, because.masqFlannel] };
-    if (cell.network === 'calico-vxlan') return { outcome: 'answered', source: 'node-tunnel', node, because: [rule, because.masqCalicoVxlan] };
-    if (cell.network === 'calico-bgp') return { outcome: 'answered', source: 'node-ip', node, because: [rule, because.masqCalicoBgp] };
-    return { outcome: 'answered', source: 'node-ip', node, because: [rule, because.masqEth0] };
+    const m = cnis[cell.network].masquerade[node === 'endpoint' ? 'endpointNode' : 'otherNode'];
+    return { outcome: 'answered', source: m.source, node, because: [rule, m.because] };
   };
   const kept = (rule: string): Answered => {
     // A pod that went through another node's address arrives as its node's IP (because.podEgress).
     if (source === 'outside' && isPod(cell.from)) return { outcome: 'answered', source: 'node-ip', node: clientNode[cell.from]!, because: [rule] };
     return { outcome: 'answered', source: 'client', because: [rule] };
   };
+  const own = proxyDrivers[mode].sourceIp.atNode?.({ cell, node, source, masquerade, kept });
+  if (own) return own;
   if (cell.via === 'cluster-ip') return source === 'pod' ? kept(because.clusterIP) : masquerade(because.clusterIP);
   if (cell.policy === 'Cluster') return masquerade(because.extCluster);
-  if (mode === 'nftables' && source === 'local' && node === 'other' && !cell.via.startsWith('nodeport-')) return { outcome: 'dropped', because: [because.nftLocalOutput] };
-  if (mode === 'ipvs' && source !== 'pod') {
-    if (node === 'other') return masquerade(because.ipvsLocalFallback);
-    if (source === 'local') {
-      // A NodePort is the node's own address: the node is the client. External and LB IPs are on kube-ipvs0.
-      if (cell.via.startsWith('nodeport-')) return { outcome: 'answered', source: 'client', because: [because.ipvsLocalOwn] };
-      return { outcome: 'answered', source: 'vip', because: [because.ipvsLocalOwn, because.ipvsVipSource] };
-    }
-  }
   if (source === 'pod') return kept(because.extLocalPod);
   if (source === 'local') return masquerade(because.extLocalNode);
   if (node === 'endpoint') return kept(because.extLocalKept);

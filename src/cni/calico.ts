@@ -11,7 +11,7 @@ import { LAN_MTU, VXLAN_OVERHEAD } from '../dataplane/flannel.js';
 import { macAddress, podNetns } from '../dataplane/names.js';
 import { formatCidr, nthAddress, type Cidr } from '../util/ip.js';
 import { nodeAddress } from './address.js';
-import type { Cni, CniNodeState } from './types.js';
+import type { Cni, CniNodeState, MasqueradeSource } from './types.js';
 
 /** Calico's IPAM block size (IPPool blockSize default). */
 export const CALICO_BLOCK_BITS = 26;
@@ -64,6 +64,33 @@ export function calicoIpsets(model: Model): string {
   if (model.config.podEgressMasquerade) lines.push(`add ${MASQ_POOLS_SET} ${pool}`);
   return `${lines.join('\n')}\n`;
 }
+
+// MASQUERADE takes the address of the device the packet leaves by: toward a pod of the node its cali
+// veth, which has none (so the node's first global address), toward another node's the tunnel or eth0.
+const masqCali: MasqueradeSource = {
+  source: 'node-ip',
+  rule: 'masqCali',
+  because:
+    "MASQUERADE takes the address of the interface toward the endpoint: on Calico's endpoint node that is the pod's cali veth, which has none, so the node's first global address, eth0's (its LAN address).",
+};
+const masqOther: Record<Encapsulation, MasqueradeSource> = {
+  vxlan: {
+    source: 'node-tunnel',
+    rule: 'masqCalicoVxlan',
+    because:
+      "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's VXLAN that is vxlan.calico (the first address of the node's block).",
+  },
+  ipip: {
+    source: 'node-tunnel',
+    rule: 'masqCalicoIpip',
+    because: "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's IPIP that is tunl0 (the first address of the node's block).",
+  },
+  none: {
+    source: 'node-ip',
+    rule: 'masqCalicoBgp',
+    because: "MASQUERADE takes the address of the interface toward the endpoint: from another node over Calico's BGP routes that is eth0, the node's LAN address.",
+  },
+};
 
 function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: Encapsulation): Cni {
   const tunnel = tunnelDevice[encap];
@@ -162,6 +189,7 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
       return { egressForward: ['-i', veth], egressInput: ['-i', veth], ingressForward: [{ matches: ['-o', veth], label: 'ingress' }] };
     },
     policyRequires: [],
+    masquerade: { endpointNode: masqCali, otherNode: masqOther[encap] },
   };
 }
 

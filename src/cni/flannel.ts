@@ -5,7 +5,27 @@ import { hostGwPeerLines, podMtu, renderNodeIptables, vxlanDeviceLines, vxlanPee
 import { CNI_BRIDGE, FLANNEL_DEVICE, macAddress, podNetns, podOwner, podVethName } from '../dataplane/names.js';
 import { cidrOf, formatCidr, nthAddress, type Cidr } from '../util/ip.js';
 import { nodeAddress } from './address.js';
-import type { Cni, CniNodeState } from './types.js';
+import type { Cni, CniNodeState, MasqueradeSource } from './types.js';
+
+// MASQUERADE takes the address of the device the packet leaves by: the bridge toward a pod of the
+// node, the VXLAN device or eth0 toward another node's.
+const masqCni0: MasqueradeSource = {
+  source: 'node-cni0',
+  rule: 'masqCni0',
+  because: "MASQUERADE takes the address of the interface toward the endpoint: on the endpoint's node that is cni0.",
+};
+const masqOther: Record<'flannel-vxlan' | 'host-gw', MasqueradeSource> = {
+  'flannel-vxlan': {
+    source: 'node-flannel',
+    rule: 'masqFlannel',
+    because: "MASQUERADE takes the address of the interface toward the endpoint: from another node over VXLAN that is flannel.1 (the node subnet's .0).",
+  },
+  'host-gw': {
+    source: 'node-ip',
+    rule: 'masqEth0',
+    because: "MASQUERADE takes the address of the interface toward the endpoint: from another node over host-gw that is eth0, the node's LAN address.",
+  },
+};
 
 function flannel(network: 'flannel-vxlan' | 'host-gw'): Cni {
   const vxlan = network === 'flannel-vxlan';
@@ -82,6 +102,7 @@ function flannel(network: 'flannel-vxlan' | 'host-gw'): Cni {
       };
     },
     policyRequires: ['physdev'],
+    masquerade: { endpointNode: masqCni0, otherNode: masqOther[network] },
   };
 }
 

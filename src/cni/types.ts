@@ -1,5 +1,6 @@
 // What a CNI contributes to a node and its pods, as the pure renderers ask for it. One object per
 // network in src/cni/index.ts; dataplane/ and cluster/ ask it instead of naming devices.
+import type { NodeSource } from '../cluster/source-ip.js';
 import type { Model, Node, Pod } from '../cluster/types.js';
 import type { FallbackDevice } from '../dataplane/types.js';
 import type { Feature } from '../kernel/capabilities.js';
@@ -32,6 +33,13 @@ export interface PolicyHooks {
   ingressForward: { dst?: string; matches: string[]; label: string }[];
 }
 
+/** The address MASQUERADE gives a packet toward a pod, for the source-IP model (src/cluster/source-ip.ts), and its rule: a name and the words of `because`. */
+export interface MasqueradeSource {
+  source: NodeSource;
+  rule: string;
+  because: string;
+}
+
 export interface Cni {
   readonly network: NetworkKind;
   /** Prefix length of each node's pod subnet: flannel's node podCIDR (/24), Calico's IPAM block (/26). */
@@ -58,4 +66,6 @@ export interface Cni {
   policyHooks(pod: Pod): PolicyHooks;
   /** Kernel features the policy hooks need. */
   readonly policyRequires: readonly Feature[];
+  /** Which address a masqueraded packet to a pod leaves with: on the pod's own node, and from another node. */
+  readonly masquerade: { readonly endpointNode: MasqueradeSource; readonly otherNode: MasqueradeSource };
 }

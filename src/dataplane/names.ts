@@ -47,3 +47,8 @@ export function macAddress(role: MacRole, owner: string): string {
 export function podOwner(pod: { namespace: string; name: string }): string {
   return `${pod.namespace}/${pod.name}`;
 }
+
+/** argv of a command run inside a network namespace of the sandbox. */
+export function inNetns(netns: string, argv: readonly string[]): string[] {
+  return ['ip', 'netns', 'exec', netns, ...argv];
+}

@@ -135,10 +135,8 @@ export class RecordingRunner implements Runner {
   }
 }
 
-/** argv of a command run inside a network namespace of the sandbox. */
-export function inNetns(netns: string, argv: readonly string[]): string[] {
-  return ['ip', 'netns', 'exec', netns, ...argv];
-}
+// Pure, so the modules that only describe commands (src/proxy/) need not import the kernel.
+export { inNetns } from '../dataplane/names.js';
 
 /**
  * What a scenario's own commands (exec steps, command pods) may do as root in the sandbox: the

@@ -1,7 +1,7 @@
 // What a kube-proxy mode is to knetlab: one driver per mode (src/proxy/drivers.ts registers them),
 // each rendering a node's rules (pure, golden-tested), applying them to the node's namespace as
 // that mode's sync loop does, and naming the kernel features it needs.
-import type { because } from '../cluster/source-ip.js';
+import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
 import type { Feature } from '../kernel/capabilities.js';
 import type { Runner } from '../kernel/exec.js';
@@ -30,9 +30,6 @@ export interface ProxyDriver<R = unknown, M extends ProxyMode = ProxyMode> {
   apply(ctx: ApplyContext): ModeApplier;
   /** The kernel features the mode needs for this model, beyond what every scenario needs. */
   features(model: Model): Feature[];
-  /**
-   * The rules of the source-IP model (src/cluster/source-ip.ts, `because`) that hold only in this
-   * mode, where it departs from the iptables answers; that model still switches on the mode itself.
-   */
-  sourceIpRules: readonly (keyof typeof because)[];
+  /** Where the source-IP model (src/cluster/source-ip.ts) departs from the iptables answers in this mode: its rules, its answers, the networks it models. */
+  sourceIp: SourceIpMode;
 }

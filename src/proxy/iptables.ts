@@ -1,9 +1,8 @@
 import type { Model } from '../cluster/types.js';
 import { renderKubeProxyIptables } from '../dataplane/iptables.js';
 import { kubeProxyRestore } from '../dataplane/kube-proxy-sync.js';
-import { machineNetns } from '../dataplane/names.js';
+import { inNetns, machineNetns } from '../dataplane/names.js';
 import type { Feature } from '../kernel/capabilities.js';
-import { inNetns } from '../kernel/exec.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
 
 /**
@@ -20,7 +19,8 @@ export const iptablesDriver: ProxyDriver<string, 'iptables'> = {
     if (model.services.some((s) => s.spec.sessionAffinity === 'ClientIP')) out.push('xt_recent');
     return out;
   },
-  sourceIpRules: [],
+  // The source-IP model's shared answers are iptables mode's.
+  sourceIp: { because: {} },
 };
 
 class IptablesApplier implements ModeApplier {

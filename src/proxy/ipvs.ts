@@ -1,10 +1,33 @@
+import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
 import { KUBE_IPVS_DEVICE, renderIpvs, type IpvsRender } from '../dataplane/ipvs.js';
 import { dummyAddressLines, gracefulRemovals, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadmConnections } from '../dataplane/ipvs-sync.js';
-import { machineNetns } from '../dataplane/names.js';
+import { inNetns, machineNetns } from '../dataplane/names.js';
 import type { Feature } from '../kernel/capabilities.js';
-import { inNetns } from '../kernel/exec.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
+
+/** Where IPVS mode's source addresses differ from iptables mode's (src/cluster/source-ip.ts). */
+const sourceIpRules = {
+  ipvsLocalFallback:
+    "IPVS mode, policy Local, a node without a ready local endpoint: its virtual server keeps every endpoint (kubernetes#97081) and the *-LOCAL ipset skips the masquerade mark, so flannel's own `! -s <pod CIDR> -d <pod CIDR> -j MASQUERADE` masquerades the packet on its way to the other node's pod.",
+  ipvsLocalOwn:
+    "IPVS mode, policy Local: the node's own traffic is not marked either (the *-LOCAL ipsets return first), and flannel leaves traffic to its own pod subnet alone: the source stays the address the node sent from.",
+  ipvsVipSource:
+    'IPVS mode: external IPs and LB IPs are addresses of every node (on kube-ipvs0), and the kernel sends to a local address from that same address: the pod sees the Service address itself.',
+} as const;
+const sourceIp: SourceIpMode = {
+  because: sourceIpRules,
+  // Its policy Local answers rest on flannel's masquerade rule: Calico under IPVS mode is not modelled yet.
+  networks: ['flannel-vxlan', 'host-gw'],
+  atNode({ cell, node, source, masquerade }) {
+    if (cell.via === 'cluster-ip' || cell.policy !== 'Local' || source === 'pod') return undefined;
+    if (node === 'other') return masquerade(sourceIpRules.ipvsLocalFallback);
+    if (source !== 'local') return undefined;
+    // A NodePort is the node's own address: the node is the client. External and LB IPs are on kube-ipvs0.
+    if (cell.via.startsWith('nodeport-')) return { outcome: 'answered', source: 'client', because: [sourceIpRules.ipvsLocalOwn] };
+    return { outcome: 'answered', source: 'vip', because: [sourceIpRules.ipvsLocalOwn, sourceIpRules.ipvsVipSource] };
+  },
+};
 
 /**
  * kube-proxy's IPVS mode: every sync reconciled against the kernel as kube-proxy does: kube-ipvs0's
@@ -21,7 +44,7 @@ export const ipvsDriver: ProxyDriver<IpvsRender, 'ipvs'> = {
     if (model.services.some((s) => s.spec.type === 'LoadBalancer' && s.spec.loadBalancerSourceRanges.length > 0)) out.push('xt_ipvs');
     return out;
   },
-  sourceIpRules: ['ipvsLocalFallback', 'ipvsLocalOwn', 'ipvsVipSource'],
+  sourceIp,
 };
 
 class IpvsApplier implements ModeApplier {

@@ -1,9 +1,25 @@
+import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
-import { machineNetns } from '../dataplane/names.js';
+import { inNetns, machineNetns } from '../dataplane/names.js';
 import { nftSyncText, nftTableState } from '../dataplane/nft-sync.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
-import { inNetns } from '../kernel/exec.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
+
+/** Where nftables mode's source addresses differ from iptables mode's (src/cluster/source-ip.ts). */
+const sourceIpRules = {
+  nftLocalOutput:
+    "nftables mode, policy Local, a node without a ready local endpoint: service-endpoints-check also runs for the node's own new connections (filter-output), and @no-endpoint-services maps the external IP or LB IP to drop (iptables mode checks only INPUT and FORWARD).",
+} as const;
+const sourceIp: SourceIpMode = {
+  because: sourceIpRules,
+  atNode({ cell, node, source }) {
+    // A NodePort is checked in INPUT only: the node's own connection to it is let through.
+    if (cell.via !== 'cluster-ip' && cell.policy === 'Local' && source === 'local' && node === 'other' && !cell.via.startsWith('nodeport-')) {
+      return { outcome: 'dropped', because: [sourceIpRules.nftLocalOutput] };
+    }
+    return undefined;
+  },
+};
 
 /** How long kube-proxy's nftables mode keeps a flushed chain before deleting it. */
 const STALE_CHAIN_DELAY_MS = 1000;
@@ -17,7 +33,7 @@ export const nftablesDriver: ProxyDriver<string, 'nftables'> = {
   render: (model, nodeName) => renderKubeProxyNftables(model, nodeName),
   apply: (ctx) => new NftablesApplier(ctx),
   features: () => ['nft'],
-  sourceIpRules: ['nftLocalOutput'],
+  sourceIp,
 };
 
 class NftablesApplier implements ModeApplier {

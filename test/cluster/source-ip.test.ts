@@ -1,7 +1,13 @@
 // The source-IP model, cell by cell where DESIGN.md or upstream states the answer, and by properties
-// over the whole matrix. No kernel here: test/truth-table.test.ts checks every cell on the kernel.
+// over the whole matrix, and every answer of every mode against a golden file (test/golden/source-ip/
+// model.txt; `UPDATE_GOLDEN=1` rewrites it). No kernel here: test/truth-table.test.ts checks every cell on the kernel.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import t from 'tap';
-import { allCells, because, expectedSource, type Cell, type ClientLocation, type Expected, type WayIn } from '../../src/cluster/source-ip.js';
+import { allCells, because, expectedSource, networks, type Cell, type ClientLocation, type Expected, type WayIn } from '../../src/cluster/source-ip.js';
+import { cnis, networks as cniNetworks } from '../../src/cni/index.js';
+import { proxyDrivers } from '../../src/proxy/drivers.js';
+import { proxyModes } from '../../src/proxy/modes.js';
 
 const cell = (from: ClientLocation, via: WayIn, policy: Cell['policy'] = 'Cluster', network: Cell['network'] = 'flannel-vxlan'): Cell => ({ from, via, policy, network });
 /** The result without its reasons, to compare outcomes. */
@@ -22,7 +28,7 @@ t.test('the matrix: 5 client locations x 6 ways in x 2 policies x 4 networks, ev
     const e = expectedSource(c);
     if (!e.because.length || !e.because.every((b) => rules.has(b))) t.fail(`${JSON.stringify(c)}: reasons ${JSON.stringify(e.because)}`);
   }
-  const used = new Set(cells.flatMap((c) => (['iptables', 'nftables', 'ipvs'] as const).flatMap((m) => expectedSource(c, m).because)));
+  const used = new Set(cells.flatMap((c) => proxyModes.flatMap((m) => expectedSource(c, m).because)));
   t.same(
     [...rules].filter((r) => !used.has(r)),
     [],
@@ -149,4 +155,59 @@ t.test("nftables mode: the node's own traffic to a Local external IP or LB IP wi
   const differ = allCells().filter((c) => JSON.stringify(bare(expectedSource(c))) !== JSON.stringify(bare(expectedSource(c, 'nftables'))));
   t.equal(differ.length, 12, 'other-node x (2 external IPs, LB) x 4 networks');
   t.ok(differ.every((c) => c.from === 'other-node' && c.policy === 'Local'));
+});
+
+t.test("each rule is the model's, a CNI's or a mode's, and each CNI names its masquerade addresses", async (t) => {
+  const cniRules = cniNetworks.flatMap((n) => Object.values(cnis[n].masquerade));
+  for (const m of cniRules) {
+    const same = cniRules.filter((o) => o.rule === m.rule);
+    if (same.some((o) => o.because !== m.because || o.source !== m.source)) t.fail(`${m.rule}: one name, two answers`);
+  }
+  const modeRules = proxyModes.flatMap((m) => Object.keys(proxyDrivers[m].sourceIp.because));
+  const ofNetworks = new Set(networks.flatMap((n) => Object.values(cnis[n].masquerade).map((m) => m.rule)));
+  t.same(
+    Object.keys(because).filter((r) => ofNetworks.has(r) || modeRules.includes(r)),
+    [...ofNetworks, ...modeRules],
+    "the truth table's networks' rules, then the modes', in the order the doc numbers them",
+  );
+  t.same(
+    cnis['calico-ipip'].masquerade.otherNode,
+    { source: 'node-tunnel', rule: 'masqCalicoIpip', because: cnis['calico-ipip'].masquerade.otherNode.because },
+    'calico-ipip: tunl0, though not a column of the table (the kernel here has no ipip)',
+  );
+  t.notOk(Object.hasOwn(because, 'masqCalicoIpip'), "and so not a rule of the table's");
+});
+
+t.test('the model is pure: nothing it imports, however indirectly, is of src/kernel/, src/run/ or src/steps/', async (t) => {
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    // Type-only imports are erased: only value imports load a module.
+    for (const m of readFileSync(file, 'utf8').matchAll(/^import\s+(?!type\b)[^;]*?from\s+'(\.[^']+)\.js';/gm)) walk(join(dirname(file), `${m[1]}.ts`));
+  };
+  walk('src/cluster/source-ip.ts');
+  t.ok(seen.has(join('src/proxy/drivers.ts')), 'it asks the drivers');
+  t.same(
+    [...seen].map((f) => relative('src', f)).filter((f) => /^(kernel|run|steps)\//.test(f)),
+    [],
+  );
+});
+
+t.test("golden: every mode's answer for every cell, its rules numbered as docs/source-ip.md numbers them", async (t) => {
+  const rules = Object.values(because);
+  const numbered = (e: Expected): unknown =>
+    e.outcome === 'either' ? { ...e, of: e.of.map(numbered), because: e.because.map((b) => rules.indexOf(b) + 1) } : { ...e, because: e.because.map((b) => rules.indexOf(b) + 1) };
+  const lines = ['# The rules, numbered', ...rules.map((r, i) => `${i + 1}. ${r}`)];
+  for (const mode of proxyModes) {
+    lines.push(`# ${mode}`);
+    for (const c of allCells(mode)) lines.push(`${c.network} ${c.policy} ${c.from} ${c.via} ${JSON.stringify(numbered(expectedSource(c, mode)))}`);
+  }
+  const text = `${lines.join('\n')}\n`;
+  const file = 'test/golden/source-ip/model.txt';
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+    mkdirSync('test/golden/source-ip', { recursive: true });
+    writeFileSync(file, text);
+  }
+  t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
 });

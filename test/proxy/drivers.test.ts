@@ -1,7 +1,7 @@
 // The registry of kube-proxy modes: one driver per mode of the one list, an unknown mode an error,
 // and each driver's applier issuing its mode's commands (recorded, no kernel needed).
 import t from 'tap';
-import { because } from '../../src/cluster/source-ip.js';
+import { because, networks, networksFor } from '../../src/cluster/source-ip.js';
 import { renderKubeProxyIptables } from '../../src/dataplane/iptables.js';
 import { renderIpvs } from '../../src/dataplane/ipvs.js';
 import { machineNetns } from '../../src/dataplane/names.js';
@@ -47,16 +47,19 @@ t.test('features: each mode names its own', async (t) => {
   t.same(proxyDrivers.ipvs.features(await modelOf(scenario('ipvs'))), ['ip_vs', 'ip_vs_rr', 'dummy', 'ipset']);
 });
 
-t.test("the source-IP model's mode-only rules are each one mode's", async (t) => {
-  const claimed = proxyModes.flatMap((m) => proxyDrivers[m].sourceIpRules);
-  t.equal(new Set(claimed).size, claimed.length, 'no rule claimed twice');
-  t.same(
-    [...claimed].sort(),
-    Object.keys(because)
-      .filter((k) => /^(nft|ipvs)[A-Z]/.test(k))
-      .sort(),
-    'every nft*/ipvs* rule of the model',
-  );
+t.test("the source-IP model's mode-only rules are each one mode's, and the model's rules", async (t) => {
+  const claimed = proxyModes.flatMap((m) => Object.entries(proxyDrivers[m].sourceIp.because));
+  t.equal(new Set(claimed.map(([name]) => name)).size, claimed.length, 'no rule claimed twice');
+  for (const [name, words] of claimed) t.equal(because[name], words, `${name} is a rule of the model, in the same words`);
+  t.same(proxyDrivers.iptables.sourceIp, { because: {} }, "iptables mode's answers are the shared ones");
+  for (const m of proxyModes) {
+    const modelled = proxyDrivers[m].sourceIp.networks ?? networks;
+    t.ok(
+      modelled.every((n) => networks.includes(n)),
+      `${m}: its modelled networks are the truth table's`,
+    );
+    t.same(networksFor(m), [...modelled], `${m}: networksFor derives from the driver`);
+  }
 });
 
 t.test('appliers: the commands each mode runs per node, first sync, unchanged sync and resync', async (t) => {
