@@ -5,6 +5,7 @@ import type { Model } from '../src/cluster/types.js';
 import { proxyModes, type ProxyMode } from '../src/proxy/modes.js';
 import { formatProblem } from '../src/errors.js';
 import { validateScenario, type Validation } from '../src/validate.js';
+import { networks as truthTableNetworks } from '../src/cluster/source-ip.js';
 
 const written: string[] = [];
 // Each test file is a process of its own: its scenarios' folders go when it ends.
@@ -48,6 +49,19 @@ metadata: {name: t}
 ${cluster ? `cluster:\n${cluster}\n` : ''}nodes:
 ${list}
 `;
+}
+
+/** The networks the truth table runs, when KNETLAB_TEST_NETWORKS names some (comma-separated; CI's VM runs calico-ipip); undefined for all. */
+export function testedNetworks(): string[] | undefined {
+  const env = process.env.KNETLAB_TEST_NETWORKS;
+  if (!env) return undefined;
+  const names = env
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const bad = names.filter((n) => !(truthTableNetworks as readonly string[]).includes(n));
+  if (bad.length) throw new Error(`Expected KNETLAB_TEST_NETWORKS to list ${truthTableNetworks.join(', ')}, got \`${bad.join(', ')}\``);
+  return names;
 }
 
 /**

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { allCells } from '../src/cluster/source-ip.js';
-import { testedProxyModes } from './helpers.js';
+import { testedProxyModes, testedNetworks } from './helpers.js';
 
 // The file's time limit (tap's default is 300 s): every cell runs for real under each mode and network: minutes, more on a loaded machine.
 t.setTimeout(40 * 60_000);
@@ -31,18 +31,27 @@ for (const mode of testedProxyModes())
     const dir = mkdtempSync(join(tmpdir(), 'knetlab-truth-table-test-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const json = join(dir, 'cells.json');
-    const r = spawnSync(process.execPath, ['scripts/truth-table.mjs', '--jobs', '2', '--proxy-mode', mode, '--out', dir, '--json', json], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const only = testedNetworks();
+    const cellsHere = allCells(mode).filter((c) => !only || only.includes(c.network));
+    if (cellsHere.length === 0) return void t.pass(`no cell of ${only?.join(', ')} under ${mode} mode`);
+    const r = spawnSync(
+      process.execPath,
+      ['scripts/truth-table.mjs', '--jobs', '2', '--proxy-mode', mode, '--out', dir, '--json', json, ...(only ? ['--network', only.join(',')] : [])],
+      {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     if (r.status === 3) {
       t.test(`${mode} mode`, { skip: `not run: ${r.stderr.trim().split('\n').pop()}` }, async () => {});
       return;
     }
     t.not(r.status, 2, `the generator ran (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')})`);
     if (r.status === 2 || !existsSync(json)) return;
-    const { cells } = JSON.parse(readFileSync(json, 'utf8')) as { cells: CellResult[] };
-    t.equal(cells.length, allCells(mode).length, 'every cell has a result');
+    const { cells, notRun } = JSON.parse(readFileSync(json, 'utf8')) as { cells: CellResult[]; notRun: { network: string; policy: string; cells: number; reason: string }[] };
+    t.equal(cells.length + notRun.reduce((n, g) => n + g.cells, 0), cellsHere.length, 'every cell has a result, or its network was not built');
+    // A network this kernel cannot build (calico-ipip without ipip): skipped with the reason; CI's VM runs it (KNETLAB_TEST_NETWORKS).
+    for (const g of notRun) t.test(`${g.network}, ${g.policy}: ${g.cells} cells`, { skip: `not run: ${g.reason}` }, async () => {});
     for (const c of cells) {
       t.ok(
         c.agree,

@@ -18,8 +18,8 @@ export const clientLocations = ['pod-on-endpoint-node', 'pod-on-other-node', 'en
 /** The outside host routes one external IP via the endpoint's node and another via the other node. */
 export const waysIn = ['cluster-ip', 'nodeport-endpoint-node', 'nodeport-other-node', 'external-ip-via-endpoint-node', 'external-ip-via-other-node', 'load-balancer'] as const;
 export const policies = ['Cluster', 'Local'] as const;
-/** The truth table's networks: calico-ipip needs the ipip module, which only the VM has. */
-export const networks = ['flannel-vxlan', 'host-gw', 'calico-vxlan', 'calico-bgp'] as const satisfies readonly NetworkKind[];
+/** The truth table's networks (calico-ipip needs the ipip module: on this project's CI, only its VM has it). */
+export const networks = ['flannel-vxlan', 'host-gw', 'calico-vxlan', 'calico-bgp', 'calico-ipip'] as const satisfies readonly NetworkKind[];
 /** The networks whose cells are modelled (and checked) under a kube-proxy mode: those its driver models. */
 export function networksFor(mode: ProxyMode): Network[] {
   const modelled = proxyDrivers[mode].sourceIp.networks;
