@@ -104,10 +104,10 @@ const fixtures = {
         service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${o.policy}, ports: [{port: 80, nodePort: 30080}]`),
       clusterOf('dns: false', o),
     ),
-  /** web: one pod, a Local LoadBalancer 192.168.8.240 (port http 80, nodePort 30081, health check 32000) with source ranges holding the LAN. */
-  'loadbalancer-local': (o: Common = {}) =>
+  /** web: one pod, a LoadBalancer 192.168.8.240 (port http 80, nodePort 30081; health check 32000 if Local) with source ranges holding the LAN. */
+  loadbalancer: (o: Common & { policy: 'Cluster' | 'Local' }) =>
     scenario(
-      'loadbalancer-local',
+      `loadbalancer-${o.policy.toLowerCase()}`,
       deployment('web', 1) +
         `  - apiVersion: v1
     kind: Service
@@ -116,9 +116,8 @@ const fixtures = {
       type: LoadBalancer
       selector: {app: web}
       clusterIP: 10.96.0.81
-      externalTrafficPolicy: Local
-      healthCheckNodePort: 32000
-      loadBalancerSourceRanges: [192.168.8.0/24, 203.0.113.0/25]
+      externalTrafficPolicy: ${o.policy}
+${o.policy === 'Local' ? '      healthCheckNodePort: 32000\n' : ''}      loadBalancerSourceRanges: [192.168.8.0/24, 203.0.113.0/25]
       ports: [{name: http, port: 80, nodePort: 30081}]
     status: {loadBalancer: {ingress: [{ip: 192.168.8.240}]}}
 `,
@@ -282,8 +281,8 @@ export const kubeProxyCases: Record<string, NodeCase> = {
   'nodeport-local-node-1': { text: fixture('nodeport', { policy: 'Local' }), node: 'node-1' },
   'nodeport-local-node-2': { text: fixture('nodeport', { policy: 'Local' }), node: 'node-2' },
   // loadBalancerSourceRanges (the LAN range holds the node, so the VIP as a source is allowed too).
-  'loadbalancer-local-node-1': { text: fixture('loadbalancer-local'), node: 'node-1' },
-  'loadbalancer-local-node-2': { text: fixture('loadbalancer-local'), node: 'node-2' },
+  'loadbalancer-local-node-1': { text: fixture('loadbalancer', { policy: 'Local' }), node: 'node-1' },
+  'loadbalancer-local-node-2': { text: fixture('loadbalancer', { policy: 'Local' }), node: 'node-2' },
   externalips: { text: fixture('externalips'), node: 'node-1' },
   'session-affinity': { text: fixture('session-affinity'), node: 'node-2' },
   // No endpoints: the ClusterIP, the external IP and the NodePort are rejected.
