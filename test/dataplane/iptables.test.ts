@@ -1,5 +1,6 @@
 // kube-proxy's iptables mode. Golden files (test/golden/iptables/NAME.txt; `UPDATE_GOLDEN=1 npx tap
-// test/dataplane/iptables.test.ts` rewrites them: review the diff) hold whole restore inputs.
+// test/dataplane/iptables.test.ts` rewrites them: review the diff) hold whole restore inputs, one
+// per case of kubeProxyCases (fixtures.ts), which nftables.test.ts renders too.
 // `upstream-overall` is upstream's TestOverallIPTablesRules (pkg/proxy/iptables/proxier_test.go,
 // 1.31) rebuilt as a scenario; its golden was compared line by line with the `expected` text of that
 // test and is byte-identical (with upstream's fake proxier's nfacct counters and no --random-fully).

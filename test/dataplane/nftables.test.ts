@@ -1,6 +1,6 @@
 // kube-proxy's nftables mode. Golden files (test/golden/nftables/NAME.txt; `UPDATE_GOLDEN=1 npx tap
 // test/dataplane/nftables.test.ts` rewrites them: review the diff) hold whole `nft -f -` inputs, for
-// the scenarios of test/golden/iptables/. `upstream-overall` is upstream's TestOverallNFTablesRules
+// the cases of test/golden/iptables/ (kubeProxyCases in fixtures.ts). `upstream-overall` is upstream's TestOverallNFTablesRules
 // (pkg/proxy/nftables/proxier_test.go, 1.31 line) rebuilt as a scenario; its golden, less the
 // leading `add table` / `delete table` and sorted as upstream's sortNFTablesTransaction sorts, was
 // compared line by line with the `baseRules + expected` text of that test: identical, 122 lines.
