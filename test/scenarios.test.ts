@@ -2,19 +2,18 @@
 // address it resolves to) is exactly test/golden/plan/NAME.txt. `UPDATE_GOLDEN=1 npx tap
 // test/scenarios.test.ts` rewrites the golden files instead; review the diff before committing it.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import t from 'tap';
 import { formatProblem } from '../src/errors.js';
 import { formatPlan } from '../src/report/plan.js';
 import { scenarioFiles, validateScenario } from '../src/validate.js';
+import { goldenPath, matchGolden, matchGoldenDir } from './match-golden.js';
 
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/plan';
 const bin = 'dist/cli/main.js';
 
 const files = await scenarioFiles(['scenarios']);
-const goldenOf = (file: string) => join(goldenDir, `${basename(file).replace(/\.ya?ml$/, '')}.txt`);
+const goldenOf = (file: string) => `plan/${basename(file).replace(/\.ya?ml$/, '')}.txt`;
 
 /** The plan of a scenario that must be valid, with its problems. */
 async function planOf(file: string): Promise<{ problems: string[]; errors: string[]; name?: string; description?: string; plan?: string }> {
@@ -49,28 +48,19 @@ for (const file of files) {
     if (p.plan === undefined) return;
     t.equal(`${p.name}.yaml`, basename(file), 'the file is named for metadata.name');
     t.ok(p.description?.trim(), 'metadata.description says what the scenario shows');
-    const golden = goldenOf(file);
-    if (update) {
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(golden, p.plan);
-      t.pass(`wrote ${golden}`);
-    } else if (!existsSync(golden)) {
-      t.fail(`${golden} is missing: run UPDATE_GOLDEN=1 npx tap test/scenarios.test.ts and review it`);
-    } else {
-      t.equal(p.plan, readFileSync(golden, 'utf8'), `plan equals ${golden}`);
-    }
+    matchGolden(t, goldenOf(file), p.plan, `plan equals ${goldenPath(goldenOf(file))}`);
     const again = await planOf(file);
     t.equal(again.plan, p.plan, 'a second run in the same process gives the same plan');
   });
 }
 
-t.test('every golden file belongs to a scenario', async (t) => {
-  const wanted = new Set(files.map(goldenOf));
-  const present = existsSync(goldenDir) ? readdirSync(goldenDir).map((n) => join(goldenDir, n)) : [];
-  const stale = present.filter((g) => !wanted.has(g));
-  if (update) for (const g of stale) rmSync(g);
-  else t.same(stale, [], 'no golden file is left over from a removed or renamed scenario');
-});
+t.test('every golden file belongs to a scenario', async (t) =>
+  matchGoldenDir(
+    t,
+    'plan',
+    files.map((f) => basename(goldenOf(f))),
+  ),
+);
 
 t.test('plan is the same in two separate processes, and the same as in this one', async (t) => {
   if (!existsSync(bin)) {

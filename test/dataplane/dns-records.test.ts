@@ -1,15 +1,11 @@
 // Cluster DNS answers as CoreDNS's kubernetes plugin gives them. Golden files
 // (test/golden/dns/NAME.txt; `UPDATE_GOLDEN=1 npx tap test/dataplane/dns-records.test.ts` rewrites
 // them: review the diff) hold the readable dump of every name and answer.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
 import { dashedIp, formatDnsZone, lookupDns, renderDnsZone, reverseName, type DnsZone } from '../../src/dataplane/dns-records.js';
 import { modelOf } from '../helpers.js';
-
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/dns';
+import { matchGolden, matchGoldenDir } from '../match-golden.js';
 
 function scenario(manifests: string, cluster = ''): string {
   return `apiVersion: knetlab/v1
@@ -41,18 +37,16 @@ const customDomain = scenario(deployment('web', 1) + service('web', 'selector: {
 const goldens: Record<string, string> = { basic, 'custom-domain': customDomain };
 
 t.test('golden zones', async (t) => {
-  if (update) mkdirSync(goldenDir, { recursive: true });
-  for (const [name, text] of Object.entries(goldens)) {
-    const dump = formatDnsZone(renderDnsZone(await modelOf(text)));
-    const file = join(goldenDir, `${name}.txt`);
-    if (update || !existsSync(file)) {
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(file, dump);
-      t.comment(`wrote ${file}`);
-    }
-    t.equal(dump, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
-  }
+  for (const [name, text] of Object.entries(goldens)) matchGolden(t, `dns/${name}.txt`, formatDnsZone(renderDnsZone(await modelOf(text))));
 });
+
+t.test('every golden file belongs to a case', async (t) =>
+  matchGoldenDir(
+    t,
+    'dns',
+    Object.keys(goldens).map((n) => `${n}.txt`),
+  ),
+);
 
 t.test('lookups', async (t) => {
   const model = await modelOf(basic);

@@ -1,12 +1,11 @@
 // kube-proxy's iptables mode. Golden files (test/golden/iptables/NAME.txt; `UPDATE_GOLDEN=1 npx tap
-// test/dataplane/iptables.test.ts` rewrites them: review the diff) hold whole restore inputs.
+// test/dataplane/iptables.test.ts` rewrites them: review the diff) hold whole restore inputs, one
+// per case of kubeProxyCases (fixtures.ts), which nftables.test.ts renders too.
 // `upstream-overall` is upstream's TestOverallIPTablesRules (pkg/proxy/iptables/proxier_test.go,
 // 1.31) rebuilt as a scenario; its golden was compared line by line with the `expected` text of that
 // test and is byte-identical (with upstream's fake proxier's nfacct counters and no --random-fully).
 // As root, every golden is also fed to the kernel in a throwaway network namespace.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
 import {
@@ -20,212 +19,19 @@ import {
   type KubeProxyOptions,
 } from '../../src/dataplane/iptables.js';
 import { base32, kubeHash16 } from '../../src/dataplane/kube-hash.js';
-import { servicePortName, staleUdpEndpoints } from '../../src/dataplane/service-port.js';
-import { modelOf } from '../helpers.js';
+import { goldenPath, matchGolden, matchGoldenDir } from '../match-golden.js';
+import { cachedModel, kubeProxyCases, type NodeCase } from './fixtures.js';
 
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/iptables';
-
-// ---------------------------------------------------------------------------------------------
-// Scenarios
-
-function scenario(name: string, manifests: string, cluster = 'dns: false'): string {
-  return `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: ${name}}
-cluster: {${cluster}}
-nodes:
-  - name: node-1
-  - name: node-2
-manifests:
-${manifests}`;
-}
-
-const deployment = (name: string, replicas: number, ports = '[{containerPort: 80}]', extra = '') =>
-  `  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: ${name}}, spec: {replicas: ${replicas}, selector: {matchLabels: {app: ${name}}}, template: {metadata: {labels: {app: ${name}}}, spec: {${extra}containers: [{name: c, image: nginx, ports: ${ports}}]}}}}\n`;
-
-const service = (name: string, spec: string) => `  - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {${spec}}}\n`;
-
-const nodePortWeb = (policy: string) =>
-  scenario(
-    `nodeport-${policy.toLowerCase()}`,
-    deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`),
-  );
-
-const loadBalancerLocal = scenario(
-  'loadbalancer-local',
-  deployment('web', 1) +
-    `  - apiVersion: v1
-    kind: Service
-    metadata: {name: web}
-    spec:
-      type: LoadBalancer
-      selector: {app: web}
-      clusterIP: 10.96.0.81
-      externalTrafficPolicy: Local
-      healthCheckNodePort: 32000
-      loadBalancerSourceRanges: [192.168.8.0/24, 203.0.113.0/25]
-      ports: [{name: http, port: 80, nodePort: 30081}]
-    status: {loadBalancer: {ingress: [{ip: 192.168.8.240}]}}
-`,
-);
-
-const internalLocal = scenario(
-  'internal-local',
-  deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.82, internalTrafficPolicy: Local, ports: [{port: 80}]'),
-);
-
-const terminating = scenario(
-  'terminating',
-  service('legacy', 'type: NodePort, clusterIP: 10.96.0.83, externalTrafficPolicy: Local, ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30083}]') +
-    `  - apiVersion: discovery.k8s.io/v1
-    kind: EndpointSlice
-    metadata: {name: legacy-1, labels: {kubernetes.io/service-name: legacy}}
-    addressType: IPv4
-    ports: [{name: http, port: 8080, protocol: TCP}]
-    endpoints:
-      - {addresses: [10.244.0.50], nodeName: node-1, conditions: {ready: false, serving: true, terminating: true}}
-      - {addresses: [10.244.0.51], nodeName: node-1, conditions: {ready: false, serving: false, terminating: true}}
-      - {addresses: [10.244.1.50], nodeName: node-2, conditions: {ready: true, serving: true, terminating: false}}
-`,
-);
-
-const multiPort = (replicas: number) =>
-  scenario(
-    'multiport-udp',
-    deployment(
-      'dns',
-      replicas,
-      '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153}, {name: diameter, containerPort: 3868, protocol: SCTP}]',
-    ) +
-      service(
-        'dns',
-        'selector: {app: dns}, clusterIP: 10.96.0.53, externalIPs: [80.11.12.53], ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}, {name: metrics, port: 9153, targetPort: metrics}, {name: diameter, port: 3868, protocol: SCTP}]',
-      ),
-  );
-
-const upstreamOverall = `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: upstream-overall}
-cluster: {podCIDR: 10.0.0.0/8, serviceCIDR: 172.30.0.0/16, lanCIDR: 192.168.0.0/24, nodePortRange: 3000-32767, dns: false}
-nodes:
-  - {name: test-node, ip: 192.168.0.2}
-manifests:
-  - {apiVersion: v1, kind: Service, metadata: {name: svc1, namespace: ns1}, spec: {clusterIP: 172.30.0.41, ports: [{name: p80, port: 80, protocol: TCP}]}}
-  - apiVersion: v1
-    kind: Service
-    metadata: {name: svc2, namespace: ns2}
-    spec: {type: LoadBalancer, externalTrafficPolicy: Local, clusterIP: 172.30.0.42, ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3001}], externalIPs: [192.168.99.22], healthCheckNodePort: 30000}
-    status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}
-  - {apiVersion: v1, kind: Service, metadata: {name: svc3, namespace: ns3}, spec: {type: NodePort, clusterIP: 172.30.0.43, ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3003}]}}
-  - {apiVersion: v1, kind: Service, metadata: {name: svc4, namespace: ns4}, spec: {clusterIP: 172.30.0.44, externalIPs: [192.168.99.33], ports: [{name: p80, port: 80, protocol: TCP, targetPort: 80}]}}
-  - apiVersion: v1
-    kind: Service
-    metadata: {name: svc5, namespace: ns5}
-    spec:
-      type: LoadBalancer
-      externalTrafficPolicy: Cluster
-      clusterIP: 172.30.0.45
-      ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3002}]
-      loadBalancerSourceRanges: [203.0.113.0/25]
-      sessionAffinity: ClientIP
-      sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}
-    status: {loadBalancer: {ingress: [{ip: 5.6.7.8}]}}
-  - {apiVersion: v1, kind: Service, metadata: {name: svc6, namespace: ns6}, spec: {clusterIP: 172.30.0.46, ports: [{name: p80, port: 80, protocol: TCP, targetPort: 80}]}}
-${[
-  ['ns1', 'svc1', '[{addresses: [10.180.0.1]}]'],
-  ['ns2', 'svc2', '[{addresses: [10.180.0.2]}]'],
-  ['ns3', 'svc3', '[{addresses: [10.180.0.3]}]'],
-  ['ns4', 'svc4', '[{addresses: [10.180.0.4]}, {addresses: [10.180.0.5], nodeName: test-node}]'],
-  ['ns5', 'svc5', '[{addresses: [10.180.0.3]}]'],
-]
-  .map(
-    ([ns, svc, eps]) =>
-      `  - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: ${svc}-1, namespace: ${ns}, labels: {kubernetes.io/service-name: ${svc}}}, addressType: IPv4, endpoints: ${eps}, ports: [{name: p80, port: 80, protocol: TCP}]}`,
-  )
-  .join('\n')}
-`;
-
-interface Case {
-  text: string;
-  node: string;
+interface Case extends NodeCase {
   options?: KubeProxyOptions;
 }
 
-const cases: Record<string, Case> = {
-  // Two endpoints, one per node: 1/2 then the rest.
-  'clusterip-two-endpoints': {
-    text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')),
-    node: 'node-1',
-  },
-  'nodeport-cluster-node-1': { text: nodePortWeb('Cluster'), node: 'node-1' },
-  'nodeport-cluster-node-2': { text: nodePortWeb('Cluster'), node: 'node-2' },
-  // Local: KUBE-SVL with the node's own endpoint; on node-2 the filter table drops outside traffic.
-  'nodeport-local-node-1': { text: nodePortWeb('Local'), node: 'node-1' },
-  'nodeport-local-node-2': { text: nodePortWeb('Local'), node: 'node-2' },
-  // loadBalancerSourceRanges: KUBE-FW- (the LAN range holds the node, so the VIP as a source is allowed too).
-  'loadbalancer-local-node-1': { text: loadBalancerLocal, node: 'node-1' },
-  'loadbalancer-local-node-2': { text: loadBalancerLocal, node: 'node-2' },
-  externalips: {
-    text: scenario(
-      'externalips',
-      deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.101, externalIPs: [80.11.12.10, 80.11.12.11], ports: [{port: 8080, targetPort: 80}]'),
-    ),
-    node: 'node-1',
-  },
-  'session-affinity': {
-    text: scenario(
-      'affinity',
-      deployment('web', 3) +
-        service('web', 'selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80}]'),
-    ),
-    node: 'node-2',
-  },
-  // No endpoints: REJECT for the ClusterIP, the external IP and the NodePort, all in the filter table.
-  'no-endpoints': {
-    text: scenario(
-      'no-endpoints',
-      deployment('web', 1) +
-        service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]'),
-    ),
-    node: 'node-1',
-  },
-  'selectorless-endpoints': {
-    text: scenario(
-      'selectorless',
-      service('mysvc', 'clusterIP: 10.96.0.104, ports: [{port: 80, targetPort: 9999}]') +
-        '  - {apiVersion: v1, kind: Endpoints, metadata: {name: mysvc}, subsets: [{addresses: [{ip: 192.168.8.12}, {ip: 192.168.8.100}], ports: [{port: 9999}]}]}\n',
-    ),
-    node: 'node-1',
-  },
-  // Named ports, UDP and SCTP, three endpoints (1/3, 1/2, rest), an external IP.
-  'multiport-udp': { text: multiPort(3), node: 'node-1' },
-  'internal-local-node-1': { text: internalLocal, node: 'node-1' },
-  'internal-local-node-2': { text: internalLocal, node: 'node-2' },
-  // No Ready local endpoint on node-1: Local falls back to its serving-terminating one, Cluster keeps the Ready one.
-  'terminating-local-node-1': { text: terminating, node: 'node-1' },
-  'masquerade-all': {
-    text: scenario('masquerade-all', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.105, ports: [{port: 80}]'), 'dns: false, masqueradeAll: true'),
-    node: 'node-1',
-  },
-  // The cluster's own kube-dns (53/UDP, 53/TCP, 9153/TCP) with its two CoreDNS pods.
-  'cluster-dns': { text: scenario('cluster-dns', '', 'dns: true').replace('manifests:\n', ''), node: 'node-2' },
-  'upstream-overall': { text: upstreamOverall, node: 'test-node', options: { nfacct: true, randomFully: false } },
-};
-
-const models = new Map<string, Model>();
-async function modelFor(text: string): Promise<Model> {
-  let m = models.get(text);
-  if (!m) {
-    m = await modelOf(text);
-    models.set(text, m);
-  }
-  return m;
-}
+// upstream-overall: upstream's fake proxier has nfacct counters and no --random-fully.
+const cases: Record<string, Case> = { ...kubeProxyCases, 'upstream-overall': { ...kubeProxyCases['upstream-overall']!, options: { nfacct: true, randomFully: false } } };
 
 async function render(name: string): Promise<string> {
   const c = cases[name]!;
-  return renderKubeProxyIptables(await modelFor(c.text), c.node, c.options);
+  return renderKubeProxyIptables(await cachedModel(c.text), c.node, c.options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,8 +46,6 @@ t.test('chain names: first 16 characters of base32(sha256), the values upstream 
   // Same hash, other prefixes (upstream fixtures: ns2/svc2:p80 is GNZBNJ2PO5MGZ6GT for every chain kind).
   for (const prefix of ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-'] as const) t.equal(servicePortChainName(prefix, 'ns2/svc2:p80', 'tcp'), `${prefix}GNZBNJ2PO5MGZ6GT`);
   t.equal(endpointChainName('ns5/svc5:p80', 'tcp', '10.180.0.3:80'), 'KUBE-SEP-I77PXRDZVX7PMWMN');
-  t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, ''), 'ns/svc', 'an unnamed port adds nothing');
-  t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, 'http'), 'ns/svc:http');
   t.ok(servicePortChainName('KUBE-SVC-', 'a/b', 'udp').length <= 28, "within iptables' 28-character chain names");
 });
 
@@ -254,13 +58,10 @@ t.test('probabilities: 1/(n-i) as Go prints %0.10f (round half to even)', async 
 // ---------------------------------------------------------------------------------------------
 // Golden files
 
-if (update) mkdirSync(goldenDir, { recursive: true });
 for (const name of Object.keys(cases)) {
   t.test(`golden ${name}`, async (t) => {
     const text = await render(name);
-    const file = join(goldenDir, `${name}.txt`);
-    if (update || !existsSync(file)) writeFileSync(file, text);
-    t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
+    matchGolden(t, `iptables/${name}.txt`, text);
     // Every rule's chain is declared, every jump goes to a declared or builtin target.
     for (const table of ['filter', 'nat'] as const) {
       const chains = new Set(declaredChains(text, table));
@@ -273,6 +74,14 @@ for (const name of Object.keys(cases)) {
     }
   });
 }
+
+t.test('every golden file belongs to a case', async (t) =>
+  matchGoldenDir(
+    t,
+    'iptables',
+    Object.keys(cases).map((n) => `${n}.txt`),
+  ),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Behaviour
@@ -334,7 +143,7 @@ t.test('masqueradeAll marks every ClusterIP packet, not only those from outside 
 });
 
 t.test('options: localhost NodePorts off, be_liberal on, no --random-fully', async (t) => {
-  const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
+  const m = await cachedModel(cases['nodeport-cluster-node-1']!.text);
   const text = renderKubeProxyIptables(m, 'node-1', { localhostNodePorts: false, conntrackTCPLiberal: true, randomFully: false });
   t.match(text, '-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS');
   t.notMatch(text, 'KUBE-FIREWALL', 'kube-proxy writes the anti-martian chain only with localhost NodePorts');
@@ -344,8 +153,8 @@ t.test('options: localhost NodePorts off, be_liberal on, no --random-fully', asy
 });
 
 t.test('stale service chains from an earlier sync are flushed and deleted; other chains are not touched', async (t) => {
-  const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
-  const before = renderKubeProxyIptables(await modelFor(cases['clusterip-two-endpoints']!.text), 'node-1');
+  const m = await cachedModel(cases['nodeport-cluster-node-1']!.text);
+  const before = renderKubeProxyIptables(await cachedModel(cases['clusterip-two-endpoints']!.text), 'node-1');
   const existing = [...declaredChains(before, 'nat'), 'FLANNEL-POSTRTG', 'POSTROUTING'];
   const text = renderKubeProxyIptables(m, 'node-1', { existingNatChains: existing });
   const serviceChains = declaredChains(before, 'nat').filter((c) => /^KUBE-(SVC|SEP|SVL|EXT|FW)-/.test(c));
@@ -362,7 +171,7 @@ t.test('stale service chains from an earlier sync are flushed and deleted; other
 });
 
 t.test('large clusters (more than 1000 endpoints) drop the per-endpoint comments', async (t) => {
-  const base = await modelFor(cases['clusterip-two-endpoints']!.text);
+  const base = await cachedModel(cases['clusterip-two-endpoints']!.text);
   const slice = base.endpointSlices.find((s) => s.service === 'web')!;
   const endpoints = Array.from({ length: 1001 }, (_, i) => ({ ip: `10.244.${2 + (i >> 8)}.${i & 255}`, ready: true, serving: true, terminating: false, nodeName: 'node-2' }));
   const big: Model = { ...base, endpointSlices: [{ ...slice, endpoints }] };
@@ -414,42 +223,6 @@ t.test("kubeProxyJumps: upstream's jump rules, in its order, with its comments",
   t.same(jumps[12]!.rule, ['-j', 'KUBE-FIREWALL'], "kubelet's chain: no comment");
 });
 
-t.test('staleUdpEndpoints: removed UDP endpoints and the conntrack deletions kube-proxy runs for them', async (t) => {
-  const prev = await modelFor(multiPort(3));
-  const next = await modelFor(multiPort(2));
-  const gone = prev.pods.find((p) => p.name === 'dns-2')!.ip!;
-  t.same(staleUdpEndpoints(prev, next, 'node-1'), [
-    {
-      servicePort: 'default/dns:dns',
-      endpoint: `${gone}:53`,
-      ip: gone,
-      conntrack: [
-        ['-D', '--orig-dst', '10.96.0.53', '--dst-nat', gone, '-p', 'udp'],
-        ['-D', '--orig-dst', '80.11.12.53', '--dst-nat', gone, '-p', 'udp'],
-      ],
-    },
-  ]);
-  t.same(staleUdpEndpoints(prev, prev, 'node-1'), [], 'nothing changed');
-  t.same(staleUdpEndpoints(next, prev, 'node-1'), [], 'an added endpoint is not stale');
-  // A UDP NodePort: the nodePort's entries first.
-  const udpNodePort = (replicas: number) =>
-    scenario(
-      'udp-np',
-      deployment('dns', replicas, '[{containerPort: 53, protocol: UDP}]') +
-        service('dns', 'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.54, ports: [{port: 53, protocol: UDP, nodePort: 30053}]'),
-    );
-  const stale = staleUdpEndpoints(await modelFor(udpNodePort(2)), await modelFor(udpNodePort(1)), 'node-2');
-  t.same(
-    stale.map((s) => s.conntrack),
-    [
-      [
-        ['-D', '-p', 'udp', '--dport', '30053', '--dst-nat', stale[0]!.ip],
-        ['-D', '--orig-dst', '10.96.0.54', '--dst-nat', stale[0]!.ip, '-p', 'udp'],
-      ],
-    ],
-  );
-});
-
 t.test('declaredChains reads restore and iptables-save texts', async (t) => {
   const save = '# Generated\n*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SVC-X - [0:0]\n-A PREROUTING -j KUBE-SVC-X\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n';
   t.same(declaredChains(save, 'nat'), ['PREROUTING', 'KUBE-SVC-X']);
@@ -489,7 +262,7 @@ t.test('the kernel accepts every golden (iptables-restore --noflush in a throwaw
     .map((j) => `iptables ${jumpArgv(j, '-C').map(shq).join(' ')} 2>/dev/null || iptables ${jumpArgv(j, '-I').map(shq).join(' ')}`)
     .join('\n');
   for (const name of Object.keys(cases)) {
-    const file = join(goldenDir, `${name}.txt`);
+    const file = goldenPath(`iptables/${name}.txt`);
     const text = await render(name);
     const test = inSandbox(`iptables-restore --noflush --test < ${shq(file)}`);
     t.equal(test.status, 0, `${name}: iptables-restore --test: ${test.stderr}`);
@@ -533,7 +306,7 @@ t.test('the kernel accepts every golden (iptables-restore --noflush in a throwaw
 
 t.test('the kernel: a re-sync deletes the chains of a removed Service', { skip: skipKernel }, async (t) => {
   const first = await render('nodeport-cluster-node-1');
-  const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
+  const m = await cachedModel(cases['nodeport-cluster-node-1']!.text);
   const emptied: Model = { ...m, services: [], endpointSlices: [] };
   const second = renderKubeProxyIptables(emptied, 'node-1', { existingNatChains: declaredChains(first, 'nat') });
   const run = inSandbox(`

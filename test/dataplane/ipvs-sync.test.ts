@@ -3,17 +3,7 @@
 import t from 'tap';
 import { dummyAddressLines, gracefulRemovals, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadm, parseIpvsadmConnections } from '../../src/dataplane/ipvs-sync.js';
 import { renderIpvs } from '../../src/dataplane/ipvs.js';
-import { modelOf } from '../helpers.js';
-
-const scenario = (cluster: string) => `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: ipvs-sync}
-cluster: {${cluster}}
-nodes: [{name: node-1}, {name: node-2}]
-manifests:
-  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}}}}
-  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]}}
-`;
+import { fixtureModel } from './fixtures.js';
 
 t.test('dummyAddressLines makes kube-ipvs0 once and brings its addresses to the desired ones', async (t) => {
   t.same(dummyAddressLines(undefined, ['10.96.0.1', '10.96.0.10']), [
@@ -35,7 +25,7 @@ t.test('parseIpvsadm reads ipvsadm -Sn and refuses what it does not know', async
 });
 
 t.test('ipvsadmChanges: from an empty table, the whole render; from itself, nothing', async (t) => {
-  const r = renderIpvs(await modelOf(scenario('proxyMode: ipvs, dns: false')), 'node-1');
+  const r = renderIpvs(await fixtureModel('clusterip-two-endpoints', { cluster: 'proxyMode: ipvs' }), 'node-1');
   t.equal(ipvsadmChanges('', r.ipvsadm), r.ipvsadm);
   t.equal(ipvsadmChanges(r.ipvsadm, r.ipvsadm), '');
 });
@@ -122,17 +112,17 @@ t.test('graceful termination: a TCP real server with connections goes to weight 
 });
 
 t.test('the cluster chooses the scheduler; strictARP adds the ARP sysctls', async (t) => {
-  const plain = await modelOf(scenario('proxyMode: ipvs, dns: false'));
+  const plain = await fixtureModel('clusterip-two-endpoints', { cluster: 'proxyMode: ipvs' });
   t.match(renderIpvs(plain, 'node-1').ipvsadm, /^-A -t 10\.96\.0\.100:80 -s rr$/m);
   t.same(ipvsSysctls(plain), { 'net.ipv4.vs.conntrack': '1', 'net.ipv4.vs.expire_nodest_conn': '1', 'net.ipv4.vs.expire_quiescent_template': '1' });
-  const strict = await modelOf(scenario('proxyMode: ipvs, dns: false, ipvs: {scheduler: sh, strictARP: true}'));
+  const strict = await fixtureModel('clusterip-two-endpoints', { cluster: 'proxyMode: ipvs, ipvs: {scheduler: sh, strictARP: true}' });
   t.match(renderIpvs(strict, 'node-1').ipvsadm, /^-A -t 10\.96\.0\.100:80 -s sh$/m);
   t.equal(ipvsSysctls(strict)['net.ipv4.conf.all.arp_ignore'], '1');
   t.equal(ipvsSysctls(strict)['net.ipv4.conf.all.arp_announce'], '2');
 });
 
 t.test('the first sync inserts the jumps into the builtin chains, later ones do not', async (t) => {
-  const r = renderIpvs(await modelOf(scenario('proxyMode: ipvs, dns: false')), 'node-1');
+  const r = renderIpvs(await fixtureModel('clusterip-two-endpoints', { cluster: 'proxyMode: ipvs' }), 'node-1');
   const first = ipvsIptablesRestore(r, true);
   t.match(first, /^-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES$/m);
   t.match(first, /^-I OUTPUT 1 -m comment --comment "kubernetes ipvs access filter" -j KUBE-IPVS-OUT-FILTER\nCOMMIT$/m, 'the jumps end the filter section');

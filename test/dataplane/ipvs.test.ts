@@ -4,42 +4,17 @@
 // test/dataplane/ipvs.test.ts`) and we are root, the richest golden is also applied for real in a
 // throwaway network namespace and read back with `ipvsadm -Sn`, `ipset list` and `iptables-save`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import t from 'tap';
-import type { Model } from '../../src/cluster/types.js';
 import { jumpArgv } from '../../src/dataplane/iptables.js';
 import { IPSETS, ipvsJumps, nodePortAddresses, renderIpvs, type IpvsOptions, type IpvsRender } from '../../src/dataplane/ipvs.js';
-import { modelOf } from '../helpers.js';
-
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/ipvs';
+import { matchGolden, matchGoldenDir, readGolden } from '../match-golden.js';
+import { cachedModel, deployment, fixture, fixtureModel, type NodeCase, scenario, service } from './fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
-// Scenarios
+// Scenarios: the shared fixtures in IPVS mode, and two load balancers of their own
 
-function scenario(name: string, manifests: string, cluster = 'dns: false, proxyMode: ipvs'): string {
-  return `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: ${name}}
-cluster: {${cluster}}
-nodes:
-  - name: node-1
-  - name: node-2
-manifests:
-${manifests}`;
-}
-
-const deployment = (name: string, replicas: number, ports = '[{containerPort: 80}]') =>
-  `  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: ${name}}, spec: {replicas: ${replicas}, selector: {matchLabels: {app: ${name}}}, template: {metadata: {labels: {app: ${name}}}, spec: {containers: [{name: c, image: nginx, ports: ${ports}}]}}}}\n`;
-
-const service = (name: string, spec: string) => `  - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {${spec}}}\n`;
-
-const nodePortWeb = (policy: string) =>
-  scenario(
-    `nodeport-${policy.toLowerCase()}`,
-    deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`),
-  );
+const IPVS = { cluster: 'proxyMode: ipvs' };
 
 const loadBalancer = (name: string, spec: string, ingress: string) =>
   scenario(
@@ -51,26 +26,22 @@ const loadBalancer = (name: string, spec: string, ingress: string) =>
     spec: {type: LoadBalancer, selector: {app: web}, ${spec}}
     status: {loadBalancer: {ingress: [{ip: ${ingress}}]}}
 `,
+    'dns: false, proxyMode: ipvs',
   );
 
-interface Case {
-  text: string;
-  node: string;
+interface Case extends NodeCase {
   options?: IpvsOptions;
 }
 
 const cases: Record<string, Case> = {
   // One virtual server, both endpoints (one per node), the ClusterIP on kube-ipvs0.
-  'clusterip-two-endpoints': {
-    text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')),
-    node: 'node-1',
-  },
+  'clusterip-two-endpoints': { text: fixture('clusterip-two-endpoints', IPVS), node: 'node-1' },
   // A NodePort virtual server on eth0's, cni0's and flannel.1's address, masqueraded (KUBE-NODE-PORT-TCP).
-  'nodeport-cluster': { text: nodePortWeb('Cluster'), node: 'node-1' },
+  'nodeport-cluster': { text: fixture('nodeport', { ...IPVS, policy: 'Cluster' }), node: 'node-1' },
   // Local: the NodePort's servers are the local endpoint; no masquerade (KUBE-NODE-PORT-LOCAL-TCP).
-  'nodeport-local-node-1': { text: nodePortWeb('Local'), node: 'node-1' },
+  'nodeport-local-node-1': { text: fixture('nodeport', { ...IPVS, policy: 'Local' }), node: 'node-1' },
   // Local on the node without an endpoint: upstream falls back to the Cluster endpoints.
-  'nodeport-local-node-2': { text: nodePortWeb('Local'), node: 'node-2' },
+  'nodeport-local-node-2': { text: fixture('nodeport', { ...IPVS, policy: 'Local' }), node: 'node-2' },
   // Cluster policy, an external IP, a source range without the node: KUBE-IPVS-OUT-FILTER drops the node's own access.
   'loadbalancer-cluster': {
     text: loadBalancer(
@@ -90,17 +61,7 @@ const cases: Record<string, Case> = {
     node: 'node-1',
   },
   // ClientIP affinity: persistent virtual servers with the Service's timeout.
-  'session-affinity': {
-    text: scenario(
-      'affinity',
-      deployment('web', 3) +
-        service(
-          'web',
-          'type: NodePort, selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80, nodePort: 30102}]',
-        ),
-    ),
-    node: 'node-2',
-  },
+  'session-affinity': { text: fixture('session-affinity', { ...IPVS, nodePort: 30102 }), node: 'node-2' },
   // UDP and TCP on one port number, a UDP NodePort (KUBE-NODE-PORT-UDP).
   udp: {
     text: scenario(
@@ -110,33 +71,17 @@ const cases: Record<string, Case> = {
           'dns',
           'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.53, ports: [{name: dns, port: 53, protocol: UDP, nodePort: 30053}, {name: dns-tcp, port: 53, protocol: TCP, nodePort: 30054}]',
         ),
+      'dns: false, proxyMode: ipvs',
     ),
     node: 'node-1',
   },
   // No endpoints: the virtual servers exist without real servers (IPVS mode has no REJECT).
-  'no-endpoints': {
-    text: scenario(
-      'no-endpoints',
-      deployment('web', 1) +
-        service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]'),
-    ),
-    node: 'node-1',
-  },
+  'no-endpoints': { text: fixture('no-endpoints', IPVS), node: 'node-1' },
 };
-
-const models = new Map<string, Model>();
-async function modelFor(text: string): Promise<Model> {
-  let m = models.get(text);
-  if (!m) {
-    m = await modelOf(text);
-    models.set(text, m);
-  }
-  return m;
-}
 
 async function render(name: string): Promise<IpvsRender> {
   const c = cases[name]!;
-  return renderIpvs(await modelFor(c.text), c.node, c.options ?? {});
+  return renderIpvs(await cachedModel(c.text), c.node, c.options ?? {});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,12 +109,7 @@ for (const name of Object.keys(cases)) {
   t.test(`golden ${name}`, async (t) => {
     const r = await render(name);
     const text = dump(r);
-    const file = join(goldenDir, `${name}.txt`);
-    if (update || !existsSync(file)) {
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(file, text);
-    }
-    t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
+    matchGolden(t, `ipvs/${name}.txt`, text);
     t.same(sectionsOf(text)['iptables-restore --noflush'], r.iptables, 'the dump splits back into its parts');
     // Every real server follows its virtual server; every bound address is in KUBE-IPVS-IPS.
     let vs = '';
@@ -189,6 +129,14 @@ for (const name of Object.keys(cases)) {
   });
 }
 
+t.test('every golden file belongs to a case', async (t) =>
+  matchGoldenDir(
+    t,
+    'ipvs',
+    Object.keys(cases).map((n) => `${n}.txt`),
+  ),
+);
+
 // ---------------------------------------------------------------------------------------------
 // Behaviour
 
@@ -196,7 +144,7 @@ const vsLines = (r: IpvsRender) => linesOf(r.ipvsadm, /^-A /);
 const realServersOf = (r: IpvsRender, vs: string) => linesOf(r.ipvsadm, new RegExp(`^-a ${vs.replace(/\./g, '\\.')} `)).map((l) => l.split(' ')[4]);
 
 t.test('NodePorts: a virtual server on each node address but lo (eth0, cni0, flannel.1), as a node shows in ipvsadm -Ln', async (t) => {
-  const m = await modelFor(cases['nodeport-cluster']!.text);
+  const m = await cachedModel(cases['nodeport-cluster']!.text);
   const node = m.nodes.find((n) => n.name === 'node-1')!;
   t.same(nodePortAddresses(m, 'node-1'), [
     { device: 'eth0', ip: node.ip },
@@ -213,7 +161,7 @@ t.test('NodePorts: a virtual server on each node address but lo (eth0, cni0, fla
     '-A KUBE-NODE-PORT -p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ',
   );
   // host-gw has no flannel.1.
-  const hostGw = await modelFor(nodePortWeb('Cluster').replace('proxyMode: ipvs', 'proxyMode: ipvs, network: host-gw'));
+  const hostGw = await fixtureModel('nodeport', { policy: 'Cluster', cluster: 'proxyMode: ipvs, network: host-gw' });
   t.same(
     nodePortAddresses(hostGw, 'node-1').map((a) => a.device),
     ['eth0', 'cni0'],
@@ -223,7 +171,7 @@ t.test('NodePorts: a virtual server on each node address but lo (eth0, cni0, fla
 t.test('externalTrafficPolicy Local: local endpoints for the ways in from outside, all for the ClusterIP', async (t) => {
   const one = await render('nodeport-local-node-1');
   const two = await render('nodeport-local-node-2');
-  const m = await modelFor(cases['nodeport-local-node-1']!.text);
+  const m = await cachedModel(cases['nodeport-local-node-1']!.text);
   const [n1, n2] = m.nodes;
   const pod = m.pods.find((p) => p.name.startsWith('web'))!;
   t.equal(pod.node, 'node-1');
@@ -241,7 +189,7 @@ t.test('externalTrafficPolicy Local: local endpoints for the ways in from outsid
 
 t.test("Local policy with two endpoints: only the local one behind the node's ways in", async (t) => {
   const r = await render('loadbalancer-local');
-  const m = await modelFor(cases['loadbalancer-local']!.text);
+  const m = await cachedModel(cases['loadbalancer-local']!.text);
   const local = m.pods.find((p) => p.name.startsWith('web') && p.node === 'node-1')!;
   t.equal(m.pods.filter((p) => p.name.startsWith('web')).length, 2);
   t.equal(realServersOf(r, '-t 10.96.0.91:80').length, 2, 'the ClusterIP keeps both');
@@ -263,8 +211,12 @@ t.test('loadBalancerSourceRanges without the node: the LB IP is dropped for the 
 });
 
 t.test('an external IP that is a node address is served, not bound to kube-ipvs0', async (t) => {
-  const text = scenario('extip-node', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.104, externalIPs: [192.168.8.11], ports: [{port: 80}]'));
-  const m = await modelFor(text);
+  const text = scenario(
+    'extip-node',
+    deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.104, externalIPs: [192.168.8.11], ports: [{port: 80}]'),
+    'dns: false, proxyMode: ipvs',
+  );
+  const m = await cachedModel(text);
   t.equal(m.nodes[0]!.ip, '192.168.8.11', 'the scenario gives node-1 that address');
   const r = renderIpvs(m, 'node-1', {});
   t.match(r.ipvsadm, '-A -t 192.168.8.11:80 -s rr\n');
@@ -280,7 +232,7 @@ t.test('session affinity: persistent virtual servers with the timeout', async (t
 });
 
 t.test('schedulers: --ipvs-scheduler, mh with its source-port hashing flag', async (t) => {
-  const m = await modelFor(cases['clusterip-two-endpoints']!.text);
+  const m = await cachedModel(cases['clusterip-two-endpoints']!.text);
   t.same(vsLines(renderIpvs(m, 'node-1', { scheduler: 'wrr' })), ['-A -t 10.96.0.100:80 -s wrr']);
   t.same(vsLines(renderIpvs(m, 'node-1', { scheduler: 'mh' })), ['-A -t 10.96.0.100:80 -s mh -b mh-port']);
   t.same(vsLines(renderIpvs(m, 'node-1', { scheduler: '' })), ['-A -t 10.96.0.100:80 -s rr'], 'empty is the default, rr');
@@ -310,13 +262,7 @@ t.test('no endpoints: virtual servers without real servers', async (t) => {
 t.test('masqueradeAll marks every ClusterIP packet; otherwise only those from outside the pod network', async (t) => {
   const plain = await render('clusterip-two-endpoints');
   t.match(plain.iptables, '-m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ');
-  const m = await modelFor(
-    scenario(
-      'masq',
-      deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.105, ports: [{port: 80}]'),
-      'dns: false, proxyMode: ipvs, masqueradeAll: true',
-    ),
-  );
+  const m = await fixtureModel('masquerade-all', IPVS);
   const r = renderIpvs(m, 'node-1', { randomFully: false });
   t.match(r.iptables, '-m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n');
   t.match(r.iptables, '-j MASQUERADE\n', 'no --random-fully');
@@ -395,7 +341,7 @@ t.test(`the kernel takes golden ${KERNEL_GOLDEN}: kube-ipvs0, ipset restore, ipv
     .map((j) => `iptables ${jumpArgv(j, '-C').map(shq).join(' ')} 2>/dev/null || iptables ${jumpArgv(j, '-I').map(shq).join(' ')}`)
     .join('\n');
   const name = KERNEL_GOLDEN;
-  const parts = sectionsOf(readFileSync(join(goldenDir, `${name}.txt`), 'utf8'));
+  const parts = sectionsOf(readGolden(`ipvs/${name}.txt`));
   const addresses = parts['kube-ipvs0 addresses'].split('\n').filter(Boolean);
   const apply = `
     ip link add kube-ipvs0 type dummy

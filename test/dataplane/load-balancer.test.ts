@@ -3,25 +3,15 @@ import t from 'tap';
 import { loadBalancerRouteLines, loadBalancerRoutes, healthChecks } from '../../src/dataplane/load-balancer.js';
 import { LAN_BRIDGE } from '../../src/dataplane/names.js';
 import { cidrOf } from '../../src/util/ip.js';
-import { modelOf } from '../helpers.js';
-
-const text = (policy: string) => `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: lb}
-cluster: {dns: false}
-nodes: [{name: node-1}, {name: node-2}]
-manifests:
-  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}}}
-  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {type: LoadBalancer, externalTrafficPolicy: ${policy}, selector: {app: web}, ports: [{port: 80}]}}
-`;
+import { fixtureModel } from './fixtures.js';
 
 t.test('Cluster policy: every node; Local: the healthy ones, each counted its local endpoints', async (t) => {
-  const cluster = await modelOf(text('Cluster'));
+  const cluster = await fixtureModel('loadbalancer', { policy: 'Cluster' });
   const [vip] = cluster.services[0]!.loadBalancerIPs;
   t.same([...loadBalancerRoutes(cluster, new Map())], [[vip, cluster.nodes.map((n) => n.ip)]]);
   t.same(healthChecks(cluster), [], 'no health check for Cluster policy');
 
-  const local = await modelOf(text('Local'));
+  const local = await fixtureModel('loadbalancer', { policy: 'Local' });
   const [check] = healthChecks(local);
   const holder = local.pods.find((p) => p.labels.app === 'web')!.node!;
   t.same(

@@ -6,7 +6,7 @@
 // is built in `unshare --net --mount --pid --fork --mount-proc` to check which connections the
 // rules let through, on the same node and across nodes.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -28,42 +28,8 @@ import {
 import { renderTopology } from '../../src/dataplane/topology.js';
 import { validateScenario } from '../../src/validate.js';
 import { modelOf } from '../helpers.js';
-
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/network-policy';
-
-// ---------------------------------------------------------------------------------------------
-// Scenarios
-
-function scenario(name: string, manifests: string): string {
-  return `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: ${name}}
-cluster: {dns: false}
-nodes:
-  - name: node-1
-  - name: node-2
-manifests:
-${manifests}`;
-}
-
-/** A pod on a node, with labels and container ports (`[{name: http, containerPort: 8080}]`). */
-const pod = (name: string, node: string, labels: string, ports = '[{name: http, containerPort: 8080}]', ns = 'default') =>
-  `  - {apiVersion: v1, kind: Pod, metadata: {name: ${name}, namespace: ${ns}, labels: {${labels}}}, spec: {nodeName: ${node}, containers: [{name: c, ports: ${ports}}]}}\n`;
-
-const policy = (name: string, spec: string, ns = 'default') => `  - apiVersion: networking.k8s.io/v1
-    kind: NetworkPolicy
-    metadata: {name: ${name}, namespace: ${ns}}
-    spec:
-${spec
-  .split('\n')
-  .map((l) => `      ${l}`)
-  .join('\n')}
-`;
-
-const namespace = (name: string, labels: string) => `  - {apiVersion: v1, kind: Namespace, metadata: {name: ${name}, labels: {${labels}}}}\n`;
-
-const threePods = pod('web-0', 'node-1', 'app: web') + pod('web-1', 'node-2', 'app: web') + pod('api-0', 'node-1', 'app: api');
+import { matchGolden, matchGoldenDir } from '../match-golden.js';
+import { apiLockdown, cachedModel, namespace, pod, policy, scenario, threePods } from './fixtures.js';
 
 interface Case {
   /** Scenario text, or a scenario file to read. */
@@ -189,46 +155,9 @@ egress:
     node: 'node-1',
   },
   // Both directions on one pod, and the node's own traffic judged like any other source.
-  'both-directions-node-traffic-policy': {
-    text: scenario(
-      'both',
-      threePods +
-        policy(
-          'api-lockdown',
-          `podSelector: {matchLabels: {app: api}}
-policyTypes: [Ingress, Egress]
-ingress:
-- from:
-  - podSelector: {matchLabels: {app: web}}
-egress:
-- to:
-  - podSelector: {matchLabels: {app: web}}
-  ports: [{port: 8080}]`,
-        ),
-    ),
-    node: 'node-1',
-    options: { nodeTraffic: 'policy' },
-  },
+  'both-directions-node-traffic-policy': { text: scenario('both', threePods + apiLockdown), node: 'node-1', options: { nodeTraffic: 'policy' } },
   // The same under Calico: the chains hook in by the pods' routed cali interfaces, no physdev.
-  'calico-both-directions': {
-    text: scenario(
-      'calico-both',
-      threePods +
-        policy(
-          'api-lockdown',
-          `podSelector: {matchLabels: {app: api}}
-policyTypes: [Ingress, Egress]
-ingress:
-- from:
-  - podSelector: {matchLabels: {app: web}}
-egress:
-- to:
-  - podSelector: {matchLabels: {app: web}}
-  ports: [{port: 8080}]`,
-        ),
-    ).replace('cluster: {dns: false}', 'cluster: {dns: false, network: calico-vxlan}'),
-    node: 'node-1',
-  },
+  'calico-both-directions': { text: scenario('calico-both', threePods + apiLockdown, 'dns: false, network: calico-vxlan'), node: 'node-1' },
   'calico-seed003-db-only-from-data-layer-node-1': { file: 'scenarios/calico-networkpolicy.yaml', node: 'node-1' },
 };
 
@@ -243,7 +172,7 @@ async function modelFor(c: Case): Promise<Model> {
             if (!v.model) throw new Error(`${c.file} is invalid`);
             return v.model;
           })
-        : modelOf(c.text!),
+        : cachedModel(c.text!),
     );
   }
   return models.get(key)!;
@@ -254,15 +183,17 @@ async function render(name: string): Promise<string> {
   return renderNetworkPolicyIptables(await modelFor(c), c.node, c.options);
 }
 
-mkdirSync(goldenDir, { recursive: true });
 for (const name of Object.keys(cases)) {
-  t.test(`golden ${name}`, async (t) => {
-    const text = await render(name);
-    const file = join(goldenDir, `${name}.txt`);
-    if (update || !existsSync(file)) writeFileSync(file, text);
-    t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 to rewrite)`);
-  });
+  t.test(`golden ${name}`, async (t) => matchGolden(t, `network-policy/${name}.txt`, await render(name)));
 }
+
+t.test('every golden file belongs to a case', async (t) =>
+  matchGoldenDir(
+    t,
+    'network-policy',
+    Object.keys(cases).map((n) => `${n}.txt`),
+  ),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Structure

@@ -4,22 +4,12 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { nftSyncText, nftTableState } from '../../src/dataplane/nft-sync.js';
 import { affinitySetName, endpointChainName, nftChains, renderKubeProxyNftables } from '../../src/dataplane/nftables.js';
-import { modelOf } from '../helpers.js';
-
-const scenario = (replicas: number, timeout = 600) => `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: nft-sync}
-cluster: {dns: false}
-nodes: [{name: node-1}, {name: node-2}]
-manifests:
-  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: ${replicas}, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}}}}
-  - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, clusterIP: 10.96.0.80, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: ${timeout}}}, ports: [{port: 80}]}}
-`;
+import { fixtureModel } from './fixtures.js';
 
 const web = { namespace: 'default', name: 'web' };
 
 async function rendered(replicas: number, timeout = 600) {
-  const model = await modelOf(scenario(replicas, timeout));
+  const model = await fixtureModel('session-affinity', { replicas, timeout });
   const eps = model.pods
     .filter((p) => p.labels.app === 'web')
     .map((p) => `${p.ip}:80`)

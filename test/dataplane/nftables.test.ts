@@ -1,16 +1,13 @@
 // kube-proxy's nftables mode. Golden files (test/golden/nftables/NAME.txt; `UPDATE_GOLDEN=1 npx tap
 // test/dataplane/nftables.test.ts` rewrites them: review the diff) hold whole `nft -f -` inputs, for
-// the scenarios of test/golden/iptables/. `upstream-overall` is upstream's TestOverallNFTablesRules
+// the cases of test/golden/iptables/ (kubeProxyCases in fixtures.ts). `upstream-overall` is upstream's TestOverallNFTablesRules
 // (pkg/proxy/nftables/proxier_test.go, 1.31 line) rebuilt as a scenario; its golden, less the
 // leading `add table` / `delete table` and sorted as upstream's sortNFTablesTransaction sorts, was
 // compared line by line with the `baseRules + expected` text of that test: identical, 122 lines.
 // As root, every golden is also applied to the kernel, twice, in a throwaway network namespace,
 // and one carries real connections.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
-import type { Model } from '../../src/cluster/types.js';
 import {
   affinitySetName,
   endpointChainName,
@@ -24,211 +21,19 @@ import {
   servicePortEndpointChainNameBase,
   type KubeProxyNftablesOptions,
 } from '../../src/dataplane/nftables.js';
-import { modelOf } from '../helpers.js';
+import { goldenPath, matchGolden, matchGoldenDir } from '../match-golden.js';
+import { cachedModel, fixtureModel, kubeProxyCases, type NodeCase } from './fixtures.js';
 
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/nftables';
-
-// ---------------------------------------------------------------------------------------------
-// Scenarios (those of test/dataplane/iptables.test.ts)
-
-function scenario(name: string, manifests: string, cluster = 'dns: false'): string {
-  return `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: ${name}}
-cluster: {${cluster}}
-nodes:
-  - name: node-1
-  - name: node-2
-manifests:
-${manifests}`;
-}
-
-const deployment = (name: string, replicas: number, ports = '[{containerPort: 80}]', extra = '') =>
-  `  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: ${name}}, spec: {replicas: ${replicas}, selector: {matchLabels: {app: ${name}}}, template: {metadata: {labels: {app: ${name}}}, spec: {${extra}containers: [{name: c, image: nginx, ports: ${ports}}]}}}}\n`;
-
-const service = (name: string, spec: string) => `  - {apiVersion: v1, kind: Service, metadata: {name: ${name}}, spec: {${spec}}}\n`;
-
-const nodePortWeb = (policy: string) =>
-  scenario(
-    `nodeport-${policy.toLowerCase()}`,
-    deployment('web', 1) + service('web', `type: NodePort, selector: {app: web}, clusterIP: 10.96.0.80, externalTrafficPolicy: ${policy}, ports: [{port: 80, nodePort: 30080}]`),
-  );
-
-const loadBalancerLocal = scenario(
-  'loadbalancer-local',
-  deployment('web', 1) +
-    `  - apiVersion: v1
-    kind: Service
-    metadata: {name: web}
-    spec:
-      type: LoadBalancer
-      selector: {app: web}
-      clusterIP: 10.96.0.81
-      externalTrafficPolicy: Local
-      healthCheckNodePort: 32000
-      loadBalancerSourceRanges: [192.168.8.0/24, 203.0.113.0/25]
-      ports: [{name: http, port: 80, nodePort: 30081}]
-    status: {loadBalancer: {ingress: [{ip: 192.168.8.240}]}}
-`,
-);
-
-const internalLocal = scenario(
-  'internal-local',
-  deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.82, internalTrafficPolicy: Local, ports: [{port: 80}]'),
-);
-
-const terminating = scenario(
-  'terminating',
-  service('legacy', 'type: NodePort, clusterIP: 10.96.0.83, externalTrafficPolicy: Local, ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30083}]') +
-    `  - apiVersion: discovery.k8s.io/v1
-    kind: EndpointSlice
-    metadata: {name: legacy-1, labels: {kubernetes.io/service-name: legacy}}
-    addressType: IPv4
-    ports: [{name: http, port: 8080, protocol: TCP}]
-    endpoints:
-      - {addresses: [10.244.0.50], nodeName: node-1, conditions: {ready: false, serving: true, terminating: true}}
-      - {addresses: [10.244.0.51], nodeName: node-1, conditions: {ready: false, serving: false, terminating: true}}
-      - {addresses: [10.244.1.50], nodeName: node-2, conditions: {ready: true, serving: true, terminating: false}}
-`,
-);
-
-const multiPort = (replicas: number) =>
-  scenario(
-    'multiport-udp',
-    deployment(
-      'dns',
-      replicas,
-      '[{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153}, {name: diameter, containerPort: 3868, protocol: SCTP}]',
-    ) +
-      service(
-        'dns',
-        'selector: {app: dns}, clusterIP: 10.96.0.53, externalIPs: [80.11.12.53], ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}, {name: metrics, port: 9153, targetPort: metrics}, {name: diameter, port: 3868, protocol: SCTP}]',
-      ),
-  );
-
-// The Services and slices of upstream's TestOverallNFTablesRules (svc4 is a ClusterIP Service
-// with an external IP here: upstream's is a NodePort without a nodePort, which knetlab would allocate).
-const upstreamServices = [
-  '  - {apiVersion: v1, kind: Service, metadata: {name: svc1, namespace: ns1}, spec: {clusterIP: 172.30.0.41, ports: [{name: p80, port: 80, protocol: TCP}]}}',
-  `  - apiVersion: v1
-    kind: Service
-    metadata: {name: svc2, namespace: ns2}
-    spec: {type: LoadBalancer, externalTrafficPolicy: Local, clusterIP: 172.30.0.42, ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3001}], externalIPs: [192.168.99.22], healthCheckNodePort: 30000}
-    status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}`,
-  '  - {apiVersion: v1, kind: Service, metadata: {name: svc3, namespace: ns3}, spec: {type: NodePort, clusterIP: 172.30.0.43, ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3003}]}}',
-  '  - {apiVersion: v1, kind: Service, metadata: {name: svc4, namespace: ns4}, spec: {clusterIP: 172.30.0.44, externalIPs: [192.168.99.33], ports: [{name: p80, port: 80, protocol: TCP, targetPort: 80}]}}',
-  `  - apiVersion: v1
-    kind: Service
-    metadata: {name: svc5, namespace: ns5}
-    spec:
-      type: LoadBalancer
-      externalTrafficPolicy: Cluster
-      clusterIP: 172.30.0.45
-      ports: [{name: p80, port: 80, protocol: TCP, nodePort: 3002}]
-      loadBalancerSourceRanges: [203.0.113.0/25]
-      sessionAffinity: ClientIP
-      sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}
-    status: {loadBalancer: {ingress: [{ip: 5.6.7.8}]}}`,
-  '  - {apiVersion: v1, kind: Service, metadata: {name: svc6, namespace: ns6}, spec: {clusterIP: 172.30.0.46, ports: [{name: p80, port: 80, protocol: TCP, targetPort: 80}]}}',
-];
-const upstreamSlices = [
-  ['ns1', 'svc1', '[{addresses: [10.180.0.1]}]'],
-  ['ns2', 'svc2', '[{addresses: [10.180.0.2]}]'],
-  ['ns3', 'svc3', '[{addresses: [10.180.0.3]}]'],
-  ['ns4', 'svc4', '[{addresses: [10.180.0.4]}, {addresses: [10.180.0.5], nodeName: test-node}]'],
-  ['ns5', 'svc5', '[{addresses: [10.180.0.3]}]'],
-].map(
-  ([ns, svc, eps]) =>
-    `  - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: ${svc}-1, namespace: ${ns}, labels: {kubernetes.io/service-name: ${svc}}}, addressType: IPv4, endpoints: ${eps}, ports: [{name: p80, port: 80, protocol: TCP}]}`,
-);
-const upstream = (skip: string[] = []) => `apiVersion: knetlab/v1
-kind: Scenario
-metadata: {name: upstream-overall}
-cluster: {podCIDR: 10.0.0.0/8, serviceCIDR: 172.30.0.0/16, lanCIDR: 192.168.0.0/24, nodePortRange: 3000-32767, dns: false}
-nodes:
-  - {name: test-node, ip: 192.168.0.2}
-manifests:
-${[...upstreamServices, ...upstreamSlices].filter((m) => !skip.some((s) => m.includes(`name: ${s},`) || m.includes(`name: ${s}-1,`) || m.includes(`name: ${s}}`))).join('\n')}
-`;
-
-interface Case {
-  text: string;
-  node: string;
+interface Case extends NodeCase {
   options?: KubeProxyNftablesOptions;
 }
 
-const cases: Record<string, Case> = {
-  'clusterip-two-endpoints': {
-    text: scenario('clusterip', deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.100, ports: [{port: 80}]')),
-    node: 'node-1',
-  },
-  'nodeport-cluster-node-1': { text: nodePortWeb('Cluster'), node: 'node-1' },
-  'nodeport-cluster-node-2': { text: nodePortWeb('Cluster'), node: 'node-2' },
-  // Local: local- chain with the node's own endpoint; on node-2 outside traffic is dropped through @no-endpoint-*.
-  'nodeport-local-node-1': { text: nodePortWeb('Local'), node: 'node-1' },
-  'nodeport-local-node-2': { text: nodePortWeb('Local'), node: 'node-2' },
-  // loadBalancerSourceRanges: firewall- chain (the LAN range holds the node, so the VIP as a source is allowed too).
-  'loadbalancer-local-node-1': { text: loadBalancerLocal, node: 'node-1' },
-  'loadbalancer-local-node-2': { text: loadBalancerLocal, node: 'node-2' },
-  externalips: {
-    text: scenario(
-      'externalips',
-      deployment('web', 2) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.101, externalIPs: [80.11.12.10, 80.11.12.11], ports: [{port: 8080, targetPort: 80}]'),
-    ),
-    node: 'node-1',
-  },
-  'session-affinity': {
-    text: scenario(
-      'affinity',
-      deployment('web', 3) +
-        service('web', 'selector: {app: web}, clusterIP: 10.96.0.102, sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}, ports: [{port: 80}]'),
-    ),
-    node: 'node-2',
-  },
-  // No endpoints: the ClusterIP, the external IP and the NodePort go to reject-chain through the no-endpoint maps.
-  'no-endpoints': {
-    text: scenario(
-      'no-endpoints',
-      deployment('web', 1) +
-        service('nothing', 'type: NodePort, selector: {app: nothing}, clusterIP: 10.96.0.103, externalIPs: [80.11.12.12], ports: [{port: 80, nodePort: 30103}]'),
-    ),
-    node: 'node-1',
-  },
-  'selectorless-endpoints': {
-    text: scenario(
-      'selectorless',
-      service('mysvc', 'clusterIP: 10.96.0.104, ports: [{port: 80, targetPort: 9999}]') +
-        '  - {apiVersion: v1, kind: Endpoints, metadata: {name: mysvc}, subsets: [{addresses: [{ip: 192.168.8.12}, {ip: 192.168.8.100}], ports: [{port: 9999}]}]}\n',
-    ),
-    node: 'node-1',
-  },
-  'multiport-udp': { text: multiPort(3), node: 'node-1' },
-  'internal-local-node-1': { text: internalLocal, node: 'node-1' },
-  'internal-local-node-2': { text: internalLocal, node: 'node-2' },
-  'terminating-local-node-1': { text: terminating, node: 'node-1' },
-  'masquerade-all': {
-    text: scenario('masquerade-all', deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.105, ports: [{port: 80}]'), 'dns: false, masqueradeAll: true'),
-    node: 'node-1',
-  },
-  'cluster-dns': { text: scenario('cluster-dns', '', 'dns: true').replace('manifests:\n', ''), node: 'node-2' },
-  // Upstream's fake proxier watches the ServiceCIDR 172.30.0.0/16.
-  'upstream-overall': { text: upstream(), node: 'test-node', options: { serviceCIDRs: ['172.30.0.0/16'] } },
-};
-
-const models = new Map<string, Model>();
-async function modelFor(text: string): Promise<Model> {
-  let m = models.get(text);
-  if (!m) {
-    m = await modelOf(text);
-    models.set(text, m);
-  }
-  return m;
-}
+// upstream-overall: upstream's fake proxier watches the ServiceCIDR 172.30.0.0/16.
+const cases: Record<string, Case> = { ...kubeProxyCases, 'upstream-overall': { ...kubeProxyCases['upstream-overall']!, options: { serviceCIDRs: ['172.30.0.0/16'] } } };
 
 async function render(name: string): Promise<string> {
   const c = cases[name]!;
-  return renderKubeProxyNftables(await modelFor(c.text), c.node, c.options);
+  return renderKubeProxyNftables(await cachedModel(c.text), c.node, c.options);
 }
 
 const linesOf = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l));
@@ -273,13 +78,10 @@ t.test("chain and set names: the values in upstream's proxier_test.go", async (t
 // ---------------------------------------------------------------------------------------------
 // Golden files
 
-if (update) mkdirSync(goldenDir, { recursive: true });
 for (const name of Object.keys(cases)) {
   t.test(`golden ${name}`, async (t) => {
     const text = await render(name);
-    const file = join(goldenDir, `${name}.txt`);
-    if (update || !existsSync(file)) writeFileSync(file, text);
-    t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
+    matchGolden(t, `nftables/${name}.txt`, text);
     t.same(text.split('\n').slice(0, 2), ['add table ip kube-proxy', 'delete table ip kube-proxy'], 'starts from an empty table');
     // nft resolves names as it reads: every chain, set and map is created before anything names it.
     const chains = new Set<string>();
@@ -300,6 +102,14 @@ for (const name of Object.keys(cases)) {
     }
   });
 }
+
+t.test('every golden file belongs to a case', async (t) =>
+  matchGoldenDir(
+    t,
+    'nftables',
+    Object.keys(cases).map((n) => `${n}.txt`),
+  ),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Behaviour
@@ -339,7 +149,7 @@ t.test("base chains and jumps: upstream's hooks and priorities", async (t) => {
 });
 
 t.test("NodePorts: on the node's primary IP by default, on every local address but 127/8 with `all`", async (t) => {
-  const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
+  const m = await cachedModel(cases['nodeport-cluster-node-1']!.text);
   const node1 = m.nodes.find((n) => n.name === 'node-1')!;
   const primary = renderKubeProxyNftables(m, 'node-1');
   t.match(primary, `add element ip kube-proxy nodeport-ips { ${node1.ip} }\n`);
@@ -407,7 +217,7 @@ t.test('no endpoints: every address of the Service goes to reject-chain', async 
 
 t.test('endpoints: numgen random mod N over the sorted endpoints, hairpin masquerade, DNAT', async (t) => {
   const text = await render('multiport-udp');
-  const m = await modelFor(multiPort(3));
+  const m = await fixtureModel('multiport-udp');
   const ips = m.pods
     .filter((p) => p.name.startsWith('dns-'))
     .map((p) => p.ip!)
@@ -510,7 +320,7 @@ function listedRules(listing: string): string[] {
 
 t.test('the kernel applies every golden, twice in a row, to the same table', { skip: skipKernel }, async (t) => {
   for (const name of Object.keys(cases)) {
-    const file = join(goldenDir, `${name}.txt`);
+    const file = goldenPath(`nftables/${name}.txt`);
     const text = await render(name);
     const run = inSandbox(`
       nft -f ${shq(file)}
@@ -533,7 +343,7 @@ t.test('the kernel applies every golden, twice in a row, to the same table', { s
 
 t.test("the kernel: a re-sync without a Service removes its chains, maps' elements and sets", { skip: skipKernel }, async (t) => {
   const before = await render('upstream-overall');
-  const after = renderKubeProxyNftables(await modelFor(upstream(['svc5'])), 'test-node', { serviceCIDRs: ['172.30.0.0/16'] });
+  const after = renderKubeProxyNftables(await fixtureModel('upstream-overall', { without: ['svc5'] }), 'test-node', { serviceCIDRs: ['172.30.0.0/16'] });
   const run = inSandbox(`
     nft -f - <<'EOF'
 ${before}EOF
@@ -558,7 +368,7 @@ t.test(
   'the kernel: connections go through the rules (ClusterIP, NodePort, hairpin, reject)',
   { skip: skipKernel || (['python3', 'curl', 'ip'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0) ? false : 'needs python3, curl and ip') },
   async (t) => {
-    const m = await modelFor(cases['nodeport-cluster-node-1']!.text);
+    const m = await cachedModel(cases['nodeport-cluster-node-1']!.text);
     const node = m.nodes.find((n) => n.name === 'node-1')!;
     const pod = m.pods.find((p) => p.node === 'node-1')!;
     const text = renderKubeProxyNftables(m, 'node-1');

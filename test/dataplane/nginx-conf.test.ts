@@ -3,7 +3,7 @@
 // rendered with the prefix GOLDEN_PREFIX. Every golden is also checked by the real nginx (`nginx -t`),
 // rendered again with a throwaway prefix, when /usr/sbin/nginx is there.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -12,9 +12,8 @@ import { CHECKSUM_PATH, nginxConfChecksum, planNginx, renderNginxConf, STATUS_PO
 import type { IngressObject } from '../../src/scenario/ingress.js';
 import { validateScenario } from '../../src/validate.js';
 import { modelOf } from '../helpers.js';
+import { matchGolden, matchGoldenDir, readGolden } from '../match-golden.js';
 
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/nginx';
 const GOLDEN_PREFIX = '/run/knetlab/ingress-nginx/controller';
 const NGINX = '/usr/sbin/nginx';
 
@@ -158,15 +157,17 @@ async function goldenModels(): Promise<Record<string, Model>> {
 
 const models = await goldenModels();
 
-if (update) mkdirSync(goldenDir, { recursive: true });
 for (const [name, model] of Object.entries(models)) {
-  t.test(`golden ${name}`, async (t) => {
-    const text = renderNginxConf(model, controllerOf(model), { prefix: GOLDEN_PREFIX });
-    const file = join(goldenDir, `${name}.conf`);
-    if (update) writeFileSync(file, text);
-    t.equal(text, readFileSync(file, 'utf8'), `${file} (UPDATE_GOLDEN=1 rewrites it)`);
-  });
+  t.test(`golden ${name}`, async (t) => matchGolden(t, `nginx/${name}.conf`, renderNginxConf(model, controllerOf(model), { prefix: GOLDEN_PREFIX })));
 }
+
+t.test('every golden file belongs to a case', async (t) =>
+  matchGoldenDir(
+    t,
+    'nginx',
+    Object.keys(models).map((n) => `${n}.conf`),
+  ),
+);
 
 /** The lines of one `server { ... }` block, by its server_name. */
 function serverBlock(text: string, host: string): string {
@@ -326,7 +327,7 @@ t.test('nginx -t accepts every golden', { skip: skipNginx }, async (t) => {
     const prefix = mkdtempSync(join(tmpdir(), 'knetlab-nginx-t-'));
     try {
       const text = renderNginxConf(model, controllerOf(model), { prefix });
-      t.equal(text.replaceAll(prefix, GOLDEN_PREFIX), readFileSync(join(goldenDir, `${name}.conf`), 'utf8'), `${name}: the golden, with another prefix`);
+      t.equal(text.replaceAll(prefix, GOLDEN_PREFIX), readGolden(`nginx/${name}.conf`), `${name}: the golden, with another prefix`);
       const conf = join(prefix, 'nginx.conf');
       writeFileSync(conf, text);
       const r = nginxTest(conf, prefix);

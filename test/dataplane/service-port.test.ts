@@ -1,8 +1,9 @@
-// The service-port model all three kube-proxy modes share (upstream's BaseServicePortInfo).
+// The service-port model all three kube-proxy modes share (upstream's BaseServicePortInfo), its
+// names, and the UDP endpoints whose conntrack entries a sync clears.
 import t from 'tap';
-import { baseServicePorts, servicePortName, sourceRangesContain, withNames } from '../../src/dataplane/service-port.js';
+import { baseServicePorts, servicePortName, sourceRangesContain, staleUdpEndpoints, withNames } from '../../src/dataplane/service-port.js';
 import { parseSourceRange } from '../../src/dataplane/kube-proxy-endpoints.js';
-import { modelOf } from '../helpers.js';
+import { cachedModel, deployment, fixtureModel, scenario, service } from './fixtures.js';
 
 const text = `apiVersion: knetlab/v1
 kind: Scenario
@@ -18,7 +19,7 @@ manifests:
 `;
 
 t.test('the ports kube-proxy programs, by Service, then port name; endpoints by ip:port, local per node', async (t) => {
-  const model = await modelOf(text);
+  const model = await cachedModel(text);
   const ports = baseServicePorts(model, 'node-1');
   t.same(
     ports.map((p) => `${p.name}/${p.protocol}`),
@@ -49,9 +50,11 @@ t.test('the ports kube-proxy programs, by Service, then port name; endpoints by 
 });
 
 t.test('names', async (t) => {
-  t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, ''), 'ns/svc');
+  t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, ''), 'ns/svc', 'an unnamed port adds nothing');
   t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, 'p'), 'ns/svc:p');
-  const model = await modelOf(text);
+  t.equal(servicePortName({ namespace: 'ns', name: 'svc' }, 'http'), 'ns/svc:http');
+  t.equal(servicePortName({ namespace: 'kube-system', name: 'kube-dns' }, 'dns-tcp'), 'kube-system/kube-dns:dns-tcp');
+  const model = await cachedModel(text);
   const [base] = baseServicePorts(model, 'node-1');
   const named = withNames(
     baseServicePorts(model, 'node-1')[0]!,
@@ -73,4 +76,40 @@ t.test('sourceRangesContain: the node in a loadBalancerSourceRanges entry', asyn
   t.ok(sourceRangesContain(ranges, '192.168.8.4'), 'host bits cleared');
   t.notOk(sourceRangesContain(ranges, '192.168.8.8'));
   t.notOk(sourceRangesContain([], '10.1.2.3'));
+});
+
+t.test('staleUdpEndpoints: removed UDP endpoints and the conntrack deletions kube-proxy runs for them', async (t) => {
+  const prev = await fixtureModel('multiport-udp', { replicas: 3 });
+  const next = await fixtureModel('multiport-udp', { replicas: 2 });
+  const gone = prev.pods.find((p) => p.name === 'dns-2')!.ip!;
+  t.same(staleUdpEndpoints(prev, next, 'node-1'), [
+    {
+      servicePort: 'default/dns:dns',
+      endpoint: `${gone}:53`,
+      ip: gone,
+      conntrack: [
+        ['-D', '--orig-dst', '10.96.0.53', '--dst-nat', gone, '-p', 'udp'],
+        ['-D', '--orig-dst', '80.11.12.53', '--dst-nat', gone, '-p', 'udp'],
+      ],
+    },
+  ]);
+  t.same(staleUdpEndpoints(prev, prev, 'node-1'), [], 'nothing changed');
+  t.same(staleUdpEndpoints(next, prev, 'node-1'), [], 'an added endpoint is not stale');
+  // A UDP NodePort: the nodePort's entries first.
+  const udpNodePort = (replicas: number) =>
+    scenario(
+      'udp-np',
+      deployment('dns', replicas, '[{containerPort: 53, protocol: UDP}]') +
+        service('dns', 'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.54, ports: [{port: 53, protocol: UDP, nodePort: 30053}]'),
+    );
+  const stale = staleUdpEndpoints(await cachedModel(udpNodePort(2)), await cachedModel(udpNodePort(1)), 'node-2');
+  t.same(
+    stale.map((s) => s.conntrack),
+    [
+      [
+        ['-D', '-p', 'udp', '--dport', '30053', '--dst-nat', stale[0]!.ip],
+        ['-D', '--orig-dst', '10.96.0.54', '--dst-nat', stale[0]!.ip, '-p', 'udp'],
+      ],
+    ],
+  );
 });

@@ -2,8 +2,6 @@
 // dump; `UPDATE_GOLDEN=1 npx tap test/dataplane/topology.test.ts` rewrites them: review the diff),
 // and the properties the kernel relies on. The lines themselves were checked once by hand against
 // iproute2 6.1 and iptables 1.8.9 in an unshare'd sandbox (pod to pod across nodes pings).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { Model } from '../../src/cluster/types.js';
 import { CALI_MAC, caliVethName, vxlanCalicoMac } from '../../src/cni/calico.js';
@@ -11,9 +9,7 @@ import { macAddress, podVethName } from '../../src/dataplane/names.js';
 import { formatTopology, netnsAddLines, removePod, renderNode, renderPodNamespace, renderPods, renderPodVeth, renderTopology } from '../../src/dataplane/topology.js';
 import type { NamespacePlan, TopologyPlan } from '../../src/dataplane/types.js';
 import { modelOf } from '../helpers.js';
-
-const update = process.env.UPDATE_GOLDEN === '1';
-const goldenDir = 'test/golden/topology';
+import { goldenPath, matchGolden, matchGoldenDir } from '../match-golden.js';
 
 function scenario(name: string, cluster: string, extraManifests = '', replicas = 5): string {
   return `apiVersion: knetlab/v1
@@ -69,25 +65,17 @@ const nsOf = (plan: TopologyPlan, name: string): NamespacePlan => plan.stages.fl
 for (const [name, m] of models) {
   t.test(`golden: ${name}`, async (t) => {
     const text = formatTopology(renderTopology(m));
-    const golden = join(goldenDir, `${name}.txt`);
-    if (update) {
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(golden, text);
-      t.pass(`wrote ${golden}`);
-    } else if (!existsSync(golden)) {
-      t.fail(`${golden} is missing: run UPDATE_GOLDEN=1 npx tap test/dataplane/topology.test.ts and review it`);
-    } else {
-      t.equal(text, readFileSync(golden, 'utf8'), `topology equals ${golden}`);
-    }
+    matchGolden(t, `topology/${name}.txt`, text, `topology equals ${goldenPath(`topology/${name}.txt`)}`);
   });
 }
 
-t.test('every golden file belongs to a case', async (t) => {
-  const present = existsSync(goldenDir) ? readdirSync(goldenDir) : [];
-  const stale = present.filter((f) => !(f.replace(/\.txt$/, '') in cases));
-  if (update) for (const f of stale) rmSync(join(goldenDir, f));
-  else t.same(stale, [], 'no golden file is left over from a removed case');
-});
+t.test('every golden file belongs to a case', async (t) =>
+  matchGoldenDir(
+    t,
+    'topology',
+    Object.keys(cases).map((n) => `${n}.txt`),
+  ),
+);
 
 // Interfaces a plan creates: `link add NAME ... [peer name NAME]`, with the MACs they are given.
 function createdInterfaces(plan: TopologyPlan): { name: string; ns: string }[] {
