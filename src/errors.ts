@@ -1,3 +1,5 @@
+import type { ProblemCode } from './scenario/problem-codes.js';
+
 /** Where in an input file something stands (1-based line and column). */
 export interface Location {
   file: string;
@@ -9,6 +11,8 @@ export type Severity = 'error' | 'warning';
 
 /** One problem found in the input; validation collects all of them. */
 export interface Problem {
+  /** One of the closed list in src/scenario/problem-codes.ts. */
+  code: ProblemCode;
   severity: Severity;
   message: string;
   location?: Location;

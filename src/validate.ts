@@ -63,6 +63,7 @@ function capped(problems: Problem[]): Problem[] {
   return [
     ...problems.slice(0, MAX_PROBLEMS_SHOWN),
     {
+      code: 'more-problems',
       severity: errors > 0 ? 'error' : 'warning',
       message: `... and ${counts}, from here on; only the first ${MAX_PROBLEMS_SHOWN} are shown`,
       ...(rest[0]!.location ? { location: rest[0]!.location } : {}),
@@ -116,7 +117,7 @@ export async function scenarioFiles(paths: readonly string[]): Promise<string[]>
   return found.files;
 }
 
-const atStart = (file: string, message: string): Problem => ({ severity: 'error', message, location: { file, line: 1, col: 1 } });
+const atStart = (file: string, message: string): Problem => ({ code: 'unreadable-file', severity: 'error', message, location: { file, line: 1, col: 1 } });
 
 async function walk(dir: string, found: FoundFiles): Promise<void> {
   let entries;

@@ -5,6 +5,7 @@ import { networks, type NetworkKind } from '../cni/networks.js';
 import { formatProblem, KnetlabError, type Problem } from '../errors.js';
 import { formatPlan } from '../report/plan.js';
 import { planJson } from '../report/plan-json.js';
+import { validateJson } from '../report/validate-json.js';
 import { writeFileSync } from 'node:fs';
 import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
@@ -48,19 +49,24 @@ async function validationOptions(flags: ValidationFlags): Promise<ValidateOption
   return { allowPaths: allowed.dirs, limitMs: ms };
 }
 
-async function validateCommand(paths: string[], opts: { quiet?: boolean } & ValidationFlags): Promise<number> {
+async function validateCommand(paths: string[], opts: { quiet?: boolean; output: string } & ValidationFlags): Promise<number> {
   const vopts = await validationOptions(opts);
   const found = await findScenarioFiles(paths);
   const { files } = found;
   if (files.length === 0 && found.problems.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
+  const json = opts.output === 'json';
   // Files that could not even be read are reported first, and count as files with errors.
-  printProblems(found.problems, process.stdout);
+  const checked: { file: string; problems: Problem[] }[] = found.problems.map((p) => ({ file: p.location?.file ?? '', problems: [p] }));
+  if (!json) printProblems(found.problems, process.stdout);
   let bad = found.problems.length;
   for (const file of files) {
     const v = await validateScenario(file, vopts);
-    printProblems(opts.quiet ? v.problems.filter((p) => p.severity === 'error') : v.problems, process.stdout);
+    const shown = opts.quiet ? v.problems.filter((p) => p.severity === 'error') : v.problems;
+    if (json) checked.push({ file, problems: shown });
+    else printProblems(shown, process.stdout);
     if (hasErrors(v.problems)) bad++;
   }
+  if (json) process.stdout.write(`${JSON.stringify(validateJson(checked), null, 2)}\n`);
   const total = files.length + found.problems.length;
   const errors = bad === 1 ? '1 file has errors' : `${bad} files have errors`;
   process.stderr.write(bad ? `${errors} (of ${total})\n` : `${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
@@ -262,9 +268,11 @@ export async function main(argv: string[]): Promise<number> {
     .description('check scenario files (or every scenario under a folder) without building anything')
     .argument('<paths...>', 'scenario files or folders')
     .option('-q, --quiet', 'print errors only, not warnings')
+    .option('-o, --output <format>', 'text or json (every problem with its code, file, line and column)', 'text')
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
     .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
-    .action(async (paths: string[], opts: { quiet?: boolean } & ValidationFlags) => {
+    .action(async (paths: string[], opts: { quiet?: boolean; output: string } & ValidationFlags) => {
+      if (opts.output !== 'text' && opts.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${opts.output}`);
       status = await validateCommand(paths, opts);
     });
   program

@@ -1,4 +1,5 @@
 import { describe, readKubeObject, type KubeObject } from '../scenario/objects.js';
+import type { ProblemCode } from '../scenario/problem-codes.js';
 import type { Problems } from '../scenario/problems.js';
 import type { Origin } from '../scenario/source.js';
 import type { ObjectRef } from '../scenario/steps.js';
@@ -45,7 +46,7 @@ export function canonicalKind(kind: string): string | undefined {
 }
 
 /** A refused action says why, and which field of the step the reason is about. */
-export type ActionResult = { ok: true; model: Model } | { ok: false; reason: string; field?: 'kind' | 'name' | 'patch' };
+export type ActionResult = { ok: true; model: Model } | { ok: false; code: ProblemCode; reason: string; field?: 'kind' | 'name' | 'patch' };
 
 function systemKeys(model: Model): Set<string> {
   return new Set(model.objects.filter((o) => o.meta.namespace === 'kube-system' && o.meta.labels['k8s-app'] === 'kube-dns').map(objectKey));
@@ -67,15 +68,15 @@ export function applyObjects(model: Model, objects: readonly KubeObject[], probl
   return out;
 }
 
-function findObject(model: Model, ref: ObjectRef): { object: KubeObject } | { ok: false; reason: string; field: 'kind' | 'name' } {
+function findObject(model: Model, ref: ObjectRef): { object: KubeObject } | { ok: false; code: ProblemCode; reason: string; field: 'kind' | 'name' } {
   const kind = canonicalKind(ref.kind);
-  if (!kind) return { ok: false, reason: `unknown kind \`${ref.kind}\`${suggestion(ref.kind, [...new Set(Object.values(kindAliases))])}`, field: 'kind' };
+  if (!kind) return { ok: false, code: 'unknown-kind', reason: `unknown kind \`${ref.kind}\`${suggestion(ref.kind, [...new Set(Object.values(kindAliases))])}`, field: 'kind' };
   const object = model.objects.find((o) => o.kind === kind && o.meta.name === ref.name && (kind === 'Namespace' || o.meta.namespace === ref.namespace));
   if (object) return { object };
   const names = model.objects.filter((o) => o.kind === kind && o.meta.namespace === ref.namespace).map((o) => o.meta.name);
   const elsewhere = model.objects.find((o) => o.kind === kind && o.meta.name === ref.name);
   const hint = elsewhere ? `; there is one in namespace ${elsewhere.meta.namespace}` : suggestion(ref.name, names);
-  return { ok: false, reason: `${kind} ${ref.namespace}/${ref.name} does not exist${hint}`, field: 'name' };
+  return { ok: false, code: 'unknown-object', reason: `${kind} ${ref.namespace}/${ref.name} does not exist${hint}`, field: 'name' };
 }
 
 /** `kubectl patch` with a strategic merge patch. */
@@ -83,12 +84,12 @@ export function patchObject(model: Model, ref: ObjectRef, patch: Record<string, 
   const found = findObject(model, ref);
   if (!('object' in found)) return found;
   if (systemKeys(model).has(objectKey(found.object)))
-    return { ok: false, reason: `${describe(found.object)} is the cluster's own; set \`cluster.dns: false\` to manage DNS yourself`, field: 'name' };
+    return { ok: false, code: 'reserved-name', reason: `${describe(found.object)} is the cluster's own; set \`cluster.dns: false\` to manage DNS yourself`, field: 'name' };
   const raw = strategicMerge(found.object.raw, patch) as Record<string, unknown>;
   const before = problems.errorCount;
   const patched = readKubeObject(raw, origin, problems);
-  if (!patched || problems.errorCount > before) return { ok: false, reason: `the patched ${describe(found.object)} is not valid`, field: 'patch' };
-  if (objectKey(patched) !== objectKey(found.object)) return { ok: false, reason: "a patch cannot change an object's kind, name or namespace", field: 'patch' };
+  if (!patched || problems.errorCount > before) return { ok: false, code: 'bad-patch', reason: `the patched ${describe(found.object)} is not valid`, field: 'patch' };
+  if (objectKey(patched) !== objectKey(found.object)) return { ok: false, code: 'bad-patch', reason: "a patch cannot change an object's kind, name or namespace", field: 'patch' };
   return { ok: true, model: applyObjects(model, [patched], problems) };
 }
 
@@ -109,7 +110,7 @@ export function deleteObject(model: Model, ref: ObjectRef, problems: Problems): 
   }
   const found = findObject(model, ref);
   if (!('object' in found)) return found;
-  if (systemKeys(model).has(objectKey(found.object))) return { ok: false, reason: `${describe(found.object)} is the cluster's own`, field: 'name' };
+  if (systemKeys(model).has(objectKey(found.object))) return { ok: false, code: 'reserved-name', reason: `${describe(found.object)} is the cluster's own`, field: 'name' };
   const key = objectKey(found.object);
   const objects = model.objects.filter((o) => objectKey(o) !== key);
   // Deleting a workload deletes its pods; deleting a namespace deletes everything in it.

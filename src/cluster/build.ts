@@ -19,11 +19,15 @@ export function checkNewObjects(objects: readonly KubeObject[], system: readonly
     const key = objectKey(o);
     const first = seen.get(key);
     if (first) {
-      problems.error(originAt(o.origin, 'metadata', 'name'), `${describe(o)} is defined twice (first at ${formatLocation(locate(originAt(first.origin, 'metadata', 'name')))})`);
+      problems.error(
+        'duplicate-name',
+        originAt(o.origin, 'metadata', 'name'),
+        `${describe(o)} is defined twice (first at ${formatLocation(locate(originAt(first.origin, 'metadata', 'name')))})`,
+      );
       continue;
     }
     if (systemKeys.has(key)) {
-      problems.error(originAt(o.origin, 'metadata', 'name'), `${describe(o)} is the cluster's own DNS; set \`cluster.dns: false\` to bring your own`);
+      problems.error('reserved-name', originAt(o.origin, 'metadata', 'name'), `${describe(o)} is the cluster's own DNS; set \`cluster.dns: false\` to bring your own`);
       continue;
     }
     seen.set(key, o);
@@ -56,7 +60,11 @@ export function buildModel(s: LoadedScenario, problems: Problems): Model {
   for (const m of [...model.nodes, ...model.hosts]) {
     const pod = model.pods.find((p) => `${p.name}.${p.namespace}` === m.name);
     if (pod)
-      problems.error(originAt(m.origin, 'name'), `The name \`${m.name}\` is also the namespace name of pod ${pod.namespace}/${pod.name} (NAME.NAMESPACE); rename the machine`);
+      problems.error(
+        'duplicate-name',
+        originAt(m.origin, 'name'),
+        `The name \`${m.name}\` is also the namespace name of pod ${pod.namespace}/${pod.name} (NAME.NAMESPACE); rename the machine`,
+      );
   }
   return model;
 }

@@ -45,6 +45,7 @@ export function reportCapacity(model: Model, problems: Problems, after?: { step:
     const fix = 'spread the pods over more nodes (nodeSelector, more nodes) or give the node a larger `podCIDR`';
     if (after) {
       problems.error(
+        'no-free-address',
         after.step,
         `\`${after.where}\`: ${holds}: ${pods
           .map((p) => `${p.namespace}/${p.name}`)
@@ -61,6 +62,7 @@ export function reportCapacity(model: Model, problems: Problems, after?: { step:
     }
     for (const [owner, list] of byOwner) {
       problems.error(
+        'no-free-address',
         originAt(list[0]!.origin, 'metadata', 'name'),
         `${holds}: ${list.length} pod${list.length === 1 ? '' : 's'} of ${owner} (${list[0]!.name}${list.length > 1 ? ', ...' : ''}) would get no address; ${fix}`,
       );
@@ -75,6 +77,7 @@ export function reportCapacity(model: Model, problems: Problems, after?: { step:
     seen.add(p.origin);
     const at = after ? after.step : originAt(p.origin, 'metadata', 'name');
     problems.error(
+      'name-too-long',
       at,
       `${after ? `\`${after.where}\`: ` : ''}pod ${p.namespace}/${p.name} of ${ownerOf(p)} would have a network namespace named ${ns.length} characters long (NAME.NAMESPACE); Linux allows ${NETNS_NAME_MAX}: use a shorter name`,
     );

@@ -27,6 +27,7 @@ export function checkSteps(initial: Model, steps: readonly Step[], problems: Pro
       work += size;
       if (work > MAX_STEP_WORK) {
         problems.error(
+          'over-capacity',
           step.origin,
           `\`steps[${step.index}]\`: checking the steps means rebuilding a cluster of ${model.pods.length} pods and ${model.services.length} Services at each action step, more than knetlab checks (${MAX_STEP_WORK} pod, Service and endpoint updates in all); use fewer pods or fewer apply, patch, delete and scale steps (the steps from here on are not checked)`,
         );
@@ -41,7 +42,7 @@ export function checkSteps(initial: Model, steps: readonly Step[], problems: Pro
       const kind = ref && ['service', 'nodeport', 'externalip', 'loadbalancer'].includes(ref.kind) ? 'service' : ref?.kind;
       const by = ref ? removedBy.get(`${kind}/${ref.namespace ?? 'default'}/${ref.name}`) : undefined;
       const reason = by === undefined ? r.reason : r.reason.replace(/^there is no ([^\s;]+)/, `there is no $1 any more (steps[${by}] removed it)`);
-      problems.error(at, `\`${path}\`: ${reason}`);
+      problems.error('unresolved-address', at, `\`${path}\`: ${reason}`);
       return undefined;
     };
     const modelBefore = model;
@@ -58,8 +59,9 @@ export function checkSteps(initial: Model, steps: readonly Step[], problems: Pro
       expectations: <E>(e: E): [string[], E][] => [[['expect'], e], ...Object.entries(step.expectIn ?? {}).map(([mode, x]) => [['expectIn', mode], x as E] as [string[], E])],
       act(r, name, field) {
         if (r.ok) model = r.model;
-        else if (r.field === 'patch') problems.error(originAt(step.origin, 'patch', 'patch'), `\`${where}.patch\`: ${r.reason}`);
-        else if (!(r.field === 'name' && refused(name))) problems.error(originAt(step.origin, step.kind, field ?? r.field ?? 'name'), `\`${where}.${step.kind}\`: ${r.reason}`);
+        else if (r.field === 'patch') problems.error(r.code, originAt(step.origin, 'patch', 'patch'), `\`${where}.patch\`: ${r.reason}`);
+        else if (!(r.field === 'name' && refused(name)))
+          problems.error(r.code, originAt(step.origin, step.kind, field ?? r.field ?? 'name'), `\`${where}.${step.kind}\`: ${r.reason}`);
       },
       setModel(m) {
         model = m;

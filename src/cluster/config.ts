@@ -41,21 +41,31 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
   const loadBalancerCIDR = c.loadBalancerCIDR ? cidrOf(c.loadBalancerCIDR) : defaultLoadBalancerCIDR(lanCIDR);
   const [lo, hi] = (c.nodePortRange ?? defaults.nodePortRange).split('-').map(Number) as [number, number];
   if (!(lo >= 1 && hi <= 65535 && lo < hi)) {
-    problems.error(at('nodePortRange'), `Expected \`cluster.nodePortRange\` to be a range of ports such as 30000-32767 (low < high, within 1-65535), got \`${c.nodePortRange}\``);
+    problems.error(
+      'bad-address',
+      at('nodePortRange'),
+      `Expected \`cluster.nodePortRange\` to be a range of ports such as 30000-32767 (low < high, within 1-65535), got \`${c.nodePortRange}\``,
+    );
   }
-  if (lanCIDR.bits > 29) problems.error(at('lanCIDR'), `\`cluster.lanCIDR\` ${formatCidr(lanCIDR)} is too small: a LAN needs at least a /29 for its gateway, nodes and hosts`);
+  if (lanCIDR.bits > 29)
+    problems.error('range-too-small', at('lanCIDR'), `\`cluster.lanCIDR\` ${formatCidr(lanCIDR)} is too small: a LAN needs at least a /29 for its gateway, nodes and hosts`);
   // Each node's subnet: flannel's /24 (kube-controller-manager's --node-cidr-mask-size default), Calico's /26 block.
   const cni = cniOf(c.network ?? defaults.network);
   const NODE_CIDR_BITS = cni.nodeSubnetBits;
   if (podCIDR.bits > NODE_CIDR_BITS) {
     problems.error(
+      'range-too-small',
       at('podCIDR'),
       `\`cluster.podCIDR\` ${formatCidr(podCIDR)} is too small: every node gets a${cni.subnetWord === 'IPAM block' ? 'n IPAM block' : ''} /${NODE_CIDR_BITS} from it, so it must be a /${NODE_CIDR_BITS} or larger`,
     );
   }
   const serviceRangeOk = serviceCIDR.bits <= 28;
   if (!serviceRangeOk)
-    problems.error(at('serviceCIDR'), `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`);
+    problems.error(
+      'range-too-small',
+      at('serviceCIDR'),
+      `\`cluster.serviceCIDR\` ${formatCidr(serviceCIDR)} is too small: kube-dns alone takes its 10th address; use a /28 or larger`,
+    );
   const ranges: [string, Cidr, boolean][] = [
     ['lanCIDR', lanCIDR, c.lanCIDR !== undefined],
     ['podCIDR', podCIDR, c.podCIDR !== undefined],
@@ -69,6 +79,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
         const blame = bGiven ? bn : ranges[i]![2] ? an : bn;
         const dflt = (given: boolean) => (given ? '' : ' (the default)');
         problems.error(
+          'ranges-overlap',
           at(blame),
           `\`cluster.${an}\` ${formatCidr(a)}${dflt(ranges[i]![2])} and \`cluster.${bn}\` ${formatCidr(b)}${dflt(bGiven)} overlap; the LAN, pod and Service ranges must be apart`,
         );
@@ -79,6 +90,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     // The default pool lies in the LAN: an overlap with the LAN is reported above already.
     if (cidrOverlaps(loadBalancerCIDR, r) && (c.loadBalancerCIDR || !cidrOverlaps(lanCIDR, r))) {
       problems.error(
+        'ranges-overlap',
         at(c.loadBalancerCIDR ? 'loadBalancerCIDR' : 'lanCIDR'),
         `\`cluster.loadBalancerCIDR\` ${formatCidr(loadBalancerCIDR)} overlaps \`cluster.${n}\` ${formatCidr(r)}`,
       );

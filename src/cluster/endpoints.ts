@@ -76,6 +76,7 @@ export function computeEndpointSlices(
     total += selected.length;
     if (total > MAX_ENDPOINTS) {
       problems.error(
+        'over-capacity',
         originAt(svc.origin, 'spec', 'selector'),
         `Service ${svc.namespace}/${svc.name} selects ${selected.length} pods, which makes the scenario's endpoints more than ${MAX_ENDPOINTS}, more than knetlab runs on one machine; use fewer pods or Services, or narrower selectors`,
       );
@@ -126,7 +127,7 @@ export function checkEndpointOwners(applied: readonly KubeObject[], services: re
     }
     if (name === undefined || services.some((s) => s.namespace === o.meta.namespace && s.name === name)) continue;
     const names = services.filter((s) => s.namespace === o.meta.namespace).map((s) => s.name);
-    problems.error(at, `${describe(o)} is for Service ${o.meta.namespace}/${name}, which does not exist${suggestion(name, names)}`);
+    problems.error('unknown-service', at, `${describe(o)} is for Service ${o.meta.namespace}/${name}, which does not exist${suggestion(name, names)}`);
   }
 }
 
@@ -135,6 +136,7 @@ function mirror(o: EndpointsObject, svcByKey: Map<string, Service>, problems: Pr
   if (!svc) return []; // an orphan, as after its Service was deleted; checkEndpointOwners reports new ones
   if (svc.spec.selector) {
     problems.warn(
+      'ignored-field',
       originAt(o.origin, 'metadata', 'name'),
       `${describe(o)} is ignored: Service ${o.meta.namespace}/${o.meta.name} has a selector, so the endpoints controller owns its Endpoints`,
     );
@@ -164,12 +166,12 @@ function mirror(o: EndpointsObject, svcByKey: Map<string, Service>, problems: Pr
 
 function userSlice(o: EndpointSliceObject, svcByKey: Map<string, Service>, problems: Problems): EndpointSlice[] {
   if (!o.serviceName) {
-    problems.warn(originAt(o.origin, 'metadata'), `${describe(o)} has no \`kubernetes.io/service-name\` label, so kube-proxy ignores it`);
+    problems.warn('ignored-field', originAt(o.origin, 'metadata'), `${describe(o)} has no \`kubernetes.io/service-name\` label, so kube-proxy ignores it`);
     return [];
   }
   if (!svcByKey.has(`${o.meta.namespace}/${o.serviceName}`)) return [];
   if (o.addressType !== 'IPv4') {
-    problems.warn(originAt(o.origin, 'addressType'), `${describe(o)} has addressType ${o.addressType}; knetlab models IPv4 only and skips it`);
+    problems.warn('ipv4-only', originAt(o.origin, 'addressType'), `${describe(o)} has addressType ${o.addressType}; knetlab models IPv4 only and skips it`);
     return [];
   }
   return [
@@ -202,6 +204,7 @@ function checkNamedTargetPorts(svc: Service, selected: readonly Pod[], problems:
     if (selected.some((p) => resolveTargetPort(sp, p) !== undefined)) return;
     const declared = [...new Set(selected.flatMap((p) => p.containers.flatMap((c) => c.ports.filter((cp) => cp.name && cp.protocol === sp.protocol).map((cp) => cp.name!))))];
     problems.error(
+      'unknown-port',
       originAt(svc.origin, 'spec', 'ports', i, 'targetPort'),
       `\`spec.ports[${i}].targetPort\` \`${sp.targetPort}\` of Service ${svc.namespace}/${svc.name} names a port no container of its ${selected.length} selected pod${selected.length === 1 ? '' : 's'} declares (${declared.length ? `declared: ${declared.join(', ')}` : `no named ${sp.protocol} ports`})${suggestion(sp.targetPort, declared)}`,
     );

@@ -30,27 +30,33 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
     const name = m.spec.name;
     const at = originAt(m.origin, 'name');
     if (!machineName.test(name)) {
-      problems.error(at, `Expected \`${m.where}.name\` to be lower-case a-z, 0-9, - and ., starting and ending with a letter or digit, got \`${name}\``);
+      problems.error('bad-name', at, `Expected \`${m.where}.name\` to be lower-case a-z, 0-9, - and ., starting and ending with a letter or digit, got \`${name}\``);
     } else if (name.length > MACHINE_NAME_MAX) {
       problems.error(
+        'name-too-long',
         at,
         `\`${m.where}.name\` \`${name}\` is ${name.length} characters; a machine's name names its interface in the lan namespace, which Linux limits to ${MACHINE_NAME_MAX}`,
       );
     } else if (name === 'lan') {
-      problems.error(at, '`lan` is the name of the LAN namespace itself; choose another name');
+      problems.error('reserved-name', at, '`lan` is the name of the LAN namespace itself; choose another name');
     }
     const prior = names.get(name);
-    if (prior) problems.error(at, `The name \`${name}\` is used twice (also ${prior}); node and host names must be unique`);
+    if (prior) problems.error('duplicate-name', at, `The name \`${name}\` is used twice (also ${prior}); node and host names must be unique`);
     else names.set(name, m.where);
     if (m.spec.ip !== undefined) {
       const ip = m.spec.ip;
       const n = ipToInt(ip);
       const ipAt = originAt(m.origin, 'ip');
-      if (!cidrContains(lan, ip)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is outside \`cluster.lanCIDR\` ${formatCidr(lan)}`);
-      else if (n === lan.base || n === broadcastOf(lan)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is the LAN's ${n === lan.base ? 'network' : 'broadcast'} address`);
-      else if (taken.has(n)) problems.error(ipAt, `\`${m.where}.ip\` ${ip} is already ${taken.get(n)}'s address`);
+      if (!cidrContains(lan, ip)) problems.error('outside-range', ipAt, `\`${m.where}.ip\` ${ip} is outside \`cluster.lanCIDR\` ${formatCidr(lan)}`);
+      else if (n === lan.base || n === broadcastOf(lan))
+        problems.error('reserved-address', ipAt, `\`${m.where}.ip\` ${ip} is the LAN's ${n === lan.base ? 'network' : 'broadcast'} address`);
+      else if (taken.has(n)) problems.error('already-allocated', ipAt, `\`${m.where}.ip\` ${ip} is already ${taken.get(n)}'s address`);
       else if (s.cluster.loadBalancerCIDR !== undefined && cidrContains(config.loadBalancerCIDR, ip))
-        problems.error(ipAt, `\`${m.where}.ip\` ${ip} is inside \`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}, which is kept for LoadBalancer addresses`);
+        problems.error(
+          'reserved-address',
+          ipAt,
+          `\`${m.where}.ip\` ${ip} is inside \`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}, which is kept for LoadBalancer addresses`,
+        );
       else {
         taken.set(n, `${m.kind}/${name}`);
         goodIPs.add(`${m.where}`);
@@ -59,7 +65,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
     const seen = new Set<string>();
     (m.spec.serve ?? []).forEach((sv, i) => {
       const key = `${sv.port}/${sv.protocol ?? 'TCP'}`;
-      if (seen.has(key)) problems.error(originAt(m.origin, 'serve', i), `\`${m.where}.serve\` lists ${key} twice`);
+      if (seen.has(key)) problems.error('duplicate-port', originAt(m.origin, 'serve', i), `\`${m.where}.serve\` lists ${key} twice`);
       seen.add(key);
     });
   }
@@ -89,9 +95,9 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
     const c = cidrOf(n.spec.podCIDR);
     const at = originAt(n.origin, 'podCIDR');
     if (!(c.bits >= config.podCIDR.bits && cidrContains(config.podCIDR, c.base)))
-      problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} is outside \`cluster.podCIDR\` ${formatCidr(config.podCIDR)}`);
-    else if (c.bits > 30) problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} is too small for pods; use a /30 or larger (a /24 is usual)`);
-    else if (subnetsTaken.some((t) => cidrOverlaps(t, c))) problems.error(at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} overlaps another node's pod subnet`);
+      problems.error('outside-range', at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} is outside \`cluster.podCIDR\` ${formatCidr(config.podCIDR)}`);
+    else if (c.bits > 30) problems.error('range-too-small', at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} is too small for pods; use a /30 or larger (a /24 is usual)`);
+    else if (subnetsTaken.some((t) => cidrOverlaps(t, c))) problems.error('ranges-overlap', at, `\`nodes[${i}].podCIDR\` ${n.spec.podCIDR} overlaps another node's pod subnet`);
     subnetsTaken.push(c);
   });
   const subnetCount = cidrSize(config.podCIDR) / 2 ** (32 - cni.nodeSubnetBits);
@@ -109,14 +115,18 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
         }
       }
       if (!subnet) {
-        problems.error(originAt(n.origin, 'name'), `No /${cni.nodeSubnetBits} is left in \`cluster.podCIDR\` ${formatCidr(config.podCIDR)} for node ${n.spec.name}`);
+        problems.error(
+          'no-free-address',
+          originAt(n.origin, 'name'),
+          `No /${cni.nodeSubnetBits} is left in \`cluster.podCIDR\` ${formatCidr(config.podCIDR)} for node ${n.spec.name}`,
+        );
         continue;
       }
       subnetsTaken.push(subnet);
     }
     const ip = n.spec.ip !== undefined && goodIPs.has(`nodes[${i}]`) ? n.spec.ip : allocate(11, 1, `node/${n.spec.name}`);
     if (!ip) {
-      problems.error(originAt(n.origin, 'name'), `No free address is left in \`cluster.lanCIDR\` ${formatCidr(lan)} for node ${n.spec.name}`);
+      problems.error('no-free-address', originAt(n.origin, 'name'), `No free address is left in \`cluster.lanCIDR\` ${formatCidr(lan)} for node ${n.spec.name}`);
       continue;
     }
     nodes.push({
@@ -134,7 +144,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
   for (const [i, h] of s.hosts.entries()) {
     const ip = h.spec.ip !== undefined && goodIPs.has(`hosts[${i}]`) ? h.spec.ip : allocate(200, -1, `host/${h.spec.name}`);
     if (!ip) {
-      problems.error(originAt(h.origin, 'name'), `No free address is left in \`cluster.lanCIDR\` ${formatCidr(lan)} for host ${h.spec.name}`);
+      problems.error('no-free-address', originAt(h.origin, 'name'), `No free address is left in \`cluster.lanCIDR\` ${formatCidr(lan)} for host ${h.spec.name}`);
       continue;
     }
     hosts.push({ name: h.spec.name, ip, serve: (h.spec.serve ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })), routes: [], origin: h.origin });
@@ -148,10 +158,12 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       let via: string | undefined;
       if (/^\d/.test(r.via)) {
         via = r.via;
-        if (!cidrContains(lan, via)) problems.error(at, `\`hosts[${i}].routes[${j}].via\` ${via} is not on the LAN ${formatCidr(lan)}, so it cannot be a next hop`);
+        if (!cidrContains(lan, via))
+          problems.error('outside-range', at, `\`hosts[${i}].routes[${j}].via\` ${via} is not on the LAN ${formatCidr(lan)}, so it cannot be a next hop`);
       } else {
         via = machines.get(r.via);
-        if (!via) problems.error(at, `\`hosts[${i}].routes[${j}].via\` names \`${r.via}\`, which is not a node or host${suggestion(r.via, [...machines.keys()])}`);
+        if (!via)
+          problems.error('unknown-machine', at, `\`hosts[${i}].routes[${j}].via\` names \`${r.via}\`, which is not a node or host${suggestion(r.via, [...machines.keys()])}`);
       }
       if (via && host) host.routes.push({ to: r.to, via });
     });

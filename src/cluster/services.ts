@@ -88,14 +88,16 @@ function allocateClusterIPs({ objects, prevByKey, config, problems }: Allocation
       const n = ipToInt(given);
       if (!cidrContains(cidr, given))
         problems.error(
+          'outside-range',
           at,
           `\`spec.clusterIP\` ${given} of ${what} is outside \`cluster.serviceCIDR\` ${formatCidr(cidr)} (set \`cluster.serviceCIDR\` to the range of the cluster it comes from)`,
         );
       else if (n === cidr.base || n === broadcastOf(cidr))
-        problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is the network or broadcast address of \`cluster.serviceCIDR\``);
-      else if (kept !== undefined && kept !== given) problems.error(at, `\`spec.clusterIP\` of ${what} cannot change from ${kept} to ${given} (the field is immutable)`);
+        problems.error('reserved-address', at, `\`spec.clusterIP\` ${given} of ${what} is the network or broadcast address of \`cluster.serviceCIDR\``);
+      else if (kept !== undefined && kept !== given)
+        problems.error('immutable-field', at, `\`spec.clusterIP\` of ${what} cannot change from ${kept} to ${given} (the field is immutable)`);
       else if (usedIPs.has(n) && !(isDns(o) && given === config.dnsIP) && !isKubernetes(o, n))
-        problems.error(at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
+        problems.error('already-allocated', at, `\`spec.clusterIP\` ${given} of ${what} is already allocated to ${usedIPs.get(n)}`);
       else {
         usedIPs.set(n, what);
         clusterIPs.set(o, given);
@@ -120,6 +122,7 @@ function allocateClusterIPs({ objects, prevByKey, config, problems }: Allocation
     }
     if (!clusterIPs.has(o))
       problems.error(
+        'no-free-address',
         originAt(o.origin, 'metadata', 'name'),
         `No free address is left in \`cluster.serviceCIDR\` ${formatCidr(cidr)} for ${describe(o)}; give \`cluster.serviceCIDR\` a larger range`,
       );
@@ -140,12 +143,16 @@ function allocateNodePorts({ objects, prevByKey, config, problems }: Allocation)
     if (port < range.min || port > range.max) {
       const lo = Math.min(port, range.min);
       const hi = Math.max(port, range.max);
-      problems.error(at, `\`${field}\` ${port} of ${what} is outside \`cluster.nodePortRange\` ${range.min}-${range.max} (to keep it, set \`cluster.nodePortRange: ${lo}-${hi}\`)`);
+      problems.error(
+        'outside-range',
+        at,
+        `\`${field}\` ${port} of ${what} is outside \`cluster.nodePortRange\` ${range.min}-${range.max} (to keep it, set \`cluster.nodePortRange: ${lo}-${hi}\`)`,
+      );
       return false;
     }
     const owner = usedPorts.get(port);
     if (owner !== undefined && owner !== what) {
-      problems.error(at, `\`${field}\` ${port} of ${what} is already allocated to ${owner}`);
+      problems.error('already-allocated', at, `\`${field}\` ${port} of ${what} is already allocated to ${owner}`);
       return false;
     }
     usedPorts.set(port, what);
@@ -165,7 +172,7 @@ function allocateNodePorts({ objects, prevByKey, config, problems }: Allocation)
       const at = originAt(o.origin, 'spec', 'ports', i, 'nodePort');
       const clash = seenHere.get(port);
       if (clash !== undefined && clash === p.protocol) {
-        problems.error(at, `\`${field}\` ${port} of ${describe(o)} is used twice for ${p.protocol}`);
+        problems.error('duplicate-port', at, `\`${field}\` ${port} of ${describe(o)} is used twice for ${p.protocol}`);
         return;
       }
       if (claim(o, port, at, field)) {
@@ -189,6 +196,7 @@ function allocateNodePorts({ objects, prevByKey, config, problems }: Allocation)
       }
     }
     problems.error(
+      'no-free-address',
       originAt(o.origin, 'metadata', 'name'),
       `No free port is left in \`cluster.nodePortRange\` ${range.min}-${range.max} (${span} ports) for ${describe(o)}; widen \`cluster.nodePortRange\``,
     );
@@ -225,10 +233,11 @@ function allocateLoadBalancerIPs({ objects, prevByKey, config, problems }: Alloc
     const at = originAt(o.origin, ...(o.ingressIPs.length > 0 ? ['status', 'loadBalancer', 'ingress'] : ['spec', 'loadBalancerIP']));
     const ok: string[] = [];
     for (const ip of given) {
-      if (machineIPs.has(ip)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is a node's or host's own address`);
+      if (machineIPs.has(ip)) problems.error('reserved-address', at, `LoadBalancer address ${ip} of ${describe(o)} is a node's or host's own address`);
       else if (cidrContains(config.podCIDR, ip) || cidrContains(config.serviceCIDR, ip))
-        problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is inside the pod or Service range`);
-      else if (usedLB.has(ip) && usedLB.get(ip) !== describe(o)) problems.error(at, `LoadBalancer address ${ip} of ${describe(o)} is already ${usedLB.get(ip)}'s`);
+        problems.error('reserved-address', at, `LoadBalancer address ${ip} of ${describe(o)} is inside the pod or Service range`);
+      else if (usedLB.has(ip) && usedLB.get(ip) !== describe(o))
+        problems.error('already-allocated', at, `LoadBalancer address ${ip} of ${describe(o)} is already ${usedLB.get(ip)}'s`);
       else {
         usedLB.set(ip, describe(o));
         ok.push(ip);
@@ -250,6 +259,7 @@ function allocateLoadBalancerIPs({ objects, prevByKey, config, problems }: Alloc
     // A cluster would leave its EXTERNAL-IP <pending>, and every step through it would fail: said here instead.
     if (!lbIPs.has(o))
       problems.error(
+        'no-free-address',
         originAt(o.origin, 'spec', 'type'),
         `No free address is left in \`cluster.loadBalancerCIDR\` ${formatCidr(pool)} for ${describe(o)} (its EXTERNAL-IP would stay <pending>); give \`cluster.loadBalancerCIDR\` a larger range`,
       );

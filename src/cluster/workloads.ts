@@ -36,6 +36,7 @@ function workloadOf(annotations: Labels, origin: Origin, annotationPath: (string
   if (w === undefined) return 'echo';
   if (!(workloads as readonly string[]).includes(w)) {
     problems.error(
+      'unknown-value',
       originAt(origin, ...annotationPath, WORKLOAD_ANNOTATION),
       `Expected annotation \`${WORKLOAD_ANNOTATION}\` to be one of ${userWorkloads.join(', ')}, got \`${w}\``,
     );
@@ -93,12 +94,12 @@ function eligibleNodes(nodes: readonly Node[], p: Placement): Node[] {
 function checkPlacement(nodes: readonly Node[], p: Placement, origin: Origin, specPath: string[], what: string, problems: Problems): void {
   const pending = what.startsWith('Pod ') ? 'it stays Pending' : 'its pods stay Pending';
   if (p.nodeName !== undefined && !nodes.some((n) => n.name === p.nodeName)) {
-    problems.warn(originAt(origin, ...specPath, 'nodeName'), `\`nodeName\` ${p.nodeName} of ${what} is not a node of this scenario; ${pending}`);
+    problems.warn('unschedulable-pod', originAt(origin, ...specPath, 'nodeName'), `\`nodeName\` ${p.nodeName} of ${what} is not a node of this scenario; ${pending}`);
   } else if (Object.keys(p.nodeSelector).length > 0 && eligibleNodes(nodes, p).length === 0) {
     const sel = Object.entries(p.nodeSelector)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    problems.warn(originAt(origin, ...specPath, 'nodeSelector'), `\`nodeSelector\` ${sel} of ${what} matches no node; ${pending}`);
+    problems.warn('unschedulable-pod', originAt(origin, ...specPath, 'nodeSelector'), `\`nodeSelector\` ${sel} of ${what} matches no node; ${pending}`);
   }
 }
 
@@ -203,6 +204,7 @@ export function reconcilePods(model: Model, objects: readonly KubeObject[], prob
     if (out.length >= MAX_PODS) {
       if (!overLimit.has(p.origin))
         problems.error(
+          'over-capacity',
           originAt(p.origin, 'metadata', 'name'),
           `${p.owner ? `${p.owner.kind} ${p.namespace}/${p.owner.name}` : `Pod ${p.namespace}/${p.name}`} would make the scenario's pods more than ${MAX_PODS}, more than knetlab runs on one machine; use fewer replicas`,
         );

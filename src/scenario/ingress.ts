@@ -85,6 +85,7 @@ export function readIngress(o: IngressObject): { ingress?: Ingress; partial?: In
     if (k.startsWith('nginx.ingress.kubernetes.io/'))
       r.keyProblem(
         'warning',
+        'ignored-field',
         ['metadata', 'annotations', k],
         `The annotation ${k} of ${r.what} is not applied: knetlab's ingress-nginx reads no nginx.ingress.kubernetes.io annotations`,
       );
@@ -108,9 +109,10 @@ function readClassName(r: ObjectReader, o: IngressObject, spec: Raw): string | u
   const annotation = o.meta.annotations[CLASS_ANNOTATION];
   const icn = spec.ingressClassName;
   if (icn !== undefined && (typeof icn !== 'string' || icn === ''))
-    r.err(['spec', 'ingressClassName'], `Expected \`spec.ingressClassName\` of ${r.what} to be a class name such as nginx, got ${show(icn)}`);
+    r.err('wrong-type', ['spec', 'ingressClassName'], `Expected \`spec.ingressClassName\` of ${r.what} to be a class name such as nginx, got ${show(icn)}`);
   if (annotation !== undefined && typeof icn === 'string' && annotation !== icn) {
     r.err(
+      'conflicting-fields',
       ['metadata', 'annotations', CLASS_ANNOTATION],
       `The annotation ${CLASS_ANNOTATION} of ${r.what} (\`${annotation}\`) must match \`spec.ingressClassName\` (\`${icn}\`) when both are given`,
     );
@@ -122,13 +124,14 @@ function readClassName(r: ObjectReader, o: IngressObject, spec: Raw): string | u
 function readRules(r: ObjectReader, spec: Raw, bkKey: string, apiVersion: string): IngressRule[] {
   const rules: IngressRule[] = [];
   const rawRules = spec.rules;
-  if (rawRules !== undefined && rawRules !== null && !Array.isArray(rawRules)) r.err(['spec', 'rules'], `Expected \`spec.rules\` of ${r.what} to be a list, got ${show(rawRules)}`);
+  if (rawRules !== undefined && rawRules !== null && !Array.isArray(rawRules))
+    r.err('wrong-type', ['spec', 'rules'], `Expected \`spec.rules\` of ${r.what} to be a list, got ${show(rawRules)}`);
   const ruleList = Array.isArray(rawRules) ? rawRules : [];
-  if (ruleList.length === 0 && spec[bkKey] === undefined) r.err(['spec'], `${r.what} needs \`spec.rules\` or \`spec.${bkKey}\``);
+  if (ruleList.length === 0 && spec[bkKey] === undefined) r.err('missing-key', ['spec'], `${r.what} needs \`spec.rules\` or \`spec.${bkKey}\``);
   ruleList.forEach((raw: unknown, i) => {
     const at: Path = ['spec', 'rules', i];
     if (!isMap(raw)) {
-      r.err(at, `Expected \`spec.rules[${i}]\` of ${r.what} to be a mapping, got ${show(raw)}`);
+      r.err('wrong-type', at, `Expected \`spec.rules[${i}]\` of ${r.what} to be a mapping, got ${show(raw)}`);
       return;
     }
     r.keys(raw, at, ['host', 'http']);
@@ -136,12 +139,12 @@ function readRules(r: ObjectReader, spec: Raw, bkKey: string, apiVersion: string
     const paths: IngressPath[] = [];
     const http = raw.http;
     if (http !== undefined && http !== null) {
-      if (!isMap(http)) r.err([...at, 'http'], `Expected \`spec.rules[${i}].http\` of ${r.what} to be a mapping, got ${show(http)}`);
+      if (!isMap(http)) r.err('wrong-type', [...at, 'http'], `Expected \`spec.rules[${i}].http\` of ${r.what} to be a mapping, got ${show(http)}`);
       else {
         r.keys(http, [...at, 'http'], ['paths']);
         const list = http.paths;
         if (!Array.isArray(list) || list.length === 0)
-          r.err(list === undefined ? [...at, 'http'] : [...at, 'http', 'paths'], `\`spec.rules[${i}].http.paths\` of ${r.what} must list at least one path`);
+          r.err('list-size', list === undefined ? [...at, 'http'] : [...at, 'http', 'paths'], `\`spec.rules[${i}].http.paths\` of ${r.what} must list at least one path`);
         else
           list.forEach((p: unknown, j) => {
             const path = readPath(r, p, [...at, 'http', 'paths', j], `spec.rules[${i}].http.paths[${j}]`, apiVersion);
@@ -157,42 +160,46 @@ function readRules(r: ObjectReader, spec: Raw, bkKey: string, apiVersion: string
 /** A rule's host: '' for every host. */
 function readHost(r: ObjectReader, host: unknown, at: Path, field: string): string {
   if (host === undefined || host === null || host === '') return '';
-  if (typeof host !== 'string') r.err(at, `Expected \`${field}\` of ${r.what} to be a host name, got ${show(host)}`);
-  else if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':')) r.err(at, `\`${field}\` of ${r.what} must be a DNS name, not an IP address or a host:port, got \`${host}\``);
-  else if (!hostRe.test(host) || host.length > 253) r.err(at, `Expected \`${field}\` of ${r.what} to be a lower-case DNS name (a leading \`*.\` allowed), got \`${host}\``);
+  if (typeof host !== 'string') r.err('wrong-type', at, `Expected \`${field}\` of ${r.what} to be a host name, got ${show(host)}`);
+  else if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':'))
+    r.err('bad-dns-name', at, `\`${field}\` of ${r.what} must be a DNS name, not an IP address or a host:port, got \`${host}\``);
+  else if (!hostRe.test(host) || host.length > 253)
+    r.err('bad-dns-name', at, `Expected \`${field}\` of ${r.what} to be a lower-case DNS name (a leading \`*.\` allowed), got \`${host}\``);
   else return host;
   return '';
 }
 
 function readPath(r: ObjectReader, p: unknown, at: Path, field: string, apiVersion: string): IngressPath | undefined {
   if (!isMap(p)) {
-    r.err(at, `Expected \`${field}\` of ${r.what} to be a mapping, got ${show(p)}`);
+    r.err('wrong-type', at, `Expected \`${field}\` of ${r.what} to be a mapping, got ${show(p)}`);
     return undefined;
   }
   r.keys(p, at, ['path', 'pathType', 'backend']);
   let pathType: PathType | undefined;
   if (p.pathType === undefined || p.pathType === null) {
-    if (isV1(apiVersion)) r.err(at, `Missing required key \`pathType\` in \`${field}\` of ${r.what} (Prefix, Exact or ImplementationSpecific)`);
+    if (isV1(apiVersion)) r.err('missing-key', at, `Missing required key \`pathType\` in \`${field}\` of ${r.what} (Prefix, Exact or ImplementationSpecific)`);
     else pathType = 'ImplementationSpecific';
   } else if (typeof p.pathType === 'string' && (pathTypes as readonly string[]).includes(p.pathType)) pathType = p.pathType as PathType;
   else
     r.err(
+      'unknown-value',
       [...at, 'pathType'],
       `Expected \`${field}.pathType\` of ${r.what} to be Prefix, Exact or ImplementationSpecific, got ${show(p.pathType)}${typeof p.pathType === 'string' ? suggestion(p.pathType, pathTypes) : ''}`,
     );
   let path = '';
   if (p.path !== undefined && p.path !== null && typeof p.path !== 'string')
-    r.err([...at, 'path'], `Expected \`${field}.path\` of ${r.what} to be a path such as /api, got ${show(p.path)}`);
+    r.err('wrong-type', [...at, 'path'], `Expected \`${field}.path\` of ${r.what} to be a path such as /api, got ${show(p.path)}`);
   else if (typeof p.path === 'string') path = p.path;
   const pathAt = p.path === undefined ? at : [...at, 'path'];
   if (path === '' && pathType !== undefined && pathType !== 'ImplementationSpecific')
-    r.err(pathAt, `\`${field}.path\` of ${r.what} must be an absolute path such as / (pathType ${pathType})`);
-  else if (path !== '' && !path.startsWith('/')) r.err(pathAt, `\`${field}.path\` of ${r.what} must start with /, got \`${path}\``);
+    r.err('bad-url-path', pathAt, `\`${field}.path\` of ${r.what} must be an absolute path such as / (pathType ${pathType})`);
+  else if (path !== '' && !path.startsWith('/')) r.err('bad-url-path', pathAt, `\`${field}.path\` of ${r.what} must start with /, got \`${path}\``);
   else if (pathType !== undefined && pathType !== 'ImplementationSpecific' && /\/\/|\/\.\.?(\/|$)|%2f/i.test(path)) {
-    r.err(pathAt, `\`${field}.path\` of ${r.what} may not contain //, /./, /../ or %2F (pathType ${pathType}), got \`${path}\``);
-  } else if (nginxUnsafe.test(path)) r.err(pathAt, `\`${field}.path\` of ${r.what} has a character knetlab cannot hand to nginx (space, quote, ; { } # $ or \\), got \`${path}\``);
+    r.err('bad-url-path', pathAt, `\`${field}.path\` of ${r.what} may not contain //, /./, /../ or %2F (pathType ${pathType}), got \`${path}\``);
+  } else if (nginxUnsafe.test(path))
+    r.err('bad-url-path', pathAt, `\`${field}.path\` of ${r.what} has a character knetlab cannot hand to nginx (space, quote, ; { } # $ or \\), got \`${path}\``);
   if (p.backend === undefined) {
-    r.err(at, `Missing required key \`backend\` in \`${field}\` of ${r.what}`);
+    r.err('missing-key', at, `Missing required key \`backend\` in \`${field}\` of ${r.what}`);
     return undefined;
   }
   const b = readBackend(r, p.backend, [...at, 'backend'], apiVersion);
@@ -204,14 +211,19 @@ function readPath(r: ObjectReader, p: unknown, at: Path, field: string, apiVersi
 function readBackend(r: ObjectReader, b: unknown, at: Path, apiVersion: string): IngressBackend | undefined | null {
   const field = formatPath(at);
   if (!isMap(b)) {
-    r.err(at, `Expected \`${field}\` of ${r.what} to be a mapping, got ${show(b)}`);
+    r.err('wrong-type', at, `Expected \`${field}\` of ${r.what} to be a mapping, got ${show(b)}`);
     return null;
   }
   const v1 = isV1(apiVersion);
   if (b.resource !== undefined) {
     const other = v1 ? b.service !== undefined : b.serviceName !== undefined || b.servicePort !== undefined;
-    if (other) r.err(at, `\`${field}\` of ${r.what} may name a service or a resource, not both`);
-    else r.warn([...at, 'resource'], `\`${field}\` of ${r.what} is a resource backend: ingress-nginx serves only Service backends, so requests here get the default backend (404)`);
+    if (other) r.err('conflicting-fields', at, `\`${field}\` of ${r.what} may name a service or a resource, not both`);
+    else
+      r.warn(
+        'not-served',
+        [...at, 'resource'],
+        `\`${field}\` of ${r.what} is a resource backend: ingress-nginx serves only Service backends, so requests here get the default backend (404)`,
+      );
     return undefined;
   }
   return v1 ? readV1Backend(r, b, at, field) : readV1beta1Backend(r, b, at, field, apiVersion);
@@ -225,17 +237,18 @@ function readV1Backend(r: ObjectReader, b: Raw, at: Path, field: string): Ingres
   });
   const s = b.service;
   if (s === undefined) {
-    if (b.serviceName === undefined && b.servicePort === undefined) r.err(at, `Missing required key \`service\` in \`${field}\` of ${r.what}`);
+    if (b.serviceName === undefined && b.servicePort === undefined) r.err('missing-key', at, `Missing required key \`service\` in \`${field}\` of ${r.what}`);
     return null;
   }
   if (!isMap(s)) {
-    r.err([...at, 'service'], `Expected \`${field}.service\` of ${r.what} to be a mapping, got ${show(s)}`);
+    r.err('wrong-type', [...at, 'service'], `Expected \`${field}.service\` of ${r.what} to be a mapping, got ${show(s)}`);
     return null;
   }
   r.keys(s, [...at, 'service'], ['name', 'port']);
   let ok = true;
   if (typeof s.name !== 'string' || s.name === '') {
     r.err(
+      s.name === undefined ? 'missing-key' : 'wrong-type',
       s.name === undefined ? [...at, 'service'] : [...at, 'service', 'name'],
       s.name === undefined
         ? `Missing required key \`name\` in \`${field}.service\` of ${r.what}`
@@ -246,15 +259,16 @@ function readV1Backend(r: ObjectReader, b: Raw, at: Path, field: string): Ingres
   const p = s.port;
   let port: number | string | undefined;
   if (p === undefined) {
-    r.err([...at, 'service'], `Missing required key \`port\` in \`${field}.service\` of ${r.what} (\`port: {number: 80}\` or \`port: {name: http}\`)`);
+    r.err('missing-key', [...at, 'service'], `Missing required key \`port\` in \`${field}.service\` of ${r.what} (\`port: {number: 80}\` or \`port: {name: http}\`)`);
   } else if (!isMap(p)) {
-    r.err([...at, 'service', 'port'], `Expected \`${field}.service.port\` of ${r.what} to be a mapping such as {number: 80} or {name: http}, got ${show(p)}`);
+    r.err('wrong-type', [...at, 'service', 'port'], `Expected \`${field}.service.port\` of ${r.what} to be a mapping such as {number: 80} or {name: http}, got ${show(p)}`);
   } else {
     r.keys(p, [...at, 'service', 'port'], ['number', 'name']);
-    if (p.number !== undefined && p.name !== undefined) r.err([...at, 'service', 'port'], `\`${field}.service.port\` of ${r.what} may have \`number\` or \`name\`, not both`);
+    if (p.number !== undefined && p.name !== undefined)
+      r.err('conflicting-fields', [...at, 'service', 'port'], `\`${field}.service.port\` of ${r.what} may have \`number\` or \`name\`, not both`);
     else if (p.number !== undefined) port = readPortNumber(r, p.number, [...at, 'service', 'port', 'number'], `${field}.service.port.number`);
     else if (p.name !== undefined) port = readPortName(r, p.name, [...at, 'service', 'port', 'name'], `${field}.service.port.name`);
-    else r.err([...at, 'service', 'port'], `\`${field}.service.port\` of ${r.what} needs \`number\` or \`name\``);
+    else r.err('missing-key', [...at, 'service', 'port'], `\`${field}.service.port\` of ${r.what} needs \`number\` or \`name\``);
   }
   if (!ok || port === undefined) return null;
   return { service: s.name as string, port, at };
@@ -269,6 +283,7 @@ function readV1beta1Backend(r: ObjectReader, b: Raw, at: Path, field: string, ap
   let ok = true;
   if (typeof b.serviceName !== 'string' || b.serviceName === '') {
     r.err(
+      b.serviceName === undefined ? 'missing-key' : 'wrong-type',
       b.serviceName === undefined ? at : [...at, 'serviceName'],
       b.serviceName === undefined
         ? `Missing required key \`serviceName\` in \`${field}\` of ${r.what}`
@@ -278,7 +293,7 @@ function readV1beta1Backend(r: ObjectReader, b: Raw, at: Path, field: string, ap
   }
   let port: number | string | undefined;
   const sp = b.servicePort;
-  if (sp === undefined) r.err(at, `Missing required key \`servicePort\` in \`${field}\` of ${r.what}`);
+  if (sp === undefined) r.err('missing-key', at, `Missing required key \`servicePort\` in \`${field}\` of ${r.what}`);
   else if (typeof sp === 'number' || (typeof sp === 'string' && /^\d+$/.test(sp))) port = readPortNumber(r, Number(sp), [...at, 'servicePort'], `${field}.servicePort`);
   else port = readPortName(r, sp, [...at, 'servicePort'], `${field}.servicePort`);
   if (!ok || port === undefined) return null;
@@ -287,13 +302,13 @@ function readV1beta1Backend(r: ObjectReader, b: Raw, at: Path, field: string, ap
 
 function readPortNumber(r: ObjectReader, n: unknown, at: Path, field: string): number | undefined {
   if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535) return n;
-  r.err(at, `Expected \`${field}\` of ${r.what} to be a port number (1-65535), got ${show(n)}`);
+  r.err('out-of-range', at, `Expected \`${field}\` of ${r.what} to be a port number (1-65535), got ${show(n)}`);
   return undefined;
 }
 
 function readPortName(r: ObjectReader, n: unknown, at: Path, field: string): string | undefined {
   if (typeof n === 'string' && portNameRe.test(n)) return n;
-  r.err(at, `Expected \`${field}\` of ${r.what} to be a port number or a Service port name (lower-case letters, digits and -, at most 15), got ${show(n)}`);
+  r.err('bad-name', at, `Expected \`${field}\` of ${r.what} to be a port number or a Service port name (lower-case letters, digits and -, at most 15), got ${show(n)}`);
   return undefined;
 }
 
@@ -333,6 +348,7 @@ export function checkIngressAgainstModel(ing: Ingress, model: Model): IngressPro
   const what = `Ingress ${ing.namespace}/${ing.name}`;
   if (!servedByNginx(ing)) {
     problems.push({
+      code: 'not-served',
       severity: 'warning',
       path: ['metadata', 'name'],
       message: `${what} has class \`${ing.className}\`: knetlab's ingress-nginx serves class ${INGRESS_CLASS} (and Ingresses without a class), so nothing serves it`,
@@ -341,6 +357,7 @@ export function checkIngressAgainstModel(ing: Ingress, model: Model): IngressPro
   }
   if (!model.pods.some((p) => p.workload === 'ingress-nginx')) {
     problems.push({
+      code: 'not-served',
       severity: 'warning',
       path: ['metadata', 'name'],
       message: `No pod runs an ingress controller (pod annotation knetlab.io/workload: ingress-nginx), so nothing serves ${what}`,
@@ -353,11 +370,17 @@ export function checkIngressAgainstModel(ing: Ingress, model: Model): IngressPro
     const portAt: Path = v1 ? [...b.at, 'service', 'port', typeof b.port === 'number' ? 'number' : 'name'] : [...b.at, 'servicePort'];
     const svc = model.services.find((s) => s.namespace === ing.namespace && s.name === b.service);
     if (!svc) {
-      problems.push({ severity: 'error', path: nameAt, message: `${what} names Service ${ing.namespace}/${b.service}, which does not exist${suggestion(b.service, names)}` });
+      problems.push({
+        code: 'unknown-service',
+        severity: 'error',
+        path: nameAt,
+        message: `${what} names Service ${ing.namespace}/${b.service}, which does not exist${suggestion(b.service, names)}`,
+      });
       continue;
     }
     if (svc.spec.type === 'ExternalName') {
       problems.push({
+        code: 'not-served',
         severity: 'warning',
         path: nameAt,
         message: `Service ${svc.namespace}/${svc.name} of ${what} is of type ExternalName: knetlab's ingress-nginx does not proxy to external names, so its requests get 503`,
@@ -368,11 +391,17 @@ export function checkIngressAgainstModel(ing: Ingress, model: Model): IngressPro
     if (!sp) {
       const list = svc.ports.map((p) => (p.name ? `${p.port} (${p.name})` : String(p.port))).join(', ') || 'none';
       const hint = typeof b.port === 'string' ? suggestion(b.port, svc.ports.map((p) => p.name).filter(Boolean)) : '';
-      problems.push({ severity: 'error', path: portAt, message: `Service ${svc.namespace}/${svc.name} has no port \`${b.port}\` (its ports: ${list}), named by ${what}${hint}` });
+      problems.push({
+        code: 'unknown-port',
+        severity: 'error',
+        path: portAt,
+        message: `Service ${svc.namespace}/${svc.name} has no port \`${b.port}\` (its ports: ${list}), named by ${what}${hint}`,
+      });
       continue;
     }
     if (sp.protocol !== 'TCP') {
       problems.push({
+        code: 'not-served',
         severity: 'warning',
         path: portAt,
         message: `Port \`${b.port}\` of Service ${svc.namespace}/${svc.name} is ${sp.protocol}: ingress-nginx proxies HTTP over TCP only, so requests for it get 503`,
@@ -410,6 +439,7 @@ export function checkIngresses(model: Model, only?: (o: IngressObject) => boolea
           if (first === undefined) routed.set(key, `Ingress ${o.meta.namespace}/${o.meta.name}`);
           else {
             problems.push({
+              code: 'duplicate-entry',
               severity: 'warning',
               path: [...p.at, 'path'],
               message: `Host ${r.host || '*'} path ${p.path || '/'} (${type}) of Ingress ${o.meta.namespace}/${o.meta.name} is already routed by ${first}: ingress-nginx keeps the first`,

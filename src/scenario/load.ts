@@ -132,8 +132,8 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   problems.push(...parsed.problems);
   if (parsed.problems.length > 0) return { problems };
   if (parsed.docs.length !== 1) {
-    if (parsed.docs.length === 0) problems.error({ file, line: 1, col: 1 }, 'The scenario file is empty');
-    else problems.error(parsed.docs[1]!.start(), 'A scenario file holds one YAML document; put manifests in their own file and list it under manifests');
+    if (parsed.docs.length === 0) problems.error('empty-file', { file, line: 1, col: 1 }, 'The scenario file is empty');
+    else problems.error('multiple-documents', parsed.docs[1]!.start(), 'A scenario file holds one YAML document; put manifests in their own file and list it under manifests');
     return { problems };
   }
   const doc = parsed.docs[0]!;
@@ -141,12 +141,13 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   const value = doc.value();
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     // Its shape only: the file may be anything (a key, a password file) given by mistake.
-    problems.error(top, `Expected the scenario to be a mapping with apiVersion: knetlab/v1 and kind: Scenario, got ${parsed.documents[0]?.shape ?? 'nothing'}`);
+    problems.error('not-a-scenario', top, `Expected the scenario to be a mapping with apiVersion: knetlab/v1 and kind: Scenario, got ${parsed.documents[0]?.shape ?? 'nothing'}`);
     return { problems };
   }
   const raw = value as Record<string, unknown>;
   if (raw.apiVersion !== 'knetlab/v1' && raw.kind !== 'Scenario' && typeof raw.kind === 'string' && raw.nodes === undefined) {
     problems.error(
+      'not-a-scenario',
       originAt(top, 'kind'),
       `This is a Kubernetes ${raw.kind}, not a scenario (apiVersion: knetlab/v1, kind: Scenario); list its file under \`manifests:\` of a scenario`,
     );
@@ -200,6 +201,7 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   const worstCase = worstCaseMs(steps);
   if (worstCase > limitMs) {
     problems.error(
+      'over-time-limit',
       originAt(top, 'steps'),
       `The steps may take ${formatDuration(worstCase)} in the worst case (${heaviestSteps(steps)}), more than the limit of ${formatDuration(limitMs)} for a scenario; shorten them, or raise the limit with --timeout DURATION`,
       { key: true },
@@ -249,9 +251,17 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
       if (j < 0) {
         const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
         const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
-        problems.error(at, `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`);
+        problems.error(
+          'unknown-step',
+          at,
+          `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`,
+        );
       } else if (!answering.includes(kindOf(earlier[j]) ?? '')) {
-        problems.error(at, `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`);
+        problems.error(
+          'unknown-step',
+          at,
+          `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`,
+        );
       }
     }
   }
@@ -268,13 +278,14 @@ async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string
     const what = `manifest file ${quote(entry)}${path === entry ? '' : ` (${path})`}`;
     const placed = await placeInputPath(entry, files.baseDir, files.allowPaths);
     if (!placed.ok || placed.real === files.self) {
-      problems.error(origin, `Cannot read ${what}: ${placed.ok ? 'it is this scenario file itself; list the files of Kubernetes objects' : placed.reason}`);
+      problems.error('unreadable-file', origin, `Cannot read ${what}: ${placed.ok ? 'it is this scenario file itself; list the files of Kubernetes objects' : placed.reason}`);
       return [];
     }
     // The resolved path is read (a link swapped meanwhile cannot lead elsewhere); the written one is shown.
     const parsed = await readYamlFile(placed.real, path, files.budget);
     if (parsed.refused) {
-      if (parsed.refused.message.startsWith('cannot read')) problems.error(origin, `Cannot read ${what}: ${parsed.refused.message.replace(/^cannot read [^:]*: /, '')}`);
+      if (parsed.refused.message.startsWith('cannot read'))
+        problems.error('unreadable-file', origin, `Cannot read ${what}: ${parsed.refused.message.replace(/^cannot read [^:]*: /, '')}`);
       else problems.push(parsed.refused); // a limit, at its place in the file: no content in it
       return [];
     }
@@ -284,6 +295,7 @@ async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string
       const d = foreign[0]!;
       const more = foreign.length > 1 ? `, and so are ${foreign.length - 1} more of its documents` : '';
       problems.error(
+        'not-a-kubernetes-object',
         origin,
         `${what[0]!.toUpperCase()}${what.slice(1)} is not YAML Kubernetes objects: its document at line ${d.start.line} is ${d.shape}${d.problems.length ? ' (and not valid YAML)' : ''}, not a mapping with apiVersion and kind${more}; its content is not shown`,
       );
@@ -296,7 +308,7 @@ async function readManifestEntry(entry: unknown, origin: Origin, shownAs: string
     return out;
   }
   if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) return readObjects(entry, origin, problems, rejected);
-  problems.error(origin, `Expected \`${shownAs}\` to be a path to a YAML file or a Kubernetes object, got ${show(entry)}`);
+  problems.error('wrong-type', origin, `Expected \`${shownAs}\` to be a path to a YAML file or a Kubernetes object, got ${show(entry)}`);
   return [];
 }
 
@@ -305,7 +317,7 @@ function readObjects(value: unknown, origin: Origin, problems: Problems, rejecte
   if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'List') {
     const items = (value as { items?: unknown }).items;
     if (!Array.isArray(items)) {
-      problems.error(originAt(origin, 'items'), `Expected \`items\` of List to be a list, got ${show(items)}`);
+      problems.error('wrong-type', originAt(origin, 'items'), `Expected \`items\` of List to be a list, got ${show(items)}`);
       return [];
     }
     return items.flatMap((item, i) => readObjects(item, originAt(origin, 'items', i), problems, rejected));
@@ -320,7 +332,7 @@ function readObjects(value: unknown, origin: Origin, problems: Problems, rejecte
 
 function parsedOr<T>(p: Parsed<T>, origin: Origin, path: string, value: string, problems: Problems): T | undefined {
   if (p.ok) return p.value;
-  problems.error(origin, `Expected \`${path}\` ${p.reason}, got \`${value}\``);
+  problems.error('bad-address', origin, `Expected \`${path}\` ${p.reason}, got \`${value}\``);
   return undefined;
 }
 
@@ -349,7 +361,11 @@ async function readExpectIn(
 ): Promise<Step['expectIn'] | undefined> {
   const where = `steps[${step.index}].expectIn`;
   if (raw.expectIn === null || typeof raw.expectIn !== 'object' || Array.isArray(raw.expectIn)) {
-    problems.error(originAt(origin, 'expectIn'), `Expected \`${where}\` to map kube-proxy modes to expectations, such as \`{ipvs: {reachable: true}}\`, got ${show(raw.expectIn)}`);
+    problems.error(
+      'wrong-type',
+      originAt(origin, 'expectIn'),
+      `Expected \`${where}\` to map kube-proxy modes to expectations, such as \`{ipvs: {reachable: true}}\`, got ${show(raw.expectIn)}`,
+    );
     return undefined;
   }
   const expectIn: NonNullable<Step['expectIn']> = {};
@@ -357,6 +373,7 @@ async function readExpectIn(
   for (const [mode, exp] of Object.entries(raw.expectIn as Record<string, unknown>)) {
     if (!(PROXY_MODES as readonly string[]).includes(mode)) {
       problems.error(
+        'unknown-value',
         originAt(origin, 'expectIn', mode),
         `Unknown kube-proxy mode \`${mode}\` in \`${where}\`: expected ${PROXY_MODES.join(', ')}${suggestion(mode, PROXY_MODES)}`,
         { key: true },
@@ -368,7 +385,7 @@ async function readExpectIn(
       // Under this mode the step does not run (it is reported skipped): a check of another mode's state.
       if ('expect' in step) (expectIn as Record<string, unknown>)[mode] = 'skip';
       else {
-        problems.error(originAt(origin, 'expectIn', mode), `A ${step.kind} step has nothing to expect, so nothing to skip; remove \`${where}.${mode}\``);
+        problems.error('nothing-to-expect', originAt(origin, 'expectIn', mode), `A ${step.kind} step has nothing to expect, so nothing to skip; remove \`${where}.${mode}\``);
         ok = false;
       }
       continue;
@@ -394,7 +411,7 @@ interface StepHead {
 function readStepHead(value: unknown, where: string, origin: Origin, problems: Problems): StepHead | undefined {
   // `- sleep: 1s` is a one-key mapping like the others; a bare string is a mistake.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.error(origin, `Expected \`${where}\` to be a mapping such as \`http: {from: ..., to: ...}\`, got ${show(value)}`);
+    problems.error('wrong-type', origin, `Expected \`${where}\` to be a mapping such as \`http: {from: ..., to: ...}\`, got ${show(value)}`);
     return undefined;
   }
   const raw = value as Record<string, unknown>;
@@ -404,20 +421,20 @@ function readStepHead(value: unknown, where: string, origin: Origin, problems: P
   let bad = false;
   for (const k of keys) {
     if (!allowed.includes(k)) {
-      problems.error(originAt(origin, k), `Unknown key \`${k}\` in \`${where}\`${suggestion(k, allowed)}`, { key: true });
+      problems.error('unknown-key', originAt(origin, k), `Unknown key \`${k}\` in \`${where}\`${suggestion(k, allowed)}`, { key: true });
       bad = true;
     }
   }
   if (kinds.length === 0) {
-    if (!bad) problems.error(origin, `\`${where}\` has no action: expected one of ${stepKindNames.join(', ')}`);
+    if (!bad) problems.error('missing-action', origin, `\`${where}\` has no action: expected one of ${stepKindNames.join(', ')}`);
     return undefined;
   }
   if (kinds.length > 1) {
-    problems.error(originAt(origin, kinds[1]!), `\`${where}\` has more than one action (${kinds.join(', ')}); write one step each`, { key: true });
+    problems.error('conflicting-fields', originAt(origin, kinds[1]!), `\`${where}\` has more than one action (${kinds.join(', ')}); write one step each`, { key: true });
     return undefined;
   }
   if (raw.name !== undefined && typeof raw.name !== 'string') {
-    problems.error(originAt(origin, 'name'), `Expected \`${where}.name\` to be a string, got ${show(raw.name)}`);
+    problems.error('wrong-type', originAt(origin, 'name'), `Expected \`${where}.name\` to be a string, got ${show(raw.name)}`);
     bad = true;
   }
   // A bad key or name was reported: the caller sees the error count and goes no further than the schemas.
@@ -439,7 +456,9 @@ function readStepSchemas(
   let expect: unknown;
   if (raw.expect !== undefined) {
     if (!def.expect) {
-      problems.error(originAt(origin, ...expectPath), `A ${kind} step has nothing to expect; remove \`steps[${index}].${expectPath.join('.')}\``, { key: true });
+      problems.error('nothing-to-expect', originAt(origin, ...expectPath), `A ${kind} step has nothing to expect; remove \`steps[${index}].${expectPath.join('.')}\``, {
+        key: true,
+      });
     } else {
       expect = checkPart(def.expect, raw.expect, originAt(origin, ...expectPath), ['steps', index, ...expectPath], problems);
     }

@@ -8,6 +8,7 @@ import { formatCidr, ipToInt, isIPv4, mask, type Cidr } from '../util/ip.js';
 import ipaddr from 'ipaddr.js';
 import { matchesSelector, type KubeObject, type Labels, type LabelSelector, type Protocol } from './objects.js';
 import { formatPath, show, type Problems } from './problems.js';
+import type { ProblemCode } from './problem-codes.js';
 import { isMap, ObjectReader, placeObjectProblems, type ObjectProblem, type Raw } from './object-reader.js';
 import type { Path } from './source.js';
 import { suggestion } from './suggest.js';
@@ -123,7 +124,11 @@ export function readNetworkPolicy(o: NetworkPolicyObject): { policy?: NetworkPol
 
 function readPodSelector(r: ObjectReader, spec: Raw, namespace: string): LabelSelector | undefined {
   if (spec.podSelector === undefined) {
-    r.warn(['spec'], `\`spec.podSelector\` of ${r.what} is missing: Kubernetes reads that as \`podSelector: {}\`, every pod of namespace ${namespace} (write it out to say so)`);
+    r.warn(
+      'implied-value',
+      ['spec'],
+      `\`spec.podSelector\` of ${r.what} is missing: Kubernetes reads that as \`podSelector: {}\`, every pod of namespace ${namespace} (write it out to say so)`,
+    );
     return { matchLabels: {}, matchExpressions: [] };
   }
   return readSelector(r, spec.podSelector, ['spec', 'podSelector']);
@@ -137,8 +142,8 @@ function readPolicyTypes(r: ObjectReader, raw: unknown): PolicyType[] | undefine
   r.list(raw, ['spec', 'policyTypes']).forEach((t, i) => {
     const at: Path = ['spec', 'policyTypes', i];
     if (typeof t !== 'string' || !(policyTypeNames as readonly string[]).includes(t)) {
-      r.err(at, `Expected ${r.field(at)} of ${r.what} to be Ingress or Egress, got ${show(t)}${typeof t === 'string' ? suggestion(t, policyTypeNames) : ''}`);
-    } else if (seen.has(t)) r.err(at, `${r.field(at)} of ${r.what}: ${t} is listed twice`);
+      r.err('unknown-value', at, `Expected ${r.field(at)} of ${r.what} to be Ingress or Egress, got ${show(t)}${typeof t === 'string' ? suggestion(t, policyTypeNames) : ''}`);
+    } else if (seen.has(t)) r.err('duplicate-entry', at, `${r.field(at)} of ${r.what}: ${t} is listed twice`);
     else {
       seen.add(t);
       types.push(t as PolicyType);
@@ -155,8 +160,10 @@ function defaultPolicyTypes(r: ObjectReader, spec: Raw, written: PolicyType[] | 
   const egressListed = Array.isArray(spec.egress) && spec.egress.length > 0;
   if (!written) return egressListed ? ['Ingress', 'Egress'] : ['Ingress'];
   const ingressListed = Array.isArray(spec.ingress) && spec.ingress.length > 0;
-  if (ingressListed && !written.includes('Ingress')) r.warn(['spec', 'ingress'], `\`spec.ingress\` of ${r.what} is ignored: \`spec.policyTypes\` does not list Ingress`);
-  if (egressListed && !written.includes('Egress')) r.warn(['spec', 'egress'], `\`spec.egress\` of ${r.what} is ignored: \`spec.policyTypes\` does not list Egress`);
+  if (ingressListed && !written.includes('Ingress'))
+    r.warn('ignored-field', ['spec', 'ingress'], `\`spec.ingress\` of ${r.what} is ignored: \`spec.policyTypes\` does not list Ingress`);
+  if (egressListed && !written.includes('Egress'))
+    r.warn('ignored-field', ['spec', 'egress'], `\`spec.egress\` of ${r.what} is ignored: \`spec.policyTypes\` does not list Egress`);
   return written;
 }
 
@@ -170,7 +177,7 @@ function readRules(r: ObjectReader, spec: Raw, direction: 'ingress' | 'egress'):
       return;
     }
     if (!isMap(raw)) {
-      r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping with \`${peerKey}\` and \`ports\` ({} allows everything), got ${show(raw)}`);
+      r.err('wrong-type', at, `Expected ${r.field(at)} of ${r.what} to be a mapping with \`${peerKey}\` and \`ports\` ({} allows everything), got ${show(raw)}`);
       return;
     }
     r.keys(raw, at, [peerKey, 'ports']);
@@ -186,7 +193,7 @@ function readSelector(r: ObjectReader, v: unknown, at: Path): LabelSelector | un
   // `podSelector:` with nothing after it is null, which the API server reads as {}.
   if (v === null) return { matchLabels: {}, matchExpressions: [] };
   if (!isMap(v)) {
-    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a label selector such as {matchLabels: {app: web}} ({} for every pod), got ${show(v)}`);
+    r.err('wrong-type', at, `Expected ${r.field(at)} of ${r.what} to be a label selector such as {matchLabels: {app: web}} ({} for every pod), got ${show(v)}`);
     return undefined;
   }
   r.keys(v, at, ['matchLabels', 'matchExpressions']);
@@ -205,16 +212,17 @@ function readMatchLabels(r: ObjectReader, v: unknown, at: Path): Record<string, 
   const out: Record<string, string> = {};
   if (v === undefined || v === null) return out;
   if (!isMap(v)) {
-    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping of labels, got ${show(v)}`);
+    r.err('wrong-type', at, `Expected ${r.field(at)} of ${r.what} to be a mapping of labels, got ${show(v)}`);
     return out;
   }
   for (const [k, val] of Object.entries(v)) {
     const kAt = [...at, k];
     const bad = qualifiedNameProblem(k);
-    if (bad) r.keyProblem('error', kAt, `Label key \`${k}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
-    if (typeof val !== 'string') r.err(kAt, `Expected label \`${k}\` in ${r.field(at)} of ${r.what} to be a string (quote it), got ${show(val)}`);
+    if (bad) r.keyProblem('error', 'bad-key', kAt, `Label key \`${k}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
+    if (typeof val !== 'string') r.err('wrong-type', kAt, `Expected label \`${k}\` in ${r.field(at)} of ${r.what} to be a string (quote it), got ${show(val)}`);
     else if (!labelValueOk(val))
       r.err(
+        'bad-label-value',
         kAt,
         `Label value \`${val}\` of \`${k}\` in ${r.field(at)} of ${r.what} is not valid: at most 63 characters, letters, digits, -, _ and ., starting and ending with a letter or digit`,
       );
@@ -227,12 +235,13 @@ const selectorOperators = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 
 function readMatchExpression(r: ObjectReader, e: unknown, at: Path): LabelSelector['matchExpressions'][number] | undefined {
   if (!isMap(e)) {
-    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {key: tier, operator: In, values: [db]}, got ${show(e)}`);
+    r.err('wrong-type', at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {key: tier, operator: In, values: [db]}, got ${show(e)}`);
     return undefined;
   }
   r.keys(e, at, ['key', 'operator', 'values']);
   if (typeof e.key !== 'string' || e.key === '') {
     r.err(
+      e.key === undefined ? 'missing-key' : 'wrong-type',
       e.key === undefined ? at : [...at, 'key'],
       e.key === undefined
         ? `Missing required key \`key\` in ${r.field(at)} of ${r.what}`
@@ -240,60 +249,63 @@ function readMatchExpression(r: ObjectReader, e: unknown, at: Path): LabelSelect
     );
   } else {
     const bad = qualifiedNameProblem(e.key);
-    if (bad) r.err([...at, 'key'], `Label key \`${e.key}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
+    if (bad) r.err('bad-key', [...at, 'key'], `Label key \`${e.key}\` in ${r.field(at)} of ${r.what} is not valid: ${bad}`);
   }
   let op: (typeof selectorOperators)[number] | undefined;
-  if (e.operator === undefined) r.err(at, `Missing required key \`operator\` in ${r.field(at)} of ${r.what} (In, NotIn, Exists or DoesNotExist)`);
+  if (e.operator === undefined) r.err('missing-key', at, `Missing required key \`operator\` in ${r.field(at)} of ${r.what} (In, NotIn, Exists or DoesNotExist)`);
   else if (typeof e.operator === 'string' && (selectorOperators as readonly string[]).includes(e.operator)) op = e.operator as (typeof selectorOperators)[number];
   else
     r.err(
+      'unknown-value',
       [...at, 'operator'],
       `Expected ${r.field([...at, 'operator'])} of ${r.what} to be In, NotIn, Exists or DoesNotExist, got ${show(e.operator)}${typeof e.operator === 'string' ? suggestion(e.operator, selectorOperators) : ''}`,
     );
   const values = r.list(e.values, [...at, 'values']);
   values.forEach((x, j) => {
-    if (typeof x !== 'string') r.err([...at, 'values', j], `Expected ${r.field([...at, 'values', j])} of ${r.what} to be a string (quote it), got ${show(x)}`);
+    if (typeof x !== 'string') r.err('wrong-type', [...at, 'values', j], `Expected ${r.field([...at, 'values', j])} of ${r.what} to be a string (quote it), got ${show(x)}`);
   });
   if ((op === 'In' || op === 'NotIn') && values.length === 0)
-    r.err(e.values === undefined ? at : [...at, 'values'], `${r.field(at)} of ${r.what} needs \`values\` with operator ${op}`);
-  if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0) r.err([...at, 'values'], `${r.field(at)} of ${r.what} may not have \`values\` with operator ${op}`);
+    r.err('missing-key', e.values === undefined ? at : [...at, 'values'], `${r.field(at)} of ${r.what} needs \`values\` with operator ${op}`);
+  if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0)
+    r.err('conflicting-fields', [...at, 'values'], `${r.field(at)} of ${r.what} may not have \`values\` with operator ${op}`);
   if (!op || typeof e.key !== 'string') return undefined;
   return { key: e.key, operator: op, values: values.filter((x): x is string => typeof x === 'string') };
 }
 
 function readIpBlock(r: ObjectReader, v: unknown, at: Path): IpBlockPeer | undefined {
   if (!isMap(v)) {
-    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {cidr: 10.0.0.0/16, except: [10.0.5.0/24]}, got ${show(v)}`);
+    r.err('wrong-type', at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {cidr: 10.0.0.0/16, except: [10.0.5.0/24]}, got ${show(v)}`);
     return undefined;
   }
   r.keys(v, at, ['cidr', 'except']);
   if (v.cidr === undefined || v.cidr === null || v.cidr === '') {
-    r.err(at, `Missing required key \`cidr\` in ${r.field(at)} of ${r.what}`);
+    r.err('missing-key', at, `Missing required key \`cidr\` in ${r.field(at)} of ${r.what}`);
     return undefined;
   }
   const block = typeof v.cidr === 'string' ? parseIpBlock(v.cidr) : undefined;
   if (!block) {
-    r.err([...at, 'cidr'], `Expected ${r.field([...at, 'cidr'])} of ${r.what} to be a CIDR such as 10.0.0.0/16, got ${show(v.cidr)}`);
+    r.err('bad-address', [...at, 'cidr'], `Expected ${r.field([...at, 'cidr'])} of ${r.what} to be a CIDR such as 10.0.0.0/16, got ${show(v.cidr)}`);
     return undefined;
   }
-  if (block.hostBits) r.warn([...at, 'cidr'], `${r.field([...at, 'cidr'])} of ${r.what} has host bits set: Kubernetes reads \`${String(v.cidr)}\` as \`${block.text}\``);
-  if (block.family === 6) r.warn([...at, 'cidr'], `${r.field([...at, 'cidr'])} of ${r.what} is an IPv6 block: knetlab's cluster is IPv4 only, so it matches nothing`);
+  if (block.hostBits)
+    r.warn('host-bits-set', [...at, 'cidr'], `${r.field([...at, 'cidr'])} of ${r.what} has host bits set: Kubernetes reads \`${String(v.cidr)}\` as \`${block.text}\``);
+  if (block.family === 6) r.warn('ipv4-only', [...at, 'cidr'], `${r.field([...at, 'cidr'])} of ${r.what} is an IPv6 block: knetlab's cluster is IPv4 only, so it matches nothing`);
   const except: string[] = [];
   let ok = true;
   r.list(v.except, [...at, 'except']).forEach((x, i) => {
     const xAt = [...at, 'except', i];
     const ex = typeof x === 'string' ? parseIpBlock(x) : undefined;
     if (!ex) {
-      r.err(xAt, `Expected ${r.field(xAt)} of ${r.what} to be a CIDR such as 10.0.5.0/24, got ${show(x)}`);
+      r.err('bad-address', xAt, `Expected ${r.field(xAt)} of ${r.what} to be a CIDR such as 10.0.5.0/24, got ${show(x)}`);
       ok = false;
       return;
     }
     if (!strictlyInside(ex, block)) {
-      r.err(xAt, `${r.field(xAt)} of ${r.what} (\`${String(x)}\`) must be inside \`cidr\` ${block.text} and smaller than it`);
+      r.err('outside-range', xAt, `${r.field(xAt)} of ${r.what} (\`${String(x)}\`) must be inside \`cidr\` ${block.text} and smaller than it`);
       ok = false;
       return;
     }
-    if (ex.hostBits) r.warn(xAt, `${r.field(xAt)} of ${r.what} has host bits set: Kubernetes reads \`${String(x)}\` as \`${ex.text}\``);
+    if (ex.hostBits) r.warn('host-bits-set', xAt, `${r.field(xAt)} of ${r.what} has host bits set: Kubernetes reads \`${String(x)}\` as \`${ex.text}\``);
     except.push(ex.text);
   });
   return ok ? { kind: 'ipBlock', cidr: block.text, except, family: block.family, at } : undefined;
@@ -301,7 +313,7 @@ function readIpBlock(r: ObjectReader, v: unknown, at: Path): IpBlockPeer | undef
 
 function readPeer(r: ObjectReader, v: unknown, at: Path): PolicyPeer | undefined {
   if (!isMap(v)) {
-    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping with podSelector, namespaceSelector or ipBlock, got ${show(v)}`);
+    r.err('wrong-type', at, `Expected ${r.field(at)} of ${r.what} to be a mapping with podSelector, namespaceSelector or ipBlock, got ${show(v)}`);
     return undefined;
   }
   const known = ['podSelector', 'namespaceSelector', 'ipBlock'];
@@ -310,13 +322,13 @@ function readPeer(r: ObjectReader, v: unknown, at: Path): PolicyPeer | undefined
   const has = (k: string) => v[k] !== undefined && v[k] !== null;
   if (has('ipBlock')) {
     if (has('podSelector') || has('namespaceSelector')) {
-      r.err(at, `${r.field(at)} of ${r.what} may have \`ipBlock\` or pod and namespace selectors, not both (write them as two peers)`);
+      r.err('conflicting-fields', at, `${r.field(at)} of ${r.what} may have \`ipBlock\` or pod and namespace selectors, not both (write them as two peers)`);
       return undefined;
     }
     return readIpBlock(r, v.ipBlock, [...at, 'ipBlock']);
   }
   if (!has('podSelector') && !has('namespaceSelector')) {
-    if (Object.keys(v).every((k) => known.includes(k))) r.err(at, `${r.field(at)} of ${r.what} must name a peer: podSelector, namespaceSelector or ipBlock`);
+    if (Object.keys(v).every((k) => known.includes(k))) r.err('missing-key', at, `${r.field(at)} of ${r.what} must name a peer: podSelector, namespaceSelector or ipBlock`);
     return undefined;
   }
   const ps = has('podSelector') ? readSelector(r, v.podSelector, [...at, 'podSelector']) : undefined;
@@ -327,7 +339,7 @@ function readPeer(r: ObjectReader, v: unknown, at: Path): PolicyPeer | undefined
 
 function readPolicyPort(r: ObjectReader, v: unknown, at: Path): PolicyPort | undefined {
   if (!isMap(v)) {
-    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {protocol: TCP, port: 80}, got ${show(v)}`);
+    r.err('wrong-type', at, `Expected ${r.field(at)} of ${r.what} to be a mapping such as {protocol: TCP, port: 80}, got ${show(v)}`);
     return undefined;
   }
   r.keys(v, at, ['protocol', 'port', 'endPort']);
@@ -342,7 +354,7 @@ function readPolicyPort(r: ObjectReader, v: unknown, at: Path): PolicyPort | und
 function readPolicyProtocol(r: ObjectReader, v: unknown, at: Path): Protocol {
   if (v === undefined || v === null) return 'TCP';
   if (typeof v === 'string' && (protocols as readonly string[]).includes(v)) return v as Protocol;
-  r.err(at, `Expected ${r.field(at)} of ${r.what} to be TCP, UDP or SCTP, got ${show(v)}${typeof v === 'string' ? suggestion(v, protocols) : ''}`);
+  r.err('unknown-value', at, `Expected ${r.field(at)} of ${r.what} to be TCP, UDP or SCTP, got ${show(v)}${typeof v === 'string' ? suggestion(v, protocols) : ''}`);
   return 'TCP';
 }
 
@@ -350,12 +362,13 @@ function readPortOrName(r: ObjectReader, v: unknown, at: Path): number | string 
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number') {
     if (Number.isInteger(v) && v >= 1 && v <= 65535) return v;
-    r.err(at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535) or a container port name, got ${show(v)}`);
+    r.err('out-of-range', at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535) or a container port name, got ${show(v)}`);
     return undefined;
   }
   if (typeof v === 'string' && portNameRe.test(v)) return v;
   const hint = typeof v === 'string' && /^\d+$/.test(v) ? ` (a quoted number is read as a port name: write ${v} without quotes)` : '';
   r.err(
+    'bad-name',
     at,
     `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535) or a container port name (lower-case a-z, 0-9 and -, at most 15, with a letter), got ${show(v)}${hint}`,
   );
@@ -365,10 +378,11 @@ function readPortOrName(r: ObjectReader, v: unknown, at: Path): number | string 
 function readEndPort(r: ObjectReader, v: Raw, port: number | string | undefined, at: Path): number | undefined {
   const e = v.endPort;
   if (e === undefined || e === null) return undefined;
-  if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > 65535) r.err(at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535), got ${show(e)}`);
-  else if (v.port === undefined || v.port === null) r.err(at, `${r.field(at)} of ${r.what} needs a numeric \`port\` to start the range`);
-  else if (typeof port === 'string') r.err(at, `${r.field(at)} of ${r.what} may not be used with a named port (\`${port}\`)`);
-  else if (typeof port === 'number' && e < port) r.err(at, `${r.field(at)} of ${r.what} (${e}) must be at least \`port\` (${port})`);
+  if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > 65535)
+    r.err('out-of-range', at, `Expected ${r.field(at)} of ${r.what} to be a port number (1-65535), got ${show(e)}`);
+  else if (v.port === undefined || v.port === null) r.err('missing-key', at, `${r.field(at)} of ${r.what} needs a numeric \`port\` to start the range`);
+  else if (typeof port === 'string') r.err('conflicting-fields', at, `${r.field(at)} of ${r.what} may not be used with a named port (\`${port}\`)`);
+  else if (typeof port === 'number' && e < port) r.err('out-of-range', at, `${r.field(at)} of ${r.what} (${e}) must be at least \`port\` (${port})`);
   else return e;
   return undefined;
 }
@@ -456,11 +470,12 @@ export function subtractCidrs(cidr: Cidr, except: readonly Cidr[]): Cidr[] {
 export function checkNetworkPolicyAgainstModel(policy: NetworkPolicy, model: Model): NetworkPolicyProblem[] {
   const problems: NetworkPolicyProblem[] = [];
   const what = `NetworkPolicy ${policy.namespace}/${policy.name}`;
-  const warn = (path: Path, message: string) => problems.push({ severity: 'warning', message, path });
+  const warn = (code: ProblemCode, path: Path, message: string) => problems.push({ code, severity: 'warning', message, path });
   const selected = podsSelectedBy(model, policy);
   if (selected.length === 0) {
     const hostNet = model.pods.filter((p) => p.namespace === policy.namespace && p.hostNetwork && matchesSelector(policy.podSelector, p.labels));
     warn(
+      'selects-nothing',
       ['spec', 'podSelector'],
       hostNet.length
         ? `${what} selects no pod: it matches only hostNetwork pods (${hostNet.map((p) => p.name).join(', ')}), which NetworkPolicy does not apply to`
@@ -485,7 +500,7 @@ export function checkNetworkPolicyAgainstModel(policy: NetworkPolicy, model: Mod
             peer.namespaceSelector && ![...namespaces.values()].some((l) => matchesSelector(peer.namespaceSelector!, l))
               ? ' (no namespace has its labels; every namespace has the label kubernetes.io/metadata.name: NAME)'
               : '';
-          warn(peer.at, `${formatPath(peer.at)} of ${what} selects no pod${nsHint}, so this ${peerKey} peer allows nothing yet`);
+          warn('selects-nothing', peer.at, `${formatPath(peer.at)} of ${what} selects no pod${nsHint}, so this ${peerKey} peer allows nothing yet`);
         }
       }
       // A named port is looked up on the destination: the selected pods (ingress), the peer pods (egress).
@@ -498,6 +513,7 @@ export function checkNetworkPolicyAgainstModel(policy: NetworkPolicy, model: Mod
             ...new Set(destinations.flatMap((p) => p.containers.flatMap((c) => c.ports.flatMap((cp) => (cp.name && cp.protocol === port.protocol ? [cp.name] : []))))),
           ];
           warn(
+            'unknown-port',
             [...port.at, 'port'],
             `No ${dir === 'ingress' ? 'selected' : 'destination'} pod of ${what} has a ${port.protocol} container port named \`${port.port}\`, so this port allows nothing${suggestion(port.port, names)}`,
           );

@@ -1,6 +1,7 @@
 // What the readers of typed Kubernetes objects (NetworkPolicy, Ingress) share: problems at a path
 // inside the object, unknown-key and list checks worded one way, and placing them at FILE:LINE:COL.
 import type { KubeObject } from './objects.js';
+import type { ProblemCode } from './problem-codes.js';
 import { formatPath, show, type Problems } from './problems.js';
 import { originAt, type Path } from './source.js';
 import { suggestion } from './suggest.js';
@@ -10,6 +11,7 @@ export type Raw = Record<string, unknown>;
 export const isMap = (v: unknown): v is Raw => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export interface ObjectProblem {
+  code: ProblemCode;
   severity: 'error' | 'warning';
   message: string;
   /** Inside the object, e.g. ['spec', 'ingress', 0, 'from', 1, 'ipBlock', 'cidr']. */
@@ -24,17 +26,17 @@ export class ObjectReader {
 
   constructor(readonly what: string) {}
 
-  err(path: Path, message: string): void {
-    this.problems.push({ severity: 'error', message, path });
+  err(code: ProblemCode, path: Path, message: string): void {
+    this.problems.push({ code, severity: 'error', message, path });
   }
 
-  warn(path: Path, message: string): void {
-    this.problems.push({ severity: 'warning', message, path });
+  warn(code: ProblemCode, path: Path, message: string): void {
+    this.problems.push({ code, severity: 'warning', message, path });
   }
 
   /** A problem with a key itself (pointed at the key, not its value). */
-  keyProblem(severity: ObjectProblem['severity'], path: Path, message: string): void {
-    this.problems.push({ severity, message, path, key: true });
+  keyProblem(severity: ObjectProblem['severity'], code: ProblemCode, path: Path, message: string): void {
+    this.problems.push({ code, severity, message, path, key: true });
   }
 
   /** `\`spec.rules[0]\``: a path as the messages quote it. */
@@ -46,8 +48,8 @@ export class ObjectReader {
   keys(obj: Raw, at: Path, allowed: readonly string[], renamed: Record<string, string> = {}): void {
     for (const k of Object.keys(obj)) {
       if (allowed.includes(k)) continue;
-      if (Object.hasOwn(renamed, k)) this.keyProblem('error', [...at, k], `\`${formatPath(at)}.${k}\` of ${this.what} ${renamed[k]}`);
-      else this.keyProblem('error', [...at, k], `Unknown key \`${k}\` in ${this.field(at)} of ${this.what}${suggestion(k, allowed)}`);
+      if (Object.hasOwn(renamed, k)) this.keyProblem('error', 'unknown-key', [...at, k], `\`${formatPath(at)}.${k}\` of ${this.what} ${renamed[k]}`);
+      else this.keyProblem('error', 'unknown-key', [...at, k], `Unknown key \`${k}\` in ${this.field(at)} of ${this.what}${suggestion(k, allowed)}`);
     }
   }
 
@@ -55,7 +57,7 @@ export class ObjectReader {
   list(v: unknown, at: Path): unknown[] {
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) {
-      this.err(at, `Expected ${this.field(at)} of ${this.what} to be a list, got ${show(v)}`);
+      this.err('wrong-type', at, `Expected ${this.field(at)} of ${this.what} to be a list, got ${show(v)}`);
       return [];
     }
     return v;
@@ -73,5 +75,5 @@ export class ObjectReader {
 
 /** Adds an object's problems to a validation, each at its FILE:LINE:COL. */
 export function placeObjectProblems(object: KubeObject, list: readonly ObjectProblem[], problems: Problems): void {
-  for (const p of list) problems.add(p.severity, originAt(object.origin, ...p.path), p.message, p.key ? { key: true } : {});
+  for (const p of list) problems.add(p.severity, p.code, originAt(object.origin, ...p.path), p.message, p.key ? { key: true } : {});
 }

@@ -243,7 +243,7 @@ function isReady(raw: Record<string, unknown>, annotations: Labels): boolean {
 export function readKubeObject(value: unknown, origin: Origin, problems: Problems): KubeObject | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     // Its shape only: an item of a List read from a file may be anything, a secret too.
-    problems.error(origin, `Expected a Kubernetes object (a mapping with apiVersion, kind and metadata), got ${shape(value)}`);
+    problems.error('not-a-kubernetes-object', origin, `Expected a Kubernetes object (a mapping with apiVersion, kind and metadata), got ${shape(value)}`);
     return undefined;
   }
   const raw = value as Record<string, unknown>;
@@ -251,28 +251,36 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
   const apiVersion = raw.apiVersion;
   let bad = false;
   if (typeof kind !== 'string') {
-    problems.error(origin, kind === undefined ? 'Missing required key `kind` in Kubernetes object' : `Expected \`kind\` to be a string, got ${show(kind)}`);
+    problems.error(
+      kind === undefined ? 'missing-key' : 'wrong-type',
+      origin,
+      kind === undefined ? 'Missing required key `kind` in Kubernetes object' : `Expected \`kind\` to be a string, got ${show(kind)}`,
+    );
     bad = true;
   }
   if (typeof apiVersion !== 'string') {
-    problems.error(origin, apiVersion === undefined ? 'Missing required key `apiVersion` in Kubernetes object' : `Expected \`apiVersion\` to be a string, got ${show(apiVersion)}`);
+    problems.error(
+      apiVersion === undefined ? 'missing-key' : 'wrong-type',
+      origin,
+      apiVersion === undefined ? 'Missing required key `apiVersion` in Kubernetes object' : `Expected \`apiVersion\` to be a string, got ${show(apiVersion)}`,
+    );
     bad = true;
   }
   if (bad) return undefined;
   if ((apiVersion as string).startsWith('knetlab/')) {
-    problems.error(originAt(origin, 'apiVersion'), 'A knetlab scenario is not a Kubernetes object; list files of Kubernetes objects under `manifests:`');
+    problems.error('not-a-kubernetes-object', originAt(origin, 'apiVersion'), 'A knetlab scenario is not a Kubernetes object; list files of Kubernetes objects under `manifests:`');
     return undefined;
   }
   const k = kind as string;
   if (!(kubeKinds as string[]).includes(k)) {
     const near = suggestion(k, kubeKinds);
-    if (near) problems.error(originAt(origin, 'kind'), `Unknown kind \`${k}\`${near}`);
-    else problems.warn(originAt(origin, 'kind'), `kind ${k} is not understood by knetlab and is skipped`);
+    if (near) problems.error('unknown-kind', originAt(origin, 'kind'), `Unknown kind \`${k}\`${near}`);
+    else problems.warn('unsupported-kind', originAt(origin, 'kind'), `kind ${k} is not understood by knetlab and is skipped`);
     return undefined;
   }
   const kk = k as KubeKind;
   if (!apiVersions[kk].includes(apiVersion as string)) {
-    problems.error(originAt(origin, 'apiVersion'), `Expected \`apiVersion\` of ${kk} to be ${apiVersions[kk].join(' or ')}, got \`${String(apiVersion)}\``);
+    problems.error('wrong-api-version', originAt(origin, 'apiVersion'), `Expected \`apiVersion\` of ${kk} to be ${apiVersions[kk].join(' or ')}, got \`${String(apiVersion)}\``);
     return undefined;
   }
   const name = (raw.metadata as { name?: unknown } | undefined)?.name;
@@ -303,11 +311,11 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
       let sel: LabelSelector;
       if (o.spec.selector) sel = selector(o.spec.selector);
       else if (api === 'apps/v1') {
-        problems.error(originAt(origin, 'spec'), `Missing required key \`selector\` in \`spec\` of ${what} (apps/v1 requires it)`);
+        problems.error('missing-key', originAt(origin, 'spec'), `Missing required key \`selector\` in \`spec\` of ${what} (apps/v1 requires it)`);
         return undefined;
       } else sel = { matchLabels: template.labels, matchExpressions: [] }; // older APIs default it from the template
       if (!matchesSelector(sel, template.labels)) {
-        problems.error(originAt(origin, 'spec', 'selector'), `\`spec.selector\` of ${what} does not match its template's labels`);
+        problems.error('selector-mismatch', originAt(origin, 'spec', 'selector'), `\`spec.selector\` of ${what} does not match its template's labels`);
         return undefined;
       }
       const m = meta(o.metadata);
@@ -343,7 +351,11 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
         if (o.addressType === 'IPv4') {
           e.addresses.forEach((a, j) => {
             if (!/^\d+\.\d+\.\d+\.\d+$/.test(a))
-              problems.error(originAt(origin, 'endpoints', i, 'addresses', j), `Expected \`endpoints[${i}].addresses[${j}]\` of ${what} to be an IPv4 address, got \`${a}\``);
+              problems.error(
+                'bad-address',
+                originAt(origin, 'endpoints', i, 'addresses', j),
+                `Expected \`endpoints[${i}].addresses[${j}]\` of ${what} to be an IPv4 address, got \`${a}\``,
+              );
           });
         }
         return {
@@ -397,7 +409,7 @@ function readService(
   if (Array.isArray(rawPorts) && rawPorts.length > 1) {
     rawPorts.forEach((p: unknown, i) => {
       if (p !== null && typeof p === 'object' && !(p as { name?: unknown }).name)
-        problems.error(at('ports', i), `\`spec.ports[${i}]\` of ${what} needs a name: a Service with more than one port must name every port`);
+        problems.error('unnamed-port', at('ports', i), `\`spec.ports[${i}]\` of ${what} needs a name: a Service with more than one port must name every port`);
     });
   }
   if (!o) return undefined;
@@ -408,30 +420,35 @@ function readService(
   const seenPorts = new Map<string, number>();
   ports.forEach((p, i) => {
     if (p.name) {
-      if (seenNames.has(p.name)) problems.error(at('ports', i, 'name'), `Port name \`${p.name}\` of ${what} is used twice (first at spec.ports[${seenNames.get(p.name)}])`);
+      if (seenNames.has(p.name))
+        problems.error('duplicate-port', at('ports', i, 'name'), `Port name \`${p.name}\` of ${what} is used twice (first at spec.ports[${seenNames.get(p.name)}])`);
       else seenNames.set(p.name, i);
     }
     const key = `${p.port}/${p.protocol ?? 'TCP'}`;
-    if (seenPorts.has(key)) problems.error(at('ports', i, 'port'), `Port ${key} of ${what} is declared twice (first at spec.ports[${seenPorts.get(key)}])`);
+    if (seenPorts.has(key)) problems.error('duplicate-port', at('ports', i, 'port'), `Port ${key} of ${what} is declared twice (first at spec.ports[${seenPorts.get(key)}])`);
     else seenPorts.set(key, i);
     if (p.nodePort !== undefined && type !== 'NodePort' && type !== 'LoadBalancer') {
-      problems.error(at('ports', i, 'nodePort'), `\`spec.ports[${i}].nodePort\` of ${what} may not be used when type is ${type}`);
+      problems.error('conflicting-fields', at('ports', i, 'nodePort'), `\`spec.ports[${i}].nodePort\` of ${what} may not be used when type is ${type}`);
     }
   });
   if (type === 'ExternalName') {
-    if (!s.externalName) problems.error(at(), `Missing required key \`externalName\` in \`spec\` of ${what} (type ExternalName)`);
+    if (!s.externalName) problems.error('missing-key', at(), `Missing required key \`externalName\` in \`spec\` of ${what} (type ExternalName)`);
     else if (!/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/i.test(s.externalName)) {
-      problems.error(at('externalName'), `Expected \`spec.externalName\` of ${what} to be a DNS name such as my.database.example.com, got \`${s.externalName}\``);
+      problems.error('bad-dns-name', at('externalName'), `Expected \`spec.externalName\` of ${what} to be a DNS name such as my.database.example.com, got \`${s.externalName}\``);
     }
   } else if (ports.length === 0 && s.clusterIP !== 'None') {
-    problems.error(at(), `\`spec.ports\` of ${what} must have at least one port`);
+    problems.error('list-size', at(), `\`spec.ports\` of ${what} must have at least one port`);
   }
   if (s.clusterIP === 'None' && (type === 'NodePort' || type === 'LoadBalancer')) {
-    problems.error(at('clusterIP'), `A headless Service (clusterIP None) cannot be of type ${type} (${what})`);
+    problems.error('conflicting-fields', at('clusterIP'), `A headless Service (clusterIP None) cannot be of type ${type} (${what})`);
   }
   // The API server's ExternallyAccessible: NodePort, LoadBalancer, or any Service with externalIPs.
   if (s.externalTrafficPolicy === 'Local' && type !== 'NodePort' && type !== 'LoadBalancer' && (s.externalIPs ?? []).length === 0) {
-    problems.error(at('externalTrafficPolicy'), `\`spec.externalTrafficPolicy\` of ${what} may only be Local for NodePort and LoadBalancer Services, or Services with externalIPs`);
+    problems.error(
+      'conflicting-fields',
+      at('externalTrafficPolicy'),
+      `\`spec.externalTrafficPolicy\` of ${what} may only be Local for NodePort and LoadBalancer Services, or Services with externalIPs`,
+    );
   }
   if (problems.errorCount > before) return undefined;
   const m = meta(o.metadata);

@@ -1,5 +1,6 @@
 import type { Location, Problem, Severity } from '../errors.js';
 import { MAX_SHOWN_CHARS } from './limits.js';
+import type { ProblemCode } from './problem-codes.js';
 import { locate, type Origin } from './source.js';
 
 /** The longest message printed: a hostile file must not make one line megabytes long. */
@@ -33,17 +34,17 @@ export class Problems {
   // Counted as they come: checks ask for the count around every object, which must stay cheap.
   #errors = 0;
 
-  error(where: Origin | Location | undefined, message: string, opts: { key?: boolean } = {}): void {
-    this.add('error', where, message, opts);
+  error(code: ProblemCode, where: Origin | Location | undefined, message: string, opts: { key?: boolean } = {}): void {
+    this.add('error', code, where, message, opts);
   }
 
-  warn(where: Origin | Location | undefined, message: string, opts: { key?: boolean } = {}): void {
-    this.add('warning', where, message, opts);
+  warn(code: ProblemCode, where: Origin | Location | undefined, message: string, opts: { key?: boolean } = {}): void {
+    this.add('warning', code, where, message, opts);
   }
 
-  add(severity: Severity, where: Origin | Location | undefined, message: string, opts: { key?: boolean } = {}): void {
+  add(severity: Severity, code: ProblemCode, where: Origin | Location | undefined, message: string, opts: { key?: boolean } = {}): void {
     const location = where === undefined ? undefined : 'doc' in where ? locate(where, opts) : where;
-    this.#record({ severity, message, ...(location ? { location } : {}) });
+    this.#record({ code, severity, message, ...(location ? { location } : {}) });
   }
 
   push(...problems: Problem[]): void {

@@ -1,5 +1,6 @@
 import { CST, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseAllDocuments, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { Location, Problem } from '../errors.js';
+import type { ProblemCode } from './problem-codes.js';
 import { readInputFile } from './input-file.js';
 import { MAX_ALIAS_COUNT, MAX_DEPTH, MAX_DOCUMENTS, MAX_YAML_TOKENS } from './limits.js';
 
@@ -189,22 +190,22 @@ export function parseYaml(file: string, text: string, budget: TokenBudget = newT
     const pos = lines.linePos(Math.max(0, Math.min(offset, Math.max(0, text.trimEnd().length - 1))));
     return { file, line: pos.line, col: pos.col };
   };
-  const refuse = (message: string, offset: number): ParsedFile => {
-    const refused: Problem = { severity: 'error', message, location: at(offset) };
+  const refuse = (code: ProblemCode, message: string, offset: number): ParsedFile => {
+    const refused: Problem = { code, severity: 'error', message, location: at(offset) };
     return { file, docs: [], problems: [refused], documents: [], refused };
   };
   const limit = overLimit(text, budget);
   if (limit) {
     lines.addNewLine(0);
     for (let i = text.indexOf('\n'); i >= 0 && i < limit.offset; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
-    return refuse(limit.message, limit.offset);
+    return refuse('yaml-limit', limit.message, limit.offset);
   }
   let list: Document.Parsed[];
   try {
     // Duplicate keys are found by walk() in linear time; yaml's own check is quadratic in a mapping's keys.
     list = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false }) as Document.Parsed[];
   } catch (err) {
-    return refuse(`YAML: ${firstLine((err as Error).message ?? String(err))}`, 0);
+    return refuse('yaml-syntax', `YAML: ${firstLine((err as Error).message ?? String(err))}`, 0);
   }
   const docs: SourceDoc[] = [];
   const documents: ParsedDocument[] = [];
@@ -216,8 +217,9 @@ export function parseYaml(file: string, text: string, budget: TokenBudget = newT
     for (const err of doc.errors) {
       // An unclosed { or [ is found at the end of the file; the opening bracket is what to fix.
       const unclosed = /flow (map|sequence|collection)/i.test(err.message) ? unclosedBracket(text, err.pos[0]) : undefined;
-      const message = err.code === 'RESOURCE_EXHAUSTION' ? `YAML: lists and mappings are nested more than ${MAX_DEPTH} deep` : `YAML: ${firstLine(err.message)}`;
-      problems.push({ severity: 'error', message, location: at(unclosed ?? err.pos[0]) });
+      const exhausted = err.code === 'RESOURCE_EXHAUSTION';
+      const message = exhausted ? `YAML: lists and mappings are nested more than ${MAX_DEPTH} deep` : `YAML: ${firstLine(err.message)}`;
+      problems.push({ code: exhausted ? 'yaml-limit' : 'yaml-syntax', severity: 'error', message, location: at(unclosed ?? err.pos[0]) });
     }
     if (problems.length === 0) problems.push(...walk(doc, at));
     const contents = doc.contents;
@@ -231,9 +233,11 @@ export function parseYaml(file: string, text: string, budget: TokenBudget = newT
         docs.push(source);
       } catch (err) {
         const alias = firstAlias(doc);
+        const bomb = /alias count/i.test((err as Error).message);
         problems.push({
+          code: bomb ? 'yaml-limit' : 'yaml-syntax',
           severity: 'error',
-          message: /alias count/i.test((err as Error).message)
+          message: bomb
             ? `YAML: aliases repeat anchored values more than ${MAX_ALIAS_COUNT} times (an alias bomb?); write the values out`
             : `YAML: ${firstLine((err as Error).message)}`,
           location: at(alias?.range?.[0] ?? doc.range[0]),
@@ -257,7 +261,7 @@ function walk(doc: Document.Parsed, at: (offset: number) => Location): Problem[]
     const [node, depth] = stack.pop()!;
     if (!isMap(node) && !isSeq(node)) continue;
     if (depth > MAX_DEPTH) {
-      problems.push({ severity: 'error', message: `YAML: lists and mappings are nested more than ${MAX_DEPTH} deep`, location: at(node.range?.[0] ?? 0) });
+      problems.push({ code: 'yaml-limit', severity: 'error', message: `YAML: lists and mappings are nested more than ${MAX_DEPTH} deep`, location: at(node.range?.[0] ?? 0) });
       continue;
     }
     if (isSeq(node)) {
@@ -269,10 +273,12 @@ function walk(doc: Document.Parsed, at: (offset: number) => Location): Problem[]
       const key = pair.key;
       if (isScalar(key)) {
         const where = at(key.range?.[0] ?? 0);
-        if (seen.has(key.value)) problems.push({ severity: 'error', message: `YAML: the key \`${String(key.value)}\` appears twice in one mapping`, location: where });
+        if (seen.has(key.value))
+          problems.push({ code: 'yaml-duplicate-key', severity: 'error', message: `YAML: the key \`${String(key.value)}\` appears twice in one mapping`, location: where });
         seen.add(key.value);
         if (key.value === '__proto__')
           problems.push({
+            code: 'forbidden-key',
             severity: 'error',
             message: 'The key `__proto__` is not allowed: no field, label, annotation or header may be named so (JavaScript would drop it)',
             location: where,
@@ -325,7 +331,12 @@ function firstLine(s: string): string {
 export async function readYamlFile(file: string, shownAs: string = file, budget: TokenBudget = newTokenBudget()): Promise<ParsedFile> {
   const read = await readInputFile(file);
   if (!read.ok) {
-    const refused: Problem = { severity: 'error', message: `cannot read ${shownAs}: ${read.reason}`, location: { file: shownAs, line: read.line ?? 1, col: read.col ?? 1 } };
+    const refused: Problem = {
+      code: 'unreadable-file',
+      severity: 'error',
+      message: `cannot read ${shownAs}: ${read.reason}`,
+      location: { file: shownAs, line: read.line ?? 1, col: read.col ?? 1 },
+    };
     return { file: shownAs, docs: [], problems: [refused], documents: [], refused };
   }
   return parseYaml(shownAs, read.text, budget);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ProblemCode } from './problem-codes.js';
 import type { Problems } from './problems.js';
 import { formatPath, quote, show } from './problems.js';
 import { originAt, type Origin, type PathSegment } from './source.js';
@@ -61,6 +62,24 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
+// The schemas' own messages ("to be a duration ...") say which family a refused value is of; the
+// first that matches names its code, else the issue's kind does. Written once, here.
+const messageCodes: [RegExp, ProblemCode][] = [
+  [/^to be a duration/, 'bad-duration'],
+  [/^to be (a DNS subdomain name|a DNS label|a DNS-1035 label|a port name|a qualified name|a name such as|at most \d+ characters of a-z)/, 'bad-name'],
+  [/^to be a label value/, 'bad-label-value'],
+  [/^to be a DNS (name|domain)/, 'bad-dns-name'],
+  [/^to be a network address \(host bits set/, 'host-bits-set'],
+  [/^to be an IPv4|^to be a range such as/, 'bad-address'],
+  [/^to start with \/|^to be a path such as \//, 'bad-url-path'],
+  [/^to be (a port number|a whole number|an HTTP status|a fraction)/, 'out-of-range'],
+  [/^to be at most \d+ (characters|KB)/, 'wrong-length'],
+];
+
+function codeOf(message: string | undefined, otherwise: ProblemCode): ProblemCode {
+  return messageCodes.find(([re]) => message !== undefined && re.test(message))?.[1] ?? otherwise;
+}
+
 /**
  * Turns zod's issues into problems at their place. Messages read
  * ``Expected `path` to be ..., got `value` ``; a custom check's message that starts with
@@ -98,7 +117,7 @@ function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subjec
       const known = keysAt(schema, path);
       const inWhat = shownPath === '' ? (suffix ? suffix.replace(/^ of /, ' in ') : ' at the top level') : ` in \`${shownPath}\`${suffix}`;
       for (const key of issue.keys) {
-        problems.error(originAt(where, key), `Unknown key ${quote(key)}${inWhat}${suggestion(key, known)}`, { key: true });
+        problems.error('unknown-key', originAt(where, key), `Unknown key ${quote(key)}${inWhat}${suggestion(key, known)}`, { key: true });
       }
       return;
     }
@@ -108,7 +127,7 @@ function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subjec
       const parentPath = formatPath([...(subject.prefix ?? []), ...path.slice(0, -1)]);
       const inWhat = parentPath === '' ? suffix.replace(/^ of /, ' in ') : ` in \`${parentPath}\`${suffix}`;
       const why = issue.issues.map((i) => i.message).find((m) => m?.startsWith('to ')) ?? 'to be a valid key';
-      problems.error(where, `Expected key ${quote(key)}${inWhat} ${why}`, { key: true });
+      problems.error('bad-key', where, `Expected key ${quote(key)}${inWhat} ${why}`, { key: true });
       return;
     }
     case 'invalid_type': {
@@ -116,50 +135,55 @@ function reportIssue(schema: z.ZodType, issue: z.core.$ZodIssue, subject: Subjec
         const parent = path.slice(0, -1);
         const parentPath = formatPath([...(subject.prefix ?? []), ...parent]);
         const inWhat = parentPath === '' ? suffix.replace(/^ of /, ' in ') : ` in \`${parentPath}\`${suffix}`;
-        problems.error(originAt(subject.origin, ...parent), `Missing required key \`${String(path[path.length - 1])}\`${inWhat}`);
+        problems.error('missing-key', originAt(subject.origin, ...parent), `Missing required key \`${String(path[path.length - 1])}\`${inWhat}`);
         return;
       }
       const name = typeNames[issue.expected] ?? issue.expected;
-      problems.error(where, expected(issue.message?.startsWith('to ') ? issue.message : `to be ${name}`));
+      const own = issue.message?.startsWith('to ') ? issue.message : undefined;
+      problems.error(codeOf(own, 'wrong-type'), where, expected(own ?? `to be ${name}`));
       return;
     }
     case 'invalid_value': {
       const values = issue.values.map(String);
       const list = values.length === 1 ? `\`${values[0]}\`` : `one of ${values.join(', ')}`;
-      problems.error(where, expected(`to be ${list}`) + (typeof value === 'string' ? suggestion(value, values) : ''));
+      problems.error('unknown-value', where, expected(`to be ${list}`) + (typeof value === 'string' ? suggestion(value, values) : ''));
       return;
     }
     case 'too_small':
     case 'too_big': {
       if (issue.message?.startsWith('to ')) {
-        problems.error(where, expected(issue.message));
+        problems.error(codeOf(issue.message, issue.origin === 'array' ? 'list-size' : issue.origin === 'string' ? 'wrong-length' : 'out-of-range'), where, expected(issue.message));
         return;
       }
       const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
       if (issue.origin === 'array') {
-        problems.error(where, `Expected \`${shownPath}\`${suffix} to have ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound} item${bound === 1 ? '' : 's'}`);
+        problems.error(
+          'list-size',
+          where,
+          `Expected \`${shownPath}\`${suffix} to have ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound} item${bound === 1 ? '' : 's'}`,
+        );
       } else if (issue.origin === 'string') {
-        problems.error(where, expected(`to be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound} characters long`));
+        problems.error('wrong-length', where, expected(`to be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound} characters long`));
       } else {
-        problems.error(where, expected(`to be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound}`));
+        problems.error('out-of-range', where, expected(`to be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound}`));
       }
       return;
     }
     case 'invalid_union': {
       if (issue.message?.startsWith('to ')) {
-        problems.error(where, expected(issue.message));
+        problems.error(codeOf(issue.message, 'bad-format'), where, expected(issue.message));
         return;
       }
       // Report the branch that got furthest: the one with the fewest issues at the deepest path.
       const branches = issue.errors.filter((b) => b.length > 0);
       const best = branches.sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0];
       if (best) for (const sub of best) reportIssue(schema, { ...sub, path: [...path, ...sub.path] } as z.core.$ZodIssue, subject, problems);
-      else problems.error(where, expected('to be valid'));
+      else problems.error('bad-format', where, expected('to be valid'));
       return;
     }
     default: {
       const msg = issue.message ?? 'is not valid';
-      problems.error(where, msg.startsWith('to ') ? expected(msg) : msg);
+      problems.error(codeOf(msg, 'bad-format'), where, msg.startsWith('to ') ? expected(msg) : msg);
     }
   }
 }

@@ -147,7 +147,7 @@ export class EchoServer {
     const reply = await this.request({ op: 'listen', listeners });
     if (reply.ok) return;
     const errors = reply.errors ?? [{ listener: undefined, error: reply.error ?? 'unknown error' }];
-    const problems: Problem[] = errors.map((e) => ({ severity: 'error', message: e.error }));
+    const problems: Problem[] = errors.map((e) => ({ code: 'cannot-listen', severity: 'error', message: e.error }));
     throw new KnetlabError('ECOMMAND', `Echo server could not listen on ${errors.length} of ${listeners.length} sockets: ${problems.map((p) => p.message).join('; ')}`, {
       command: this.command,
       problems,

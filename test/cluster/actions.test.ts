@@ -80,11 +80,11 @@ t.test('a bad patch or a missing object is refused with a reason, and the model 
   t.equal(bad.ok, false);
   t.match(problems.list.map((p) => p.message).join('\n'), /did you mean `NodePort`/);
   const missing = deleteObject(m, { kind: 'Service', name: 'wbe', namespace: 'default' }, new Problems());
-  t.same(missing, { ok: false, reason: 'Service default/wbe does not exist; did you mean `web`?', field: 'name' });
+  t.same(missing, { ok: false, code: 'unknown-object', reason: 'Service default/wbe does not exist; did you mean `web`?', field: 'name' });
   const elsewhere = deleteObject(m, { kind: 'Service', name: 'kube-dns', namespace: 'default' }, new Problems());
-  t.same(elsewhere, { ok: false, reason: 'Service default/kube-dns does not exist; there is one in namespace kube-system', field: 'name' });
+  t.same(elsewhere, { ok: false, code: 'unknown-object', reason: 'Service default/kube-dns does not exist; there is one in namespace kube-system', field: 'name' });
   const kind = deleteObject(m, { kind: 'Servise', name: 'web', namespace: 'default' }, new Problems());
-  t.same(kind, { ok: false, reason: 'unknown kind `Servise`; did you mean `Service`?', field: 'kind' });
+  t.same(kind, { ok: false, code: 'unknown-kind', reason: 'unknown kind `Servise`; did you mean `Service`?', field: 'kind' });
 });
 
 t.test('apply adds new objects and replaces existing ones', async (t) => {

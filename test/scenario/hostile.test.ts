@@ -8,6 +8,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
+import type { ValidateJson } from '../../src/report/validate-json.js';
+import { problemCodes } from '../../src/scenario/problem-codes.js';
 
 const bin = resolve('dist/cli/main.js');
 const MAX_MS = 2000;
@@ -424,6 +426,9 @@ t.test('the corpus is large enough', async (t) => {
   t.equal(new Set(cases.map((c) => c.name)).size, cases.length, 'every case has its own name');
 });
 
+/** The targets of the cases run as they are, validated once more together as JSON at the end. */
+const asJson: string[] = [];
+
 cases.forEach((c, i) => {
   // As root, an unreadable file is readable: only user nobody meets the permission error.
   const skip = c.asNobody && isRoot && !canBeNobody ? 'root reads every file and setpriv or user nobody is missing, so the permission error cannot happen' : false;
@@ -453,5 +458,22 @@ cases.forEach((c, i) => {
         t.same(bad, [], 'validate: every line is FILE:LINE:COL: message');
       }
     }
+    if (!c.args && !c.asNobody) asJson.push(resolve(dir, target));
   });
+});
+
+t.test('as JSON, every refusal of the corpus carries a code of the closed list', async (t) => {
+  // One run for them all: the corpus is slow enough run once per case.
+  const r = knetlab(['validate', '-o', 'json', ...asJson], root, false);
+  t.equal(r.status, 2, `exit 2 (signal ${r.signal ?? 'none'})`);
+  t.notOk(`${r.stdout}${r.stderr}`.includes(MARKER), 'nothing of a secret file is shown');
+  const doc = JSON.parse(r.stdout) as ValidateJson;
+  const problems = doc.files.flatMap((f) => f.problems);
+  t.ok(asJson.length >= 50 && problems.length >= asJson.length, `${problems.length} problems of ${asJson.length} cases`);
+  t.same(
+    problems.filter((p) => !Object.hasOwn(problemCodes, p.code)),
+    [],
+    'every problem has a code of the list',
+  );
+  t.ok(new Set(problems.map((p) => p.code)).size >= 10, 'many kinds of problem, many codes');
 });

@@ -30,7 +30,7 @@ function ingress(text: string): IngressObject {
 function shape(text: string): string[] {
   const o = ingress(text);
   const problems = new Problems();
-  for (const p of readIngress(o).problems) problems.add(p.severity, { doc: o.origin.doc, path: [...o.origin.path, ...p.path] }, p.message, { key: p.key ?? false });
+  for (const p of readIngress(o).problems) problems.add(p.severity, p.code, { doc: o.origin.doc, path: [...o.origin.path, ...p.path] }, p.message, { key: p.key ?? false });
   return problems.list
     .sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col)
     .map((p) => `${p.location?.line}:${p.location?.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`);
@@ -355,6 +355,7 @@ t.test('no ingress-nginx pod: every served Ingress says nothing serves it', asyn
   const all = checkIngresses(model).flatMap((c) => c.problems);
   t.same(all, [
     {
+      code: 'not-served',
       severity: 'warning',
       path: ['metadata', 'name'],
       message: 'No pod runs an ingress controller (pod annotation knetlab.io/workload: ingress-nginx), so nothing serves Ingress default/x',

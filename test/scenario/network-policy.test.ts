@@ -38,7 +38,7 @@ function shape(text: string, model?: Model): string[] {
   const o = netpol(text);
   const problems = new Problems();
   const list = model ? checkNetworkPolicy(o, model) : readNetworkPolicy(o).problems;
-  for (const p of list) problems.add(p.severity, { doc: o.origin.doc, path: [...o.origin.path, ...p.path] }, p.message, { key: p.key ?? false });
+  for (const p of list) problems.add(p.severity, p.code, { doc: o.origin.doc, path: [...o.origin.path, ...p.path] }, p.message, { key: p.key ?? false });
   return problems.list
     .sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col)
     .map((p) => `${p.location?.line}:${p.location?.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`);

@@ -19,9 +19,9 @@ t.test('a quoted value is cut short; a shape never shows the value', async (t) =
 
 t.test('Problems counts errors as they come', async (t) => {
   const p = new Problems();
-  p.error({ file: 'f', line: 1, col: 1 }, 'one');
-  p.warn({ file: 'f', line: 2, col: 1 }, 'two');
-  p.push({ severity: 'error', message: 'three\nlines' });
+  p.error('bad-format', { file: 'f', line: 1, col: 1 }, 'one');
+  p.warn('ignored-field', { file: 'f', line: 2, col: 1 }, 'two');
+  p.push({ code: 'yaml-syntax', severity: 'error', message: 'three\nlines' });
   t.equal(p.errorCount, 2);
   t.equal(p.list[2]!.message, 'three\\nlines');
 });

@@ -42,7 +42,7 @@ export const dns = stepKind<'dns', DnsSpec>()({
     const e = r.expect ?? {};
     const given = (['address', 'cname', 'nxdomain'] as const).filter((k) => e[k] !== undefined);
     if (given.length > 1) {
-      r.problems.error(r.expectAt(given[1]!), `\`${r.exWhere}\` can check one of address, cname or nxdomain, not ${given.join(' and ')}`);
+      r.problems.error('conflicting-fields', r.expectAt(given[1]!), `\`${r.exWhere}\` can check one of address, cname or nxdomain, not ${given.join(' and ')}`);
       return undefined;
     }
     let addresses: (AddressRef | undefined)[] | undefined;

@@ -36,7 +36,11 @@ export const exec = stepKind<'exec', ExecSpec>()({
       try {
         new RegExp(v);
       } catch (err) {
-        r.problems.error(r.expectAt(k), `\`${r.exWhere}.${k}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+        r.problems.error(
+          'bad-regex',
+          r.expectAt(k),
+          `\`${r.exWhere}.${k}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+        );
         return undefined;
       }
     }

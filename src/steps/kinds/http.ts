@@ -54,17 +54,17 @@ export const http = stepKind<'http', HttpSpec>()({
     const to = readTarget(r, 'http');
     const e = r.expect ?? {};
     const conflict = e.status !== undefined && e.fail !== undefined;
-    if (conflict) r.problems.error(r.expectAt('fail'), `\`${r.exWhere}\` has both status and fail; a try either answers or fails`);
+    if (conflict) r.problems.error('conflicting-fields', r.expectAt('fail'), `\`${r.exWhere}\` has both status and fail; a try either answers or fails`);
     const resp = readResponseExpect(r, e, 'http');
     if (conflict) return undefined;
     if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
-      r.problems.error(r.expectAt('fail'), `\`${r.exWhere}.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+      r.problems.error('nothing-to-expect', r.expectAt('fail'), `\`${r.exWhere}.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
       return undefined;
     }
     let path = b.path ?? '/';
     if (to?.kind === 'url') {
       if (b.path !== undefined) {
-        r.problems.error(r.field('path'), `\`${r.where}.http.path\` and a URL in \`to\` both give the path; keep one`);
+        r.problems.error('conflicting-fields', r.field('path'), `\`${r.where}.http.path\` and a URL in \`to\` both give the path; keep one`);
         return undefined;
       }
       path = to.path;

@@ -55,19 +55,19 @@ export function readResponseExpect(r: ReadContext<ProbeBody, unknown>, e: Respon
     else ok = false;
   }
   if (out.backend && out.backend.kind !== 'pod' && out.backend.kind !== 'node' && out.backend.kind !== 'host') {
-    r.problems.error(r.expectAt('backend'), `Expected \`${r.exWhere}.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
+    r.problems.error('bad-format', r.expectAt('backend'), `Expected \`${r.exWhere}.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
     ok = false;
   }
   for (const k of ['backends', 'spread'] as const) {
     if (e[k] === undefined) continue;
     if (count < 2) {
-      r.problems.error(r.expectAt(k), `\`${r.exWhere}.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
+      r.problems.error('needs-more-tries', r.expectAt(k), `\`${r.exWhere}.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
       ok = false;
     } else (out as Record<string, unknown>)[k] = e[k];
   }
   if (typeof e.sameBackendAs === 'string') out.sameBackendAs = e.sameBackendAs;
   if (e.backends === 'one' && e.spread !== undefined) {
-    r.problems.error(r.expectAt('spread'), `\`${r.exWhere}.spread\` contradicts \`backends: one\``);
+    r.problems.error('conflicting-fields', r.expectAt('spread'), `\`${r.exWhere}.spread\` contradicts \`backends: one\``);
     ok = false;
   }
   return ok ? out : undefined;

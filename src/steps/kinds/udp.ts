@@ -53,7 +53,7 @@ export const udp = stepKind<'udp', UdpSpec>()({
     if (!from || !to || !resp) return undefined;
     const reply = r.expect?.reply ?? true;
     if (!reply && Object.keys(resp).length > 0) {
-      r.problems.error(r.expectAt('reply'), `\`${r.exWhere}.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+      r.problems.error('nothing-to-expect', r.expectAt('reply'), `\`${r.exWhere}.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
       return undefined;
     }
     return {
