@@ -113,6 +113,8 @@ export interface ArmOptions {
   /** xtables for iptables mode (rule text with kube-proxy's comments), nft for nftables mode. */
   monitor: TraceMonitor;
   startMonitor?: StartMonitor;
+  /** How long a monitor may take to show it listens (default 5 s). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -123,6 +125,7 @@ export interface ArmOptions {
 export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedTrace> {
   const start = opts.startMonitor ?? startMonitorProcess;
   const ruleset = traceRuleset(opts.probe);
+  const readyMs = opts.readyTimeoutMs ?? MONITOR_READY_MS;
   const armed: string[] = [];
   const monitors = new Map<string, MonitorProcess>();
   const teardown = async () => {
@@ -133,11 +136,17 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
   };
   try {
     for (const ns of opts.namespaces) {
-      await runner.run(inNetns(ns, ['nft', '-f', '-']), { input: ruleset, timeoutMs: COMMAND_MS });
+      const r = await runner.run(inNetns(ns, ['nft', '-f', '-']), { input: ruleset, timeoutMs: COMMAND_MS, reject: false });
+      if (r.exitCode !== 0)
+        throw new KnetlabError('ECOMMAND', `cannot arm tracing in ${ns}: nft -f - failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`, {
+          command: r.command,
+          exitCode: r.exitCode,
+          stderr: r.stderr,
+        });
       armed.push(ns);
     }
     for (const ns of opts.namespaces) monitors.set(ns, start(monitorCommand(ns, opts.monitor)));
-    await Promise.all(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, 1)));
+    await Promise.all(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, 1, readyMs)));
   } catch (error) {
     await teardown();
     throw error;
@@ -150,7 +159,7 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
       if (disarmed) throw new KnetlabError('EINTERNAL', 'trace disarmed twice');
       disarmed = true;
       // A second marker: once printed, everything the probe caused before it is printed too.
-      const flushed = await Promise.allSettled(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, 2)));
+      const flushed = await Promise.allSettled(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, 2, readyMs)));
       const conntrack = new Map<string, string>();
       for (const ns of opts.namespaces) {
         const r = await runner.run(inNetns(ns, ['conntrack', '-L', '-p', opts.probe.proto]), { reject: false, timeoutMs: COMMAND_MS });
@@ -165,8 +174,8 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
 }
 
 /** Sends marker pings until the monitor has printed `count` of them (bounded: a monitor that prints nothing is an error). */
-async function awaitMarker(runner: Runner, netns: string, monitor: MonitorProcess, count: number): Promise<void> {
-  const deadline = Date.now() + MONITOR_READY_MS;
+async function awaitMarker(runner: Runner, netns: string, monitor: MonitorProcess, count: number, readyMs: number): Promise<void> {
+  const deadline = Date.now() + readyMs;
   while (Date.now() < deadline) {
     if (markersIn(monitor.output()) >= count) return;
     await runner.run(inNetns(netns, ['ping', '-n', '-q', '-c', '1', '-W', '0.2', TRACE_MARKER_ADDRESS]), { reject: false, timeoutMs: COMMAND_MS });
@@ -174,7 +183,7 @@ async function awaitMarker(runner: Runner, netns: string, monitor: MonitorProces
     await sleep(50);
   }
   const { stderr } = await monitor.stop();
-  throw new KnetlabError('ECOMMAND', `the trace monitor in ${netns} printed no marker packet in ${MONITOR_READY_MS / 1000} s${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+  throw new KnetlabError('ECOMMAND', `the trace monitor in ${netns} printed no marker packet in ${readyMs / 1000} s${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
 }
 
 /** How many marker packets a monitor has printed: each sets nftrace once, in knetlab's out-raw chain, by the marker rule. */
@@ -189,4 +198,35 @@ export function markersIn(text: string): number {
     if (line.includes(` inet ${TRACE_TABLE} out-raw rule ip daddr ${TRACE_MARKER_ADDRESS} meta nftrace set 1`)) n++;
   }
   return n;
+}
+
+/** The kernel's routing decision for a packet, as `ip -j route get` gives it. */
+export interface RouteDecision {
+  /** unicast, local, unreachable, blackhole, ... */
+  type: string;
+  dst: string;
+  dev?: string;
+  gateway?: string;
+  prefsrc?: string;
+  /** The kernel's refusal (e.g. "Network is unreachable") when there is no route. */
+  error?: string;
+}
+
+/** `ip route get DST [from SRC iif DEV]` in a namespace: where the kernel sends such a packet now. */
+export async function routeGet(runner: Runner, netns: string, q: { dst: string; from?: string; iif?: string }): Promise<RouteDecision> {
+  const argv = ['ip', '-j', 'route', 'get', q.dst, ...(q.from ? ['from', q.from] : []), ...(q.iif ? ['iif', q.iif] : [])];
+  const r = await runner.run(inNetns(netns, argv), { reject: false, timeoutMs: COMMAND_MS });
+  if (r.exitCode !== 0) {
+    const error = r.stderr.trim().replace(/^RTNETLINK answers: /, '') || `exit ${r.exitCode}`;
+    return { type: /unreachable|no route/i.test(error) ? 'unreachable' : 'error', dst: q.dst, error };
+  }
+  const [route] = JSON.parse(r.stdout || '[]') as { type?: string; dst: string; dev?: string; gateway?: string; prefsrc?: string }[];
+  if (!route) throw new KnetlabError('ECOMMAND', `${argv.join(' ')} in ${netns} printed no route`, { command: r.command });
+  return {
+    type: route.type ?? 'unicast',
+    dst: route.dst,
+    ...(route.dev ? { dev: route.dev } : {}),
+    ...(route.gateway ? { gateway: route.gateway } : {}),
+    ...(route.prefsrc ? { prefsrc: route.prefsrc } : {}),
+  };
 }

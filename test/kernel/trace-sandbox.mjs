@@ -17,7 +17,7 @@ if (mode !== 'iptables' && mode !== 'nftables') {
   process.exit(2);
 }
 const dist = (p) => new URL(`../../dist/${p}`, import.meta.url);
-const { armTrace, TRACE_TABLE } = await import(dist('kernel/trace.js'));
+const { armTrace, routeGet, TRACE_TABLE } = await import(dist('kernel/trace.js'));
 const { execaRunner, inNetns } = await import(dist('kernel/exec.js'));
 const { kubeHash16 } = await import(dist('dataplane/kube-hash.js'));
 
@@ -189,6 +189,11 @@ for (const p of probes) {
     .filter((cmd) => /xtables-monitor|nft -a monitor/.test(cmd));
   out.probes.push({ ...p, answer, captures, tablesLeft, monitorsLeft });
 }
+// The routing decisions a trace adds where cheap: the router forwarding to the endpoint, and a refusal.
+out.routes = {
+  forward: await routeGet(execaRunner, 'r', { dst: '10.1.0.2', from: '10.0.0.2', iif: 'r0' }),
+  none: await routeGet(execaRunner, 's', { dst: '10.0.0.2', from: '10.1.0.2', iif: 's0' }),
+};
 srv.kill();
 console.log(JSON.stringify(out));
 process.exit(0);

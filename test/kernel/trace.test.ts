@@ -15,6 +15,7 @@ const notRoot = process.getuid?.() !== 0 ? 'needs root: it creates network names
 
 interface Run {
   mode: string;
+  routes: Record<string, unknown>;
   probes: { name: string; proto: TraceProto; sport: number; answer: string; captures: NamespaceCapture[]; tablesLeft: string[]; monitorsLeft: string[] }[];
 }
 
@@ -106,6 +107,13 @@ for (const mode of ['iptables', 'nftables'] as const) {
         `${name}: the reply is traced back to the client, from the Service address`,
       );
     }
+
+    t.same(run.routes.forward, { type: 'unicast', dst: '10.1.0.2', dev: 'r1' }, 'ip route get: the router forwards to the endpoint on r1');
+    t.same(
+      run.routes.none,
+      { type: 'unreachable', dst: '10.0.0.2', error: 'No route to host' },
+      'ip route get: the server does not forward, so a packet from it arriving on s0 has no route',
+    );
 
     const dropped = result('tcp-dropped');
     t.equal(probe('tcp-dropped').answer, 'failed: timed out');
