@@ -13,8 +13,14 @@ export const TRACE_TABLE = 'knetlab-trace';
  * forwarding and VXLAN (inner header) keep. 0x2d is no standard code point: nothing here acts on it.
  */
 export const TRACE_DSCP = '0x2d';
-/** The conntrack label bit set on the probe's connections: replies (which carry no DSCP) are traced by it. */
-export const TRACE_LABEL = 127;
+/**
+ * The conntrack label bit set on the probe's connections: replies (which carry no DSCP) are traced by
+ * it. Labels outlive the trace on the entries; a bit per source port keeps a later probe (another
+ * port) from tracing an earlier one's connections that are still there.
+ */
+export function traceLabel(probe: ProbeKey): number {
+  return 64 + (probe.sport % 64);
+}
 /** Packets to this address are traced too: sent by knetlab itself to know that a monitor listens and has printed all before. */
 export const TRACE_MARKER_ADDRESS = '127.0.0.127';
 
@@ -34,7 +40,8 @@ export function traceRuleset(probe: ProbeKey): string {
     `    ip dscp ${TRACE_DSCP} meta nftrace set 1`,
     `    meta l4proto ${probe.proto} th dport ${probe.sport} meta nftrace set 1`,
   ];
-  const afterConntrack = [`    ip dscp ${TRACE_DSCP} ct label set ${TRACE_LABEL}`, `    ct label ${TRACE_LABEL} meta nftrace set 1`];
+  const label = traceLabel(probe);
+  const afterConntrack = [`    ip dscp ${TRACE_DSCP} ct label set ${label}`, `    ct label ${label} meta nftrace set 1`];
   const chain = (name: string, hook: string, priority: string, rules: string[]) =>
     [`  chain ${name} {`, `    type filter hook ${hook} priority ${priority}; policy accept;`, ...rules, '  }'].join('\n');
   return `${[

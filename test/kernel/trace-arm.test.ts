@@ -34,7 +34,7 @@ function fakes(deaf: string[] = []) {
   return { runner, startMonitor, stopped };
 }
 
-t.test('the ruleset marks only the probe: its source port, the DSCP mark it then carries, its connections, the marker', async (t) => {
+t.test('the ruleset marks only the probe: its source port, the DSCP mark it then carries, its connections (a label bit of its port), the marker', async (t) => {
   t.equal(
     traceRuleset({ proto: 'udp', sport: 40002 }),
     `table inet knetlab-trace {
@@ -53,13 +53,13 @@ t.test('the ruleset marks only the probe: its source port, the DSCP mark it then
   }
   chain pre-ct {
     type filter hook prerouting priority -199; policy accept;
-    ip dscp 0x2d ct label set 127
-    ct label 127 meta nftrace set 1
+    ip dscp 0x2d ct label set 66
+    ct label 66 meta nftrace set 1
   }
   chain out-ct {
     type filter hook output priority -199; policy accept;
-    ip dscp 0x2d ct label set 127
-    ct label 127 meta nftrace set 1
+    ip dscp 0x2d ct label set 66
+    ct label 66 meta nftrace set 1
   }
 }
 `,

@@ -141,3 +141,37 @@ for (const mode of ['iptables', 'nftables']) {
     });
   }
 }
+
+// A real capture of a knetlab scenario (scenarios/nodeport-cluster-policy.yaml held with `knetlab up`):
+// curl from host/client to the NodePort on node-2, which has no pod; the pod is on node-1.
+t.test('NodePort via another node: DNAT and masquerade on node-2, across flannel VXLAN to the pod on node-1', async (t) => {
+  const f = JSON.parse(readFileSync('test/trace/fixtures/nodeport-cluster-via-node-2.json', 'utf8')) as {
+    probe: { proto: TraceProto; sport: number };
+    captures: NamespaceCapture[];
+  };
+  const r = traceResult(f.probe, f.captures);
+  t.same(r.path, ['client', 'node-2', 'node-1', 'nginx-1.default'], 'the nodes and the pod crossed, in order');
+  t.same(r.dnat, { netns: 'node-2', from: '192.168.8.202:20651', to: '172.20.0.3:80' }, 'DNATed on node-2 to the pod');
+  t.match(r.snat, { netns: 'node-2', from: '192.168.8.200:40010', to: /^172\.20\.1\.0:\d+$/ }, "masqueraded to node-2's flannel.1 address");
+  t.notOk(r.dropped);
+  const node2 = r.namespaces.find((n) => n.netns === 'node-2')!;
+  t.same(chainsOf(node2.passes.find(isOutbound)!).slice(0, 8), [
+    'nat/PREROUTING',
+    'nat/KUBE-SERVICES',
+    'nat/KUBE-NODEPORTS',
+    'nat/KUBE-EXT-2CMXP7HKUVJN7L6M',
+    'nat/KUBE-MARK-MASQ',
+    'nat/KUBE-EXT-2CMXP7HKUVJN7L6M',
+    'nat/KUBE-SVC-2CMXP7HKUVJN7L6M',
+    'nat/KUBE-SEP-6GO5CM43A6CZXTY2',
+  ]);
+  const node1 = r.namespaces.find((n) => n.netns === 'node-1')!;
+  t.match(node1.passes.find(isOutbound)!.packet, { iif: 'flannel.1', dst: '172.20.0.3', dport: 80 }, 'node-1 sees it come out of flannel.1');
+  t.same(node1.nat, {}, 'no NAT on node-1');
+  t.match(
+    r.namespaces.find((n) => n.netns === 'nginx-1.default')!.conntrack,
+    { orig: { src: '172.20.1.0', dst: '172.20.0.3', dport: 80 }, flags: ['ASSURED'] },
+    'the pod sees node-2’s flannel.1 address',
+  );
+  t.same(r.namespaces.find((n) => n.netns === 'node-3')!.passes, [], 'node-3 saw nothing of it');
+});
