@@ -175,3 +175,37 @@ t.test('NodePort via another node: DNAT and masquerade on node-2, across flannel
   );
   t.same(r.namespaces.find((n) => n.netns === 'node-3')!.passes, [], 'node-3 saw nothing of it');
 });
+
+// Real captures of Local policy: the client sends to node-2's NodePort, node-2 has no local endpoint.
+for (const mode of ['iptables', 'nftables'] as const) {
+  t.test(`${mode}: Local policy, a node without a local endpoint drops the NodePort request, and the trace names the rule`, async (t) => {
+    const f = JSON.parse(readFileSync(`test/trace/fixtures/nodeport-local-dropped-${mode}.json`, 'utf8')) as {
+      probe: { proto: TraceProto; sport: number };
+      captures: NamespaceCapture[];
+    };
+    const r = traceResult(f.probe, f.captures);
+    t.same(r.path, ['client', 'node-2'], 'it gets no further than node-2');
+    t.notOk(r.dnat, 'not DNATed');
+    t.notOk(r.snat, 'not masqueraded');
+    if (mode === 'iptables') {
+      t.match(r.dropped, {
+        netns: 'node-2',
+        table: 'filter',
+        chain: 'KUBE-EXTERNAL-SERVICES',
+        verdict: 'drop',
+        rule: '-4 -t filter -A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "default/nginx has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 20651 -j DROP',
+      });
+    } else {
+      t.match(r.dropped, {
+        netns: 'node-2',
+        family: 'ip',
+        table: 'kube-proxy',
+        chain: 'nodeport-endpoints-check',
+        verdict: 'drop',
+        rule: 'ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports',
+      });
+    }
+    t.same(r.namespaces.find((n) => n.netns === 'node-1')!.passes, [], 'node-1 saw nothing of it');
+    t.match(r.namespaces.find((n) => n.netns === 'client')!.conntrack, { state: 'SYN_SENT', flags: ['UNREPLIED'] }, "the client's connection never answered");
+  });
+}
