@@ -83,14 +83,19 @@ export const startMonitorProcess: StartMonitor = (argv) => {
   child.stderr?.on('data', (c: string) => {
     stderr += c;
   });
+  let stopping = false;
+  // A monitor that could not start or ended by itself says why in what stop() returns.
   const done = child.then(
-    () => undefined,
+    (r) => {
+      if (!stopping && r.failed) stderr += `${stderr ? '\n' : ''}${r.shortMessage}`;
+    },
     () => undefined,
   );
   return {
     output: () => stdout,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
+        stopping = true;
         child.kill('SIGTERM');
         const killed = await Promise.race([done.then(() => true), sleep(MONITOR_STOP_MS).then(() => false)]);
         if (!killed) {
@@ -166,7 +171,7 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
       if (disarmed) throw new KnetlabError('EINTERNAL', 'trace disarmed twice');
       disarmed = true;
       // A second marker: once printed, everything the probe caused before it is printed too.
-      const flushed = await Promise.allSettled(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, 2, readyMs)));
+      const flushed = await Promise.allSettled(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, markersIn(monitors.get(ns)!.output()) + 1, readyMs)));
       const conntrack = new Map<string, string>();
       for (const ns of opts.namespaces) {
         const r = await runner.run(inNetns(ns, ['conntrack', '-L', '-p', opts.probe.proto]), { reject: false, timeoutMs: COMMAND_MS });
@@ -183,14 +188,17 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
 /** Sends marker pings until the monitor has printed `count` of them (bounded: a monitor that prints nothing is an error). */
 async function awaitMarker(runner: Runner, netns: string, monitor: MonitorProcess, count: number, readyMs: number): Promise<void> {
   const deadline = Date.now() + readyMs;
+  let pingError = '';
   while (Date.now() < deadline) {
     if (markersIn(monitor.output()) >= count) return;
-    await runner.run(inNetns(netns, ['ping', '-n', '-q', '-c', '1', '-W', '0.2', TRACE_MARKER_ADDRESS]), { reject: false, timeoutMs: COMMAND_MS });
+    const r = await runner.run(inNetns(netns, ['ping', '-n', '-q', '-c', '1', '-W', '0.2', TRACE_MARKER_ADDRESS]), { reject: false, timeoutMs: COMMAND_MS });
+    pingError = r.exitCode === 0 ? '' : r.stderr.trim() || `exit ${r.exitCode}`;
     if (markersIn(monitor.output()) >= count) return;
     await sleep(50);
   }
   const { stderr } = await monitor.stop();
-  throw new KnetlabError('ECOMMAND', `the trace monitor in ${netns} printed no marker packet in ${readyMs / 1000} s${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+  const why = [stderr.trim() && `monitor: ${stderr.trim()}`, pingError && `marker ping to ${TRACE_MARKER_ADDRESS} (needs lo up): ${pingError}`].filter(Boolean).join('; ');
+  throw new KnetlabError('ECOMMAND', `the trace monitor in ${netns} printed no marker packet in ${readyMs / 1000} s${why ? `: ${why}` : ''}`);
 }
 
 /** How many marker packets a monitor has printed: each sets nftrace once, in knetlab's out-raw chain, by the marker rule. */

@@ -15,9 +15,10 @@ function fakes(deaf: string[] = []) {
   const stopped: string[] = [];
   const runner = new RecordingRunner((argv) => {
     const ns = argv[3]!;
-    if (argv.includes('ping') && !deaf.includes(ns)) out.set(ns, (out.get(ns) ?? '') + MARKER(`m${ns}`));
+    if (argv.includes('ping') && !deaf.includes(ns) && ns !== 'lo-down') out.set(ns, (out.get(ns) ?? '') + MARKER(`m${ns}`));
     if (argv.includes('conntrack'))
       return { stdout: `tcp      6 119 SYN_SENT src=10.0.0.2 dst=10.0.0.3 sport=40001 dport=80 [UNREPLIED] src=10.0.0.3 dst=10.0.0.2 sport=80 dport=40001 mark=0 use=1\n` };
+    if (argv.includes('ping') && ns === 'lo-down') return { exitCode: 2, stderr: 'ping: connect: Network is unreachable\n' };
     if (argv.includes('nft') && argv.includes('-f') && ns === 'broken') return { exitCode: 1, stderr: 'Error: Could not process rule: Operation not supported' };
     return {};
   });
@@ -118,6 +119,23 @@ t.test('a monitor that shows nothing fails arming, bounded, naming the namespace
     runner.calls.map((c) => c.argv.join(' ')).filter((c) => c.includes('delete table')),
     ['ip netns exec a nft delete table inet knetlab-trace', 'ip netns exec b nft delete table inet knetlab-trace'],
   );
+});
+
+t.test('a namespace whose marker ping fails says so', async (t) => {
+  const { runner, startMonitor } = fakes();
+  await t.rejects(armTrace(runner, { namespaces: ['lo-down'], probe: { proto: 'udp', sport: 1 }, monitor: 'nft', startMonitor, readyTimeoutMs: 200 }), {
+    message: 'the trace monitor in lo-down printed no marker packet in 0.2 s: marker ping to 127.0.0.127 (needs lo up): ping: connect: Network is unreachable',
+  });
+});
+
+t.test('disarm waits for a marker sent after the probe, however many the monitor printed before', async (t) => {
+  const { runner, startMonitor } = fakes();
+  const trace = await armTrace(runner, { namespaces: ['a'], probe: { proto: 'tcp', sport: 1 }, monitor: 'xtables', startMonitor });
+  await runner.run(['ip', 'netns', 'exec', 'a', 'ping', 'again']); // a second marker printed while armed
+  runner.calls.length = 0;
+  const [capture] = await trace.disarm();
+  t.equal(runner.calls.filter((c) => c.argv.includes('ping')).length, 1, 'one more marker ping');
+  t.equal(markersIn(capture!.trace), 3);
 });
 
 t.test('a table the kernel refuses: the error, and the tables made before it removed', async (t) => {
