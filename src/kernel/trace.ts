@@ -30,16 +30,26 @@ const COMMAND_MS = 10_000;
 
 /**
  * The table that marks one probe's packets for tracing, in every namespace armed: before conntrack
- * (raw - 1) a packet from the probe's source port gets the DSCP mark and every marked packet or one
- * to the probe's port is traced; after conntrack (-199) a marked packet labels its connection and
- * every packet of a labelled connection (the replies, ICMP errors) is traced.
+ * (raw - 1) a packet from the probe's source port (an ICMP echo request of its identifier) gets the
+ * DSCP mark and every marked packet or one to the probe's port (an echo reply) is traced; after
+ * conntrack (-199) a marked packet labels its connection and every packet of a labelled connection
+ * (the replies, ICMP errors) is traced. Where a marked packet is delivered (input) the mark is taken
+ * off again: the receiver sees the packet as sent, and an echo reply, which copies the request's
+ * DSCP, does not pass for the probe's way out.
  */
 export function traceRuleset(probe: ProbeKey): string {
-  const first = [
-    `    meta l4proto ${probe.proto} th sport ${probe.sport} ip dscp set ${TRACE_DSCP}`,
-    `    ip dscp ${TRACE_DSCP} meta nftrace set 1`,
-    `    meta l4proto ${probe.proto} th dport ${probe.sport} meta nftrace set 1`,
-  ];
+  const first =
+    probe.proto === 'icmp'
+      ? [
+          `    icmp type echo-request icmp id ${probe.sport} ip dscp set ${TRACE_DSCP}`,
+          `    ip dscp ${TRACE_DSCP} meta nftrace set 1`,
+          `    icmp type echo-reply icmp id ${probe.sport} meta nftrace set 1`,
+        ]
+      : [
+          `    meta l4proto ${probe.proto} th sport ${probe.sport} ip dscp set ${TRACE_DSCP}`,
+          `    ip dscp ${TRACE_DSCP} meta nftrace set 1`,
+          `    meta l4proto ${probe.proto} th dport ${probe.sport} meta nftrace set 1`,
+        ];
   const label = traceLabel(probe);
   const afterConntrack = [`    ip dscp ${TRACE_DSCP} ct label set ${label}`, `    ct label ${label} meta nftrace set 1`];
   const chain = (name: string, hook: string, priority: string, rules: string[]) =>
@@ -50,6 +60,7 @@ export function traceRuleset(probe: ProbeKey): string {
     chain('out-raw', 'output', 'raw - 1', [...first, `    ip daddr ${TRACE_MARKER_ADDRESS} meta nftrace set 1`]),
     chain('pre-ct', 'prerouting', '-199', afterConntrack),
     chain('out-ct', 'output', '-199', afterConntrack),
+    chain('in-unmark', 'input', '400', [`    ip dscp ${TRACE_DSCP} ip dscp set cs0`]),
     '}',
   ].join('\n')}\n`;
 }

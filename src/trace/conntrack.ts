@@ -16,7 +16,7 @@ export function parseConntrack(text: string): ConntrackEntry[] {
       if (kv) {
         const [, k, v] = kv as unknown as [string, string, string];
         if (k === 'src') tuples.push({});
-        if (['src', 'dst', 'sport', 'dport'].includes(k)) tuples.at(-1)![k] = v;
+        if (['src', 'dst', 'sport', 'dport', 'id'].includes(k) && tuples.length) tuples.at(-1)![k] = v;
         else if (k === 'mark') mark = Number(v);
       } else if (/^\[.*\]$/.test(tok)) flags.push(tok.slice(1, -1));
       else if (i === 0 && /^\d+$/.test(tok)) timeout = Number(tok);
@@ -28,6 +28,7 @@ export function parseConntrack(text: string): ConntrackEntry[] {
       dst: t.dst ?? '',
       ...(t.sport ? { sport: Number(t.sport) } : {}),
       ...(t.dport ? { dport: Number(t.dport) } : {}),
+      ...(t.id ? { id: Number(t.id) } : {}),
     });
     out.push({
       proto: tokens[0]!,

@@ -151,6 +151,7 @@ function nftPacket(text: string): TracePacket {
     mark: mark && Number(mark) !== 0 ? `0x${Number(mark).toString(16)}` : undefined,
     tcpFlags: flagText === undefined ? undefined : tcpFlags(flagText),
     icmpType: get(/\bicmp type (\S+)/),
+    icmpId: num(/\bicmp id (\d+)/),
   });
 }
 

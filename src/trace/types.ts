@@ -1,10 +1,11 @@
-/** The transport protocols a traced probe can use: it is told apart by its source port. */
-export const traceProtos = ['tcp', 'udp'] as const;
+/** The protocols a traced probe can use: it is told apart by its source port (ICMP: its echo identifier, `ping -e`). */
+export const traceProtos = ['tcp', 'udp', 'icmp'] as const;
 export type TraceProto = (typeof traceProtos)[number];
 
 /** One probe, as the tracer recognises its packets: protocol and the source port it sends from. */
 export interface ProbeKey {
   proto: TraceProto;
+  /** The source port; for icmp the echo identifier (`ping -e ID`). */
   sport: number;
 }
 
@@ -32,8 +33,10 @@ export interface TracePacket {
   mark?: string;
   /** TCP flags as printed, lower case (syn, ack, ...). */
   tcpFlags?: string[];
-  /** The ICMP type, e.g. destination-unreachable. */
+  /** The ICMP type, e.g. destination-unreachable (nft only: xtables-monitor prints no ICMP header). */
   icmpType?: string;
+  /** The ICMP echo identifier (nft only). */
+  icmpId?: number;
 }
 
 /** How a rule or a chain's policy let the packet go on. */
@@ -78,6 +81,8 @@ export interface Endpoint {
   dst: string;
   sport?: number;
   dport?: number;
+  /** ICMP: the echo identifier. */
+  id?: number;
 }
 
 /** One conntrack entry, as `conntrack -L` prints it. */

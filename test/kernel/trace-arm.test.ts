@@ -62,8 +62,17 @@ t.test('the ruleset marks only the probe: its source port, the DSCP mark it then
     ip dscp 0x2d ct label set 66
     ct label 66 meta nftrace set 1
   }
+  chain in-unmark {
+    type filter hook input priority 400; policy accept;
+    ip dscp 0x2d ip dscp set cs0
+  }
 }
 `,
+  );
+  t.match(
+    traceRuleset({ proto: 'icmp', sport: 4242 }),
+    /pre-raw \{\n.*\n {4}icmp type echo-request icmp id 4242 ip dscp set 0x2d\n {4}ip dscp 0x2d meta nftrace set 1\n {4}icmp type echo-reply icmp id 4242 meta nftrace set 1\n/,
+    'ICMP: the echo identifier',
   );
   t.same(monitorCommand('node-1', 'xtables'), ['ip', 'netns', 'exec', 'node-1', 'xtables-monitor', '--trace']);
   t.same(monitorCommand('node-1', 'nft'), ['ip', 'netns', 'exec', 'node-1', 'nft', '-a', 'monitor', 'trace']);

@@ -168,13 +168,18 @@ const probes = [
   { name: 'udp-dnat-masquerade', proto: 'udp', ip: dns.ip, port: dns.port, sport: 40002 },
   { name: 'tcp-dropped', proto: 'tcp', ip: '172.30.0.43', port: 80, sport: 40003 },
   { name: 'tcp-rejected', proto: 'tcp', ip: '172.30.0.44', port: 80, sport: 40004 },
+  // ICMP is told by its echo identifier: a ping routed through r to s, no NAT.
+  { name: 'icmp-routed', proto: 'icmp', ip: '10.1.0.2', sport: 4242 },
 ];
 const monitor = mode === 'iptables' ? 'xtables' : 'nft';
 const out = { mode, probes: [] };
 for (const p of probes) {
   const namespaces = ['c', 'r', 's'];
   const trace = await armTrace(execaRunner, { namespaces, probe: { proto: p.proto, sport: p.sport }, monitor });
-  const answer = (await execaRunner.run(inNetns('c', ['python3', '-c', probeScript, p.proto, p.ip, String(p.port), String(p.sport)]), { reject: false })).stdout.trim();
+  const argv =
+    p.proto === 'icmp' ? ['ping', '-n', '-q', '-c', '1', '-W', '1', '-e', String(p.sport), p.ip] : ['python3', '-c', probeScript, p.proto, p.ip, String(p.port), String(p.sport)];
+  const said = (await execaRunner.run(inNetns('c', argv), { reject: false })).stdout.trim();
+  const answer = p.proto === 'icmp' ? (/(\d+) received/.exec(said)?.[0] ?? said) : said;
   const captures = await trace.disarm();
   const tablesLeft = namespaces.filter((ns) => run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'tables']).includes(TRACE_TABLE));
   const monitorsLeft = readdirSync('/proc')

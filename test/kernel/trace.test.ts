@@ -123,6 +123,13 @@ for (const mode of ['iptables', 'nftables'] as const) {
       verdict: 'drop',
       ...(mode === 'iptables' ? { chain: 'KUBE-EXTERNAL-SERVICES', rule: /--comment "ns2\/local:http has no local endpoints".*-j DROP$/ } : { chain: 'service-endpoints-check' }),
     });
+    const icmp = result('icmp-routed');
+    t.equal(probe('icmp-routed').answer, '1 received', 'the ping was answered');
+    t.same(icmp.path, ['c', 'r', 's'], 'ICMP: traced by its echo identifier through r to s');
+    t.ok(
+      icmp.namespaces.find((n) => n.netns === 'c')!.passes.some((p) => !isOutbound(p) && p.packet.src === '10.1.0.2'),
+      'ICMP: the echo reply traced back',
+    );
     const rejected = result('tcp-rejected');
     t.match(probe('tcp-rejected').answer, /Connection refused/);
     t.match(rejected.dropped, {

@@ -124,6 +124,17 @@ for (const mode of ['iptables', 'nftables']) {
     // A packet dropped before conntrack confirms its entry leaves none on the router; the client's stays unreplied.
     t.notOk(dropped.namespaces.find((n) => n.netns === 'r')!.conntrack);
     t.match(dropped.namespaces.find((n) => n.netns === 'c')!.conntrack, { state: 'SYN_SENT', flags: ['UNREPLIED'] });
+    const icmp = result('icmp-routed');
+    t.same(icmp.path, ['c', 'r', 's'], 'ICMP: the ping routed through r to s');
+    t.notOk(icmp.dnat);
+    t.notOk(icmp.snat);
+    t.match(icmp.namespaces.find((n) => n.netns === 's')!.conntrack, { proto: 'icmp', orig: { src: '10.0.0.2', dst: '10.1.0.2', id: 4242 }, reply: { id: 4242 } });
+    const echoBack = icmp.namespaces.find((n) => n.netns === 'c')!.passes.filter((p) => !isOutbound(p));
+    t.ok(
+      echoBack.some((p) => p.packet.src === '10.1.0.2'),
+      'ICMP: the echo reply traced back to c (its DSCP is not the probe mark)',
+    );
+    if (mode === 'nftables') t.match(echoBack[0]!.packet, { proto: 'icmp', icmpType: 'echo-reply', icmpId: 4242 });
     const rejected = result('tcp-rejected');
     t.match(rejected.dropped, { netns: 'r', verdict: 'reject', rule: mode === 'iptables' ? /has no endpoints.*-j REJECT/ : /^reject$/ });
   });
