@@ -25,6 +25,8 @@ export type Feature =
   | 'physdev'
   | 'ipset'
   | 'xt_ipvs'
+  /** What `knetlab trace` needs (kernel/trace.ts): nftrace, DSCP rewriting, conntrack labels. */
+  | 'nftrace'
   /** An IPVS scheduler: ip_vs_rr, ip_vs_sh, ... */
   | `ip_vs_${string}`;
 
@@ -98,6 +100,11 @@ const checks: Record<Exclude<Feature, `ip_vs_${string}`> | 'ip_vs', Check> = {
   },
   netem: { argv: ['tc', '-n', PROBE_NS, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], module: 'sch_netem' },
   conntrack: { argv: inNetns(PROBE_NS, ['conntrack', '-L']), module: 'nf_conntrack_netlink' },
+  nftrace: {
+    argv: inNetns(PROBE_NS, ['nft', '-f', '-']),
+    input: 'table inet knetlab-probe-trace {\n chain c {\n type filter hook prerouting priority -199;\n ip dscp 0x2d ct label set 127\n ct label 127 meta nftrace set 1\n }\n}\n',
+    module: 'nf_tables, nft_ct (conntrack labels)',
+  },
   physdev: {
     argv: inNetns(PROBE_NS, ['iptables-restore']),
     input: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m physdev --physdev-is-bridged -j RETURN\nCOMMIT\n',
