@@ -504,7 +504,7 @@ function renderDoc() {
             if (!skipped || !addresses[network]) return '(not run)';
             const c = { network, policy, from, via };
             const e = expectedSource(c, proxyMode);
-            return `${expectedText(addresses[network], c, e)} (model; not run on this kernel) <sup>${e.because.map((b) => Object.values(because).indexOf(b) + 1).join(',')}</sup>`;
+            return `${expectedText(addresses[network], c, e)} (model) <sup>${e.because.map((b) => Object.values(because).indexOf(b) + 1).join(',')}</sup>`;
           }
           const refs = `<sup>${r.rules.join(',')}</sup>`;
           return r.agree ? `${r.seen} ✓ ${refs}` : `✗ model: ${r.expected}; kernel: ${r.seen} ${refs}`;
