@@ -14,6 +14,7 @@ import { proxyModes } from '../proxy/modes.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
+import type { TraceFlags } from './trace.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 import { formatDuration, parseDuration } from '../scenario/duration.js';
 import { resolveAllowPaths } from '../scenario/input-file.js';
@@ -332,6 +333,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('-s, --scenario <name>', 'which held scenario, when several are')
     .action(async (place: string, flags: { scenario?: string }) => {
       status = await execInHeld(place, ['env', `PS1=[knetlab ${place}] \\w\\$ `, process.env.SHELL?.endsWith('bash') ? process.env.SHELL : 'bash', '--norc', '-i'], flags.scenario);
+    });
+  program
+    .command('trace')
+    .description('send one probe in the held scenario and show its path through the kernel: every namespace, chain and rule, where it was NATed or dropped')
+    .argument('<from>', 'where the probe starts: host/NAME, node/NAME, pod/NAME[.NS], deployment/NAME[.NS]')
+    .argument('<to>', 'where it goes, as steps name it: service/NAME[:PORT], nodeport/NAME@NODE, pod/NAME:PORT, IP:PORT, ...')
+    .option('-k, --kind <kind>', 'the probe: http, tcp, udp or ping', 'http')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .option('-s, --scenario <name>', 'which held scenario, when several are')
+    .option('--timeout <seconds>', 'how long the probe waits for its answer', '2')
+    .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
+    .action(async (from: string, to: string, flags: TraceFlags & { allowPath: string[] }) => {
+      const { traceCommand } = await import('./trace.js'); // loaded when used: validate and plan load no process-running code
+      status = await traceCommand(from, to, flags, await validationOptions({ allowPath: flags.allowPath }));
     });
   program
     .command('down')

@@ -35,6 +35,7 @@ function stepCase(s: StepResult): Case {
   const c: Case = { name: s.name, timeMs: s.durationMs };
   if (s.status === 'failed') {
     const lines = [`expected: ${s.expected}`, `seen: ${s.seen}`];
+    for (const line of s.trace ?? []) lines.push(`why: ${line}`);
     if (s.diagnostics) lines.push(`diagnostics: ${s.diagnostics}`);
     c.failure = { message: `expected ${s.expected}; seen ${s.seen}`, body: lines.join('\n') };
   } else if (s.status === 'skipped') {

@@ -52,6 +52,7 @@ export function stepLines(s: StepResult, paint: Paint): string[] {
     const indent = '      ';
     lines.push(...labelled(indent, 'expected:    ', s.expected, paint));
     lines.push(...labelled(indent, 'seen:        ', s.seen, paint, 'red'));
+    for (const line of s.trace ?? []) lines.push(`${indent}${paint('dim', 'why: ')}${line}`);
     if (s.diagnostics) lines.push(`${indent}${paint('dim', 'diagnostics: ')}${s.diagnostics}`);
   }
   return lines;

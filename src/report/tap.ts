@@ -28,7 +28,10 @@ function stepLines(step: StepResult, n: number): string[] {
   const indent = '    ';
   if (step.status === 'skipped') return [indent + skipPoint(n, step.name, step.seen || 'not run')];
   if (step.status === 'passed') return [`${indent}ok ${n} - ${description(step.name)}`];
-  return [`${indent}not ok ${n} - ${description(step.name)}`, ...yamlBlock(indent, { expected: step.expected, seen: step.seen, diagnostics: step.diagnostics ?? null })];
+  return [
+    `${indent}not ok ${n} - ${description(step.name)}`,
+    ...yamlBlock(indent, { expected: step.expected, seen: step.seen, ...(step.trace ? { trace: step.trace } : {}), diagnostics: step.diagnostics ?? null }),
+  ];
 }
 
 /**

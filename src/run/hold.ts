@@ -158,10 +158,15 @@ export function placeNetns(h: Held, name: string): string {
   throw new KnetlabError('EUSAGE', `${h.name} has no ${name}${near ? `; did you mean ${near}?` : ''} (it has ${keys.join(', ')})`);
 }
 
-/** argv that runs a command inside the held scenario's sandbox (its mounts, /run/netns, processes), in no namespace of its own yet. */
-export function intoSandbox(h: Held, argv: readonly string[]): string[] {
+/**
+ * argv that runs a command inside the held scenario's sandbox (its mounts, /run/netns, processes),
+ * in no namespace of its own yet. `pid: false` leaves the process in ours: nsenter then execs the
+ * command itself instead of forking it, so a signal to it reaches the command (a trace monitor).
+ */
+export function intoSandbox(h: Held, argv: readonly string[], opts: { pid?: boolean } = {}): string[] {
   if (!h.sandbox) throw new KnetlabError('EUSAGE', `${h.name} is still being built`);
-  return ['nsenter', '--target', String(h.sandbox.pid), ...(h.rootless ? ['--user', '--preserve-credentials'] : []), '--mount', '--net', '--pid', '--', ...argv];
+  const pid = opts.pid === false ? [] : ['--pid'];
+  return ['nsenter', '--target', String(h.sandbox.pid), ...(h.rootless ? ['--user', '--preserve-credentials'] : []), '--mount', '--net', ...pid, '--', ...argv];
 }
 
 /** argv that runs a command in a place of a held scenario: into the sandbox, then into the namespace. */

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { podListenPorts } from '../cluster/service-endpoints.js';
 import type { Model, Pod } from '../cluster/types.js';
@@ -16,6 +17,8 @@ import { renderDnsZone } from '../dataplane/dns-records.js';
 import type { Judged } from '../steps/judge.js';
 import { kindOf, stepName } from '../steps/kinds/index.js';
 import type { AnsweredBy } from '../steps/run.js';
+import { namerFor, traceProbe, traceRequestOf } from '../steps/trace-probe.js';
+import { renderTrace, traceSummary } from '../trace/report.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
@@ -310,6 +313,7 @@ async function runOneStep(
     judged = { passed: false, expected: 'the step can run', seen: err.message, tries: [] };
   }
   let diagnostics: string | null = null;
+  let trace: string[] | undefined;
   if (!judged.passed) {
     const model = live.model;
     const namespaces = [LAN_NETNS, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...podsWithNetns(model).map(podNetns)];
@@ -321,6 +325,7 @@ async function runOneStep(
       echoLog: live.echoLog,
       logsFrom: SCRATCH,
     });
+    trace = await explainFailure(live, step, diagnostics);
   }
   return {
     ...base,
@@ -331,7 +336,27 @@ async function runOneStep(
     durationMs: Math.round(performance.now() - t0),
     tries: judged.tries,
     skip: null,
+    ...(trace ? { trace } : {}),
   };
+}
+
+/**
+ * A failed probe step traces one more try through the kernel: the few lines that say where it was
+ * NATed or dropped go in the report, the whole trace (text and JSON) in its diagnostics folder.
+ */
+async function explainFailure(live: Live, step: Step, dir: string): Promise<string[] | undefined> {
+  const req = traceRequestOf(step);
+  if (!req) return undefined;
+  try {
+    const report = await traceProbe(live.runner, live.model, req);
+    const namer = namerFor(live.model);
+    await writeFile(join(dir, 'trace.txt'), `${renderTrace(report, namer).join('\n')}\n`);
+    await writeFile(join(dir, 'trace.json'), `${JSON.stringify(report, null, 2)}\n`);
+    return [`a traced try: ${traceSummary(report, namer)[0]}`, ...traceSummary(report, namer).slice(1)];
+  } catch (err) {
+    if (!(err instanceof KnetlabError) || err.code === 'EINTERNAL') throw err;
+    return [`not traced: ${err.message}`];
+  }
 }
 
 /** After an action: pods made and removed, kube-proxy, policies and ingress brought to the next model. */

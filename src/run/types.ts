@@ -56,6 +56,8 @@ export interface StepResult {
   skip: StepSkip | null;
   /** The kube-proxy mode whose `expectIn` judged it (its name ends in `[expectIn.MODE]`), or null. */
   variant: ProxyMode | null;
+  /** A failed probe step's traced try: where it was NATed or dropped (the whole trace is in its diagnostics). */
+  trace?: string[];
 }
 
 export interface PhaseTiming {

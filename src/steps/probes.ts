@@ -43,7 +43,12 @@ export function classifyCurl(exitCode: number, message: string): FailKind {
  * `count` HTTP requests with real curl inside the source namespace, one process for all of them;
  * `Connection: close` makes each a new connection, so each is load-balanced anew.
  */
-export async function httpProbe(runner: Runner, netns: string, url: string, opts: { headers: Record<string, string>; count: number; timeoutMs: number }): Promise<Try[]> {
+export async function httpProbe(
+  runner: Runner,
+  netns: string,
+  url: string,
+  opts: { headers: Record<string, string>; count: number; timeoutMs: number; sourcePort?: number },
+): Promise<Try[]> {
   const headers = Object.entries({ Connection: 'close', ...opts.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   // -v with --stderr -: curl 7.88 says only "Couldn't connect to server" in %{errormsg}; the
   // verbose line "connect to ... failed: Connection refused" (or "No route to host") tells which.
@@ -56,6 +61,7 @@ export async function httpProbe(runner: Runner, netns: string, url: string, opts
     '-',
     '--max-time',
     (opts.timeoutMs / 1000).toFixed(3),
+    ...(opts.sourcePort ? ['--local-port', String(opts.sourcePort)] : []),
     ...headers,
     '--write-out',
     `\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
@@ -97,7 +103,8 @@ export async function httpProbe(runner: Runner, netns: string, url: string, opts
 }
 
 /** TCP connects: bash's /dev/tcp under timeout; 124 is a timeout, any other failure refused or unreachable by the message. */
-export async function tcpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { count: number; timeoutMs: number }): Promise<Try[]> {
+export async function tcpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { count: number; timeoutMs: number; sourcePort?: number }): Promise<Try[]> {
+  if (opts.sourcePort) return tcpProbeFrom(runner, netns, ip, port, { ...opts, sourcePort: opts.sourcePort });
   const secs = (opts.timeoutMs / 1000).toFixed(3);
   const script = `for i in $(seq ${opts.count}); do err=$(timeout ${secs} bash -c 'exec 3<>/dev/tcp/${ip}/${port}' 2>&1); s=$?; echo "${MARK} $s $(printf %s "$err" | head -c 200 | tr '\\n' ' ')"; done`;
   const r = await runner.run(inNetns(netns, ['bash', '-c', script]), { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
@@ -111,6 +118,32 @@ export async function tcpProbe(runner: Runner, netns: string, ip: string, port: 
       if (s === 0) return { ok: true };
       if (s === 124) return { ok: false, failure: 'timeout' as const, error: 'connect timed out' };
       return { ok: false, failure: /no route|unreachable/i.test(message) ? ('unreachable' as const) : ('refused' as const), error: message || `exit ${s}` };
+    });
+}
+
+/** TCP connects from one source port (a traced probe is told by it); python3 binds it. */
+async function tcpProbeFrom(runner: Runner, netns: string, ip: string, port: number, opts: { count: number; timeoutMs: number; sourcePort: number }): Promise<Try[]> {
+  const script = [
+    'import errno, json, socket, sys',
+    'ip, port, count, timeout, sport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])',
+    'for _ in range(count):',
+    '    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.settimeout(timeout)',
+    '    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("", sport))',
+    '    try: s.connect((ip, port)); print(json.dumps({"ok": True}))',
+    '    except socket.timeout: print(json.dumps({"ok": False, "failure": "timeout", "error": "connect timed out"}))',
+    '    except OSError as e: print(json.dumps({"ok": False, "failure": "refused" if e.errno == errno.ECONNREFUSED else "unreachable", "error": str(e)}))',
+    '    finally: s.close()',
+  ].join('\n');
+  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ip, String(port), String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort)]), {
+    reject: false,
+    timeoutMs: opts.count * opts.timeoutMs + 10_000,
+  });
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const v = JSON.parse(l) as { ok: boolean; failure?: FailKind; error?: string };
+      return v.ok ? { ok: true } : { ok: false, failure: v.failure ?? 'error', ...(v.error ? { error: v.error } : {}) };
     });
 }
 
@@ -157,9 +190,10 @@ export async function pingProbe(
   runner: Runner,
   netns: string,
   ip: string,
-  opts: { count: number; timeoutMs: number; intervalMs: number },
+  opts: { count: number; timeoutMs: number; intervalMs: number; identifier?: number },
 ): Promise<{ sent: number; received: number; output: string }> {
-  const r = await runner.run(inNetns(netns, ['ping', '-n', '-c', String(opts.count), '-i', String(opts.intervalMs / 1000), '-W', (opts.timeoutMs / 1000).toFixed(3), ip]), {
+  const id = opts.identifier ? ['-e', String(opts.identifier)] : [];
+  const r = await runner.run(inNetns(netns, ['ping', '-n', ...id, '-c', String(opts.count), '-i', String(opts.intervalMs / 1000), '-W', (opts.timeoutMs / 1000).toFixed(3), ip]), {
     reject: false,
     timeoutMs: opts.count * (opts.timeoutMs + opts.intervalMs) + 10_000,
   });

@@ -1,0 +1,46 @@
+// `knetlab trace FROM TO`: one probe traced through the held scenario's kernel (knetlab up), its
+// commands and monitors run inside that scenario's sandbox.
+import { KnetlabError } from '../errors.js';
+import { execaRunner, type Runner } from '../kernel/exec.js';
+import { startMonitorProcess, type StartMonitor } from '../kernel/trace.js';
+import { findHeld, intoSandbox, type Held } from '../run/hold.js';
+import { parseSource, parseTarget } from '../scenario/refs.js';
+import { namerFor, traceKinds, traceProbe, type TraceKind } from '../steps/trace-probe.js';
+import { renderTrace } from '../trace/report.js';
+import { loadModel, type ValidateOptions } from '../validate.js';
+
+export interface TraceFlags {
+  kind: string;
+  output: string;
+  scenario?: string;
+  timeout: string;
+}
+
+/** A Runner whose commands run inside the held scenario's sandbox. */
+function heldRunner(h: Held): Runner {
+  return {
+    run: (argv, opts) => execaRunner.run(intoSandbox(h, argv), opts),
+    session: (argv) => execaRunner.session(intoSandbox(h, argv)),
+  };
+}
+
+export async function traceCommand(from: string, to: string, flags: TraceFlags, validation: ValidateOptions): Promise<number> {
+  if (!(traceKinds as readonly string[]).includes(flags.kind)) throw new KnetlabError('EUSAGE', `--kind must be one of ${traceKinds.join(', ')}, got ${flags.kind}`);
+  if (flags.output !== 'text' && flags.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${flags.output}`);
+  const timeoutMs = Number(flags.timeout) * 1000;
+  if (!(timeoutMs >= 100 && timeoutMs <= 60_000)) throw new KnetlabError('EUSAGE', `--timeout must be a number of seconds from 0.1 to 60, got ${flags.timeout}`);
+  const src = parseSource(from);
+  if (!src.ok) throw new KnetlabError('EUSAGE', `expected FROM ${src.reason}, got ${from}`);
+  const dst = parseTarget(to);
+  if (!dst.ok) throw new KnetlabError('EUSAGE', `expected TO ${dst.reason}, got ${to}`);
+  const h = findHeld(flags.scenario);
+  if (!h.sandbox) throw new KnetlabError('EUSAGE', `${h.name} is still being built; try again when \`knetlab up\` says it is up`);
+  // The model as `up` built it from the same file (a held scenario runs no steps).
+  const { model } = await loadModel(h.file, validation);
+  // Not in the sandbox's pid namespace: there nsenter would fork, and stopping it would leave the monitor running.
+  const startMonitor: StartMonitor = (argv) => startMonitorProcess(intoSandbox(h, argv, { pid: false }));
+  const report = await traceProbe(heldRunner(h), model, { kind: flags.kind as TraceKind, from: src.value, to: dst.value, timeoutMs }, { startMonitor });
+  if (flags.output === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`${renderTrace(report, namerFor(model)).join('\n')}\n`);
+  return 0;
+}

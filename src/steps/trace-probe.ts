@@ -1,0 +1,134 @@
+// One probe, traced through the real kernel: tracing armed in the namespaces it may cross, the probe
+// sent from a source port (ping: an echo id) of its own, then what every namespace showed of it.
+import { randomInt } from 'node:crypto';
+import { addressBook, named } from '../cluster/address-book.js';
+import { resolveSource, resolveTarget } from '../cluster/resolve.js';
+import type { Model } from '../cluster/types.js';
+import { machineNetns, podNetns } from '../dataplane/names.js';
+import { KnetlabError } from '../errors.js';
+import type { Runner } from '../kernel/exec.js';
+import { armTrace, type StartMonitor } from '../kernel/trace.js';
+import { formatTarget, type SourceRef, type TargetRef } from '../scenario/refs.js';
+import type { Namer, TraceReport } from '../trace/report.js';
+import { traceResult } from '../trace/result.js';
+import type { ProbeKey } from '../trace/types.js';
+import { httpProbe, pingProbe, tcpProbe, udpProbe, type Try } from './probes.js';
+import { must, placeNetns } from './run.js';
+import type { Step } from '../scenario/steps.js';
+
+export const traceKinds = ['http', 'tcp', 'udp', 'ping'] as const;
+export type TraceKind = (typeof traceKinds)[number];
+
+export interface TraceRequest {
+  kind: TraceKind;
+  from: SourceRef;
+  to: TargetRef;
+  /** How long the probe waits for its answer (default 2 s). */
+  timeoutMs?: number;
+  /** udp: the datagram sent. */
+  data?: string;
+  /** http: the request's headers and path. */
+  headers?: Record<string, string>;
+  path?: string;
+}
+
+/** The probe that traces one try of a step, for the kinds that send one (a failed step explains itself with it). */
+export function traceRequestOf(step: Step): TraceRequest | undefined {
+  switch (step.kind) {
+    case 'http':
+      return { kind: 'http', from: step.from, to: step.to, headers: step.headers, path: step.path, timeoutMs: Math.min(step.timeoutMs, 3000) };
+    case 'tcp':
+      return { kind: 'tcp', from: step.from, to: step.to, timeoutMs: Math.min(step.timeoutMs, 3000) };
+    case 'udp':
+      return { kind: 'udp', from: step.from, to: step.to, data: step.data, timeoutMs: Math.min(step.timeoutMs, 3000) };
+    case 'ping':
+      return { kind: 'ping', from: step.from, to: step.to, timeoutMs: Math.min(step.timeoutMs, 3000) };
+    default:
+      return undefined;
+  }
+}
+
+/** The most namespaces armed at once: a monitor process each. */
+const MAX_ARMED = 64;
+
+/**
+ * Where a probe may go: every node and host, the source, and the pods that can answer (the target
+ * pod, or every pod that is an endpoint of some Service), up to MAX_ARMED.
+ */
+function namespacesToArm(model: Model, source: string, targetIp: string): string[] {
+  const endpointIps = new Set(model.endpointSlices.flatMap((s) => s.endpoints.map((e) => e.ip)));
+  const pods = model.pods.filter((p) => p.ip && !p.hostNetwork && p.phase === 'Running' && (p.ip === targetIp || endpointIps.has(p.ip)));
+  const all = [...new Set([source, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...pods.map(podNetns)])];
+  return all.slice(0, MAX_ARMED);
+}
+
+/** A Namer for a model: addresses by the address book, namespaces by the places scenarios name. */
+export function namerFor(model: Model): Namer {
+  const book = addressBook(model);
+  const places = new Map<string, string>();
+  for (const n of model.nodes) places.set(machineNetns(n.name), `node/${n.name}`);
+  for (const h of model.hosts) places.set(machineNetns(h.name), `host/${h.name}`);
+  for (const p of model.pods) places.set(podNetns(p), `pod/${p.namespace === 'default' ? p.name : `${p.name}.${p.namespace}`}`);
+  return { ip: (ip) => named(book, ip), netns: (ns) => places.get(ns) ?? ns };
+}
+
+const protoOf: Record<TraceKind, ProbeKey['proto']> = { http: 'tcp', tcp: 'tcp', udp: 'udp', ping: 'icmp' };
+
+/** Traces one probe. `startMonitor`: how a monitor process starts (a held scenario's enters its sandbox). */
+export async function traceProbe(runner: Runner, model: Model, req: TraceRequest, opts: { startMonitor?: StartMonitor } = {}): Promise<TraceReport> {
+  const from = must(resolveSource(model, req.from));
+  const to = must(resolveTarget(model, req.to, req.kind === 'ping' ? undefined : req.kind === 'udp' ? 'UDP' : 'TCP'));
+  if (to.hostname) throw new KnetlabError('EUSAGE', `a traced probe needs an address: ${formatTarget(req.to)} is a name resolved in the source; name the Service instead`);
+  const netns = placeNetns(from);
+  const timeoutMs = req.timeoutMs ?? 2000;
+  // Away from the kernel's ephemeral ports (32768-60999), so that no other connection shares it.
+  const probe: ProbeKey = { proto: protoOf[req.kind], sport: req.kind === 'ping' ? randomInt(1, 65536) : randomInt(20000, 30000) };
+  const monitor = model.config.proxyMode === 'nftables' ? 'nft' : 'xtables';
+  const armed = await armTrace(runner, { namespaces: namespacesToArm(model, netns, to.ip), probe, monitor, ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}) });
+  let sent: { answered: boolean; ended: string };
+  try {
+    sent = await send(runner, netns, req, to.ip, to.port, probe.sport, timeoutMs);
+  } catch (error) {
+    await armed.disarm().catch(() => undefined); // the send's failure is the one to report
+    throw error;
+  }
+  const result = traceResult(probe, await armed.disarm());
+  return {
+    kind: req.kind,
+    from: { ref: `${from.kind}/${from.name}`, netns, ip: from.ip },
+    to: { ref: formatTarget(req.to), ip: to.ip, ...(to.port !== undefined ? { port: to.port } : {}), meaning: to.meaning },
+    mode: model.config.proxyMode,
+    sport: probe.sport,
+    ...sent,
+    result,
+  };
+}
+
+async function send(runner: Runner, netns: string, req: TraceRequest, ip: string, port: number | undefined, sport: number, timeoutMs: number) {
+  const one = (t: Try | undefined) => ({
+    answered: Boolean(t?.ok),
+    ended: !t
+      ? 'no result'
+      : t.ok
+        ? t.status
+          ? `HTTP ${t.status}${t.answer ? ` from ${t.answer.server}` : ''}`
+          : t.answer
+            ? `answered by ${t.answer.server}`
+            : req.kind === 'tcp'
+              ? 'connected'
+              : 'answered'
+        : (t.error ?? t.failure ?? 'failed'),
+  });
+  switch (req.kind) {
+    case 'http':
+      return one((await httpProbe(runner, netns, `http://${ip}:${port}${req.path ?? '/'}`, { headers: req.headers ?? {}, count: 1, timeoutMs, sourcePort: sport }))[0]);
+    case 'tcp':
+      return one((await tcpProbe(runner, netns, ip, port!, { count: 1, timeoutMs, sourcePort: sport }))[0]);
+    case 'udp':
+      return one((await udpProbe(runner, netns, ip, port!, { data: req.data ?? 'knetlab trace', count: 1, timeoutMs, sourcePort: sport }))[0]);
+    case 'ping': {
+      const r = await pingProbe(runner, netns, ip, { count: 1, timeoutMs, intervalMs: 200, identifier: sport });
+      return { answered: r.received > 0, ended: r.received > 0 ? 'echo reply' : (r.output.split('\n').find((l) => /unreachable|prohibited|error/i.test(l)) ?? 'no echo reply') };
+    }
+  }
+}

@@ -1,0 +1,171 @@
+// A traced probe as people read it: the path through the namespaces, where it was NATed and by
+// which rule, where it was dropped, every address named. Pure: the probe's result in, lines out.
+import type { ProxyMode } from '../proxy/modes.js';
+import { isOutbound, type TraceResult } from './result.js';
+import type { ConntrackEntry, TraceEvent, TracePacket, TracePass } from './types.js';
+
+/** What `knetlab trace`, `run --trace` and a failed step's trace probe sent, and what the kernel showed of it. */
+export interface TraceReport {
+  /** http and tcp send TCP, udp UDP, ping ICMP. */
+  kind: 'http' | 'tcp' | 'udp' | 'ping';
+  from: { ref: string; netns: string; ip: string };
+  to: { ref: string; ip: string; port?: number; meaning: string };
+  mode: ProxyMode;
+  /** The probe's source port (ping: its echo identifier), by which its packets were told apart. */
+  sport: number;
+  /** The probe got its answer (an HTTP response, a connect, a datagram back, an echo reply). */
+  answered: boolean;
+  /** How the probe ended, in its tool's words (HTTP 200 from pod/web, connection refused, timeout). */
+  ended: string;
+  result: TraceResult;
+}
+
+/** Names for what a trace prints: an address (`10.244.1.0 (node/node-2@flannel.1)`) and a namespace (`node/node-2`). */
+export interface Namer {
+  ip(ip: string): string;
+  netns(netns: string): string;
+}
+
+/** The outcome in one line: delivered and answered, dropped or rejected by which rule where, or no answer. */
+export function outcomeLine(r: TraceReport, n: Namer): string {
+  const d = r.result.dropped;
+  if (d) return `${d.verdict === 'reject' ? 'rejected' : 'dropped'} in ${n.netns(d.netns)} by ${ruleName(d)}${d.rule ? `: ${d.rule}` : ''}`;
+  if (r.answered) return `answered: ${r.ended}`;
+  const last = r.result.path.at(-1);
+  return `no answer (${r.ended}); no traced rule dropped it${last ? `, last seen in ${n.netns(last)}` : ''}`;
+}
+
+/** The few lines that matter, for a failed step's report: the outcome, the path, each NAT. */
+export function traceSummary(r: TraceReport, n: Namer): string[] {
+  const out = [outcomeLine(r, n)];
+  if (r.result.path.length) out.push(`path: ${r.result.path.map((p) => n.netns(p)).join(' > ')}`);
+  if (r.result.dnat)
+    out.push(`DNAT in ${n.netns(r.result.dnat.netns)}: ${hostPort(r.result.dnat.from, n)} -> ${hostPort(r.result.dnat.to, n)}${byRule(r.result, r.result.dnat.netns, 'DNAT')}`);
+  if (r.result.snat)
+    out.push(`SNAT in ${n.netns(r.result.snat.netns)}: ${hostPort(r.result.snat.from, n)} -> ${hostPort(r.result.snat.to, n)}${byRule(r.result, r.result.snat.netns, 'SNAT')}`);
+  if (!r.result.dnat && !r.result.snat) out.push('no NAT on the way');
+  return out;
+}
+
+/** The whole trace: the summary, then every namespace crossed, its packets in and out, the chains each hook went through. */
+export function renderTrace(r: TraceReport, n: Namer): string[] {
+  const to = `${r.to.ref} = ${r.to.port === undefined ? n.ip(r.to.ip) : hostPort(`${r.to.ip}:${r.to.port}`, n)}`;
+  const out = [
+    `trace ${r.kind} ${r.from.ref} (${r.from.ip}) -> ${to} (${r.to.meaning}), kube-proxy in ${r.mode} mode; the probe's ${r.kind === 'ping' ? 'echo id' : 'source port'} ${r.sport}`,
+    ...traceSummary(r, n),
+  ];
+  const inPath = r.result.path;
+  const others = r.result.namespaces.filter((ns) => !inPath.includes(ns.netns) && ns.passes.length).map((ns) => ns.netns);
+  for (const netns of [...inPath, ...others]) {
+    const ns = r.result.namespaces.find((x) => x.netns === netns)!;
+    out.push('', `${n.netns(netns)}${inPath.includes(netns) ? '' : ' (replies only)'}`);
+    // The connection's first packet each way in full; later ones only when a rule did more than let them through.
+    let firstOut = true;
+    let firstBack = true;
+    let more = 0;
+    for (const pass of ns.passes) {
+      const outbound = isOutbound(pass);
+      const first = outbound ? firstOut : firstBack;
+      if (outbound) firstOut = false;
+      else firstBack = false;
+      if (first || notable(pass)) out.push(...passLines(pass, n));
+      else more++;
+    }
+    if (more) out.push(`  ${more} later packet${more === 1 ? '' : 's'} of the connection, let through as established`);
+    if (ns.conntrack) out.push(`  conntrack: ${conntrackLine(ns.conntrack, n)}`);
+  }
+  return out;
+}
+
+/** A pass where a rule dropped, rejected or NATed the packet. */
+function notable(pass: TracePass): boolean {
+  return pass.hooks.some((h) => h.events.some((e) => e.verdict === 'drop' || e.verdict === 'reject' || (e.rule !== undefined && natTarget(e.rule) !== undefined)));
+}
+
+function passLines(pass: TracePass, n: Namer): string[] {
+  const p = pass.packet;
+  const dir = isOutbound(pass) ? 'probe' : 'reply';
+  const lastOif = [...pass.hooks].reverse().find((h) => h.packet.oif)?.packet.oif;
+  const where = [p.iif ? `in ${p.iif}` : 'sent', lastOif ? `out ${lastOif}` : ''].filter(Boolean).join(', ');
+  const out = [`  ${dir} ${where}: ${packetText(p, n)}`];
+  for (const h of pass.hooks) {
+    const steps = hookSteps(h.events);
+    if (steps.length) out.push(`    ${h.table} ${h.chain}: ${steps.join(' > ')}`);
+  }
+  return out;
+}
+
+/** A hook's way through its chains: each jump's target with the comment of the rule that jumped, then what ended it. */
+function hookSteps(events: readonly TraceEvent[]): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    const comment = e.rule ? commentOf(e.rule) : undefined;
+    if ((e.verdict === 'jump' || e.verdict === 'goto') && e.target) out.push(`${e.target}${comment ? ` "${comment}"` : ''}`);
+    else if (e.kind === 'policy') out.push(`policy ${e.verdict}`);
+    else if (e.verdict === 'drop' || e.verdict === 'reject') out.push(`${e.verdict.toUpperCase()}${comment ? ` "${comment}"` : ''}`);
+    else if (e.verdict === 'accept' && e.rule) out.push(natTarget(e.rule) ?? 'accept');
+  }
+  return out;
+}
+
+/** `DNAT to 10.244.0.3:80`, `MASQUERADE`, `SNAT to ...` from an iptables or nft rule's text. */
+function natTarget(text: string): string | undefined {
+  // A comment may say "masquerade" (KUBE-MARK-MASQ's does): only the rule's own words count.
+  const rule = text.replace(/(?:--comment|\bcomment) "(?:[^"\\]|\\.)*"/g, '');
+  const dnat = /(?:-j DNAT --to-destination|dnat to) (\S+)/.exec(rule);
+  if (dnat) return `DNAT to ${dnat[1]}`;
+  if (/-j MASQUERADE|\bmasquerade\b/.test(rule)) return 'MASQUERADE';
+  const snat = /(?:-j SNAT --to-source|snat to) (\S+)/.exec(rule);
+  return snat ? `SNAT to ${snat[1]}` : undefined;
+}
+
+/** The rule (by its chain and comment) that did a NAT of this kind in a namespace. */
+function byRule(r: TraceResult, netns: string, kind: 'DNAT' | 'SNAT'): string {
+  const events =
+    r.namespaces
+      .find((x) => x.netns === netns)
+      ?.passes.filter(isOutbound)
+      .flatMap((p) => p.hooks.flatMap((h) => h.events)) ?? [];
+  const hit = events.find((e) => {
+    const t = e.rule ? natTarget(e.rule) : undefined;
+    return t && (kind === 'DNAT' ? t.startsWith('DNAT') : !t.startsWith('DNAT'));
+  });
+  if (!hit) return '';
+  const comment = hit.rule ? commentOf(hit.rule) : undefined;
+  return `, by ${hit.table} ${hit.chain}${comment ? ` "${comment}"` : ''}`;
+}
+
+function ruleName(e: TraceEvent): string {
+  if (e.kind === 'policy') return `the policy of ${e.table} ${e.chain}`;
+  const comment = e.rule ? commentOf(e.rule) : undefined;
+  return `${e.table} ${e.chain}${comment ? ` "${comment}"` : ''}`;
+}
+
+/** kube-proxy's comment on a rule (`-m comment --comment "default/web:http"`, nft `comment "..."`): the Service it stands for. */
+export function commentOf(rule: string): string | undefined {
+  const m = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(rule) ?? /\bcomment "((?:[^"\\]|\\.)*)"/.exec(rule);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+function packetText(p: TracePacket, n: Namer): string {
+  const src = p.src ? hostPort(p.sport === undefined ? p.src : `${p.src}:${p.sport}`, n) : '?';
+  const dst = p.dst ? hostPort(p.dport === undefined ? p.dst : `${p.dst}:${p.dport}`, n) : '?';
+  const flags = p.tcpFlags?.length ? ` [${p.tcpFlags.join(',')}]` : p.icmpType ? ` [${p.icmpType}]` : '';
+  return `${src} -> ${dst}${flags}`;
+}
+
+function conntrackLine(e: ConntrackEntry, n: Namer): string {
+  const side = (x: ConntrackEntry['orig']) =>
+    `${hostPort(x.sport === undefined ? x.src : `${x.src}:${x.sport}`, n)} -> ${hostPort(x.dport === undefined ? x.dst : `${x.dst}:${x.dport}`, n)}`;
+  return `${e.proto}${e.state ? ` ${e.state}` : ''} original ${side(e.orig)}, reply ${side(e.reply)}${e.flags.length ? ` [${e.flags.join(',')}]` : ''}`;
+}
+
+/** `10.244.0.3:80 (pod/web-0)` from `10.244.0.3:80` or a bare address. */
+function hostPort(s: string, n: Namer): string {
+  const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(s);
+  if (!m) return s;
+  const named = n.ip(m[1]!);
+  if (m[2] === undefined) return named;
+  const paren = named.indexOf(' (');
+  return paren < 0 ? `${named}:${m[2]}` : `${named.slice(0, paren)}:${m[2]}${named.slice(paren)}`;
+}
