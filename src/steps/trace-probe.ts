@@ -13,7 +13,8 @@ import type { Namer, TraceReport } from '../trace/report.js';
 import { traceResult } from '../trace/result.js';
 import type { ProbeKey } from '../trace/types.js';
 import { httpProbe, pingProbe, tcpProbe, udpProbe, type Try } from './probes.js';
-import { must, placeNetns } from './run.js';
+import { placeNetns } from './run.js';
+import type { Resolved } from '../cluster/resolve.js';
 import type { Step } from '../scenario/steps.js';
 
 export const traceKinds = ['http', 'tcp', 'udp', 'ping'] as const;
@@ -72,12 +73,18 @@ export function namerFor(model: Model): Namer {
   return { ip: (ip) => named(book, ip), netns: (ns) => places.get(ns) ?? ns };
 }
 
+/** A name that does not resolve: the request was wrong (a usage error for `knetlab trace`). */
+function need<T>(r: Resolved<T>): T {
+  if (!r.ok) throw new KnetlabError('EUSAGE', r.reason);
+  return r.value;
+}
+
 const protoOf: Record<TraceKind, ProbeKey['proto']> = { http: 'tcp', tcp: 'tcp', udp: 'udp', ping: 'icmp' };
 
 /** Traces one probe. `startMonitor`: how a monitor process starts (a held scenario's enters its sandbox). */
 export async function traceProbe(runner: Runner, model: Model, req: TraceRequest, opts: { startMonitor?: StartMonitor } = {}): Promise<TraceReport> {
-  const from = must(resolveSource(model, req.from));
-  const to = must(resolveTarget(model, req.to, req.kind === 'ping' ? undefined : req.kind === 'udp' ? 'UDP' : 'TCP'));
+  const from = need(resolveSource(model, req.from));
+  const to = need(resolveTarget(model, req.to, req.kind === 'ping' ? undefined : req.kind === 'udp' ? 'UDP' : 'TCP'));
   if (to.hostname) throw new KnetlabError('EUSAGE', `a traced probe needs an address: ${formatTarget(req.to)} is a name resolved in the source; name the Service instead`);
   const netns = placeNetns(from);
   const timeoutMs = req.timeoutMs ?? 2000;
