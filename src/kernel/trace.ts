@@ -27,6 +27,8 @@ export const TRACE_MARKER_ADDRESS = '127.0.0.127';
 const MONITOR_READY_MS = 5_000;
 const MONITOR_STOP_MS = 2_000;
 const COMMAND_MS = 10_000;
+/** The most of a monitor's output kept (a probe's trace is a few kB a namespace). */
+const MAX_MONITOR_CHARS = 16 * 1024 * 1024;
 
 /**
  * The table that marks one probe's packets for tracing, in every namespace armed: before conntrack
@@ -88,11 +90,12 @@ export const startMonitorProcess: StartMonitor = (argv) => {
   let stderr = '';
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
+  // Bounded: a namespace busy with other traced packets cannot make knetlab hold gigabytes.
   child.stdout?.on('data', (c: string) => {
-    stdout += c;
+    if (stdout.length < MAX_MONITOR_CHARS) stdout += c;
   });
   child.stderr?.on('data', (c: string) => {
-    stderr += c;
+    if (stderr.length < 64 * 1024) stderr += c;
   });
   let stopping = false;
   // A monitor that could not start or ended by itself says why in what stop() returns.

@@ -29,6 +29,8 @@ interface Case {
   timeMs: number;
   failure?: { message: string; body: string };
   skipped?: string;
+  /** A passed step's traced try (trace: true), as the case's system-out. */
+  output?: string;
 }
 
 function stepCase(s: StepResult): Case {
@@ -40,7 +42,7 @@ function stepCase(s: StepResult): Case {
     c.failure = { message: `expected ${s.expected}; seen ${s.seen}`, body: lines.join('\n') };
   } else if (s.status === 'skipped') {
     c.skipped = s.seen || 'not run';
-  }
+  } else if (s.trace) c.output = s.trace.join('\n');
   return c;
 }
 
@@ -106,6 +108,8 @@ export function formatJunit(results: readonly ScenarioResult[]): string {
         out.push('    </testcase>');
       } else if (c.skipped !== undefined) {
         out.push(`${head}>`, `      <skipped${attrs({ message: c.skipped })}/>`, '    </testcase>');
+      } else if (c.output !== undefined) {
+        out.push(`${head}>`, `      <system-out>${xmlText(c.output)}</system-out>`, '    </testcase>');
       } else {
         out.push(`${head}/>`);
       }

@@ -54,7 +54,7 @@ export function stepLines(s: StepResult, paint: Paint): string[] {
     lines.push(...labelled(indent, 'seen:        ', s.seen, paint, 'red'));
     for (const line of s.trace ?? []) lines.push(`${indent}${paint('dim', 'why: ')}${line}`);
     if (s.diagnostics) lines.push(`${indent}${paint('dim', 'diagnostics: ')}${s.diagnostics}`);
-  }
+  } else for (const line of s.trace ?? []) lines.push(`      ${paint('dim', 'trace: ')}${line}`); // asked for with trace: true
   return lines;
 }
 

@@ -27,7 +27,7 @@ function skipPoint(n: number, desc: string, reason: string | null): string {
 function stepLines(step: StepResult, n: number): string[] {
   const indent = '    ';
   if (step.status === 'skipped') return [indent + skipPoint(n, step.name, step.seen || 'not run')];
-  if (step.status === 'passed') return [`${indent}ok ${n} - ${description(step.name)}`];
+  if (step.status === 'passed') return [`${indent}ok ${n} - ${description(step.name)}`, ...(step.trace ? yamlBlock(indent, { trace: step.trace }) : [])];
   return [
     `${indent}not ok ${n} - ${description(step.name)}`,
     ...yamlBlock(indent, { expected: step.expected, seen: step.seen, ...(step.trace ? { trace: step.trace } : {}), diagnostics: step.diagnostics ?? null }),

@@ -326,7 +326,7 @@ async function runOneStep(
       logsFrom: SCRATCH,
     });
     trace = await explainFailure(live, step, diagnostics);
-  }
+  } else if (step.trace) trace = await explainFailure(live, step, undefined);
   return {
     ...base,
     status: judged.passed ? 'passed' : 'failed',
@@ -341,17 +341,20 @@ async function runOneStep(
 }
 
 /**
- * A failed probe step traces one more try through the kernel: the few lines that say where it was
- * NATed or dropped go in the report, the whole trace (text and JSON) in its diagnostics folder.
+ * A failed probe step (or one with `trace: true`) traces one more try through the kernel: the few
+ * lines that say where it was NATed or dropped go in the report, the whole trace (text and JSON) in
+ * a failed one's diagnostics folder.
  */
-async function explainFailure(live: Live, step: Step, dir: string): Promise<string[] | undefined> {
+async function explainFailure(live: Live, step: Step, dir: string | undefined): Promise<string[] | undefined> {
   const req = traceRequestOf(step);
   if (!req) return undefined;
   try {
     const report = await traceProbe(live.runner, live.model, req);
     const namer = namerFor(live.model);
-    await writeFile(join(dir, 'trace.txt'), `${renderTrace(report, namer).join('\n')}\n`);
-    await writeFile(join(dir, 'trace.json'), `${JSON.stringify(report, null, 2)}\n`);
+    if (dir) {
+      await writeFile(join(dir, 'trace.txt'), `${renderTrace(report, namer).join('\n')}\n`);
+      await writeFile(join(dir, 'trace.json'), `${JSON.stringify(report, null, 2)}\n`);
+    }
     return [`a traced try: ${traceSummary(report, namer)[0]}`, ...traceSummary(report, namer).slice(1)];
   } catch (err) {
     if (!(err instanceof KnetlabError) || err.code === 'EINTERNAL') throw err;

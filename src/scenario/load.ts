@@ -12,7 +12,7 @@ import { Problems, quote, show } from './problems.js';
 import type { Parsed } from './refs.js';
 import { clusterSchema, hostSchema, nodeSchema, stepKindNames, type ClusterInput, type HostInput, type NodeInput, type StepKindName } from './schema.js';
 import { newTokenBudget, originAt, readYamlFile, type Origin, type SourceDoc, type TokenBudget } from './source.js';
-import type { Step } from './steps.js';
+import { tracedKinds, type Step } from './steps.js';
 import type { ReadContext, StepKindDef } from '../steps/kind.js';
 import { stepKinds } from '../steps/kinds/index.js';
 import { suggestion } from './suggest.js';
@@ -417,7 +417,7 @@ function readStepHead(value: unknown, where: string, origin: Origin, problems: P
   const raw = value as Record<string, unknown>;
   const keys = Object.keys(raw);
   const kinds = keys.filter((k): k is StepKindName => (stepKindNames as readonly string[]).includes(k));
-  const allowed = [...stepKindNames, 'name', 'expect', 'expectIn'];
+  const allowed = [...stepKindNames, 'name', 'expect', 'expectIn', 'trace'];
   let bad = false;
   for (const k of keys) {
     if (!allowed.includes(k)) {
@@ -435,6 +435,15 @@ function readStepHead(value: unknown, where: string, origin: Origin, problems: P
   }
   if (raw.name !== undefined && typeof raw.name !== 'string') {
     problems.error('wrong-type', originAt(origin, 'name'), `Expected \`${where}.name\` to be a string, got ${show(raw.name)}`);
+    bad = true;
+  }
+  if (raw.trace !== undefined && typeof raw.trace !== 'boolean') {
+    problems.error('wrong-type', originAt(origin, 'trace'), `Expected \`${where}.trace\` to be true or false, got ${show(raw.trace)}`);
+    bad = true;
+  } else if (raw.trace === true && !(tracedKinds as readonly string[]).includes(kinds[0]!)) {
+    problems.error('not-traceable', originAt(origin, 'trace'), `A step of kind ${kinds[0]} sends no probe to trace: \`trace\` is for ${tracedKinds.join(', ')} steps`, {
+      key: true,
+    });
     bad = true;
   }
   // A bad key or name was reported: the caller sees the error count and goes no further than the schemas.
@@ -505,7 +514,7 @@ async function readStepWith(
   const def: StepKindDef<StepKindName, unknown> = stepKinds[kind];
   const spec = await def.read(ctx);
   if (spec === undefined) return undefined;
-  return { ...(spec as object), index, origin, name: head.name, kind } as Step;
+  return { ...(spec as object), index, origin, name: head.name, kind, ...(head.raw.trace === true ? { trace: true } : {}) } as Step;
 }
 
 export type { SourceDoc };

@@ -24,8 +24,13 @@ export interface StepBase {
   /** `expectIn`: the expectation that replaces `expect` under a kube-proxy mode (the step's own expect type), or `skip`: not run then. */
   expectIn?: Partial<Record<ProxyMode, unknown>>;
   name: string;
+  /** `trace: true`: one try is traced through the kernel and the report shows where it went (a failed probe step is traced anyway). */
+  trace?: boolean;
   origin: Origin;
 }
+
+/** The step kinds that send a probe, which can be traced (src/steps/trace-probe.ts). */
+export const tracedKinds = ['http', 'tcp', 'udp', 'ping'] as const satisfies readonly StepKindName[];
 
 export interface ObjectRef {
   kind: string;

@@ -15,10 +15,10 @@ import type { ProbeKey } from '../trace/types.js';
 import { httpProbe, pingProbe, tcpProbe, udpProbe, type Try } from './probes.js';
 import { placeNetns } from './run.js';
 import type { Resolved } from '../cluster/resolve.js';
-import type { Step } from '../scenario/steps.js';
+import type { tracedKinds, Step } from '../scenario/steps.js';
 
-export const traceKinds = ['http', 'tcp', 'udp', 'ping'] as const;
-export type TraceKind = (typeof traceKinds)[number];
+export { tracedKinds as traceKinds } from '../scenario/steps.js';
+export type TraceKind = (typeof tracedKinds)[number];
 
 export interface TraceRequest {
   kind: TraceKind;

@@ -23,6 +23,9 @@ manifests:
   - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {type: NodePort, externalTrafficPolicy: Local, selector: {app: web}, ports: [{port: 80, nodePort: 30080}]}}
   - {apiVersion: v1, kind: Service, metadata: {name: web-cluster}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, nodePort: 30081}]}}
 steps:
+  - name: through the pod's own node, traced on request
+    http: {from: host/client, to: nodeport/web@node-1}
+    trace: true
   - name: through node-2, which has no pod
     http: {from: host/client, to: nodeport/web@node-2, timeout: 1s}
 `;
@@ -92,10 +95,15 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     // The same drop as a step: it fails, and its report says where and by which rule.
     const run = cli('run', '-r', 'tap', '--diagnostics', join(dir, 'diag'), '--artifacts', join(dir, 'art'), file);
     t.equal(run.status, 1, 'the step fails');
+    t.match(
+      run.stdout,
+      /ok 1 - through the pod's own node, traced on request\n\s+---\n\s+trace:\n\s+- "a traced try: answered: HTTP 200 from pod\/web.default"/,
+      'a step with trace: true shows its traced try, though it passed',
+    );
     t.match(run.stdout, /trace:\n\s+- .*a traced try: dropped in node\/node-2 /, 'its report says it was dropped in node-2');
     t.match(run.stdout, dropRule, 'by which rule');
     const runDir = readdirSync(join(dir, 'diag'))[0]!;
-    const trace = readFileSync(join(dir, 'diag', runDir, 'step-01', 'trace.txt'), 'utf8');
+    const trace = readFileSync(join(dir, 'diag', runDir, 'step-02', 'trace.txt'), 'utf8');
     t.match(trace, /^node\/node-2$/m, "the diagnostics keep the whole trace, node-2's part too");
     t.equal(monitors(), '', 'no trace monitor is left running after the run');
   });
