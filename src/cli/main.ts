@@ -14,6 +14,8 @@ import { proxyModes } from '../proxy/modes.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
+import { tracedKinds, type Step } from '../scenario/steps.js';
+import { stepName } from '../steps/kinds/index.js';
 import type { TraceFlags } from './trace.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 import { formatDuration, parseDuration } from '../scenario/duration.js';
@@ -89,6 +91,7 @@ interface RunFlags extends ValidationFlags {
   output?: string;
   diagnostics: string;
   artifacts: string;
+  trace: string[];
 }
 
 /** Exit status of a command ended by a signal, as a shell reports one (128 + SIGINT). */
@@ -111,6 +114,20 @@ function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
   return { signal: controller.signal, dispose: () => handlers.forEach(([sig, h]) => process.off(sig, h)) };
 }
 
+/** `--trace STEP` (a step's number from 1, or its name): the 0-based indexes of the probe steps named, in the one file run. */
+function stepsToTrace(wanted: readonly string[], file: string, fileCount: number, steps: readonly Step[]): number[] {
+  if (fileCount !== 1) throw new KnetlabError('EUSAGE', `--trace names steps of one scenario: run one file with it, not ${fileCount}`);
+  const listed = steps.map((s, i) => `${i + 1} ${stepName(s)}`).join('; ');
+  return wanted.map((w) => {
+    const i = /^\d+$/.test(w) ? Number(w) - 1 : steps.findIndex((s) => s.name === w);
+    const step = steps[i];
+    if (!step) throw new KnetlabError('EUSAGE', `--trace ${w}: ${file} has no such step (its steps: ${listed})`);
+    if (!(tracedKinds as readonly string[]).includes(step.kind))
+      throw new KnetlabError('EUSAGE', `--trace ${w}: step ${i + 1} is a ${step.kind} step, which sends no probe (${tracedKinds.join(', ')} steps can be traced)`);
+    return i;
+  });
+}
+
 async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const kind = (flags.reporter ?? (process.stdout.isTTY && !flags.output ? 'pretty' : 'tap')) as ReporterKind;
   if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
@@ -125,10 +142,12 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (files.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
   // Every file is checked before anything is built: one bad file, and nothing runs.
   let invalid = 0;
+  let traceSteps: number[] = [];
   for (const file of files) {
     const v = await validateScenario(file, validation);
     printProblems(v.problems, process.stderr);
     if (hasErrors(v.problems)) invalid++;
+    else if (flags.trace.length && v.scenario) traceSteps = stepsToTrace(flags.trace, file, files.length, v.scenario.steps);
   }
   if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${files.length} scenario files are invalid; nothing was run`);
   const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
@@ -155,7 +174,16 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
             : e,
       );
     const rs = (
-      await runFiles(files, { jobs, diagnosticsRoot: flags.diagnostics, artifactsRoot: flags.artifacts, signal, ...(proxyMode ? { proxyMode } : {}), onEvent, validation })
+      await runFiles(files, {
+        jobs,
+        diagnosticsRoot: flags.diagnostics,
+        artifactsRoot: flags.artifacts,
+        signal,
+        ...(proxyMode ? { proxyMode } : {}),
+        ...(traceSteps.length ? { traceSteps } : {}),
+        onEvent,
+        validation,
+      })
     ).map(tag);
     byMode.set(proxyMode ?? 'own', rs);
     results.push(...rs);
@@ -300,6 +328,7 @@ export async function main(argv: string[]): Promise<number> {
       '--proxy-mode <mode>',
       `run every scenario under this kube-proxy mode (${proxyModes.join(', ')}) instead of its own; \`all\`: under each, reporting steps whose outcome differs`,
     )
+    .option('--trace <step>', 'trace one try of this step (its number from 1, or its name) through the kernel, whatever its outcome; repeatable', collect, [] as string[])
     .option('--network <name>', `run every scenario on this network (${networks.join(', ')}) instead of its own cluster.network`)
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
     .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")

@@ -25,6 +25,8 @@ export interface RunOptions {
   jobs: number;
   /** Runs every scenario under this kube-proxy mode instead of its own `cluster.proxyMode`. */
   proxyMode?: ProxyMode;
+  /** `--trace`: the steps (0-based indexes) that trace a try whatever their outcome. */
+  traceSteps?: number[];
   /** `knetlab up`: build and hold until `signal` aborts. onSandbox gets the host pid of the sandbox's first process and the run's artifacts folder. */
   hold?: { onSandbox: (pid: number, artifactsDir: string) => void };
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
@@ -136,6 +138,7 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     hold: Boolean(opts.hold),
     knownFeatures: [...readFeatureCache()],
     ...(opts.proxyMode ? { proxyMode: opts.proxyMode } : {}),
+    ...(opts.traceSteps ? { traceSteps: opts.traceSteps } : {}),
     validation: { ...opts.validation, ...(opts.validation?.allowPaths ? { allowPaths: opts.validation.allowPaths.map((p) => resolve(p)) } : {}) },
   };
   const argv = sandboxCommand([process.execPath, '--enable-source-maps', SANDBOX_MAIN, JSON.stringify(config)]);

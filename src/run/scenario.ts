@@ -326,7 +326,7 @@ async function runOneStep(
       logsFrom: SCRATCH,
     });
     trace = await explainFailure(live, step, diagnostics);
-  } else if (step.trace) trace = await explainFailure(live, step, undefined);
+  } else if (step.trace || config.traceSteps?.includes(step.index)) trace = await explainFailure(live, step, undefined);
   return {
     ...base,
     status: judged.passed ? 'passed' : 'failed',
@@ -358,7 +358,7 @@ async function explainFailure(live: Live, step: Step, dir: string | undefined): 
     return [`a traced try: ${traceSummary(report, namer)[0]}`, ...traceSummary(report, namer).slice(1)];
   } catch (err) {
     if (!(err instanceof KnetlabError) || err.code === 'EINTERNAL') throw err;
-    return [`not traced: ${err.message}`];
+    return [`not traced: ${err.message.replace(/\s*\n\s*/g, ' | ')}`];
   }
 }
 

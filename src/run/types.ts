@@ -91,6 +91,8 @@ export interface SandboxConfig {
   knownFeatures: string[];
   /** Run under this kube-proxy mode instead of the scenario's own. */
   proxyMode?: ProxyMode;
+  /** `--trace`: steps (0-based indexes) that trace one try whatever their outcome, as `trace: true` does. */
+  traceSteps?: number[];
   /** `--allow-path` and `--timeout`, so the sandbox validates the scenario as the command line did. */
   validation: ValidateOptions;
 }

@@ -90,7 +90,8 @@ export async function traceProbe(runner: Runner, model: Model, req: TraceRequest
   const timeoutMs = req.timeoutMs ?? 2000;
   // Away from the kernel's ephemeral ports (32768-60999), so that no other connection shares it.
   const probe: ProbeKey = { proto: protoOf[req.kind], sport: req.kind === 'ping' ? randomInt(1, 65536) : randomInt(20000, 30000) };
-  const monitor = model.config.proxyMode === 'nftables' ? 'nft' : 'xtables';
+  // xtables-monitor gives iptables-save text with kube-proxy's comments; on an IPVS node (Debian's 6.1 in the VM) it overflows (ENOBUFS) at start, nft's monitor does not.
+  const monitor = model.config.proxyMode === 'iptables' ? 'xtables' : 'nft';
   const armed = await armTrace(runner, { namespaces: namespacesToArm(model, netns, to.ip), probe, monitor, ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}) });
   let sent: { answered: boolean; ended: string };
   try {

@@ -39,8 +39,11 @@ export function outcomeLine(r: TraceReport, n: Namer): string {
 export function traceSummary(r: TraceReport, n: Namer): string[] {
   const out = [outcomeLine(r, n)];
   if (r.result.path.length) out.push(`path: ${r.result.path.map((p) => n.netns(p)).join(' > ')}`);
-  if (r.result.dnat)
-    out.push(`DNAT in ${n.netns(r.result.dnat.netns)}: ${hostPort(r.result.dnat.from, n)} -> ${hostPort(r.result.dnat.to, n)}${byRule(r.result, r.result.dnat.netns, 'DNAT')}`);
+  if (r.result.dnat) {
+    // IPVS forwards to a real server without a netfilter rule: its conntrack entry shows the translation.
+    const by = byRule(r.result, r.result.dnat.netns, 'DNAT') || (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
+    out.push(`DNAT in ${n.netns(r.result.dnat.netns)}: ${hostPort(r.result.dnat.from, n)} -> ${hostPort(r.result.dnat.to, n)}${by}`);
+  }
   if (r.result.snat)
     out.push(`SNAT in ${n.netns(r.result.snat.netns)}: ${hostPort(r.result.snat.from, n)} -> ${hostPort(r.result.snat.to, n)}${byRule(r.result, r.result.snat.netns, 'SNAT')}`);
   if (!r.result.dnat && !r.result.snat) out.push('no NAT on the way');

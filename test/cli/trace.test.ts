@@ -26,6 +26,8 @@ steps:
   - name: through the pod's own node, traced on request
     http: {from: host/client, to: nodeport/web@node-1}
     trace: true
+  - name: a pod to the Service's ClusterIP
+    tcp: {from: pod/web, to: service/web-cluster}
   - name: through node-2, which has no pod
     http: {from: host/client, to: nodeport/web@node-2, timeout: 1s}
 `;
@@ -93,17 +95,24 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     t.equal(await upEnded, 0);
 
     // The same drop as a step: it fails, and its report says where and by which rule.
-    const run = cli('run', '-r', 'tap', '--diagnostics', join(dir, 'diag'), '--artifacts', join(dir, 'art'), file);
+    t.equal(cli('run', '--trace', '9', file).status, 2, '--trace of a step that is not there is a usage error');
+    t.equal(cli('run', '--trace', '1', file, file).status, 2, '--trace with more than one scenario is a usage error');
+    const run = cli('run', '-r', 'tap', '--trace', "a pod to the Service's ClusterIP", '--diagnostics', join(dir, 'diag'), '--artifacts', join(dir, 'art'), file);
     t.equal(run.status, 1, 'the step fails');
     t.match(
       run.stdout,
       /ok 1 - through the pod's own node, traced on request\n\s+---\n\s+trace:\n\s+- "a traced try: answered: HTTP 200 from pod\/web.default"/,
       'a step with trace: true shows its traced try, though it passed',
     );
+    t.match(
+      run.stdout,
+      /ok 2 - a pod to the Service's ClusterIP\n\s+---\n\s+trace:\n\s+- "a traced try: answered: connected"\n(\s+- .*\n)*?\s+- ['"]DNAT in node\/node-1: 10\.\d+\.\d+\.\d+:80 \(service\/web-cluster\) -> 10\.244\.0\.\d+:80 \(pod\/web\)/,
+      '--trace STEP traces a passing step too: a pod reaching itself through its Service, DNATed on its node',
+    );
     t.match(run.stdout, /trace:\n\s+- .*a traced try: dropped in node\/node-2 /, 'its report says it was dropped in node-2');
     t.match(run.stdout, dropRule, 'by which rule');
     const runDir = readdirSync(join(dir, 'diag'))[0]!;
-    const trace = readFileSync(join(dir, 'diag', runDir, 'step-02', 'trace.txt'), 'utf8');
+    const trace = readFileSync(join(dir, 'diag', runDir, 'step-03', 'trace.txt'), 'utf8');
     t.match(trace, /^node\/node-2$/m, "the diagnostics keep the whole trace, node-2's part too");
     t.equal(monitors(), '', 'no trace monitor is left running after the run');
   });
