@@ -44,10 +44,30 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
     const by = byRule(r.result, r.result.dnat.netns, 'DNAT') || (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
     out.push(`DNAT in ${n.netns(r.result.dnat.netns)}: ${hostPort(r.result.dnat.from, n)} -> ${hostPort(r.result.dnat.to, n)}${by}`);
   }
+  const unconfirmed = r.result.dnat ? undefined : dnatByRule(r.result);
+  if (unconfirmed) {
+    const { netns, packet, to, rule } = unconfirmed;
+    const from = packet.dst ? hostPort(packet.dport === undefined ? packet.dst : `${packet.dst}:${packet.dport}`, n) : '?';
+    // A packet dropped after its DNAT leaves no conntrack entry (never confirmed): the rule tells.
+    out.push(`DNAT in ${n.netns(netns)}: ${from} -> ${hostPort(to, n)}, by ${ruleName(rule)} (its connection was not confirmed)`);
+  }
   if (r.result.snat)
     out.push(`SNAT in ${n.netns(r.result.snat.netns)}: ${hostPort(r.result.snat.from, n)} -> ${hostPort(r.result.snat.to, n)}${byRule(r.result, r.result.snat.netns, 'SNAT')}`);
-  if (!r.result.dnat && !r.result.snat) out.push('no NAT on the way');
+  if (!r.result.dnat && !unconfirmed && !r.result.snat) out.push('no NAT on the way');
   return out;
+}
+
+/** The first DNAT rule the probe's way out hit, in path order, with the packet as it entered that hook. */
+function dnatByRule(r: TraceResult): { netns: string; packet: TracePacket; to: string; rule: TraceEvent } | undefined {
+  for (const netns of r.path) {
+    const passes = r.namespaces.find((x) => x.netns === netns)?.passes.filter(isOutbound) ?? [];
+    for (const h of passes.flatMap((p) => p.hooks))
+      for (const e of h.events) {
+        const t = e.rule ? natTarget(e.rule) : undefined;
+        if (t?.startsWith('DNAT to ')) return { netns, packet: h.packet, to: t.slice('DNAT to '.length), rule: e };
+      }
+  }
+  return undefined;
 }
 
 /** The whole trace: the summary, then every namespace crossed, its packets in and out, the chains each hook went through. */

@@ -73,3 +73,12 @@ t.test("kube-proxy's comments, from iptables and nft rules", async (t) => {
   t.equal(commentOf('ip daddr 10.96.0.10 tcp dport 53 comment "kube-system/kube-dns:dns-tcp" goto service-X'), 'kube-system/kube-dns:dns-tcp');
   t.equal(commentOf('-A FORWARD -j ACCEPT'), undefined);
 });
+
+t.test('a policy drop after the DNAT: the DNAT is told by its rule, as conntrack never confirmed the connection', async (t) => {
+  // knetlab trace pod/business-manager-0 service/mysql:3306 --kind tcp -o json on scenarios/networkpolicy.yaml (iptables mode).
+  const r = JSON.parse(readFileSync('test/trace/fixtures/networkpolicy-dropped-after-dnat.report.json', 'utf8')) as TraceReport;
+  const summary = traceSummary(r, namer);
+  t.match(summary[0], /^dropped in node\/node-1 by filter KNP-TO-\w+ "default\/mysql-0: ingress not allowed by default\/mysql-allow-data-layer"/);
+  t.match(summary[2], /^DNAT in node\/node-1: 10\.254\.\d+\.\d+:3306 -> 172\.30\.0\.\d+:3306, by nat KUBE-SEP-\w+ "default\/mysql:mysql" \(its connection was not confirmed\)$/);
+  t.notOk(summary.includes('no NAT on the way'), 'it does not say there was no NAT');
+});
