@@ -51,17 +51,22 @@ ${list}
 `;
 }
 
-/** The networks the truth table runs, when KNETLAB_TEST_NETWORKS names some (comma-separated; CI's VM runs calico-ipip); undefined for all. */
-export function testedNetworks(): string[] | undefined {
-  const env = process.env.KNETLAB_TEST_NETWORKS;
+/** The comma-separated names of an environment variable, each one of `allowed`; undefined when it is unset or empty. */
+function envList<T extends string>(name: string, allowed: readonly T[]): T[] | undefined {
+  const env = process.env[name];
   if (!env) return undefined;
   const names = env
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean);
-  const bad = names.filter((n) => !(truthTableNetworks as readonly string[]).includes(n));
-  if (bad.length) throw new Error(`Expected KNETLAB_TEST_NETWORKS to list ${truthTableNetworks.join(', ')}, got \`${bad.join(', ')}\``);
-  return names;
+  const bad = names.filter((n) => !(allowed as readonly string[]).includes(n));
+  if (bad.length) throw new Error(`Expected ${name} to list ${allowed.join(', ')}, got \`${bad.join(', ')}\``);
+  return names as T[];
+}
+
+/** The networks the truth table runs, when KNETLAB_TEST_NETWORKS names some (comma-separated; CI's VM runs calico-ipip); undefined for all. */
+export function testedNetworks(): string[] | undefined {
+  return envList('KNETLAB_TEST_NETWORKS', truthTableNetworks);
 }
 
 /**
@@ -69,14 +74,5 @@ export function testedNetworks(): string[] | undefined {
  * names (comma-separated; CI's VM phase runs only ipvs, which the host's kernel cannot).
  */
 export function testedProxyModes(): ProxyMode[] {
-  const all = proxyModes;
-  const env = process.env.KNETLAB_TEST_PROXY_MODES;
-  if (!env) return [...all];
-  const modes = env
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
-  const bad = modes.filter((m) => !(all as readonly string[]).includes(m));
-  if (bad.length) throw new Error(`Expected KNETLAB_TEST_PROXY_MODES to list ${all.join(', ')}, got \`${bad.join(', ')}\``);
-  return modes as ProxyMode[];
+  return envList('KNETLAB_TEST_PROXY_MODES', proxyModes) ?? [...proxyModes];
 }

@@ -5,7 +5,8 @@ import { execaRunner, type Runner } from '../kernel/exec.js';
 import { startMonitorProcess, type StartMonitor } from '../kernel/trace.js';
 import { findHeld, intoSandbox, type Held } from '../run/hold.js';
 import { parseSource, parseTarget } from '../scenario/refs.js';
-import { namerFor, traceKinds, traceProbe, type TraceKind } from '../steps/trace-probe.js';
+import { tracedKinds } from '../scenario/steps.js';
+import { namerFor, traceProbe, type TraceKind } from '../steps/trace-probe.js';
 import { renderTrace } from '../trace/report.js';
 import { loadModel, type ValidateOptions } from '../validate.js';
 
@@ -25,7 +26,7 @@ function heldRunner(h: Held): Runner {
 }
 
 export async function traceCommand(from: string, to: string, flags: TraceFlags, validation: ValidateOptions): Promise<number> {
-  if (!(traceKinds as readonly string[]).includes(flags.kind)) throw new KnetlabError('EUSAGE', `--kind must be one of ${traceKinds.join(', ')}, got ${flags.kind}`);
+  if (!(tracedKinds as readonly string[]).includes(flags.kind)) throw new KnetlabError('EUSAGE', `--kind must be one of ${tracedKinds.join(', ')}, got ${flags.kind}`);
   if (flags.output !== 'text' && flags.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${flags.output}`);
   const timeoutMs = Number(flags.timeout) * 1000;
   if (!(timeoutMs >= 100 && timeoutMs <= 60_000)) throw new KnetlabError('EUSAGE', `--timeout must be a number of seconds from 0.1 to 60, got ${flags.timeout}`);

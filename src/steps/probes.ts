@@ -134,18 +134,28 @@ async function tcpProbeFrom(runner: Runner, netns: string, ip: string, port: num
     '    except OSError as e: print(json.dumps({"ok": False, "failure": "refused" if e.errno == errno.ECONNREFUSED else "unreachable", "error": str(e)}))',
     '    finally: s.close()',
   ].join('\n');
-  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ip, String(port), String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort)]), {
-    reject: false,
-    timeoutMs: opts.count * opts.timeoutMs + 10_000,
-  });
+  const lines = await socketScript(runner, netns, script, [ip, String(port), String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort)], opts);
+  return lines.map((v) => (v.ok ? { ok: true } : failedTry(v)));
+}
+
+/** What the socket scripts print for a try: one JSON line each. */
+interface SocketLine {
+  ok: boolean;
+  reply?: string;
+  failure?: FailKind;
+  error?: string;
+}
+
+/** Runs a python socket script of `count` tries in a namespace; the JSON line each try printed. */
+async function socketScript(runner: Runner, netns: string, script: string, args: string[], opts: { count: number; timeoutMs: number }): Promise<SocketLine[]> {
+  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ...args]), { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
   return r.stdout
     .split('\n')
     .filter(Boolean)
-    .map((l) => {
-      const v = JSON.parse(l) as { ok: boolean; failure?: FailKind; error?: string };
-      return v.ok ? { ok: true } : { ok: false, failure: v.failure ?? 'error', ...(v.error ? { error: v.error } : {}) };
-    });
+    .map((l) => JSON.parse(l) as SocketLine);
 }
+
+const failedTry = (v: SocketLine): Try => ({ ok: false, failure: v.failure ?? 'error', ...(v.error ? { error: v.error } : {}) });
 
 /** UDP datagrams, each answered (or not) within the timeout; python3 does the socket work. */
 export async function udpProbe(
@@ -167,22 +177,12 @@ export async function udpProbe(
     '    except OSError as e: print(json.dumps({"ok": False, "failure": "refused" if e.errno == 111 else "unreachable", "error": str(e)}))',
     '    finally: s.close()',
   ].join('\n');
-  const r = await runner.run(
-    inNetns(netns, ['python3', '-c', script, ip, String(port), opts.data, String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort ?? 0)]),
-    {
-      reject: false,
-      timeoutMs: opts.count * opts.timeoutMs + 10_000,
-    },
-  );
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const v = JSON.parse(l) as { ok: boolean; reply?: string; failure?: FailKind; error?: string };
-      if (!v.ok) return { ok: false, failure: v.failure ?? 'error', ...(v.error ? { error: v.error } : {}) };
-      const answer = parseAnswer(v.reply ?? '');
-      return { ok: true, ...(answer ? { answer } : { body: v.reply ?? '' }) };
-    });
+  const lines = await socketScript(runner, netns, script, [ip, String(port), opts.data, String(opts.count), String(opts.timeoutMs / 1000), String(opts.sourcePort ?? 0)], opts);
+  return lines.map((v) => {
+    if (!v.ok) return failedTry(v);
+    const answer = parseAnswer(v.reply ?? '');
+    return { ok: true, ...(answer ? { answer } : { body: v.reply ?? '' }) };
+  });
 }
 
 /** iputils ping: how many of count echo requests were answered. */

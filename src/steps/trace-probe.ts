@@ -17,7 +17,6 @@ import { placeNetns } from './run.js';
 import type { Resolved } from '../cluster/resolve.js';
 import type { tracedKinds, Step } from '../scenario/steps.js';
 
-export { tracedKinds as traceKinds } from '../scenario/steps.js';
 export type TraceKind = (typeof tracedKinds)[number];
 
 export interface TraceRequest {
