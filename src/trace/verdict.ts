@@ -1,0 +1,87 @@
+// What the kernel did to one probe, as expectations and packet-flow tables judge it: where it was
+// DNATed and masqueraded, which rule dropped or rejected it, the namespaces it crossed. Pure.
+import { isOutbound, type TraceResult } from './result.js';
+import type { TraceEvent, TracePacket } from './types.js';
+
+/** A NAT of the probe's way out: in which namespace, the address (and port) before and after, and the rule when the trace shows it. */
+export interface NatPoint {
+  netns: string;
+  /** `10.96.0.10:80`, or an address alone for ICMP; undefined when only the rule told and the packet showed no destination. */
+  from?: string;
+  to: string;
+  rule?: TraceEvent;
+  /** Only the rule tells (conntrack never confirmed the connection: it was dropped after its DNAT). */
+  unconfirmed?: boolean;
+}
+
+export interface KernelVerdict {
+  /** The first DNAT on the way out: from conntrack, else from the DNAT rule the packet hit. */
+  dnat?: NatPoint;
+  /** The first SNAT or masquerade on the way out (conntrack's reply tuple goes elsewhere than the source). */
+  masquerade?: NatPoint;
+  /** The rule (or chain policy) that dropped or rejected one of the probe's packets, and the text `droppedBy` is matched against. */
+  dropped?: { netns: string; verdict: 'drop' | 'reject'; rule: TraceEvent; text: string };
+  /** The namespaces the probe's way out crossed, in order (the sender first). */
+  path: string[];
+}
+
+/** Reads a trace into what expectations judge. */
+export function kernelVerdict(r: TraceResult): KernelVerdict {
+  const dnat = r.dnat ? { netns: r.dnat.netns, from: r.dnat.from, to: r.dnat.to, ...withRule(natRule(r, r.dnat.netns, 'DNAT')) } : dnatByRule(r);
+  const masquerade = r.snat ? { netns: r.snat.netns, from: r.snat.from, to: r.snat.to, ...withRule(natRule(r, r.snat.netns, 'SNAT')) } : undefined;
+  const d = r.dropped;
+  const dropped = d && (d.verdict === 'drop' || d.verdict === 'reject') ? { netns: d.netns, verdict: d.verdict, rule: d, text: ruleText(d) } : undefined;
+  return { path: r.path, ...(dnat ? { dnat } : {}), ...(masquerade ? { masquerade } : {}), ...(dropped ? { dropped } : {}) };
+}
+
+/** The text `droppedBy` matches: table, chain and the rule as printed (a chain's policy: `policy drop`). */
+export function ruleText(e: TraceEvent): string {
+  return `${e.table} ${e.chain} ${e.kind === 'policy' ? `policy ${e.verdict}` : (e.rule ?? e.verdict)}`;
+}
+
+/** `DNAT to 10.244.0.3:80`, `MASQUERADE`, `SNAT to ...` from an iptables or nft rule's text. */
+export function natTarget(text: string): string | undefined {
+  // A comment may say "masquerade" (KUBE-MARK-MASQ's does): only the rule's own words count.
+  const rule = text.replace(/(?:--comment|\bcomment) "(?:[^"\\]|\\.)*"/g, '');
+  const dnat = /(?:-j DNAT --to-destination|dnat to) (\S+)/.exec(rule);
+  if (dnat) return `DNAT to ${dnat[1]}`;
+  if (/-j MASQUERADE|\bmasquerade\b/.test(rule)) return 'MASQUERADE';
+  const snat = /(?:-j SNAT --to-source|snat to) (\S+)/.exec(rule);
+  return snat ? `SNAT to ${snat[1]}` : undefined;
+}
+
+const withRule = (rule: TraceEvent | undefined) => (rule ? { rule } : {});
+
+/** The rule that did a NAT of this kind on the probe's way out of a namespace. */
+function natRule(r: TraceResult, netns: string, kind: 'DNAT' | 'SNAT'): TraceEvent | undefined {
+  const events =
+    r.namespaces
+      .find((x) => x.netns === netns)
+      ?.passes.filter(isOutbound)
+      .flatMap((p) => p.hooks.flatMap((h) => h.events)) ?? [];
+  return events.find((e) => {
+    const t = e.rule ? natTarget(e.rule) : undefined;
+    return t && (kind === 'DNAT' ? t.startsWith('DNAT') : !t.startsWith('DNAT'));
+  });
+}
+
+/** A DNAT only its rule shows, in path order: a packet dropped after its DNAT leaves no conntrack entry (never confirmed). */
+function dnatByRule(r: TraceResult): NatPoint | undefined {
+  for (const netns of r.path) {
+    const passes = r.namespaces.find((x) => x.netns === netns)?.passes.filter(isOutbound) ?? [];
+    for (const h of passes.flatMap((p) => p.hooks))
+      for (const e of h.events) {
+        const t = e.rule ? natTarget(e.rule) : undefined;
+        if (t?.startsWith('DNAT to ')) {
+          const from = packetDst(h.packet);
+          return { netns, ...(from ? { from } : {}), to: t.slice('DNAT to '.length), rule: e, unconfirmed: true };
+        }
+      }
+  }
+  return undefined;
+}
+
+function packetDst(p: TracePacket): string | undefined {
+  if (!p.dst) return undefined;
+  return p.dport === undefined ? p.dst : `${p.dst}:${p.dport}`;
+}
