@@ -45,7 +45,8 @@ export function natTarget(text: string): string | undefined {
   const rule = text.replace(/(?:--comment|\bcomment) "(?:[^"\\]|\\.)*"/g, '');
   const dnat = /(?:-j DNAT --to-destination|dnat to) (\S+)/.exec(rule);
   if (dnat) return `DNAT to ${dnat[1]}`;
-  if (/-j MASQUERADE|\bmasquerade\b/.test(rule)) return 'MASQUERADE';
+  // nft's `jump mark-for-masquerade` only marks: the statement is the word alone.
+  if (/-j MASQUERADE|(?:^|\s)masquerade(?:\s|$)/.test(rule)) return 'MASQUERADE';
   const snat = /(?:-j SNAT --to-source|snat to) (\S+)/.exec(rule);
   return snat ? `SNAT to ${snat[1]}` : undefined;
 }

@@ -42,6 +42,8 @@ t.test('ruleText and natTarget: a policy is named as such; comments do not count
   t.equal(ruleText({ netns: 'n', traceId: '1', family: 'ip', table: 'filter', chain: 'FORWARD', kind: 'policy', verdict: 'drop', packet: {} }), 'filter FORWARD policy drop');
   t.equal(natTarget('-A KUBE-MARK-MASQ -m comment --comment "masquerade" -j MARK --or-xmark 0x4000'), undefined);
   t.equal(natTarget('-A KUBE-POSTROUTING -j MASQUERADE --random-fully'), 'MASQUERADE');
+  t.equal(natTarget('ip saddr 10.244.0.3 jump mark-for-masquerade'), undefined, "nft's mark-for-masquerade jump only marks");
+  t.equal(natTarget('meta mark set meta mark ^ 0x00004000 masquerade fully-random'), 'MASQUERADE');
   t.equal(natTarget('meta l4proto tcp dnat to 10.1.0.2:80'), 'DNAT to 10.1.0.2:80');
   t.equal(natTarget('-j SNAT --to-source 10.0.0.1'), 'SNAT to 10.0.0.1');
 });
