@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench` (as root): how fast scenarios come up and go down, and how much memory they
 // take, knetlab's way beside a naive baseline measured in the same run (one `ip` process per
-// change). Not a test: it prints numbers, ratios and the budget of DESIGN.md §5 (ok or OVER).
+// change), and what tracing a step costs (the same step run plain and traced). Not a test: it prints
+// numbers, ratios and the budget of DESIGN.md §5 (ok or OVER).
 // `--runs N` (default 3) runs of knetlab's way per case; the naive baseline runs that often for the
 // small case, once at 200 pods, and not at 1000 (it would take minutes). Leaves nothing behind:
 // its scenario files go in a temporary folder removed at the end, everything else in sandboxes.
@@ -126,6 +127,27 @@ try {
       echo(`  naive baseline not run here (minutes)${perPod ? `: at its 200-pod cost of ${perPod.toFixed(0)} ms a pod, about ${((perPod * c.pods) / 1000).toFixed(0)} s` : ''}`);
     }
   }
+
+  // A traced step's overhead: the same step of a small scenario run plain and with --trace, timed by the junit report.
+  const tracedFile = join(dir, 'traced.yaml');
+  writeFileSync(tracedFile, `${scenario('bench-trace', 3, 6, 3)}steps:\n  - name: a pod to another Service\n    http: {from: pod/app-1-0, to: service/app-0}\n`);
+  const stepMs = async (trace) => {
+    const args = ['dist/cli/main.js', 'run', '-r', 'junit', '--diagnostics', join(dir, 'diag'), '--artifacts', join(dir, 'art'), ...(trace ? ['--trace', '1'] : []), tracedFile];
+    const out = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`knetlab run ${args.slice(2).join(' ')} exited ${code}`))));
+    });
+    const time = /<testcase [^>]*time="([\d.]+)"/.exec(out);
+    if (!time) throw new Error(`no step time in the junit report:\n${out}`);
+    return Math.round(Number(time[1]) * 1000);
+  };
+  const timed = { plain: [], traced: [] };
+  for (let i = 0; i < runs; i++) for (const mode of ['plain', 'traced']) timed[mode].push(await stepMs(mode === 'traced'));
+  const [plainMs, tracedMs] = [median(timed.plain), median(timed.traced)];
+  echo(`\na traced step (http pod to ClusterIP, 3 nodes, 6 pods; trace: true, or --trace), median of ${runs}:`);
+  echo(`  step                        traced ${tracedMs} ms   plain ${plainMs} ms   ${(tracedMs / Math.max(1, plainMs)).toFixed(1)}x`);
 } finally {
   removeDir();
 }

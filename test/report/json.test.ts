@@ -171,3 +171,13 @@ t.test('json reporter: nothing live, the report at the end', async (t) => {
   t.same(written, []);
   t.equal(r.finish(results), golden);
 });
+
+t.test("json: a traced step gains its trace lines, after knetlab's other additions", async (t) => {
+  const trace = ['a traced try: dropped in node/node-2 by filter KUBE-EXTERNAL-SERVICES "default/web has no local endpoints"', 'path: host/client > node/node-2'];
+  const traced = { ...passed, steps: passed.steps.map((s, i) => (i === 0 ? { ...s, trace } : s)) } as ScenarioResult;
+  const doc = JSON.parse(formatJson([traced])) as { scenarios: { steps: Record<string, unknown>[] }[] };
+  const [first, second] = doc.scenarios[0]!.steps;
+  t.strictSame(Object.keys(first!).slice(-2), ['tries', 'trace']);
+  t.strictSame(first!.trace, trace);
+  t.notOk('trace' in second!, 'a step that was not traced has no trace key');
+});
