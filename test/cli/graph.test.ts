@@ -1,0 +1,70 @@
+// `knetlab graph`: a scenario's topology as SVG or Mermaid without root, the same as the renderers'
+// goldens; bad input is FILE:LINE:COL and exit 2; the pictures in the README and docs/ are what the CLI draws now.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { head, writeScenario } from '../helpers.js';
+import { goldenPath } from '../match-golden.js';
+
+const bin = 'dist/cli/main.js';
+
+function knetlab(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+t.before(() => {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first (npm test does)`);
+});
+
+t.test('graph FILE: SVG by default, Mermaid with -o mermaid, as the renderers draw them', async (t) => {
+  const svg = knetlab('graph', 'scenarios/calico-vxlan.yaml');
+  t.equal(svg.status, 0, svg.stderr);
+  t.equal(svg.stdout, readFileSync(goldenPath('graph/calico-vxlan.svg'), 'utf8'));
+  const mermaid = knetlab('graph', 'scenarios/nodeport-cluster-policy.yaml', '-o', 'mermaid');
+  t.equal(mermaid.status, 0, mermaid.stderr);
+  t.equal(mermaid.stdout, readFileSync(goldenPath('graph/nodeport-cluster-policy.mmd'), 'utf8'));
+});
+
+t.test('graph --out FILE writes the drawing there', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'knetlab-graph-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'g.mmd');
+  const r = knetlab('graph', 'scenarios/host-gw.yaml', '-o', 'mermaid', '--out', out);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '');
+  t.equal(readFileSync(out, 'utf8'), readFileSync(goldenPath('graph/host-gw.mmd'), 'utf8'));
+});
+
+t.test('graph: a broken file is FILE:LINE:COL and exit 2; so are a wrong format and FILE with --scenario', async (t) => {
+  const file = writeScenario(`${head(1)}steps:\n  - sleep: forever\n`);
+  const bad = knetlab('graph', file);
+  t.equal(bad.status, 2);
+  t.equal(bad.stdout, '');
+  t.match(bad.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: `, 'm'));
+  const format = knetlab('graph', '-o', 'png', 'scenarios/calico-vxlan.yaml');
+  t.equal(format.status, 2);
+  t.match(format.stderr, /--output must be one of svg, mermaid, got png/);
+  const both = knetlab('graph', 'scenarios/calico-vxlan.yaml', '--scenario', 'x');
+  t.equal(both.status, 2);
+  t.match(both.stderr, /not both/);
+});
+
+t.test("the README's pictures are what the CLI draws now", async (t) => {
+  const readme = readFileSync('README.md', 'utf8');
+  const svg = knetlab('graph', 'scenarios/nodeport-local-policy.yaml');
+  t.equal(
+    readFileSync('docs/images/nodeport-local-policy.svg', 'utf8'),
+    svg.stdout,
+    'docs/images/nodeport-local-policy.svg (node dist/cli/main.js graph scenarios/nodeport-local-policy.yaml --out docs/images/nodeport-local-policy.svg)',
+  );
+  t.match(readme, '](docs/images/nodeport-local-policy.svg)');
+  const block = /```mermaid\n([\s\S]*?)```/.exec(readme)?.[1];
+  t.equal(
+    block,
+    knetlab('graph', 'scenarios/flannel-vxlan-pod-to-pod.yaml', '-o', 'mermaid').stdout,
+    "the README's Mermaid block (knetlab graph scenarios/flannel-vxlan-pod-to-pod.yaml -o mermaid)",
+  );
+});
