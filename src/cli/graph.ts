@@ -5,7 +5,7 @@ import { KnetlabError } from '../errors.js';
 import { graphMermaid } from '../report/graph-mermaid.js';
 import { graphOf } from '../report/graph-model.js';
 import { graphSvg } from '../report/graph-svg.js';
-import { findHeld } from '../run/hold.js';
+import { findHeld, listHeld } from '../run/hold.js';
 import { loadModel, type ValidateOptions } from '../validate.js';
 import type { Problem } from '../errors.js';
 
@@ -22,6 +22,7 @@ export interface GraphFlags {
 export async function graphCommand(file: string | undefined, flags: GraphFlags, validation: ValidateOptions, warn: (p: readonly Problem[]) => void): Promise<number> {
   if (!(graphFormats as readonly string[]).includes(flags.output)) throw new KnetlabError('EUSAGE', `--output must be one of ${graphFormats.join(', ')}, got ${flags.output}`);
   if (file !== undefined && flags.scenario !== undefined) throw new KnetlabError('EUSAGE', 'name a scenario FILE or a held scenario (--scenario), not both');
+  if (file === undefined && listHeld().length === 0) throw new KnetlabError('EUSAGE', 'name a scenario FILE (no scenario is held by `knetlab up` to draw instead)');
   // Without a file: the held scenario, as `up` built it from its file (a held scenario runs no steps).
   const v = await loadModel(file ?? findHeld(flags.scenario).file, validation);
   warn(v.problems);

@@ -44,7 +44,7 @@ export interface Layout {
   width: number;
   height: number;
   nodes: NodeLayout[];
-  /** The LAN line and the place of its label (right end, above the line). */
+  /** The LAN line and its label (right end, under the line: beyond the rows of machines, clear of their wires). */
   lan: { y: number; x1: number; x2: number; label: string };
   /** The LAN's router (the `lan` namespace), first in the row below the LAN. */
   router: Box;

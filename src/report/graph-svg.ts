@@ -85,7 +85,7 @@ export function graphSvg(g: Graph, trace?: TraceOverlay): string {
     text(20, 20 + 12 + LH + 4, overlayLine(g), 'dim'),
   ];
   // Wires first, boxes over them: the LAN line, each node's eth0 and each machine's port on it.
-  out.push(line({ x: L.lan.x1, y: L.lan.y }, { x: L.lan.x2, y: L.lan.y }, 'lan'), text(L.lan.x2, L.lan.y - 8, L.lan.label, 'head', 'end'));
+  out.push(line({ x: L.lan.x1, y: L.lan.y }, { x: L.lan.x2, y: L.lan.y }, 'lan'), text(L.lan.x2, L.lan.y + 18, L.lan.label, 'head', 'end'));
   for (const n of L.nodes) out.push(line({ x: n.box.x + n.box.w / 2, y: n.box.y + n.box.h }, { x: n.box.x + n.box.w / 2, y: L.lan.y }, 'wire'));
   for (const b of [L.router, ...L.hosts]) out.push(line({ x: b.x + b.w / 2, y: b.y }, { x: b.x + b.w / 2, y: L.lan.y }, 'wire'));
   // The overlay: from each node's tunnel device line to the next node's.

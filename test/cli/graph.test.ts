@@ -11,7 +11,11 @@ import { goldenPath } from '../match-golden.js';
 const bin = 'dist/cli/main.js';
 
 function knetlab(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return knetlabIn(process.env, ...args);
+}
+
+function knetlabIn(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -50,6 +54,12 @@ t.test('graph: a broken file is FILE:LINE:COL and exit 2; so are a wrong format 
   const both = knetlab('graph', 'scenarios/calico-vxlan.yaml', '--scenario', 'x');
   t.equal(both.status, 2);
   t.match(both.stderr, /not both/);
+  // A state folder of its own: no scenario is held there, whatever runs beside this test.
+  const state = mkdtempSync(join(tmpdir(), 'knetlab-graph-state-'));
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
+  const none = knetlabIn({ ...process.env, KNETLAB_STATE_DIR: join(state, 'knetlab') }, 'graph');
+  t.equal(none.status, 2);
+  t.match(none.stderr, /name a scenario FILE/);
 });
 
 t.test("the README's pictures are what the CLI draws now", async (t) => {
