@@ -124,16 +124,22 @@ export function layout(g: Graph, captionLines = 0, captionWidth = 0): Layout {
   const machineW = (lines: readonly string[]) => widest(lines) + 2 * PAD;
   const router = { x: MARGIN, y: rowY, w: machineW(routerLines(g)), h: MACHINE_H };
   anchors.set(g.lan.netns, { x: router.x + router.w / 2, y: router.y });
+  // Hosts on the LAN in the router's row; hosts behind the router (outside the LAN's range) in a row below it.
   let x = router.x + router.w + HOST_GAP;
+  const behindY = rowY + MACHINE_H + 28;
+  let behindX = router.x;
   const hosts = g.hosts.map((h) => {
-    const box = { x, y: rowY, w: machineW(hostLines(h)), h: MACHINE_H };
-    x += box.w + HOST_GAP;
+    const w = machineW(hostLines(h));
+    const box = h.behindRouter ? { x: behindX, y: behindY, w, h: MACHINE_H } : { x, y: rowY, w, h: MACHINE_H };
+    if (h.behindRouter) behindX += w + HOST_GAP;
+    else x += w + HOST_GAP;
     anchors.set(h.netns, { x: box.x + box.w / 2, y: box.y });
     return box;
   });
+  const rowsEnd = Math.max(x, behindX) - HOST_GAP;
   const label = `LAN ${g.lan.cidr} (${g.lan.bridge})`;
-  const lanX2 = Math.max(nodesEnd, x - HOST_GAP) + textWidth(label) + 2 * PAD;
-  const servicesY = rowY + MACHINE_H + 2 * LH;
+  const lanX2 = Math.max(nodesEnd, rowsEnd) + textWidth(label) + 2 * PAD;
+  const servicesY = (g.hosts.some((h) => h.behindRouter) ? behindY : rowY) + MACHINE_H + 2 * LH;
   const rows = serviceRows(g);
   const serviceH = g.services.length ? (rows.length + 1) * LH + LH : 0;
   const unplacedY = servicesY + serviceH;

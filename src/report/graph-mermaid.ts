@@ -32,7 +32,7 @@ export function graphMermaid(g: Graph): string {
   out.push(`  lan[${mermaidLabel([`LAN ${g.lan.cidr}`, g.overlay.label])}]`);
   out.push(`  router[${mermaidLabel(routerLines(g))}] --- lan`);
   g.nodes.forEach((_, i) => out.push(`  n${i}eth0 --- lan`));
-  g.hosts.forEach((h, i) => out.push(`  h${i}[${mermaidLabel(hostLines(h))}] --- lan`));
+  g.hosts.forEach((h, i) => out.push(`  h${i}[${mermaidLabel(hostLines(h))}] --- ${h.behindRouter ? 'router' : 'lan'}`));
   // The overlay: each node's tunnel device to the next's, dotted.
   for (let i = 1; i < g.nodes.length; i++) if (g.nodes[i - 1]!.tunnel && g.nodes[i]!.tunnel) out.push(`  n${i - 1}tun -.- n${i}tun`);
   if (g.services.length) {

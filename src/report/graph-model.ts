@@ -7,7 +7,7 @@ import type { NetworkKind } from '../cni/networks.js';
 import type { Model, Pod, Service } from '../cluster/types.js';
 import { VXLAN_PORT, VXLAN_VNI } from '../dataplane/flannel.js';
 import { CNI_BRIDGE, FLANNEL_DEVICE, LAN_BRIDGE, LAN_NETNS, machineNetns, podNetns } from '../dataplane/names.js';
-import { formatCidr } from '../util/ip.js';
+import { cidrContains, formatCidr } from '../util/ip.js';
 
 /** How the nodes reach each other's pods: a tunnel device on each node, or plain routes over the LAN. */
 export interface Overlay {
@@ -55,6 +55,8 @@ export interface GraphHost {
   netns: string;
   place: string;
   ip: string;
+  /** Its address is outside the LAN's: it sits behind the LAN's router (an internet client). */
+  behindRouter: boolean;
 }
 
 export interface GraphService {
@@ -124,7 +126,7 @@ export function graphOf(model: Model): Graph {
     lan: { netns: LAN_NETNS, bridge: LAN_BRIDGE, cidr: formatCidr(model.config.lanCIDR), gateway: model.config.gateway },
     overlay,
     nodes,
-    hosts: model.hosts.map((h) => ({ netns: machineNetns(h.name), place: `host/${h.name}`, ip: h.ip })),
+    hosts: model.hosts.map((h) => ({ netns: machineNetns(h.name), place: `host/${h.name}`, ip: h.ip, behindRouter: !cidrContains(model.config.lanCIDR, h.ip) })),
     unplaced: model.pods.filter((p) => !p.node).map(pod),
     services: model.services.map((s) => ({
       place: `service/${inNs(s.name, s.namespace)}`,

@@ -87,7 +87,12 @@ export function graphSvg(g: Graph, trace?: TraceOverlay): string {
   // Wires first, boxes over them: the LAN line, each node's eth0 and each machine's port on it.
   out.push(line({ x: L.lan.x1, y: L.lan.y }, { x: L.lan.x2, y: L.lan.y }, 'lan'), text(L.lan.x2, L.lan.y + 18, L.lan.label, 'head', 'end'));
   for (const n of L.nodes) out.push(line({ x: n.box.x + n.box.w / 2, y: n.box.y + n.box.h }, { x: n.box.x + n.box.w / 2, y: L.lan.y }, 'wire'));
-  for (const b of [L.router, ...L.hosts]) out.push(line({ x: b.x + b.w / 2, y: b.y }, { x: b.x + b.w / 2, y: L.lan.y }, 'wire'));
+  out.push(line({ x: L.router.x + L.router.w / 2, y: L.router.y }, { x: L.router.x + L.router.w / 2, y: L.lan.y }, 'wire'));
+  g.hosts.forEach((h, i) => {
+    const b = L.hosts[i]!;
+    const to = h.behindRouter ? { x: L.router.x + L.router.w / 2, y: L.router.y + L.router.h } : { x: b.x + b.w / 2, y: L.lan.y };
+    out.push(line({ x: b.x + b.w / 2, y: b.y }, to, 'wire'));
+  });
   // The overlay: from each node's tunnel device line to the next node's.
   g.nodes.forEach((n, i) => {
     const next = L.nodes[i + 1];

@@ -96,6 +96,22 @@ t.test('a drop: its rule beside a cross on the node that dropped it', async (t) 
   goldens.push('trace-networkpolicy-dropped.svg');
 });
 
+t.test('a host outside the LAN range sits behind the LAN router, below it', async (t) => {
+  const { model } = await loadModel('scenarios/calico-vxlan.yaml');
+  const g = graphOf(model);
+  t.same(
+    g.hosts.map((h) => h.behindRouter),
+    [false, false],
+  );
+  const behind: Graph = { ...g, hosts: [...g.hosts, { netns: 'internet', place: 'host/internet', ip: '203.0.113.2', behindRouter: true }] };
+  t.match(graphMermaid(behind), /\n {2}h2\["host\/internet<br\/>203\.0\.113\.2"\] --- router\n/);
+  const svg = graphSvg(behind);
+  t.equal(xmlProblem(svg), undefined, 'the SVG is well-formed XML');
+  const routerY = Number(/<rect x="20" y="([\d.]+)"[^>]*class="machine"/.exec(svg)?.[1]);
+  const hostY = Number(/<rect x="[\d.]+" y="([\d.]+)"[^>]*class="machine"\/>\n<text[^>]*>host\/internet</.exec(svg)?.[1]);
+  t.ok(hostY > routerY, `host/internet (y ${hostY}) is below the router (y ${routerY})`);
+});
+
 t.test('the XML check finds what is not well-formed', async (t) => {
   t.equal(xmlProblem('<svg a="1"><g/><text>a &amp; b</text></svg>'), undefined);
   for (const bad of ['<svg><g></svg>', '<svg>a & b</svg>', '<svg a="1" a="2"/>', '<svg a=1/>', '<svg/><svg/>', '<svg>\u0001</svg>', '<svg a="<"/>', 'x<svg/>'])
@@ -112,7 +128,12 @@ t.test("strangers' names: escaped in SVG (well-formed whatever they hold) and in
   t.equal(xmlEscape(`a<b>&"c'\u0001`), 'a&lt;b&gt;&amp;&quot;c&apos;\ufffd');
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ maxLength: 40 }), (a, b) => {
-      const g: Graph = { ...base, scenario: a, hosts: [{ netns: 'x', place: `host/${b}`, ip: a }], services: [{ ...base.services[0]!, place: b }] };
+      const g: Graph = {
+        ...base,
+        scenario: a,
+        hosts: [{ netns: 'x', place: `host/${b}`, ip: a, behindRouter: a.length % 2 === 0 }],
+        services: [{ ...base.services[0]!, place: b }],
+      };
       const svg = graphSvg(g, { hops: ['x'], marks: [{ netns: 'x', kind: 'drop', text: a }], caption: [b, a] });
       const problem = xmlProblem(svg);
       if (problem) throw new Error(`${JSON.stringify([a, b])}: ${problem}`);
