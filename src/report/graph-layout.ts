@@ -58,7 +58,13 @@ export interface Layout {
 }
 
 export function nodeLines(n: GraphNode): string[] {
-  return [n.place, `eth0 ${n.ip}`, `pods ${n.podCIDR}`, ...(n.tunnel ? [`${n.tunnel.device} ${n.tunnel.ip}`] : [])];
+  return [
+    n.place,
+    `eth0 ${n.ip}`,
+    `pods ${n.podCIDR}`,
+    ...(n.tunnel ? [`${n.tunnel.device} ${n.tunnel.ip}`] : []),
+    ...(n.ipvsDevice ? [`${n.ipvsDevice} (Service addresses)`] : []),
+  ];
 }
 
 export function bridgeLabel(n: GraphNode): string {

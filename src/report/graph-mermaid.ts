@@ -16,7 +16,7 @@ export function graphMermaid(g: Graph): string {
   g.nodes.forEach((n, i) => {
     const id = `n${i}`;
     out.push(`  subgraph ${id}[${mermaidLabel([`${n.place} (pods ${n.podCIDR})`])}]`);
-    out.push(`    ${id}eth0[${mermaidLabel([`eth0 ${n.ip}`])}]`);
+    out.push(`    ${id}eth0[${mermaidLabel([`eth0 ${n.ip}`, ...(n.ipvsDevice ? [`${n.ipvsDevice} (Service addresses)`] : [])])}]`);
     if (n.tunnel) out.push(`    ${id}tun[${mermaidLabel([`${n.tunnel.device} ${n.tunnel.ip}`])}]`);
     if (n.bridge) out.push(`    ${id}br[${mermaidLabel([`${n.bridge.device} ${n.bridge.ip}`])}]`);
     n.pods.forEach((p, j) => {

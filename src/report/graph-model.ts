@@ -6,6 +6,7 @@ import { cniOf } from '../cni/index.js';
 import type { NetworkKind } from '../cni/networks.js';
 import type { Model, Pod, Service } from '../cluster/types.js';
 import { VXLAN_PORT, VXLAN_VNI } from '../dataplane/flannel.js';
+import { KUBE_IPVS_DEVICE } from '../dataplane/ipvs.js';
 import { CNI_BRIDGE, FLANNEL_DEVICE, LAN_BRIDGE, LAN_NETNS, machineNetns, podNetns } from '../dataplane/names.js';
 import { cidrContains, formatCidr } from '../util/ip.js';
 
@@ -48,6 +49,8 @@ export interface GraphNode {
   bridge?: { device: string; ip: string };
   /** The tunnel device and its address, when the overlay has one. */
   tunnel?: { device: string; ip: string };
+  /** IPVS mode: the dummy device kube-proxy puts every Service address on. */
+  ipvsDevice?: string;
   pods: GraphPod[];
 }
 
@@ -116,6 +119,7 @@ export function graphOf(model: Model): Graph {
       podCIDR: n.podCIDR,
       ...(bridgeIp ? { bridge: { device: CNI_BRIDGE, ip: bridgeIp } } : {}),
       ...(overlay.device && tunnelIp ? { tunnel: { device: overlay.device, ip: tunnelIp } } : {}),
+      ...(model.config.proxyMode === 'ipvs' ? { ipvsDevice: KUBE_IPVS_DEVICE } : {}),
       pods: model.pods.filter((p) => p.node === n.name).map(pod),
     };
   });

@@ -15,8 +15,8 @@ import { loadModel } from '../../src/validate.js';
 import { matchGolden, matchGoldenDir, updateGolden } from '../match-golden.js';
 import { xmlProblem } from './xml-check.js';
 
-// One flannel VXLAN (three nodes, a host), one Calico VXLAN, one routed network without a tunnel.
-const scenarios = ['nodeport-cluster-policy', 'calico-vxlan', 'host-gw'];
+// One flannel VXLAN (three nodes, a host), one Calico VXLAN, one routed network without a tunnel, one in IPVS mode (kube-ipvs0).
+const scenarios = ['nodeport-cluster-policy', 'calico-vxlan', 'host-gw', 'ipvs-mode'];
 const goldens: string[] = [];
 
 for (const name of scenarios) {
