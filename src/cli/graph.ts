@@ -28,7 +28,16 @@ export async function graphCommand(file: string | undefined, flags: GraphFlags, 
   warn(v.problems);
   const g = graphOf(v.model);
   const text = (flags.output as GraphFormat) === 'mermaid' ? graphMermaid(g) : graphSvg(g);
-  if (flags.out) writeFileSync(flags.out, text);
+  if (flags.out) writeDrawing(flags.out, text, '--out');
   else process.stdout.write(text);
   return 0;
+}
+
+/** Writes a drawing to the file a user named; a file that cannot be written is a usage error naming it. */
+export function writeDrawing(path: string, text: string, option: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    throw new KnetlabError('EUSAGE', `${option} ${path}: cannot write it (${err instanceof Error ? err.message : String(err)})`);
+  }
 }

@@ -1,6 +1,5 @@
 // `knetlab trace FROM TO`: one probe traced through the held scenario's kernel (knetlab up), its
 // commands and monitors run inside that scenario's sandbox.
-import { writeFileSync } from 'node:fs';
 import { KnetlabError } from '../errors.js';
 import { execaRunner, type Runner } from '../kernel/exec.js';
 import { startMonitorProcess, type StartMonitor } from '../kernel/trace.js';
@@ -8,6 +7,7 @@ import { findHeld, intoSandbox, type Held } from '../run/hold.js';
 import { parseSource, parseTarget } from '../scenario/refs.js';
 import { tracedKinds } from '../scenario/steps.js';
 import { namerFor, traceProbe, type TraceKind } from '../steps/trace-probe.js';
+import { writeDrawing } from './graph.js';
 import { graphOf } from '../report/graph-model.js';
 import { graphSvg } from '../report/graph-svg.js';
 import { traceOverlay } from '../report/graph-trace.js';
@@ -48,6 +48,6 @@ export async function traceCommand(from: string, to: string, flags: TraceFlags, 
   const report = await traceProbe(heldRunner(h), model, { kind: flags.kind as TraceKind, from: src.value, to: dst.value, timeoutMs }, { startMonitor });
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${renderTrace(report, namerFor(model)).join('\n')}\n`);
-  if (flags.svg) writeFileSync(flags.svg, graphSvg(graphOf(model), traceOverlay(report, namerFor(model))));
+  if (flags.svg) writeDrawing(flags.svg, graphSvg(graphOf(model), traceOverlay(report, namerFor(model))), '--svg');
   return 0;
 }

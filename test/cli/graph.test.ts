@@ -40,6 +40,9 @@ t.test('graph --out FILE writes the drawing there', async (t) => {
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, '');
   t.equal(readFileSync(out, 'utf8'), readFileSync(goldenPath('graph/host-gw.mmd'), 'utf8'));
+  const nowhere = knetlab('graph', 'scenarios/host-gw.yaml', '--out', join(dir, 'no-such-folder', 'g.svg'));
+  t.equal(nowhere.status, 2);
+  t.match(nowhere.stderr, /--out .*no-such-folder\/g\.svg: cannot write it \(ENOENT/);
 });
 
 t.test('graph: a broken file is FILE:LINE:COL and exit 2; so are a wrong format and FILE with --scenario', async (t) => {
