@@ -323,10 +323,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <format>', 'svg or mermaid', 'svg')
     .option('--out <file>', 'write the drawing to a file instead of stdout')
     .option('-s, --scenario <name>', 'which held scenario, when several are (without FILE)')
+    .option('--network <name>', `draw it on this network (${networks.join(', ')}) instead of its own cluster.network`)
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
-    .action(async (file: string | undefined, flags: GraphFlags & { allowPath: string[] }) => {
+    .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
+    .action(async (file: string | undefined, flags: GraphFlags & ValidationFlags & { network?: string }) => {
+      if (flags.network !== undefined && !(networks as readonly string[]).includes(flags.network)) {
+        throw new KnetlabError('EUSAGE', `--network must be one of ${networks.join(', ')}, got ${flags.network}`);
+      }
+      const validation = { ...(await validationOptions(flags)), ...(flags.network ? { network: flags.network as NetworkKind } : {}) };
       const { graphCommand } = await import('./graph.js');
-      status = await graphCommand(file, flags, await validationOptions({ allowPath: flags.allowPath }), (p) => printProblems(p, process.stderr));
+      status = await graphCommand(file, flags, validation, (p) => printProblems(p, process.stderr));
     });
   program
     .command('run')

@@ -32,6 +32,16 @@ t.test('graph FILE: SVG by default, Mermaid with -o mermaid, as the renderers dr
   t.equal(mermaid.stdout, readFileSync(goldenPath('graph/nodeport-cluster-policy.mmd'), 'utf8'));
 });
 
+t.test('graph --network NAME: the scenario drawn on another network', async (t) => {
+  const r = knetlab('graph', 'scenarios/host-gw.yaml', '-o', 'mermaid', '--network', 'calico-vxlan');
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /VXLAN over the LAN \(vxlan\.calico, VNI 4096, UDP 4789\)/);
+  t.match(r.stdout, / cali[0-9a-f]{11}"\)/, "pods on Calico's routed veths");
+  const bad = knetlab('graph', 'scenarios/host-gw.yaml', '--network', 'weave');
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /--network must be one of flannel-vxlan, /);
+});
+
 t.test('graph --out FILE writes the drawing there', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'knetlab-graph-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
