@@ -17,6 +17,7 @@ import { isRoot } from '../kernel/sandbox.js';
 import { tracedKinds, type Step } from '../scenario/steps.js';
 import { stepName } from '../steps/kinds/index.js';
 import type { TraceFlags } from './trace.js';
+import type { GraphFlags } from './graph.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 import { formatDuration, parseDuration } from '../scenario/duration.js';
 import { resolveAllowPaths } from '../scenario/input-file.js';
@@ -316,6 +317,24 @@ export async function main(argv: string[]): Promise<number> {
       status = await planCommand(file, opts);
     });
   program
+    .command('graph')
+    .description('draw the topology (nodes, pods, bridges, the overlay, the LAN and its hosts, with addresses) of a scenario file or of the held one')
+    .argument('[file]', 'a scenario file (default: the held scenario)')
+    .option('-o, --output <format>', 'svg or mermaid', 'svg')
+    .option('--out <file>', 'write the drawing to a file instead of stdout')
+    .option('-s, --scenario <name>', 'which held scenario, when several are (without FILE)')
+    .option('--network <name>', `draw it on this network (${networks.join(', ')}) instead of its own cluster.network`)
+    .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
+    .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
+    .action(async (file: string | undefined, flags: GraphFlags & ValidationFlags & { network?: string }) => {
+      if (flags.network !== undefined && !(networks as readonly string[]).includes(flags.network)) {
+        throw new KnetlabError('EUSAGE', `--network must be one of ${networks.join(', ')}, got ${flags.network}`);
+      }
+      const validation = { ...(await validationOptions(flags)), ...(flags.network ? { network: flags.network as NetworkKind } : {}) };
+      const { graphCommand } = await import('./graph.js');
+      status = await graphCommand(file, flags, validation, (p) => printProblems(p, process.stderr));
+    });
+  program
     .command('run')
     .description('build and run scenario files (or every scenario under a folder), each in its own sandbox, several at once')
     .argument('<paths...>', 'scenario files or folders')
@@ -372,6 +391,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <format>', 'text or json', 'text')
     .option('-s, --scenario <name>', 'which held scenario, when several are')
     .option('--timeout <seconds>', 'how long the probe waits for its answer', '2')
+    .option('--svg <file>', 'also draw the traced path (hops, NAT points, the drop) on the topology, as SVG, into this file')
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
     .action(async (from: string, to: string, flags: TraceFlags & { allowPath: string[] }) => {
       const { traceCommand } = await import('./trace.js'); // loaded when used: validate and plan load no process-running code

@@ -7,6 +7,10 @@ import { findHeld, intoSandbox, type Held } from '../run/hold.js';
 import { parseSource, parseTarget } from '../scenario/refs.js';
 import { tracedKinds } from '../scenario/steps.js';
 import { namerFor, traceProbe, type TraceKind } from '../steps/trace-probe.js';
+import { writeDrawing } from './graph.js';
+import { graphOf } from '../report/graph-model.js';
+import { graphSvg } from '../report/graph-svg.js';
+import { traceOverlay } from '../report/graph-trace.js';
 import { renderTrace } from '../trace/report.js';
 import { loadModel, type ValidateOptions } from '../validate.js';
 
@@ -15,6 +19,7 @@ export interface TraceFlags {
   output: string;
   scenario?: string;
   timeout: string;
+  svg?: string;
 }
 
 /** A Runner whose commands run inside the held scenario's sandbox. */
@@ -43,5 +48,6 @@ export async function traceCommand(from: string, to: string, flags: TraceFlags, 
   const report = await traceProbe(heldRunner(h), model, { kind: flags.kind as TraceKind, from: src.value, to: dst.value, timeoutMs }, { startMonitor });
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${renderTrace(report, namerFor(model)).join('\n')}\n`);
+  if (flags.svg) writeDrawing(flags.svg, graphSvg(graphOf(model), traceOverlay(report, namerFor(model))), '--svg');
   return 0;
 }

@@ -58,7 +58,7 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
 }
 
 /** The first DNAT rule the probe's way out hit, in path order, with the packet as it entered that hook. */
-function dnatByRule(r: TraceResult): { netns: string; packet: TracePacket; to: string; rule: TraceEvent } | undefined {
+export function dnatByRule(r: TraceResult): { netns: string; packet: TracePacket; to: string; rule: TraceEvent } | undefined {
   for (const netns of r.path) {
     const passes = r.namespaces.find((x) => x.netns === netns)?.passes.filter(isOutbound) ?? [];
     for (const h of passes.flatMap((p) => p.hooks))

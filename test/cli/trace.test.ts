@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { testedProxyModes } from '../helpers.js';
+import { xmlProblem } from '../report/xml-check.js';
 
 const notRoot = process.getuid?.() !== 0 ? 'knetlab up and trace build namespaces: needs root' : false;
 // tap's NODE_OPTIONS loads its TypeScript loader into every child; the built CLI needs none of it.
@@ -71,8 +72,17 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     t.match(through2.stdout, /^DNAT in node\/node-2: 192\.168\.8\.\d+:30081 \(node\/node-2\) -> 10\.244\.0\.\d+:80 \(pod\/web\)/m, 'DNATed on node-2 to the pod');
     t.match(through2.stdout, /^SNAT in node\/node-2: 192\.168\.8\.200:\d+ \(host\/client\) -> 10\.244\.1\.0:\d+ \(node\/node-2@flannel\.1\)/m, "masqueraded to node-2's flannel.1");
 
-    const dropped = cli('trace', 'host/client', 'nodeport/web@node-2', '--timeout', '1', '-o', 'json');
+    const svg = join(dir, 'dropped.svg');
+    const dropped = cli('trace', 'host/client', 'nodeport/web@node-2', '--timeout', '1', '-o', 'json', '--svg', svg);
     t.equal(dropped.status, 0, dropped.stderr);
+    // --svg: the path drawn on the topology, the drop marked with its chain.
+    const drawn = readFileSync(svg, 'utf8');
+    t.equal(xmlProblem(drawn), undefined, 'the trace picture is well-formed XML');
+    t.equal(drawn.match(/class="hop"/g)?.length, 2, 'two hops drawn: host/client, node/node-2');
+    t.match(drawn, mode === 'iptables' ? />DROP filter KUBE-EXTERNAL-SERVICES</ : />DROP kube-proxy nodeport-endpoints-check</, 'the drop marked');
+    const graph = cli('graph', '-o', 'mermaid');
+    t.equal(graph.status, 0, graph.stderr);
+    t.match(graph.stdout, /subgraph n1\["node\/node-2 /, 'graph without FILE draws the held scenario');
     const json = JSON.parse(dropped.stdout) as { answered: boolean; result: { path: string[]; dropped?: { netns: string; chain: string; verdict: string } } };
     t.equal(json.answered, false, 'Local policy through node-2: no answer');
     t.same(json.result.path, ['client', 'node-2'], 'it got as far as node-2');
