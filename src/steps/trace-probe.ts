@@ -11,6 +11,7 @@ import { armTrace, type StartMonitor } from '../kernel/trace.js';
 import { formatTarget, type SourceRef, type TargetRef } from '../scenario/refs.js';
 import type { Namer, TraceReport } from '../trace/report.js';
 import { traceResult } from '../trace/result.js';
+import { traceContextFor } from './trace-context.js';
 import type { ProbeKey } from '../trace/types.js';
 import { httpProbe, pingProbe, tcpProbe, udpProbe, type Try } from './probes.js';
 import { placeNetns } from './run.js';
@@ -91,7 +92,13 @@ export async function traceProbe(runner: Runner, model: Model, req: TraceRequest
   const probe: ProbeKey = { proto: protoOf[req.kind], sport: req.kind === 'ping' ? randomInt(1, 65536) : randomInt(20000, 30000) };
   // xtables-monitor gives iptables-save text with kube-proxy's comments; on an IPVS node (Debian's 6.1 in the VM) it overflows (ENOBUFS) at start, nft's monitor does not.
   const monitor = model.config.proxyMode === 'iptables' ? 'xtables' : 'nft';
-  const armed = await armTrace(runner, { namespaces: namespacesToArm(model, netns, to.ip), probe, monitor, ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}) });
+  const armed = await armTrace(runner, {
+    namespaces: namespacesToArm(model, netns, to.ip),
+    probe,
+    monitor,
+    ipvs: model.config.proxyMode === 'ipvs',
+    ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}),
+  });
   let sent: { answered: boolean; ended: string };
   try {
     sent = await send(runner, netns, req, to.ip, to.port, probe.sport, timeoutMs);
@@ -99,7 +106,7 @@ export async function traceProbe(runner: Runner, model: Model, req: TraceRequest
     await armed.disarm().catch(() => undefined); // the send's failure is the one to report
     throw error;
   }
-  const result = traceResult(probe, await armed.disarm());
+  const result = traceResult(probe, await armed.disarm(), traceContextFor(model));
   return {
     kind: req.kind,
     from: { ref: `${from.kind}/${from.name}`, netns, ip: from.ip },

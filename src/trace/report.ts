@@ -2,6 +2,7 @@
 // which rule, where it was dropped, every address named. Pure: the probe's result in, lines out.
 import type { ProxyMode } from '../proxy/modes.js';
 import { isOutbound, type TraceResult } from './result.js';
+import type { TunnelHop } from './tunnel.js';
 import type { ConntrackEntry, TraceEvent, TracePacket, TracePass } from './types.js';
 
 /** What `knetlab trace`, `run --trace` and a failed step's trace probe sent, and what the kernel showed of it. */
@@ -39,6 +40,7 @@ export function outcomeLine(r: TraceReport, n: Namer): string {
 export function traceSummary(r: TraceReport, n: Namer): string[] {
   const out = [outcomeLine(r, n)];
   if (r.result.path.length) out.push(`path: ${r.result.path.map((p) => n.netns(p)).join(' > ')}`);
+  for (const h of r.result.tunnels ?? []) if (h.direction === 'probe') out.push(`${h.kind.toUpperCase()} from ${n.netns(h.netns)} by ${h.device}: ${tunnelText(h, n)}`);
   if (r.result.dnat) {
     // IPVS forwards to a real server without a netfilter rule: its conntrack entry shows the translation.
     const by = byRule(r.result, r.result.dnat.netns, 'DNAT') || (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
@@ -91,7 +93,7 @@ export function renderTrace(r: TraceReport, n: Namer): string[] {
       const first = outbound ? firstOut : firstBack;
       if (outbound) firstOut = false;
       else firstBack = false;
-      if (first || notable(pass)) out.push(...passLines(pass, n));
+      if (first || notable(pass)) out.push(...passLines(pass, n, r.result.tunnels ?? []));
       else more++;
     }
     if (more) out.push(`  ${more} later packet${more === 1 ? '' : 's'} of the connection, let through as established`);
@@ -100,21 +102,35 @@ export function renderTrace(r: TraceReport, n: Namer): string[] {
   return out;
 }
 
+/** The outer header: `192.168.8.202 (node/node-2) -> 192.168.8.201 (node/node-1), UDP 8472, VNI 1 (from the kernel: ...)`. */
+function tunnelText(h: TunnelHop, n: Namer): string {
+  const outer = `${h.local ? n.ip(h.local) : '?'} -> ${h.remote ? n.ip(h.remote) : '?'}`;
+  const udp = h.kind === 'vxlan' ? `, UDP ${h.port ?? '?'}, VNI ${h.vni ?? '?'}` : '';
+  const why =
+    h.from === 'kernel'
+      ? `from the kernel: ${h.device}'s ${h.kind === 'vxlan' ? `route, neighbour and fdb entry${h.via ? ` for ${n.ip(h.via)}` : ''}` : `route${h.via ? ` via ${n.ip(h.via)}` : ''}`}`
+      : `from the model: the kernel showed no ${h.device} entry for ${h.inner}`;
+  return `${outer}${udp} (${why})`;
+}
+
 /** A pass where a rule dropped, rejected or NATed the packet. */
 function notable(pass: TracePass): boolean {
   return pass.hooks.some((h) => h.events.some((e) => e.verdict === 'drop' || e.verdict === 'reject' || (e.rule !== undefined && natTarget(e.rule) !== undefined)));
 }
 
-function passLines(pass: TracePass, n: Namer): string[] {
+function passLines(pass: TracePass, n: Namer, tunnels: readonly TunnelHop[]): string[] {
   const p = pass.packet;
   const dir = isOutbound(pass) ? 'probe' : 'reply';
   const lastOif = [...pass.hooks].reverse().find((h) => h.packet.oif)?.packet.oif;
   const where = [p.iif ? `in ${p.iif}` : 'sent', lastOif ? `out ${lastOif}` : ''].filter(Boolean).join(', ');
   const out = [`  ${dir} ${where}: ${packetText(p, n)}`];
+
   for (const h of pass.hooks) {
     const steps = hookSteps(h.events);
     if (steps.length) out.push(`    ${h.table} ${h.chain}: ${steps.join(' > ')}`);
   }
+  const tunnel = tunnels.find((h) => h.netns === pass.netns && h.direction === dir && h.device === lastOif);
+  if (tunnel) out.push(`    into ${tunnel.device} as ${tunnel.kind.toUpperCase()} ${tunnelText(tunnel, n)}`);
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { conntrackFor, natOf, parseConntrack } from './conntrack.js';
 import { groupPasses, parseTrace } from './monitor-text.js';
+import { type ModelTunnel, type TunnelHop, tunnelHop } from './tunnel.js';
 import type { ConntrackEntry, NamespaceCapture, NatFacts, ProbeKey, TraceEvent, TracePass } from './types.js';
 
 /** The DSCP knetlab marks a traced probe's packets with (kernel/trace.ts TRACE_DSCP): the probe's way out, not its replies. */
@@ -27,6 +28,13 @@ export interface TraceResult {
   dnat?: { netns: string; from: string; to: string };
   snat?: { netns: string; from: string; to: string };
   dropped?: TraceEvent;
+  /** Each tunnel the probe's packets (way out and replies) were sent into, with the outer header, in path order. */
+  tunnels?: TunnelHop[];
+}
+
+/** What the model knows of the nodes' tunnels (by namespace), for where the kernel showed no entry. */
+export interface TraceContext {
+  tunnels?: ReadonlyMap<string, ModelTunnel>;
 }
 
 /** A pass on the way out: its packets carry knetlab's DSCP mark. */
@@ -35,7 +43,7 @@ export function isOutbound(p: TracePass): boolean {
 }
 
 /** Reads every namespace's capture into the probe's structured trace. */
-export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture[]): TraceResult {
+export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture[], context: TraceContext = {}): TraceResult {
   const namespaces = captures.map((c): NamespaceTrace => {
     const passes = groupPasses(parseTrace(c.monitor, c.trace, c.netns));
     const first = passes.find(isOutbound);
@@ -54,6 +62,8 @@ export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture
   const dnat = inPath.find((n) => n.nat.dnat);
   const snat = inPath.find((n) => n.nat.snat);
   const dropped = inPath.find((n) => n.dropped)?.dropped ?? namespaces.find((n) => n.dropped)?.dropped;
+  const order2 = [...path, ...namespaces.map((n) => n.netns).filter((n) => !path.includes(n))];
+  const tunnels = order2.flatMap((netns) => tunnelsOf(namespaces.find((n) => n.netns === netns)!, captures.find((c) => c.netns === netns)!, context));
   return {
     probe,
     path,
@@ -61,7 +71,25 @@ export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture
     ...(dnat?.nat.dnat ? { dnat: { netns: dnat.netns, ...dnat.nat.dnat } } : {}),
     ...(snat?.nat.snat ? { snat: { netns: snat.netns, ...snat.nat.snat } } : {}),
     ...(dropped ? { dropped } : {}),
+    ...(tunnels.length ? { tunnels } : {}),
   };
+}
+
+/** The first packet each way that left this namespace into a tunnel device, with its outer header. */
+function tunnelsOf(ns: NamespaceTrace, capture: NamespaceCapture, context: TraceContext): TunnelHop[] {
+  const model = context.tunnels?.get(ns.netns);
+  const devices = new Set([...(capture.tunnels ?? []).map((t) => t.device), ...(model ? [model.device] : [])]);
+  const out: TunnelHop[] = [];
+  for (const direction of ['probe', 'reply'] as const) {
+    for (const pass of ns.passes.filter((p) => isOutbound(p) === (direction === 'probe'))) {
+      const last = [...pass.hooks].reverse().find((h) => h.packet.oif);
+      if (!last?.packet.oif || !devices.has(last.packet.oif) || !last.packet.dst) continue;
+      const hop = tunnelHop(ns.netns, direction, last.packet.oif, last.packet.dst, capture.tunnels, model);
+      if (hop) out.push(hop);
+      break;
+    }
+  }
+  return out;
 }
 
 /** The chains a pass went through, in order, as `table/chain` (knetlab's own left out). */

@@ -70,6 +70,11 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     t.match(through2.stdout, /^path: host\/client > node\/node-2 > node\/node-1 > pod\/web$/m, 'across node-2 to the pod on node-1');
     t.match(through2.stdout, /^DNAT in node\/node-2: 192\.168\.8\.\d+:30081 \(node\/node-2\) -> 10\.244\.0\.\d+:80 \(pod\/web\)/m, 'DNATed on node-2 to the pod');
     t.match(through2.stdout, /^SNAT in node\/node-2: 192\.168\.8\.200:\d+ \(host\/client\) -> 10\.244\.1\.0:\d+ \(node\/node-2@flannel\.1\)/m, "masqueraded to node-2's flannel.1");
+    t.match(
+      through2.stdout,
+      /^VXLAN from node\/node-2 by flannel\.1: 192\.168\.8\.\d+ \(node\/node-2\) -> 192\.168\.8\.\d+ \(node\/node-1\), UDP 8472, VNI 1 \(from the kernel: /m,
+      "the VXLAN hop: node-2's LAN address to node-1's, from flannel.1's fdb",
+    );
 
     const dropped = cli('trace', 'host/client', 'nodeport/web@node-2', '--timeout', '1', '-o', 'json');
     t.equal(dropped.status, 0, dropped.stderr);
