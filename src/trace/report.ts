@@ -41,12 +41,19 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
   const out = [outcomeLine(r, n)];
   if (r.result.path.length) out.push(`path: ${r.result.path.map((p) => n.netns(p)).join(' > ')}`);
   for (const h of r.result.tunnels ?? []) if (h.direction === 'probe') out.push(`${h.kind.toUpperCase()} from ${n.netns(h.netns)} by ${h.device}: ${tunnelText(h, n)}`);
+  const ipvs = r.result.ipvs;
+  const byIpvs = ipvs ? `, by IPVS (virtual server ${hostPort(ipvs.connection.virtual, n)}, real server ${hostPort(ipvs.connection.destination, n)})` : '';
   if (r.result.dnat) {
-    // IPVS forwards to a real server without a netfilter rule: its conntrack entry shows the translation.
-    const by = byRule(r.result, r.result.dnat.netns, 'DNAT') || (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
+    // IPVS forwards to a real server without a netfilter rule: its connection table (or else conntrack) shows the translation.
+    const by =
+      (ipvs?.netns === r.result.dnat.netns ? byIpvs : '') ||
+      byRule(r.result, r.result.dnat.netns, 'DNAT') ||
+      (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
     out.push(`DNAT in ${n.netns(r.result.dnat.netns)}: ${hostPort(r.result.dnat.from, n)} -> ${hostPort(r.result.dnat.to, n)}${by}`);
-  }
-  const unconfirmed = r.result.dnat ? undefined : dnatByRule(r.result);
+  } else if (ipvs) out.push(`DNAT in ${n.netns(ipvs.netns)}: ${hostPort(ipvs.connection.virtual, n)} -> ${hostPort(ipvs.connection.destination, n)}${byIpvs}`);
+  const skipped = r.mode === 'ipvs' ? r.result.namespaces.filter((x) => x.ipvsSkipped) : [];
+  if (skipped.length) out.push(`IPVS's connections not read in ${skipped.length} namespace${skipped.length === 1 ? '' : 's'}: ${skipped[0]!.ipvsSkipped}`);
+  const unconfirmed = r.result.dnat || ipvs ? undefined : dnatByRule(r.result);
   if (unconfirmed) {
     const { netns, packet, to, rule } = unconfirmed;
     const from = packet.dst ? hostPort(packet.dport === undefined ? packet.dst : `${packet.dst}:${packet.dport}`, n) : '?';
@@ -55,7 +62,7 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
   }
   if (r.result.snat)
     out.push(`SNAT in ${n.netns(r.result.snat.netns)}: ${hostPort(r.result.snat.from, n)} -> ${hostPort(r.result.snat.to, n)}${byRule(r.result, r.result.snat.netns, 'SNAT')}`);
-  if (!r.result.dnat && !unconfirmed && !r.result.snat) out.push('no NAT on the way');
+  if (!r.result.dnat && !ipvs && !unconfirmed && !r.result.snat) out.push('no NAT on the way');
   return out;
 }
 

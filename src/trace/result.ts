@@ -1,5 +1,6 @@
 import { conntrackFor, natOf, parseConntrack } from './conntrack.js';
 import { groupPasses, parseTrace } from './monitor-text.js';
+import { type IpvsConnection, ipvsConnectionFor, parseIpvsConnections } from './ipvs.js';
 import { type ModelTunnel, type TunnelHop, tunnelHop } from './tunnel.js';
 import type { ConntrackEntry, NamespaceCapture, NatFacts, ProbeKey, TraceEvent, TracePass } from './types.js';
 
@@ -17,6 +18,10 @@ export interface NamespaceTrace {
   nat: NatFacts;
   /** The rule (or policy) that dropped or rejected one of the probe's packets here. */
   dropped?: TraceEvent;
+  /** IPVS mode: the IPVS connection of the probe here (its virtual server and the real server chosen). */
+  ipvs?: IpvsConnection;
+  /** IPVS mode: why IPVS's connections could not be read here (no ip_vs in the kernel). */
+  ipvsSkipped?: string;
 }
 
 export interface TraceResult {
@@ -28,6 +33,8 @@ export interface TraceResult {
   dnat?: { netns: string; from: string; to: string };
   snat?: { netns: string; from: string; to: string };
   dropped?: TraceEvent;
+  /** IPVS mode: the first namespace on the way whose IPVS connections hold the probe's, with it. */
+  ipvs?: { netns: string; connection: IpvsConnection };
   /** Each tunnel the probe's packets (way out and replies) were sent into, with the outer header, in path order. */
   tunnels?: TunnelHop[];
 }
@@ -49,7 +56,17 @@ export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture
     const first = passes.find(isOutbound);
     const entry = first ? conntrackFor(parseConntrack(c.conntrack), first.packet, probe.proto) : undefined;
     const dropped = passes.flatMap((p) => p.hooks.flatMap((h) => h.events)).find((e) => e.verdict === 'drop' || e.verdict === 'reject');
-    return { netns: c.netns, passes, ...(entry ? { conntrack: entry } : {}), nat: entry ? natOf(entry) : {}, ...(dropped ? { dropped } : {}) };
+    const source = first?.packet.src && first.packet.sport !== undefined ? `${first.packet.src}:${first.packet.sport}` : undefined;
+    const ipvs = c.ipvs && 'connections' in c.ipvs && source ? ipvsConnectionFor(parseIpvsConnections(c.ipvs.connections), probe.proto, source) : undefined;
+    return {
+      netns: c.netns,
+      passes,
+      ...(entry ? { conntrack: entry } : {}),
+      nat: entry ? natOf(entry) : {},
+      ...(dropped ? { dropped } : {}),
+      ...(ipvs ? { ipvs } : {}),
+      ...(c.ipvs && 'skipped' in c.ipvs ? { ipvsSkipped: c.ipvs.skipped } : {}),
+    };
   });
   // Forwarding lowers the TTL after prerouting: a higher TTL is earlier, and at the same TTL the sender (no iif) first.
   const order = (n: NamespaceTrace) => {
@@ -62,6 +79,7 @@ export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture
   const dnat = inPath.find((n) => n.nat.dnat);
   const snat = inPath.find((n) => n.nat.snat);
   const dropped = inPath.find((n) => n.dropped)?.dropped ?? namespaces.find((n) => n.dropped)?.dropped;
+  const ipvs = inPath.find((n) => n.ipvs);
   const order2 = [...path, ...namespaces.map((n) => n.netns).filter((n) => !path.includes(n))];
   const tunnels = order2.flatMap((netns) => tunnelsOf(namespaces.find((n) => n.netns === netns)!, captures.find((c) => c.netns === netns)!, context));
   return {
@@ -71,6 +89,7 @@ export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture
     ...(dnat?.nat.dnat ? { dnat: { netns: dnat.netns, ...dnat.nat.dnat } } : {}),
     ...(snat?.nat.snat ? { snat: { netns: snat.netns, ...snat.nat.snat } } : {}),
     ...(dropped ? { dropped } : {}),
+    ...(ipvs?.ipvs ? { ipvs: { netns: ipvs.netns, connection: ipvs.ipvs } } : {}),
     ...(tunnels.length ? { tunnels } : {}),
   };
 }
