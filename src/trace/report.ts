@@ -19,6 +19,8 @@ export interface TraceReport {
   /** How the probe ended, in its tool's words (HTTP 200 from pod/web, connection refused, timeout). */
   ended: string;
   result: TraceResult;
+  /** Namespaces the probe could have crossed that were not armed (more than the most armed at once): what it did there is unknown. */
+  notTraced?: string[];
 }
 
 /** Names for what a trace prints: an address (`10.244.1.0 (node/node-2@flannel.1)`) and a namespace (`node/node-2`). */
@@ -63,6 +65,7 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
   if (r.result.snat)
     out.push(`SNAT in ${n.netns(r.result.snat.netns)}: ${hostPort(r.result.snat.from, n)} -> ${hostPort(r.result.snat.to, n)}${byRule(r.result, r.result.snat.netns, 'SNAT')}`);
   if (!r.result.dnat && !ipvs && !unconfirmed && !r.result.snat) out.push('no NAT on the way');
+  if (r.notTraced?.length) out.push(`not traced (more namespaces than are armed at once): ${r.notTraced.map((x) => n.netns(x)).join(', ')}`);
   return out;
 }
 

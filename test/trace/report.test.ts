@@ -64,6 +64,15 @@ t.test('Local policy, a node without the pod: the dropping rule, in iptables and
   matchGolden(t, 'trace-report/nodeport-local-dropped-nftables.txt', `${renderTrace(nft, namer).join('\n')}\n`);
 });
 
+t.test('namespaces not armed (more than armed at once): the summary names them in one line', async (t) => {
+  const r = { ...report('nodeport-local-dropped-iptables', 'iptables', false, 'timeout'), notTraced: ['web-68.default', 'web-69.default'] };
+  t.equal(traceSummary(r, namer).at(-1), 'not traced (more namespaces than are armed at once): pod/web-68, pod/web-69');
+  t.notOk(
+    traceSummary(report('nodeport-local-dropped-iptables', 'iptables', false, 'timeout'), namer).some((l) => l.startsWith('not traced')),
+    'nothing said when all were armed',
+  );
+});
+
 t.test('no answer and nothing dropped: says so, and where the probe was last seen', async (t) => {
   const r = report('nodeport-local-dropped-iptables', 'iptables', false, 'timeout');
   const { dropped: _, ...rest } = r.result;
