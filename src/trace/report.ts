@@ -2,6 +2,7 @@
 // which rule, where it was dropped, every address named. Pure: the probe's result in, lines out.
 import type { ProxyMode } from '../proxy/modes.js';
 import { isOutbound, type TraceResult } from './result.js';
+import type { MapElement } from './nft-maps.js';
 import type { TunnelHop } from './tunnel.js';
 import type { ConntrackEntry, TraceEvent, TracePacket, TracePass } from './types.js';
 
@@ -32,7 +33,8 @@ export interface Namer {
 /** The outcome in one line: delivered and answered, dropped or rejected by which rule where, or no answer. */
 export function outcomeLine(r: TraceReport, n: Namer): string {
   const d = r.result.dropped;
-  if (d) return `${d.verdict === 'reject' ? 'rejected' : 'dropped'} in ${n.netns(d.netns)} by ${ruleName(d)}${d.rule ? `: ${d.rule}` : ''}`;
+  if (d)
+    return `${d.verdict === 'reject' ? 'rejected' : 'dropped'} in ${n.netns(d.netns)} by ${ruleName(d)}${d.rule ? `: ${d.rule}` : ''}${d.element ? `; ${elementText(d.element)}` : ''}`;
   if (r.answered) return `answered: ${r.ended}`;
   const last = r.result.path.at(-1);
   return `no answer (${r.ended}); no traced rule dropped it${last ? `, last seen in ${n.netns(last)}` : ''}`;
@@ -149,12 +151,20 @@ function hookSteps(events: readonly TraceEvent[]): string[] {
   const out: string[] = [];
   for (const e of events) {
     const comment = e.rule ? commentOf(e.rule) : undefined;
-    if ((e.verdict === 'jump' || e.verdict === 'goto') && e.target) out.push(`${e.target}${comment ? ` "${comment}"` : ''}`);
+    // An element without a comment adds nothing to a jump's target; on a drop it still says which.
+    const element = e.element && (e.element.comment || e.verdict === 'drop' || e.verdict === 'reject') ? e.element : undefined;
+    const said = comment ? ` "${comment}"` : element ? ` (${elementText(element)})` : '';
+    if ((e.verdict === 'jump' || e.verdict === 'goto') && e.target) out.push(`${e.target}${said}`);
     else if (e.kind === 'policy') out.push(`policy ${e.verdict}`);
-    else if (e.verdict === 'drop' || e.verdict === 'reject') out.push(`${e.verdict.toUpperCase()}${comment ? ` "${comment}"` : ''}`);
+    else if (e.verdict === 'drop' || e.verdict === 'reject') out.push(`${e.verdict.toUpperCase()}${said}`);
     else if (e.verdict === 'accept' && e.rule) out.push(natTarget(e.rule) ?? 'accept');
   }
   return out;
+}
+
+/** `@no-endpoint-services element 172.30.0.46 . tcp . 80 "ns1/svc4:p80": goto reject-chain`. */
+function elementText(el: MapElement): string {
+  return `@${el.map} element ${el.key}${el.comment ? ` "${el.comment}"` : ''}: ${el.verdict}`;
 }
 
 /** `DNAT to 10.244.0.3:80`, `MASQUERADE`, `SNAT to ...` from an iptables or nft rule's text. */

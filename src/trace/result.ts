@@ -1,5 +1,6 @@
 import { conntrackFor, natOf, parseConntrack } from './conntrack.js';
 import { groupPasses, parseTrace } from './monitor-text.js';
+import { vmapElement } from './nft-maps.js';
 import { type IpvsConnection, ipvsConnectionFor, parseIpvsConnections } from './ipvs.js';
 import { type ModelTunnel, type TunnelHop, tunnelHop } from './tunnel.js';
 import type { ConntrackEntry, NamespaceCapture, NatFacts, ProbeKey, TraceEvent, TracePass } from './types.js';
@@ -53,9 +54,15 @@ export function isOutbound(p: TracePass): boolean {
 export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture[], context: TraceContext = {}): TraceResult {
   const namespaces = captures.map((c): NamespaceTrace => {
     const passes = groupPasses(parseTrace(c.monitor, c.trace, c.netns));
+    // A vmap's verdict comes from an element: name it (and the Service in its comment) beside the rule.
+    if (c.nftMaps)
+      for (const e of passes.flatMap((p) => p.hooks.flatMap((h) => h.events))) {
+        const element = e.rule && e.verdict !== 'continue' ? vmapElement(c.nftMaps, e.table, e.rule, e.packet) : undefined;
+        if (element) e.element = element;
+      }
     const first = passes.find(isOutbound);
     const entry = first ? conntrackFor(parseConntrack(c.conntrack), first.packet, probe.proto) : undefined;
-    const dropped = passes.flatMap((p) => p.hooks.flatMap((h) => h.events)).find((e) => e.verdict === 'drop' || e.verdict === 'reject');
+    const dropped = droppedIn(passes);
     const source = first?.packet.src && first.packet.sport !== undefined ? `${first.packet.src}:${first.packet.sport}` : undefined;
     const ipvs = c.ipvs && 'connections' in c.ipvs && source ? ipvsConnectionFor(parseIpvsConnections(c.ipvs.connections), probe.proto, source) : undefined;
     return {
@@ -92,6 +99,21 @@ export function traceResult(probe: ProbeKey, captures: readonly NamespaceCapture
     ...(ipvs?.ipvs ? { ipvs: { netns: ipvs.netns, connection: ipvs.ipvs } } : {}),
     ...(tunnels.length ? { tunnels } : {}),
   };
+}
+
+/**
+ * The first rule (or policy) that dropped or rejected a packet here; a vmap's drop, or a reject in
+ * the chain a vmap went to, carries the map's element that decided it.
+ */
+function droppedIn(passes: readonly TracePass[]): TraceEvent | undefined {
+  for (const h of passes.flatMap((p) => p.hooks)) {
+    const i = h.events.findIndex((e) => e.verdict === 'drop' || e.verdict === 'reject');
+    if (i < 0) continue;
+    const e = h.events[i]!;
+    const element = h.events.slice(0, i + 1).findLast((x) => x.element)?.element;
+    return element && !e.element ? { ...e, element } : e;
+  }
+  return undefined;
 }
 
 /** The first packet each way that left this namespace into a tunnel device, with its outer header. */

@@ -1,3 +1,5 @@
+import type { MapElement } from './nft-maps.js';
+
 /** The protocols a traced probe can use: it is told apart by its source port (ICMP: its echo identifier, `ping -e`). */
 export const traceProtos = ['tcp', 'udp', 'icmp'] as const;
 export type TraceProto = (typeof traceProtos)[number];
@@ -63,6 +65,8 @@ export interface TraceEvent {
   target?: string;
   /** The packet as it entered the base chain this event belongs to. */
   packet: TracePacket;
+  /** A vmap rule: the map's element the packet matched (with the Service its comment names), from the maps read at disarm. */
+  element?: MapElement;
 }
 
 /** One packet's way through one namespace: the base chains it entered, with the rules it matched in each. */

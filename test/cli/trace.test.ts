@@ -78,7 +78,7 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
 
     const dropped = cli('trace', 'host/client', 'nodeport/web@node-2', '--timeout', '1', '-o', 'json');
     t.equal(dropped.status, 0, dropped.stderr);
-    const json = JSON.parse(dropped.stdout) as { answered: boolean; result: { path: string[]; dropped?: { netns: string; chain: string; verdict: string } } };
+    const json = JSON.parse(dropped.stdout) as { answered: boolean; result: { path: string[]; dropped?: { netns: string; chain: string; verdict: string; element?: { comment?: string } } } };
     t.equal(json.answered, false, 'Local policy through node-2: no answer');
     t.same(json.result.path, ['client', 'node-2'], 'it got as far as node-2');
     t.match(
@@ -86,6 +86,8 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
       { netns: 'node-2', verdict: 'drop', chain: mode === 'iptables' ? 'KUBE-EXTERNAL-SERVICES' : 'nodeport-endpoints-check' },
       "kube-proxy's rule dropped it",
     );
+    if (mode === 'nftables')
+      t.match(json.result.dropped, { element: { map: 'no-endpoint-nodeports', key: 'tcp . 30080', comment: 'default/web' } }, "the vmap's element names the Service");
 
     const ping = cli('trace', 'pod/web', 'node/node-2', '--kind', 'ping');
     t.equal(ping.status, 0, ping.stderr);

@@ -60,7 +60,11 @@ t.test('Local policy, a node without the pod: the dropping rule, in iptables and
   t.equal(traceSummary(ipt, namer).at(-1), 'no NAT on the way');
   matchGolden(t, 'trace-report/nodeport-local-dropped-iptables.txt', `${renderTrace(ipt, namer).join('\n')}\n`);
   const nft = report('nodeport-local-dropped-nftables', 'nftables', false, 'timeout');
-  t.match(outcomeLine(nft, namer), /^dropped in node\/node-2 by kube-proxy nodeport-endpoints-check: .*vmap @no-endpoint-nodeports$/);
+  t.match(
+    outcomeLine(nft, namer),
+    /^dropped in node\/node-2 by kube-proxy nodeport-endpoints-check: .*vmap @no-endpoint-nodeports; @no-endpoint-nodeports element tcp \. 20651 "default\/nginx": drop$/,
+    "the map's element names the Service",
+  );
   matchGolden(t, 'trace-report/nodeport-local-dropped-nftables.txt', `${renderTrace(nft, namer).join('\n')}\n`);
 });
 
