@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { KnetlabError } from '../errors.js';
-import type { NamespaceCapture, ProbeKey, TraceMonitor } from '../trace/types.js';
+import type { NamespaceCapture, ProbeKey, TraceMonitor, TunnelCapture } from '../trace/types.js';
 
 export type { NamespaceCapture };
 import { inNetns, type Runner } from './exec.js';
@@ -141,6 +141,8 @@ export interface ArmOptions {
   startMonitor?: StartMonitor;
   /** How long a monitor may take to show it listens (default 5 s). */
   readyTimeoutMs?: number;
+  /** IPVS mode: read each namespace's IPVS connections (`ipvsadm -Lnc`) at disarm. */
+  ipvs?: boolean;
 }
 
 /**
@@ -191,12 +193,65 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
         const r = await runner.run(inNetns(ns, ['conntrack', '-L', '-p', opts.probe.proto]), { reject: false, timeoutMs: COMMAND_MS });
         conntrack.set(ns, r.stdout);
       }
+      const state = new Map<string, Omit<NamespaceCapture, 'netns' | 'monitor' | 'trace' | 'conntrack'>>();
+      for (const ns of opts.namespaces) state.set(ns, await stateAfter(runner, ns, opts));
       const outputs = await teardown();
       const failed = flushed.find((f): f is PromiseRejectedResult => f.status === 'rejected');
       if (failed) throw failed.reason;
-      return opts.namespaces.map((ns) => ({ netns: ns, monitor: opts.monitor, trace: outputs.get(ns)?.stdout ?? '', conntrack: conntrack.get(ns) ?? '' }));
+      return opts.namespaces.map((ns) => ({ netns: ns, monitor: opts.monitor, trace: outputs.get(ns)?.stdout ?? '', conntrack: conntrack.get(ns) ?? '', ...state.get(ns) }));
     },
   };
+}
+
+/** Tunnel device kinds whose outer header the trace shows (ip -d link's info_kind). */
+const TUNNEL_KINDS = ['vxlan', 'ipip'];
+
+/**
+ * What else the report needs of a namespace after the probe: its tunnel devices with their routes,
+ * neighbours and fdb (the outer header of a packet sent into them), kube-proxy's nft verdict maps
+ * (which Service an element stands for), IPVS's connections (the real server chosen).
+ */
+async function stateAfter(runner: Runner, netns: string, opts: ArmOptions): Promise<Omit<NamespaceCapture, 'netns' | 'monitor' | 'trace' | 'conntrack'>> {
+  const read = async (argv: string[]) => {
+    const r = await runner.run(inNetns(netns, argv), { reject: false, timeoutMs: COMMAND_MS });
+    return r.exitCode === 0 ? r.stdout : '';
+  };
+  const tunnels: TunnelCapture[] = [];
+  for (const link of jsonArray(await read(['ip', '-j', '-d', 'link', 'show']))) {
+    const kind = (link.linkinfo as { info_kind?: string } | undefined)?.info_kind;
+    if (typeof link.ifname !== 'string' || !kind || !TUNNEL_KINDS.includes(kind)) continue;
+    const device = link.ifname;
+    tunnels.push({
+      device,
+      link: JSON.stringify(link),
+      routes: await read(['ip', '-j', 'route', 'show', 'dev', device]),
+      neighbours: await read(['ip', '-j', 'neigh', 'show', 'dev', device]),
+      fdb: kind === 'vxlan' ? await read(['bridge', '-j', 'fdb', 'show', 'dev', device]) : '',
+    });
+  }
+  const out: Omit<NamespaceCapture, 'netns' | 'monitor' | 'trace' | 'conntrack'> = tunnels.length ? { tunnels } : {};
+  if (opts.monitor === 'nft') out.nftMaps = await read(['nft', '-j', 'list', 'maps', 'ip']);
+  if (opts.ipvs) {
+    const r = await runner.run(inNetns(netns, ['ipvsadm', '-Lnc']), { reject: false, timeoutMs: COMMAND_MS });
+    // Without ip_vs (this kernel) ipvsadm cannot start: the report says so instead of naming no real server.
+    const why =
+      r.stderr
+        .split('\n')
+        .find((l) => /initialize ipvs/i.test(l))
+        ?.trim() ??
+      (r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`);
+    out.ipvs = r.exitCode === 0 ? { connections: r.stdout } : { skipped: `ipvsadm -Lnc failed, the kernel's ip_vs is needed: ${why}` };
+  }
+  return out;
+}
+
+function jsonArray(text: string): Record<string, unknown>[] {
+  try {
+    const v = JSON.parse(text || '[]') as unknown;
+    return Array.isArray(v) ? (v as Record<string, unknown>[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Sends marker pings until the monitor has printed `count` of them (bounded: a monitor that prints nothing is an error). */

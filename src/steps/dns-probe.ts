@@ -88,9 +88,9 @@ export async function dnsProbe(runner: Runner, netns: string, name: string, type
 
 const shownAddr = (a: Addr) => (a.shown === a.ip ? a.ip : `${a.ip} (${a.shown})`);
 
-function describe(r: DnsResult): string {
+function describe(r: DnsResult, name: (ip: string) => string = (ip) => ip): string {
   if (r.status === 'timeout' || r.status === 'error') return `${r.status}${r.detail ? `: ${r.detail}` : ''}`;
-  const what = r.answers.map((a) => `${a.type} ${a.data}`).join(', ');
+  const what = r.answers.map((a) => `${a.type} ${a.type === 'A' ? name(a.data) : a.data}`).join(', ');
   const parts = [`${r.status}${r.question ? ` for ${r.question}` : ''}${r.detail ? ` (${r.detail})` : ''}: ${what || 'no records'}`];
   if (r.tried && r.tried.length > 1) parts.push(`tried ${r.tried.map((t) => `${t.name} ${t.status}`).join(', ')}`);
   if (r.status === 'REFUSED') parts.push('the cluster DNS has no upstream, so it refuses names outside the cluster domain');
@@ -108,7 +108,7 @@ export function isNxdomain(r: DnsResult): boolean {
 }
 
 /** dns: judges one lookup against its expectations; with none, the name must resolve to something. */
-export function judgeDns(result: DnsResult, expect: DnsExpect): Judged {
+export function judgeDns(result: DnsResult, expect: DnsExpect, name?: (ip: string) => string): Judged {
   const expected: string[] = [];
   const problems: string[] = [];
   const ok = result.status === 'NOERROR';
@@ -130,8 +130,9 @@ export function judgeDns(result: DnsResult, expect: DnsExpect): Judged {
       const got = [...new Set(result.answers.filter((a) => a.type === 'A').map((a) => a.data))];
       const missing = want.filter((ip) => !got.includes(ip));
       const extra = got.filter((ip) => !want.includes(ip));
-      if (ok && missing.length) problems.push(`missing ${missing.join(', ')}`);
-      if (ok && extra.length) problems.push(`also ${extra.join(', ')}`);
+      const named = (ips: string[]) => ips.map((ip) => (name ? name(ip) : ip)).join(', ');
+      if (ok && missing.length) problems.push(`missing ${named(missing)}`);
+      if (ok && extra.length) problems.push(`also ${named(extra)}`);
     }
     if (expected.length === 0) {
       expected.push('an answer (NOERROR with at least one record)');
@@ -141,7 +142,7 @@ export function judgeDns(result: DnsResult, expect: DnsExpect): Judged {
   return {
     passed: problems.length === 0,
     expected: expected.join('; '),
-    seen: `${problems.length ? `${problems.join('; ')}. ` : ''}${describe(result)}`,
+    seen: `${problems.length ? `${problems.join('; ')}. ` : ''}${describe(result, name)}`,
     tries: [
       {
         ok: ok,

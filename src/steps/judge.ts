@@ -48,6 +48,8 @@ export interface ResponseRules {
   endpoints?: string[];
   /** An earlier step's name and who answered it (undefined: it did not run). */
   sameBackendAs?: { step: string; servers: readonly string[] | undefined };
+  /** Names an address the answers saw (`10.244.1.0 (node/node-2@flannel.1)`); bare when absent. */
+  name?: (ip: string) => string;
 }
 
 function tally(values: readonly string[]): string {
@@ -91,19 +93,19 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
   if (needsEcho) {
     if (answered.length > answers.length) problems.push(`${answered.length - answers.length} answers were not the echo server's, so who answered and what it saw are unknown`);
     if (answers.length) {
-      seen.push(`source ${tally(answers.map((a) => a.clientIP))}`);
+      seen.push(`source ${tally(answers.map((a) => (rules.name ? rules.name(a.clientIP) : a.clientIP)))}`);
       seen.push(`answered by ${tally(answers.map((a) => a.server))}`);
     }
   }
   if (rules.sourceIp) {
     expected.push(`source ${shownAddr(rules.sourceIp)}`);
     const bad = answers.filter((a) => a.clientIP !== rules.sourceIp!.ip);
-    if (bad.length) problems.push(`${bad.length} answers saw another source than ${rules.sourceIp.ip}`);
+    if (bad.length) problems.push(`${bad.length} answers saw another source than ${shownAddr(rules.sourceIp)}`);
   }
   if (rules.sourceIpNot) {
     expected.push(`source not ${shownAddr(rules.sourceIpNot)}`);
     const bad = answers.filter((a) => a.clientIP === rules.sourceIpNot!.ip);
-    if (bad.length) problems.push(`${bad.length} answers saw ${rules.sourceIpNot.ip}`);
+    if (bad.length) problems.push(`${bad.length} answers saw ${shownAddr(rules.sourceIpNot)}`);
   }
   if (rules.backend) {
     expected.push(`answered by ${rules.backend}`);

@@ -1,4 +1,5 @@
 import { KnetlabError } from '../errors.js';
+import { addressBook, named } from '../cluster/address-book.js';
 import { endpointsForPort } from '../cluster/service-endpoints.js';
 import { resolveAddress, serviceForName, type Place, type Resolved } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
@@ -76,7 +77,9 @@ export function responseRules(model: Model, index: number, to: TargetRef, from: 
   const sourceIp = addr(model, e.sourceIp);
   const sourceIpNot = addr(model, e.sourceIpNot);
   const backend = e.backend ? serverName(e.backend, model) : undefined;
+  const book = addressBook(model);
   return {
+    name: (ip: string) => named(book, ip),
     ...(sourceIp ? { sourceIp } : {}),
     ...(sourceIpNot ? { sourceIpNot } : {}),
     ...(backend ? { backend } : {}),

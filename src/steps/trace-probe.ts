@@ -11,6 +11,7 @@ import { armTrace, type StartMonitor } from '../kernel/trace.js';
 import { formatTarget, type SourceRef, type TargetRef } from '../scenario/refs.js';
 import type { Namer, TraceReport } from '../trace/report.js';
 import { traceResult } from '../trace/result.js';
+import { traceContextFor } from './trace-context.js';
 import type { ProbeKey } from '../trace/types.js';
 import { httpProbe, pingProbe, tcpProbe, udpProbe, type Try } from './probes.js';
 import { placeNetns } from './run.js';
@@ -53,13 +54,13 @@ const MAX_ARMED = 64;
 
 /**
  * Where a probe may go: every node and host, the source, and the pods that can answer (the target
- * pod, or every pod that is an endpoint of some Service), up to MAX_ARMED.
+ * pod, or every pod that is an endpoint of some Service); the first MAX_ARMED armed, the rest named.
  */
-function namespacesToArm(model: Model, source: string, targetIp: string): string[] {
+export function namespacesToArm(model: Model, source: string, targetIp: string): { armed: string[]; notArmed: string[] } {
   const endpointIps = new Set(model.endpointSlices.flatMap((s) => s.endpoints.map((e) => e.ip)));
   const pods = model.pods.filter((p) => p.ip && !p.hostNetwork && p.phase === 'Running' && (p.ip === targetIp || endpointIps.has(p.ip)));
   const all = [...new Set([source, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...pods.map(podNetns)])];
-  return all.slice(0, MAX_ARMED);
+  return { armed: all.slice(0, MAX_ARMED), notArmed: all.slice(MAX_ARMED) };
 }
 
 /** A Namer for a model: addresses by the address book, namespaces by the places scenarios name. */
@@ -91,7 +92,14 @@ export async function traceProbe(runner: Runner, model: Model, req: TraceRequest
   const probe: ProbeKey = { proto: protoOf[req.kind], sport: req.kind === 'ping' ? randomInt(1, 65536) : randomInt(20000, 30000) };
   // xtables-monitor gives iptables-save text with kube-proxy's comments; on an IPVS node (Debian's 6.1 in the VM) it overflows (ENOBUFS) at start, nft's monitor does not.
   const monitor = model.config.proxyMode === 'iptables' ? 'xtables' : 'nft';
-  const armed = await armTrace(runner, { namespaces: namespacesToArm(model, netns, to.ip), probe, monitor, ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}) });
+  const { armed: namespaces, notArmed } = namespacesToArm(model, netns, to.ip);
+  const armed = await armTrace(runner, {
+    namespaces,
+    probe,
+    monitor,
+    ipvs: model.config.proxyMode === 'ipvs',
+    ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}),
+  });
   let sent: { answered: boolean; ended: string };
   try {
     sent = await send(runner, netns, req, to.ip, to.port, probe.sport, timeoutMs);
@@ -99,7 +107,7 @@ export async function traceProbe(runner: Runner, model: Model, req: TraceRequest
     await armed.disarm().catch(() => undefined); // the send's failure is the one to report
     throw error;
   }
-  const result = traceResult(probe, await armed.disarm());
+  const result = traceResult(probe, await armed.disarm(), traceContextFor(model));
   return {
     kind: req.kind,
     from: { ref: `${from.kind}/${from.name}`, netns, ip: from.ip },
@@ -108,6 +116,7 @@ export async function traceProbe(runner: Runner, model: Model, req: TraceRequest
     sport: probe.sport,
     ...sent,
     result,
+    ...(notArmed.length ? { notTraced: notArmed } : {}),
   };
 }
 

@@ -2,6 +2,8 @@
 // which rule, where it was dropped, every address named. Pure: the probe's result in, lines out.
 import type { ProxyMode } from '../proxy/modes.js';
 import { isOutbound, type TraceResult } from './result.js';
+import type { MapElement } from './nft-maps.js';
+import type { TunnelHop } from './tunnel.js';
 import type { ConntrackEntry, TraceEvent, TracePacket, TracePass } from './types.js';
 
 /** What `knetlab trace`, `run --trace` and a failed step's trace probe sent, and what the kernel showed of it. */
@@ -18,6 +20,8 @@ export interface TraceReport {
   /** How the probe ended, in its tool's words (HTTP 200 from pod/web, connection refused, timeout). */
   ended: string;
   result: TraceResult;
+  /** Namespaces the probe could have crossed that were not armed (more than the most armed at once): what it did there is unknown. */
+  notTraced?: string[];
 }
 
 /** Names for what a trace prints: an address (`10.244.1.0 (node/node-2@flannel.1)`) and a namespace (`node/node-2`). */
@@ -29,7 +33,8 @@ export interface Namer {
 /** The outcome in one line: delivered and answered, dropped or rejected by which rule where, or no answer. */
 export function outcomeLine(r: TraceReport, n: Namer): string {
   const d = r.result.dropped;
-  if (d) return `${d.verdict === 'reject' ? 'rejected' : 'dropped'} in ${n.netns(d.netns)} by ${ruleName(d)}${d.rule ? `: ${d.rule}` : ''}`;
+  if (d)
+    return `${d.verdict === 'reject' ? 'rejected' : 'dropped'} in ${n.netns(d.netns)} by ${ruleName(d)}${d.rule ? `: ${d.rule}` : ''}${d.element ? `; ${elementText(d.element)}` : ''}`;
   if (r.answered) return `answered: ${r.ended}`;
   const last = r.result.path.at(-1);
   return `no answer (${r.ended}); no traced rule dropped it${last ? `, last seen in ${n.netns(last)}` : ''}`;
@@ -39,12 +44,20 @@ export function outcomeLine(r: TraceReport, n: Namer): string {
 export function traceSummary(r: TraceReport, n: Namer): string[] {
   const out = [outcomeLine(r, n)];
   if (r.result.path.length) out.push(`path: ${r.result.path.map((p) => n.netns(p)).join(' > ')}`);
+  for (const h of r.result.tunnels ?? []) if (h.direction === 'probe') out.push(`${h.kind.toUpperCase()} from ${n.netns(h.netns)} by ${h.device}: ${tunnelText(h, n)}`);
+  const ipvs = r.result.ipvs;
+  const byIpvs = ipvs ? `, by IPVS (virtual server ${hostPort(ipvs.connection.virtual, n)}, real server ${hostPort(ipvs.connection.destination, n)})` : '';
   if (r.result.dnat) {
-    // IPVS forwards to a real server without a netfilter rule: its conntrack entry shows the translation.
-    const by = byRule(r.result, r.result.dnat.netns, 'DNAT') || (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
+    // IPVS forwards to a real server without a netfilter rule: its connection table (or else conntrack) shows the translation.
+    const by =
+      (ipvs?.netns === r.result.dnat.netns ? byIpvs : '') ||
+      byRule(r.result, r.result.dnat.netns, 'DNAT') ||
+      (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
     out.push(`DNAT in ${n.netns(r.result.dnat.netns)}: ${hostPort(r.result.dnat.from, n)} -> ${hostPort(r.result.dnat.to, n)}${by}`);
-  }
-  const unconfirmed = r.result.dnat ? undefined : dnatByRule(r.result);
+  } else if (ipvs) out.push(`DNAT in ${n.netns(ipvs.netns)}: ${hostPort(ipvs.connection.virtual, n)} -> ${hostPort(ipvs.connection.destination, n)}${byIpvs}`);
+  const skipped = r.mode === 'ipvs' ? r.result.namespaces.filter((x) => x.ipvsSkipped) : [];
+  if (skipped.length) out.push(`IPVS's connections not read in ${skipped.length} namespace${skipped.length === 1 ? '' : 's'}: ${skipped[0]!.ipvsSkipped}`);
+  const unconfirmed = r.result.dnat || ipvs ? undefined : dnatByRule(r.result);
   if (unconfirmed) {
     const { netns, packet, to, rule } = unconfirmed;
     const from = packet.dst ? hostPort(packet.dport === undefined ? packet.dst : `${packet.dst}:${packet.dport}`, n) : '?';
@@ -53,7 +66,8 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
   }
   if (r.result.snat)
     out.push(`SNAT in ${n.netns(r.result.snat.netns)}: ${hostPort(r.result.snat.from, n)} -> ${hostPort(r.result.snat.to, n)}${byRule(r.result, r.result.snat.netns, 'SNAT')}`);
-  if (!r.result.dnat && !unconfirmed && !r.result.snat) out.push('no NAT on the way');
+  if (!r.result.dnat && !ipvs && !unconfirmed && !r.result.snat) out.push('no NAT on the way');
+  if (r.notTraced?.length) out.push(`not traced (more namespaces than are armed at once): ${r.notTraced.map((x) => n.netns(x)).join(', ')}`);
   return out;
 }
 
@@ -91,7 +105,7 @@ export function renderTrace(r: TraceReport, n: Namer): string[] {
       const first = outbound ? firstOut : firstBack;
       if (outbound) firstOut = false;
       else firstBack = false;
-      if (first || notable(pass)) out.push(...passLines(pass, n));
+      if (first || notable(pass)) out.push(...passLines(pass, n, r.result.tunnels ?? []));
       else more++;
     }
     if (more) out.push(`  ${more} later packet${more === 1 ? '' : 's'} of the connection, let through as established`);
@@ -100,21 +114,35 @@ export function renderTrace(r: TraceReport, n: Namer): string[] {
   return out;
 }
 
+/** The outer header: `192.168.8.202 (node/node-2) -> 192.168.8.201 (node/node-1), UDP 8472, VNI 1 (from the kernel: ...)`. */
+function tunnelText(h: TunnelHop, n: Namer): string {
+  const outer = `${h.local ? n.ip(h.local) : '?'} -> ${h.remote ? n.ip(h.remote) : '?'}`;
+  const udp = h.kind === 'vxlan' ? `, UDP ${h.port ?? '?'}, VNI ${h.vni ?? '?'}` : '';
+  const why =
+    h.from === 'kernel'
+      ? `from the kernel: ${h.device}'s ${h.kind === 'vxlan' ? `route, neighbour and fdb entry${h.via ? ` for ${n.ip(h.via)}` : ''}` : `route${h.via ? ` via ${n.ip(h.via)}` : ''}`}`
+      : `from the model: the kernel showed no ${h.device} entry for ${h.inner}`;
+  return `${outer}${udp} (${why})`;
+}
+
 /** A pass where a rule dropped, rejected or NATed the packet. */
 function notable(pass: TracePass): boolean {
   return pass.hooks.some((h) => h.events.some((e) => e.verdict === 'drop' || e.verdict === 'reject' || (e.rule !== undefined && natTarget(e.rule) !== undefined)));
 }
 
-function passLines(pass: TracePass, n: Namer): string[] {
+function passLines(pass: TracePass, n: Namer, tunnels: readonly TunnelHop[]): string[] {
   const p = pass.packet;
   const dir = isOutbound(pass) ? 'probe' : 'reply';
   const lastOif = [...pass.hooks].reverse().find((h) => h.packet.oif)?.packet.oif;
   const where = [p.iif ? `in ${p.iif}` : 'sent', lastOif ? `out ${lastOif}` : ''].filter(Boolean).join(', ');
   const out = [`  ${dir} ${where}: ${packetText(p, n)}`];
+
   for (const h of pass.hooks) {
     const steps = hookSteps(h.events);
     if (steps.length) out.push(`    ${h.table} ${h.chain}: ${steps.join(' > ')}`);
   }
+  const tunnel = tunnels.find((h) => h.netns === pass.netns && h.direction === dir && h.device === lastOif);
+  if (tunnel) out.push(`    into ${tunnel.device} as ${tunnel.kind.toUpperCase()} ${tunnelText(tunnel, n)}`);
   return out;
 }
 
@@ -123,12 +151,20 @@ function hookSteps(events: readonly TraceEvent[]): string[] {
   const out: string[] = [];
   for (const e of events) {
     const comment = e.rule ? commentOf(e.rule) : undefined;
-    if ((e.verdict === 'jump' || e.verdict === 'goto') && e.target) out.push(`${e.target}${comment ? ` "${comment}"` : ''}`);
+    // An element without a comment adds nothing to a jump's target; on a drop it still says which.
+    const element = e.element && (e.element.comment || e.verdict === 'drop' || e.verdict === 'reject') ? e.element : undefined;
+    const said = comment ? ` "${comment}"` : element ? ` (${elementText(element)})` : '';
+    if ((e.verdict === 'jump' || e.verdict === 'goto') && e.target) out.push(`${e.target}${said}`);
     else if (e.kind === 'policy') out.push(`policy ${e.verdict}`);
-    else if (e.verdict === 'drop' || e.verdict === 'reject') out.push(`${e.verdict.toUpperCase()}${comment ? ` "${comment}"` : ''}`);
+    else if (e.verdict === 'drop' || e.verdict === 'reject') out.push(`${e.verdict.toUpperCase()}${said}`);
     else if (e.verdict === 'accept' && e.rule) out.push(natTarget(e.rule) ?? 'accept');
   }
   return out;
+}
+
+/** `@no-endpoint-services element 172.30.0.46 . tcp . 80 "ns1/svc4:p80": goto reject-chain`. */
+function elementText(el: MapElement): string {
+  return `@${el.map} element ${el.key}${el.comment ? ` "${el.comment}"` : ''}: ${el.verdict}`;
 }
 
 /** `DNAT to 10.244.0.3:80`, `MASQUERADE`, `SNAT to ...` from an iptables or nft rule's text. */

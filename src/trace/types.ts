@@ -1,3 +1,5 @@
+import type { MapElement } from './nft-maps.js';
+
 /** The protocols a traced probe can use: it is told apart by its source port (ICMP: its echo identifier, `ping -e`). */
 export const traceProtos = ['tcp', 'udp', 'icmp'] as const;
 export type TraceProto = (typeof traceProtos)[number];
@@ -63,6 +65,8 @@ export interface TraceEvent {
   target?: string;
   /** The packet as it entered the base chain this event belongs to. */
   packet: TracePacket;
+  /** A vmap rule: the map's element the packet matched (with the Service its comment names), from the maps read at disarm. */
+  element?: MapElement;
 }
 
 /** One packet's way through one namespace: the base chains it entered, with the rules it matched in each. */
@@ -115,4 +119,23 @@ export interface NamespaceCapture {
   trace: string;
   /** `conntrack -L -p PROTO` after the probe: every entry of the protocol in the namespace. */
   conntrack: string;
+  /** The tunnel devices here (VXLAN, IPIP) after the probe, each with what decides a packet's outer header. */
+  tunnels?: TunnelCapture[];
+  /** nft monitor: `nft -j list maps ip` after the probe (kube-proxy's verdict maps, their elements with the Services' comments). */
+  nftMaps?: string;
+  /** IPVS mode: `ipvsadm -Lnc` after the probe, or why it could not be read (no ip_vs in the kernel). */
+  ipvs?: { connections: string } | { skipped: string };
+}
+
+/** One tunnel device as the kernel holds it: all JSON as `ip -j` / `bridge -j` print it. */
+export interface TunnelCapture {
+  device: string;
+  /** Its entry of `ip -j -d link show` (kind, VNI, local address, UDP port). */
+  link: string;
+  /** `ip -j route show dev DEVICE`: the pod subnets sent into it and their next hops. */
+  routes: string;
+  /** `ip -j neigh show dev DEVICE`: each next hop's MAC (VXLAN). */
+  neighbours: string;
+  /** `bridge -j fdb show dev DEVICE`: each MAC's remote address (VXLAN; empty for IPIP). */
+  fdb: string;
 }

@@ -71,6 +71,11 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     t.match(through2.stdout, /^path: host\/client > node\/node-2 > node\/node-1 > pod\/web$/m, 'across node-2 to the pod on node-1');
     t.match(through2.stdout, /^DNAT in node\/node-2: 192\.168\.8\.\d+:30081 \(node\/node-2\) -> 10\.244\.0\.\d+:80 \(pod\/web\)/m, 'DNATed on node-2 to the pod');
     t.match(through2.stdout, /^SNAT in node\/node-2: 192\.168\.8\.200:\d+ \(host\/client\) -> 10\.244\.1\.0:\d+ \(node\/node-2@flannel\.1\)/m, "masqueraded to node-2's flannel.1");
+    t.match(
+      through2.stdout,
+      /^VXLAN from node\/node-2 by flannel\.1: 192\.168\.8\.\d+ \(node\/node-2\) -> 192\.168\.8\.\d+ \(node\/node-1\), UDP 8472, VNI 1 \(from the kernel: /m,
+      "the VXLAN hop: node-2's LAN address to node-1's, from flannel.1's fdb",
+    );
 
     const svg = join(dir, 'dropped.svg');
     const dropped = cli('trace', 'host/client', 'nodeport/web@node-2', '--timeout', '1', '-o', 'json', '--svg', svg);
@@ -83,7 +88,7 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     const graph = cli('graph', '-o', 'mermaid');
     t.equal(graph.status, 0, graph.stderr);
     t.match(graph.stdout, /subgraph n1\["node\/node-2 /, 'graph without FILE draws the held scenario');
-    const json = JSON.parse(dropped.stdout) as { answered: boolean; result: { path: string[]; dropped?: { netns: string; chain: string; verdict: string } } };
+    const json = JSON.parse(dropped.stdout) as { answered: boolean; result: { path: string[]; dropped?: { netns: string; chain: string; verdict: string; element?: { comment?: string } } } };
     t.equal(json.answered, false, 'Local policy through node-2: no answer');
     t.same(json.result.path, ['client', 'node-2'], 'it got as far as node-2');
     t.match(
@@ -91,6 +96,8 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
       { netns: 'node-2', verdict: 'drop', chain: mode === 'iptables' ? 'KUBE-EXTERNAL-SERVICES' : 'nodeport-endpoints-check' },
       "kube-proxy's rule dropped it",
     );
+    if (mode === 'nftables')
+      t.match(json.result.dropped, { element: { map: 'no-endpoint-nodeports', key: 'tcp . 30080', comment: 'default/web' } }, "the vmap's element names the Service");
 
     const ping = cli('trace', 'pod/web', 'node/node-2', '--kind', 'ping');
     t.equal(ping.status, 0, ping.stderr);

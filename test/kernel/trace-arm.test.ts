@@ -19,6 +19,17 @@ function fakes(deaf: string[] = []) {
     if (argv.includes('conntrack'))
       return { stdout: `tcp      6 119 SYN_SENT src=10.0.0.2 dst=10.0.0.3 sport=40001 dport=80 [UNREPLIED] src=10.0.0.3 dst=10.0.0.2 sport=80 dport=40001 mark=0 use=1\n` };
     if (argv.includes('ping') && ns === 'lo-down') return { exitCode: 2, stderr: 'ping: connect: Network is unreachable\n' };
+    if (argv.join(' ').endsWith('ip -j -d link show') && ns === 'tunnelled')
+      return { stdout: '[{"ifname":"lo"},{"ifname":"flannel.1","linkinfo":{"info_kind":"vxlan","info_data":{"id":1,"local":"192.168.8.202","port":8472}}}]' };
+    if (argv.includes('route') && argv.includes('flannel.1')) return { stdout: '[{"dst":"10.244.0.0/24","gateway":"10.244.0.0","flags":["onlink"]}]' };
+    if (argv.includes('neigh')) return { stdout: '[{"dst":"10.244.0.0","lladdr":"02:00:00:00:00:01","state":["PERMANENT"]}]' };
+    if (argv.includes('fdb')) return { stdout: '[{"mac":"02:00:00:00:00:01","dst":"192.168.8.201","flags":["self"],"state":"permanent"}]' };
+    if (argv.includes('ipvsadm'))
+      return {
+        exitCode: 2,
+        stderr:
+          "modprobe: FATAL: Module ip_vs not found\nCan't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n",
+      };
     if (argv.includes('nft') && argv.includes('-f') && ns === 'broken') return { exitCode: 1, stderr: 'Error: Could not process rule: Operation not supported' };
     return {};
   });
@@ -99,6 +110,8 @@ t.test('arm: a table and a listening monitor per namespace; disarm: a flush mark
     [
       'ip netns exec a conntrack -L -p tcp',
       'ip netns exec b conntrack -L -p tcp',
+      'ip netns exec a ip -j -d link show',
+      'ip netns exec b ip -j -d link show',
       'ip netns exec a nft delete table inet knetlab-trace',
       'ip netns exec b nft delete table inet knetlab-trace',
     ],
@@ -113,6 +126,31 @@ t.test('arm: a table and a listening monitor per namespace; disarm: a flush mark
   );
   t.match(captures[0]!.conntrack, /sport=40001/);
   await t.rejects(trace.disarm(), /disarmed twice/);
+});
+
+t.test('disarm also reads the tunnel devices (route, neighbours, fdb), nft maps in nft mode, IPVS connections in IPVS mode (skipped loudly without ip_vs)', async (t) => {
+  const { runner, startMonitor } = fakes();
+  const trace = await armTrace(runner, { namespaces: ['tunnelled', 'pod'], probe: { proto: 'tcp', sport: 40001 }, monitor: 'nft', ipvs: true, startMonitor });
+  runner.calls.length = 0;
+  const [node, pod] = await trace.disarm();
+  const state = runner.calls.map((c) => c.argv.slice(4).join(' ')).filter((c) => !/ping|conntrack|delete table/.test(c));
+  t.same(state, [
+    'ip -j -d link show',
+    'ip -j route show dev flannel.1',
+    'ip -j neigh show dev flannel.1',
+    'bridge -j fdb show dev flannel.1',
+    'nft -j list maps ip',
+    'ipvsadm -Lnc',
+    'ip -j -d link show',
+    'nft -j list maps ip',
+    'ipvsadm -Lnc',
+  ]);
+  t.same(
+    node!.tunnels?.map((x) => [x.device, JSON.parse(x.link).linkinfo.info_data.port, JSON.parse(x.fdb)[0].dst]),
+    [['flannel.1', 8472, '192.168.8.201']],
+  );
+  t.notOk(pod!.tunnels, 'no tunnel device, no tunnels');
+  t.same(pod!.ipvs, { skipped: "ipvsadm -Lnc failed, the kernel's ip_vs is needed: Can't initialize ipvs: Protocol not available" });
 });
 
 t.test('a monitor that shows nothing fails arming, bounded, naming the namespace; what was made is removed', async (t) => {

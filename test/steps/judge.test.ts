@@ -32,6 +32,16 @@ t.test('status and source: every try must meet every rule', async (t) => {
   t.equal(judgeResponses([ok('pod/a.default', '1.1.1.1', 404)], { status: 200 }).passed, false);
 });
 
+t.test('the sources seen are named by the address book when the rules carry it', async (t) => {
+  const client = { ip: '192.168.8.100', shown: 'host/client' };
+  const names: Record<string, string> = { '192.168.8.100': 'host/client', '10.244.1.0': 'node/node-2@flannel.1' };
+  const name = (ip: string) => (names[ip] ? `${ip} (${names[ip]})` : ip);
+  const j = judgeResponses([ok('pod/a.default'), ok('pod/a.default', '10.244.1.0'), ok('pod/a.default', '10.9.9.9')], { status: 200, sourceIp: client, name });
+  t.match(j.seen, '2 answers saw another source than 192.168.8.100 (host/client)');
+  t.match(j.seen, 'source 192.168.8.100 (host/client), 10.244.1.0 (node/node-2@flannel.1), 10.9.9.9;');
+  t.match(judgeResponses([ok('pod/a.default')], { sourceIpNot: client, name }).seen, '1 answers saw 192.168.8.100 (host/client)');
+});
+
 t.test('fail kinds', async (t) => {
   t.equal(judgeResponses([fail('timeout'), fail('timeout')], { fail: 'timeout' }).passed, true);
   t.equal(judgeResponses([fail('timeout'), fail('refused')], { fail: 'timeout' }).passed, false);

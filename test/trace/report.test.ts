@@ -17,6 +17,7 @@ const names: Record<string, string> = {
   '192.168.8.202': 'node/node-2',
   '172.20.0.3': 'pod/nginx-1',
   '172.20.1.0': 'node/node-2@flannel.1',
+  '172.20.0.0': 'node/node-1@flannel.1',
 };
 const namer: Namer = {
   ip: (ip) => (names[ip] ? `${ip} (${names[ip]})` : ip),
@@ -42,6 +43,8 @@ t.test('through a node without the pod (Cluster): DNAT and masquerade there, nam
   const summary = traceSummary(r, namer);
   t.equal(summary[0], 'answered: HTTP 200 from pod/nginx-1.default');
   t.equal(summary[1], 'path: host/client > node/node-2 > node/node-1 > pod/nginx-1');
+  t.match(summary[2], /^VXLAN from node\/node-2 by flannel\.1: 192\.168\.8\.202 \(node\/node-2\) -> 192\.168\.8\.201 \(node\/node-1\), UDP 8472, VNI 1 \(from the kernel: /);
+  summary.splice(2, 1);
   t.match(summary[2], /^DNAT in node\/node-2: 192\.168\.8\.202:20651 \(node\/node-2\) -> 172\.20\.0\.3:80 \(pod\/nginx-1\), by nat KUBE-SEP-\w+ "default\/nginx"$/);
   // KUBE-MARK-MASQ's comment says "masquerade": the rule that masqueraded is KUBE-POSTROUTING's.
   t.match(summary[3], /^SNAT in node\/node-2: 192\.168\.8\.200:\d+ \(host\/client\) -> 172\.20\.1\.0:\d+ \(node\/node-2@flannel\.1\), by nat KUBE-POSTROUTING/);
@@ -57,8 +60,21 @@ t.test('Local policy, a node without the pod: the dropping rule, in iptables and
   t.equal(traceSummary(ipt, namer).at(-1), 'no NAT on the way');
   matchGolden(t, 'trace-report/nodeport-local-dropped-iptables.txt', `${renderTrace(ipt, namer).join('\n')}\n`);
   const nft = report('nodeport-local-dropped-nftables', 'nftables', false, 'timeout');
-  t.match(outcomeLine(nft, namer), /^dropped in node\/node-2 by kube-proxy nodeport-endpoints-check: .*vmap @no-endpoint-nodeports$/);
+  t.match(
+    outcomeLine(nft, namer),
+    /^dropped in node\/node-2 by kube-proxy nodeport-endpoints-check: .*vmap @no-endpoint-nodeports; @no-endpoint-nodeports element tcp \. 20651 "default\/nginx": drop$/,
+    "the map's element names the Service",
+  );
   matchGolden(t, 'trace-report/nodeport-local-dropped-nftables.txt', `${renderTrace(nft, namer).join('\n')}\n`);
+});
+
+t.test('namespaces not armed (more than armed at once): the summary names them in one line', async (t) => {
+  const r = { ...report('nodeport-local-dropped-iptables', 'iptables', false, 'timeout'), notTraced: ['web-68.default', 'web-69.default'] };
+  t.equal(traceSummary(r, namer).at(-1), 'not traced (more namespaces than are armed at once): pod/web-68, pod/web-69');
+  t.notOk(
+    traceSummary(report('nodeport-local-dropped-iptables', 'iptables', false, 'timeout'), namer).some((l) => l.startsWith('not traced')),
+    'nothing said when all were armed',
+  );
 });
 
 t.test('no answer and nothing dropped: says so, and where the probe was last seen', async (t) => {

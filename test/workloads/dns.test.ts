@@ -260,6 +260,12 @@ t.test('judgeDns', async (t) => {
     seen: /^missing 10\.96\.0\.81; also 10\.96\.0\.80\. NOERROR for ext\.default\.svc\.cluster\.local: CNAME/,
   });
   t.match(judgeDns(ok, { addresses: [svc, { ip: '10.244.0.2', shown: 'pod/db-0' }] }), { passed: false, expected: /exactly the addresses/, seen: /missing 10\.244\.0\.2/ });
+  const name = (ip: string) => (ip === '10.96.0.80' ? `${ip} (service/web)` : ip);
+  t.match(
+    judgeDns(ok, { addresses: [{ ip: '10.96.0.81', shown: '10.96.0.81' }] }, name),
+    { seen: /^missing 10\.96\.0\.81; also 10\.96\.0\.80 \(service\/web\)\. NOERROR .*: CNAME .*, A 10\.96\.0\.80 \(service\/web\);/ },
+    'with the address book, the addresses seen are named',
+  );
   t.match(judgeDns(ok, { cname: 'other.example.com' }), { passed: false, seen: /^CNAME to web\.default\.svc\.cluster\.local instead/ });
   t.match(judgeDns(ok, { nxdomain: true }), { passed: false, seen: /status NOERROR, not NXDOMAIN/ });
   t.match(judgeDns(ok, { nxdomain: false }), { passed: true });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addressBook, named } from '../../cluster/address-book.js';
 import { resolveAddress, resolveSource } from '../../cluster/resolve.js';
 import { originAt } from '../../scenario/source.js';
 import { ref, timeout } from '../../scenario/schema.js';
@@ -90,11 +91,15 @@ export const dns = stepKind<'dns', DnsSpec>()({
       return { ip: r.ip, shown: r.meaning };
     });
     const result = await dnsProbe(c.runner, placeNetns(from.value), step.query, step.type, step.timeoutMs);
-    return judgeDns(result, {
-      ...(addresses ? { addresses } : {}),
-      ...(step.expect.cname !== undefined ? { cname: step.expect.cname } : {}),
-      ...(step.expect.nxdomain !== undefined ? { nxdomain: step.expect.nxdomain } : {}),
-    });
+    return judgeDns(
+      result,
+      {
+        ...(addresses ? { addresses } : {}),
+        ...(step.expect.cname !== undefined ? { cname: step.expect.cname } : {}),
+        ...(step.expect.nxdomain !== undefined ? { nxdomain: step.expect.nxdomain } : {}),
+      },
+      (ip) => named(addressBook(c.model), ip),
+    );
   },
   describe: (step) => `dns ${step.from.kind}/${step.from.name} ${step.query}`,
   // dig's +time is whole seconds.
