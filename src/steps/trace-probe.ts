@@ -55,7 +55,7 @@ const MAX_ARMED = 64;
  * Where a probe may go: every node and host, the source, and the pods that can answer (the target
  * pod, or every pod that is an endpoint of some Service), up to MAX_ARMED.
  */
-function namespacesToArm(model: Model, source: string, targetIp: string): string[] {
+export function namespacesToArm(model: Model, source: string, targetIp: string): string[] {
   const endpointIps = new Set(model.endpointSlices.flatMap((s) => s.endpoints.map((e) => e.ip)));
   const pods = model.pods.filter((p) => p.ip && !p.hostNetwork && p.phase === 'Running' && (p.ip === targetIp || endpointIps.has(p.ip)));
   const all = [...new Set([source, ...model.nodes.map((n) => machineNetns(n.name)), ...model.hosts.map((h) => machineNetns(h.name)), ...pods.map(podNetns)])];
@@ -78,7 +78,7 @@ function need<T>(r: Resolved<T>): T {
   return r.value;
 }
 
-const protoOf: Record<TraceKind, ProbeKey['proto']> = { http: 'tcp', tcp: 'tcp', udp: 'udp', ping: 'icmp' };
+export const protoOf: Record<TraceKind, ProbeKey['proto']> = { http: 'tcp', tcp: 'tcp', udp: 'udp', ping: 'icmp' };
 
 /** Traces one probe. `startMonitor`: how a monitor process starts (a held scenario's enters its sandbox). */
 export async function traceProbe(runner: Runner, model: Model, req: TraceRequest, opts: { startMonitor?: StartMonitor } = {}): Promise<TraceReport> {
