@@ -8,6 +8,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** When false, a non-zero exit is returned, not thrown. Default true. */
   reject?: boolean;
+  /** Ends the command early when aborted (a traced try the kernel already dropped); it returns as failed. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -45,6 +47,7 @@ export const execaRunner: Runner = {
       reject: false,
       stripFinalNewline: false,
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     });
     const result: RunResult = {
       command: [...argv],

@@ -39,18 +39,20 @@ const MAX_MONITOR_CHARS = 16 * 1024 * 1024;
  * off again: the receiver sees the packet as sent, and an echo reply, which copies the request's
  * DSCP, does not pass for the probe's way out.
  */
-export function traceRuleset(probe: ProbeKey): string {
+export function traceRuleset(probe: ProbeKey, sports: readonly number[] = [probe.sport]): string {
+  // A step's traced tries share one armed trace, each from its own port (ping: echo id) of this set.
+  const ports = sports.length === 1 ? String(sports[0]) : `{ ${sports.join(', ')} }`;
   const first =
     probe.proto === 'icmp'
       ? [
-          `    icmp type echo-request icmp id ${probe.sport} ip dscp set ${TRACE_DSCP}`,
+          `    icmp type echo-request icmp id ${ports} ip dscp set ${TRACE_DSCP}`,
           `    ip dscp ${TRACE_DSCP} meta nftrace set 1`,
-          `    icmp type echo-reply icmp id ${probe.sport} meta nftrace set 1`,
+          `    icmp type echo-reply icmp id ${ports} meta nftrace set 1`,
         ]
       : [
-          `    meta l4proto ${probe.proto} th sport ${probe.sport} ip dscp set ${TRACE_DSCP}`,
+          `    meta l4proto ${probe.proto} th sport ${ports} ip dscp set ${TRACE_DSCP}`,
           `    ip dscp ${TRACE_DSCP} meta nftrace set 1`,
-          `    meta l4proto ${probe.proto} th dport ${probe.sport} meta nftrace set 1`,
+          `    meta l4proto ${probe.proto} th dport ${ports} meta nftrace set 1`,
         ];
   const label = traceLabel(probe);
   const afterConntrack = [`    ip dscp ${TRACE_DSCP} ct label set ${label}`, `    ct label ${label} meta nftrace set 1`];
@@ -130,12 +132,18 @@ function sleep(ms: number): Promise<void> {
 export interface ArmedTrace {
   readonly probe: ProbeKey;
   readonly namespaces: readonly string[];
+  /** What a namespace's monitor printed so far (a step's tries read their own part of it). */
+  output(netns: string): string;
+  /** Resolves once every monitor has printed all the armed packets did before it (a marker after them). */
+  flush(): Promise<void>;
   disarm(): Promise<NamespaceCapture[]>;
 }
 
 export interface ArmOptions {
   namespaces: readonly string[];
   probe: ProbeKey;
+  /** Every port (ping: echo id) traced, one a try of a step (default: the probe's own). */
+  sports?: readonly number[];
   /** xtables for iptables mode (rule text with kube-proxy's comments), nft for nftables mode. */
   monitor: TraceMonitor;
   startMonitor?: StartMonitor;
@@ -152,7 +160,7 @@ export interface ArmOptions {
  */
 export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedTrace> {
   const start = opts.startMonitor ?? startMonitorProcess;
-  const ruleset = traceRuleset(opts.probe);
+  const ruleset = traceRuleset(opts.probe, opts.sports);
   const readyMs = opts.readyTimeoutMs ?? MONITOR_READY_MS;
   const armed: string[] = [];
   const monitors = new Map<string, MonitorProcess>();
@@ -183,6 +191,10 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
   return {
     probe: opts.probe,
     namespaces: [...opts.namespaces],
+    output: (ns) => monitors.get(ns)?.output() ?? '',
+    async flush() {
+      await Promise.all(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, markersIn(monitors.get(ns)!.output()) + 1, readyMs)));
+    },
     async disarm() {
       if (disarmed) throw new KnetlabError('EINTERNAL', 'trace disarmed twice');
       disarmed = true;

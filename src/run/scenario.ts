@@ -18,7 +18,7 @@ import type { Judged } from '../steps/judge.js';
 import { kindOf, stepName } from '../steps/kinds/index.js';
 import type { AnsweredBy } from '../steps/run.js';
 import { namerFor, traceProbe, traceRequestOf } from '../steps/trace-probe.js';
-import { renderTrace, traceSummary } from '../trace/report.js';
+import { renderTrace, traceSummary, type TraceReport } from '../trace/report.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
@@ -325,8 +325,8 @@ async function runOneStep(
       echoLog: live.echoLog,
       logsFrom: SCRATCH,
     });
-    trace = await explainFailure(live, step, diagnostics);
-  } else if (step.trace || config.traceSteps?.includes(step.index)) trace = await explainFailure(live, step, undefined);
+    trace = await explainFailure(live, step, diagnostics, judged.traced);
+  } else if (step.trace || config.traceSteps?.includes(step.index)) trace = await explainFailure(live, step, undefined, judged.traced);
   return {
     ...base,
     status: judged.passed ? 'passed' : 'failed',
@@ -345,11 +345,12 @@ async function runOneStep(
  * lines that say where it was NATed or dropped go in the report, the whole trace (text and JSON) in
  * a failed one's diagnostics folder.
  */
-async function explainFailure(live: Live, step: Step, dir: string | undefined): Promise<string[] | undefined> {
+async function explainFailure(live: Live, step: Step, dir: string | undefined, traced: TraceReport | undefined): Promise<string[] | undefined> {
   const req = traceRequestOf(step);
   if (!req) return undefined;
   try {
-    const report = await traceProbe(live.runner, live.model, req);
+    // A step with kernel expectations traced its tries already: the one that broke one explains it.
+    const report = traced ?? (await traceProbe(live.runner, live.model, req));
     const namer = namerFor(live.model);
     if (dir) {
       await writeFile(join(dir, 'trace.txt'), `${renderTrace(report, namer).join('\n')}\n`);

@@ -12,7 +12,7 @@ import { Problems, quote, show } from './problems.js';
 import type { Parsed } from './refs.js';
 import { clusterSchema, hostSchema, nodeSchema, stepKindNames, type ClusterInput, type HostInput, type NodeInput, type StepKindName } from './schema.js';
 import { newTokenBudget, originAt, readYamlFile, type Origin, type SourceDoc, type TokenBudget } from './source.js';
-import { tracedKinds, type Step } from './steps.js';
+import { kernelExpectKeys, tracedKinds, type Step } from './steps.js';
 import type { ReadContext, StepKindDef } from '../steps/kind.js';
 import { stepKinds } from '../steps/kinds/index.js';
 import { suggestion } from './suggest.js';
@@ -450,6 +450,23 @@ function readStepHead(value: unknown, where: string, origin: Origin, problems: P
   return { raw, kind: kinds[0]!, name: typeof raw.name === 'string' ? raw.name : '' };
 }
 
+/** A kind that sends no probe cannot expect what the kernel did to one: its kernel keys reported and taken out (not reported again as unknown). */
+function notTraced(e: unknown, kind: StepKindName, index: number, origin: Origin, problems: Problems, expectPath: ['expect'] | ['expectIn', string]): unknown {
+  if ((tracedKinds as readonly string[]).includes(kind) || e === null || typeof e !== 'object' || Array.isArray(e)) return e;
+  const rest: Record<string, unknown> = { ...(e as Record<string, unknown>) };
+  for (const k of kernelExpectKeys) {
+    if (!(k in rest)) continue;
+    problems.error(
+      'untraced-kernel-expect',
+      originAt(origin, ...expectPath, k),
+      `\`steps[${index}].${expectPath.join('.')}.${k}\` is judged from a trace of the probe, and a step of kind ${kind} sends none: only ${tracedKinds.join(', ')} steps can expect it`,
+      { key: true },
+    );
+    delete rest[k];
+  }
+  return rest;
+}
+
 /** The body and the expectation checked against the kind's schemas (both reported, whatever the first gave). */
 function readStepSchemas(
   head: StepHead,
@@ -469,7 +486,7 @@ function readStepSchemas(
         key: true,
       });
     } else {
-      expect = checkPart(def.expect, raw.expect, originAt(origin, ...expectPath), ['steps', index, ...expectPath], problems);
+      expect = checkPart(def.expect, notTraced(raw.expect, kind, index, origin, problems, expectPath), originAt(origin, ...expectPath), ['steps', index, ...expectPath], problems);
     }
   }
   return body === undefined ? undefined : { body, expect };

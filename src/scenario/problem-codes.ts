@@ -67,6 +67,8 @@ export const problemCodes = {
   // steps
   'missing-action': 'a step without an action (http, ping, dns, apply, ...)',
   'not-traceable': '`trace: true` on a step that sends no probe (only http, tcp, udp and ping steps can be traced)',
+  'untraced-kernel-expect':
+    'a kernel expectation (dnat, masquerade, dropped, rejected, droppedBy, path) on a step that sends no probe (only http, tcp, udp and ping steps are traced)',
   'nothing-to-expect': 'an expectation where the step has nothing to check',
   'needs-more-tries': 'an expectation that cannot be judged from one try',
   // warnings: the scenario runs, but probably not as meant

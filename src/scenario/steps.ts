@@ -1,7 +1,7 @@
 import type { ProxyMode } from '../proxy/modes.js';
 import type { KindStep, SpecOf } from '../steps/kind.js';
 import type { stepKinds } from '../steps/kinds/index.js';
-import type { AddressRef } from './refs.js';
+import type { AddressRef, SourceRef } from './refs.js';
 import type { StepKindName } from './schema.js';
 import type { Origin } from './source.js';
 
@@ -17,6 +17,28 @@ export interface ResponseExpect {
   /** The name of an earlier http or udp step: every try is answered by the one endpoint that answered it. */
   sameBackendAs?: string;
 }
+
+/** An address a probe may be DNATed to: its IP, and its port when written. */
+export interface DnatTarget {
+  ip: string;
+  port?: number;
+}
+
+/** What the kernel must show of every try (judged from its trace and conntrack, src/steps/judge-kernel.ts). */
+export interface KernelExpect {
+  /** Every try DNATed to one of these; with count > 1, each of them seen. */
+  dnat?: DnatTarget[];
+  masquerade?: boolean;
+  dropped?: boolean;
+  rejected?: boolean;
+  /** Matched against the table, chain and rule text of the rule that dropped or rejected it. */
+  droppedBy?: string;
+  /** The places crossed, in order (only the kinds it names, node/host/pod, are compared). */
+  path?: SourceRef[];
+}
+
+/** The keys of a KernelExpect: a step with any of them traces its tries. */
+export const kernelExpectKeys = ['dnat', 'masquerade', 'dropped', 'rejected', 'droppedBy', 'path'] as const satisfies readonly (keyof KernelExpect)[];
 
 export interface StepBase {
   /** 0-based place in steps. */

@@ -1,5 +1,6 @@
 import type { TrySeen } from '../run/types.js';
 import type { FailKind as ExpectFail } from '../scenario/steps.js';
+import type { TraceReport } from '../trace/report.js';
 import type { Try } from './probes.js';
 
 // Expectations judged against what the probes saw: pure, so every rule is tested without a kernel.
@@ -14,6 +15,8 @@ export interface Judged {
   servers?: string[];
   /** What each try saw, as data (what reporters and scripts read instead of `seen`). */
   tries: TrySeen[];
+  /** A try traced for kernel expectations (the first that broke one): the report explains with it instead of tracing again. */
+  traced?: TraceReport;
 }
 
 /** A probe's try as the result records it. */
@@ -164,6 +167,12 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
     servers: [...new Set(answers.map((a) => a.server))],
     tries: tries.map(trySeen),
   };
+}
+
+/** Tries with nothing expected of their outcome (only kernel expectations): what they saw, passed. */
+export function observed(tries: readonly Try[]): Judged {
+  const n = tries.length;
+  return { passed: true, expected: '', seen: `${n} tr${n === 1 ? 'y' : 'ies'}: ${tally(tries.map(outcome))}`, tries: tries.map(trySeen) };
 }
 
 /** tcp: every connect succeeds (or none does). */

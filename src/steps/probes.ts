@@ -47,7 +47,7 @@ export async function httpProbe(
   runner: Runner,
   netns: string,
   url: string,
-  opts: { headers: Record<string, string>; count: number; timeoutMs: number; sourcePort?: number },
+  opts: { headers: Record<string, string>; count: number; timeoutMs: number; sourcePort?: number; signal?: AbortSignal },
 ): Promise<Try[]> {
   const headers = Object.entries({ Connection: 'close', ...opts.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   // -v with --stderr -: curl 7.88 says only "Couldn't connect to server" in %{errormsg}; the
@@ -67,7 +67,7 @@ export async function httpProbe(
     `\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
     ...Array.from({ length: opts.count }, () => url),
   ]);
-  const r = await runner.run(argv, { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
+  const r = await runner.run(argv, { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000, ...(opts.signal ? { signal: opts.signal } : {}) });
   const tries: Try[] = [];
   let body: string[] = [];
   let cause = '';
@@ -103,7 +103,13 @@ export async function httpProbe(
 }
 
 /** TCP connects: bash's /dev/tcp under timeout; 124 is a timeout, any other failure refused or unreachable by the message. */
-export async function tcpProbe(runner: Runner, netns: string, ip: string, port: number, opts: { count: number; timeoutMs: number; sourcePort?: number }): Promise<Try[]> {
+export async function tcpProbe(
+  runner: Runner,
+  netns: string,
+  ip: string,
+  port: number,
+  opts: { count: number; timeoutMs: number; sourcePort?: number; signal?: AbortSignal },
+): Promise<Try[]> {
   if (opts.sourcePort) return tcpProbeFrom(runner, netns, ip, port, { ...opts, sourcePort: opts.sourcePort });
   const secs = (opts.timeoutMs / 1000).toFixed(3);
   const script = `for i in $(seq ${opts.count}); do err=$(timeout ${secs} bash -c 'exec 3<>/dev/tcp/${ip}/${port}' 2>&1); s=$?; echo "${MARK} $s $(printf %s "$err" | head -c 200 | tr '\\n' ' ')"; done`;
@@ -122,7 +128,13 @@ export async function tcpProbe(runner: Runner, netns: string, ip: string, port: 
 }
 
 /** TCP connects from one source port (a traced probe is told by it); python3 binds it. */
-async function tcpProbeFrom(runner: Runner, netns: string, ip: string, port: number, opts: { count: number; timeoutMs: number; sourcePort: number }): Promise<Try[]> {
+async function tcpProbeFrom(
+  runner: Runner,
+  netns: string,
+  ip: string,
+  port: number,
+  opts: { count: number; timeoutMs: number; sourcePort: number; signal?: AbortSignal },
+): Promise<Try[]> {
   const script = [
     'import errno, json, socket, sys',
     'ip, port, count, timeout, sport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])',
@@ -147,8 +159,18 @@ interface SocketLine {
 }
 
 /** Runs a python socket script of `count` tries in a namespace; the JSON line each try printed. */
-async function socketScript(runner: Runner, netns: string, script: string, args: string[], opts: { count: number; timeoutMs: number }): Promise<SocketLine[]> {
-  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ...args]), { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000 });
+async function socketScript(
+  runner: Runner,
+  netns: string,
+  script: string,
+  args: string[],
+  opts: { count: number; timeoutMs: number; signal?: AbortSignal },
+): Promise<SocketLine[]> {
+  const r = await runner.run(inNetns(netns, ['python3', '-c', script, ...args]), {
+    reject: false,
+    timeoutMs: opts.count * opts.timeoutMs + 10_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   return r.stdout
     .split('\n')
     .filter(Boolean)
@@ -163,7 +185,7 @@ export async function udpProbe(
   netns: string,
   ip: string,
   port: number,
-  opts: { data: string; count: number; timeoutMs: number; sourcePort?: number },
+  opts: { data: string; count: number; timeoutMs: number; sourcePort?: number; signal?: AbortSignal },
 ): Promise<Try[]> {
   const script = [
     'import json, socket, sys',
@@ -190,13 +212,20 @@ export async function pingProbe(
   runner: Runner,
   netns: string,
   ip: string,
-  opts: { count: number; timeoutMs: number; intervalMs: number; identifier?: number },
+  opts: { count: number; timeoutMs: number; intervalMs: number; identifier?: number; signal?: AbortSignal },
 ): Promise<{ sent: number; received: number; output: string }> {
   const id = opts.identifier ? ['-e', String(opts.identifier)] : [];
   const r = await runner.run(inNetns(netns, ['ping', '-n', ...id, '-c', String(opts.count), '-i', String(opts.intervalMs / 1000), '-W', (opts.timeoutMs / 1000).toFixed(3), ip]), {
     reject: false,
     timeoutMs: opts.count * (opts.timeoutMs + opts.intervalMs) + 10_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(r.stdout);
   return { sent: m ? Number(m[1]) : opts.count, received: m ? Number(m[2]) : 0, output: (r.stdout + r.stderr).trim() };
+}
+
+/** One echo request as a try: answered, or the error ping printed (unreachable, prohibited), else no reply. */
+export async function pingTry(runner: Runner, netns: string, ip: string, opts: { timeoutMs: number; intervalMs: number; identifier: number; signal?: AbortSignal }): Promise<Try> {
+  const r = await pingProbe(runner, netns, ip, { count: 1, ...opts });
+  return r.received > 0 ? { ok: true } : { ok: false, failure: 'timeout', error: r.output.split('\n').find((l) => /unreachable|prohibited|error/i.test(l)) ?? 'no echo reply' };
 }

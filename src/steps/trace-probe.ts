@@ -1,19 +1,14 @@
-// One probe, traced through the real kernel: tracing armed in the namespaces it may cross, the probe
-// sent from a source port (ping: an echo id) of its own, then what every namespace showed of it.
-import { randomInt } from 'node:crypto';
 import { addressBook, named } from '../cluster/address-book.js';
 import { resolveSource, resolveTarget } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
 import { machineNetns, podNetns } from '../dataplane/names.js';
 import { KnetlabError } from '../errors.js';
 import type { Runner } from '../kernel/exec.js';
-import { armTrace, type StartMonitor } from '../kernel/trace.js';
+import type { StartMonitor } from '../kernel/trace.js';
 import { formatTarget, type SourceRef, type TargetRef } from '../scenario/refs.js';
 import type { Namer, TraceReport } from '../trace/report.js';
-import { traceResult } from '../trace/result.js';
-import { traceContextFor } from './trace-context.js';
 import type { ProbeKey } from '../trace/types.js';
-import { httpProbe, pingProbe, tcpProbe, udpProbe, type Try } from './probes.js';
+import { httpProbe, pingTry, tcpProbe, udpProbe, type Try } from './probes.js';
 import { placeNetns } from './run.js';
 import type { Resolved } from '../cluster/resolve.js';
 import type { tracedKinds, Step } from '../scenario/steps.js';
@@ -79,72 +74,47 @@ function need<T>(r: Resolved<T>): T {
   return r.value;
 }
 
-const protoOf: Record<TraceKind, ProbeKey['proto']> = { http: 'tcp', tcp: 'tcp', udp: 'udp', ping: 'icmp' };
+export const protoOf: Record<TraceKind, ProbeKey['proto']> = { http: 'tcp', tcp: 'tcp', udp: 'udp', ping: 'icmp' };
 
-/** Traces one probe. `startMonitor`: how a monitor process starts (a held scenario's enters its sandbox). */
+/** Traces one probe: one traced try (see traced-tries.ts). `startMonitor`: how a monitor process starts (a held scenario's enters its sandbox). */
 export async function traceProbe(runner: Runner, model: Model, req: TraceRequest, opts: { startMonitor?: StartMonitor } = {}): Promise<TraceReport> {
   const from = need(resolveSource(model, req.from));
   const to = need(resolveTarget(model, req.to, req.kind === 'ping' ? undefined : req.kind === 'udp' ? 'UDP' : 'TCP'));
   if (to.hostname) throw new KnetlabError('EUSAGE', `a traced probe needs an address: ${formatTarget(req.to)} is a name resolved in the source; name the Service instead`);
   const netns = placeNetns(from);
   const timeoutMs = req.timeoutMs ?? 2000;
-  // Away from the kernel's ephemeral ports (32768-60999), so that no other connection shares it.
-  const probe: ProbeKey = { proto: protoOf[req.kind], sport: req.kind === 'ping' ? randomInt(1, 65536) : randomInt(20000, 30000) };
-  // xtables-monitor gives iptables-save text with kube-proxy's comments; on an IPVS node (Debian's 6.1 in the VM) it overflows (ENOBUFS) at start, nft's monitor does not.
-  const monitor = model.config.proxyMode === 'iptables' ? 'xtables' : 'nft';
-  const { armed: namespaces, notArmed } = namespacesToArm(model, netns, to.ip);
-  const armed = await armTrace(runner, {
-    namespaces,
-    probe,
-    monitor,
-    ipvs: model.config.proxyMode === 'ipvs',
+  const { tracedTries } = await import('./traced-tries.js');
+  const [one] = await tracedTries(runner, model, {
+    kind: req.kind,
+    from,
+    to: { ref: req.to, ip: to.ip, ...(to.port !== undefined ? { port: to.port } : {}), meaning: to.meaning },
+    count: 1,
+    endOnDrop: false,
+    send: (sport, signal) => sendTry(runner, netns, req, to.ip, to.port, sport, timeoutMs, signal),
     ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}),
   });
-  let sent: { answered: boolean; ended: string };
-  try {
-    sent = await send(runner, netns, req, to.ip, to.port, probe.sport, timeoutMs);
-  } catch (error) {
-    await armed.disarm().catch(() => undefined); // the send's failure is the one to report
-    throw error;
-  }
-  const result = traceResult(probe, await armed.disarm(), traceContextFor(model));
-  return {
-    kind: req.kind,
-    from: { ref: `${from.kind}/${from.name}`, netns, ip: from.ip },
-    to: { ref: formatTarget(req.to), ip: to.ip, ...(to.port !== undefined ? { port: to.port } : {}), meaning: to.meaning },
-    mode: model.config.proxyMode,
-    sport: probe.sport,
-    ...sent,
-    result,
-    ...(notArmed.length ? { notTraced: notArmed } : {}),
-  };
+  return one!.report;
 }
 
-async function send(runner: Runner, netns: string, req: TraceRequest, ip: string, port: number | undefined, sport: number, timeoutMs: number) {
-  const one = (t: Try | undefined) => ({
-    answered: Boolean(t?.ok),
-    ended: !t
-      ? 'no result'
-      : t.ok
-        ? t.status
-          ? `HTTP ${t.status}${t.answer ? ` from ${t.answer.server}` : ''}`
-          : t.answer
-            ? `answered by ${t.answer.server}`
-            : req.kind === 'tcp'
-              ? 'connected'
-              : 'answered'
-        : (t.error ?? t.failure ?? 'failed'),
-  });
+/** One try of a traced probe's kind, from its source port (ping: echo id). */
+async function sendTry(
+  runner: Runner,
+  netns: string,
+  req: TraceRequest,
+  ip: string,
+  port: number | undefined,
+  sport: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Try> {
   switch (req.kind) {
     case 'http':
-      return one((await httpProbe(runner, netns, `http://${ip}:${port}${req.path ?? '/'}`, { headers: req.headers ?? {}, count: 1, timeoutMs, sourcePort: sport }))[0]);
+      return (await httpProbe(runner, netns, `http://${ip}:${port}${req.path ?? '/'}`, { headers: req.headers ?? {}, count: 1, timeoutMs, sourcePort: sport, signal }))[0]!;
     case 'tcp':
-      return one((await tcpProbe(runner, netns, ip, port!, { count: 1, timeoutMs, sourcePort: sport }))[0]);
+      return (await tcpProbe(runner, netns, ip, port!, { count: 1, timeoutMs, sourcePort: sport, signal }))[0]!;
     case 'udp':
-      return one((await udpProbe(runner, netns, ip, port!, { data: req.data ?? 'knetlab trace', count: 1, timeoutMs, sourcePort: sport }))[0]);
-    case 'ping': {
-      const r = await pingProbe(runner, netns, ip, { count: 1, timeoutMs, intervalMs: 200, identifier: sport });
-      return { answered: r.received > 0, ended: r.received > 0 ? 'echo reply' : (r.output.split('\n').find((l) => /unreachable|prohibited|error/i.test(l)) ?? 'no echo reply') };
-    }
+      return (await udpProbe(runner, netns, ip, port!, { data: req.data ?? 'knetlab trace', count: 1, timeoutMs, sourcePort: sport, signal }))[0]!;
+    case 'ping':
+      return pingTry(runner, netns, ip, { timeoutMs, intervalMs: 200, identifier: sport, signal });
   }
 }

@@ -32,7 +32,7 @@ export function vmapOf(rule: string): { selectors: string[]; map: string } | und
 }
 
 /** A selector's value in a packet as the monitor showed it; undefined when it does not show it. */
-function valueOf(selector: string, p: TracePacket): string | number | undefined {
+function packetValue(selector: string, p: TracePacket): string | number | undefined {
   switch (selector) {
     case 'ip daddr':
       return p.dst;
@@ -84,7 +84,7 @@ function verdictText(v: NftVerdict): string {
 export function vmapElement(mapsJson: string, table: string, rule: string, packet: TracePacket): MapElement | undefined {
   const vmap = vmapOf(rule);
   if (!vmap) return undefined;
-  const actual = vmap.selectors.map((s) => valueOf(s, packet));
+  const actual = vmap.selectors.map((s) => packetValue(s, packet));
   if (actual.some((v) => v === undefined)) return undefined;
   let maps: NftMap[];
   try {

@@ -88,7 +88,10 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     const graph = cli('graph', '-o', 'mermaid');
     t.equal(graph.status, 0, graph.stderr);
     t.match(graph.stdout, /subgraph n1\["node\/node-2 /, 'graph without FILE draws the held scenario');
-    const json = JSON.parse(dropped.stdout) as { answered: boolean; result: { path: string[]; dropped?: { netns: string; chain: string; verdict: string; element?: { comment?: string } } } };
+    const json = JSON.parse(dropped.stdout) as {
+      answered: boolean;
+      result: { path: string[]; dropped?: { netns: string; chain: string; verdict: string; element?: { comment?: string } } };
+    };
     t.equal(json.answered, false, 'Local policy through node-2: no answer');
     t.same(json.result.path, ['client', 'node-2'], 'it got as far as node-2');
     t.match(

@@ -212,3 +212,13 @@ t.test('routeGet: the decision from ip -j, or the refusal', async (t) => {
   const none = new RecordingRunner(() => ({ exitCode: 2, stderr: 'RTNETLINK answers: Network is unreachable\n' }));
   t.same(await routeGet(none, 'r', { dst: '8.8.8.8' }), { type: 'unreachable', dst: '8.8.8.8', error: 'Network is unreachable' });
 });
+
+t.test("a step's tries: one ruleset marks every try's port (ping: echo id), each try one of the set", async (t) => {
+  const tcp = traceRuleset({ proto: 'tcp', sport: 20100 }, [20100, 20101, 20102]);
+  t.match(tcp, 'meta l4proto tcp th sport { 20100, 20101, 20102 } ip dscp set 0x2d');
+  t.match(tcp, 'meta l4proto tcp th dport { 20100, 20101, 20102 } meta nftrace set 1');
+  const icmp = traceRuleset({ proto: 'icmp', sport: 7 }, [7, 8]);
+  t.match(icmp, 'icmp type echo-request icmp id { 7, 8 } ip dscp set 0x2d');
+  t.match(icmp, 'icmp type echo-reply icmp id { 7, 8 } meta nftrace set 1');
+  t.equal(traceRuleset({ proto: 'udp', sport: 40002 }, [40002]), traceRuleset({ proto: 'udp', sport: 40002 }), 'one port: the ruleset of one probe');
+});

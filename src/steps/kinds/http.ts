@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { resolveSource, resolveTarget } from '../../cluster/resolve.js';
 import { countSchema, failKinds, headerName, headerValue, ref, REQUEST_TARGET, REQUEST_TARGET_RULE, timeout, backendExpect } from '../../scenario/schema.js';
 import type { SourceRef, TargetRef } from '../../scenario/refs.js';
-import type { FailKind, ResponseExpect } from '../../scenario/steps.js';
+import type { FailKind, KernelExpect, ResponseExpect } from '../../scenario/steps.js';
 import { stepKind } from '../kind.js';
-import { judgeResponses } from '../judge.js';
+import type { Try } from '../probes.js';
+import { judgeResponses, observed, type Judged } from '../judge.js';
+import { checkKernelPlaces, hasKernelKeys, kernelExpectSchema, kernelExpectText, kernelPart, readKernelExpect } from './kernel-expect.js';
 import { must, placeNetns, responseRules } from '../run.js';
 import {
   checkEnds,
@@ -28,7 +30,8 @@ export interface HttpSpec {
   headers: Record<string, string>;
   count: number;
   timeoutMs: number;
-  expect: ResponseExpect & { status?: number; fail?: FailKind };
+  /** No status nor fail when only kernel expectations are written: the outcome is not judged then. */
+  expect: ResponseExpect & KernelExpect & { status?: number; fail?: FailKind };
 }
 
 /** `http`: count requests with curl from a place to a target; every answer must meet the expectation. */
@@ -45,6 +48,7 @@ export const http = stepKind<'http', HttpSpec>()({
     status: z.number().int().min(100, { error: 'to be an HTTP status from 100 to 599' }).max(599, { error: 'to be an HTTP status from 100 to 599' }).optional(),
     fail: z.enum(failKinds).optional(),
     ...backendExpect,
+    ...kernelExpectSchema,
   }),
   changesModel: false,
   answeredByEndpoint: true,
@@ -56,7 +60,8 @@ export const http = stepKind<'http', HttpSpec>()({
     const conflict = e.status !== undefined && e.fail !== undefined;
     if (conflict) r.problems.error('conflicting-fields', r.expectAt('fail'), `\`${r.exWhere}\` has both status and fail; a try either answers or fails`);
     const resp = readResponseExpect(r, e, 'http');
-    if (conflict) return undefined;
+    const kernel = readKernelExpect(r, e, e.status !== undefined ? `status: ${e.status}` : undefined);
+    if (conflict || !kernel) return undefined;
     if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
       r.problems.error('nothing-to-expect', r.expectAt('fail'), `\`${r.exWhere}.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
       return undefined;
@@ -77,12 +82,18 @@ export const http = stepKind<'http', HttpSpec>()({
       headers: b.headers ?? {},
       count: probeCount(b),
       timeoutMs: probeTimeoutMs(b),
-      expect: { ...resp, ...(e.fail !== undefined ? { fail: e.fail } : { status: e.status ?? 200 }) },
+      expect: {
+        ...resp,
+        ...kernel,
+        // Kernel expectations alone judge what the kernel did, also where nothing answers.
+        ...(e.fail !== undefined ? { fail: e.fail } : e.status !== undefined || !hasKernelKeys(e) || Object.keys(resp).length ? { status: e.status ?? 200 } : {}),
+      },
     };
   },
   check(step, c) {
     checkEnds(step, c, 'TCP');
     checkResponseAddresses(step.expect, c);
+    checkKernelPlaces(step.expect, c);
   },
   plan(step, m) {
     const extra: string[] = [];
@@ -92,7 +103,7 @@ export const http = stepKind<'http', HttpSpec>()({
     return {
       from: placeText(m, step.from),
       to: targetText(m, step, 'TCP', extra),
-      expect: [e.fail !== undefined ? `fail ${e.fail}` : `status ${e.status}`, ...responseExpectText(m, e)],
+      expect: [...(e.fail !== undefined ? [`fail ${e.fail}`] : e.status !== undefined ? [`status ${e.status}`] : []), ...responseExpectText(m, e), ...kernelExpectText(m, e)],
     };
   },
   async run(step, c) {
@@ -102,12 +113,33 @@ export const http = stepKind<'http', HttpSpec>()({
     const to = must(resolveTarget(c.model, step.to, 'TCP'));
     const host = to.hostname ?? to.ip;
     const url = `${step.to.kind === 'url' ? step.to.scheme : 'http'}://${host}:${to.port}${step.path}`;
-    const tries = await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: step.count, timeoutMs: step.timeoutMs });
     const e = step.expect;
-    return judgeResponses(tries, {
-      ...(e.fail !== undefined ? { fail: e.fail } : { status: e.status ?? 200 }),
-      ...responseRules(c.model, step.index, step.to, from, e, c.answeredBy),
-    });
+    const judge = (tries: Try[]): Judged =>
+      e.fail === undefined && e.status === undefined && !Object.keys(responseRules(c.model, step.index, step.to, from, e, c.answeredBy)).length
+        ? observed(tries)
+        : judgeResponses(tries, {
+            ...(e.fail !== undefined ? { fail: e.fail } : e.status !== undefined ? { status: e.status } : {}),
+            ...responseRules(c.model, step.index, step.to, from, e, c.answeredBy),
+          });
+    const kernel = kernelPart(e);
+    if (kernel) {
+      const { runKernelTries } = await import('../traced-tries.js');
+      const k = await runKernelTries(
+        c,
+        kernel,
+        {
+          kind: 'http',
+          from,
+          to: step.to,
+          count: step.count,
+          send: async (sport, signal) =>
+            (await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal }))[0]!,
+        },
+        'TCP',
+      );
+      return k.judge(judge(k.tries));
+    }
+    return judge(await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: step.count, timeoutMs: step.timeoutMs }));
   },
   describe: probeName,
   worstCase: (step) => triesWorstCase(step),

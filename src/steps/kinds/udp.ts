@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { resolveSource, resolveTarget } from '../../cluster/resolve.js';
 import { backendExpect, countSchema, NO_NUL, noNul, port, ref, timeout } from '../../scenario/schema.js';
 import type { SourceRef, TargetRef } from '../../scenario/refs.js';
-import type { ResponseExpect } from '../../scenario/steps.js';
+import type { KernelExpect, ResponseExpect } from '../../scenario/steps.js';
 import { stepKind } from '../kind.js';
-import { judgeResponses } from '../judge.js';
+import { judgeResponses, observed, type Judged } from '../judge.js';
+import type { Try } from '../probes.js';
+import { checkKernelPlaces, hasKernelKeys, kernelExpectSchema, kernelExpectText, kernelPart, readKernelExpect } from './kernel-expect.js';
 import { must, placeNetns, responseRules } from '../run.js';
 import {
   checkEnds,
@@ -28,7 +30,8 @@ export interface UdpSpec {
   sourcePort?: number;
   count: number;
   timeoutMs: number;
-  expect: ResponseExpect & { reply: boolean };
+  /** No reply when only kernel expectations are written: the outcome is not judged then. */
+  expect: ResponseExpect & KernelExpect & { reply?: boolean };
 }
 
 /** `udp`: count datagrams, each answered (by the echo server) or not. */
@@ -42,17 +45,19 @@ export const udp = stepKind<'udp', UdpSpec>()({
     count: countSchema.optional(),
     timeout: timeout.optional(),
   }),
-  expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect }),
+  expect: z.strictObject({ reply: z.boolean().optional(), ...backendExpect, ...kernelExpectSchema }),
   changesModel: false,
   answeredByEndpoint: true,
   read(r) {
     const b = r.body;
     const from = readPlace(r, 'udp');
     const to = readTarget(r, 'udp');
-    const resp = readResponseExpect(r, r.expect ?? {}, 'udp');
-    if (!from || !to || !resp) return undefined;
-    const reply = r.expect?.reply ?? true;
-    if (!reply && Object.keys(resp).length > 0) {
+    const e = r.expect ?? {};
+    const resp = readResponseExpect(r, e, 'udp');
+    const kernel = readKernelExpect(r, e, e.reply === true ? 'reply: true' : undefined);
+    if (!from || !to || !resp || !kernel) return undefined;
+    const reply = e.reply ?? (hasKernelKeys(e) && !Object.keys(resp).length ? undefined : true);
+    if (reply === false && Object.keys(resp).length > 0) {
       r.problems.error('nothing-to-expect', r.expectAt('reply'), `\`${r.exWhere}.reply: false\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
       return undefined;
     }
@@ -63,26 +68,57 @@ export const udp = stepKind<'udp', UdpSpec>()({
       ...(b.sourcePort !== undefined ? { sourcePort: b.sourcePort } : {}),
       count: probeCount(b),
       timeoutMs: probeTimeoutMs(b),
-      expect: { ...resp, reply },
+      expect: { ...resp, ...kernel, ...(reply !== undefined ? { reply } : {}) },
     };
   },
   check(step, c) {
     checkEnds(step, c, 'UDP');
     checkResponseAddresses(step.expect, c);
+    checkKernelPlaces(step.expect, c);
   },
-  plan: (step, m) => ({ from: placeText(m, step.from), to: targetText(m, step, 'UDP'), expect: [step.expect.reply ? 'reply' : 'no reply', ...responseExpectText(m, step.expect)] }),
+  plan: (step, m) => ({
+    from: placeText(m, step.from),
+    to: targetText(m, step, 'UDP'),
+    expect: [...(step.expect.reply === undefined ? [] : [step.expect.reply ? 'reply' : 'no reply']), ...responseExpectText(m, step.expect), ...kernelExpectText(m, step.expect)],
+  }),
   async run(step, c) {
     // Loaded when a step runs: validate and plan do not load the process-running code (execa).
     const { udpProbe } = await import('../probes.js');
     const from = must(resolveSource(c.model, step.from));
     const to = must(resolveTarget(c.model, step.to, 'UDP'));
+    const { reply } = step.expect;
+    const judge = (tries: Try[]): Judged =>
+      reply === undefined ? observed(tries) : judgeResponses(tries, { reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy) });
+    const kernel = kernelPart(step.expect);
+    if (kernel) {
+      // Each try from its own port (the trace tells them apart by it): a step's sourcePort is not kept then.
+      const { runKernelTries } = await import('../traced-tries.js');
+      const k = await runKernelTries(
+        c,
+        kernel,
+        {
+          kind: 'udp',
+          from,
+          to: step.to,
+          count: step.count,
+          send: async (sport, signal) =>
+            (await udpProbe(c.runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal }))[0] ?? {
+              ok: false,
+              failure: 'error',
+              error: 'no result',
+            },
+        },
+        'UDP',
+      );
+      return k.judge(judge(k.tries));
+    }
     const tries = await udpProbe(c.runner, placeNetns(from), to.ip, to.port!, {
       data: step.data,
       count: step.count,
       timeoutMs: step.timeoutMs,
       ...(step.sourcePort ? { sourcePort: step.sourcePort } : {}),
     });
-    return judgeResponses(tries, { reply: step.expect.reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy) });
+    return judge(tries);
   },
   describe: probeName,
   worstCase: (step) => triesWorstCase(step),
