@@ -1,4 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
+import PQueue from 'p-queue';
 import { KnetlabError } from '../errors.js';
 import type { NamespaceCapture, ProbeKey, TraceMonitor, TunnelCapture } from '../trace/types.js';
 
@@ -165,13 +166,13 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
   const armed: string[] = [];
   const monitors = new Map<string, MonitorProcess>();
   const teardown = async () => {
-    const outputs = new Map<string, { stdout: string; stderr: string }>();
-    for (const [ns, m] of monitors) outputs.set(ns, await m.stop());
-    for (const ns of armed) await runner.run(inNetns(ns, ['nft', 'delete', 'table', 'inet', TRACE_TABLE]), { reject: false, timeoutMs: COMMAND_MS });
-    return outputs;
+    // Monitors stop together (each may wait MONITOR_STOP_MS for its exit); tables go a few at a time.
+    const stopped = await Promise.all([...monitors].map(async ([ns, m]) => [ns, await m.stop()] as const));
+    await eachNamespace(armed, (ns) => runner.run(inNetns(ns, ['nft', 'delete', 'table', 'inet', TRACE_TABLE]), { reject: false, timeoutMs: COMMAND_MS }));
+    return new Map(stopped);
   };
   try {
-    for (const ns of opts.namespaces) {
+    await eachNamespace(opts.namespaces, async (ns) => {
       const r = await runner.run(inNetns(ns, ['nft', '-f', '-']), { input: ruleset, timeoutMs: COMMAND_MS, reject: false });
       if (r.exitCode !== 0)
         throw new KnetlabError('ECOMMAND', `cannot arm tracing in ${ns}: nft -f - failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`, {
@@ -180,7 +181,7 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
           stderr: r.stderr,
         });
       armed.push(ns);
-    }
+    });
     for (const ns of opts.namespaces) monitors.set(ns, start(monitorCommand(ns, opts.monitor)));
     await Promise.all(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, 1, readyMs)));
   } catch (error) {
@@ -200,19 +201,29 @@ export async function armTrace(runner: Runner, opts: ArmOptions): Promise<ArmedT
       disarmed = true;
       // A second marker: once printed, everything the probe caused before it is printed too.
       const flushed = await Promise.allSettled(opts.namespaces.map((ns) => awaitMarker(runner, ns, monitors.get(ns)!, markersIn(monitors.get(ns)!.output()) + 1, readyMs)));
-      const conntrack = new Map<string, string>();
-      for (const ns of opts.namespaces) {
+      const read = await eachNamespace(opts.namespaces, async (ns) => {
         const r = await runner.run(inNetns(ns, ['conntrack', '-L', '-p', opts.probe.proto]), { reject: false, timeoutMs: COMMAND_MS });
-        conntrack.set(ns, r.stdout);
-      }
-      const state = new Map<string, Omit<NamespaceCapture, 'netns' | 'monitor' | 'trace' | 'conntrack'>>();
-      for (const ns of opts.namespaces) state.set(ns, await stateAfter(runner, ns, opts));
+        return { conntrack: r.stdout, ...(await stateAfter(runner, ns, opts)) };
+      });
+      const state = new Map(opts.namespaces.map((ns, i) => [ns, read[i]!]));
       const outputs = await teardown();
       const failed = flushed.find((f): f is PromiseRejectedResult => f.status === 'rejected');
       if (failed) throw failed.reason;
-      return opts.namespaces.map((ns) => ({ netns: ns, monitor: opts.monitor, trace: outputs.get(ns)?.stdout ?? '', conntrack: conntrack.get(ns) ?? '', ...state.get(ns) }));
+      return opts.namespaces.map((ns) => ({ ...state.get(ns)!, netns: ns, monitor: opts.monitor, trace: outputs.get(ns)?.stdout ?? '' }));
     },
   };
+}
+
+/** How many namespaces are armed, read or disarmed at once (each a few short commands). */
+const PARALLEL = 8;
+
+/** fn for every namespace, PARALLEL at a time, results in the namespaces' order; the first failure after all have settled. */
+async function eachNamespace<T>(namespaces: readonly string[], fn: (ns: string) => Promise<T>): Promise<T[]> {
+  const queue = new PQueue({ concurrency: PARALLEL });
+  const settled = await Promise.allSettled(namespaces.map((ns) => queue.add(() => fn(ns))));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** Tunnel device kinds whose outer header the trace shows (ip -d link's info_kind). */

@@ -133,18 +133,21 @@ t.test('disarm also reads the tunnel devices (route, neighbours, fdb), nft maps 
   const trace = await armTrace(runner, { namespaces: ['tunnelled', 'pod'], probe: { proto: 'tcp', sport: 40001 }, monitor: 'nft', ipvs: true, startMonitor });
   runner.calls.length = 0;
   const [node, pod] = await trace.disarm();
-  const state = runner.calls.map((c) => c.argv.slice(4).join(' ')).filter((c) => !/ping|conntrack|delete table/.test(c));
-  t.same(state, [
+  // Namespaces are read in parallel: each one's commands in order.
+  const state = (ns: string) =>
+    runner.calls
+      .filter((c) => c.argv[3] === ns)
+      .map((c) => c.argv.slice(4).join(' '))
+      .filter((c) => !/ping|conntrack|delete table/.test(c));
+  t.same(state('tunnelled'), [
     'ip -j -d link show',
     'ip -j route show dev flannel.1',
     'ip -j neigh show dev flannel.1',
     'bridge -j fdb show dev flannel.1',
     'nft -j list maps ip',
     'ipvsadm -Lnc',
-    'ip -j -d link show',
-    'nft -j list maps ip',
-    'ipvsadm -Lnc',
   ]);
+  t.same(state('pod'), ['ip -j -d link show', 'nft -j list maps ip', 'ipvsadm -Lnc']);
   t.same(
     node!.tunnels?.map((x) => [x.device, JSON.parse(x.link).linkinfo.info_data.port, JSON.parse(x.fdb)[0].dst]),
     [['flannel.1', 8472, '192.168.8.201']],

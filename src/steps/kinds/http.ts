@@ -114,13 +114,13 @@ export const http = stepKind<'http', HttpSpec>()({
     const host = to.hostname ?? to.ip;
     const url = `${step.to.kind === 'url' ? step.to.scheme : 'http'}://${host}:${to.port}${step.path}`;
     const e = step.expect;
+    const rules = responseRules(c.model, step.index, step.to, from, e, c.answeredBy);
+    // `name` only names addresses: without status, fail or another rule only the kernel's expectations judge.
+    const { name: _name, ...checks } = rules;
     const judge = (tries: Try[]): Judged =>
-      e.fail === undefined && e.status === undefined && !Object.keys(responseRules(c.model, step.index, step.to, from, e, c.answeredBy)).length
+      e.fail === undefined && e.status === undefined && !Object.keys(checks).length
         ? observed(tries)
-        : judgeResponses(tries, {
-            ...(e.fail !== undefined ? { fail: e.fail } : e.status !== undefined ? { status: e.status } : {}),
-            ...responseRules(c.model, step.index, step.to, from, e, c.answeredBy),
-          });
+        : judgeResponses(tries, { ...(e.fail !== undefined ? { fail: e.fail } : e.status !== undefined ? { status: e.status } : {}), ...rules });
     const kernel = kernelPart(e);
     if (kernel) {
       const { runKernelTries } = await import('../traced-tries.js');
