@@ -1,7 +1,8 @@
 // A traced probe as marks on the topology picture: the namespaces it crossed numbered in order, where
 // it was DNATed and SNATed (to which address), where it was dropped (by which rule), and the trace's
 // summary lines as the caption. Pure: a TraceReport and a Namer in, data for graph-svg.ts out.
-import { dnatByRule, type Namer, type TraceReport, traceSummary } from '../trace/report.js';
+import { kernelVerdict } from '../trace/verdict.js';
+import { type Namer, type TraceReport, traceSummary } from '../trace/report.js';
 import type { TraceEvent } from '../trace/types.js';
 
 export interface TraceMark {
@@ -41,13 +42,10 @@ function wrap(line: string): string[] {
 export function traceOverlay(r: TraceReport, n: Namer): TraceOverlay {
   const res = r.result;
   const marks: TraceMark[] = [];
-  if (res.dnat) marks.push({ netns: res.dnat.netns, kind: 'dnat', text: `DNAT -> ${res.dnat.to}` });
-  else {
-    // A packet dropped after its DNAT leaves no conntrack entry: the rule tells where it was sent.
-    const byRule = dnatByRule(res);
-    if (byRule) marks.push({ netns: byRule.netns, kind: 'dnat', text: `DNAT -> ${byRule.to}` });
-  }
-  if (res.snat) marks.push({ netns: res.snat.netns, kind: 'snat', text: `SNAT -> ${res.snat.to}` });
+  // A packet dropped after its DNAT leaves no conntrack entry: the verdict takes the rule's word for where it was sent.
+  const v = kernelVerdict(res);
+  if (v.dnat) marks.push({ netns: v.dnat.netns, kind: 'dnat', text: `DNAT -> ${v.dnat.to}` });
+  if (v.masquerade) marks.push({ netns: v.masquerade.netns, kind: 'snat', text: `SNAT -> ${v.masquerade.to}` });
   if (res.dropped) marks.push({ netns: res.dropped.netns, kind: 'drop', text: `${res.dropped.verdict === 'reject' ? 'REJECT' : 'DROP'} ${ruleShort(res.dropped)}` });
   const to = r.to.port === undefined ? r.to.ip : `${r.to.ip}:${r.to.port}`;
   return {

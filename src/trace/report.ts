@@ -1,6 +1,7 @@
 // A traced probe as people read it: the path through the namespaces, where it was NATed and by
 // which rule, where it was dropped, every address named. Pure: the probe's result in, lines out.
 import type { ProxyMode } from '../proxy/modes.js';
+import { kernelVerdict, natTarget } from './verdict.js';
 import { isOutbound, type TraceResult } from './result.js';
 import type { MapElement } from './nft-maps.js';
 import type { TunnelHop } from './tunnel.js';
@@ -47,41 +48,29 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
   for (const h of r.result.tunnels ?? []) if (h.direction === 'probe') out.push(`${h.kind.toUpperCase()} from ${n.netns(h.netns)} by ${h.device}: ${tunnelText(h, n)}`);
   const ipvs = r.result.ipvs;
   const byIpvs = ipvs ? `, by IPVS (virtual server ${hostPort(ipvs.connection.virtual, n)}, real server ${hostPort(ipvs.connection.destination, n)})` : '';
-  if (r.result.dnat) {
+  const v = kernelVerdict(r.result);
+  const confirmed = v.dnat && !v.dnat.unconfirmed ? v.dnat : undefined;
+  if (confirmed) {
     // IPVS forwards to a real server without a netfilter rule: its connection table (or else conntrack) shows the translation.
     const by =
-      (ipvs?.netns === r.result.dnat.netns ? byIpvs : '') ||
-      byRule(r.result, r.result.dnat.netns, 'DNAT') ||
+      (ipvs?.netns === confirmed.netns ? byIpvs : '') ||
+      (confirmed.rule ? `, by ${ruleName(confirmed.rule)}` : '') ||
       (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
-    out.push(`DNAT in ${n.netns(r.result.dnat.netns)}: ${hostPort(r.result.dnat.from, n)} -> ${hostPort(r.result.dnat.to, n)}${by}`);
+    out.push(`DNAT in ${n.netns(confirmed.netns)}: ${hostPort(confirmed.from ?? '?', n)} -> ${hostPort(confirmed.to, n)}${by}`);
   } else if (ipvs) out.push(`DNAT in ${n.netns(ipvs.netns)}: ${hostPort(ipvs.connection.virtual, n)} -> ${hostPort(ipvs.connection.destination, n)}${byIpvs}`);
   const skipped = r.mode === 'ipvs' ? r.result.namespaces.filter((x) => x.ipvsSkipped) : [];
   if (skipped.length) out.push(`IPVS's connections not read in ${skipped.length} namespace${skipped.length === 1 ? '' : 's'}: ${skipped[0]!.ipvsSkipped}`);
-  const unconfirmed = r.result.dnat || ipvs ? undefined : dnatByRule(r.result);
-  if (unconfirmed) {
-    const { netns, packet, to, rule } = unconfirmed;
-    const from = packet.dst ? hostPort(packet.dport === undefined ? packet.dst : `${packet.dst}:${packet.dport}`, n) : '?';
-    // A packet dropped after its DNAT leaves no conntrack entry (never confirmed): the rule tells.
-    out.push(`DNAT in ${n.netns(netns)}: ${from} -> ${hostPort(to, n)}, by ${ruleName(rule)} (its connection was not confirmed)`);
-  }
-  if (r.result.snat)
-    out.push(`SNAT in ${n.netns(r.result.snat.netns)}: ${hostPort(r.result.snat.from, n)} -> ${hostPort(r.result.snat.to, n)}${byRule(r.result, r.result.snat.netns, 'SNAT')}`);
-  if (!r.result.dnat && !ipvs && !unconfirmed && !r.result.snat) out.push('no NAT on the way');
+  // A packet dropped after its DNAT leaves no conntrack entry (never confirmed): the rule tells.
+  const unconfirmed = v.dnat?.unconfirmed && !ipvs ? v.dnat : undefined;
+  if (unconfirmed?.rule)
+    out.push(
+      `DNAT in ${n.netns(unconfirmed.netns)}: ${hostPort(unconfirmed.from ?? '?', n)} -> ${hostPort(unconfirmed.to, n)}, by ${ruleName(unconfirmed.rule)} (its connection was not confirmed)`,
+    );
+  const m = v.masquerade;
+  if (m) out.push(`SNAT in ${n.netns(m.netns)}: ${hostPort(m.from ?? '?', n)} -> ${hostPort(m.to, n)}${m.rule ? `, by ${ruleName(m.rule)}` : ''}`);
+  if (!confirmed && !ipvs && !unconfirmed && !m) out.push('no NAT on the way');
   if (r.notTraced?.length) out.push(`not traced (more namespaces than are armed at once): ${r.notTraced.map((x) => n.netns(x)).join(', ')}`);
   return out;
-}
-
-/** The first DNAT rule the probe's way out hit, in path order, with the packet as it entered that hook. */
-export function dnatByRule(r: TraceResult): { netns: string; packet: TracePacket; to: string; rule: TraceEvent } | undefined {
-  for (const netns of r.path) {
-    const passes = r.namespaces.find((x) => x.netns === netns)?.passes.filter(isOutbound) ?? [];
-    for (const h of passes.flatMap((p) => p.hooks))
-      for (const e of h.events) {
-        const t = e.rule ? natTarget(e.rule) : undefined;
-        if (t?.startsWith('DNAT to ')) return { netns, packet: h.packet, to: t.slice('DNAT to '.length), rule: e };
-      }
-  }
-  return undefined;
 }
 
 /** The whole trace: the summary, then every namespace crossed, its packets in and out, the chains each hook went through. */
@@ -165,33 +154,6 @@ function hookSteps(events: readonly TraceEvent[]): string[] {
 /** `@no-endpoint-services element 172.30.0.46 . tcp . 80 "ns1/svc4:p80": goto reject-chain`. */
 function elementText(el: MapElement): string {
   return `@${el.map} element ${el.key}${el.comment ? ` "${el.comment}"` : ''}: ${el.verdict}`;
-}
-
-/** `DNAT to 10.244.0.3:80`, `MASQUERADE`, `SNAT to ...` from an iptables or nft rule's text. */
-function natTarget(text: string): string | undefined {
-  // A comment may say "masquerade" (KUBE-MARK-MASQ's does): only the rule's own words count.
-  const rule = text.replace(/(?:--comment|\bcomment) "(?:[^"\\]|\\.)*"/g, '');
-  const dnat = /(?:-j DNAT --to-destination|dnat to) (\S+)/.exec(rule);
-  if (dnat) return `DNAT to ${dnat[1]}`;
-  if (/-j MASQUERADE|\bmasquerade\b/.test(rule)) return 'MASQUERADE';
-  const snat = /(?:-j SNAT --to-source|snat to) (\S+)/.exec(rule);
-  return snat ? `SNAT to ${snat[1]}` : undefined;
-}
-
-/** The rule (by its chain and comment) that did a NAT of this kind in a namespace. */
-function byRule(r: TraceResult, netns: string, kind: 'DNAT' | 'SNAT'): string {
-  const events =
-    r.namespaces
-      .find((x) => x.netns === netns)
-      ?.passes.filter(isOutbound)
-      .flatMap((p) => p.hooks.flatMap((h) => h.events)) ?? [];
-  const hit = events.find((e) => {
-    const t = e.rule ? natTarget(e.rule) : undefined;
-    return t && (kind === 'DNAT' ? t.startsWith('DNAT') : !t.startsWith('DNAT'));
-  });
-  if (!hit) return '';
-  const comment = hit.rule ? commentOf(hit.rule) : undefined;
-  return `, by ${hit.table} ${hit.chain}${comment ? ` "${comment}"` : ''}`;
 }
 
 function ruleName(e: TraceEvent): string {
