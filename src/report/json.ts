@@ -6,7 +6,8 @@ import type { Reporter } from './reporter.js';
  * `{"scenarios":[{"file","name","status","reason","durationMs","steps":[{"name","status","expected","seen","diagnostics"}]}]}`,
  * those keys in that order; `reason` and `diagnostics` are null when there is none. Each step then
  * has knetlab's additions, as data: `index`, `kind`, `variant` (the kube-proxy mode whose expectIn
- * judged it, or null), `skip` (why it did not run, or null) and `tries` (what each try saw).
+ * judged it, or null), `skip` (why it did not run, or null), `tries` (what each try saw) and, for a
+ * flows step, `cases` (each case of its table: name, status, expected, seen, durationMs, trace).
  * Two-space indentation and a final newline.
  */
 export function formatJson(results: readonly ScenarioResult[]): string {
@@ -28,6 +29,7 @@ export function formatJson(results: readonly ScenarioResult[]): string {
         variant: s.variant,
         skip: s.skip,
         tries: s.tries,
+        ...(s.cases ? { cases: s.cases } : {}),
       })),
     })),
   };

@@ -1,4 +1,4 @@
-import type { TrySeen } from '../run/types.js';
+import type { CaseResult, TrySeen } from '../run/types.js';
 import type { FailKind as ExpectFail } from '../scenario/steps.js';
 import type { Try } from './probes.js';
 
@@ -14,6 +14,8 @@ export interface Judged {
   servers?: string[];
   /** What each try saw, as data (what reporters and scripts read instead of `seen`). */
   tries: TrySeen[];
+  /** A flows step's cases, each a row of the report. */
+  cases?: CaseResult[];
 }
 
 /** A probe's try as the result records it. */
