@@ -44,6 +44,8 @@ const serve = z.strictObject({ port, protocol: protocol.optional() });
 export const nodeSchema = z.strictObject({
   name: z.string(),
   ip: ipv4.optional(),
+  /** More addresses on the node's LAN interface (a /32 each; outside lanCIDR the LAN gateway routes them to the node). */
+  extraAddresses: z.array(ipv4).optional(),
   podCIDR: cidr.optional(),
   labels: z.record(qualifiedName, labelValue).optional(),
   serve: z.array(serve).optional(),

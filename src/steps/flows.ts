@@ -23,6 +23,8 @@ const FLOW_TABLE = '4242';
 const FLOW_RULE_PRIORITY = '90';
 const COMMAND_MS = 10_000;
 
+type LanSource = Extract<FlowSource, { kind: 'lan' }>;
+
 /** The case's expectation under a kube-proxy mode: its `expectIn` for that mode, else its own. */
 export function caseExpect(c: FlowCase, mode: Model['config']['proxyMode']): FlowExpect | 'skip' {
   return c.expectIn?.[mode] ?? c.expect;
@@ -95,8 +97,8 @@ async function runCase(
   const onNetns = machineNetns(nodeName);
   // Away from the kernel's ephemeral ports (32768-60999), so that no other connection shares it.
   const probe: ProbeKey = { proto: c.proto, sport: randomInt(20000, 30000) };
-  const routed = src.kind === 'lan' && c.to.ip !== nodeIp;
-  if (routed) await routeThrough(runner, src, c.to.ip, nodeIp);
+  const routed = src.kind === 'lan' && c.to.ip !== nodeIp ? src : undefined;
+  if (routed) await routeThrough(runner, routed, c.to.ip, nodeIp);
   let captures: NamespaceCapture[];
   let ended: string;
   try {
@@ -110,7 +112,7 @@ async function runCase(
     }
     captures = await armed.disarm();
   } finally {
-    if (routed) await unroute(runner, src, c.to.ip);
+    if (routed) await unroute(runner, routed, c.to.ip);
   }
   // Judged on the node alone: what the sender's own rules did is not the node's.
   const seen = flowSeen(
@@ -145,14 +147,14 @@ async function send(runner: Runner, src: FlowSource, c: FlowCase, sport: number,
   return (JSON.parse(line) as { ended: string }).ended;
 }
 
-/** For one case: the source's packets to `dst` go through the node under test (a rule and a table of their own, so no route of the source's is touched). */
-async function routeThrough(runner: Runner, src: FlowSource, dst: string, via: string): Promise<void> {
+/** For one case: the source's packets to `dst` go through the node under test (a rule and a table of their own where the source routes, so no route there is touched). */
+async function routeThrough(runner: Runner, src: LanSource, dst: string, via: string): Promise<void> {
   const cmds = [
     ['ip', 'route', 'replace', `${dst}/32`, 'via', via, 'table', FLOW_TABLE],
     ['ip', 'rule', 'add', 'priority', FLOW_RULE_PRIORITY, 'from', `${src.ip}/32`, 'to', `${dst}/32`, 'lookup', FLOW_TABLE],
   ];
   for (const argv of cmds) {
-    const r = await runner.run(inNetns(src.netns, argv), { reject: false, timeoutMs: COMMAND_MS });
+    const r = await runner.run(inNetns(src.routeNetns, argv), { reject: false, timeoutMs: COMMAND_MS });
     if (r.exitCode !== 0) {
       await unroute(runner, src, dst);
       throw new StepError(`cannot route ${dst} from ${src.ref} through the node under test: ${argv.join(' ')}: ${r.stderr.trim()}`);
@@ -160,10 +162,10 @@ async function routeThrough(runner: Runner, src: FlowSource, dst: string, via: s
   }
 }
 
-async function unroute(runner: Runner, src: FlowSource, dst: string): Promise<void> {
-  await runner.run(inNetns(src.netns, ['ip', 'rule', 'del', 'priority', FLOW_RULE_PRIORITY, 'from', `${src.ip}/32`, 'to', `${dst}/32`, 'lookup', FLOW_TABLE]), {
+async function unroute(runner: Runner, src: LanSource, dst: string): Promise<void> {
+  await runner.run(inNetns(src.routeNetns, ['ip', 'rule', 'del', 'priority', FLOW_RULE_PRIORITY, 'from', `${src.ip}/32`, 'to', `${dst}/32`, 'lookup', FLOW_TABLE]), {
     reject: false,
     timeoutMs: COMMAND_MS,
   });
-  await runner.run(inNetns(src.netns, ['ip', 'route', 'flush', 'table', FLOW_TABLE]), { reject: false, timeoutMs: COMMAND_MS });
+  await runner.run(inNetns(src.routeNetns, ['ip', 'route', 'flush', 'table', FLOW_TABLE]), { reject: false, timeoutMs: COMMAND_MS });
 }

@@ -19,13 +19,13 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
   t.test(`flows in ${mode} mode`, { skip: notRoot }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'knetlab-flows-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const files = ['test/fixtures/flows/basic.yaml', 'test/fixtures/flows/wrong.yaml'];
+    const files = ['test/fixtures/flows/basic.yaml', 'test/fixtures/flows/wrong.yaml', 'test/fixtures/flows/outside.yaml'];
     const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '-r', 'json', '--proxy-mode', mode, '--diagnostics', dir, '--artifacts', dir, ...files], {
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
     });
     const report = JSON.parse(r.stdout) as Report;
-    const [basic, wrong] = report.scenarios;
+    const [basic, wrong, outside] = report.scenarios;
     const cases = basic!.steps[0]!.cases!;
     t.equal(cases.length, 7, 'a row per case');
     for (const c of cases) t.equal(c.status, 'passed', `${c.name}: expected ${c.expected}; seen ${c.seen}${c.trace ? ` | ${c.trace.join(' | ')}` : ''}`);
@@ -37,4 +37,15 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     t.match(bad!.seen, /^output "REJECT", masq false: not DNATed; REJECT by .*; not masqueraded$/);
     t.match(bad!.trace?.[0], /^rejected in node\/node-1 by /, 'the trace says where');
     t.equal(wrong!.status, 'failed');
+    // A client outside the LAN behind the gateway, and a node's extra address outside it, as sources.
+    t.equal(outside!.status, 'passed', 'outside-lan passes');
+    for (const s of outside!.steps) t.equal(s.status, 'passed');
+    t.same(
+      outside!.steps[2]!.cases!.map((c) => [c.name, c.status]),
+      [
+        ['external to an external IP with no local endpoint', 'passed'],
+        ['external to a nodePort', 'passed'],
+        ['LOCAL from an extra address to the external IP', 'passed'],
+      ],
+    );
   });

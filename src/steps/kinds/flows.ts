@@ -5,7 +5,7 @@ import { MAX_COUNT } from '../../scenario/limits.js';
 import { ipv4, timeout } from '../../scenario/schema.js';
 import { originAt, type Origin } from '../../scenario/source.js';
 import { isIPv4 } from '../../util/ip.js';
-import { formatFlowOutput, parseFlowOutput, type FlowExpect } from '../flow-judge.js';
+import { parseFlowOutput, type FlowExpect } from '../flow-judge.js';
 import { flowNode, flowSource } from '../flow-source.js';
 import { stepKind } from '../kind.js';
 
@@ -128,7 +128,7 @@ export const flows = stepKind<'flows', FlowsSpec>()({
   plan: (step, m) => ({
     from: `node/${flowNode(m, step.on)?.name ?? step.on ?? '?'}`,
     to: `${step.cases.length} case${step.cases.length === 1 ? '' : 's'}`,
-    expect: step.cases.map((c) => `${c.name}: ${c.proto} ${c.from} -> ${c.to.ip}:${c.to.port} = "${formatFlowOutput(c.expect)}"${c.expect.masq ? ' masq' : ''}`),
+    expect: [`${step.cases.length} packet flow${step.cases.length === 1 ? '' : 's'} as written`],
   }),
   async run(step, c) {
     // Loaded when a step runs: validate and plan do not load the process-running code (execa).
