@@ -12,7 +12,7 @@ import { traceResult } from '../trace/result.js';
 import type { NamespaceCapture, ProbeKey } from '../trace/types.js';
 import { kernelVerdict } from '../trace/verdict.js';
 import { flowSeen, judgeFlow, type FlowExpect } from './flow-judge.js';
-import { flowNode, flowSource, type FlowSource } from './flow-source.js';
+import { flowNode, flowSource, type FlowSource, type MadeSource } from './flow-source.js';
 import type { Judged } from './judge.js';
 import type { FlowCase, FlowsSpec } from './kinds/flows.js';
 import { must, StepError } from './run.js';
@@ -24,6 +24,7 @@ const FLOW_RULE_PRIORITY = '90';
 const COMMAND_MS = 10_000;
 
 type LanSource = Extract<FlowSource, { kind: 'lan' }>;
+type MadeFlowSource = FlowSource & { made: MadeSource };
 
 /** The case's expectation under a kube-proxy mode: its `expectIn` for that mode, else its own. */
 export function caseExpect(c: FlowCase, mode: Model['config']['proxyMode']): FlowExpect | 'skip' {
@@ -62,16 +63,23 @@ export async function runFlows(runner: Runner, model: Model, step: FlowsSpec): P
   if (!node) throw new StepError(`no node ${step.on ?? '(the cluster has none)'}`);
   const mode = model.config.proxyMode;
   const cases: CaseResult[] = [];
-  for (const c of step.cases) {
-    const t0 = performance.now();
-    const expect = caseExpect(c, mode);
-    if (expect === 'skip') {
-      cases.push({ name: c.name, status: 'skipped', expected: '', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, durationMs: 0 });
-      continue;
+  const sources = new Map(step.cases.map((c) => [c.from, must(flowSource(model, c.from, node))]));
+  const made = [...sources.values()].filter((s): s is MadeFlowSource => 'made' in s && s.made !== undefined);
+  try {
+    // Sources nobody holds, made for the step: each address once, whatever its number of cases.
+    for (const s of made) await makeSource(runner, s);
+    for (const c of step.cases) {
+      const t0 = performance.now();
+      const expect = caseExpect(c, mode);
+      if (expect === 'skip') {
+        cases.push({ name: c.name, status: 'skipped', expected: '', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, durationMs: 0 });
+        continue;
+      }
+      const r = await runCase(runner, model, node.name, node.ip, sources.get(c.from)!, c, expect, step.timeoutMs);
+      cases.push({ ...r, durationMs: Math.round(performance.now() - t0) });
     }
-    const src = must(flowSource(model, c.from, node));
-    const r = await runCase(runner, model, node.name, node.ip, src, c, expect, step.timeoutMs);
-    cases.push({ ...r, durationMs: Math.round(performance.now() - t0) });
+  } finally {
+    for (const s of made) await removeSource(runner, s);
   }
   const failed = cases.filter((c) => c.status === 'failed');
   const ran = cases.filter((c) => c.status !== 'skipped').length;
@@ -137,6 +145,22 @@ async function runCase(
     result: traceResult(probe, captures),
   };
   return { ...row, trace: traceSummary(report, namerFor(model)) };
+}
+
+/** Makes a synthesized source; a failed command removes what was made and fails the step. */
+async function makeSource(runner: Runner, s: MadeFlowSource): Promise<void> {
+  for (const cmd of s.made.create) {
+    const r = await runner.run(cmd.netns ? inNetns(cmd.netns, cmd.argv) : cmd.argv, { reject: false, timeoutMs: COMMAND_MS });
+    if (r.exitCode !== 0) {
+      await removeSource(runner, s);
+      throw new StepError(`cannot make the source ${s.ip}: ${cmd.argv.join(' ')}${cmd.netns ? ` in ${cmd.netns}` : ''}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    }
+  }
+}
+
+/** Removes a synthesized source (what is not there is no error: it may be half made). */
+async function removeSource(runner: Runner, s: MadeFlowSource): Promise<void> {
+  for (const cmd of s.made.remove) await runner.run(cmd.netns ? inNetns(cmd.netns, cmd.argv) : cmd.argv, { reject: false, timeoutMs: COMMAND_MS });
 }
 
 async function send(runner: Runner, src: FlowSource, c: FlowCase, sport: number, timeoutMs: number): Promise<string> {

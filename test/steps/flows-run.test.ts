@@ -19,13 +19,13 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
   t.test(`flows in ${mode} mode`, { skip: notRoot }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'knetlab-flows-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const files = ['test/fixtures/flows/basic.yaml', 'test/fixtures/flows/wrong.yaml', 'test/fixtures/flows/outside.yaml'];
+    const files = ['test/fixtures/flows/basic.yaml', 'test/fixtures/flows/wrong.yaml', 'test/fixtures/flows/outside.yaml', 'test/fixtures/flows/synthesized.yaml'];
     const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '-r', 'json', '--proxy-mode', mode, '--diagnostics', dir, '--artifacts', dir, ...files], {
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
     });
     const report = JSON.parse(r.stdout) as Report;
-    const [basic, wrong, outside] = report.scenarios;
+    const [basic, wrong, outside, synthesized] = report.scenarios;
     const cases = basic!.steps[0]!.cases!;
     t.equal(cases.length, 7, 'a row per case');
     for (const c of cases) t.equal(c.status, 'passed', `${c.name}: expected ${c.expected}; seen ${c.seen}${c.trace ? ` | ${c.trace.join(' | ')}` : ''}`);
@@ -40,6 +40,12 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
     // A client outside the LAN behind the gateway, and a node's extra address outside it, as sources.
     t.equal(outside!.status, 'passed', 'outside-lan passes');
     for (const s of outside!.steps) t.equal(s.status, 'passed');
+    // Sources nobody holds, made for the step and removed after (its last step checks).
+    t.equal(synthesized!.status, 'passed', 'synthesized passes');
+    t.same(
+      synthesized!.steps.map((s) => s.status),
+      ['passed', 'passed'],
+    );
     t.same(
       outside!.steps[2]!.cases!.map((c) => [c.name, c.status]),
       [
