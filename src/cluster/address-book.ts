@@ -20,6 +20,7 @@ export function addressBook(model: Model): AddressBook {
   };
   for (const n of model.nodes) {
     add(n.ip, `node/${n.name}`);
+    for (const ip of n.extraAddresses ?? []) add(ip, `node/${n.name}`);
     for (const [device, ip] of Object.entries(n.addresses)) add(ip, `node/${n.name}@${device}`);
   }
   for (const h of model.hosts) add(h.ip, `host/${h.name}`);

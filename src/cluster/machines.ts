@@ -9,6 +9,14 @@ import type { ClusterConfig, Host, Node } from './types.js';
 
 const machineName = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
+/** The cluster range an address outside the LAN would fall in (pods, Services, load balancers), in words, if any. */
+function clusterRange(config: ClusterConfig, ip: string): string | undefined {
+  if (cidrContains(config.podCIDR, ip)) return `\`cluster.podCIDR\` ${formatCidr(config.podCIDR)}`;
+  if (cidrContains(config.serviceCIDR, ip)) return `\`cluster.serviceCIDR\` ${formatCidr(config.serviceCIDR)}`;
+  if (cidrContains(config.loadBalancerCIDR, ip)) return `\`cluster.loadBalancerCIDR\` ${formatCidr(config.loadBalancerCIDR)}`;
+  return undefined;
+}
+
 /**
  * Nodes and hosts with their addresses: given ones first, then nodes from .11 up and hosts from
  * .200 down. Problems are reported and the machines still returned (a bad address replaced by an
@@ -47,8 +55,11 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       const ip = m.spec.ip;
       const n = ipToInt(ip);
       const ipAt = originAt(m.origin, 'ip');
-      if (!cidrContains(lan, ip)) problems.error('outside-range', ipAt, `\`${m.where}.ip\` ${ip} is outside \`cluster.lanCIDR\` ${formatCidr(lan)}`);
-      else if (n === lan.base || n === broadcastOf(lan))
+      const inLan = cidrContains(lan, ip);
+      if (!inLan && m.kind === 'node') problems.error('outside-range', ipAt, `\`${m.where}.ip\` ${ip} is outside \`cluster.lanCIDR\` ${formatCidr(lan)}`);
+      else if (!inLan && clusterRange(config, ip))
+        problems.error('reserved-address', ipAt, `\`${m.where}.ip\` ${ip} is inside ${clusterRange(config, ip)}; a host outside the LAN needs an address of its own`);
+      else if (inLan && (n === lan.base || n === broadcastOf(lan)))
         problems.error('reserved-address', ipAt, `\`${m.where}.ip\` ${ip} is the LAN's ${n === lan.base ? 'network' : 'broadcast'} address`);
       else if (taken.has(n)) problems.error('already-allocated', ipAt, `\`${m.where}.ip\` ${ip} is already ${taken.get(n)}'s address`);
       else if (s.cluster.loadBalancerCIDR !== undefined && cidrContains(config.loadBalancerCIDR, ip))
@@ -62,6 +73,17 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
         goodIPs.add(`${m.where}`);
       }
     }
+    if (m.kind === 'node' && 'extraAddresses' in m.spec)
+      (m.spec.extraAddresses ?? []).forEach((ip, j) => {
+        const n = ipToInt(ip);
+        const at = originAt(m.origin, 'extraAddresses', j);
+        const where = `\`${m.where}.extraAddresses[${j}]\``;
+        if (taken.has(n)) problems.error('already-allocated', at, `${where} ${ip} is already ${taken.get(n)}'s address`);
+        else if (cidrContains(lan, ip) && (n === lan.base || n === broadcastOf(lan)))
+          problems.error('reserved-address', at, `${where} ${ip} is the LAN's ${n === lan.base ? 'network' : 'broadcast'} address`);
+        else if (clusterRange(config, ip)) problems.error('reserved-address', at, `${where} ${ip} is inside ${clusterRange(config, ip)}`);
+        else taken.set(n, `${m.kind}/${name}`);
+      });
     const seen = new Set<string>();
     (m.spec.serve ?? []).forEach((sv, i) => {
       const key = `${sv.port}/${sv.protocol ?? 'TCP'}`;
@@ -137,6 +159,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       addresses: cni.nodeAddresses(subnet),
       labels: { 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': n.spec.name, 'kubernetes.io/os': 'linux', ...(n.spec.labels ?? {}) },
       serve: (n.spec.serve ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
+      ...(n.spec.extraAddresses?.length ? { extraAddresses: [...n.spec.extraAddresses] } : {}),
       origin: n.origin,
     });
   }

@@ -39,6 +39,8 @@ export interface Node {
   /** 0-based, file order. */
   index: number;
   ip: string;
+  /** More addresses on its LAN interface (`extraAddresses`), when the scenario gives some. */
+  extraAddresses?: string[];
   podCIDR: string;
   /**
    * The node's addresses on its CNI's devices, device -> address, as the CNI gives them from the

@@ -19,6 +19,7 @@ import type { NamespacePlan, TopologyPlan } from './types.js';
 import { cniOf } from '../cni/index.js';
 import { IFNAME_MAX, LAN_BRIDGE, LAN_NETNS, macAddress, machineNetns, podNetns, podOwner } from './names.js';
 import { KnetlabError } from '../errors.js';
+import { cidrContains } from '../util/ip.js';
 
 // Linux refuses a netns file name longer than NAME_MAX.
 const NETNS_NAME_MAX = 255;
@@ -63,6 +64,18 @@ function machineEth0(model: Model, name: string, ip: string): string[] {
   ];
 }
 
+/** A host outside the LAN: its address alone on eth0 and everything via the LAN's gateway, as a client beyond the router. */
+function outsideEth0(model: Model, name: string, ip: string): string[] {
+  const { gateway } = model.config;
+  return [
+    'link set dev lo up',
+    `link set dev eth0 address ${macAddress('eth0', name)}`,
+    `addr add ${ip}/32 dev eth0`,
+    'link set dev eth0 up',
+    `route add default via ${gateway} dev eth0 onlink`,
+  ];
+}
+
 // Nodes and hosts use no resolver: an empty list would make glibc ask 127.0.0.1, which stays inside
 // the sandbox; the host's own resolvers are never reached.
 const NO_NAMESERVER = "# knetlab: no nameserver on nodes and hosts (cluster DNS serves pods); nothing here asks the host's resolvers\n";
@@ -85,6 +98,9 @@ export function renderLan(model: Model): NamespacePlan {
       `link set dev ${port} up`,
     );
   }
+  // Addresses outside the LAN: a host's sits on its port (reached only through the gateway), a node's extra one is routed to the node.
+  for (const h of model.hosts) if (!cidrContains(lanCIDR, h.ip)) p.ip.push(`route add ${h.ip} dev ${LAN_BRIDGE} scope link`);
+  for (const n of model.nodes) for (const ip of n.extraAddresses ?? []) if (!cidrContains(lanCIDR, ip)) p.ip.push(`route add ${ip} via ${n.ip} dev ${LAN_BRIDGE}`);
   // The gateway routes: the LAN's router (and, through hosts' routes, toward external IPs).
   p.sysctls['net.ipv4.ip_forward'] = '1';
   return p;
@@ -94,6 +110,7 @@ export function renderLan(model: Model): NamespacePlan {
 export function renderNode(model: Model, node: Node): NamespacePlan {
   const p = plan(machineNetns(node.name), 'node');
   p.ip.push(...machineEth0(model, node.name, node.ip));
+  for (const ip of node.extraAddresses ?? []) p.ip.push(`addr add ${ip}/32 dev eth0`);
   const cni = cniOf(model).renderNode(model, node);
   p.ip.push(...cni.ip);
   p.bridge.push(...cni.bridge);
@@ -115,7 +132,7 @@ export function renderNode(model: Model, node: Node): NamespacePlan {
 /** Stage 2, a host outside the cluster: its LAN address, default route and extra routes. */
 export function renderHost(model: Model, host: Host): NamespacePlan {
   const p = plan(machineNetns(host.name), 'host');
-  p.ip.push(...machineEth0(model, host.name, host.ip));
+  p.ip.push(...(cidrContains(model.config.lanCIDR, host.ip) ? machineEth0(model, host.name, host.ip) : outsideEth0(model, host.name, host.ip)));
   for (const r of host.routes) p.ip.push(`route add ${r.to} via ${r.via} dev eth0`);
   p.etc['resolv.conf'] = NO_NAMESERVER;
   return p;

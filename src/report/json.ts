@@ -7,7 +7,8 @@ import type { Reporter } from './reporter.js';
  * those keys in that order; `reason` and `diagnostics` are null when there is none. Each step then
  * has knetlab's additions, as data: `index`, `kind`, `variant` (the kube-proxy mode whose expectIn
  * judged it, or null), `skip` (why it did not run, or null), `tries` (what each try saw) and, for a
- * traced step (failed, `trace: true` or `--trace`), `trace`: the lines that say where it was NATed or dropped.
+ * traced step (failed, `trace: true` or `--trace`), `trace`: the lines that say where it was NATed or dropped;
+ * for a flows step, `cases` (each case of its table: name, status, expected, seen, durationMs, trace).
  * Two-space indentation and a final newline.
  */
 export function formatJson(results: readonly ScenarioResult[]): string {
@@ -30,6 +31,7 @@ export function formatJson(results: readonly ScenarioResult[]): string {
         skip: s.skip,
         tries: s.tries,
         ...(s.trace ? { trace: s.trace } : {}),
+        ...(s.cases ? { cases: s.cases } : {}),
       })),
     })),
   };

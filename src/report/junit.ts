@@ -1,4 +1,4 @@
-import type { RunEvent, ScenarioResult, StepResult } from '../run/types.js';
+import type { CaseResult, RunEvent, ScenarioResult, StepResult } from '../run/types.js';
 import type { Reporter } from './reporter.js';
 
 /** Characters XML 1.0 does not allow at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF). */
@@ -46,6 +46,16 @@ function stepCase(s: StepResult): Case {
   return c;
 }
 
+/** A flows step's case: a test case of its own, named after its step. */
+function flowCase(s: StepResult, c: CaseResult): Case {
+  const out: Case = { name: `${s.name}: ${c.name}`, timeMs: c.durationMs };
+  if (c.status === 'failed') {
+    const lines = [`expected: ${c.expected}`, `seen: ${c.seen}`, ...(c.trace ?? []).map((l) => `why: ${l}`), ...(s.diagnostics ? [`diagnostics: ${s.diagnostics}`] : [])];
+    out.failure = { message: `expected ${c.expected}; seen ${c.seen}`, body: lines.join('\n') };
+  } else if (c.status === 'skipped') out.skipped = c.seen;
+  return out;
+}
+
 /** The test cases of a scenario: its steps, or the scenario itself when no step carries its outcome. */
 function casesOf(r: ScenarioResult): Case[] {
   const reason = r.reason ?? '';
@@ -54,7 +64,7 @@ function casesOf(r: ScenarioResult): Case[] {
     const names = r.steps.length ? r.steps.map((s) => s.name) : [r.name];
     return names.map((name) => ({ name, timeMs: 0, skipped: reason || 'skipped' }));
   }
-  const cases = r.steps.map(stepCase);
+  const cases = r.steps.flatMap((s) => (s.status !== 'skipped' && s.cases?.length ? s.cases.map((c) => flowCase(s, c)) : [stepCase(s)]));
   if (r.status === 'failed' && !cases.some((c) => c.failure)) {
     // Failed outside any step (e.g. while building the topology): the scenario is the failing case.
     const message = reason || 'failed';

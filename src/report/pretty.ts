@@ -1,4 +1,4 @@
-import type { RunEvent, ScenarioResult, StepResult } from '../run/types.js';
+import type { CaseResult, RunEvent, ScenarioResult, StepResult } from '../run/types.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 /** `312ms`, `1.2s`, `2m05s`. */
@@ -55,7 +55,22 @@ export function stepLines(s: StepResult, paint: Paint): string[] {
     for (const line of s.trace ?? []) lines.push(`${indent}${paint('dim', 'why: ')}${line}`);
     if (s.diagnostics) lines.push(`${indent}${paint('dim', 'diagnostics: ')}${s.diagnostics}`);
   } else for (const line of s.trace ?? []) lines.push(`      ${paint('dim', 'trace: ')}${line}`); // asked for with trace: true
+  for (const c of s.cases ?? []) lines.push(...caseLines(c, paint));
   return lines;
+}
+
+/** A flows step's case: a row under its step, a failed one with what was expected and seen and why. */
+function caseLines(c: CaseResult, paint: Paint): string[] {
+  const head = `      ${paint(markStyle[c.status], mark[c.status])} ${c.name}`;
+  if (c.status === 'skipped') return [`${head} ${paint('dim', `(${c.seen})`)}`];
+  if (c.status === 'passed') return [`${head} ${paint('dim', c.seen)}`];
+  const indent = '          ';
+  return [
+    head,
+    ...labelled(indent, 'expected: ', c.expected, paint),
+    ...labelled(indent, 'seen:     ', c.seen, paint, 'red'),
+    ...(c.trace ?? []).map((line) => `${indent}${paint('dim', 'why: ')}${line}`),
+  ];
 }
 
 /** Why a scenario failed, in one line: its reason, or else its first failing step. */

@@ -24,9 +24,29 @@ function skipPoint(n: number, desc: string, reason: string | null): string {
   return `ok ${n} - ${description(desc)} # SKIP${why ? ` ${why}` : ''}`;
 }
 
+/** A flows step's cases as a subtest of its test point, one point each (a failed one with what was expected and seen). */
+function caseLines(step: StepResult): string[] {
+  const cases = step.cases ?? [];
+  if (!cases.length) return [];
+  const indent = '        ';
+  const out = [`    # Subtest: ${oneLine(step.name)}`, `${indent}1..${cases.length}`];
+  cases.forEach((c, i) => {
+    if (c.status === 'skipped') out.push(indent + skipPoint(i + 1, c.name, c.seen));
+    else if (c.status === 'passed') out.push(`${indent}ok ${i + 1} - ${description(c.name)}`);
+    else out.push(`${indent}not ok ${i + 1} - ${description(c.name)}`, ...yamlBlock(indent, { expected: c.expected, seen: c.seen, ...(c.trace ? { trace: c.trace } : {}) }));
+  });
+  return out;
+}
+
 function stepLines(step: StepResult, n: number): string[] {
   const indent = '    ';
   if (step.status === 'skipped') return [indent + skipPoint(n, step.name, step.seen || 'not run')];
+  if (step.cases?.length) return [...caseLines(step), ...stepPoint(step, n)];
+  return stepPoint(step, n);
+}
+
+function stepPoint(step: StepResult, n: number): string[] {
+  const indent = '    ';
   if (step.status === 'passed') return [`${indent}ok ${n} - ${description(step.name)}`, ...(step.trace ? yamlBlock(indent, { trace: step.trace }) : [])];
   return [
     `${indent}not ok ${n} - ${description(step.name)}`,

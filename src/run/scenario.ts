@@ -337,6 +337,7 @@ async function runOneStep(
     tries: judged.tries,
     skip: null,
     ...(trace ? { trace } : {}),
+    ...(judged.cases ? { cases: judged.cases } : {}),
   };
 }
 

@@ -58,6 +58,21 @@ export interface StepResult {
   variant: ProxyMode | null;
   /** A failed probe step's traced try: where it was NATed or dropped (the whole trace is in its diagnostics). */
   trace?: string[];
+  /** A flows step: each case of its table, one row each in the report. */
+  cases?: CaseResult[];
+}
+
+/** One case of a flows step (a packet-flow table's row): a packet sent and judged from the kernel's trace. */
+export interface CaseResult {
+  name: string;
+  status: Status;
+  /** `output "10.180.0.1:80", masq false`, as upstream's packetFlowTest writes it. */
+  expected: string;
+  /** The same as the node's kernel showed it, with where it differed. */
+  seen: string;
+  durationMs: number;
+  /** A failed case's trace, in the few lines that matter (outcome, path, each NAT). */
+  trace?: string[];
 }
 
 export interface PhaseTiming {

@@ -36,7 +36,7 @@ const labelValue = z
 export const MACHINE_NAME_MAX = 15;
 
 /** The one list of step kinds: src/steps/kinds/index.ts registers a module for each (the compiler checks it). */
-export const stepKindNames = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep', 'resync'] as const;
+export const stepKindNames = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep', 'resync', 'flows'] as const;
 export type StepKindName = (typeof stepKindNames)[number];
 
 const serve = z.strictObject({ port, protocol: protocol.optional() });
@@ -44,6 +44,8 @@ const serve = z.strictObject({ port, protocol: protocol.optional() });
 export const nodeSchema = z.strictObject({
   name: z.string(),
   ip: ipv4.optional(),
+  /** More addresses on the node's LAN interface (a /32 each; outside lanCIDR the LAN gateway routes them to the node). */
+  extraAddresses: z.array(ipv4).optional(),
   podCIDR: cidr.optional(),
   labels: z.record(qualifiedName, labelValue).optional(),
   serve: z.array(serve).optional(),

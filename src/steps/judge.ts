@@ -1,4 +1,4 @@
-import type { TrySeen } from '../run/types.js';
+import type { CaseResult, TrySeen } from '../run/types.js';
 import type { FailKind as ExpectFail } from '../scenario/steps.js';
 import type { TraceReport } from '../trace/report.js';
 import type { Try } from './probes.js';
@@ -17,6 +17,8 @@ export interface Judged {
   tries: TrySeen[];
   /** A try traced for kernel expectations (the first that broke one): the report explains with it instead of tracing again. */
   traced?: TraceReport;
+  /** A flows step's cases, each a row of the report. */
+  cases?: CaseResult[];
 }
 
 /** A probe's try as the result records it. */

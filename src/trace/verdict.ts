@@ -23,6 +23,10 @@ export interface KernelVerdict {
   dropped?: { netns: string; verdict: 'drop' | 'reject'; rule: TraceEvent; text: string };
   /** The namespaces the probe's way out crossed, in order (the sender first). */
   path: string[];
+  /** Every rule (not a chain's policy) that accepted one of the probe's packets on its way out, in path order, with its text. */
+  accepted?: { netns: string; rule: TraceEvent; text: string }[];
+  /** The first SNAT or masquerade rule the way out hit: it shows a masquerade to the address and port the packet already had (a node's own), which conntrack cannot. */
+  masqueradeRule?: { netns: string; rule: TraceEvent };
 }
 
 /** Reads a trace into what expectations judge. */
@@ -31,7 +35,28 @@ export function kernelVerdict(r: TraceResult): KernelVerdict {
   const masquerade = r.snat ? { netns: r.snat.netns, from: r.snat.from, to: r.snat.to, ...withRule(natRule(r, r.snat.netns, 'SNAT')) } : undefined;
   const d = r.dropped;
   const dropped = d && (d.verdict === 'drop' || d.verdict === 'reject') ? { netns: d.netns, verdict: d.verdict, rule: d, text: ruleText(d) } : undefined;
-  return { path: r.path, ...(dnat ? { dnat } : {}), ...(masquerade ? { masquerade } : {}), ...(dropped ? { dropped } : {}) };
+  const accepted = outboundEvents(r)
+    .filter(({ e }) => e.kind === 'rule' && e.verdict === 'accept')
+    .map(({ netns, e }) => ({ netns, rule: e, text: ruleText(e) }));
+  const snatRule = outboundEvents(r).find(({ e }) => {
+    const t = e.rule ? natTarget(e.rule) : undefined;
+    return t !== undefined && !t.startsWith('DNAT');
+  });
+  return {
+    path: r.path,
+    ...(dnat ? { dnat } : {}),
+    ...(masquerade ? { masquerade } : {}),
+    ...(dropped ? { dropped } : {}),
+    ...(accepted.length ? { accepted } : {}),
+    ...(snatRule ? { masqueradeRule: { netns: snatRule.netns, rule: snatRule.e } } : {}),
+  };
+}
+
+/** The rules the probe's way out matched, in path order. */
+function outboundEvents(r: TraceResult): { netns: string; e: TraceEvent }[] {
+  return r.path.flatMap((netns) =>
+    (r.namespaces.find((x) => x.netns === netns)?.passes.filter(isOutbound) ?? []).flatMap((p) => p.hooks.flatMap((h) => h.events.map((e) => ({ netns, e })))),
+  );
 }
 
 /** The text `droppedBy` matches: table, chain and the rule as printed (a chain's policy: `policy drop`). */

@@ -55,6 +55,17 @@ const cases: Record<string, string> = {
   'calico-vxlan': scenario('calico-vxlan', 'network: calico-vxlan'),
   'calico-ipip': scenario('calico-ipip', 'network: calico-ipip'),
   'calico-bgp': scenario('calico-bgp', 'network: calico-bgp'),
+  // A node with extra addresses (in and outside the LAN) and a host outside the LAN, behind the gateway.
+  'outside-lan': `apiVersion: knetlab/v1
+kind: Scenario
+metadata: {name: outside-lan}
+cluster: {dns: false, lanCIDR: 192.168.0.0/24, podCIDR: 10.0.0.0/8, serviceCIDR: 172.30.0.0/16}
+nodes:
+  - {name: test-node, ip: 192.168.0.2, extraAddresses: [192.168.1.2, 192.168.99.11, 192.168.0.3]}
+hosts:
+  - {name: external, ip: 203.0.113.2}
+  - {name: lan-client, ip: 192.168.0.100}
+`,
 };
 
 const models = new Map<string, Model>();

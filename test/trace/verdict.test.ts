@@ -47,3 +47,19 @@ t.test('ruleText and natTarget: a policy is named as such; comments do not count
   t.equal(natTarget('meta l4proto tcp dnat to 10.1.0.2:80'), 'DNAT to 10.1.0.2:80');
   t.equal(natTarget('-j SNAT --to-source 10.0.0.1'), 'SNAT to 10.0.0.1');
 });
+
+t.test('the rules that accepted the probe and the masquerade rule, in path order', async (t) => {
+  const v = fixture('nodeport-cluster-via-node-2');
+  t.match(v.masqueradeRule, { netns: 'node-2', rule: { table: 'nat', chain: 'KUBE-POSTROUTING' } });
+  t.ok(v.accepted?.length, 'accepted somewhere on the way');
+  t.ok(
+    v.accepted?.every((a) => a.rule.kind === 'rule' && a.rule.verdict === 'accept' && a.text.startsWith(`${a.rule.table} ${a.rule.chain} `)),
+    'rules only, each with its text',
+  );
+  t.ok(
+    v.accepted?.some((a) => a.netns === 'node-2' && a.rule.chain === 'KUBE-FORWARD'),
+    'KUBE-FORWARD accepted the marked packet on node-2',
+  );
+  const dropped = fixture('nodeport-local-dropped-iptables');
+  t.notOk(dropped.masqueradeRule);
+});

@@ -7,6 +7,7 @@ import { apply } from './apply.js';
 import { del } from './delete.js';
 import { dns } from './dns.js';
 import { exec } from './exec.js';
+import { flows } from './flows.js';
 import { http } from './http.js';
 import { link } from './link.js';
 import { patch } from './patch.js';
@@ -31,6 +32,7 @@ export const stepKinds = {
   exec,
   sleep,
   resync,
+  flows,
   // biome-ignore lint/suspicious/noExplicitAny: each kind's own result and context types (checked in its module) are wildcards here
 } satisfies { [K in StepKindName]: StepKindDef<K, unknown, any, any> };
 

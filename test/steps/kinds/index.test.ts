@@ -28,6 +28,7 @@ const everyKind: Record<(typeof stepKindNames)[number], string> = {
   exec: 'exec: {on: node/node-1, command: [ip, route]}\n    expect: {stdoutMatches: "10\\\\.244"}',
   sleep: 'sleep: 1500ms',
   resync: 'resync: {}',
+  flows: 'flows: {on: node/node-1, cases: [{name: local, from: 192.168.8.11, to: "192.168.8.12:80", output: ""}]}',
 };
 const scenario = `${head(2)}${web}steps:\n${stepKindNames.map((k) => `  - ${everyKind[k]}\n`).join('')}`;
 
@@ -36,7 +37,7 @@ t.test('the table has one module for every kind of the list, in its order', asyn
   const actions = stepKindNames.filter((k) => (stepKinds[k] as StepKindDef<typeof k, unknown>).changesModel);
   t.same(actions, ['apply', 'patch', 'delete', 'scale'], 'the kinds that change the cluster');
   const nothingToExpect = stepKindNames.filter((k) => stepKinds[k].expect === undefined);
-  t.same(nothingToExpect, ['apply', 'patch', 'delete', 'scale', 'link', 'sleep', 'resync'], 'the kinds with nothing to expect');
+  t.same(nothingToExpect, ['apply', 'patch', 'delete', 'scale', 'link', 'sleep', 'resync', 'flows'], 'the kinds with nothing to expect');
   t.same(
     stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint),
     ['http', 'udp'],
@@ -70,6 +71,7 @@ t.test('every kind is read, named and planned by its module', async (t) => {
     'exec on node/node-1: ip route',
     'sleep 1500ms',
     'resync kube-proxy',
+    'flows on node/node-1 (1 case)',
   ]);
   const http = steps[0] as Extract<Step, { kind: 'http' }>;
   t.same(
