@@ -4,12 +4,12 @@ import { randomInt } from 'node:crypto';
 import type { Model } from '../cluster/types.js';
 import { machineNetns } from '../dataplane/names.js';
 import { inNetns, type Runner } from '../kernel/exec.js';
-import { armTrace } from '../kernel/trace.js';
 import type { CaseResult } from '../run/types.js';
 import type { TraceReport } from '../trace/report.js';
 import { traceSummary } from '../trace/report.js';
-import { traceResult } from '../trace/result.js';
-import type { NamespaceCapture, ProbeKey } from '../trace/types.js';
+import { isOutbound, type TraceResult, traceResult } from '../trace/result.js';
+import { tracedSends } from './traced-sends.js';
+import type { NamespaceCapture } from '../trace/types.js';
 import { kernelVerdict } from '../trace/verdict.js';
 import { flowSeen, judgeFlow, type FlowExpect } from './flow-judge.js';
 import { flowNode, flowSource, type FlowSource, type MadeSource } from './flow-source.js';
@@ -57,30 +57,59 @@ const SEND = [
   'print(json.dumps({"ended": ended}))',
 ].join('\n');
 
-/** Runs every case of a flows step in order; each is one row of the report. */
+/** Runs every case of a flows step in order, traced under one arming; each is one row of the report. */
 export async function runFlows(runner: Runner, model: Model, step: FlowsSpec): Promise<Judged> {
   const node = flowNode(model, step.on);
   if (!node) throw new StepError(`no node ${step.on ?? '(the cluster has none)'}`);
   const mode = model.config.proxyMode;
-  const cases: CaseResult[] = [];
+  const onNetns = machineNetns(node.name);
   const sources = new Map(step.cases.map((c) => [c.from, must(flowSource(model, c.from, node))]));
   const made = [...sources.values()].filter((s): s is MadeFlowSource => 'made' in s && s.made !== undefined);
+  const toRun = step.cases.flatMap((c) => {
+    const expect = caseExpect(c, mode);
+    return expect === 'skip' ? [] : [{ c, expect, src: sources.get(c.from)! }];
+  });
+  // Away from the kernel's ephemeral ports (32768-60999), one a case.
+  const base = randomInt(20000, 30000 - toRun.length);
+  const rows = new Map<FlowCase, Omit<CaseResult, 'durationMs'>>();
+  const took = new Map<FlowCase, number>();
   try {
     // Sources nobody holds, made for the step: each address once, whatever its number of cases.
     for (const s of made) await makeSource(runner, s);
-    for (const c of step.cases) {
-      const t0 = performance.now();
-      const expect = caseExpect(c, mode);
-      if (expect === 'skip') {
-        cases.push({ name: c.name, status: 'skipped', expected: '', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, durationMs: 0 });
-        continue;
+    for (const proto of ['tcp', 'udp'] as const) {
+      const cases = toRun.filter((x) => x.c.proto === proto);
+      const sent = await tracedSends(
+        runner,
+        model,
+        { namespaces: [...new Set([...cases.map((x) => x.src.netns), onNetns])], proto },
+        cases.map((x) => ({
+          sport: base + toRun.indexOf(x),
+          // The node under test is done with the packet once it dropped, rejected, delivered or sent it on: no need to wait for an answer.
+          doneWhen: (r: TraceResult) => nodeDone(r, onNetns),
+          send: async (signal: AbortSignal) => {
+            const t0 = performance.now();
+            try {
+              return await sendCase(runner, x.src, x.c, base + toRun.indexOf(x), step.timeoutMs, node.ip, signal);
+            } finally {
+              took.set(x.c, Math.round(performance.now() - t0));
+            }
+          },
+        })),
+      );
+      for (const [i, r] of sent.entries()) {
+        const { c, expect, src } = cases[i]!;
+        rows.set(c, judgeCase(model, onNetns, src, c, expect, r.sport, r.value ?? 'ended early: the node under test was done with it', r));
       }
-      const r = await runCase(runner, model, node.name, node.ip, sources.get(c.from)!, c, expect, step.timeoutMs);
-      cases.push({ ...r, durationMs: Math.round(performance.now() - t0) });
     }
   } finally {
     for (const s of made) await removeSource(runner, s);
   }
+  const cases: CaseResult[] = step.cases.map((c) => {
+    const row = rows.get(c);
+    return row
+      ? { ...row, durationMs: took.get(c) ?? 0 }
+      : { name: c.name, status: 'skipped', expected: '', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, durationMs: 0 };
+  });
   const failed = cases.filter((c) => c.status === 'failed');
   const ran = cases.filter((c) => c.status !== 'skipped').length;
   return {
@@ -92,41 +121,30 @@ export async function runFlows(runner: Runner, model: Model, step: FlowsSpec): P
   };
 }
 
-async function runCase(
-  runner: Runner,
+/** The node's part is over: a rule dropped or rejected the packet, or it left the node's last hook (postrouting) or reached its input. */
+function nodeDone(r: TraceResult, onNetns: string): boolean {
+  if (r.dropped) return true;
+  const here = r.namespaces.find((n) => n.netns === onNetns);
+  return Boolean(
+    here?.passes.some((p) => isOutbound(p) && p.hooks.some((h) => /postrouting|input/i.test(h.chain) && h.events.some((e) => e.verdict !== 'jump' && e.verdict !== 'goto'))),
+  );
+}
+
+function judgeCase(
   model: Model,
-  nodeName: string,
-  nodeIp: string,
+  onNetns: string,
   src: FlowSource,
   c: FlowCase,
   expect: FlowExpect,
-  timeoutMs: number,
-): Promise<Omit<CaseResult, 'durationMs'>> {
-  const onNetns = machineNetns(nodeName);
-  // Away from the kernel's ephemeral ports (32768-60999), so that no other connection shares it.
-  const probe: ProbeKey = { proto: c.proto, sport: randomInt(20000, 30000) };
-  const routed = src.kind === 'lan' && c.to.ip !== nodeIp ? src : undefined;
-  if (routed) await routeThrough(runner, routed, c.to.ip, nodeIp);
-  let captures: NamespaceCapture[];
-  let ended: string;
-  try {
-    const monitor = model.config.proxyMode === 'iptables' ? 'xtables' : 'nft';
-    const armed = await armTrace(runner, { namespaces: [...new Set([src.netns, onNetns])], probe, monitor });
-    try {
-      ended = await send(runner, src, c, probe.sport, timeoutMs);
-    } catch (error) {
-      await armed.disarm().catch(() => undefined); // the send's failure is the one to report
-      throw error;
-    }
-    captures = await armed.disarm();
-  } finally {
-    if (routed) await unroute(runner, routed, c.to.ip);
-  }
+  sport: number,
+  ended: string,
+  { result, captures }: { result: TraceResult; captures: NamespaceCapture[] },
+): Omit<CaseResult, 'durationMs'> {
   // Judged on the node alone: what the sender's own rules did is not the node's.
   const seen = flowSeen(
     kernelVerdict(
       traceResult(
-        probe,
+        { proto: c.proto, sport },
         captures.filter((x) => x.netns === onNetns),
       ),
     ),
@@ -139,12 +157,23 @@ async function runCase(
     from: { ref: src.ref, netns: src.netns, ip: src.ip },
     to: { ref: `${c.to.ip}:${c.to.port}`, ip: c.to.ip, port: c.to.port, meaning: `${c.proto} ${c.to.ip}:${c.to.port}` },
     mode: model.config.proxyMode,
-    sport: probe.sport,
+    sport,
     answered: ended === 'connected' || ended === 'answered',
     ended,
-    result: traceResult(probe, captures),
+    result,
   };
   return { ...row, trace: traceSummary(report, namerFor(model)) };
+}
+
+/** Routes the case's destination through the node under test where a LAN source needs it, sends the packet, and takes the route away again. */
+async function sendCase(runner: Runner, src: FlowSource, c: FlowCase, sport: number, timeoutMs: number, nodeIp: string, signal: AbortSignal): Promise<string> {
+  const routed = src.kind === 'lan' && c.to.ip !== nodeIp ? src : undefined;
+  if (routed) await routeThrough(runner, routed, c.to.ip, nodeIp);
+  try {
+    return await send(runner, src, c, sport, timeoutMs, signal);
+  } finally {
+    if (routed) await unroute(runner, routed, c.to.ip);
+  }
 }
 
 /** Makes a synthesized source; a failed command removes what was made and fails the step. */
@@ -163,9 +192,9 @@ async function removeSource(runner: Runner, s: MadeFlowSource): Promise<void> {
   for (const cmd of s.made.remove) await runner.run(cmd.netns ? inNetns(cmd.netns, cmd.argv) : cmd.argv, { reject: false, timeoutMs: COMMAND_MS });
 }
 
-async function send(runner: Runner, src: FlowSource, c: FlowCase, sport: number, timeoutMs: number): Promise<string> {
+async function send(runner: Runner, src: FlowSource, c: FlowCase, sport: number, timeoutMs: number, signal: AbortSignal): Promise<string> {
   const argv = inNetns(src.netns, ['python3', '-c', SEND, c.proto, src.ip, String(sport), c.to.ip, String(c.to.port), String(timeoutMs / 1000)]);
-  const r = await runner.run(argv, { reject: false, timeoutMs: timeoutMs + COMMAND_MS });
+  const r = await runner.run(argv, { reject: false, timeoutMs: timeoutMs + COMMAND_MS, signal });
   const line = r.stdout.trim().split('\n').at(-1);
   if (r.exitCode !== 0 || !line) throw new StepError(`cannot send the packet of "${c.name}" from ${src.ref}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
   return (JSON.parse(line) as { ended: string }).ended;

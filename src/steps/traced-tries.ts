@@ -1,26 +1,21 @@
 // A step's tries, each traced through the kernel, for its kernel-level expectations: tracing is armed
-// once per step and each try sends from its own source port (ping: echo id), one probe process a try,
-// so each try's part of the monitors' output and its conntrack entry are its own.
+// once per step (traced-sends.ts) and each try sends from its own source port (ping: echo id).
 import { randomInt } from 'node:crypto';
 import { resolveSource, resolveTarget, type Place } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
 import type { Runner } from '../kernel/exec.js';
-import { armTrace, type StartMonitor } from '../kernel/trace.js';
+import type { StartMonitor } from '../kernel/trace.js';
 import { formatTarget, type TargetRef } from '../scenario/refs.js';
 import type { KernelExpect } from '../scenario/steps.js';
 import type { TraceReport } from '../trace/report.js';
-import { traceResult } from '../trace/result.js';
-import type { NamespaceCapture, ProbeKey } from '../trace/types.js';
+import type { TraceResult } from '../trace/result.js';
 import { kernelVerdict, type KernelVerdict } from '../trace/verdict.js';
 import type { Judged } from './judge.js';
 import { judgeKernel, type KernelRules } from './judge-kernel.js';
 import type { Try } from './probes.js';
 import { must, placeNetns, StepError } from './run.js';
-import { traceContextFor } from './trace-context.js';
+import { tracedSends } from './traced-sends.js';
 import { namerFor, namespacesToArm, protoOf, type TraceKind } from './trace-probe.js';
-
-/** How often a try watches the monitors for a drop of its packet. */
-const WATCH_MS = 50;
 
 export interface TracedTry {
   try: Try;
@@ -49,69 +44,19 @@ function triesPorts(kind: TraceKind, count: number): number[] {
   return Array.from({ length: count }, (_, i) => base + i);
 }
 
-/** What a monitor printed from `from` on, up to its last whole line. */
-const since = (text: string, from: number) => text.slice(from, text.lastIndexOf('\n') + 1);
-
 /** Runs count tries of a probe, each traced; tracing is removed whatever happens. */
 export async function tracedTries(runner: Runner, model: Model, req: TracedTriesRequest): Promise<TracedTry[]> {
   const netns = placeNetns(req.from);
-  const ports = triesPorts(req.kind, req.count);
-  const proto = protoOf[req.kind];
-  const monitor = model.config.proxyMode === 'iptables' ? 'xtables' : 'nft';
   const { armed: namespaces, notArmed } = namespacesToArm(model, netns, req.to.ip);
-  const armed = await armTrace(runner, {
-    namespaces,
-    probe: { proto, sport: ports[0]! },
-    sports: ports,
-    monitor,
-    ipvs: model.config.proxyMode === 'ipvs',
-    ...(req.startMonitor ? { startMonitor: req.startMonitor } : {}),
-  });
-  // Arming costs about twice a flush (measured: ~1 s against ~0.5 s on a loaded 2-core machine), so it is done once a step.
-  const state = new Map<string, Omit<NamespaceCapture, 'netns' | 'monitor' | 'trace' | 'conntrack'>>();
-  const sent: { sport: number; t: Try; start: Map<string, number>; trace?: Map<string, string>; endedEarly: boolean }[] = [];
-  try {
-    for (const [i, sport] of ports.entries()) {
-      const probe: ProbeKey = { proto, sport };
-      // Each try reads the monitors from where the last one's flush left them.
-      const start = new Map(armed.namespaces.map((ns) => [ns, armed.output(ns).lastIndexOf('\n') + 1]));
-      const segment = () => new Map(armed.namespaces.map((ns) => [ns, since(armed.output(ns), start.get(ns)!)]));
-      const abort = new AbortController();
-      const watch = req.endOnDrop
-        ? setInterval(() => {
-            if (traceResult(probe, captures(segment(), new Map())).dropped?.verdict === 'drop') abort.abort();
-          }, WATCH_MS)
-        : undefined;
-      let t: Try;
-      try {
-        t = await req.send(sport, abort.signal);
-      } catch (error) {
-        if (!abort.signal.aborted) throw error;
-        t = DROPPED;
-      } finally {
-        if (watch) clearInterval(watch);
-      }
-      // The last try's part is read from what disarm returns, after its own flush.
-      const last = i === ports.length - 1;
-      if (!last) await armed.flush();
-      sent.push({ sport, t: abort.signal.aborted ? DROPPED : t, start, ...(last ? {} : { trace: segment() }), endedEarly: abort.signal.aborted });
-    }
-  } catch (error) {
-    await armed.disarm().catch(() => undefined); // the try's failure is the one to report
-    throw error;
-  }
-  // The conntrack listing disarm takes once for all tries: each finds its own entry by its port (TCP's stay in TIME_WAIT, UDP's and ICMP's 30 s).
-  const final = await armed.disarm();
-  const context = traceContextFor(model);
-  const conntrack = new Map(final.map((c) => [c.netns, c.conntrack]));
-  // Tunnels, verdict maps and IPVS's connections, read once at disarm, serve every try.
-  for (const { netns: ns, monitor: _m, trace: _t, conntrack: _c, ...rest } of final) state.set(ns, rest);
-  const rest = (start: Map<string, number>) => new Map(final.map((c) => [c.netns, since(c.trace, start.get(c.netns) ?? 0)]));
-  function captures(trace: Map<string, string>, ct: Map<string, string>): NamespaceCapture[] {
-    return armed.namespaces.map((ns) => ({ ...state.get(ns), netns: ns, monitor, trace: trace.get(ns) ?? '', conntrack: ct.get(ns) ?? '' }));
-  }
-  return sent.map(({ sport, t, start, trace, endedEarly }) => {
-    const result = traceResult({ proto, sport }, captures(trace ?? rest(start), conntrack), context);
+  const dropped = (r: TraceResult) => r.dropped?.verdict === 'drop';
+  const sent = await tracedSends(
+    runner,
+    model,
+    { namespaces, proto: protoOf[req.kind], ...(req.startMonitor ? { startMonitor: req.startMonitor } : {}) },
+    triesPorts(req.kind, req.count).map((sport) => ({ sport, ...(req.endOnDrop ? { doneWhen: dropped } : {}), send: (signal: AbortSignal) => req.send(sport, signal) })),
+  );
+  return sent.map(({ sport, value, endedEarly, result }) => {
+    const t = value ?? DROPPED;
     const report: TraceReport = {
       kind: req.kind,
       from: { ref: `${req.from.kind}/${req.from.name}`, netns, ip: req.from.ip },
