@@ -1,7 +1,7 @@
 // Kernel-level expectations judged against what the kernel showed of each try (src/trace/verdict.ts):
 // pure, so every rule is tested from recorded traces without a kernel.
 import type { DnatTarget } from '../scenario/steps.js';
-import type { Namer } from '../trace/report.js';
+import { type Namer, namedAddress } from '../trace/report.js';
 import type { KernelVerdict } from '../trace/verdict.js';
 
 /** A place of a `path` expectation: its namespace, and how the scenario names it. */
@@ -34,16 +34,6 @@ function tally(values: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts].map(([v, n]) => (n > 1 ? `${v} x${n}` : v)).join(', ');
-}
-
-/** `10.244.1.3:80 (pod/web-1)`: an address with its port, named. */
-export function namedAddress(s: string, n: Namer): string {
-  const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(s);
-  if (!m) return s;
-  const named = n.ip(m[1]!);
-  if (m[2] === undefined) return named;
-  const paren = named.indexOf(' (');
-  return paren < 0 ? `${named}:${m[2]}` : `${named.slice(0, paren)}:${m[2]}${named.slice(paren)}`;
 }
 
 const dnatMatches = (t: DnatTarget, to: string) => {

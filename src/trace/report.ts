@@ -47,7 +47,7 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
   if (r.result.path.length) out.push(`path: ${r.result.path.map((p) => n.netns(p)).join(' > ')}`);
   for (const h of r.result.tunnels ?? []) if (h.direction === 'probe') out.push(`${h.kind.toUpperCase()} from ${n.netns(h.netns)} by ${h.device}: ${tunnelText(h, n)}`);
   const ipvs = r.result.ipvs;
-  const byIpvs = ipvs ? `, by IPVS (virtual server ${hostPort(ipvs.connection.virtual, n)}, real server ${hostPort(ipvs.connection.destination, n)})` : '';
+  const byIpvs = ipvs ? `, by IPVS (virtual server ${namedAddress(ipvs.connection.virtual, n)}, real server ${namedAddress(ipvs.connection.destination, n)})` : '';
   const v = kernelVerdict(r.result);
   const confirmed = v.dnat && !v.dnat.unconfirmed ? v.dnat : undefined;
   if (confirmed) {
@@ -56,18 +56,18 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
       (ipvs?.netns === confirmed.netns ? byIpvs : '') ||
       (confirmed.rule ? `, by ${ruleName(confirmed.rule)}` : '') ||
       (r.mode === 'ipvs' ? ', by IPVS (the virtual server of that address and port)' : '');
-    out.push(`DNAT in ${n.netns(confirmed.netns)}: ${hostPort(confirmed.from ?? '?', n)} -> ${hostPort(confirmed.to, n)}${by}`);
-  } else if (ipvs) out.push(`DNAT in ${n.netns(ipvs.netns)}: ${hostPort(ipvs.connection.virtual, n)} -> ${hostPort(ipvs.connection.destination, n)}${byIpvs}`);
+    out.push(`DNAT in ${n.netns(confirmed.netns)}: ${namedAddress(confirmed.from ?? '?', n)} -> ${namedAddress(confirmed.to, n)}${by}`);
+  } else if (ipvs) out.push(`DNAT in ${n.netns(ipvs.netns)}: ${namedAddress(ipvs.connection.virtual, n)} -> ${namedAddress(ipvs.connection.destination, n)}${byIpvs}`);
   const skipped = r.mode === 'ipvs' ? r.result.namespaces.filter((x) => x.ipvsSkipped) : [];
   if (skipped.length) out.push(`IPVS's connections not read in ${skipped.length} namespace${skipped.length === 1 ? '' : 's'}: ${skipped[0]!.ipvsSkipped}`);
   // A packet dropped after its DNAT leaves no conntrack entry (never confirmed): the rule tells.
   const unconfirmed = v.dnat?.unconfirmed && !ipvs ? v.dnat : undefined;
   if (unconfirmed?.rule)
     out.push(
-      `DNAT in ${n.netns(unconfirmed.netns)}: ${hostPort(unconfirmed.from ?? '?', n)} -> ${hostPort(unconfirmed.to, n)}, by ${ruleName(unconfirmed.rule)} (its connection was not confirmed)`,
+      `DNAT in ${n.netns(unconfirmed.netns)}: ${namedAddress(unconfirmed.from ?? '?', n)} -> ${namedAddress(unconfirmed.to, n)}, by ${ruleName(unconfirmed.rule)} (its connection was not confirmed)`,
     );
   const m = v.masquerade;
-  if (m) out.push(`SNAT in ${n.netns(m.netns)}: ${hostPort(m.from ?? '?', n)} -> ${hostPort(m.to, n)}${m.rule ? `, by ${ruleName(m.rule)}` : ''}`);
+  if (m) out.push(`SNAT in ${n.netns(m.netns)}: ${namedAddress(m.from ?? '?', n)} -> ${namedAddress(m.to, n)}${m.rule ? `, by ${ruleName(m.rule)}` : ''}`);
   if (!confirmed && !ipvs && !unconfirmed && !m) out.push('no NAT on the way');
   if (r.notTraced?.length) out.push(`not traced (more namespaces than are armed at once): ${r.notTraced.map((x) => n.netns(x)).join(', ')}`);
   return out;
@@ -75,7 +75,7 @@ export function traceSummary(r: TraceReport, n: Namer): string[] {
 
 /** The whole trace: the summary, then every namespace crossed, its packets in and out, the chains each hook went through. */
 export function renderTrace(r: TraceReport, n: Namer): string[] {
-  const to = `${r.to.ref} = ${r.to.port === undefined ? n.ip(r.to.ip) : hostPort(`${r.to.ip}:${r.to.port}`, n)}`;
+  const to = `${r.to.ref} = ${r.to.port === undefined ? n.ip(r.to.ip) : namedAddress(`${r.to.ip}:${r.to.port}`, n)}`;
   const out = [
     `trace ${r.kind} ${r.from.ref} (${r.from.ip}) -> ${to} (${r.to.meaning}), kube-proxy in ${r.mode} mode; the probe's ${r.kind === 'ping' ? 'echo id' : 'source port'} ${r.sport}`,
     ...traceSummary(r, n),
@@ -169,20 +169,20 @@ export function commentOf(rule: string): string | undefined {
 }
 
 function packetText(p: TracePacket, n: Namer): string {
-  const src = p.src ? hostPort(p.sport === undefined ? p.src : `${p.src}:${p.sport}`, n) : '?';
-  const dst = p.dst ? hostPort(p.dport === undefined ? p.dst : `${p.dst}:${p.dport}`, n) : '?';
+  const src = p.src ? namedAddress(p.sport === undefined ? p.src : `${p.src}:${p.sport}`, n) : '?';
+  const dst = p.dst ? namedAddress(p.dport === undefined ? p.dst : `${p.dst}:${p.dport}`, n) : '?';
   const flags = p.tcpFlags?.length ? ` [${p.tcpFlags.join(',')}]` : p.icmpType ? ` [${p.icmpType}]` : '';
   return `${src} -> ${dst}${flags}`;
 }
 
 function conntrackLine(e: ConntrackEntry, n: Namer): string {
   const side = (x: ConntrackEntry['orig']) =>
-    `${hostPort(x.sport === undefined ? x.src : `${x.src}:${x.sport}`, n)} -> ${hostPort(x.dport === undefined ? x.dst : `${x.dst}:${x.dport}`, n)}`;
+    `${namedAddress(x.sport === undefined ? x.src : `${x.src}:${x.sport}`, n)} -> ${namedAddress(x.dport === undefined ? x.dst : `${x.dst}:${x.dport}`, n)}`;
   return `${e.proto}${e.state ? ` ${e.state}` : ''} original ${side(e.orig)}, reply ${side(e.reply)}${e.flags.length ? ` [${e.flags.join(',')}]` : ''}`;
 }
 
 /** `10.244.0.3:80 (pod/web-0)` from `10.244.0.3:80` or a bare address. */
-function hostPort(s: string, n: Namer): string {
+export function namedAddress(s: string, n: Namer): string {
   const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(s);
   if (!m) return s;
   const named = n.ip(m[1]!);

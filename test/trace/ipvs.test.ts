@@ -4,23 +4,14 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { ipvsConnectionFor, parseIpvsConnections } from '../../src/trace/ipvs.js';
-import { type Namer, type TraceReport, traceSummary } from '../../src/trace/report.js';
+import { type TraceReport, traceSummary } from '../../src/trace/report.js';
 import { traceResult } from '../../src/trace/result.js';
 import type { NamespaceCapture, ProbeKey } from '../../src/trace/types.js';
 import { matchGolden } from '../match-golden.js';
+import { fixtureNamer } from './namer.js';
 
 const text = readFileSync('test/trace/fixtures/ipvsadm-Lnc.txt', 'utf8');
-const names: Record<string, string> = {
-  '192.168.8.200': 'host/client',
-  '192.168.8.201': 'node/node-1',
-  '192.168.8.202': 'node/node-2',
-  '172.20.0.3': 'pod/nginx-1',
-  '172.20.1.0': 'node/node-2@flannel.1',
-};
-const namer: Namer = {
-  ip: (ip) => (names[ip] ? `${ip} (${names[ip]})` : ip),
-  netns: (ns) => (ns.includes('.') ? `pod/${ns.split('.')[0]}` : ns.startsWith('node-') ? `node/${ns}` : `host/${ns}`),
-};
+const namer = fixtureNamer;
 
 t.test('ipvsadm -Lnc: every entry, wide addresses pushing the columns right; the probe`s by protocol and source', async (t) => {
   const entries = parseIpvsConnections(text);

@@ -2,27 +2,17 @@
 // kernel (test/trace/fixtures/): golden text, and the lines a failed step's report shows.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { commentOf, type Namer, outcomeLine, renderTrace, type TraceReport, traceSummary } from '../../src/trace/report.js';
+import { commentOf, outcomeLine, renderTrace, type TraceReport, traceSummary } from '../../src/trace/report.js';
 import { traceResult } from '../../src/trace/result.js';
 import type { NamespaceCapture, ProbeKey } from '../../src/trace/types.js';
 import { matchGolden } from '../match-golden.js';
+import { fixtureNamer } from './namer.js';
 
 interface Capture {
   probe: ProbeKey;
   captures: NamespaceCapture[];
 }
-const names: Record<string, string> = {
-  '192.168.8.200': 'host/client',
-  '192.168.8.201': 'node/node-1',
-  '192.168.8.202': 'node/node-2',
-  '172.20.0.3': 'pod/nginx-1',
-  '172.20.1.0': 'node/node-2@flannel.1',
-  '172.20.0.0': 'node/node-1@flannel.1',
-};
-const namer: Namer = {
-  ip: (ip) => (names[ip] ? `${ip} (${names[ip]})` : ip),
-  netns: (ns) => (ns.includes('.') ? `pod/${ns.split('.')[0]}` : ns.startsWith('node-') ? `node/${ns}` : `host/${ns}`),
-};
+const namer = fixtureNamer;
 
 function report(fixture: string, mode: TraceReport['mode'], answered: boolean, ended: string): TraceReport {
   const c = JSON.parse(readFileSync(`test/trace/fixtures/${fixture}.json`, 'utf8')) as Capture;
