@@ -1,7 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import PQueue from 'p-queue';
 import { KnetlabError } from '../errors.js';
-import type { NamespaceCapture, ProbeKey, TraceMonitor, TunnelCapture } from '../trace/types.js';
+import type { NamespaceCapture, ProbeKey, RouteDecision, TraceMonitor, TunnelCapture } from '../trace/types.js';
 
 export type { NamespaceCapture };
 import { inNetns, type Runner } from './exec.js';
@@ -25,7 +25,8 @@ export function traceLabel(probe: ProbeKey): number {
 /** Packets to this address are traced too: sent by knetlab itself to know that a monitor listens and has printed all before. */
 export const TRACE_MARKER_ADDRESS = '127.0.0.127';
 
-const MONITOR_READY_MS = 5_000;
+// A bound, not a wait: a monitor shows a marker in milliseconds here, in seconds in an emulated VM under load.
+const MONITOR_READY_MS = 20_000;
 const MONITOR_STOP_MS = 2_000;
 const COMMAND_MS = 10_000;
 /** The most of a monitor's output kept (a probe's trace is a few kB a namespace). */
@@ -148,7 +149,7 @@ export interface ArmOptions {
   /** xtables for iptables mode (rule text with kube-proxy's comments), nft for nftables mode. */
   monitor: TraceMonitor;
   startMonitor?: StartMonitor;
-  /** How long a monitor may take to show it listens (default 5 s). */
+  /** How long a monitor may take to show it listens (default 20 s). */
   readyTimeoutMs?: number;
   /** IPVS mode: read each namespace's IPVS connections (`ipvsadm -Lnc`) at disarm. */
   ipvs?: boolean;
@@ -305,18 +306,6 @@ export function markersIn(text: string): number {
     if (line.includes(` inet ${TRACE_TABLE} out-raw rule ip daddr ${TRACE_MARKER_ADDRESS} meta nftrace set 1`)) n++;
   }
   return n;
-}
-
-/** The kernel's routing decision for a packet, as `ip -j route get` gives it. */
-export interface RouteDecision {
-  /** unicast, local, unreachable, blackhole, ... */
-  type: string;
-  dst: string;
-  dev?: string;
-  gateway?: string;
-  prefsrc?: string;
-  /** The kernel's refusal (e.g. "Network is unreachable") when there is no route. */
-  error?: string;
 }
 
 /** `ip route get DST [from SRC iif DEV]` in a namespace: where the kernel sends such a packet now. */

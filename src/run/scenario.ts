@@ -18,6 +18,9 @@ import type { Judged } from '../steps/judge.js';
 import { kindOf, stepName } from '../steps/kinds/index.js';
 import type { AnsweredBy } from '../steps/run.js';
 import { namerFor, traceProbe, traceRequestOf } from '../steps/trace-probe.js';
+import { graphOf } from '../report/graph-model.js';
+import { graphSvg } from '../report/graph-svg.js';
+import { traceOverlay } from '../report/graph-trace.js';
 import { renderTrace, traceSummary, type TraceReport } from '../trace/report.js';
 import { loadModel } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
@@ -343,7 +346,7 @@ async function runOneStep(
 
 /**
  * A failed probe step (or one with `trace: true`) traces one more try through the kernel: the few
- * lines that say where it was NATed or dropped go in the report, the whole trace (text and JSON) in
+ * lines that say where it was NATed or dropped go in the report, the whole trace (text, JSON, picture) in
  * a failed one's diagnostics folder.
  */
 async function explainFailure(live: Live, step: Step, dir: string | undefined, traced: TraceReport | undefined): Promise<string[] | undefined> {
@@ -356,6 +359,7 @@ async function explainFailure(live: Live, step: Step, dir: string | undefined, t
     if (dir) {
       await writeFile(join(dir, 'trace.txt'), `${renderTrace(report, namer).join('\n')}\n`);
       await writeFile(join(dir, 'trace.json'), `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(join(dir, 'trace.svg'), graphSvg(graphOf(live.model), traceOverlay(report, namer)));
     }
     return [`a traced try: ${traceSummary(report, namer)[0]}`, ...traceSummary(report, namer).slice(1)];
   } catch (err) {

@@ -1,12 +1,15 @@
+// One probe, traced through the real kernel (one traced try, traced-tries.ts), then the routing
+// decision of every namespace it crossed; and what tracing arms: the namespaces a probe may cross.
 import { addressBook, named } from '../cluster/address-book.js';
 import { resolveSource, resolveTarget } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
 import { machineNetns, podNetns } from '../dataplane/names.js';
 import { KnetlabError } from '../errors.js';
 import type { Runner } from '../kernel/exec.js';
-import type { StartMonitor } from '../kernel/trace.js';
+import { routeGet, type StartMonitor } from '../kernel/trace.js';
 import { formatTarget, type SourceRef, type TargetRef } from '../scenario/refs.js';
-import type { Namer, TraceReport } from '../trace/report.js';
+import type { Namer, RouteHop, TraceReport } from '../trace/report.js';
+import { isOutbound } from '../trace/result.js';
 import type { ProbeKey } from '../trace/types.js';
 import { httpProbe, pingTry, tcpProbe, udpProbe, type Try } from './probes.js';
 import { placeNetns } from './run.js';
@@ -93,7 +96,25 @@ export async function traceProbe(runner: Runner, model: Model, req: TraceRequest
     send: (sport, signal) => sendTry(runner, netns, req, to.ip, to.port, sport, timeoutMs, signal),
     ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}),
   });
-  return one!.report;
+  return withRoutes(runner, one!.report);
+}
+
+/** The report with the routing decision of every namespace on the way, asked of the kernel now (the probe's first packet as it arrived: after any DNAT before it, before any SNAT). */
+async function withRoutes(runner: Runner, report: TraceReport): Promise<TraceReport> {
+  const routes: RouteHop[] = [];
+  for (const netns of report.result.path) {
+    const pass = report.result.namespaces.find((x) => x.netns === netns)?.passes.find(isOutbound);
+    // The destination as the last hook saw it: a DNAT in this namespace changed it before routing.
+    const dst = [...(pass?.hooks ?? [])].reverse().find((h) => h.packet.dst)?.packet.dst ?? pass?.packet.dst;
+    if (!pass || !dst) continue;
+    const query = { dst, ...(pass.packet.src ? { from: pass.packet.src } : {}), ...(pass.packet.iif ? { iif: pass.packet.iif } : {}) };
+    try {
+      routes.push({ netns, query, decision: await routeGet(runner, netns, query) });
+    } catch (error) {
+      if (!(error instanceof KnetlabError)) throw error; // a route the kernel would not print leaves the hop without one
+    }
+  }
+  return routes.length ? { ...report, routes } : report;
 }
 
 /** One try of a traced probe's kind, from its source port (ping: echo id). */

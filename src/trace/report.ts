@@ -5,7 +5,7 @@ import { kernelVerdict, natTarget } from './verdict.js';
 import { isOutbound, type TraceResult } from './result.js';
 import type { MapElement } from './nft-maps.js';
 import type { TunnelHop } from './tunnel.js';
-import type { ConntrackEntry, TraceEvent, TracePacket, TracePass } from './types.js';
+import type { ConntrackEntry, RouteDecision, TraceEvent, TracePacket, TracePass } from './types.js';
 
 /** What `knetlab trace`, `run --trace` and a failed step's trace probe sent, and what the kernel showed of it. */
 export interface TraceReport {
@@ -21,8 +21,17 @@ export interface TraceReport {
   /** How the probe ended, in its tool's words (HTTP 200 from pod/web, connection refused, timeout). */
   ended: string;
   result: TraceResult;
+  /** `ip route get` in each namespace of the path, for the probe's first packet as it arrived there (knetlab trace, --trace, a failed step). */
+  routes?: RouteHop[];
   /** Namespaces the probe could have crossed that were not armed (more than the most armed at once): what it did there is unknown. */
   notTraced?: string[];
+}
+
+/** The routing decision in one namespace for the probe's packet: asked after the probe, of the routes then. */
+export interface RouteHop {
+  netns: string;
+  query: { dst: string; from?: string; iif?: string };
+  decision: RouteDecision;
 }
 
 /** Names for what a trace prints: an address (`10.244.1.0 (node/node-2@flannel.1)`) and a namespace (`node/node-2`). */
@@ -94,7 +103,8 @@ export function renderTrace(r: TraceReport, n: Namer): string[] {
       const first = outbound ? firstOut : firstBack;
       if (outbound) firstOut = false;
       else firstBack = false;
-      if (first || notable(pass)) out.push(...passLines(pass, n, r.result.tunnels ?? []));
+      const route = outbound && first ? r.routes?.find((x) => x.netns === netns) : undefined;
+      if (first || notable(pass)) out.push(...passLines(pass, n, r.result.tunnels ?? [], route));
       else more++;
     }
     if (more) out.push(`  ${more} later packet${more === 1 ? '' : 's'} of the connection, let through as established`);
@@ -119,12 +129,13 @@ function notable(pass: TracePass): boolean {
   return pass.hooks.some((h) => h.events.some((e) => e.verdict === 'drop' || e.verdict === 'reject' || (e.rule !== undefined && natTarget(e.rule) !== undefined)));
 }
 
-function passLines(pass: TracePass, n: Namer, tunnels: readonly TunnelHop[]): string[] {
+function passLines(pass: TracePass, n: Namer, tunnels: readonly TunnelHop[], route?: RouteHop): string[] {
   const p = pass.packet;
   const dir = isOutbound(pass) ? 'probe' : 'reply';
   const lastOif = [...pass.hooks].reverse().find((h) => h.packet.oif)?.packet.oif;
   const where = [p.iif ? `in ${p.iif}` : 'sent', lastOif ? `out ${lastOif}` : ''].filter(Boolean).join(', ');
   const out = [`  ${dir} ${where}: ${packetText(p, n)}`];
+  if (route) out.push(`    route: ${routeText(route, n)}`);
 
   for (const h of pass.hooks) {
     const steps = hookSteps(h.events);
@@ -133,6 +144,15 @@ function passLines(pass: TracePass, n: Namer, tunnels: readonly TunnelHop[]): st
   const tunnel = tunnels.find((h) => h.netns === pass.netns && h.direction === dir && h.device === lastOif);
   if (tunnel) out.push(`    into ${tunnel.device} as ${tunnel.kind.toUpperCase()} ${tunnelText(tunnel, n)}`);
   return out;
+}
+
+/** `10.244.0.3 (pod/web) via 10.244.0.0 dev flannel.1`, `... local`, `... no route: Network is unreachable`. */
+function routeText(r: RouteHop, n: Namer): string {
+  const d = r.decision;
+  const to = namedAddress(r.query.dst, n);
+  if (d.error) return `${to}: no route (${d.error})`;
+  if (d.type === 'local') return `${to} is local: delivered here`;
+  return `${to}${d.type === 'unicast' ? '' : ` ${d.type}`}${d.gateway ? ` via ${namedAddress(d.gateway, n)}` : ''}${d.dev ? ` dev ${d.dev}` : ''}`;
 }
 
 /** A hook's way through its chains: each jump's target with the comment of the rule that jumped, then what ended it. */

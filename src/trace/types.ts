@@ -139,3 +139,15 @@ export interface TunnelCapture {
   /** `bridge -j fdb show dev DEVICE`: each MAC's remote address (VXLAN; empty for IPIP). */
   fdb: string;
 }
+
+/** The kernel's routing decision for a packet, as `ip -j route get` gives it. */
+export interface RouteDecision {
+  /** unicast, local, unreachable, blackhole, ... */
+  type: string;
+  dst: string;
+  dev?: string;
+  gateway?: string;
+  prefsrc?: string;
+  /** The kernel's refusal (e.g. "Network is unreachable") when there is no route. */
+  error?: string;
+}

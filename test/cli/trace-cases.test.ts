@@ -132,6 +132,7 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs') as ('iptables'
     // The failed step's diagnostics keep the whole trace: the endpoint's hairpin rule marked it for masquerade.
     const diag = steps[5]?.diagnostics ?? '';
     t.ok(existsSync(join(diag, 'trace.txt')), 'the failed step keeps trace.txt');
+    t.match(readFileSync(join(diag, 'trace.svg'), 'utf8'), /^<svg [\s\S]*class="hop"[\s\S]*<\/svg>\n?$/, 'and trace.svg, the path drawn on the topology');
     const whole = JSON.parse(readFileSync(join(diag, 'trace.json'), 'utf8')) as TraceReport;
     const node1 = whole.result.namespaces.find((n) => n.netns === 'node-1');
     const hits = node1?.passes.flatMap((p) => p.hooks.flatMap((h) => h.events)) ?? [];

@@ -76,6 +76,11 @@ for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
       /^VXLAN from node\/node-2 by flannel\.1: 192\.168\.8\.\d+ \(node\/node-2\) -> 192\.168\.8\.\d+ \(node\/node-1\), UDP 8472, VNI 1 \(from the kernel: /m,
       "the VXLAN hop: node-2's LAN address to node-1's, from flannel.1's fdb",
     );
+    t.match(
+      through2.stdout,
+      /^ {4}route: 10\.244\.0\.\d+ \(pod\/web\) via 10\.244\.0\.0 \(node\/node-1@flannel\.1\) dev flannel\.1$/m,
+      "node-2's routing decision for the DNATed packet: to node-1's flannel.1, from ip route get",
+    );
 
     const svg = join(dir, 'dropped.svg');
     const dropped = cli('trace', 'host/client', 'nodeport/web@node-2', '--timeout', '1', '-o', 'json', '--svg', svg);
