@@ -15,7 +15,9 @@ import { renderTrace } from '../trace/report.js';
 import { loadModel, type ValidateOptions } from '../validate.js';
 
 export interface TraceFlags {
-  kind: string;
+  kind?: string;
+  proto?: string;
+  port?: string;
   output: string;
   scenario?: string;
   timeout: string;
@@ -30,8 +32,27 @@ function heldRunner(h: Held): Runner {
   };
 }
 
-export async function traceCommand(from: string, to: string, flags: TraceFlags, validation: ValidateOptions): Promise<number> {
-  if (!(tracedKinds as readonly string[]).includes(flags.kind)) throw new KnetlabError('EUSAGE', `--kind must be one of ${tracedKinds.join(', ')}, got ${flags.kind}`);
+/** The probes each --proto allows (the first when --kind is not given). */
+const kindsOfProto: Record<string, readonly TraceKind[]> = { tcp: ['tcp', 'http'], udp: ['udp'], icmp: ['ping'] };
+
+/** The probe and its target from --kind, --proto and --port: `--proto udp --port 53` is `-k udp` to TO:53. */
+export function probeOf(to: string, flags: Pick<TraceFlags, 'kind' | 'proto' | 'port'>): { kind: TraceKind; to: string } {
+  if (flags.kind !== undefined && !(tracedKinds as readonly string[]).includes(flags.kind))
+    throw new KnetlabError('EUSAGE', `--kind must be one of ${tracedKinds.join(', ')}, got ${flags.kind}`);
+  const allowed = flags.proto === undefined ? undefined : kindsOfProto[flags.proto];
+  if (flags.proto !== undefined && !allowed) throw new KnetlabError('EUSAGE', `--proto must be tcp, udp or icmp, got ${flags.proto}`);
+  const kind = (flags.kind ?? allowed?.[0] ?? 'http') as TraceKind;
+  if (allowed && !allowed.includes(kind)) throw new KnetlabError('EUSAGE', `--kind ${kind} does not send ${flags.proto}`);
+  if (flags.port === undefined) return { kind, to };
+  const port = Number(flags.port);
+  if (!/^\d{1,5}$/.test(flags.port) || port < 1 || port > 65535) throw new KnetlabError('EUSAGE', `--port must be a port number from 1 to 65535, got ${flags.port}`);
+  if (kind === 'ping') throw new KnetlabError('EUSAGE', '--port does not apply to a ping (icmp)');
+  if (/:\d+$/.test(to)) throw new KnetlabError('EUSAGE', `TO ${to} names its port already; drop --port or the port in TO`);
+  return { kind, to: `${to}:${port}` };
+}
+
+export async function traceCommand(from: string, toArg: string, flags: TraceFlags, validation: ValidateOptions): Promise<number> {
+  const { kind, to } = probeOf(toArg, flags);
   if (flags.output !== 'text' && flags.output !== 'json') throw new KnetlabError('EUSAGE', `--output must be text or json, got ${flags.output}`);
   const timeoutMs = Number(flags.timeout) * 1000;
   if (!(timeoutMs >= 100 && timeoutMs <= 60_000)) throw new KnetlabError('EUSAGE', `--timeout must be a number of seconds from 0.1 to 60, got ${flags.timeout}`);
@@ -45,7 +66,7 @@ export async function traceCommand(from: string, to: string, flags: TraceFlags, 
   const { model } = await loadModel(h.file, validation);
   // Not in the sandbox's pid namespace: there nsenter would fork, and stopping it would leave the monitor running.
   const startMonitor: StartMonitor = (argv) => startMonitorProcess(intoSandbox(h, argv, { pid: false }));
-  const report = await traceProbe(heldRunner(h), model, { kind: flags.kind as TraceKind, from: src.value, to: dst.value, timeoutMs }, { startMonitor });
+  const report = await traceProbe(heldRunner(h), model, { kind, from: src.value, to: dst.value, timeoutMs }, { startMonitor });
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${renderTrace(report, namerFor(model)).join('\n')}\n`);
   if (flags.svg) writeDrawing(flags.svg, graphSvg(graphOf(model), traceOverlay(report, namerFor(model))), '--svg');

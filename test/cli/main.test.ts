@@ -25,12 +25,12 @@ t.test('validate: exit 0 for a valid file, 2 with every problem for a broken one
   t.equal(ok.status, 0);
   t.equal(ok.stdout, '');
   t.match(ok.stderr, /1 scenario file valid/);
-  const file = writeScenario(`${head(1, '  proxyMode: ipvs2\n  lanCIDR: 172.16.0.0/16')}hosts:\n  - {name: h, ip: 192.168.8.5}\n`);
+  const file = writeScenario(`${head(1, '  proxyMode: ipvs2\n  lanCIDR: 172.16.0.0/16')}hosts:\n  - {name: h, ip: 10.244.0.5}\n`);
   const bad = knetlab('validate', file);
   t.equal(bad.status, 2);
   t.same(bad.stdout.trim().split('\n'), [
     `${file}:5:14: Expected \`cluster.proxyMode\` to be one of iptables, nftables, ipvs, got \`ipvs2\`; did you mean \`ipvs\`?`,
-    `${file}:10:19: \`hosts[0].ip\` 192.168.8.5 is outside \`cluster.lanCIDR\` 172.16.0.0/16`,
+    `${file}:10:19: \`hosts[0].ip\` 10.244.0.5 is inside \`cluster.podCIDR\` 10.244.0.0/16; a host outside the LAN needs an address of its own`,
   ]);
   t.match(bad.stderr, /1 file has errors \(of 1\)/);
 });
