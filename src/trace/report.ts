@@ -10,7 +10,7 @@ import type { ConntrackEntry, RouteDecision, TraceEvent, TracePacket, TracePass 
 /** What `knetlab trace`, `run --trace` and a failed step's trace probe sent, and what the kernel showed of it. */
 export interface TraceReport {
   /** http and tcp send TCP, udp UDP, ping ICMP. */
-  kind: 'http' | 'tcp' | 'udp' | 'ping';
+  kind: 'http' | 'tcp' | 'udp' | 'sctp' | 'ping';
   from: { ref: string; netns: string; ip: string };
   to: { ref: string; ip: string; port?: number; meaning: string };
   mode: ProxyMode;

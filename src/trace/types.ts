@@ -1,7 +1,7 @@
 import type { MapElement } from './nft-maps.js';
 
 /** The protocols a traced probe can use: it is told apart by its source port (ICMP: its echo identifier, `ping -e`). */
-export const traceProtos = ['tcp', 'udp', 'icmp'] as const;
+export const traceProtos = ['tcp', 'udp', 'sctp', 'icmp'] as const;
 export type TraceProto = (typeof traceProtos)[number];
 
 /** One probe, as the tracer recognises its packets: protocol and the source port it sends from. */

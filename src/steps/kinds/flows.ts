@@ -9,7 +9,7 @@ import { parseFlowOutput, type FlowExpect } from '../flow-judge.js';
 import { flowNode, flowSource } from '../flow-source.js';
 import { stepKind } from '../kind.js';
 
-export const flowProtos = ['tcp', 'udp'] as const;
+export const flowProtos = ['tcp', 'udp', 'sctp'] as const;
 
 /** One row of a packet-flow table, as read. */
 export interface FlowCase {
