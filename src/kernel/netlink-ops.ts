@@ -161,8 +161,8 @@ export function parseIpLine(line: string): NetlinkOp | undefined {
   if (w[0] === 'route' && (w[1] === 'add' || w[1] === 'replace') && (w.length === 7 || (w.length === 8 && w[7] === 'onlink')) && w[3] === 'via' && w[5] === 'dev') {
     const [, cmd, to, , via, , dev] = w as [string, 'add' | 'replace', string, string, string, string, string];
     if (!isIPv4(via) || !isDev(dev)) return undefined;
-    // A destination with host bits set is an error of ip's; left to ip to report it.
-    const dst = to === 'default' ? { address: '0.0.0.0', prefix: 0 } : typeof parseCidr(to) === 'string' ? undefined : addressWithPrefix(to);
+    // A destination with host bits set is an error of ip's (left to ip to report it); a bare address is a /32.
+    const dst = routeDestination(to);
     return dst ? { op: 'route', cmd, dev, dst: dst.address, prefix: dst.prefix, via, onlink: w.length === 8, line } : undefined;
   }
   // `route add|replace DST dev DEV scope link`: a device route (a bare address is a /32, as ip reads it)
