@@ -60,7 +60,11 @@ t.test('the forms the topology renders, read as iproute2 reads them', async (t) 
   t.match(parseIpLine('addr add 10.244.0.0/32 dev flannel.1'), { op: 'addr', cmd: 'add', dev: 'flannel.1', address: '10.244.0.0', prefix: 32 });
   t.match(parseIpLine('route add default via 192.168.8.1 dev eth0'), { op: 'route', cmd: 'add', dst: '0.0.0.0', prefix: 0, via: '192.168.8.1', dev: 'eth0', onlink: false });
   t.match(parseIpLine('route replace 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink'), { op: 'route', cmd: 'replace', dst: '10.244.1.0', prefix: 24, onlink: true });
-  t.match(parseIpLine('route add 192.168.1.2 via 192.168.0.2 dev br-lan'), { op: 'route', cmd: 'add', dst: '192.168.1.2', prefix: 32, via: '192.168.0.2', dev: 'br-lan' }, 'a bare address is a /32');
+  t.match(
+    parseIpLine('route add 192.168.1.2 via 192.168.0.2 dev br-lan'),
+    { op: 'route', cmd: 'add', dst: '192.168.1.2', prefix: 32, via: '192.168.0.2', dev: 'br-lan' },
+    'a bare address is a /32',
+  );
   t.match(parseIpLine('neigh replace 10.244.1.0 lladdr 9a:34:5d:cf:ab:ad dev flannel.1 nud permanent'), {
     op: 'neigh',
     cmd: 'replace',
