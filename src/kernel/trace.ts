@@ -81,6 +81,8 @@ export interface MonitorProcess {
   output(): string;
   /** Ends it (SIGTERM, SIGKILL after a bound); resolves with all it printed and its stderr. */
   stop(): Promise<{ stdout: string; stderr: string }>;
+  /** It ended by itself (e.g. xtables-monitor's socket overflowed: ENOBUFS), so waiting for more output is vain. */
+  ended?(): boolean;
 }
 
 export type StartMonitor = (argv: readonly string[]) => MonitorProcess;
@@ -102,15 +104,18 @@ export const startMonitorProcess: StartMonitor = (argv) => {
     if (stderr.length < 64 * 1024) stderr += c;
   });
   let stopping = false;
+  let ended = false;
   // A monitor that could not start or ended by itself says why in what stop() returns.
   const done = child.then(
     (r) => {
+      if (!stopping) ended = true;
       if (!stopping && r.failed) stderr += `${stderr ? '\n' : ''}${r.shortMessage}`;
     },
     () => undefined,
   );
   return {
     output: () => stdout,
+    ended: () => ended,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         stopping = true;
@@ -282,16 +287,18 @@ function jsonArray(text: string): Record<string, unknown>[] {
 async function awaitMarker(runner: Runner, netns: string, monitor: MonitorProcess, count: number, readyMs: number): Promise<void> {
   const deadline = Date.now() + readyMs;
   let pingError = '';
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !monitor.ended?.()) {
     if (markersIn(monitor.output()) >= count) return;
     const r = await runner.run(inNetns(netns, ['ping', '-n', '-q', '-c', '1', '-W', '0.2', TRACE_MARKER_ADDRESS]), { reject: false, timeoutMs: COMMAND_MS });
     pingError = r.exitCode === 0 ? '' : r.stderr.trim() || `exit ${r.exitCode}`;
     if (markersIn(monitor.output()) >= count) return;
     await sleep(50);
   }
+  const ended = monitor.ended?.() ?? false;
   const { stderr } = await monitor.stop();
   const why = [stderr.trim() && `monitor: ${stderr.trim()}`, pingError && `marker ping to ${TRACE_MARKER_ADDRESS} (needs lo up): ${pingError}`].filter(Boolean).join('; ');
-  throw new KnetlabError('ECOMMAND', `the trace monitor in ${netns} printed no marker packet in ${readyMs / 1000} s${why ? `: ${why}` : ''}`);
+  const what = ended ? 'ended before it printed a marker packet' : `printed no marker packet in ${readyMs / 1000} s`;
+  throw new KnetlabError('ECOMMAND', `the trace monitor in ${netns} ${what}${why ? `: ${why}` : ''}`);
 }
 
 /** How many marker packets a monitor has printed: each sets nftrace once, in knetlab's out-raw chain, by the marker rule. */

@@ -3,6 +3,7 @@
 // its conntrack entry, read once at disarm) is its own. A send may end early, when its trace shows
 // that the kernel is done with it (a drop), instead of waiting for its timeout.
 import type { Model } from '../cluster/types.js';
+import { KnetlabError } from '../errors.js';
 import type { Runner } from '../kernel/exec.js';
 import { armTrace, type StartMonitor } from '../kernel/trace.js';
 import { type TraceResult, traceResult } from '../trace/result.js';
@@ -33,8 +34,25 @@ export interface SentTraced<T> {
 /** What a monitor printed from `from` on, up to its last whole line. */
 const since = (text: string, from: number) => text.slice(from, text.lastIndexOf('\n') + 1);
 
-/** Runs the sends in order under one arming in `namespaces`; tracing is removed whatever happens. */
+/** A monitor that lost events: xtables-monitor's socket buffer overflows (ENOBUFS) when it is starved of CPU while a rule-heavy node traces. */
+const overflowed = (error: unknown) => error instanceof KnetlabError && /No buffer space available/.test(error.message);
+
+/** Runs the sends in order under one arming in `namespaces`; tracing is removed whatever happens. Once more from the start when a monitor overflowed. */
 export async function tracedSends<T>(
+  runner: Runner,
+  model: Model,
+  opts: { namespaces: readonly string[]; proto: ProbeKey['proto']; startMonitor?: StartMonitor },
+  sends: readonly TracedSend<T>[],
+): Promise<SentTraced<T>[]> {
+  try {
+    return await tracedSendsOnce(runner, model, opts, sends);
+  } catch (error) {
+    if (!overflowed(error)) throw error;
+    return tracedSendsOnce(runner, model, opts, sends);
+  }
+}
+
+async function tracedSendsOnce<T>(
   runner: Runner,
   model: Model,
   opts: { namespaces: readonly string[]; proto: ProbeKey['proto']; startMonitor?: StartMonitor },

@@ -35,12 +35,15 @@ function fakes(deaf: string[] = []) {
   });
   const startMonitor = (argv: readonly string[]): MonitorProcess => {
     const ns = argv[3]!;
+    // `overflowing`: a monitor that ended by itself, as xtables-monitor does when its socket overflows.
+    const overflowing = ns === 'overflowing';
     return {
-      output: () => out.get(ns) ?? '',
+      output: () => (overflowing ? '' : (out.get(ns) ?? '')),
       stop: async () => {
         stopped.push(ns);
-        return { stdout: out.get(ns) ?? '', stderr: '' };
+        return { stdout: overflowing ? '' : (out.get(ns) ?? ''), stderr: overflowing ? 'cannot receive from nfnetlink socket: No buffer space available' : '' };
       },
+      ended: () => overflowing,
     };
   };
   return { runner, startMonitor, stopped };
@@ -169,6 +172,16 @@ t.test('a monitor that shows nothing fails arming, bounded, naming the namespace
     runner.calls.map((c) => c.argv.join(' ')).filter((c) => c.includes('delete table')),
     ['ip netns exec a nft delete table inet knetlab-trace', 'ip netns exec b nft delete table inet knetlab-trace'],
   );
+});
+
+t.test('a monitor that ended by itself fails arming at once, with its reason, not after the bound', async (t) => {
+  const { runner, startMonitor } = fakes();
+  const started = Date.now();
+  await t.rejects(armTrace(runner, { namespaces: ['a', 'overflowing'], probe: { proto: 'tcp', sport: 1 }, monitor: 'xtables', startMonitor, readyTimeoutMs: 20_000 }), {
+    code: 'ECOMMAND',
+    message: 'the trace monitor in overflowing ended before it printed a marker packet: monitor: cannot receive from nfnetlink socket: No buffer space available',
+  });
+  t.ok(Date.now() - started < 5000, 'well within its 20 s bound');
 });
 
 t.test('a namespace whose marker ping fails says so', async (t) => {
