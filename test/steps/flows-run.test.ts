@@ -18,7 +18,8 @@ interface Report {
 for (const mode of testedProxyModes().filter((m) => m !== 'ipvs'))
   t.test(`flows in ${mode} mode`, { skip: notRoot }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'knetlab-flows-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    // Retries: a sandbox's last writes into its diagnostics may race the removal (a folder was once left in CI).
+    t.teardown(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
     const files = ['test/fixtures/flows/basic.yaml', 'test/fixtures/flows/wrong.yaml', 'test/fixtures/flows/outside.yaml', 'test/fixtures/flows/synthesized.yaml'];
     const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '-r', 'json', '--proxy-mode', mode, '--diagnostics', dir, '--artifacts', dir, ...files], {
       encoding: 'utf8',
