@@ -37,20 +37,24 @@ const since = (text: string, from: number) => text.slice(from, text.lastIndexOf(
 /** A monitor that lost events: xtables-monitor's socket buffer overflows (ENOBUFS) when it is starved of CPU while a rule-heavy node traces. */
 const overflowed = (error: unknown) => error instanceof KnetlabError && /No buffer space available/.test(error.message);
 
-/** Runs the sends in order under one arming in `namespaces`; tracing is removed whatever happens. Once more from the start when a monitor overflowed. */
+/** Runs the sends in order under one arming in `namespaces`; tracing is removed whatever happens. From the start again (up to OVERFLOW_ATTEMPTS in all) when a monitor overflowed. */
 export async function tracedSends<T>(
   runner: Runner,
   model: Model,
   opts: { namespaces: readonly string[]; proto: ProbeKey['proto']; startMonitor?: StartMonitor },
   sends: readonly TracedSend<T>[],
 ): Promise<SentTraced<T>[]> {
-  try {
-    return await tracedSendsOnce(runner, model, opts, sends);
-  } catch (error) {
-    if (!overflowed(error)) throw error;
-    return tracedSendsOnce(runner, model, opts, sends);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tracedSendsOnce(runner, model, opts, sends);
+    } catch (error) {
+      if (!overflowed(error) || attempt === OVERFLOW_ATTEMPTS) throw error;
+    }
   }
 }
+
+/** How many times traced sends are tried when monitors keep overflowing. */
+const OVERFLOW_ATTEMPTS = 3;
 
 async function tracedSendsOnce<T>(
   runner: Runner,
