@@ -90,15 +90,7 @@ function synthesized(model: Model, ip: string, node: Node): Resolved<FlowSource>
         netns: ns,
         ref,
         made: {
-          create: [
-            { argv: ['ip', 'netns', 'add', ns] },
-            { netns: nodeNs, argv: ['ip', 'link', 'add', ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns] },
-            { netns: nodeNs, argv: ['ip', 'link', 'set', ns, 'master', CNI_BRIDGE, 'up'] },
-            { netns: ns, argv: ['ip', 'link', 'set', 'lo', 'up'] },
-            { netns: ns, argv: ['ip', 'addr', 'add', `${ip}/${subnet.bits}`, 'dev', 'eth0'] },
-            { netns: ns, argv: ['ip', 'link', 'set', 'eth0', 'up'] },
-            { netns: ns, argv: ['ip', 'route', 'add', 'default', 'via', bridge] },
-          ],
+          create: vethInto(ns, nodeNs, CNI_BRIDGE, `${ip}/${subnet.bits}`, ['default', 'via', bridge]),
           remove: [{ argv: ['ip', 'netns', 'del', ns] }],
         },
       },
@@ -125,17 +117,24 @@ function synthesized(model: Model, ip: string, node: Node): Resolved<FlowSource>
       routeNetns: inLan ? ns : LAN_NETNS,
       made: {
         create: [
-          { argv: ['ip', 'netns', 'add', ns] },
-          { netns: LAN_NETNS, argv: ['ip', 'link', 'add', ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns] },
-          { netns: LAN_NETNS, argv: ['ip', 'link', 'set', ns, 'master', LAN_BRIDGE, 'up'] },
-          { netns: ns, argv: ['ip', 'link', 'set', 'lo', 'up'] },
-          { netns: ns, argv: ['ip', 'addr', 'add', `${ip}/${inLan ? lan.bits : 32}`, 'dev', 'eth0'] },
-          { netns: ns, argv: ['ip', 'link', 'set', 'eth0', 'up'] },
-          { netns: ns, argv: ['ip', 'route', 'add', 'default', 'via', config.gateway, 'dev', 'eth0', ...(inLan ? [] : ['onlink'])] },
+          ...vethInto(ns, LAN_NETNS, LAN_BRIDGE, `${ip}/${inLan ? lan.bits : 32}`, ['default', 'via', config.gateway, 'dev', 'eth0', ...(inLan ? [] : ['onlink'])]),
           ...(inLan ? [] : [{ netns: LAN_NETNS, argv: ['ip', 'route', 'add', ip, 'dev', LAN_BRIDGE, 'scope', 'link'] }]),
         ],
         remove: [...(inLan ? [] : [{ netns: LAN_NETNS, argv: ['ip', 'route', 'del', ip, 'dev', LAN_BRIDGE] }]), { argv: ['ip', 'netns', 'del', ns] }],
       },
     },
   };
+}
+
+/** A made namespace on a bridge: a veth from the bridge's namespace, its eth0 with the address, lo up, the route given. */
+function vethInto(ns: string, bridgeNs: string, bridge: string, address: string, route: string[]): { netns?: string; argv: string[] }[] {
+  return [
+    { argv: ['ip', 'netns', 'add', ns] },
+    { netns: bridgeNs, argv: ['ip', 'link', 'add', ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns] },
+    { netns: bridgeNs, argv: ['ip', 'link', 'set', ns, 'master', bridge, 'up'] },
+    { netns: ns, argv: ['ip', 'link', 'set', 'lo', 'up'] },
+    { netns: ns, argv: ['ip', 'addr', 'add', address, 'dev', 'eth0'] },
+    { netns: ns, argv: ['ip', 'link', 'set', 'eth0', 'up'] },
+    { netns: ns, argv: ['ip', 'route', 'add', ...route] },
+  ];
 }
