@@ -3,6 +3,7 @@ import type { Problems } from '../scenario/problems.js';
 import { originAt } from '../scenario/source.js';
 import { cidrOf, cidrOverlaps, cidrSize, formatCidr, nthAddress, type Cidr } from '../util/ip.js';
 import { cniOf } from '../cni/index.js';
+import { proxyModes } from '../proxy/modes.js';
 import type { ClusterConfig } from './types.js';
 
 export const defaults = {
@@ -97,8 +98,14 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     }
   }
   void before;
+  const modes = c.proxyModes ?? proxyModes;
+  for (const [i, m] of modes.entries()) if (modes.indexOf(m) !== i) problems.error('duplicate-entry', at('proxyModes'), `\`cluster.proxyModes\` names ${m} twice`);
+  if (c.proxyMode && !modes.includes(c.proxyMode))
+    problems.error('conflicting-fields', at('proxyMode'), `\`cluster.proxyMode\` ${c.proxyMode} is not one of \`cluster.proxyModes\` (${[...new Set(modes)].join(', ')})`);
   return {
-    proxyMode: c.proxyMode ?? defaults.proxyMode,
+    // Without proxyMode, the default mode if the scenario is about it, else the first it names.
+    proxyMode: c.proxyMode ?? (modes.includes(defaults.proxyMode) ? defaults.proxyMode : modes[0]!),
+    proxyModes: [...new Set(modes)],
     network: c.network ?? defaults.network,
     lanCIDR,
     podCIDR,

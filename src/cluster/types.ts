@@ -9,6 +9,8 @@ import type { NetworkKind } from '../cni/networks.js';
 
 export interface ClusterConfig {
   proxyMode: ProxyMode;
+  /** The modes the scenario is about (`cluster.proxyModes`; every mode when not given). */
+  proxyModes: readonly ProxyMode[];
   network: NetworkKind;
   lanCIDR: Cidr;
   podCIDR: Cidr;

@@ -1,6 +1,7 @@
 import { checkSteps } from '../cluster/check-steps.js';
 import { endpointsForPort, podListenPorts } from '../cluster/service-endpoints.js';
 import type { Model, Service } from '../cluster/types.js';
+import { proxyModes } from '../proxy/modes.js';
 import { Problems } from '../scenario/problems.js';
 import { skippedUnderMode, stepUnderMode, type Step } from '../scenario/steps.js';
 import { kindOf } from '../steps/kinds/index.js';
@@ -77,7 +78,7 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
         .map((l) => `  ${l}`),
     );
   out.push(
-    `CLUSTER  proxyMode=${c.proxyMode} network=${c.network} lan=${formatCidr(c.lanCIDR)} gateway=${c.gateway} podCIDR=${formatCidr(c.podCIDR)} serviceCIDR=${formatCidr(c.serviceCIDR)} loadBalancerCIDR=${formatCidr(c.loadBalancerCIDR)} nodePorts=${c.nodePortRange.min}-${c.nodePortRange.max} dns=${c.dns ? c.dnsIP : 'off'}`,
+    `CLUSTER  proxyMode=${c.proxyMode}${c.proxyModes.length < proxyModes.length ? ` (about ${c.proxyModes.join(',')} only)` : ''} network=${c.network} lan=${formatCidr(c.lanCIDR)} gateway=${c.gateway} podCIDR=${formatCidr(c.podCIDR)} serviceCIDR=${formatCidr(c.serviceCIDR)} loadBalancerCIDR=${formatCidr(c.loadBalancerCIDR)} nodePorts=${c.nodePortRange.min}-${c.nodePortRange.max} dns=${c.dns ? c.dnsIP : 'off'}`,
   );
   out.push('');
   // A column per CNI device with an address (flannel: CNI0 and FLANNEL.1, which host-gw leaves empty).

@@ -64,6 +64,11 @@ export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh',
 
 export const clusterSchema = z.strictObject({
   proxyMode: z.enum(proxyModes).optional(),
+  /** The kube-proxy modes the scenario is about; under another (run --proxy-mode) it is reported skipped. */
+  proxyModes: z
+    .array(z.enum(proxyModes), { error: `to be a list of kube-proxy modes (${proxyModes.join(', ')})` })
+    .min(1, { error: 'to name at least one kube-proxy mode' })
+    .optional(),
   network: z.enum(networks).optional(),
   lanCIDR: cidr.optional(),
   podCIDR: cidr.optional(),
