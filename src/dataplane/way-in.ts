@@ -205,10 +205,13 @@ export function ingressRoute(
   const name = host.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase();
   const server =
     servers.find((s) => s.hostname === name) ??
-    servers.find((s) => s.hostname.startsWith('*.') && name.endsWith(s.hostname.slice(1)) && !name.slice(0, -(s.hostname.length - 1)).includes('.') && name.length > s.hostname.length - 1) ??
+    servers.find(
+      (s) => s.hostname.startsWith('*.') && name.endsWith(s.hostname.slice(1)) && !name.slice(0, -(s.hostname.length - 1)).includes('.') && name.length > s.hostname.length - 1,
+    ) ??
     servers.find((s) => s.hostname === '_');
   const p = path.split('?', 1)[0]!;
-  const loc = server?.locations.find((l) => l.exact && l.path === p) ?? server?.locations.filter((l) => !l.exact && p.startsWith(l.path)).sort((a, b) => b.path.length - a.path.length)[0];
+  const loc =
+    server?.locations.find((l) => l.exact && l.path === p) ?? server?.locations.filter((l) => !l.exact && p.startsWith(l.path)).sort((a, b) => b.path.length - a.path.length)[0];
   if (!loc?.upstream) return { servers: [], why: 'no Ingress rule matches: 404' };
   const u = upstreams.find((x) => x.name === loc.upstream);
   return { servers: u?.servers ?? [], upstream: loc.upstream, ...(loc.from ? { from: loc.from } : {}), ...(u?.why ? { why: u.why } : {}) };
@@ -241,7 +244,9 @@ export function wayIn(model: Model, from: Place, to: TargetRef, req: WayInReques
     const notes: string[] = [];
     const perNode: [string, string][] = [];
     for (const e of entries) {
-      const s = baseServicePorts(model, e.node).find((x) => x.service.namespace === svc.namespace && x.service.name === svc.name && x.portName === sp.name && x.protocol === sp.protocol.toLowerCase());
+      const s = baseServicePorts(model, e.node).find(
+        (x) => x.service.namespace === svc.namespace && x.service.name === svc.name && x.portName === sp.name && x.protocol === sp.protocol.toLowerCase(),
+      );
       if (!s) continue;
       const r = endpointsAt(model, s, way, e.source);
       endpoints.push(...r.eps.map((x) => serverAt(model, x.ip, pods.get(x.ip))));

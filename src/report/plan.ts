@@ -164,12 +164,22 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
   const planned = planSteps(model, steps);
   if (planned.length) {
     out.push('');
-    out.push(table(['STEP', 'ACTION', 'FROM', 'TO', 'EXPECT', 'NAME'], planned.map((p) => p.cells)));
+    out.push(
+      table(
+        ['STEP', 'ACTION', 'FROM', 'TO', 'EXPECT', 'NAME'],
+        planned.map((p) => p.cells),
+      ),
+    );
     // What each probe's target stands for: the Service port, where kube-proxy takes it, the endpoints it gives it.
     const ways = planned.filter((p) => p.wayIn);
     if (ways.length) {
       out.push('');
-      out.push(table(['STEP', 'TARGET STANDS FOR'], ways.map((p) => [p.cells[0]!, `-> ${formatWayIn(p.wayIn!)}`])));
+      out.push(
+        table(
+          ['STEP', 'TARGET STANDS FOR'],
+          ways.map((p) => [p.cells[0]!, `-> ${formatWayIn(p.wayIn!)}`]),
+        ),
+      );
     }
   }
   return `${out.join('\n')}\n`;

@@ -243,28 +243,28 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
     ];
     for (const [path, e] of variants)
       for (const key of ['sameBackendAs', 'differentBackendFrom'] as const) {
-      const ref = (e as Partial<Record<typeof key, string>> | undefined)?.[key];
-      if (ref === undefined) continue;
-      const at = originAt(step.origin, ...path, key);
-      const where = `steps[${step.index}].${path.join('.')}.${key}`;
-      const earlier = raw.slice(0, step.index);
-      const j = earlier.findLastIndex((r) => nameOf(r) === ref);
-      if (j < 0) {
-        const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
-        const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
-        problems.error(
-          'unknown-step',
-          at,
-          `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`,
-        );
-      } else if (!answering.includes(kindOf(earlier[j]) ?? '')) {
-        problems.error(
-          'unknown-step',
-          at,
-          `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`,
-        );
+        const ref = (e as Partial<Record<typeof key, string>> | undefined)?.[key];
+        if (ref === undefined) continue;
+        const at = originAt(step.origin, ...path, key);
+        const where = `steps[${step.index}].${path.join('.')}.${key}`;
+        const earlier = raw.slice(0, step.index);
+        const j = earlier.findLastIndex((r) => nameOf(r) === ref);
+        if (j < 0) {
+          const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
+          const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
+          problems.error(
+            'unknown-step',
+            at,
+            `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`,
+          );
+        } else if (!answering.includes(kindOf(earlier[j]) ?? '')) {
+          problems.error(
+            'unknown-step',
+            at,
+            `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`,
+          );
+        }
       }
-    }
   }
 }
 

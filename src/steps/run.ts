@@ -66,8 +66,6 @@ export function responseRules(model: Model, index: number, to: TargetRef, from: 
     ...(backendsNot ? { backendsNot } : {}),
     ...(e.sameBackendAs !== undefined ? { sameBackendAs: { step: e.sameBackendAs, servers: answeredBy(e.sameBackendAs, index) } } : {}),
     ...(e.differentBackendFrom !== undefined ? { differentBackendFrom: { step: e.differentBackendFrom, servers: answeredBy(e.differentBackendFrom, index) } } : {}),
-    ...(e.backends === 'all' || e.backends === 'rotate' || e.spread !== undefined
-      ? { endpoints: way?.endpoints ?? [], ...(way ? { wayIn: formatWayIn(way) } : {}) }
-      : {}),
+    ...(e.backends === 'all' || e.backends === 'rotate' || e.spread !== undefined ? { endpoints: way?.endpoints ?? [], ...(way ? { wayIn: formatWayIn(way) } : {}) } : {}),
   };
 }

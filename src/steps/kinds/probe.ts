@@ -95,7 +95,11 @@ export function readResponseExpect(r: ReadContext<ProbeBody, unknown>, e: Respon
   if (set) {
     // Each of them answers at least once: as many tries as places, at least.
     if (count < set.length) {
-      r.problems.error('needs-more-tries', r.expectAt('backends'), `\`${r.exWhere}.backends\` lists ${set.length} places, each to answer at least once: set \`${kind}.count\` to ${set.length} or more`);
+      r.problems.error(
+        'needs-more-tries',
+        r.expectAt('backends'),
+        `\`${r.exWhere}.backends\` lists ${set.length} places, each to answer at least once: set \`${kind}.count\` to ${set.length} or more`,
+      );
       ok = false;
     } else out.backendSet = set;
   }
@@ -117,14 +121,16 @@ export function readResponseExpect(r: ReadContext<ProbeBody, unknown>, e: Respon
     r.problems.error('conflicting-fields', r.expectAt(k), `\`${r.exWhere}.${k}\` ${why}`);
     ok = false;
   };
-  if (set && out.backend && !(set.length === 1 && sameAnswerer(set[0]!, out.backend))) conflict('backends', `contradicts \`backend: ${e.backend}\` (every try answered by that one)`);
+  if (set && out.backend && !(set.length === 1 && sameAnswerer(set[0]!, out.backend)))
+    conflict('backends', `contradicts \`backend: ${e.backend}\` (every try answered by that one)`);
   if (set && set.length > 1 && e.sameBackendAs !== undefined) conflict('backends', `lists ${set.length} places, but \`sameBackendAs\` wants one endpoint to answer every try`);
   if (not && out.backend && not.some((a) => sameAnswerer(a, out.backend!))) conflict('backendsNot', `lists ${e.backend}, which \`backend\` expects to answer`);
   if (not && set) {
     const both = not.filter((a) => set.some((b) => sameAnswerer(a, b)));
     if (both.length) conflict('backendsNot', `lists ${both.map(formatAddress).join(', ')}, which \`backends\` expects to answer`);
   }
-  if (e.sameBackendAs !== undefined && e.sameBackendAs === e.differentBackendFrom) conflict('differentBackendFrom', `names the step \`sameBackendAs\` names: a try cannot be answered by the same endpoint and another`);
+  if (e.sameBackendAs !== undefined && e.sameBackendAs === e.differentBackendFrom)
+    conflict('differentBackendFrom', `names the step \`sameBackendAs\` names: a try cannot be answered by the same endpoint and another`);
   return ok ? out : undefined;
 }
 

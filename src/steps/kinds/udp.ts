@@ -90,7 +90,9 @@ export const udp = stepKind<'udp', UdpSpec>()({
     const to = must(resolveTarget(c.model, step.to, 'UDP'));
     const { reply } = step.expect;
     const judge = (tries: Try[]): Judged =>
-      reply === undefined ? observed(tries) : judgeResponses(tries, { reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy, { protocol: 'UDP' }) });
+      reply === undefined
+        ? observed(tries)
+        : judgeResponses(tries, { reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy, { protocol: 'UDP' }) });
     const kernel = kernelPart(step.expect);
     if (kernel) {
       // Each try from its own port (the trace tells them apart by it): a step's sourcePort is not kept then.
