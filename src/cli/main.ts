@@ -80,7 +80,7 @@ async function validateCommand(paths: string[], opts: { quiet?: boolean; output:
 async function planCommand(file: string, opts: { output: string } & ValidationFlags): Promise<number> {
   const v = await loadModel(file, await validationOptions(opts));
   printProblems(v.problems, process.stderr); // warnings only: errors would have thrown
-  process.stdout.write(opts.output === 'json' ? `${JSON.stringify(planJson(v.model), null, 2)}\n` : formatPlan(v.model, v.scenario.steps));
+  process.stdout.write(opts.output === 'json' ? `${JSON.stringify(planJson(v.model, v.scenario.steps), null, 2)}\n` : formatPlan(v.model, v.scenario.steps));
   return 0;
 }
 

@@ -57,6 +57,7 @@ export function checkSteps(initial: Model, steps: readonly Step[], problems: Pro
       },
       // The step's expectation and its expectIn ones, each with where it is written.
       expectations: <E>(e: E): [string[], E][] => [[['expect'], e], ...Object.entries(step.expectIn ?? {}).map(([mode, x]) => [['expectIn', mode], x as E] as [string[], E])],
+      at: (...p) => originAt(step.origin, ...p),
       act(r, name, field) {
         if (r.ok) model = r.model;
         else if (r.field === 'patch') problems.error(r.code, originAt(step.origin, 'patch', 'patch'), `\`${where}.patch\`: ${r.reason}`);

@@ -159,7 +159,7 @@ function servicePorts(model: Model, nodeName: string): ServicePortInfo[] {
  * endpoints, or, when this node has none, the Cluster ones (kubernetes#97081: pods on the node
  * still reach the Service; an outside client's reply comes from the pod's address and is lost).
  */
-function realServers(s: ServicePortInfo, onlyNodeLocal: boolean): EndpointInfo[] {
+export function realServers<E extends EndpointInfo>(s: BaseServicePortInfo<E>, onlyNodeLocal: boolean): E[] {
   const { cluster, local } = categorizeEndpoints(s);
   if (onlyNodeLocal) return local.length > 0 ? local : cluster;
   return cluster;

@@ -1,8 +1,11 @@
 import type { Model } from '../cluster/types.js';
+import { formatWayIn } from '../dataplane/way-in.js';
+import type { Step } from '../scenario/steps.js';
+import { planSteps } from './plan.js';
 import { formatCidr } from '../util/ip.js';
 
 /** The resolved model as plain data (what `knetlab plan -o json` prints): addresses, no source positions. */
-export function planJson(model: Model): unknown {
+export function planJson(model: Model, steps: readonly Step[] = []): unknown {
   const c = model.config;
   return {
     scenario: model.scenario,
@@ -23,5 +26,16 @@ export function planJson(model: Model): unknown {
     pods: model.pods.map(({ origin: _o, ...p }) => p),
     services: model.services.map(({ origin: _o, spec, ...s }) => ({ ...s, type: spec.type, spec })),
     endpointSlices: model.endpointSlices,
+    // Each probe's target: the Service port it stands for, where kube-proxy takes it, the endpoints it gives it.
+    ...(steps.length
+      ? {
+          steps: planSteps(model, steps).map((p) => ({
+            index: p.index,
+            kind: p.kind,
+            ...(p.name !== undefined ? { name: p.name } : {}),
+            ...(p.wayIn ? { wayIn: { ...p.wayIn, text: formatWayIn(p.wayIn) } } : {}),
+          })),
+        }
+      : {}),
   };
 }

@@ -6,6 +6,7 @@ import { Problems } from '../scenario/problems.js';
 import { skippedUnderMode, stepUnderMode, type Step } from '../scenario/steps.js';
 import { kindOf } from '../steps/kinds/index.js';
 import { formatCidr, ipToInt } from '../util/ip.js';
+import { formatWayIn, type WayIn } from '../dataplane/way-in.js';
 import { table } from './table.js';
 
 const defaultNodeLabels = new Set(['kubernetes.io/arch', 'kubernetes.io/hostname', 'kubernetes.io/os']);
@@ -161,22 +162,53 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
       );
     }
   }
-  const stepRows = planSteps(model, steps);
-  if (stepRows.length) {
+  const planned = planSteps(model, steps);
+  if (planned.length) {
     out.push('');
-    out.push(table(['STEP', 'ACTION', 'FROM', 'TO', 'EXPECT', 'NAME'], stepRows));
+    out.push(
+      table(
+        ['STEP', 'ACTION', 'FROM', 'TO', 'EXPECT', 'NAME'],
+        planned.map((p) => p.cells),
+      ),
+    );
+    // What each probe's target stands for: the Service port, where kube-proxy takes it, the endpoints it gives it.
+    const ways = planned.filter((p) => p.wayIn);
+    if (ways.length) {
+      out.push('');
+      out.push(
+        table(
+          ['STEP', 'TARGET STANDS FOR'],
+          ways.map((p) => [p.cells[0]!, `-> ${formatWayIn(p.wayIn!)}`]),
+        ),
+      );
+    }
   }
   return `${out.join('\n')}\n`;
 }
 
+export interface PlannedStep {
+  index: number;
+  kind: string;
+  name?: string;
+  /** The plan table's row. */
+  cells: string[];
+  wayIn?: WayIn;
+}
+
 /** Each step with the addresses its names stand for at the moment it runs (each kind gives its row, src/steps/kinds/). */
-function planSteps(model: Model, steps: readonly Step[]): string[][] {
-  const rows: string[][] = [];
+export function planSteps(model: Model, steps: readonly Step[]): PlannedStep[] {
+  const rows: PlannedStep[] = [];
   checkSteps(model, steps, new Problems(), (written, m) => {
     const step = stepUnderMode(written, m.config.proxyMode);
     const skipped = skippedUnderMode(written, m.config.proxyMode);
     const row = kindOf(step).plan(step, m);
-    rows.push([String(step.index + 1), step.kind, row.from, row.to, skipped ? `not run in ${m.config.proxyMode} mode` : row.expect.join(', '), step.name]);
+    rows.push({
+      index: step.index,
+      kind: step.kind,
+      ...(step.name !== undefined ? { name: step.name } : {}),
+      cells: [String(step.index + 1), step.kind, row.from, row.to, skipped ? `not run in ${m.config.proxyMode} mode` : row.expect.join(', '), step.name ?? ''],
+      ...(row.wayIn && !skipped ? { wayIn: row.wayIn } : {}),
+    });
   });
   return rows;
 }

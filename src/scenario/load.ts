@@ -231,7 +231,7 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   };
 }
 
-/** `sameBackendAs` names the latest earlier step of that name, which must be of a kind whose endpoint answers (http, udp). */
+/** `sameBackendAs` and `differentBackendFrom` name the latest earlier step of that name, which must be of a kind whose endpoint answers (http, udp). */
 function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: Problems): void {
   const kindOf = (r: unknown) => (r && typeof r === 'object' ? Object.keys(r).find((k) => (stepKindNames as readonly string[]).includes(k)) : undefined);
   const nameOf = (r: unknown) => (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : undefined);
@@ -241,29 +241,30 @@ function checkSameBackendRefs(raw: unknown[], steps: readonly Step[], problems: 
       [['expect'], 'expect' in step ? step.expect : undefined],
       ...Object.entries(step.expectIn ?? {}).map(([m, e]) => [['expectIn', m], e] as [string[], unknown]),
     ];
-    for (const [path, e] of variants) {
-      const ref = (e as { sameBackendAs?: string } | undefined)?.sameBackendAs;
-      if (ref === undefined) continue;
-      const at = originAt(step.origin, ...path, 'sameBackendAs');
-      const where = `steps[${step.index}].${path.join('.')}.sameBackendAs`;
-      const earlier = raw.slice(0, step.index);
-      const j = earlier.findLastIndex((r) => nameOf(r) === ref);
-      if (j < 0) {
-        const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
-        const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
-        problems.error(
-          'unknown-step',
-          at,
-          `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`,
-        );
-      } else if (!answering.includes(kindOf(earlier[j]) ?? '')) {
-        problems.error(
-          'unknown-step',
-          at,
-          `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`,
-        );
+    for (const [path, e] of variants)
+      for (const key of ['sameBackendAs', 'differentBackendFrom'] as const) {
+        const ref = (e as Partial<Record<typeof key, string>> | undefined)?.[key];
+        if (ref === undefined) continue;
+        const at = originAt(step.origin, ...path, key);
+        const where = `steps[${step.index}].${path.join('.')}.${key}`;
+        const earlier = raw.slice(0, step.index);
+        const j = earlier.findLastIndex((r) => nameOf(r) === ref);
+        if (j < 0) {
+          const names = earlier.map(nameOf).filter((n): n is string => n !== undefined);
+          const later = raw.slice(step.index).some((r) => nameOf(r) === ref);
+          problems.error(
+            'unknown-step',
+            at,
+            `\`${where}\`: no earlier step is named \`${ref}\`${later ? ' (the step of that name comes later; it must have run first)' : suggestion(ref, names)}`,
+          );
+        } else if (!answering.includes(kindOf(earlier[j]) ?? '')) {
+          problems.error(
+            'unknown-step',
+            at,
+            `\`${where}\`: steps[${j}] \`${ref}\` is a ${kindOf(earlier[j]) ?? 'bad'} step; only an ${answering.join(' or ')} step has an endpoint that answered`,
+          );
+        }
       }
-    }
   }
 }
 
@@ -524,7 +525,7 @@ async function readStepWith(
     problems,
     bodyOrigin,
     field: (k) => originAt(bodyOrigin, k),
-    expectAt: (k) => originAt(origin, ...expectPath, k),
+    expectAt: (...k) => originAt(origin, ...expectPath, ...k),
     parsed: (p, at, path, v) => parsedOr(p, at, path, v, problems),
     readManifest: (entry, at, shownAs) => readManifestEntry(entry, at, shownAs, files, problems, rejected),
     failedSinceStart: () => problems.errorCount > before,

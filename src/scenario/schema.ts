@@ -122,12 +122,18 @@ export const headerValue = z
 export const REQUEST_TARGET = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/;
 export const REQUEST_TARGET_RULE = 'to be a path such as /api/v1?x=1: starting with /, without spaces or control characters (escape other characters as %XX)';
 
+/** The most places a `backends` or `backendsNot` list names. */
+const MAX_BACKEND_LIST = 1000;
+
 export const backendExpect = {
   sourceIp: ref.optional(),
   sourceIpNot: ref.optional(),
   backend: ref.optional(),
-  backends: z.enum(['all', 'one', 'rotate']).optional(),
+  // all | one | rotate, or the exact set of who answers: [pod/a, pod/b].
+  backends: z.union([z.enum(['all', 'one', 'rotate']), z.array(ref).min(1).max(MAX_BACKEND_LIST)], { error: 'to be all, one, rotate or a list such as [pod/a, pod/b]' }).optional(),
+  backendsNot: z.array(ref).min(1).max(MAX_BACKEND_LIST).optional(),
   sameBackendAs: z.string({ error: 'to be the name of an earlier http or udp step' }).min(1, { error: 'to be the name of an earlier http or udp step' }).optional(),
+  differentBackendFrom: z.string({ error: 'to be the name of an earlier http or udp step' }).min(1, { error: 'to be the name of an earlier http or udp step' }).optional(),
   spread: z.number().gt(0, { error: 'to be a fraction greater than 0 and at most 1' }).max(1, { error: 'to be a fraction greater than 0 and at most 1' }).optional(),
 };
 

@@ -13,9 +13,15 @@ export interface ResponseExpect {
   sourceIpNot?: AddressRef;
   backend?: AddressRef;
   backends?: 'all' | 'one' | 'rotate';
+  /** `backends: [..]`: exactly these answered, each at least once. */
+  backendSet?: AddressRef[];
+  /** None of these answered. */
+  backendsNot?: AddressRef[];
   spread?: number;
   /** The name of an earlier http or udp step: every try is answered by the one endpoint that answered it. */
   sameBackendAs?: string;
+  /** The name of an earlier http or udp step: no try is answered by an endpoint that answered it. */
+  differentBackendFrom?: string;
 }
 
 /** An address a probe may be DNATed to: its IP, and its port when written. */

@@ -49,10 +49,18 @@ export interface ResponseRules {
   backend?: string;
   backends?: 'all' | 'one' | 'rotate';
   spread?: number;
-  /** The ready endpoints of the target, by server name, for backends: all and spread. */
+  /** The endpoints kube-proxy gives the target's way in, by server name, for backends: all|rotate and spread. */
   endpoints?: string[];
+  /** What the target stands for and how its endpoints were chosen (src/dataplane/way-in.ts), in words. */
+  wayIn?: string;
+  /** `backends: [..]`: exactly these answered, each at least once. */
+  backendSet?: string[];
+  /** None of these answered. */
+  backendsNot?: string[];
   /** An earlier step's name and who answered it (undefined: it did not run). */
   sameBackendAs?: { step: string; servers: readonly string[] | undefined };
+  /** An earlier step's name and who answered it: none of them may answer. */
+  differentBackendFrom?: { step: string; servers: readonly string[] | undefined };
   /** Names an address the answers saw (`10.244.1.0 (node/node-2@flannel.1)`); bare when absent. */
   name?: (ip: string) => string;
 }
@@ -94,7 +102,16 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
   }
 
   const answers = answered.flatMap((t) => (t.answer ? [t.answer] : []));
-  const needsEcho = rules.sourceIp || rules.sourceIpNot || rules.backend || rules.backends || rules.spread !== undefined || rules.sameBackendAs;
+  const needsEcho =
+    rules.sourceIp ||
+    rules.sourceIpNot ||
+    rules.backend ||
+    rules.backends ||
+    rules.spread !== undefined ||
+    rules.sameBackendAs ||
+    rules.backendSet ||
+    rules.backendsNot ||
+    rules.differentBackendFrom;
   if (needsEcho) {
     if (answered.length > answers.length) problems.push(`${answered.length - answers.length} answers were not the echo server's, so who answered and what it saw are unknown`);
     if (answers.length) {
@@ -128,25 +145,50 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
       if (bad.length) problems.push(`${bad.length} answers came from another endpoint than ${earlier}`);
     }
   }
+  if (rules.differentBackendFrom) {
+    const { step, servers } = rules.differentBackendFrom;
+    expected.push(`no try answered by an endpoint that answered "${step}"${servers?.length ? ` (${servers.join(', ')})` : ''}`);
+    if (servers === undefined) problems.push(`"${step}" did not run, so there is no endpoint to compare with`);
+    else if (servers.length === 0) problems.push(`"${step}" was answered by no echo server, so there is no endpoint to compare with`);
+    else {
+      const bad = answers.filter((a) => servers.includes(a.server));
+      if (bad.length) problems.push(`${bad.length} answers came from ${[...new Set(bad.map((a) => a.server))].join(', ')}, which answered "${step}"`);
+    }
+  }
+  if (rules.backendSet) {
+    const set = rules.backendSet;
+    expected.push(`answered by exactly ${set.join(', ')}, each at least once`);
+    const missing = set.filter((e) => !answers.some((a) => a.server === e));
+    if (missing.length) problems.push(`never answered: ${missing.join(', ')}`);
+    const others = [...new Set(answers.map((a) => a.server).filter((s) => !set.includes(s)))];
+    if (others.length) problems.push(`also answered by ${others.join(', ')}`);
+  }
+  if (rules.backendsNot) {
+    const not = rules.backendsNot;
+    expected.push(`never answered by ${not.join(', ')}`);
+    const bad = answers.filter((a) => not.includes(a.server));
+    if (bad.length) problems.push(`${bad.length} answers came from ${[...new Set(bad.map((a) => a.server))].join(', ')}`);
+  }
   if (rules.backends === 'one') {
     expected.push('every try answered by the same endpoint');
     const servers = new Set(answers.map((a) => a.server));
     if (servers.size > 1) problems.push(`${servers.size} endpoints answered`);
   }
   const endpoints = rules.endpoints ?? [];
+  const noEndpoints = `kube-proxy gives the target no endpoints${rules.wayIn ? ` (${rules.wayIn})` : ''}`;
   if (rules.backends === 'all') {
-    expected.push(`every ready endpoint answers at least once (${endpoints.join(', ') || 'none'})`);
+    expected.push(`every endpoint of the way in answers at least once (${endpoints.join(', ') || 'none'})`);
     const missing = endpoints.filter((e) => !answers.some((a) => a.server === e));
     if (missing.length) problems.push(`never answered: ${missing.join(', ')}`);
-    if (endpoints.length === 0) problems.push('the target has no ready endpoints');
+    if (endpoints.length === 0) problems.push(noEndpoints);
   }
   if (rules.backends === 'rotate') {
-    // A round-robin scheduler's mark: the tries go round every ready endpoint, in one fixed order.
+    // A round-robin scheduler's mark: the tries go round every endpoint of the way in, in one fixed order.
     const k = endpoints.length;
-    expected.push(`the tries go round the ${k} ready endpoints in turn (${endpoints.join(', ') || 'none'})`);
+    expected.push(`the tries go round the ${k} endpoints of the way in, in turn (${endpoints.join(', ') || 'none'})`);
     const order = answers.map((a) => a.server);
     const first = order.slice(0, k);
-    if (k === 0) problems.push('the target has no ready endpoints');
+    if (k === 0) problems.push(noEndpoints);
     else if (answers.length < k) problems.push(`${answers.length} answers cannot go round ${k} endpoints`);
     else if (new Set(first).size !== k || first.some((s) => !endpoints.includes(s))) problems.push(`the first ${k} answers were not each endpoint once: ${first.join(', ')}`);
     else {
@@ -162,6 +204,7 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
     const low = endpoints.filter((e) => answers.filter((a) => a.server === e).length < floor);
     if (low.length) problems.push(`below ${floor.toFixed(1)}: ${low.join(', ')}`);
   }
+  if (problems.length && rules.wayIn && rules.endpoints) seen.push(`the target: ${rules.wayIn}`);
   return {
     passed: problems.length === 0,
     expected: expected.join('; '),

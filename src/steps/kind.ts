@@ -11,6 +11,7 @@ import type { AddressRef, Parsed } from '../scenario/refs.js';
 import type { StepKindName } from '../scenario/schema.js';
 import type { Origin } from '../scenario/source.js';
 import type { StepBase } from '../scenario/steps.js';
+import type { WayIn } from '../dataplane/way-in.js';
 import type { Judged } from './judge.js';
 import type { AnsweredBy } from './run.js';
 
@@ -32,8 +33,8 @@ export interface ReadContext<B, E> {
   bodyOrigin: Origin;
   /** Where a field of the body is written. */
   field(k: string): Origin;
-  /** Where a field of the expectation is written. */
-  expectAt(k: string): Origin;
+  /** Where a field of the expectation is written (or an item of it: `expectAt('backends', 1)`). */
+  expectAt(...k: (string | number)[]): Origin;
   /** A parsed reference's value, or undefined after reporting why it is not one. */
   parsed<T>(p: Parsed<T>, at: Origin, path: string, value: string): T | undefined;
   /** A manifests entry (a path or an inline object) read as the `manifests:` section reads it. */
@@ -55,6 +56,8 @@ export interface CheckContext {
   address(k: string, a: AddressRef | undefined, path?: string[], at?: Origin): void;
   /** The step's expectation and its expectIn ones, each with where it is written. */
   expectations<E>(e: E): [string[], E][];
+  /** Where something of the step is written (`at('expect', 'backends', 1)`). */
+  at(...path: (string | number)[]): Origin;
   /** An action's outcome: the model it leads to, or its problem reported (at `field` of the body, else the one it names); `name`: what it acts on. */
   act(r: ActionResult, name: string, field?: string): void;
   /** The model after the step (apply). */
@@ -78,6 +81,8 @@ export interface PlanRow {
   from: string;
   to: string;
   expect: string[];
+  /** A probe's target: the Service port and endpoints it stands for (src/dataplane/way-in.ts). */
+  wayIn?: WayIn;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { KnetlabError } from '../errors.js';
 import { addressBook, named } from '../cluster/address-book.js';
-import { endpointsForPort } from '../cluster/service-endpoints.js';
-import { resolveAddress, serviceForName, type Place, type Resolved } from '../cluster/resolve.js';
+import { resolveAddress, type Place, type Resolved } from '../cluster/resolve.js';
 import type { Model } from '../cluster/types.js';
 import { machineNetns, podNetns } from '../dataplane/names.js';
+import { formatWayIn, wayIn, type WayInRequest } from '../dataplane/way-in.js';
 import type { AddressRef, TargetRef } from '../scenario/refs.js';
 import type { ResponseExpect } from '../scenario/steps.js';
 import type { Addr } from './judge.js';
@@ -41,43 +41,20 @@ export function addr(model: Model, ref: AddressRef | undefined): Addr | undefine
   return { ip: r.ip, shown: r.meaning };
 }
 
-/** The ready endpoints a Service target (or a URL naming a Service) leads to, by the names the echo server answers with. */
-function endpointServers(model: Model, to: TargetRef, from: Place): string[] {
-  let svc;
-  let wanted: string | number | undefined;
-  if (to.kind === 'url') {
-    svc = serviceForName(model, to.host, from.kind === 'pod' ? from.namespace : 'default');
-    wanted = to.port ?? (to.scheme === 'https' ? 443 : 80);
-  } else if (['service', 'nodeport', 'externalip', 'loadbalancer'].includes(to.kind) && 'name' in to) {
-    svc = model.services.find((s) => s.name === to.name && s.namespace === ((to as { namespace?: string }).namespace ?? 'default'));
-    wanted = to.port;
-  }
-  if (!svc) return [];
-  const port = wanted === undefined ? svc.ports[0] : svc.ports.find((p) => p.name === wanted || p.port === wanted);
-  if (!port) return [];
-  return endpointsForPort(model, svc, port)
-    .filter((e) => e.ready)
-    .map((e) => {
-      if (e.pod) return `pod/${e.pod.name}.${e.pod.namespace}`;
-      // A hand-written endpoint names no pod: whoever has the address answers.
-      const pod = model.pods.find((p) => p.ip === e.ip && !p.hostNetwork);
-      if (pod) return `pod/${pod.name}.${pod.namespace}`;
-      const node = model.nodes.find((n) => n.ip === e.ip);
-      if (node) return `node/${node.name}`;
-      const host = model.hosts.find((h) => h.ip === e.ip);
-      return host ? `host/${host.name}` : e.ip;
-    });
-}
-
 /** Who answered an earlier step: the latest one named `name` before step `before`; undefined when it did not run. */
 export type AnsweredBy = (name: string, before: number) => readonly string[] | undefined;
 
 /** The rules an http or udp step's answers are judged by, its names resolved in the model as it is now. */
-export function responseRules(model: Model, index: number, to: TargetRef, from: Place, e: ResponseExpect, answeredBy: AnsweredBy) {
+export function responseRules(model: Model, index: number, to: TargetRef, from: Place, e: ResponseExpect, answeredBy: AnsweredBy, req: WayInRequest = { protocol: 'TCP' }) {
   const sourceIp = addr(model, e.sourceIp);
   const sourceIpNot = addr(model, e.sourceIpNot);
   const backend = e.backend ? serverName(e.backend, model) : undefined;
+  const names = (list: AddressRef[] | undefined) => list?.map((a) => serverName(a, model)).filter((n): n is string => n !== undefined);
+  const backendSet = names(e.backendSet);
+  const backendsNot = names(e.backendsNot);
   const book = addressBook(model);
+  // The endpoints kube-proxy gives this way in (src/dataplane/way-in.ts), as the rules have them.
+  const way = e.backends === 'all' || e.backends === 'rotate' || e.spread !== undefined ? wayIn(model, from, to, req) : undefined;
   return {
     name: (ip: string) => named(book, ip),
     ...(sourceIp ? { sourceIp } : {}),
@@ -85,7 +62,10 @@ export function responseRules(model: Model, index: number, to: TargetRef, from: 
     ...(backend ? { backend } : {}),
     ...(e.backends ? { backends: e.backends } : {}),
     ...(e.spread !== undefined ? { spread: e.spread } : {}),
+    ...(backendSet ? { backendSet } : {}),
+    ...(backendsNot ? { backendsNot } : {}),
     ...(e.sameBackendAs !== undefined ? { sameBackendAs: { step: e.sameBackendAs, servers: answeredBy(e.sameBackendAs, index) } } : {}),
-    ...(e.backends === 'all' || e.backends === 'rotate' || e.spread !== undefined ? { endpoints: endpointServers(model, to, from) } : {}),
+    ...(e.differentBackendFrom !== undefined ? { differentBackendFrom: { step: e.differentBackendFrom, servers: answeredBy(e.differentBackendFrom, index) } } : {}),
+    ...(e.backends === 'all' || e.backends === 'rotate' || e.spread !== undefined ? { endpoints: way?.endpoints ?? [], ...(way ? { wayIn: formatWayIn(way) } : {}) } : {}),
   };
 }

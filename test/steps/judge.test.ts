@@ -83,6 +83,39 @@ t.test('sameBackendAs: every try answered by the one endpoint of the earlier ste
   t.same(judgeResponses([a, ok('pod/b.default'), a], {}).servers, ['pod/a.default', 'pod/b.default'], 'who answered, each once, for later steps');
 });
 
+t.test('backends: [..] exactly these, each at least once; backendsNot; differentBackendFrom', async (t) => {
+  const a = ok('pod/a.default');
+  const b = ok('pod/b.default');
+  const c = ok('pod/c.default');
+  t.equal(judgeResponses([a, b, a], { backendSet: ['pod/a.default', 'pod/b.default'] }).passed, true);
+  const missing = judgeResponses([a, a], { backendSet: ['pod/a.default', 'pod/b.default'] });
+  t.equal(missing.passed, false);
+  t.match(missing.expected, 'answered by exactly pod/a.default, pod/b.default, each at least once');
+  t.match(missing.seen, 'never answered: pod/b.default');
+  const extra = judgeResponses([a, b, c], { backendSet: ['pod/a.default', 'pod/b.default'] });
+  t.match(extra.seen, 'also answered by pod/c.default');
+  t.equal(judgeResponses([a, b], { backendsNot: ['pod/c.default'] }).passed, true);
+  const not = judgeResponses([a, c, c], { backendsNot: ['pod/c.default'] });
+  t.equal(not.passed, false);
+  t.match(not.seen, '2 answers came from pod/c.default');
+  t.equal(judgeResponses([b, c], { differentBackendFrom: { step: 'first', servers: ['pod/a.default'] } }).passed, true);
+  const same = judgeResponses([b, a], { differentBackendFrom: { step: 'first', servers: ['pod/a.default'] } });
+  t.equal(same.passed, false);
+  t.match(same.seen, '1 answers came from pod/a.default, which answered "first"');
+  t.match(judgeResponses([b], { differentBackendFrom: { step: 'gone', servers: undefined } }).seen, '"gone" did not run');
+  t.match(judgeResponses([b], { differentBackendFrom: { step: 'mute', servers: [] } }).seen, '"mute" was answered by no echo server');
+});
+
+t.test('backends: all with no endpoints says what the target stands for', async (t) => {
+  const r = judgeResponses([ok('pod/a.default'), ok('pod/a.default')], {
+    backends: 'all',
+    endpoints: [],
+    wayIn: 'service/web:80 via nodeport 30080 on node/node-2: endpoints none (no local endpoints: DROP)',
+  });
+  t.equal(r.passed, false);
+  t.match(r.seen, 'kube-proxy gives the target no endpoints (service/web:80 via nodeport 30080 on node/node-2: endpoints none (no local endpoints: DROP))');
+});
+
 t.test('answers that are not the echo server cannot show a source', async (t) => {
   const r = judgeResponses([{ ok: true, status: 200, body: '<html>' }], { status: 200, sourceIp: { ip: '1.1.1.1', shown: '1.1.1.1' } });
   t.equal(r.passed, false);

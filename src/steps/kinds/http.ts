@@ -12,6 +12,7 @@ import {
   checkEnds,
   checkResponseAddresses,
   placeText,
+  planWayIn,
   probeCount,
   probeName,
   probeTimeoutMs,
@@ -103,6 +104,7 @@ export const http = stepKind<'http', HttpSpec>()({
     return {
       from: placeText(m, step.from),
       to: targetText(m, step, 'TCP', extra),
+      ...planWayIn(m, step, { protocol: 'TCP', headers: step.headers, path: step.path }),
       expect: [...(e.fail !== undefined ? [`fail ${e.fail}`] : e.status !== undefined ? [`status ${e.status}`] : []), ...responseExpectText(m, e), ...kernelExpectText(m, e)],
     };
   },
@@ -114,7 +116,7 @@ export const http = stepKind<'http', HttpSpec>()({
     const host = to.hostname ?? to.ip;
     const url = `${step.to.kind === 'url' ? step.to.scheme : 'http'}://${host}:${to.port}${step.path}`;
     const e = step.expect;
-    const rules = responseRules(c.model, step.index, step.to, from, e, c.answeredBy);
+    const rules = responseRules(c.model, step.index, step.to, from, e, c.answeredBy, { protocol: 'TCP', headers: step.headers, path: step.path });
     // `name` only names addresses: without status, fail or another rule only the kernel's expectations judge.
     const { name: _name, ...checks } = rules;
     const judge = (tries: Try[]): Judged =>

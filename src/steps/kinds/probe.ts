@@ -6,7 +6,8 @@ import type { Protocol } from '../../scenario/objects.js';
 import { formatTarget, parseAddress, parseSource, parseTarget, type AddressRef, type SourceRef, type TargetRef } from '../../scenario/refs.js';
 import { formatDuration, parseDuration } from '../../scenario/duration.js';
 import type { ResponseExpect } from '../../scenario/steps.js';
-import type { CheckContext, ReadContext } from '../kind.js';
+import type { CheckContext, PlanRow, ReadContext } from '../kind.js';
+import { wayIn, type WayInRequest } from '../../dataplane/way-in.js';
 
 /** The fields a probe's body may have in common. */
 interface ProbeBody {
@@ -37,9 +38,39 @@ export interface ResponseExpectInput {
   sourceIp?: string;
   sourceIpNot?: string;
   backend?: string;
-  backends?: 'all' | 'one' | 'rotate';
+  backends?: 'all' | 'one' | 'rotate' | string[];
+  backendsNot?: string[];
   spread?: number;
   sameBackendAs?: string;
+  differentBackendFrom?: string;
+}
+
+/** Who answers, as `backend`, `backends: [..]` and `backendsNot` name it. */
+const answerer = (a: AddressRef) => a.kind === 'pod' || a.kind === 'node' || a.kind === 'host';
+const ANSWERER = 'to name who answers: pod/NAME[.NS], node/NAME or host/NAME';
+const sameAnswerer = (a: AddressRef, b: AddressRef) => formatAddress(a) === formatAddress(b);
+function formatAddress(a: AddressRef): string {
+  if (a.kind === 'ip') return a.ip;
+  return `${a.kind}/${a.name}${'namespace' in a ? `.${a.namespace ?? 'default'}` : ''}`;
+}
+
+/** A list of who answers (`backends: [..]`, `backendsNot`), each item parsed and placed; undefined after reporting. */
+function readAnswerers(r: ReadContext<ProbeBody, unknown>, list: readonly string[], key: string): AddressRef[] | undefined {
+  const out: AddressRef[] = [];
+  let ok = true;
+  list.forEach((v, i) => {
+    const at = r.expectAt(key, i);
+    const a = r.parsed(parseAddress(v), at, `${r.exWhere}.${key}[${i}]`, v);
+    if (!a) ok = false;
+    else if (!answerer(a)) {
+      r.problems.error('bad-format', at, `Expected \`${r.exWhere}.${key}[${i}]\` ${ANSWERER}`);
+      ok = false;
+    } else if (out.some((b) => sameAnswerer(a, b))) {
+      r.problems.error('duplicate-entry', at, `\`${r.exWhere}.${key}[${i}]\` lists ${v} again`);
+      ok = false;
+    } else out.push(a);
+  });
+  return ok ? out : undefined;
 }
 
 /** Reads the expectations every answer of an http or udp probe must meet; every problem is reported, not only the first. */
@@ -54,22 +85,52 @@ export function readResponseExpect(r: ReadContext<ProbeBody, unknown>, e: Respon
     if (a) out[k] = a;
     else ok = false;
   }
-  if (out.backend && out.backend.kind !== 'pod' && out.backend.kind !== 'node' && out.backend.kind !== 'host') {
-    r.problems.error('bad-format', r.expectAt('backend'), `Expected \`${r.exWhere}.backend\` to name who answers: pod/NAME[.NS], node/NAME or host/NAME`);
+  if (out.backend && !answerer(out.backend)) {
+    r.problems.error('bad-format', r.expectAt('backend'), `Expected \`${r.exWhere}.backend\` ${ANSWERER}`);
     ok = false;
   }
+  const set = Array.isArray(e.backends) ? readAnswerers(r, e.backends, 'backends') : undefined;
+  const not = e.backendsNot ? readAnswerers(r, e.backendsNot, 'backendsNot') : undefined;
+  if ((Array.isArray(e.backends) && !set) || (e.backendsNot && !not)) ok = false;
+  if (set) {
+    // Each of them answers at least once: as many tries as places, at least.
+    if (count < set.length) {
+      r.problems.error(
+        'needs-more-tries',
+        r.expectAt('backends'),
+        `\`${r.exWhere}.backends\` lists ${set.length} places, each to answer at least once: set \`${kind}.count\` to ${set.length} or more`,
+      );
+      ok = false;
+    } else out.backendSet = set;
+  }
+  if (not) out.backendsNot = not;
   for (const k of ['backends', 'spread'] as const) {
-    if (e[k] === undefined) continue;
+    if (e[k] === undefined || (k === 'backends' && Array.isArray(e[k]))) continue;
     if (count < 2) {
       r.problems.error('needs-more-tries', r.expectAt(k), `\`${r.exWhere}.${k}\` cannot be judged from one try: set \`${kind}.count\` to 2 or more`);
       ok = false;
     } else (out as Record<string, unknown>)[k] = e[k];
   }
   if (typeof e.sameBackendAs === 'string') out.sameBackendAs = e.sameBackendAs;
+  if (typeof e.differentBackendFrom === 'string') out.differentBackendFrom = e.differentBackendFrom;
   if (e.backends === 'one' && e.spread !== undefined) {
     r.problems.error('conflicting-fields', r.expectAt('spread'), `\`${r.exWhere}.spread\` contradicts \`backends: one\``);
     ok = false;
   }
+  const conflict = (k: string, why: string) => {
+    r.problems.error('conflicting-fields', r.expectAt(k), `\`${r.exWhere}.${k}\` ${why}`);
+    ok = false;
+  };
+  if (set && out.backend && !(set.length === 1 && sameAnswerer(set[0]!, out.backend)))
+    conflict('backends', `contradicts \`backend: ${e.backend}\` (every try answered by that one)`);
+  if (set && set.length > 1 && e.sameBackendAs !== undefined) conflict('backends', `lists ${set.length} places, but \`sameBackendAs\` wants one endpoint to answer every try`);
+  if (not && out.backend && not.some((a) => sameAnswerer(a, out.backend!))) conflict('backendsNot', `lists ${e.backend}, which \`backend\` expects to answer`);
+  if (not && set) {
+    const both = not.filter((a) => set.some((b) => sameAnswerer(a, b)));
+    if (both.length) conflict('backendsNot', `lists ${both.map(formatAddress).join(', ')}, which \`backends\` expects to answer`);
+  }
+  if (e.sameBackendAs !== undefined && e.sameBackendAs === e.differentBackendFrom)
+    conflict('differentBackendFrom', `names the step \`sameBackendAs\` names: a try cannot be answered by the same endpoint and another`);
   return ok ? out : undefined;
 }
 
@@ -85,6 +146,8 @@ export function checkResponseAddresses(expect: ResponseExpect, c: CheckContext):
     c.address('sourceIp', e.sourceIp, path);
     c.address('sourceIpNot', e.sourceIpNot, path);
     c.address('backend', e.backend, path);
+    (e.backendSet ?? []).forEach((a, i) => c.address(`backends[${i}]`, a, path, c.at(...path, 'backends', i)));
+    (e.backendsNot ?? []).forEach((a, i) => c.address(`backendsNot[${i}]`, a, path, c.at(...path, 'backendsNot', i)));
   }
 }
 
@@ -111,8 +174,11 @@ export function responseExpectText(m: Model, e: ResponseExpect): string[] {
   if (e.sourceIpNot) out.push(`sourceIpNot ${addressText(m, e.sourceIpNot)}`);
   if (e.backend) out.push(`backend ${addressText(m, e.backend)}`);
   if (e.backends) out.push(`backends ${e.backends}`);
+  if (e.backendSet) out.push(`backends [${e.backendSet.map((a) => addressText(m, a)).join(', ')}]`);
+  if (e.backendsNot) out.push(`backendsNot [${e.backendsNot.map((a) => addressText(m, a)).join(', ')}]`);
   if (e.spread !== undefined) out.push(`spread ${e.spread}`);
   if (e.sameBackendAs !== undefined) out.push(`the backend of "${e.sameBackendAs}"`);
+  if (e.differentBackendFrom !== undefined) out.push(`not the backend of "${e.differentBackendFrom}"`);
   return out;
 }
 
@@ -141,4 +207,11 @@ export function probeName(step: { kind: string; from: SourceRef; to: TargetRef }
 /** Every try timing out; `as`: `N tries of T` when there are several. */
 export function triesWorstCase(step: { count: number; timeoutMs: number }, ms = step.count * step.timeoutMs): { ms: number; as?: string } {
   return { ms, ...(step.count > 1 ? { as: `${step.count} tries of ${formatDuration(step.timeoutMs)}` } : {}) };
+}
+
+/** What a probe's target stands for at this step (the Service port, the node, the endpoints kube-proxy gives it), for the plan. */
+export function planWayIn(m: Model, step: { from: SourceRef; to: TargetRef }, req: WayInRequest): Pick<PlanRow, 'wayIn'> {
+  const from = resolveSource(m, step.from);
+  const w = from.ok ? wayIn(m, from.value, step.to, req) : undefined;
+  return w ? { wayIn: w } : {};
 }

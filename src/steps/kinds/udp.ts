@@ -12,6 +12,7 @@ import {
   checkEnds,
   checkResponseAddresses,
   placeText,
+  planWayIn,
   probeCount,
   probeName,
   probeTimeoutMs,
@@ -79,6 +80,7 @@ export const udp = stepKind<'udp', UdpSpec>()({
   plan: (step, m) => ({
     from: placeText(m, step.from),
     to: targetText(m, step, 'UDP'),
+    ...planWayIn(m, step, { protocol: 'UDP' }),
     expect: [...(step.expect.reply === undefined ? [] : [step.expect.reply ? 'reply' : 'no reply']), ...responseExpectText(m, step.expect), ...kernelExpectText(m, step.expect)],
   }),
   async run(step, c) {
@@ -88,7 +90,9 @@ export const udp = stepKind<'udp', UdpSpec>()({
     const to = must(resolveTarget(c.model, step.to, 'UDP'));
     const { reply } = step.expect;
     const judge = (tries: Try[]): Judged =>
-      reply === undefined ? observed(tries) : judgeResponses(tries, { reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy) });
+      reply === undefined
+        ? observed(tries)
+        : judgeResponses(tries, { reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy, { protocol: 'UDP' }) });
     const kernel = kernelPart(step.expect);
     if (kernel) {
       // Each try from its own port (the trace tells them apart by it): a step's sourcePort is not kept then.
