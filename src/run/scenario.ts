@@ -8,6 +8,7 @@ import { KnetlabError } from '../errors.js';
 import { applyTopology, removePods } from '../kernel/apply.js';
 import { missingReason, neededFeatures, probeCapabilities } from '../kernel/capabilities.js';
 import { KubeProxy } from '../kernel/kube-proxy.js';
+import { HostPorts } from '../kernel/host-ports.js';
 import { NetworkPolicies } from '../kernel/network-policy.js';
 import type { Runner } from '../kernel/exec.js';
 import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
@@ -163,6 +164,7 @@ interface Live {
   kubeProxy: KubeProxy;
   ingress: IngressControllers;
   policies: NetworkPolicies;
+  hostPorts: HostPorts;
   etcNetns: boolean;
   echoLog: string;
   /** The model as it is now (actions change it). */
@@ -247,8 +249,10 @@ async function buildCluster(runner: Runner, model: Model, etcNetns: boolean, pha
   await kubeProxy.sync(undefined, model);
   const policies = new NetworkPolicies(runner);
   await policies.sync(model);
+  const hostPorts = new HostPorts(runner);
+  await hostPorts.sync(model);
   phase('kube-proxy');
-  return { runner, echo, commands: new CommandWorkloads(SCRATCH), kubeProxy, ingress: new IngressControllers(), policies, etcNetns, echoLog, model };
+  return { runner, echo, commands: new CommandWorkloads(SCRATCH), kubeProxy, ingress: new IngressControllers(), policies, hostPorts, etcNetns, echoLog, model };
 }
 
 /** The pods' workloads: echo sockets, DNS records, commands (waited for until they listen), ingress controllers. */
@@ -380,6 +384,7 @@ async function commitModel(live: Live, next: Model): Promise<void> {
   await syncPods(live.runner, live.echo, live.commands, live.ingress, prev, next, live.etcNetns);
   await live.kubeProxy.sync(prev, next);
   await live.policies.sync(next);
+  await live.hostPorts.sync(next);
   await live.ingress.reload(next);
   live.model = next;
 }

@@ -82,8 +82,9 @@ export const containerSchema = api(
             containerPort: port,
             protocol: protocol.optional(),
             hostPort: port.optional(),
+            hostIP: z.string().optional(),
           },
-          ['hostIP'],
+          [],
         ),
       )
       .nullish(),

@@ -1,3 +1,4 @@
+import { warnNotModelled } from './fields.js';
 import { realpath } from 'node:fs/promises';
 import type { NetworkKind } from '../cni/networks.js';
 import { dirname, join, isAbsolute } from 'node:path';
@@ -324,6 +325,7 @@ function readObjects(value: unknown, origin: Origin, problems: Problems, rejecte
     return items.flatMap((item, i) => readObjects(item, originAt(origin, 'items', i), problems, rejected));
   }
   const obj = readKubeObject(value, origin, problems);
+  if (obj) warnNotModelled(obj, problems);
   if (obj) return [obj];
   // Remember what was refused, so that steps naming it do not repeat the error as "no such thing".
   const name = (value as { metadata?: { name?: unknown } } | null)?.metadata?.name;

@@ -26,6 +26,10 @@ export interface ContainerPort {
   name?: string;
   containerPort: number;
   protocol: Protocol;
+  /** The node port the CNI's portmap plugin forwards to containerPort (not for hostNetwork pods). */
+  hostPort?: number;
+  /** The node address hostPort is bound to (unset or 0.0.0.0: every address). */
+  hostIP?: string;
 }
 
 export interface Container {
@@ -195,7 +199,13 @@ function podSpec(s: z.infer<typeof podSchema>['spec']): PodSpec {
   return {
     containers: s.containers.map((c) => ({
       name: c.name,
-      ports: (c.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })),
+      ports: (c.ports ?? []).map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        containerPort: p.containerPort,
+        protocol: p.protocol ?? 'TCP',
+        ...(p.hostPort ? { hostPort: p.hostPort } : {}),
+        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      })),
       ...(c.command ? { command: c.command } : {}),
       ...(c.args ? { args: c.args } : {}),
     })),

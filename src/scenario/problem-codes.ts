@@ -73,6 +73,7 @@ export const problemCodes = {
   'needs-more-tries': 'an expectation that cannot be judged from one try',
   // warnings: the scenario runs, but probably not as meant
   'ignored-field': 'a field, annotation or object that is read but has no effect',
+  'not-modelled': 'a field that changes networking in a cluster but that knetlab does not model (docs/fields.md lists them)',
   'implied-value': 'a missing field that Kubernetes reads as a default worth writing out',
   'ipv4-only': 'something IPv6, which knetlab does not model',
   'not-served': 'an Ingress or backend that nothing in the scenario serves',
