@@ -87,7 +87,9 @@ export function nftSyncText(desired: string, existing: NftTableState, deleteChai
 /**
  * What `nft -j list table ip kube-proxy` shows a restarted kube-proxy: its chains, sets and maps. A
  * set's spec is the one `desired` gives it (a restart does not change the model, so a set that
- * exists was made with it); one `desired` lacks gets none, which only its deletion reads.
+ * exists was made with it); one `desired` lacks gets none, which only its deletion reads. Chains
+ * and sets kube-proxy would not call its own (no `/`, not an affinity set) are not listed, so
+ * nothing deletes them, as upstream's sync only looks at those.
  */
 export function nftStateFromJson(json: string, desired: string): NftTableState {
   const want = nftTableState(desired);
@@ -98,8 +100,11 @@ export function nftStateFromJson(json: string, desired: string): NftTableState {
     for (const kind of ['chain', 'set', 'map'] as const) {
       const o = item[kind];
       if (!o?.name || o.table !== KUBE_PROXY_TABLE) continue;
-      if (kind === 'chain') chains.push(o.name);
-      else sets.set(o.name, { kind, spec: want.sets.get(o.name)?.spec ?? '' });
+      // What kube-proxy owns: what it renders, service chains (a `/` in the name) and affinity sets; anything else is left alone.
+      if (kind === 'chain') {
+        if (want.chains.includes(o.name) || o.name.includes('/')) chains.push(o.name);
+      } else if (want.sets.has(o.name)) sets.set(o.name, { kind, spec: want.sets.get(o.name)!.spec });
+      else if (kind === 'set' && isAffinitySet(o.name)) sets.set(o.name, { kind, spec: '' });
     }
   }
   return { chains, sets };
