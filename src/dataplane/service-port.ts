@@ -193,7 +193,9 @@ export function udpConntrackCleanup(model: Model, nodeName: string, entries: rea
   const seen = new Set<string>();
   const add = (argv: string[]) => {
     const key = argv.join(' ');
-    if (!seen.has(key)) out.push(argv), seen.add(key);
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(argv);
   };
   for (const e of entries) {
     const front = byFrontend.get(`${e.origDst}:${e.origDport}`);

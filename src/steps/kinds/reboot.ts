@@ -25,7 +25,8 @@ export const reboot = stepKind<'reboot', RebootSpec>()({
     if (typeof r.body !== 'string') return { node: r.body.node };
     const m = /^node\/(.+)$/.exec(r.body);
     if (m) return { node: m[1]! };
-    r.problems.error('bad-format', r.bodyOrigin, `\`${r.where}.reboot\` is ${JSON.stringify(r.body)}; expected node/NAME (only a node reboots)`);
+    const why = r.body.includes('/') ? 'only a node reboots: write node/NAME' : `write \`node/${r.body}\``;
+    r.problems.error('bad-format', r.bodyOrigin, `\`${r.where}.reboot\` is ${JSON.stringify(r.body)}; ${why}`);
     return undefined;
   },
   check(step, c) {
