@@ -83,3 +83,45 @@ export function nftSyncText(desired: string, existing: NftTableState, deleteChai
   for (const c of staleChains) if (deleting.has(c)) out.push(`delete chain ${T} ${c}`);
   return { text: `${out.join('\n')}\n`, stale: staleChains.filter((c) => !deleting.has(c)) };
 }
+
+/**
+ * What `nft -j list table ip kube-proxy` shows a restarted kube-proxy: its chains, sets and maps. A
+ * set's spec is the one `desired` gives it (a restart does not change the model, so a set that
+ * exists was made with it); one `desired` lacks gets none, which only its deletion reads. Chains
+ * and sets kube-proxy would not call its own (no `/`, not an affinity set) are not listed, so
+ * nothing deletes them, as upstream's sync only looks at those.
+ */
+export function nftStateFromJson(json: string, desired: string): NftTableState {
+  const want = nftTableState(desired);
+  const chains: string[] = [];
+  const sets: NftTableState['sets'] = new Map();
+  const items = (JSON.parse(json) as { nftables?: Record<string, { name?: string; table?: string }>[] }).nftables ?? [];
+  for (const item of items) {
+    for (const kind of ['chain', 'set', 'map'] as const) {
+      const o = item[kind];
+      if (!o?.name || o.table !== KUBE_PROXY_TABLE) continue;
+      // What kube-proxy owns: what it renders, service chains (a `/` in the name) and affinity sets; anything else is left alone.
+      if (kind === 'chain') {
+        if (want.chains.includes(o.name) || o.name.includes('/')) chains.push(o.name);
+      } else if (want.sets.has(o.name)) sets.set(o.name, { kind, spec: want.sets.get(o.name)!.spec });
+      else if (kind === 'set' && isAffinitySet(o.name)) sets.set(o.name, { kind, spec: '' });
+    }
+  }
+  return { chains, sets };
+}
+
+/**
+ * kube-proxy's first transaction after a start (syncProxyRules with setupNFTables' one-time
+ * add+delete of its base chains, so that they are made anew with their hooks and priorities),
+ * from the table as the kernel holds it: stale chains flushed, to be deleted a later sync.
+ */
+export function nftRestartText(desired: string, existing: NftTableState): NftSync {
+  const sync = nftSyncText(desired, existing);
+  const base = desired
+    .split('\n')
+    .map((l) => /^add chain \S+ \S+ (\S+) \{ type /.exec(l)?.[1])
+    .filter((c): c is string => c !== undefined);
+  const [head, ...rest] = sync.text.split('\n');
+  const once = base.flatMap((c) => [`add chain ${T} ${c}`, `delete chain ${T} ${c}`]);
+  return { text: [head, ...once, ...rest].join('\n'), stale: sync.stale };
+}

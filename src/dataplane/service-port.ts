@@ -164,3 +164,44 @@ export function staleUdpEndpoints(prev: Model, next: Model, nodeName: string): S
   }
   return out;
 }
+
+/** What kube-proxy's conntrack reconciler reads of a UDP entry: the original destination and who replies. */
+export interface UdpConntrackEntry {
+  origDst: string;
+  origDport: number;
+  replySrc: string;
+}
+
+/**
+ * The `conntrack -D` argv lists of kube-proxy's reconciler (pkg/proxy/conntrack CleanStaleEntries,
+ * run when UDP Services are in the sync, as on the first sync after a start): every UDP entry sent
+ * to a Service IP:port or a NodePort whose reply does not come from one of its serving endpoints.
+ * A Service port without serving endpoints is left alone; traffic policies and topology are not
+ * taken into account (existing flows keep going, as TCP ones do).
+ */
+export function udpConntrackCleanup(model: Model, nodeName: string, entries: readonly UdpConntrackEntry[]): string[][] {
+  const byFrontend = new Map<string, Set<string>>();
+  const byNodePort = new Map<number, Set<string>>();
+  for (const sp of baseServicePorts(model, nodeName)) {
+    if (sp.protocol !== 'udp') continue;
+    const serving = new Set(sp.endpoints.filter((e) => e.serving).map((e) => e.ip));
+    if (serving.size === 0) continue;
+    for (const ip of [sp.clusterIP, ...sp.loadBalancerVIPs, ...sp.externalIPs]) byFrontend.set(`${ip}:${sp.port}`, serving);
+    if (sp.nodePort !== 0) byNodePort.set(sp.nodePort, serving);
+  }
+  const out: string[][] = [];
+  const seen = new Set<string>();
+  const add = (argv: string[]) => {
+    const key = argv.join(' ');
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(argv);
+  };
+  for (const e of entries) {
+    const front = byFrontend.get(`${e.origDst}:${e.origDport}`);
+    if (front && !front.has(e.replySrc)) add(['-D', '-p', 'udp', '--orig-dst', e.origDst, '--dport', String(e.origDport), '--reply-src', e.replySrc]);
+    const np = byNodePort.get(e.origDport);
+    if (np && !np.has(e.replySrc)) add(['-D', '-p', 'udp', '--dport', String(e.origDport), '--reply-src', e.replySrc]);
+  }
+  return out;
+}

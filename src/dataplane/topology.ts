@@ -80,6 +80,16 @@ function outsideEth0(model: Model, name: string, ip: string): string[] {
 // the sandbox; the host's own resolvers are never reached.
 const NO_NAMESERVER = "# knetlab: no nameserver on nodes and hosts (cluster DNS serves pods); nothing here asks the host's resolvers\n";
 
+/** A machine's port on the LAN bridge: a veth whose far end is the machine's eth0. */
+function lanPortLines(machine: string): string[] {
+  const port = machineNetns(machine);
+  return [
+    `link add ${port} address ${macAddress('lan-port', machine)} type veth peer name eth0 netns ${port}`,
+    `link set dev ${port} master ${LAN_BRIDGE}`,
+    `link set dev ${port} up`,
+  ];
+}
+
 /** Stage 1: the LAN switch with the gateway's address, and a port for every machine. */
 export function renderLan(model: Model): NamespacePlan {
   const p = plan(LAN_NETNS, 'lan');
@@ -90,14 +100,7 @@ export function renderLan(model: Model): NamespacePlan {
     `addr add ${gateway}/${lanCIDR.bits} dev ${LAN_BRIDGE}`,
     `link set dev ${LAN_BRIDGE} up`,
   );
-  for (const m of [...model.nodes, ...model.hosts]) {
-    const port = machineNetns(m.name);
-    p.ip.push(
-      `link add ${port} address ${macAddress('lan-port', m.name)} type veth peer name eth0 netns ${machineNetns(m.name)}`,
-      `link set dev ${port} master ${LAN_BRIDGE}`,
-      `link set dev ${port} up`,
-    );
-  }
+  for (const m of [...model.nodes, ...model.hosts]) p.ip.push(...lanPortLines(m.name));
   // Addresses outside the LAN: a host's sits on its port (reached only through the gateway), a node's extra one is routed to the node.
   for (const h of model.hosts) if (!cidrContains(lanCIDR, h.ip)) p.ip.push(`route add ${h.ip} dev ${LAN_BRIDGE} scope link`);
   for (const n of model.nodes) for (const ip of n.extraAddresses ?? []) if (!cidrContains(lanCIDR, ip)) p.ip.push(`route add ${ip} via ${n.ip} dev ${LAN_BRIDGE}`);
@@ -280,4 +283,46 @@ export function formatTopology(plan: TopologyPlan): string {
     }
   });
   return `${out.join('\n')}\n`;
+}
+
+/** What a node's reboot takes away: its LAN port (and so its eth0), its pods' veths and namespaces, its own namespace. */
+export interface NodeShutdown {
+  /** `ip -n LAN -batch -` lines: the node's port, whose far end is its eth0. */
+  lan: string[];
+  /** Pod removals, as removePods takes them. */
+  pods: PodRemoval[];
+  /** The node's namespace, deleted last (with its /etc/netns/NAME folder). */
+  netns: string;
+}
+
+/** The pods that live on a node: in their own namespaces, or in the node's (hostNetwork). */
+export function podsOnNode(model: Model, nodeName: string): Pod[] {
+  return model.pods.filter((p) => p.node === nodeName && p.ip !== undefined);
+}
+
+/**
+ * A node going down as in a reboot. Devices go first, explicitly: a socket still open in a
+ * namespace (a workload's, a connection in flight) keeps it alive after its name is gone.
+ */
+export function nodeShutdown(model: Model, nodeName: string): NodeShutdown {
+  const pods = podsOnNode(model, nodeName).filter(hasOwnNetns);
+  return { lan: [`link del dev ${machineNetns(nodeName)}`], pods: pods.map((p) => removePod(model, p)), netns: machineNetns(nodeName) };
+}
+
+/**
+ * A node coming back up after a reboot, as a plan of its own: its port on the LAN, then the node as
+ * renderNode makes it (its CNI's devices, peers and rules, its pods' veths), then its pods. The
+ * other machines keep what they had: their routes and flannel's fdb and neighbour entries name
+ * this node's address and flannel.1's MAC, both the same after the reboot.
+ */
+export function renderNodeBoot(model: Model, nodeName: string): TopologyPlan {
+  const node = model.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new KnetlabError('EINTERNAL', `node ${nodeName} is not in the model`);
+  const pods = podsOnNode(model, nodeName).filter(hasOwnNetns);
+  const lan = plan(LAN_NETNS, 'lan');
+  lan.ip.push(...lanPortLines(nodeName));
+  return {
+    namespaces: [machineNetns(nodeName), ...pods.map(podNetns)],
+    stages: [[lan], [renderNode(model, node)], pods.map((p) => renderPodNamespace(model, p))],
+  };
 }

@@ -1,7 +1,8 @@
 import type { Model } from '../cluster/types.js';
 import { healthChecks } from '../dataplane/load-balancer.js';
 import { machineNetns } from '../dataplane/names.js';
-import { staleUdpEndpoints } from '../dataplane/service-port.js';
+import { staleUdpEndpoints, udpConntrackCleanup } from '../dataplane/service-port.js';
+import { parseConntrack } from '../trace/conntrack.js';
 import { KnetlabError } from '../errors.js';
 import type { ModeApplier } from '../proxy/driver.js';
 import { proxyDriver } from '../proxy/drivers.js';
@@ -40,21 +41,23 @@ export class KubeProxy {
   }
 
   /** kube-proxy's health check server on each node: what it answers for each Local LoadBalancer Service. */
-  private async serveHealthChecks(model: Model): Promise<void> {
-    const checks = healthChecks(model);
-    if (checks.length === 0) return;
-    if (!this.opts.serveHealth) throw new KnetlabError('EINTERNAL', 'Local LoadBalancer Services need the health check server');
-    await this.opts.serveHealth(
-      checks.flatMap((c) =>
-        model.nodes.map((n) => ({
-          netns: machineNetns(n.name),
-          port: c.port,
-          protocol: 'TCP' as const,
-          kind: 'healthz' as const,
-          identity: { server: `node/${n.name}`, node: n.name, health: { service: { namespace: c.namespace, name: c.name }, localEndpoints: c.localEndpoints.get(n.name) ?? 0 } },
-        })),
-      ),
+  healthListeners(model: Model): EchoListener[] {
+    return healthChecks(model).flatMap((c) =>
+      model.nodes.map((n) => ({
+        netns: machineNetns(n.name),
+        port: c.port,
+        protocol: 'TCP' as const,
+        kind: 'healthz' as const,
+        identity: { server: `node/${n.name}`, node: n.name, health: { service: { namespace: c.namespace, name: c.name }, localEndpoints: c.localEndpoints.get(n.name) ?? 0 } },
+      })),
     );
+  }
+
+  private async serveHealthChecks(model: Model): Promise<void> {
+    const listeners = this.healthListeners(model);
+    if (listeners.length === 0) return;
+    if (!this.opts.serveHealth) throw new KnetlabError('EINTERNAL', 'Local LoadBalancer Services need the health check server');
+    await this.opts.serveHealth(listeners);
   }
 
   /** After the new rules are in: the conntrack entries of removed UDP endpoints go, as kube-proxy does. */
@@ -71,6 +74,22 @@ export class KubeProxy {
   async resync(model: Model): Promise<void> {
     const applier = this.modeApplier(model);
     await Promise.all(model.nodes.map((node) => applier.resync(model, node.name)));
+  }
+
+  /**
+   * kube-proxy restarted on one node: its start-up sync from what the kernel holds, then (the sync
+   * has UDP Services) its conntrack reconciler: UDP entries to a Service whose reply does not come
+   * from a serving endpoint are deleted.
+   */
+  async restart(model: Model, nodeName: string): Promise<void> {
+    await this.modeApplier(model).restart(model, nodeName);
+    await this.serveHealthChecks(model);
+    if (!this.opts.clearStaleConntrack) return;
+    const netns = machineNetns(nodeName);
+    const listed = await this.runner.run(inNetns(netns, ['conntrack', '-L', '-p', 'udp']), { reject: false });
+    const entries = parseConntrack(listed.stdout).map((e) => ({ origDst: e.orig.dst, origDport: e.orig.dport ?? 0, replySrc: e.reply.src }));
+    // conntrack -D exits 1 when nothing matched, which is no failure here.
+    for (const argv of udpConntrackCleanup(model, nodeName, entries)) await this.runner.run(inNetns(netns, ['conntrack', ...argv]), { reject: false });
   }
 
   async sync(prev: Model | undefined, model: Model): Promise<void> {

@@ -14,6 +14,11 @@ export class NetworkPolicies {
 
   constructor(private readonly runner: Runner) {}
 
+  /** A node whose rules are gone (rebooted): the next sync applies its whole set again. */
+  forget(nodeName: string): void {
+    this.applied.delete(nodeName);
+  }
+
   async sync(model: Model): Promise<void> {
     if (!model.objects.some((o) => o.kind === 'NetworkPolicy') && this.applied.size === 0) return;
     await Promise.all(

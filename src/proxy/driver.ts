@@ -20,6 +20,8 @@ export interface ModeApplier {
   sync(prev: Model | undefined, model: Model, nodeName: string): Promise<void>;
   /** kube-proxy's periodic full sync of a node: its rules restored again, changed or not. */
   resync(model: Model, nodeName: string): Promise<void>;
+  /** kube-proxy started anew on a node (restarted, or its node rebooted): what it applied is forgotten, its first sync reads the kernel. */
+  restart(model: Model, nodeName: string): Promise<void>;
 }
 
 export interface ProxyDriver<R = unknown, M extends ProxyMode = ProxyMode> {

@@ -1,9 +1,10 @@
 import type { Model } from '../cluster/types.js';
-import { renderKubeProxyIptables } from '../dataplane/iptables.js';
-import { kubeProxyRestore } from '../dataplane/kube-proxy-sync.js';
+import { declaredChains, kubeProxyJumps, renderKubeProxyIptables } from '../dataplane/iptables.js';
+import { kubeProxyRestore, withJumps } from '../dataplane/kube-proxy-sync.js';
 import { inNetns, machineNetns } from '../dataplane/names.js';
 import type { Feature } from '../kernel/capabilities.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
+import { missingJumps } from './jumps.js';
 
 /**
  * kube-proxy's iptables mode: one `iptables-restore --noflush` of its chains per node per sync, only
@@ -51,5 +52,20 @@ class IptablesApplier implements ModeApplier {
     const text = kubeProxyRestore(model, nodeName, { first: false, ...(previous !== undefined ? { previous } : {}) });
     await this.restore(nodeName, text);
     this.applied.set(nodeName, text);
+  }
+
+  /**
+   * kube-proxy's start: route_localnet set, the jumps it finds missing prepended (EnsureRule), and a
+   * full restore whose stale service chains are the ones `iptables-save -t nat` shows (it remembers none).
+   */
+  async restart(model: Model, nodeName: string): Promise<void> {
+    const netns = machineNetns(nodeName);
+    await this.ctx.runner.run(inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1']));
+    const saved = (await this.ctx.runner.run(inNetns(netns, ['iptables-save', '-t', 'nat']))).stdout;
+    const missing = await missingJumps(this.ctx.runner, netns, kubeProxyJumps());
+    const text = renderKubeProxyIptables(model, nodeName, { existingNatChains: declaredChains(saved, 'nat') });
+    await this.restore(nodeName, withJumps(text, missing));
+    // What a later sync compares with: the rules alone, the stale chains gone.
+    this.applied.set(nodeName, renderKubeProxyIptables(model, nodeName));
   }
 }

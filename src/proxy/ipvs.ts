@@ -1,10 +1,12 @@
 import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
-import { KUBE_IPVS_DEVICE, renderIpvs, type IpvsRender } from '../dataplane/ipvs.js';
+import { ipvsJumps, KUBE_IPVS_DEVICE, renderIpvs, type IpvsRender } from '../dataplane/ipvs.js';
+import { withJumps } from '../dataplane/kube-proxy-sync.js';
 import { dummyAddressLines, gracefulRemovals, ipvsadmChanges, ipvsIptablesRestore, ipvsSysctls, parseIpvsadmConnections } from '../dataplane/ipvs-sync.js';
 import { inNetns, machineNetns } from '../dataplane/names.js';
 import type { Feature } from '../kernel/capabilities.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
+import { missingJumps } from './jumps.js';
 
 /** Where IPVS mode's source addresses differ from iptables mode's (src/cluster/source-ip.ts). */
 const sourceIpRules = {
@@ -65,7 +67,14 @@ class IpvsApplier implements ModeApplier {
     return this.sync(undefined, model, nodeName);
   }
 
-  async sync(prev: Model | undefined, model: Model, nodeName: string): Promise<void> {
+  /** A start: the sysctls set, the jumps it finds missing prepended (EnsureRule), the rest reconciled with the kernel as every sync is. */
+  restart(model: Model, nodeName: string): Promise<void> {
+    this.applied.delete(nodeName);
+    return this.sync(undefined, model, nodeName, true);
+  }
+
+  /** `restart`: the jumps checked against the kernel rather than all prepended as on a new node. */
+  async sync(prev: Model | undefined, model: Model, nodeName: string, restart = false): Promise<void> {
     const { runner } = this.ctx;
     const netns = machineNetns(nodeName);
     const render = renderIpvs(model, nodeName);
@@ -81,7 +90,8 @@ class IpvsApplier implements ModeApplier {
     const changes = ipvsadmChanges(current, render.ipvsadm, connections);
     // `ipvsadm -R`, not the ipvsadm-restore wrapper, which clears every virtual server first.
     if (changes) await runner.run(inNetns(netns, ['ipvsadm', '-R']), { input: changes });
-    await runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: ipvsIptablesRestore(render, first) });
+    const iptables = restart ? withJumps(render.iptables, await missingJumps(runner, netns, ipvsJumps())) : ipvsIptablesRestore(render, first);
+    await runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: iptables });
     this.applied.set(nodeName, render.ipvsadm);
     await this.ctx.clearStale(prev, model, nodeName);
   }

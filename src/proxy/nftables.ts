@@ -1,7 +1,8 @@
 import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
 import { inNetns, machineNetns } from '../dataplane/names.js';
-import { nftSyncText, nftTableState } from '../dataplane/nft-sync.js';
+import { nftRestartText, nftStateFromJson, nftSyncText, nftTableState } from '../dataplane/nft-sync.js';
+import { KUBE_PROXY_TABLE } from '../dataplane/nftables.js';
 import { renderKubeProxyNftables } from '../dataplane/nftables.js';
 import type { ApplyContext, ModeApplier, ProxyDriver } from './driver.js';
 
@@ -49,6 +50,19 @@ class NftablesApplier implements ModeApplier {
 
   resync(model: Model, nodeName: string): Promise<void> {
     return this.syncNode(undefined, model, nodeName, true);
+  }
+
+  /** A start: the table read from the kernel (kube-proxy remembers nothing), its base chains made anew, stale chains flushed. */
+  async restart(model: Model, nodeName: string): Promise<void> {
+    const netns = machineNetns(nodeName);
+    const desired = renderKubeProxyNftables(model, nodeName);
+    const listed = await this.ctx.runner.run(inNetns(netns, ['nft', '-j', 'list', 'table', 'ip', KUBE_PROXY_TABLE]), { reject: false });
+    const existing = listed.exitCode === 0 ? nftStateFromJson(listed.stdout, desired) : { chains: [], sets: new Map() };
+    const sync = nftRestartText(desired, existing);
+    await this.ctx.runner.run(inNetns(netns, ['nft', '-f', '-']), { input: sync.text });
+    const now = Date.now();
+    this.staleChains.set(nodeName, new Map(sync.stale.map((c) => [c, now])));
+    this.applied.set(nodeName, desired);
   }
 
   /** `force` for the periodic full sync, which runs even when nothing changed. */

@@ -28,6 +28,7 @@ import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
 import { EchoServer, type EchoListener } from '../workloads/echo.js';
 import { writeDiagnostics } from './diagnostics.js';
+import { rebootNode } from './reboot.js';
 import type { PhaseTiming, RunEvent, SandboxConfig, ScenarioResult, StepResult } from './types.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 
@@ -81,7 +82,7 @@ export function placesNetns(model: Model): Record<string, string> {
 }
 
 /** The ingress-nginx controllers of a run, by pod: one real nginx each, in its pod's namespace. */
-class IngressControllers {
+export class IngressControllers {
   private readonly running = new Map<string, IngressNginx>();
 
   async start(model: Model, pods: readonly Pod[]): Promise<void> {
@@ -157,7 +158,7 @@ function phaseClock(file: string, emit: (e: RunEvent) => void) {
 }
 
 /** What runs for the whole scenario once the topology is up, and what steps change. */
-interface Live {
+export interface Live {
   runner: Runner;
   echo: EchoServer;
   commands: CommandWorkloads;
@@ -318,6 +319,8 @@ async function runOneStep(
       answeredBy,
       commit: (next) => commitModel(live, next),
       resync: () => live.kubeProxy.resync(live.model),
+      restartKubeProxy: (node) => live.kubeProxy.restart(live.model, node),
+      reboot: (node) => rebootNode(live, node),
     });
     if (judged.servers) answeredNow(judged.servers);
   } catch (err) {

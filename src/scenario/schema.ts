@@ -36,7 +36,7 @@ const labelValue = z
 export const MACHINE_NAME_MAX = 15;
 
 /** The one list of step kinds: src/steps/kinds/index.ts registers a module for each (the compiler checks it). */
-export const stepKindNames = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep', 'resync', 'flows'] as const;
+export const stepKindNames = ['http', 'tcp', 'udp', 'ping', 'dns', 'apply', 'patch', 'delete', 'scale', 'link', 'exec', 'sleep', 'resync', 'flows', 'restart', 'reboot'] as const;
 export type StepKindName = (typeof stepKindNames)[number];
 
 const serve = z.strictObject({ port, protocol: protocol.optional() });

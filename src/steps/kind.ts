@@ -74,6 +74,10 @@ export interface RunContext {
   commit(next: Model): Promise<void>;
   /** kube-proxy's periodic full sync on every node. */
   resync(): Promise<void>;
+  /** kube-proxy started anew on one node (its start-up sync and conntrack reconciler). */
+  restartKubeProxy(node: string): Promise<void>;
+  /** A node rebooted: its namespaces, devices and pods made anew, then its CNI, kube-proxy and workloads; resolves once it is ready. */
+  reboot(node: string): Promise<void>;
 }
 
 /** A step's row in `knetlab plan` (the STEP, EXPECT and NAME columns are the plan's). */

@@ -12,6 +12,8 @@ import { http } from './http.js';
 import { link } from './link.js';
 import { patch } from './patch.js';
 import { ping } from './ping.js';
+import { reboot } from './reboot.js';
+import { restart } from './restart.js';
 import { resync } from './resync.js';
 import { scale } from './scale.js';
 import { sleep } from './sleep.js';
@@ -33,6 +35,8 @@ export const stepKinds = {
   sleep,
   resync,
   flows,
+  restart,
+  reboot,
   // biome-ignore lint/suspicious/noExplicitAny: each kind's own result and context types (checked in its module) are wildcards here
 } satisfies { [K in StepKindName]: StepKindDef<K, unknown, any, any> };
 

@@ -29,6 +29,8 @@ const everyKind: Record<(typeof stepKindNames)[number], string> = {
   sleep: 'sleep: 1500ms',
   resync: 'resync: {}',
   flows: 'flows: {on: node/node-1, cases: [{name: local, from: 192.168.8.11, to: "192.168.8.12:80", output: ""}]}',
+  restart: 'restart: {kube-proxy: node-2}',
+  reboot: 'reboot: node/node-2',
 };
 const scenario = `${head(2)}${web}steps:\n${stepKindNames.map((k) => `  - ${everyKind[k]}\n`).join('')}`;
 
@@ -37,7 +39,7 @@ t.test('the table has one module for every kind of the list, in its order', asyn
   const actions = stepKindNames.filter((k) => (stepKinds[k] as StepKindDef<typeof k, unknown>).changesModel);
   t.same(actions, ['apply', 'patch', 'delete', 'scale'], 'the kinds that change the cluster');
   const nothingToExpect = stepKindNames.filter((k) => stepKinds[k].expect === undefined);
-  t.same(nothingToExpect, ['apply', 'patch', 'delete', 'scale', 'link', 'sleep', 'resync', 'flows'], 'the kinds with nothing to expect');
+  t.same(nothingToExpect, ['apply', 'patch', 'delete', 'scale', 'link', 'sleep', 'resync', 'flows', 'restart', 'reboot'], 'the kinds with nothing to expect');
   t.same(
     stepKindNames.filter((k) => stepKinds[k].answeredByEndpoint),
     ['http', 'udp'],
@@ -72,6 +74,8 @@ t.test('every kind is read, named and planned by its module', async (t) => {
     'sleep 1500ms',
     'resync kube-proxy',
     'flows on node/node-1 (1 case)',
+    'restart kube-proxy on node/node-2',
+    'reboot node/node-2',
   ]);
   const http = steps[0] as Extract<Step, { kind: 'http' }>;
   t.same(
@@ -91,6 +95,8 @@ t.test('every kind is read, named and planned by its module', async (t) => {
   );
   t.match(rows[0], /http\s+host\/client \(192\.168\.8\.\d+\)\s+service\/web = [\d.]+:80 \/x x2\s+status 200, backends all/);
   t.match(rows[11], /sleep\s+1500ms/);
+  t.match(rows[14], /restart\s+kube-proxy on node\/node-2/);
+  t.match(rows[15], /reboot\s+node\/node-2 reboots/);
 });
 
 t.test('a step of a kind with nothing to expect cannot expect or skip', async (t) => {
