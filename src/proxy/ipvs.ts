@@ -81,7 +81,7 @@ class IpvsApplier implements ModeApplier {
     const changes = ipvsadmChanges(current, render.ipvsadm, connections);
     // `ipvsadm -R`, not the ipvsadm-restore wrapper, which clears every virtual server first.
     if (changes) await runner.run(inNetns(netns, ['ipvsadm', '-R']), { input: changes });
-    await runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: ipvsIptablesRestore(render, first) });
+    await runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: ipvsIptablesRestore(render, first, model.config.kubernetesVersion) });
     this.applied.set(nodeName, render.ipvsadm);
     await this.ctx.clearStale(prev, model, nodeName);
   }
