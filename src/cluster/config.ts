@@ -5,6 +5,16 @@ import { cidrOf, cidrOverlaps, cidrSize, formatCidr, nthAddress, type Cidr } fro
 import { cniOf } from '../cni/index.js';
 import { proxyModes } from '../proxy/modes.js';
 import type { ClusterConfig } from './types.js';
+import {
+  isKubernetesVersion,
+  KUBERNETES_VERSION_RANGE,
+  kubernetesVersions,
+  modeStage,
+  modeUnavailable,
+  NEWEST_KUBERNETES_VERSION,
+  type KubernetesVersion,
+} from '../dataplane/versions.js';
+import type { ProxyMode } from '../proxy/modes.js';
 
 export const defaults = {
   proxyMode: 'iptables',
@@ -102,10 +112,12 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
   for (const [i, m] of modes.entries()) if (modes.indexOf(m) !== i) problems.error('duplicate-entry', at('proxyModes'), `\`cluster.proxyModes\` names ${m} twice`);
   if (c.proxyMode && !modes.includes(c.proxyMode))
     problems.error('conflicting-fields', at('proxyMode'), `\`cluster.proxyMode\` ${c.proxyMode} is not one of \`cluster.proxyModes\` (${[...new Set(modes)].join(', ')})`);
+  // Without proxyMode, the default mode if the scenario is about it, else the first it names.
+  const proxyMode = c.proxyMode ?? (modes.includes(defaults.proxyMode) ? defaults.proxyMode : modes[0]!);
   return {
-    // Without proxyMode, the default mode if the scenario is about it, else the first it names.
-    proxyMode: c.proxyMode ?? (modes.includes(defaults.proxyMode) ? defaults.proxyMode : modes[0]!),
+    proxyMode,
     proxyModes: [...new Set(modes)],
+    kubernetesVersion: resolveKubernetesVersion(s, proxyMode, problems),
     network: c.network ?? defaults.network,
     lanCIDR,
     podCIDR,
@@ -121,4 +133,44 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     gateway: nthAddress(lanCIDR, 1),
     dnsIP: nthAddress(serviceCIDR, 10),
   };
+}
+
+/**
+ * `cluster.kubernetesVersion`: a quoted "MAJOR.MINOR" among the modelled releases (default the
+ * newest), and one that has the scenario's own proxyMode (a mode still alpha is warned about).
+ */
+function resolveKubernetesVersion(s: LoadedScenario, proxyMode: ProxyMode, problems: Problems): KubernetesVersion {
+  const given: unknown = s.cluster.kubernetesVersion;
+  if (given === undefined) return NEWEST_KUBERNETES_VERSION;
+  const at = originAt(s.clusterOrigin, 'kubernetesVersion');
+  const range = `a release from ${KUBERNETES_VERSION_RANGE} such as "${NEWEST_KUBERNETES_VERSION}"`;
+  if (typeof given === 'number') {
+    // YAML reads 1.30 as the number 1.3: only a quoted version says which release it means.
+    problems.error(
+      'wrong-type',
+      at,
+      `Expected \`cluster.kubernetesVersion\` to be text such as "${NEWEST_KUBERNETES_VERSION}" (quote it: YAML reads 1.30 as 1.3), got \`${given}\``,
+    );
+    return NEWEST_KUBERNETES_VERSION;
+  }
+  if (typeof given !== 'string') {
+    problems.error('wrong-type', at, `Expected \`cluster.kubernetesVersion\` to be ${range}, got ${given === null ? 'null' : typeof given}`);
+    return NEWEST_KUBERNETES_VERSION;
+  }
+  const version = given.replace(/^v/, '').replace(/^(\d+\.\d+)\.\d+$/, '$1');
+  if (!isKubernetesVersion(version)) {
+    problems.error('unknown-value', at, `Expected \`cluster.kubernetesVersion\` to be ${range} (knetlab models kube-proxy ${kubernetesVersions.join(', ')}), got \`${given}\``);
+    return NEWEST_KUBERNETES_VERSION;
+  }
+  const unavailable = modeUnavailable(version, proxyMode);
+  if (unavailable && s.cluster.proxyMode !== undefined) {
+    problems.error('conflicting-fields', at, `\`cluster.proxyMode\` ${proxyMode} cannot run with \`cluster.kubernetesVersion\` "${version}": ${unavailable}`);
+  } else if (s.cluster.proxyMode !== undefined && modeStage(version, proxyMode) === 'alpha') {
+    problems.warn(
+      'alpha-feature',
+      at,
+      `kube-proxy ${version}'s ${proxyMode} mode is alpha: it runs only with \`--feature-gates=NFTablesProxyMode=true\` (knetlab models it as enabled)`,
+    );
+  }
+  return version;
 }

@@ -2,6 +2,7 @@ import type { Container, KubeObject, Labels, Protocol, ServiceSpec } from '../sc
 import type { Origin } from '../scenario/source.js';
 import type { ProxyMode } from '../proxy/modes.js';
 import type { Cidr } from '../util/ip.js';
+import type { KubernetesVersion } from '../dataplane/versions.js';
 
 export type { ProxyMode };
 export type { NetworkKind } from '../cni/networks.js';
@@ -11,6 +12,8 @@ export interface ClusterConfig {
   proxyMode: ProxyMode;
   /** The modes the scenario is about (`cluster.proxyModes`; every mode when not given). */
   proxyModes: readonly ProxyMode[];
+  /** The kube-proxy release modelled (src/dataplane/versions.ts). */
+  kubernetesVersion: KubernetesVersion;
   network: NetworkKind;
   lanCIDR: Cidr;
   podCIDR: Cidr;

@@ -6,6 +6,7 @@
 // a virtual server added by hand outlives a sync only when kube-proxy has no reason to remove it.
 import type { Model } from '../cluster/types.js';
 import { ipvsJumps, KUBE_IPVS_DEVICE, type IpvsRender } from './ipvs.js';
+import { NEWEST_KUBERNETES_VERSION, type KubernetesVersion } from './versions.js';
 import { withJumps } from './kube-proxy-sync.js';
 import { KnetlabError } from '../errors.js';
 
@@ -145,6 +146,6 @@ export function ipvsadmChanges(current: string, desired: string, connections: Re
 }
 
 /** The iptables-restore text of a sync: the first one also inserts the jumps from the builtin chains. */
-export function ipvsIptablesRestore(render: IpvsRender, first: boolean): string {
-  return first ? withJumps(render.iptables, ipvsJumps()) : render.iptables;
+export function ipvsIptablesRestore(render: IpvsRender, first: boolean, version: KubernetesVersion = NEWEST_KUBERNETES_VERSION): string {
+  return first ? withJumps(render.iptables, ipvsJumps(version)) : render.iptables;
 }

@@ -24,6 +24,7 @@ import { formatCidr, ipToInt } from '../util/ip.js';
 import { MASQUERADE_MARK, type KubeProxyJump } from './iptables.js';
 import { baseServicePorts, sourceRangesContain, type BaseEndpointInfo, type BaseServicePortInfo } from './service-port.js';
 import { KnetlabError } from '../errors.js';
+import { kubeProxyFeatures, NEWEST_KUBERNETES_VERSION, type KubernetesVersion } from './versions.js';
 
 /** The dummy device kube-proxy binds ClusterIPs, external IPs and LB IPs to (defaultDummyDevice). */
 export const KUBE_IPVS_DEVICE = 'kube-ipvs0';
@@ -112,6 +113,11 @@ export const IPSETS: readonly IpsetInfo[] = [
 ];
 
 const COMMENT = new Map(IPSETS.map((s) => [s.name, s.comment]));
+
+/** The sets of a release: KUBE-IPVS-IPS came with KUBE-IPVS-FILTER (1.26). */
+function ipsetsOf(ipvsFilter: boolean): readonly IpsetInfo[] {
+  return ipvsFilter ? IPSETS : IPSETS.filter((s) => s.name !== KUBE_IPVS_IPS);
+}
 
 /**
  * ipsetWithIptablesChain: `-A FROM [-p PROTO] -m comment --comment C -m set --match-set NAME MATCH
@@ -261,16 +267,28 @@ export function renderIpvs(model: Model, nodeName: string, opts: IpvsOptions = {
 
     if (s.healthCheckNodePort !== 0) add(KUBE_HEALTH_CHECK_NODE_PORT, String(s.healthCheckNodePort));
   }
-  for (const ip of bound) add(KUBE_IPVS_IPS, ip);
+  for (const ip of bound) add(KUBE_IPVS_IPS, ip); // written only where the release has the set (ipsetsOf)
 
   const dummyAddresses = [...bound].sort((a, b) => ipToInt(a) - ipToInt(b));
-  const ipset = IPSETS.flatMap((s) => [`# ${s.name}: ${s.comment}`, createLine(s), `flush ${s.name}`, ...[...entries.get(s.name)!].sort(cmp).map((e) => `add ${s.name} ${e}`)]);
-  const iptables = writeIptablesRules(model, entries, noNodeAccess, randomFully);
+  const ipvsFilter = kubeProxyFeatures(model.config.kubernetesVersion).ipvsFilter;
+  const ipset = ipsetsOf(ipvsFilter).flatMap((s) => [
+    `# ${s.name}: ${s.comment}`,
+    createLine(s),
+    `flush ${s.name}`,
+    ...[...entries.get(s.name)!].sort(cmp).map((e) => `add ${s.name} ${e}`),
+  ]);
+  const iptables = writeIptablesRules(model, entries, noNodeAccess, randomFully, ipvsFilter);
   return { dummyAddresses, ipvsadm: ipvs.map((l) => `${l}\n`).join(''), ipset: ipset.map((l) => `${l}\n`).join(''), iptables };
 }
 
 /** writeIptablesRules and acceptIPVSTraffic, in upstream's order: nat chains and rules, then filter's. */
-function writeIptablesRules(model: Model, entries: Map<string, Set<string>>, noNodeAccess: { ip: string; port: number; protocol: string }[], randomFully: boolean): string {
+function writeIptablesRules(
+  model: Model,
+  entries: Map<string, Set<string>>,
+  noNodeAccess: { ip: string; port: number; protocol: string }[],
+  randomFully: boolean,
+  ipvsFilter: boolean,
+): string {
   const nat: string[] = [];
   const filter: string[] = [];
   const empty = (set: string) => entries.get(set)!.size === 0;
@@ -323,12 +341,14 @@ function writeIptablesRules(model: Model, entries: Map<string, Set<string>>, noN
   filter.push(`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
   filter.push(`-A ${KUBE_NODE_PORT} ${comment(KUBE_HEALTH_CHECK_NODE_PORT)} -m set --match-set ${KUBE_HEALTH_CHECK_NODE_PORT} dst -j ACCEPT`);
 
-  // KUBE-IPVS-FILTER: new connections to a kube-ipvs0 address that is no Service port are rejected
-  // (kubernetes#72236: the node's own ports must not answer on VIPs).
-  for (const set of [KUBE_LOAD_BALANCER_SET, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL])
-    filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${set} dst,dst -j RETURN`);
-  filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${KUBE_HEALTH_CHECK_NODE_PORT} dst -j RETURN`);
-  filter.push(`-A ${KUBE_IPVS_FILTER} -m conntrack --ctstate NEW -m set --match-set ${KUBE_IPVS_IPS} dst -j REJECT`);
+  // KUBE-IPVS-FILTER (1.26+): new connections to a kube-ipvs0 address that is no Service port are
+  // rejected (kubernetes#72236: the node's own ports must not answer on VIPs).
+  if (ipvsFilter) {
+    for (const set of [KUBE_LOAD_BALANCER_SET, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL])
+      filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${set} dst,dst -j RETURN`);
+    filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${KUBE_HEALTH_CHECK_NODE_PORT} dst -j RETURN`);
+    filter.push(`-A ${KUBE_IPVS_FILTER} -m conntrack --ctstate NEW -m set --match-set ${KUBE_IPVS_IPS} dst -j REJECT`);
+  }
 
   nat.push(`-A ${KUBE_POSTROUTING} -m mark ! --mark ${markMask} -j RETURN`);
   // Clear the mark so that a packet that goes through the stack again is not masqueraded twice.
@@ -337,7 +357,8 @@ function writeIptablesRules(model: Model, entries: Map<string, Set<string>>, noN
   nat.push(`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${MASQUERADE_MARK}`);
 
   const table = (name: string, chains: string[], rules: string[]) => [`*${name}`, ...chains.map((c) => `:${c} - [0:0]`), ...rules, 'COMMIT'];
-  return `${[...table('nat', NAT_CHAINS, nat), ...table('filter', FILTER_CHAINS, filter)].join('\n')}\n`;
+  const filterChains = ipvsFilter ? FILTER_CHAINS : FILTER_CHAINS.filter((c) => c !== KUBE_IPVS_FILTER);
+  return `${[...table('nat', NAT_CHAINS, nat), ...table('filter', filterChains, filter)].join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,6 +381,12 @@ const JUMPS: [KubeProxyJump['table'], string, string, string][] = [
  * The jump rules kube-proxy's IPVS mode ensures on every sync (createAndLinkKubeChain), in its
  * order, each prepended (`-I`, position 1) when `-C` does not find it. Use jumpArgv() for argvs.
  */
-export function ipvsJumps(): KubeProxyJump[] {
-  return JUMPS.map(([table, chain, target, comment]) => ({ table, chain, target, rule: ['-m', 'comment', '--comment', comment, '-j', target] }));
+export function ipvsJumps(version: KubernetesVersion = NEWEST_KUBERNETES_VERSION): KubeProxyJump[] {
+  const ipvsFilter = kubeProxyFeatures(version).ipvsFilter;
+  return JUMPS.filter(([, , target]) => ipvsFilter || target !== KUBE_IPVS_FILTER).map(([table, chain, target, comment]) => ({
+    table,
+    chain,
+    target,
+    rule: ['-m', 'comment', '--comment', comment, '-j', target],
+  }));
 }

@@ -90,7 +90,8 @@ class IpvsApplier implements ModeApplier {
     const changes = ipvsadmChanges(current, render.ipvsadm, connections);
     // `ipvsadm -R`, not the ipvsadm-restore wrapper, which clears every virtual server first.
     if (changes) await runner.run(inNetns(netns, ['ipvsadm', '-R']), { input: changes });
-    const iptables = restart ? withJumps(render.iptables, await missingJumps(runner, netns, ipvsJumps())) : ipvsIptablesRestore(render, first);
+    const version = model.config.kubernetesVersion;
+    const iptables = restart ? withJumps(render.iptables, await missingJumps(runner, netns, ipvsJumps(version))) : ipvsIptablesRestore(render, first, version);
     await runner.run(inNetns(netns, ['iptables-restore', '--noflush', '--counters']), { input: iptables });
     this.applied.set(nodeName, render.ipvsadm);
     await this.ctx.clearStale(prev, model, nodeName);

@@ -1,3 +1,4 @@
+import { NEWEST_KUBERNETES_VERSION } from '../dataplane/versions.js';
 import { checkSteps } from '../cluster/check-steps.js';
 import { endpointsForPort, podListenPorts } from '../cluster/service-endpoints.js';
 import type { Model, Service } from '../cluster/types.js';
@@ -79,7 +80,7 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
         .map((l) => `  ${l}`),
     );
   out.push(
-    `CLUSTER  proxyMode=${c.proxyMode}${c.proxyModes.length < proxyModes.length ? ` (about ${c.proxyModes.join(',')} only)` : ''} network=${c.network} lan=${formatCidr(c.lanCIDR)} gateway=${c.gateway} podCIDR=${formatCidr(c.podCIDR)} serviceCIDR=${formatCidr(c.serviceCIDR)} loadBalancerCIDR=${formatCidr(c.loadBalancerCIDR)} nodePorts=${c.nodePortRange.min}-${c.nodePortRange.max} dns=${c.dns ? c.dnsIP : 'off'}`,
+    `CLUSTER  proxyMode=${c.proxyMode}${c.proxyModes.length < proxyModes.length ? ` (about ${c.proxyModes.join(',')} only)` : ''} network=${c.network} lan=${formatCidr(c.lanCIDR)} gateway=${c.gateway} podCIDR=${formatCidr(c.podCIDR)} serviceCIDR=${formatCidr(c.serviceCIDR)} loadBalancerCIDR=${formatCidr(c.loadBalancerCIDR)} nodePorts=${c.nodePortRange.min}-${c.nodePortRange.max} dns=${c.dns ? c.dnsIP : 'off'}${c.kubernetesVersion === NEWEST_KUBERNETES_VERSION ? '' : ` kubernetesVersion=${c.kubernetesVersion}`}`,
   );
   out.push('');
   // A column per CNI device with an address (flannel: CNI0 and FLANNEL.1, which host-gw leaves empty).

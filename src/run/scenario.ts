@@ -13,6 +13,7 @@ import { NetworkPolicies } from '../kernel/network-policy.js';
 import type { Runner } from '../kernel/exec.js';
 import { prepareSandbox, SCRATCH } from '../kernel/sandbox.js';
 import { systemPython } from '../kernel/python.js';
+import { modeUnavailable } from '../dataplane/versions.js';
 import { skippedUnderMode, stepUnderMode, variantSuffix, type Step } from '../scenario/steps.js';
 import { renderDnsZone } from '../dataplane/dns-records.js';
 import type { Judged } from '../steps/judge.js';
@@ -196,6 +197,9 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
       'skipped',
       `the scenario is about kube-proxy's ${model.config.proxyModes.join(' and ')} mode${model.config.proxyModes.length > 1 ? 's' : ''} (cluster.proxyModes), not ${model.config.proxyMode}`,
     );
+  // Run under another mode (--proxy-mode), the scenario's release may not have that mode at all.
+  const noSuchMode = modeUnavailable(model.config.kubernetesVersion, model.config.proxyMode);
+  if (noSuchMode) return finish('skipped', `${noSuchMode}: cluster.kubernetesVersion is "${model.config.kubernetesVersion}"`);
 
   const prepared = await prepareKernel(runner, config, model, emit);
   phase('capabilities');

@@ -86,6 +86,8 @@ export const clusterSchema = z.strictObject({
   masqueradeAll: z.boolean().optional(),
   podEgressMasquerade: z.boolean().optional(),
   clearStaleConntrack: z.boolean().optional(),
+  /** The kube-proxy release whose behaviour is modelled, "MAJOR.MINOR" (checked against src/dataplane/versions.ts). */
+  kubernetesVersion: z.unknown().optional(),
   /** kube-proxy's `ipvs` configuration (KubeProxyIPVSConfiguration), used in ipvs mode. */
   ipvs: z
     .strictObject({

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import t from 'tap';
 import { jumpArgv } from '../../src/dataplane/iptables.js';
 import { IPSETS, ipvsJumps, nodePortAddresses, renderIpvs, type IpvsOptions, type IpvsRender } from '../../src/dataplane/ipvs.js';
+import { kubeProxyFeatures, kubeProxyVersions, NEWEST_KUBERNETES_VERSION, type KubernetesVersion } from '../../src/dataplane/versions.js';
 import { matchGolden, matchGoldenDir, readGolden } from '../match-golden.js';
 import { cachedModel, deployment, fixture, fixtureModel, type NodeCase, scenario, service } from './fixtures.js';
 
@@ -77,6 +78,8 @@ const cases: Record<string, Case> = {
   },
   // No endpoints: the virtual servers exist without real servers (IPVS mode has no REJECT).
   'no-endpoints': { text: fixture('no-endpoints', IPVS), node: 'node-1' },
+  // kube-proxy 1.25: no KUBE-IPVS-FILTER nor its set KUBE-IPVS-IPS (kubernetes#108460 came in 1.26), so the ClusterIP answers ping.
+  'clusterip-two-endpoints-1.25': { text: fixture('clusterip-two-endpoints', { cluster: 'proxyMode: ipvs, kubernetesVersion: "1.25"' }), node: 'node-1' },
 };
 
 async function render(name: string): Promise<IpvsRender> {
@@ -117,17 +120,50 @@ for (const name of Object.keys(cases)) {
       if (line.startsWith('-A ')) vs = line.split(' ').slice(1, 3).join(' ');
       else t.match(line, new RegExp(`^-a ${vs.replace(/\./g, '\\.')} -r \\S+ -m -w 1$`), `real server of ${vs}`);
     }
-    t.same(
-      linesOf(r.ipset, /^add KUBE-IPVS-IPS /)
-        .map((l) => l.split(' ')[2])
-        .sort(),
-      [...r.dummyAddresses].sort(),
-    );
+    if (r.ipset.includes('\ncreate KUBE-IPVS-IPS '))
+      t.same(
+        linesOf(r.ipset, /^add KUBE-IPVS-IPS /)
+          .map((l) => l.split(' ')[2])
+          .sort(),
+        [...r.dummyAddresses].sort(),
+      );
     // Every set a rule matches is created; every chain a rule is in is declared.
     for (const set of r.iptables.matchAll(/--match-set (\S+)/g)) t.match(r.ipset, `\ncreate ${set[1]} `, `set ${set[1]} exists`);
     for (const line of linesOf(r.iptables, /^-A /)) t.match(r.iptables, `\n:${line.split(' ')[1]} - [0:0]\n`, `chain of ${line}`);
   });
 }
+
+t.test('kube-proxy releases: before 1.26 no KUBE-IPVS-FILTER, from 1.26 on the newest rules', async (t) => {
+  const versions = Object.keys(kubeProxyVersions) as KubernetesVersion[];
+  for (const name of Object.keys(cases).filter((n) => !n.endsWith('-1.25'))) {
+    const c = cases[name]!;
+    const base = await cachedModel(c.text);
+    const at = (v: KubernetesVersion) => dump(renderIpvs({ ...base, config: { ...base.config, kubernetesVersion: v } }, c.node, c.options ?? {}));
+    const newest = at(NEWEST_KUBERNETES_VERSION);
+    for (const v of versions) {
+      if (kubeProxyFeatures(v).ipvsFilter) t.equal(at(v), newest, `${name}: ${v} as the newest`);
+      else {
+        // The same text less the filter chain, its jump target, its rules and its set.
+        const withoutFilter = newest
+          .split('\n')
+          .filter((l) => !/KUBE-IPVS-FILTER|KUBE-IPVS-IPS/.test(l))
+          .join('\n');
+        t.equal(at(v), withoutFilter, `${name}: ${v} has no KUBE-IPVS-FILTER`);
+      }
+    }
+  }
+  t.same(
+    ipvsJumps('1.25').map((j) => j.target),
+    ipvsJumps()
+      .map((j) => j.target)
+      .filter((c) => c !== 'KUBE-IPVS-FILTER'),
+    '1.25 jumps to everything but KUBE-IPVS-FILTER',
+  );
+  t.ok(
+    ipvsJumps('1.26').some((j) => j.chain === 'INPUT' && j.target === 'KUBE-IPVS-FILTER'),
+    '1.26 jumps from INPUT to KUBE-IPVS-FILTER',
+  );
+});
 
 t.test('every golden file belongs to a case', async (t) =>
   matchGoldenDir(

@@ -1,0 +1,76 @@
+// The one list of kube-proxy releases knetlab models (`cluster.kubernetesVersion`), each with what
+// changed in it that the renderers and validation read. Only differences established from upstream
+// code are flags here (docs/versions.md gives the source of each); everything else is rendered as
+// the newest release does.
+import type { ProxyMode } from '../proxy/modes.js';
+
+/** How far a kube-proxy mode is in a release: absent, or its feature stage. */
+export type ModeStage = 'absent' | 'alpha' | 'beta' | 'ga';
+
+export interface KubeProxyFeatures {
+  /**
+   * IPVS mode's KUBE-IPVS-FILTER (and its ipset KUBE-IPVS-IPS): new connections to a kube-ipvs0
+   * address that are no Service port are rejected (kubernetes#108460, in 1.26). Before it, a
+   * ClusterIP answered ping and every port the node listens on.
+   */
+  ipvsFilter: boolean;
+  /** The nftables mode: feature gate NFTablesProxyMode, alpha in 1.29, beta (on) in 1.31, GA in 1.33. */
+  nftables: ModeStage;
+}
+
+export const kubeProxyVersions = {
+  '1.25': { ipvsFilter: false, nftables: 'absent' },
+  '1.26': { ipvsFilter: true, nftables: 'absent' },
+  '1.27': { ipvsFilter: true, nftables: 'absent' },
+  '1.28': { ipvsFilter: true, nftables: 'absent' },
+  '1.29': { ipvsFilter: true, nftables: 'alpha' },
+  '1.30': { ipvsFilter: true, nftables: 'alpha' },
+  '1.31': { ipvsFilter: true, nftables: 'beta' },
+  '1.32': { ipvsFilter: true, nftables: 'beta' },
+  '1.33': { ipvsFilter: true, nftables: 'ga' },
+} as const satisfies Record<`1.${number}`, KubeProxyFeatures>;
+
+export type KubernetesVersion = keyof typeof kubeProxyVersions;
+
+/** The releases in order, oldest first. */
+export const kubernetesVersions = Object.keys(kubeProxyVersions) as KubernetesVersion[];
+
+/** The default: the newest release modelled. */
+export const NEWEST_KUBERNETES_VERSION = kubernetesVersions.at(-1)!;
+
+export const KUBERNETES_VERSION_RANGE = `${kubernetesVersions[0]} to ${NEWEST_KUBERNETES_VERSION}`;
+
+export function isKubernetesVersion(s: string): s is KubernetesVersion {
+  return Object.hasOwn(kubeProxyVersions, s);
+}
+
+export function kubeProxyFeatures(version: KubernetesVersion): KubeProxyFeatures {
+  return kubeProxyVersions[version];
+}
+
+/** The stage of a kube-proxy mode in a release (iptables and IPVS are GA in every modelled one). */
+export function modeStage(version: KubernetesVersion, mode: ProxyMode): ModeStage {
+  switch (mode) {
+    case 'iptables':
+    case 'ipvs':
+      return 'ga';
+    case 'nftables':
+      return kubeProxyVersions[version].nftables;
+    default: {
+      const never: never = mode;
+      return never;
+    }
+  }
+}
+
+/** The first modelled release where a mode is at least alpha. */
+export function firstReleaseWith(mode: ProxyMode): KubernetesVersion | undefined {
+  return kubernetesVersions.find((v) => modeStage(v, mode) !== 'absent');
+}
+
+/** Why a mode cannot run in a release, or undefined when it can. */
+export function modeUnavailable(version: KubernetesVersion, mode: ProxyMode): string | undefined {
+  if (modeStage(version, mode) !== 'absent') return undefined;
+  const first = firstReleaseWith(mode);
+  return `kube-proxy ${version} has no ${mode} mode${first ? ` (it came in ${first} as alpha)` : ''}`;
+}
