@@ -84,6 +84,13 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
         else if (clusterRange(config, ip)) problems.error('reserved-address', at, `${where} ${ip} is inside ${clusterRange(config, ip)}`);
         else taken.set(n, `${m.kind}/${name}`);
       });
+    if (m.kind === 'node' && 'flannelPublicIP' in m.spec && m.spec.flannelPublicIP !== undefined) {
+      const ip = m.spec.flannelPublicIP;
+      const at = originAt(m.origin, 'flannelPublicIP');
+      if (clusterRange(config, ip)) problems.error('reserved-address', at, `\`${m.where}.flannelPublicIP\` ${ip} is inside ${clusterRange(config, ip)}`);
+      else if (config.network !== 'flannel-vxlan')
+        problems.warn('ignored-field', at, `\`${m.where}.flannelPublicIP\` is read by flannel's VXLAN backend only; \`cluster.network\` is ${config.network}`);
+    }
     const seen = new Set<string>();
     (m.spec.serve ?? []).forEach((sv, i) => {
       const key = `${sv.port}/${sv.protocol ?? 'TCP'}`;
@@ -160,6 +167,7 @@ export function resolveMachines(s: LoadedScenario, config: ClusterConfig, proble
       labels: { 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': n.spec.name, 'kubernetes.io/os': 'linux', ...(n.spec.labels ?? {}) },
       serve: (n.spec.serve ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
       ...(n.spec.extraAddresses?.length ? { extraAddresses: [...n.spec.extraAddresses] } : {}),
+      ...(n.spec.flannelPublicIP !== undefined && config.network === 'flannel-vxlan' ? { flannelPublicIP: n.spec.flannelPublicIP } : {}),
       origin: n.origin,
     });
   }

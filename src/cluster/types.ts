@@ -46,6 +46,8 @@ export interface Node {
   ip: string;
   /** More addresses on its LAN interface (`extraAddresses`), when the scenario gives some. */
   extraAddresses?: string[];
+  /** flannel's public IP for it (`flannelPublicIP`), when the scenario gives one; otherwise `ip`. */
+  flannelPublicIP?: string;
   podCIDR: string;
   /**
    * The node's addresses on its CNI's devices, device -> address, as the CNI gives them from the

@@ -51,7 +51,8 @@ export function vxlanPeerLines(peer: Node): { ip: string[]; bridge: string[] } {
   const vtep = nodeAddress(peer, dev);
   return {
     ip: [`neigh replace ${vtep} lladdr ${mac} dev ${dev} nud permanent`, `route replace ${peer.podCIDR} via ${vtep} dev ${dev} onlink`],
-    bridge: [`fdb replace ${mac} dev ${dev} dst ${peer.ip} self permanent`],
+    // The lease's PublicIP: the node IP unless flannel was given (or picked) another.
+    bridge: [`fdb replace ${mac} dev ${dev} dst ${peer.flannelPublicIP ?? peer.ip} self permanent`],
   };
 }
 

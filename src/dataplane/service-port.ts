@@ -205,3 +205,33 @@ export function udpConntrackCleanup(model: Model, nodeName: string, entries: rea
   }
   return out;
 }
+
+export interface NewlyActiveUdpService {
+  /** `ns/name:port`. */
+  servicePort: string;
+  /**
+   * The `conntrack` argv lists kube-proxy runs for it (pkg/proxy/conntrack,
+   * deleteStaleServiceConntrackEntries: ClearEntriesForIP for the ClusterIP, each external IP and LB
+   * IP, then ClearEntriesForPort for the nodePort).
+   */
+  conntrack: string[][];
+}
+
+/**
+ * The UDP Service ports that had no serving endpoint in `prev` (or did not exist) and have one in
+ * `next` (NewlyActiveUDPServices): a datagram sent while nothing served them may have left an
+ * un-DNATed entry that would blackhole the flow after the endpoints come (kubernetes#48370).
+ */
+export function newlyActiveUdpServices(prev: Model, next: Model, nodeName: string): NewlyActiveUdpService[] {
+  const key = (s: BaseServicePortInfo) => `${s.name}/${s.protocol}`;
+  const serving = (s: BaseServicePortInfo | undefined) => (s?.endpoints ?? []).some((e) => e.serving);
+  const before = new Map(baseServicePorts(prev, nodeName).map((s) => [key(s), s]));
+  const out: NewlyActiveUdpService[] = [];
+  for (const now of baseServicePorts(next, nodeName)) {
+    if (now.protocol !== 'udp' || !serving(now) || serving(before.get(key(now)))) continue;
+    const conntrack = [now.clusterIP, ...now.externalIPs, ...now.loadBalancerVIPs].map((ip) => ['-D', '--orig-dst', ip, '-p', 'udp']);
+    if (now.nodePort !== 0) conntrack.push(['-D', '-p', 'udp', '--dport', String(now.nodePort)]);
+    out.push({ servicePort: now.name, conntrack });
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import type { Model } from '../cluster/types.js';
 import { healthChecks } from '../dataplane/load-balancer.js';
 import { machineNetns } from '../dataplane/names.js';
-import { staleUdpEndpoints, udpConntrackCleanup } from '../dataplane/service-port.js';
+import { newlyActiveUdpServices, staleUdpEndpoints, udpConntrackCleanup } from '../dataplane/service-port.js';
 import { parseConntrack } from '../trace/conntrack.js';
 import { KnetlabError } from '../errors.js';
 import type { ModeApplier } from '../proxy/driver.js';
@@ -60,13 +60,17 @@ export class KubeProxy {
     await this.opts.serveHealth(listeners);
   }
 
-  /** After the new rules are in: the conntrack entries of removed UDP endpoints go, as kube-proxy does. */
+  /** After the new rules are in: the conntrack entries of removed UDP endpoints, and of newly active UDP Services, go, as kube-proxy does. */
   private async clearStale(prev: Model | undefined, model: Model, nodeName: string): Promise<void> {
     if (!prev || !this.opts.clearStaleConntrack) return;
     const netns = machineNetns(nodeName);
     for (const stale of staleUdpEndpoints(prev, model, nodeName)) {
       // conntrack -D exits 1 when nothing matched, which is no failure here.
       for (const argv of stale.conntrack) await this.runner.run(inNetns(netns, ['conntrack', ...argv]), { reject: false });
+    }
+    // A UDP Service that gets its first endpoint: entries made while nothing served it go (kubernetes#48370).
+    for (const active of newlyActiveUdpServices(prev, model, nodeName)) {
+      for (const argv of active.conntrack) await this.runner.run(inNetns(netns, ['conntrack', ...argv]), { reject: false });
     }
   }
 

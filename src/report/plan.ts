@@ -99,6 +99,7 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
       ]),
     ),
   );
+  for (const n of model.nodes) if (n.flannelPublicIP) out.push(`node/${n.name}: flannel public IP ${n.flannelPublicIP} (the other nodes send its VXLAN traffic there)`);
   if (model.hosts.length) {
     out.push('');
     out.push(

@@ -46,6 +46,8 @@ export const nodeSchema = z.strictObject({
   ip: ipv4.optional(),
   /** More addresses on the node's LAN interface (a /32 each; outside lanCIDR the LAN gateway routes them to the node). */
   extraAddresses: z.array(ipv4).optional(),
+  /** flannel's public IP for the node (--public-ip, or the address of the --iface it picked): where the other nodes send its VXLAN traffic. */
+  flannelPublicIP: ipv4.optional(),
   podCIDR: cidr.optional(),
   labels: z.record(qualifiedName, labelValue).optional(),
   serve: z.array(serve).optional(),

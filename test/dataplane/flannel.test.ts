@@ -53,3 +53,8 @@ t.test('flannel.1 and one neighbour, fdb entry and route per other node', async 
   });
   t.same(hostGwPeerLines(n2), ['route replace 10.244.1.0/24 via 192.168.8.12 dev eth0']);
 });
+
+t.test("a peer's flannelPublicIP is where its fdb entry sends (the lease's PublicIP)", async (t) => {
+  const n2 = { ...node('node-2', '192.168.8.12', 1), flannelPublicIP: '10.0.2.15' };
+  t.same(vxlanPeerLines(n2).bridge, [`fdb replace ${macAddress('flannel.1', 'node-2')} dev flannel.1 dst 10.0.2.15 self permanent`]);
+});

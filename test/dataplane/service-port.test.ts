@@ -1,7 +1,7 @@
 // The service-port model all three kube-proxy modes share (upstream's BaseServicePortInfo), its
 // names, and the UDP endpoints whose conntrack entries a sync clears.
 import t from 'tap';
-import { baseServicePorts, servicePortName, sourceRangesContain, staleUdpEndpoints, withNames } from '../../src/dataplane/service-port.js';
+import { baseServicePorts, newlyActiveUdpServices, servicePortName, sourceRangesContain, staleUdpEndpoints, withNames } from '../../src/dataplane/service-port.js';
 import { parseSourceRange } from '../../src/dataplane/kube-proxy-endpoints.js';
 import { cachedModel, deployment, fixtureModel, scenario, service } from './fixtures.js';
 
@@ -112,4 +112,28 @@ t.test('staleUdpEndpoints: removed UDP endpoints and the conntrack deletions kub
       ],
     ],
   );
+});
+
+t.test('newlyActiveUdpServices: UDP Service ports that get their first serving endpoint, and the conntrack deletions kube-proxy runs for them', async (t) => {
+  const udpNodePort = (replicas: number) =>
+    scenario(
+      'udp-np',
+      deployment('dns', replicas, '[{containerPort: 53, protocol: UDP}]') +
+        service('dns', 'type: NodePort, selector: {app: dns}, clusterIP: 10.96.0.54, externalIPs: [80.11.12.54], ports: [{port: 53, protocol: UDP, nodePort: 30053}]'),
+    );
+  const [none, one, two] = [await cachedModel(udpNodePort(0)), await cachedModel(udpNodePort(1)), await cachedModel(udpNodePort(2))];
+  t.same(newlyActiveUdpServices(none, one, 'node-1'), [
+    {
+      servicePort: 'default/dns',
+      conntrack: [
+        ['-D', '--orig-dst', '10.96.0.54', '-p', 'udp'],
+        ['-D', '--orig-dst', '80.11.12.54', '-p', 'udp'],
+        ['-D', '-p', 'udp', '--dport', '30053'],
+      ],
+    },
+  ]);
+  t.same(newlyActiveUdpServices(one, two, 'node-1'), [], 'from one endpoint to two: not newly active');
+  t.same(newlyActiveUdpServices(one, none, 'node-1'), [], 'to none: not active');
+  const tcp = await fixtureModel('multiport-udp', { replicas: 0 });
+  t.same(newlyActiveUdpServices(tcp, tcp, 'node-1'), [], 'nothing changed');
 });
