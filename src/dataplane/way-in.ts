@@ -53,12 +53,7 @@ export interface WayInRequest {
 
 const zones = new WeakMap<Model, DnsZone>();
 function zoneOf(model: Model): DnsZone {
-  let z = zones.get(model);
-  if (!z) {
-    z = renderDnsZone(model);
-    zones.set(model, z);
-  }
-  return z;
+  return kept(zones, model, (m) => renderDnsZone(m));
 }
 
 /**
@@ -89,15 +84,48 @@ function nodeOwning(model: Model, ip: string): string | undefined {
   return model.nodes.find((n) => n.ip === ip || (n.extraAddresses ?? []).includes(ip) || Object.values(n.addresses).includes(ip))?.name;
 }
 
+// A model is never changed once made (a step makes a new one): what is computed of it is kept with it,
+// so that a plan's thousands of steps do not each walk every pod and endpoint again.
+const answerers = new WeakMap<Model, Map<string, string>>();
+const servicePorts = new WeakMap<Model, Map<string, Map<string, BaseServicePortInfo>>>();
+const nginxPlans = new WeakMap<Model, ReturnType<typeof planNginx>>();
+const checks = new WeakMap<Model, ReturnType<typeof healthChecks>>();
+function kept<T>(cache: WeakMap<Model, T>, model: Model, make: (m: Model) => T): T {
+  let v = cache.get(model);
+  if (v === undefined) {
+    v = make(model);
+    cache.set(model, v);
+  }
+  return v;
+}
+
 /** Who answers at an address, as the echo server names itself. */
 export function serverAt(model: Model, ip: string, pod?: { namespace: string; name: string }): string {
   if (pod) return `pod/${pod.name}.${pod.namespace}`;
-  const p = model.pods.find((x) => x.ip === ip && !x.hostNetwork);
-  if (p) return `pod/${p.name}.${p.namespace}`;
-  const node = nodeOwning(model, ip);
-  if (node) return `node/${node}`;
-  const host = model.hosts.find((h) => h.ip === ip);
-  return host ? `host/${host.name}` : ip;
+  let byIp = answerers.get(model);
+  if (!byIp) {
+    byIp = new Map();
+    for (const h of model.hosts) byIp.set(h.ip, `host/${h.name}`);
+    for (const n of model.nodes) for (const a of [n.ip, ...(n.extraAddresses ?? []), ...Object.values(n.addresses)]) byIp.set(a, `node/${n.name}`);
+    for (const p of model.pods) if (p.ip && !p.hostNetwork) byIp.set(p.ip, `pod/${p.name}.${p.namespace}`);
+    answerers.set(model, byIp);
+  }
+  return byIp.get(ip) ?? ip;
+}
+
+/** kube-proxy's view of one Service port on one node (service-port.ts), kept per model and node. */
+function servicePortOn(model: Model, node: string, svc: Service, sp: ServicePort): BaseServicePortInfo | undefined {
+  let nodes = servicePorts.get(model);
+  if (!nodes) {
+    nodes = new Map();
+    servicePorts.set(model, nodes);
+  }
+  let ports = nodes.get(node);
+  if (!ports) {
+    ports = new Map(baseServicePorts(model, node).map((s) => [`${s.name}/${s.protocol}`, s]));
+    nodes.set(node, ports);
+  }
+  return ports.get(`${svc.namespace}/${svc.name}${sp.name ? `:${sp.name}` : ''}/${sp.protocol.toLowerCase()}`);
 }
 
 /** The Service port kube-proxy matches at ip:port, as KUBE-SERVICES orders it: ClusterIPs, external IPs, LB IPs, then NodePorts. */
@@ -138,7 +166,7 @@ function hostEntries(model: Model, host: string, ip: string, svc: Service, way: 
   if (way === 'loadBalancer' && svc.spec.type === 'LoadBalancer') {
     // The LAN gateway's ECMP route (dataplane/load-balancer.ts): every node, or for Local those whose health check passes.
     if (svc.spec.externalTrafficPolicy !== 'Local') return model.nodes.map((n) => n.name);
-    const hc = healthChecks(model).find((c) => c.namespace === svc.namespace && c.name === svc.name);
+    const hc = kept(checks, model, healthChecks).find((c) => c.namespace === svc.namespace && c.name === svc.name);
     return model.nodes.filter((n) => (hc?.localEndpoints.get(n.name) ?? 0) > 0).map((n) => n.name);
   }
   // Nothing tells which node: any of them.
@@ -201,7 +229,7 @@ export function ingressRoute(
   host: string,
   path: string,
 ): { servers: string[]; upstream?: string; from?: { namespace: string; ingress: string; service: string; port: string; path: string }; why?: string } {
-  const { upstreams, servers } = planNginx(model);
+  const { upstreams, servers } = kept(nginxPlans, model, planNginx);
   const name = host.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase();
   const server =
     servers.find((s) => s.hostname === name) ??
@@ -244,9 +272,7 @@ export function wayIn(model: Model, from: Place, to: TargetRef, req: WayInReques
     const notes: string[] = [];
     const perNode: [string, string][] = [];
     for (const e of entries) {
-      const s = baseServicePorts(model, e.node).find(
-        (x) => x.service.namespace === svc.namespace && x.service.name === svc.name && x.portName === sp.name && x.protocol === sp.protocol.toLowerCase(),
-      );
+      const s = servicePortOn(model, e.node, svc, sp);
       if (!s) continue;
       const r = endpointsAt(model, s, way, e.source);
       endpoints.push(...r.eps.map((x) => serverAt(model, x.ip, pods.get(x.ip))));
