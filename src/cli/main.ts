@@ -11,6 +11,7 @@ import { createReporter, reporterKinds, type ReporterKind } from '../report/repo
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
 import { processId } from '../kernel/process-identity.js';
 import { proxyModes } from '../proxy/modes.js';
+import { isKubernetesVersion, KUBERNETES_VERSION_RANGE, kubernetesVersions, type KubernetesVersion } from '../dataplane/versions.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { isRoot } from '../kernel/sandbox.js';
@@ -87,6 +88,7 @@ async function planCommand(file: string, opts: { output: string } & ValidationFl
 interface RunFlags extends ValidationFlags {
   jobs: string;
   proxyMode?: string;
+  kubernetesVersion?: string;
   network?: string;
   reporter?: string;
   output?: string;
@@ -157,6 +159,9 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   if (flags.proxyMode !== undefined && flags.proxyMode !== 'all' && !(modes as readonly string[]).includes(flags.proxyMode)) {
     throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
   }
+  if (flags.kubernetesVersion !== undefined && !isKubernetesVersion(flags.kubernetesVersion)) {
+    throw new KnetlabError('EUSAGE', `--kubernetes-version must be one of ${kubernetesVersions.join(', ')}, got ${flags.kubernetesVersion}`);
+  }
   // Loaded once the files are valid: execa and the runner take longer to load than validating does.
   const { runFiles } = await import('../run/runner.js');
   const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
@@ -181,6 +186,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
         artifactsRoot: flags.artifacts,
         signal,
         ...(proxyMode ? { proxyMode } : {}),
+        ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion as KubernetesVersion } : {}),
         ...(traceSteps.length ? { traceSteps } : {}),
         onEvent,
         validation,
@@ -347,6 +353,7 @@ export async function main(argv: string[]): Promise<number> {
       '--proxy-mode <mode>',
       `run every scenario under this kube-proxy mode (${proxyModes.join(', ')}) instead of its own; \`all\`: under each, reporting steps whose outcome differs`,
     )
+    .option('--kubernetes-version <release>', `run every scenario as this kube-proxy release (${KUBERNETES_VERSION_RANGE}) instead of its own cluster.kubernetesVersion`)
     .option('--trace <step>', 'trace one try of this step (its number from 1, or its name) through the kernel, whatever its outcome; repeatable', collect, [] as string[])
     .option('--network <name>', `run every scenario on this network (${networks.join(', ')}) instead of its own cluster.network`)
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])

@@ -1,3 +1,4 @@
+import type { KubernetesVersion } from '../dataplane/versions.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,6 +26,8 @@ export interface RunOptions {
   jobs: number;
   /** Runs every scenario under this kube-proxy mode instead of its own `cluster.proxyMode`. */
   proxyMode?: ProxyMode;
+  /** Runs every scenario as this kube-proxy release instead of its own `cluster.kubernetesVersion`. */
+  kubernetesVersion?: KubernetesVersion;
   /** `--trace`: the steps (0-based indexes) that trace a try whatever their outcome. */
   traceSteps?: number[];
   /** `knetlab up`: build and hold until `signal` aborts. onSandbox gets the host pid of the sandbox's first process and the run's artifacts folder. */
@@ -138,6 +141,7 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     hold: Boolean(opts.hold),
     knownFeatures: [...readFeatureCache()],
     ...(opts.proxyMode ? { proxyMode: opts.proxyMode } : {}),
+    ...(opts.kubernetesVersion ? { kubernetesVersion: opts.kubernetesVersion } : {}),
     ...(opts.traceSteps ? { traceSteps: opts.traceSteps } : {}),
     validation: { ...opts.validation, ...(opts.validation?.allowPaths ? { allowPaths: opts.validation.allowPaths.map((p) => resolve(p)) } : {}) },
   };

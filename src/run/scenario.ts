@@ -180,8 +180,14 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
   const start = performance.now();
   const { phases, phase } = phaseClock(file, emit);
   const v = await loadModel(file, config.validation);
-  const override = config.proxyMode;
-  const model: Model = override ? { ...v.model, config: { ...v.model.config, proxyMode: override } } : v.model;
+  const model: Model = {
+    ...v.model,
+    config: {
+      ...v.model.config,
+      ...(config.proxyMode ? { proxyMode: config.proxyMode } : {}),
+      ...(config.kubernetesVersion ? { kubernetesVersion: config.kubernetesVersion } : {}),
+    },
+  };
   const name = v.scenario.name;
   emit({ type: 'scenario-start', file, name });
   const steps: StepResult[] = [];
@@ -199,7 +205,8 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
     );
   // Run under another mode (--proxy-mode), the scenario's release may not have that mode at all.
   const noSuchMode = modeUnavailable(model.config.kubernetesVersion, model.config.proxyMode);
-  if (noSuchMode) return finish('skipped', `${noSuchMode}: cluster.kubernetesVersion is "${model.config.kubernetesVersion}"`);
+  const versionFrom = config.kubernetesVersion ? '--kubernetes-version' : 'cluster.kubernetesVersion';
+  if (noSuchMode) return finish('skipped', `${noSuchMode}: ${versionFrom} is "${model.config.kubernetesVersion}"`);
 
   const prepared = await prepareKernel(runner, config, model, emit);
   phase('capabilities');

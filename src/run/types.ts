@@ -1,3 +1,4 @@
+import type { KubernetesVersion } from '../dataplane/versions.js';
 // What a run produces, shared by the runner (inside the sandbox) and the reporters (outside).
 import type { ProxyMode } from '../cluster/types.js';
 import type { StepKindName } from '../scenario/schema.js';
@@ -106,6 +107,8 @@ export interface SandboxConfig {
   knownFeatures: string[];
   /** Run under this kube-proxy mode instead of the scenario's own. */
   proxyMode?: ProxyMode;
+  /** Run as this kube-proxy release instead of the scenario's own `cluster.kubernetesVersion`. */
+  kubernetesVersion?: KubernetesVersion;
   /** `--trace`: steps (0-based indexes) that trace one try whatever their outcome, as `trace: true` does. */
   traceSteps?: number[];
   /** `--allow-path` and `--timeout`, so the sandbox validates the scenario as the command line did. */

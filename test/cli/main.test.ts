@@ -70,6 +70,7 @@ t.test('the command line: usage errors exit 2, --version 0', async (t) => {
   t.equal(knetlab('validate').status, 2, 'validate needs a path');
   t.equal(knetlab('validate', '/nonexistent/x.yaml').status, 2);
   t.equal(knetlab('plan', '-o', 'xml', writeScenario(valid)).status, 2);
+  t.equal(knetlab('run', '--kubernetes-version', '1.24', writeScenario(valid)).status, 2, 'a release knetlab does not model');
   const v = knetlab('--version');
   t.equal(v.status, 0);
   t.match(v.stdout, /^\d+\.\d+\.\d+/);
