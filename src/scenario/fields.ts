@@ -57,7 +57,7 @@ export const fieldList: readonly FieldEntry[] = [
   h('Pod spec', 'containers[].ports[].name', 'named targetPorts of Services and NetworkPolicy ports'),
   h('Pod spec', 'containers[].ports[].containerPort', 'where the echo server listens'),
   h('Pod spec', 'containers[].ports[].protocol', 'TCP, UDP or SCTP'),
-  h('Pod spec', 'containers[].ports[].hostPort', "the CNI portmap plugin's DNAT from the node's addresses (not for hostNetwork pods)"),
+  h('Pod spec', 'containers[].ports[].hostPort', "the CNI portmap plugin's DNAT from the node's addresses (not for hostNetwork pods); the scheduler's NodePorts filter"),
   h('Pod spec', 'containers[].ports[].hostIP', 'the node address a hostPort is bound to'),
   h('Pod spec', 'containers[].command', 'run in the pod with the `command` workload'),
   h('Pod spec', 'containers[].args', 'run in the pod with the `command` workload'),
