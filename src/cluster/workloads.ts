@@ -108,21 +108,49 @@ function checkPlacement(nodes: readonly Node[], p: Placement, origin: Origin, sp
  * come (pods of an owner per node, addresses in use per node): a placement costs the same at the
  * 5000th pod as at the first.
  */
+interface HostPortUse {
+  port: number;
+  protocol: string;
+  ip: string;
+}
+
+/** A pod's host ports as the scheduler counts them: a hostNetwork pod's container ports are its host ports (the API defaults hostPort to containerPort). */
+function hostPortsOf(pod: Pod): HostPortUse[] {
+  return pod.containers.flatMap((c) =>
+    c.ports.flatMap((p) => {
+      const port = p.hostPort ?? (pod.hostNetwork ? p.containerPort : undefined);
+      return port ? [{ port, protocol: p.protocol, ip: p.hostIP || '0.0.0.0' }] : [];
+    }),
+  );
+}
+
 class PlacedPods {
   readonly list: Pod[] = [];
   readonly #perOwnerNode = new Map<string, number>();
   readonly #perNode = new Map<string, number>();
   readonly #ips = new Map<string, Set<string>>();
+  readonly #hostPorts = new Map<string, HostPortUse[]>();
 
   add(p: Pod): void {
     this.list.push(p);
     if (p.node === undefined) return;
+    if (p.phase === 'Running') this.#hostPorts.set(p.node, [...(this.#hostPorts.get(p.node) ?? []), ...hostPortsOf(p)]);
     this.#perNode.set(p.node, (this.#perNode.get(p.node) ?? 0) + 1);
     if (p.owner) {
       const key = `${ownerKey(p)}|${p.node}`;
       this.#perOwnerNode.set(key, (this.#perOwnerNode.get(key) ?? 0) + 1);
     }
     if (p.ip && !p.hostNetwork) this.usedIPs(p.node).add(p.ip);
+  }
+
+  /** The scheduler's NodePorts filter: a host port (protocol, port, overlapping hostIP) already taken on the node. */
+  hostPortTaken(pod: Pod, node: string): HostPortUse | undefined {
+    const used = this.#hostPorts.get(node) ?? [];
+    for (const want of hostPortsOf(pod)) {
+      const clash = used.find((u) => u.port === want.port && u.protocol === want.protocol && (u.ip === '0.0.0.0' || want.ip === '0.0.0.0' || u.ip === want.ip));
+      if (clash) return clash;
+    }
+    return undefined;
   }
 
   /** Pods of the same owner on a node (of any owner, for a bare Pod): what the scheduler spreads. */
@@ -165,9 +193,16 @@ function place(model: Model, pod: Pod, p: Placement, placed: PlacedPods): Pod {
   let node: Node | undefined;
   if (pod.node) node = model.nodes.find((n) => n.name === pod.node);
   else {
-    const eligible = eligibleNodes(model.nodes, p);
-    if (eligible.length === 0) {
+    const selected = eligibleNodes(model.nodes, p);
+    if (selected.length === 0) {
       return { ...pod, phase: 'Pending', pendingReason: p.nodeName !== undefined ? `node ${p.nodeName} does not exist` : 'no node matches its nodeSelector' };
+    }
+    const eligible = selected.filter((n) => !placed.hostPortTaken(pod, n.name));
+    if (eligible.length === 0) {
+      const clash = placed.hostPortTaken(pod, selected[0]!.name)!;
+      // kube-scheduler's NodePorts filter, in its words.
+      const reason = `${selected.length} node(s) didn't have free ports for the requested pod ports (hostPort ${clash.port}/${clash.protocol})`;
+      return { ...pod, phase: 'Pending', pendingReason: reason };
     }
     // Spread: the eligible node with the fewest pods of the same owner (of any, for a bare Pod), ties in file order.
     const count = (n: Node) => placed.count(pod, n.name);

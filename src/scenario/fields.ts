@@ -7,7 +7,7 @@ import type { Problems } from './problems.js';
 import { originAt, type Path } from './source.js';
 
 /** The kinds the page has a section for; `Pod spec` is shared by Pods, Deployments and DaemonSets. */
-export type FieldGroup = 'Pod' | 'Pod spec' | 'Deployment' | 'DaemonSet' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'Ingress' | 'NetworkPolicy';
+export type FieldGroup = 'Pod' | 'Pod spec' | 'Deployment' | 'DaemonSet' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'Ingress' | 'NetworkPolicy' | 'Namespace';
 
 export interface FieldEntry {
   group: FieldGroup;
@@ -57,7 +57,7 @@ export const fieldList: readonly FieldEntry[] = [
   h('Pod spec', 'containers[].ports[].name', 'named targetPorts of Services and NetworkPolicy ports'),
   h('Pod spec', 'containers[].ports[].containerPort', 'where the echo server listens'),
   h('Pod spec', 'containers[].ports[].protocol', 'TCP, UDP or SCTP'),
-  h('Pod spec', 'containers[].ports[].hostPort', "the CNI portmap plugin's DNAT from the node's addresses (not for hostNetwork pods)"),
+  h('Pod spec', 'containers[].ports[].hostPort', "the CNI portmap plugin's DNAT from the node's addresses (not for hostNetwork pods); the scheduler's NodePorts filter"),
   h('Pod spec', 'containers[].ports[].hostIP', 'the node address a hostPort is bound to'),
   h('Pod spec', 'containers[].command', 'run in the pod with the `command` workload'),
   h('Pod spec', 'containers[].args', 'run in the pod with the `command` workload'),
@@ -157,6 +157,8 @@ export const fieldList: readonly FieldEntry[] = [
   h('NetworkPolicy', 'spec.ingress[].ports[]', 'protocol, port (number or name) and endPort'),
   h('NetworkPolicy', 'spec.egress[].to[]', 'podSelector, namespaceSelector and ipBlock'),
   h('NetworkPolicy', 'spec.egress[].ports[]', 'protocol, port and endPort'),
+  // Namespace
+  h('Namespace', 'metadata.labels', 'what NetworkPolicy namespaceSelectors match (with kubernetes.io/metadata.name, set as the API server does)'),
 ];
 
 /** Where each group's fields sit in an object of each kind. */
@@ -178,7 +180,7 @@ const mounts: Record<KubeObject['kind'], { group: FieldGroup; at: string }[]> = 
   EndpointSlice: [{ group: 'EndpointSlice', at: '' }],
   Ingress: [{ group: 'Ingress', at: '' }],
   NetworkPolicy: [{ group: 'NetworkPolicy', at: '' }],
-  Namespace: [],
+  Namespace: [{ group: 'Namespace', at: '' }],
 };
 
 /** `a.b[].c["k.x/y"]` -> ['a', 'b', '[]', 'c', '["k.x/y"]'] */

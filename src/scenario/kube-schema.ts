@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIPv4 } from '../util/ip.js';
+import { isIPv4, isIPv6 } from '../util/ip.js';
 import { annotationMap, dns1035Label, dns1123Label, dns1123Subdomain, labelMap, labelValue, qualifiedName } from './k8s-names.js';
 import { cidr, ipv4, port, protocol } from './schema.js';
 
@@ -82,7 +82,10 @@ export const containerSchema = api(
             containerPort: port,
             protocol: protocol.optional(),
             hostPort: port.optional(),
-            hostIP: z.string().optional(),
+            hostIP: z
+              .string()
+              .refine((s) => isIPv4(s) || isIPv6(s), { error: 'to be an IP address' })
+              .optional(),
           },
           [],
         ),

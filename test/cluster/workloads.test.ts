@@ -113,3 +113,21 @@ hosts:
     ['192.168.8.200', '192.168.8.199', '192.168.8.198'],
   );
 });
+
+t.test("hostPort: the scheduler's NodePorts filter leaves a pod Pending where its host port is taken on every node", async (t) => {
+  const hp = (name: string, replicas: number, port: string) =>
+    `  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: ${name}}, spec: {replicas: ${replicas}, selector: {matchLabels: {app: ${name}}}, template: {metadata: {labels: {app: ${name}}}, spec: {containers: [{name: c, ports: [${port}]}]}}}}\n`;
+  const m = await modelOf(
+    `${head(2)}manifests:\n${hp('web', 3, '{containerPort: 80, hostPort: 8080}')}${hp('dns', 2, '{containerPort: 53, hostPort: 8080, protocol: UDP}')}${hp('bound', 1, '{containerPort: 80, hostPort: 9000, hostIP: 192.168.8.11}')}${hp('any', 1, '{containerPort: 80, hostPort: 9000}')}`,
+  );
+  t.same(podsOf(m), [
+    'web-0 node-1 10.244.0.2 Running',
+    'web-1 node-2 10.244.1.2 Running',
+    'web-2 - - Pending',
+    'dns-0 node-1 10.244.0.3 Running',
+    'dns-1 node-2 10.244.1.3 Running',
+    'bound-0 node-1 10.244.0.4 Running',
+    'any-0 node-2 10.244.1.4 Running',
+  ]);
+  t.equal(m.pods.find((p) => p.name === 'web-2')?.pendingReason, "2 node(s) didn't have free ports for the requested pod ports (hostPort 8080/TCP)");
+});

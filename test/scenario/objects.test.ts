@@ -2,6 +2,7 @@ import t from 'tap';
 import { readKubeObject, type ServiceObject, type EndpointSliceObject, type PodObject } from '../../src/scenario/objects.js';
 import { Problems } from '../../src/scenario/problems.js';
 import { parseYaml } from '../../src/scenario/source.js';
+import { head, validateText } from '../helpers.js';
 
 function read(text: string) {
   const { docs } = parseYaml('m.yaml', text);
@@ -122,4 +123,17 @@ spec: {containers: [{name: c}]}
     '10:7: Unknown kind `Servce`; did you mean `Service`?',
     '15:34: Expected `metadata.labels.on` of Pod default/p to be a string (quote it), got `true`',
   ]);
+});
+
+t.test("a container port's hostIP must be an IP address (portmap passes it to iptables -d)", async (t) => {
+  const pod = (hostIP: string) =>
+    `${head(1)}manifests:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, ports: [{containerPort: 80, hostPort: 8080, hostIP: "${hostIP}"}]}]}}\n`;
+  const bad = await validateText(pod('nope'));
+  t.match(bad.lines.join('\n'), /hostIP` of Pod default\/p to be an IP address, got `nope`/);
+  for (const ok of ['192.168.8.11', '0.0.0.0', '::'])
+    t.same(
+      (await validateText(pod(ok))).problems.filter((p) => p.severity === 'error'),
+      [],
+      ok,
+    );
 });
