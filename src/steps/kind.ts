@@ -13,6 +13,7 @@ import type { Origin } from '../scenario/source.js';
 import type { StepBase } from '../scenario/steps.js';
 import type { Judged } from './judge.js';
 import type { AnsweredBy } from './run.js';
+import type { DnsLogEntry } from '../workloads/echo.js';
 
 /** A step of kind K as read: the fields every step has, and the kind's own (S). */
 export type KindStep<K extends StepKindName, S> = StepBase & { kind: K } & S;
@@ -71,6 +72,8 @@ export interface RunContext {
   commit(next: Model): Promise<void>;
   /** kube-proxy's periodic full sync on every node. */
   resync(): Promise<void>;
+  /** Every query the DNS servers (cluster DNS, upstream resolver) answered so far, in order. */
+  readDnsLog?(): Promise<DnsLogEntry[]>;
 }
 
 /** A step's row in `knetlab plan` (the STEP, EXPECT and NAME columns are the plan's). */
