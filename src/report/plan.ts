@@ -82,7 +82,9 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
   const up = c.upstreamDNS;
   if (up) {
     const records = Object.entries(up.records).map(([n, r]) => ('cname' in r ? `${n}=CNAME:${r.cname}` : `${n}=${r.addresses.join(',')}`));
-    out.push(`UPSTREAM-DNS  ${up.server}:53 (the LAN gateway: nodes' and hosts' nameserver, CoreDNS forwards to it) ${[...records, ...(up.refuse.length ? [`refuse=${up.refuse.join(',')}`] : [])].join(' ')}`);
+    out.push(
+      `UPSTREAM-DNS  ${up.server}:53 (the LAN gateway: nodes' and hosts' nameserver, CoreDNS forwards to it) ${[...records, ...(up.refuse.length ? [`refuse=${up.refuse.join(',')}`] : [])].join(' ')}`,
+    );
   }
   out.push('');
   // A column per CNI device with an address (flannel: CNI0 and FLANNEL.1, which host-gw leaves empty).
