@@ -1,10 +1,10 @@
 import type { LoadedScenario } from '../scenario/load.js';
 import type { Problems } from '../scenario/problems.js';
 import { originAt } from '../scenario/source.js';
-import { cidrOf, cidrOverlaps, cidrSize, formatCidr, nthAddress, type Cidr } from '../util/ip.js';
+import { cidrOf, cidrOverlaps, cidrSize, formatCidr, isIPv4, nthAddress, type Cidr } from '../util/ip.js';
 import { cniOf } from '../cni/index.js';
 import { proxyModes } from '../proxy/modes.js';
-import type { ClusterConfig } from './types.js';
+import type { ClusterConfig, UpstreamDns } from './types.js';
 import {
   isKubernetesVersion,
   KUBERNETES_VERSION_RANGE,
@@ -15,6 +15,53 @@ import {
   type KubernetesVersion,
 } from '../dataplane/versions.js';
 import type { ProxyMode } from '../proxy/modes.js';
+
+/** Bounds of `cluster.upstreamDNS`: a resolver for a scenario's few external names, not a zone file. */
+export const UPSTREAM_DNS_MAX_RECORDS = 64;
+
+const lowerName = (n: string) => (n.endsWith('.') ? n.slice(0, -1) : n).toLowerCase();
+const under = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
+
+/** `cluster.upstreamDNS` read: names normalised; names the cluster DNS keeps, or both refused and recorded, reported. */
+function resolveUpstreamDns(s: LoadedScenario, problems: Problems, clusterDomain: string, gateway: string): UpstreamDns | undefined {
+  const u = s.cluster.upstreamDNS;
+  if (!u) return undefined;
+  const at = (...k: string[]) => originAt(s.clusterOrigin, 'upstreamDNS', ...k);
+  const domain = lowerName(clusterDomain);
+  const records: UpstreamDns['records'] = {};
+  const given = Object.entries(u.records ?? {});
+  if (given.length > UPSTREAM_DNS_MAX_RECORDS)
+    problems.error('list-size', at('records'), `\`cluster.upstreamDNS.records\` has ${given.length} names; at most ${UPSTREAM_DNS_MAX_RECORDS}`);
+  const refuse = [...new Set((u.refuse ?? []).map(lowerName))];
+  (u.refuse ?? []).forEach((z, i) => {
+    if (under(lowerName(z), domain) || under(domain, lowerName(z)))
+      problems.error(
+        'conflicting-fields',
+        originAt(at('refuse'), i),
+        `\`cluster.upstreamDNS.refuse\` ${z} overlaps the cluster domain ${domain}, which the cluster DNS answers itself and never forwards`,
+      );
+  });
+  for (const [raw, value] of given) {
+    const name = lowerName(raw);
+    if (under(name, domain)) {
+      problems.error(
+        'conflicting-fields',
+        at('records', raw),
+        `\`cluster.upstreamDNS.records\` ${raw} is in the cluster domain ${domain}, which the cluster DNS answers itself and never forwards`,
+        { key: true },
+      );
+      continue;
+    }
+    const refused = refuse.find((z) => under(name, z));
+    if (refused)
+      problems.error('conflicting-fields', at('records', raw), `\`cluster.upstreamDNS.records\` ${raw} is under the refused zone ${refused}: it would never be answered`, {
+        key: true,
+      });
+    if (records[name]) problems.error('duplicate-entry', at('records', raw), `\`cluster.upstreamDNS.records\` names ${name} twice (names are case-insensitive)`, { key: true });
+    records[name] = typeof value === 'string' && !isIPv4(value) ? { cname: lowerName(value) } : { addresses: [...new Set(typeof value === 'string' ? [value] : value)] };
+  }
+  return { server: gateway, records, refuse };
+}
 
 export const defaults = {
   proxyMode: 'iptables',
@@ -114,6 +161,9 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     problems.error('conflicting-fields', at('proxyMode'), `\`cluster.proxyMode\` ${c.proxyMode} is not one of \`cluster.proxyModes\` (${[...new Set(modes)].join(', ')})`);
   // Without proxyMode, the default mode if the scenario is about it, else the first it names.
   const proxyMode = c.proxyMode ?? (modes.includes(defaults.proxyMode) ? defaults.proxyMode : modes[0]!);
+  const gateway = nthAddress(lanCIDR, 1);
+  const clusterDomain = c.clusterDomain ?? defaults.clusterDomain;
+  const upstreamDNS = resolveUpstreamDns(s, problems, clusterDomain, gateway);
   return {
     proxyMode,
     proxyModes: [...new Set(modes)],
@@ -124,13 +174,14 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     serviceCIDR,
     loadBalancerCIDR,
     nodePortRange: lo >= 1 && hi <= 65535 && lo < hi ? { min: lo, max: hi } : { min: 30000, max: 32767 },
-    clusterDomain: c.clusterDomain ?? defaults.clusterDomain,
+    clusterDomain,
     dns: (c.dns ?? defaults.dns) && serviceRangeOk, // no kube-dns where it cannot have its address (reported above)
     masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,
     podEgressMasquerade: c.podEgressMasquerade ?? defaults.podEgressMasquerade,
     clearStaleConntrack: c.clearStaleConntrack ?? defaults.clearStaleConntrack,
     ipvs: { scheduler: c.ipvs?.scheduler ?? defaults.ipvs.scheduler, strictARP: c.ipvs?.strictARP ?? defaults.ipvs.strictARP },
-    gateway: nthAddress(lanCIDR, 1),
+    ...(upstreamDNS ? { upstreamDNS } : {}),
+    gateway,
     dnsIP: nthAddress(serviceCIDR, 10),
   };
 }

@@ -28,10 +28,22 @@ export interface ClusterConfig {
   clearStaleConntrack: boolean;
   /** IPVS mode: the virtual servers' scheduler, and strictARP (kube-ipvs0's addresses not answered in ARP). */
   ipvs: { scheduler: string; strictARP: boolean };
+  /** `cluster.upstreamDNS`: the LAN gateway also serves DNS; nodes' resolv.conf name it, the cluster DNS forwards to it. */
+  upstreamDNS?: UpstreamDns;
   /** The LAN's router: .1 of lanCIDR, in the `lan` namespace. */
   gateway: string;
   /** kube-dns's ClusterIP: the 10th address of serviceCIDR. */
   dnsIP: string;
+}
+
+/** The upstream resolver's data: names lower case without the final dot. */
+export interface UpstreamDns {
+  /** Where it listens (port 53, UDP and TCP): the LAN gateway's address. */
+  server: string;
+  /** Each name's A records, or the name it is a CNAME to. */
+  records: Record<string, { addresses: string[] } | { cname: string }>;
+  /** Zones it answers REFUSED for (every name in or under them). */
+  refuse: string[];
 }
 
 export interface ServePort {

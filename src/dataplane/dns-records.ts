@@ -2,7 +2,7 @@
 // kubernetes.go findServices/findPods, reverse.go, ns.go; plugin/backend_lookup.go A/SRV/PTR):
 // every name that exists and its answer per query type, precomputed from the model as plain data,
 // so the server (src/workloads/dns.py) only looks names up. Pure; golden-tested.
-import type { Model, Service } from '../cluster/types.js';
+import type { Model, Service, UpstreamDns } from '../cluster/types.js';
 import { sha256 } from '../util/hash.js';
 import { isIPv4 } from '../util/ip.js';
 
@@ -50,7 +50,27 @@ export interface DnsZone {
   /** Namespaces that exist: `NS.svc.DOMAIN` and `NS.pod.DOMAIN` answer NOERROR, and insecure pod names need one. */
   namespaces: string[];
   names: Record<string, Partial<Record<DnsType, DnsAnswer>>>;
+  /**
+   * `cluster.upstreamDNS`: the nameservers of the DNS pods' resolv.conf (their node's), to which names
+   * outside `zones` are forwarded over UDP port 53, as kubeadm's `forward . /etc/resolv.conf`; absent: REFUSED.
+   */
+  forward?: string[];
+  /** `cluster.upstreamDNS`: what the upstream resolver answers (its listeners answer from this, not from `names`). */
+  upstream?: UpstreamZone;
 }
+
+/**
+ * The LAN's upstream resolver: a name in `names` answers its type's records (any other type NOERROR
+ * with no data); a name in or under a zone of `refuse` is REFUSED; any other name NXDOMAIN.
+ */
+export interface UpstreamZone {
+  ttl: number;
+  refuse: string[];
+  names: Record<string, Partial<Record<DnsType, DnsAnswer>>>;
+}
+
+/** The TTL of the upstream's records (they never change during a run). */
+export const UPSTREAM_TTL = 300;
 
 export interface DnsResponse {
   rcode: DnsRcode;
@@ -216,6 +236,7 @@ export function renderDnsZone(model: Model, opts: DnsZoneOptions = {}): DnsZone 
   names[domain]!.SOA = { answer: [soa(domain)], additional: [] };
   const sorted: DnsZone['names'] = {};
   for (const k of Object.keys(names).sort()) sorted[k] = names[k]!;
+  const up = model.config.upstreamDNS;
   return {
     domain,
     ttl,
@@ -223,7 +244,38 @@ export function renderDnsZone(model: Model, opts: DnsZoneOptions = {}): DnsZone 
     pods: opts.pods ?? 'insecure',
     namespaces,
     names: sorted,
+    ...(up ? { forward: [up.server], upstream: renderUpstreamZone(up) } : {}),
   };
+}
+
+/** The upstream resolver's answers: A records, or a CNAME followed through its own names (at most 8 deep). */
+export function renderUpstreamZone(up: UpstreamDns): UpstreamZone {
+  const ttl = UPSTREAM_TTL;
+  const chain = (name: string, seen: string[]): DnsRecord[] => {
+    const r = up.records[name];
+    if (!r || seen.includes(name) || seen.length > 7) return [];
+    if ('addresses' in r) return r.addresses.map((data) => ({ name, type: 'A' as const, ttl, data }));
+    return [{ name, type: 'CNAME', ttl, data: r.cname }, ...chain(r.cname, [...seen, name])];
+  };
+  const names: UpstreamZone['names'] = {};
+  for (const name of Object.keys(up.records).sort()) {
+    const r = up.records[name]!;
+    names[name] = { A: { answer: chain(name, []), additional: [] } };
+    if ('cname' in r) names[name].CNAME = { answer: [{ name, type: 'CNAME', ttl, data: r.cname }], additional: [] };
+  }
+  return { ttl, refuse: [...up.refuse].sort(), names };
+}
+
+/** The upstream resolver's answer to one query: the reference dns.py's resolve_upstream() follows line for line. */
+export function lookupUpstream(up: UpstreamZone, qname: string, qtype: string): DnsResponse {
+  const name = normalizeName(qname);
+  const type = qtype.toUpperCase();
+  if (up.refuse.some((z) => name === z || name.endsWith(`.${z}`))) return { rcode: 'REFUSED', answer: [], authority: [], additional: [] };
+  const entry = up.names[name];
+  if (!entry) return { rcode: 'NXDOMAIN', answer: [], authority: [], additional: [] };
+  const a = entry[type as DnsType];
+  if (!a || a.answer.length === 0) return { rcode: 'NOERROR', answer: [], authority: [], additional: [] };
+  return { rcode: 'NOERROR', answer: a.answer, authority: [], additional: a.additional };
 }
 
 /** One query type at one name, from the backends, as plugin/backend_lookup.go builds it. */

@@ -90,6 +90,12 @@ function lanPortLines(machine: string): string[] {
   ];
 }
 
+/** What a node or host of the LAN has: the LAN gateway's resolver with `cluster.upstreamDNS`, else none. */
+export function machineResolvConf(model: Model): string {
+  const up = model.config.upstreamDNS;
+  return up ? `# knetlab: cluster.upstreamDNS, served by the LAN gateway\nnameserver ${up.server}\n` : NO_NAMESERVER;
+}
+
 /** Stage 1: the LAN switch with the gateway's address, and a port for every machine. */
 export function renderLan(model: Model): NamespacePlan {
   const p = plan(LAN_NETNS, 'lan');
@@ -128,7 +134,7 @@ export function renderNode(model: Model, node: Node): NamespacePlan {
   if (cni.ipset) p.ipset = cni.ipset;
   if (cni.fallbackDevices) p.fallbackDevices = cni.fallbackDevices;
   p.iptables = cni.iptables;
-  p.etc['resolv.conf'] = NO_NAMESERVER;
+  p.etc['resolv.conf'] = machineResolvConf(model);
   return p;
 }
 
@@ -137,7 +143,7 @@ export function renderHost(model: Model, host: Host): NamespacePlan {
   const p = plan(machineNetns(host.name), 'host');
   p.ip.push(...(cidrContains(model.config.lanCIDR, host.ip) ? machineEth0(model, host.name, host.ip) : outsideEth0(model, host.name, host.ip)));
   for (const r of host.routes) p.ip.push(`route add ${r.to} via ${r.via} dev eth0`);
-  p.etc['resolv.conf'] = NO_NAMESERVER;
+  p.etc['resolv.conf'] = machineResolvConf(model);
   return p;
 }
 
@@ -165,7 +171,10 @@ export function renderPodNamespace(model: Model, pod: Pod): NamespacePlan {
 /** What kubelet writes: dnsPolicy ClusterFirst, except for CoreDNS, which kubeadm gives dnsPolicy Default (its node's file). */
 export function podResolvConf(model: Model, pod: Pod): string {
   const { dns, dnsIP, clusterDomain: d } = model.config;
-  if (pod.workload === 'dns') return "# knetlab: dnsPolicy Default, as kubeadm's CoreDNS has: its node's resolv.conf, with no nameserver\n";
+  if (pod.workload === 'dns')
+    return model.config.upstreamDNS
+      ? `# knetlab: dnsPolicy Default, as kubeadm's CoreDNS has: its node's resolv.conf\nnameserver ${model.config.upstreamDNS.server}\n`
+      : "# knetlab: dnsPolicy Default, as kubeadm's CoreDNS has: its node's resolv.conf, with no nameserver\n";
   if (!dns) return '# knetlab: cluster DNS is off (cluster.dns: false), so pods have no nameserver\n';
   return `nameserver ${dnsIP}\nsearch ${pod.namespace}.svc.${d} svc.${d} ${d}\noptions ndots:5\n`;
 }

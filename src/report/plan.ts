@@ -82,6 +82,13 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
   out.push(
     `CLUSTER  proxyMode=${c.proxyMode}${c.proxyModes.length < proxyModes.length ? ` (about ${c.proxyModes.join(',')} only)` : ''} network=${c.network} lan=${formatCidr(c.lanCIDR)} gateway=${c.gateway} podCIDR=${formatCidr(c.podCIDR)} serviceCIDR=${formatCidr(c.serviceCIDR)} loadBalancerCIDR=${formatCidr(c.loadBalancerCIDR)} nodePorts=${c.nodePortRange.min}-${c.nodePortRange.max} dns=${c.dns ? c.dnsIP : 'off'}${c.kubernetesVersion === NEWEST_KUBERNETES_VERSION ? '' : ` kubernetesVersion=${c.kubernetesVersion}`}`,
   );
+  const up = c.upstreamDNS;
+  if (up) {
+    const records = Object.entries(up.records).map(([n, r]) => ('cname' in r ? `${n}=CNAME:${r.cname}` : `${n}=${r.addresses.join(',')}`));
+    out.push(
+      `UPSTREAM-DNS  ${up.server}:53 (the LAN gateway: nodes' and hosts' nameserver, CoreDNS forwards to it) ${[...records, ...(up.refuse.length ? [`refuse=${up.refuse.join(',')}`] : [])].join(' ')}`,
+    );
+  }
   out.push('');
   // A column per CNI device with an address (flannel: CNI0 and FLANNEL.1, which host-gw leaves empty).
   const devices = c.network === 'flannel-vxlan' || c.network === 'host-gw' ? ['cni0', 'flannel.1'] : [...new Set(model.nodes.flatMap((n) => Object.keys(n.addresses)))];

@@ -64,6 +64,9 @@ export function echoListeners(model: Model, pods: readonly Pod[] = model.pods): 
         if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(n.name), port: s.port, protocol: s.protocol, identity: { server: `node/${n.name}`, node: n.name } });
     for (const h of model.hosts)
       for (const s of h.serve) if (s.protocol !== 'SCTP') out.push({ netns: machineNetns(h.name), port: s.port, protocol: s.protocol, identity: { server: `host/${h.name}` } });
+    // cluster.upstreamDNS: the LAN gateway's resolver, on 53 of its own namespace.
+    if (model.config.upstreamDNS)
+      for (const protocol of ['UDP', 'TCP'] as const) out.push({ netns: LAN_NETNS, port: 53, protocol, kind: 'dns', identity: { server: 'lan/gateway', dns: 'upstream' } });
   }
   return out;
 }
@@ -138,7 +141,7 @@ async function syncPods(runner: Runner, echo: EchoServer, commands: CommandWorkl
   // Listen ports also follow Services (a new targetPort) and hostNetwork pods: listening is idempotent.
   await echo.listen(echoListeners(next));
   // Records follow the model as it changes, as CoreDNS follows the API.
-  if (next.config.dns) await echo.setDnsZone(renderDnsZone(next));
+  if (next.config.dns || next.config.upstreamDNS) await echo.setDnsZone(renderDnsZone(next));
   commands.start(made);
   await commands.listening(made);
   await ingress.start(next, made);
@@ -271,7 +274,7 @@ async function buildCluster(runner: Runner, model: Model, etcNetns: boolean, pha
 async function startWorkloads(live: Live): Promise<void> {
   const { model, echo, commands, ingress } = live;
   await echo.listen(echoListeners(model));
-  if (model.config.dns) await echo.setDnsZone(renderDnsZone(model));
+  if (model.config.dns || model.config.upstreamDNS) await echo.setDnsZone(renderDnsZone(model));
   const notRunnable = commands.start(model.pods);
   if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
   // What still does not listen shows in the steps that reach it (refused), and in its log.
@@ -332,6 +335,7 @@ async function runOneStep(
       resync: () => live.kubeProxy.resync(live.model),
       restartKubeProxy: (node) => live.kubeProxy.restart(live.model, node),
       reboot: (node) => rebootNode(live, node),
+      readDnsLog: () => live.echo.readDnsLog(),
     });
     if (judged.servers) answeredNow(judged.servers);
   } catch (err) {

@@ -23,8 +23,14 @@ export interface TrySeen {
   timedOut?: boolean;
   stdout?: string;
   stderr?: string;
-  /** dns: the status of the last query and its answer section, and every query dig sent. */
-  dns?: { status: string; question?: string; answers: { name: string; type: string; data: string }[]; tried?: { name: string; status: string }[] };
+  /** dns: the status of the last query and its answer section, every query dig sent, and (expect.queries) the names the DNS servers received. */
+  dns?: {
+    status: string;
+    question?: string;
+    answers: { name: string; type: string; data: string }[];
+    tried?: { name: string; status: string; id?: number }[];
+    queries?: string[];
+  };
   /** The tool's own words when it failed (curl's message, ...). */
   error?: string;
 }

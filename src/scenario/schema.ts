@@ -64,6 +64,20 @@ export const hostSchema = z.strictObject({
 /** The schedulers Linux IPVS has (ip_vs_NAME modules), which kube-proxy's --ipvs-scheduler passes on. */
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
 
+/** A DNS name as a user writes it (any case, an optional final dot); knetlab's own names are lower case. */
+export const dnsName = z
+  .string({ error: 'to be a DNS name such as api.example.com' })
+  .max(254, { error: 'to be a DNS name of at most 253 characters' })
+  .regex(/^[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?)*\.?$/, {
+    error: 'to be a DNS name such as api.example.com (labels of letters, digits, - and _, at most 63 characters each)',
+  });
+
+/** The LAN's upstream resolver (served by the LAN gateway): its records, and zones it refuses. */
+const upstreamDnsSchema = z.strictObject({
+  records: z.record(dnsName, z.union([ipv4, z.array(ipv4).min(1).max(8), dnsName], { error: 'to be an IPv4 address, a list of at most 8, or a name (a CNAME)' })).optional(),
+  refuse: z.array(dnsName).max(16).optional(),
+});
+
 export const clusterSchema = z.strictObject({
   proxyMode: z.enum(proxyModes).optional(),
   /** The kube-proxy modes the scenario is about; under another (run --proxy-mode) it is reported skipped. */
@@ -90,6 +104,7 @@ export const clusterSchema = z.strictObject({
   clearStaleConntrack: z.boolean().optional(),
   /** The kube-proxy release whose behaviour is modelled, "MAJOR.MINOR" (checked against src/dataplane/versions.ts). */
   kubernetesVersion: z.unknown().optional(),
+  upstreamDNS: upstreamDnsSchema.optional(),
   /** kube-proxy's `ipvs` configuration (KubeProxyIPVSConfiguration), used in ipvs mode. */
   ipvs: z
     .strictObject({

@@ -14,6 +14,7 @@ import type { StepBase } from '../scenario/steps.js';
 import type { WayIn } from '../dataplane/way-in.js';
 import type { Judged } from './judge.js';
 import type { AnsweredBy } from './run.js';
+import type { DnsLogEntry } from '../workloads/echo.js';
 
 /** A step of kind K as read: the fields every step has, and the kind's own (S). */
 export type KindStep<K extends StepKindName, S> = StepBase & { kind: K } & S;
@@ -78,6 +79,8 @@ export interface RunContext {
   restartKubeProxy(node: string): Promise<void>;
   /** A node rebooted: its namespaces, devices and pods made anew, then its CNI, kube-proxy and workloads; resolves once it is ready. */
   reboot(node: string): Promise<void>;
+  /** Every query the DNS servers (cluster DNS, upstream resolver) answered so far, in order. */
+  readDnsLog?(): Promise<DnsLogEntry[]>;
 }
 
 /** A step's row in `knetlab plan` (the STEP, EXPECT and NAME columns are the plan's). */

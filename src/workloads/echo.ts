@@ -12,6 +12,8 @@ export interface EchoIdentity {
   namespace?: string;
   node?: string;
   podIP?: string;
+  /** A `dns` listener that is the LAN's upstream resolver (cluster.upstreamDNS), not the cluster DNS. */
+  dns?: 'upstream';
   /** A `healthz` listener: kube-proxy's health check answer for one Service on this node. */
   health?: { service: { namespace: string; name: string }; localEndpoints: number };
 }
@@ -63,6 +65,12 @@ export interface DnsLogEntry {
   type: string | null;
   rcode: string | null;
   answers: number;
+  /** The query's id (absent for a message that could not be read). */
+  id?: number;
+  /** `cluster`: the cluster DNS; `upstream`: the LAN's upstream resolver. */
+  role?: 'cluster' | 'upstream';
+  /** The cluster DNS sent this query on to that upstream address, and relays its answer. */
+  forwardedTo?: string;
   time: string;
   protocol: string;
   netns: string | null;
