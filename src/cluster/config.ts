@@ -4,6 +4,8 @@ import { originAt } from '../scenario/source.js';
 import { cidrOf, cidrOverlaps, cidrSize, formatCidr, nthAddress, type Cidr } from '../util/ip.js';
 import { cniOf } from '../cni/index.js';
 import type { ClusterConfig } from './types.js';
+import { networkMtu } from './mtu.js';
+import { MTU_MIN } from '../scenario/schema.js';
 
 export const defaults = {
   proxyMode: 'iptables',
@@ -17,6 +19,8 @@ export const defaults = {
   masqueradeAll: false,
   podEgressMasquerade: true,
   clearStaleConntrack: true,
+  /** The underlay's MTU: Ethernet's, what a veth gets by default. */
+  mtu: 1500,
   /** kube-proxy's defaults: --ipvs-scheduler rr (its empty default means rr), --ipvs-strict-arp false. */
   ipvs: { scheduler: 'rr', strictARP: false },
 } as const;
@@ -96,6 +100,14 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
       );
     }
   }
+  const mtu = networkMtu(c.network ?? defaults.network, c.mtu ?? defaults.mtu, c.podMTU);
+  // Linux refuses a VXLAN or IPIP device below IPv4's 68 bytes (and a VXLAN device above its lower device's less 50).
+  if (mtu.overlay < MTU_MIN)
+    problems.error(
+      'out-of-range',
+      at('mtu'),
+      `\`cluster.mtu\` ${mtu.underlay} leaves ${cni.tunnelDevice ?? 'the tunnel'} ${mtu.overlay} bytes after ${c.network ?? defaults.network}'s ${cni.encapOverhead} bytes of encapsulation; Linux needs at least ${MTU_MIN}: use ${MTU_MIN + cni.encapOverhead} or more`,
+    );
   void before;
   return {
     proxyMode: c.proxyMode ?? defaults.proxyMode,
@@ -110,6 +122,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,
     podEgressMasquerade: c.podEgressMasquerade ?? defaults.podEgressMasquerade,
     clearStaleConntrack: c.clearStaleConntrack ?? defaults.clearStaleConntrack,
+    mtu: mtu.overlay < MTU_MIN ? networkMtu(c.network ?? defaults.network, defaults.mtu, c.podMTU) : mtu,
     ipvs: { scheduler: c.ipvs?.scheduler ?? defaults.ipvs.scheduler, strictARP: c.ipvs?.strictARP ?? defaults.ipvs.strictARP },
     gateway: nthAddress(lanCIDR, 1),
     dnsIP: nthAddress(serviceCIDR, 10),

@@ -2,6 +2,7 @@ import type { Container, KubeObject, Labels, Protocol, ServiceSpec } from '../sc
 import type { Origin } from '../scenario/source.js';
 import type { ProxyMode } from '../proxy/modes.js';
 import type { Cidr } from '../util/ip.js';
+import type { NetworkMtu } from './mtu.js';
 
 export type { ProxyMode };
 export type { NetworkKind } from '../cni/networks.js';
@@ -21,6 +22,8 @@ export interface ClusterConfig {
   podEgressMasquerade: boolean;
   /** kube-proxy deletes the conntrack entries of removed UDP endpoints (off: the stale-DNS bug). */
   clearStaleConntrack: boolean;
+  /** The underlay's MTU, the CNI's derived from it and the pods' (src/cluster/mtu.ts). */
+  mtu: NetworkMtu;
   /** IPVS mode: the virtual servers' scheduler, and strictARP (kube-ipvs0's addresses not answered in ARP). */
   ipvs: { scheduler: string; strictARP: boolean };
   /** The LAN's router: .1 of lanCIDR, in the `lan` namespace. */

@@ -84,16 +84,18 @@ const NO_NAMESERVER = "# knetlab: no nameserver on nodes and hosts (cluster DNS 
 export function renderLan(model: Model): NamespacePlan {
   const p = plan(LAN_NETNS, 'lan');
   const { lanCIDR, gateway } = model.config;
+  // The underlay's MTU on the switch and both ends of every machine's cable (cluster.mtu).
+  const mtu = model.config.mtu.underlay;
   p.ip.push(
     'link set dev lo up',
-    `link add ${LAN_BRIDGE} address ${macAddress('br-lan', LAN_NETNS)} type bridge`,
+    `link add ${LAN_BRIDGE} address ${macAddress('br-lan', LAN_NETNS)} mtu ${mtu} type bridge`,
     `addr add ${gateway}/${lanCIDR.bits} dev ${LAN_BRIDGE}`,
     `link set dev ${LAN_BRIDGE} up`,
   );
   for (const m of [...model.nodes, ...model.hosts]) {
     const port = machineNetns(m.name);
     p.ip.push(
-      `link add ${port} address ${macAddress('lan-port', m.name)} type veth peer name eth0 netns ${machineNetns(m.name)}`,
+      `link add ${port} address ${macAddress('lan-port', m.name)} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${machineNetns(m.name)}`,
       `link set dev ${port} master ${LAN_BRIDGE}`,
       `link set dev ${port} up`,
     );

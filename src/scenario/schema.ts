@@ -62,6 +62,12 @@ export const hostSchema = z.strictObject({
 /** The schedulers Linux IPVS has (ip_vs_NAME modules), which kube-proxy's --ipvs-scheduler passes on. */
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
 
+/** Linux's Ethernet bounds: 68 (IPv4's minimum) to 65535; a VXLAN or IPIP tunnel's own needs more (resolveConfig). */
+export const MTU_MIN = 68;
+export const MTU_MAX = 65535;
+const mtuRule = `to be an MTU from ${MTU_MIN} to ${MTU_MAX} (bytes)`;
+const mtuSchema = z.number({ error: mtuRule }).int({ error: mtuRule }).min(MTU_MIN, { error: mtuRule }).max(MTU_MAX, { error: mtuRule });
+
 export const clusterSchema = z.strictObject({
   proxyMode: z.enum(proxyModes).optional(),
   network: z.enum(networks).optional(),
@@ -81,6 +87,10 @@ export const clusterSchema = z.strictObject({
   masqueradeAll: z.boolean().optional(),
   podEgressMasquerade: z.boolean().optional(),
   clearStaleConntrack: z.boolean().optional(),
+  /** The underlay's MTU (nodes', hosts' and the router's LAN devices); the CNI derives its own from it. */
+  mtu: mtuSchema.optional(),
+  /** The pods' MTU as the CNI configuration states it (flannel CNI's `mtu`, Calico's `veth_mtu`): default, the CNI's derived one. */
+  podMTU: mtuSchema.optional(),
   /** kube-proxy's `ipvs` configuration (KubeProxyIPVSConfiguration), used in ipvs mode. */
   ipvs: z
     .strictObject({
