@@ -26,6 +26,8 @@ export interface TrySeen {
   dns?: { status: string; question?: string; answers: { name: string; type: string; data: string }[]; tried?: { name: string; status: string }[] };
   /** The tool's own words when it failed (curl's message, ...). */
   error?: string;
+  /** http: the bytes of the body received. */
+  bytes?: number;
 }
 
 /** Why a step did not run. */
