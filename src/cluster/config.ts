@@ -62,6 +62,8 @@ function resolveUpstreamDns(s: LoadedScenario, problems: Problems, clusterDomain
   }
   return { server: gateway, records, refuse };
 }
+import { networkMtu } from './mtu.js';
+import { MTU_MIN } from '../scenario/schema.js';
 
 export const defaults = {
   proxyMode: 'iptables',
@@ -75,6 +77,8 @@ export const defaults = {
   masqueradeAll: false,
   podEgressMasquerade: true,
   clearStaleConntrack: true,
+  /** The underlay's MTU: Ethernet's, what a veth gets by default. */
+  mtu: 1500,
   /** kube-proxy's defaults: --ipvs-scheduler rr (its empty default means rr), --ipvs-strict-arp false. */
   ipvs: { scheduler: 'rr', strictARP: false },
 } as const;
@@ -154,6 +158,14 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
       );
     }
   }
+  const mtu = networkMtu(c.network ?? defaults.network, c.mtu ?? defaults.mtu, c.podMTU);
+  // Linux refuses a VXLAN or IPIP device below IPv4's 68 bytes (and a VXLAN device above its lower device's less 50).
+  if (mtu.overlay < MTU_MIN)
+    problems.error(
+      'out-of-range',
+      at('mtu'),
+      `\`cluster.mtu\` ${mtu.underlay} leaves ${cni.tunnelDevice ?? 'the tunnel'} ${mtu.overlay} bytes after ${c.network ?? defaults.network}'s ${cni.encapOverhead} bytes of encapsulation; Linux needs at least ${MTU_MIN}: use ${MTU_MIN + cni.encapOverhead} or more`,
+    );
   void before;
   const modes = c.proxyModes ?? proxyModes;
   for (const [i, m] of modes.entries()) if (modes.indexOf(m) !== i) problems.error('duplicate-entry', at('proxyModes'), `\`cluster.proxyModes\` names ${m} twice`);
@@ -179,6 +191,7 @@ export function resolveConfig(s: LoadedScenario, problems: Problems): ClusterCon
     masqueradeAll: c.masqueradeAll ?? defaults.masqueradeAll,
     podEgressMasquerade: c.podEgressMasquerade ?? defaults.podEgressMasquerade,
     clearStaleConntrack: c.clearStaleConntrack ?? defaults.clearStaleConntrack,
+    mtu: mtu.overlay < MTU_MIN ? networkMtu(c.network ?? defaults.network, defaults.mtu, c.podMTU) : mtu,
     ipvs: { scheduler: c.ipvs?.scheduler ?? defaults.ipvs.scheduler, strictARP: c.ipvs?.strictARP ?? defaults.ipvs.strictARP },
     ...(upstreamDNS ? { upstreamDNS } : {}),
     gateway,

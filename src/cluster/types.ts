@@ -3,6 +3,7 @@ import type { Origin } from '../scenario/source.js';
 import type { ProxyMode } from '../proxy/modes.js';
 import type { Cidr } from '../util/ip.js';
 import type { KubernetesVersion } from '../dataplane/versions.js';
+import type { NetworkMtu } from './mtu.js';
 
 export type { ProxyMode };
 export type { NetworkKind } from '../cni/networks.js';
@@ -26,6 +27,8 @@ export interface ClusterConfig {
   podEgressMasquerade: boolean;
   /** kube-proxy deletes the conntrack entries of removed UDP endpoints (off: the stale-DNS bug). */
   clearStaleConntrack: boolean;
+  /** The underlay's MTU, the CNI's derived from it and the pods' (src/cluster/mtu.ts). */
+  mtu: NetworkMtu;
   /** IPVS mode: the virtual servers' scheduler, and strictARP (kube-ipvs0's addresses not answered in ARP). */
   ipvs: { scheduler: string; strictARP: boolean };
   /** `cluster.upstreamDNS`: the LAN gateway also serves DNS; nodes' resolv.conf name it, the cluster DNS forwards to it. */

@@ -7,7 +7,7 @@
 // more blocks as a node fills and picks them by affinity, knetlab gives node i the i-th block).
 import { createHash } from 'node:crypto';
 import type { Model, Node, Pod } from '../cluster/types.js';
-import { LAN_MTU, VXLAN_OVERHEAD } from '../dataplane/flannel.js';
+import { VXLAN_OVERHEAD } from '../dataplane/flannel.js';
 import { macAddress, podNetns } from '../dataplane/names.js';
 import { formatCidr, nthAddress, type Cidr } from '../util/ip.js';
 import { nodeAddress } from './address.js';
@@ -37,8 +37,8 @@ export function caliVethName(pod: { namespace: string; name: string }): string {
 
 type Encapsulation = 'vxlan' | 'ipip' | 'none';
 const tunnelDevice: Record<Encapsulation, string | undefined> = { vxlan: CALICO_VXLAN_DEVICE, ipip: CALICO_IPIP_DEVICE, none: undefined };
-// Calico's MTU auto-detection: the LAN's less the encapsulation's overhead.
-const mtuOf: Record<Encapsulation, number> = { vxlan: LAN_MTU - VXLAN_OVERHEAD, ipip: LAN_MTU - IPIP_OVERHEAD, none: LAN_MTU };
+// felix's ipipMTUOverhead and vxlanMTUOverhead (int_dataplane.go): its MTU auto-detection subtracts them from the host's.
+const overheadOf: Record<Encapsulation, number> = { vxlan: VXLAN_OVERHEAD, ipip: IPIP_OVERHEAD, none: 0 };
 
 export function vxlanCalicoMac(node: Node): string {
   return macAddress('vxlan.calico', node.name);
@@ -94,7 +94,6 @@ const masqOther: Record<Encapsulation, MasqueradeSource> = {
 
 function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: Encapsulation): Cni {
   const tunnel = tunnelDevice[encap];
-  const mtu = mtuOf[encap];
   return {
     network,
     nodeSubnetBits: CALICO_BLOCK_BITS,
@@ -104,8 +103,10 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
     nodeAddresses: (subnet: Cidr) => (tunnel ? { [tunnel]: nthAddress(subnet, 0) } : {}),
     // Calico's IPAM uses every address of a block, .0 and the last too.
     podOrdinals: (subnet: Cidr) => ({ first: tunnel ? 1 : 0, last: 2 ** (32 - subnet.bits) - 1 }),
-    podMtu: () => mtu,
+    encapOverhead: overheadOf[encap],
+    ...(tunnel ? { tunnelDevice: tunnel } : {}),
     renderNode(model: Model, node: Node): CniNodeState {
+      const mtu = model.config.mtu.overlay;
       const ip: string[] = [];
       const bridge: string[] = [];
       if (encap === 'vxlan') {
@@ -171,8 +172,10 @@ function calico(network: 'calico-vxlan' | 'calico-ipip' | 'calico-bgp', encap: E
       };
     },
     podVethName: caliVethName,
-    podHostLines(_model: Model, _node: Node, pod: Pod): string[] {
+    podHostLines(model: Model, _node: Node, pod: Pod): string[] {
       const veth = caliVethName(pod);
+      // The CNI plugin's veth_mtu (felix's determinePodMTU when auto), on both ends.
+      const mtu = model.config.mtu.pod;
       return [
         `link add ${veth} address ${CALI_MAC} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${podNetns(pod)}`,
         // The CNI plugin's neigh/caliX/proxy_delay 0: a pod's broadcast ARP for its gateway is answered at once, not after up to 0.8 s.

@@ -1,7 +1,7 @@
 // flannel as a CNI: the bridge plugin's cni0 with a veth per pod (hairpin on), and flanneld's VXLAN
 // device and peers (flannel-vxlan) or routes via the other nodes' LAN addresses (host-gw).
 import type { Model, Node, Pod } from '../cluster/types.js';
-import { hostGwPeerLines, podMtu, renderNodeIptables, vxlanDeviceLines, vxlanPeerLines } from '../dataplane/flannel.js';
+import { hostGwPeerLines, renderNodeIptables, VXLAN_OVERHEAD, vxlanDeviceLines, vxlanPeerLines } from '../dataplane/flannel.js';
 import { CNI_BRIDGE, FLANNEL_DEVICE, macAddress, podNetns, podOwner, podVethName } from '../dataplane/names.js';
 import { cidrOf, formatCidr, nthAddress, type Cidr } from '../util/ip.js';
 import { nodeAddress } from './address.js';
@@ -38,19 +38,20 @@ function flannel(network: 'flannel-vxlan' | 'host-gw'): Cni {
     nodeAddresses: (subnet: Cidr) => ({ [CNI_BRIDGE]: nthAddress(subnet, 1), ...(vxlan ? { [FLANNEL_DEVICE]: nthAddress(subnet, 0) } : {}) }),
     // host-local IPAM: .2 up to the one before broadcast.
     podOrdinals: (subnet: Cidr) => ({ first: 2, last: 2 ** (32 - subnet.bits) - 2 }),
-    podMtu,
+    encapOverhead: vxlan ? VXLAN_OVERHEAD : 0,
+    ...(vxlan ? { tunnelDevice: FLANNEL_DEVICE } : {}),
     renderNode(model: Model, node: Node): CniNodeState {
       const subnet = cidrOf(node.podCIDR);
       // The flannel CNI bridge plugin's bridge: the gateway .1 of the node's subnet, the pod MTU.
       const ip = [
-        `link add ${CNI_BRIDGE} address ${macAddress('cni0', node.name)} mtu ${podMtu(model)} type bridge`,
+        `link add ${CNI_BRIDGE} address ${macAddress('cni0', node.name)} mtu ${model.config.mtu.pod} type bridge`,
         `addr add ${nodeAddress(node, CNI_BRIDGE)}/${subnet.bits} dev ${CNI_BRIDGE}`,
         `link set dev ${CNI_BRIDGE} up`,
       ];
       const bridge: string[] = [];
       const peers = model.nodes.filter((n) => n.name !== node.name);
       if (vxlan) {
-        ip.push(...vxlanDeviceLines(node));
+        ip.push(...vxlanDeviceLines(node, model.config.mtu.overlay));
         for (const peer of peers) {
           const l = vxlanPeerLines(peer);
           ip.push(...l.ip);
@@ -65,7 +66,7 @@ function flannel(network: 'flannel-vxlan' | 'host-gw'): Cni {
     /** The veth whose far end is the pod's eth0, on cni0 with hairpin on (the bridge plugin's hairpinMode: a pod reaches itself through its Service), at the pod MTU. */
     podHostLines(model: Model, _node: Node, pod: Pod): string[] {
       const veth = podVethName(pod);
-      const mtu = podMtu(model);
+      const mtu = model.config.mtu.pod;
       return [
         `link add ${veth} address ${macAddress('veth', podOwner(pod))} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${podNetns(pod)}`,
         `link set dev ${veth} master ${CNI_BRIDGE}`,

@@ -52,8 +52,10 @@ export interface Cni {
   nodeAddresses(subnet: Cidr): Record<string, string>;
   /** The ordinals of the subnet its IPAM hands to pods, first and last. */
   podOrdinals(subnet: Cidr): { first: number; last: number };
-  /** The pods' MTU. */
-  podMtu(model: Model): number;
+  /** Bytes its encapsulation adds to a pod's packet (VXLAN 50, IPIP 20, none 0): its MTU is the underlay's less these (src/cluster/mtu.ts). */
+  readonly encapOverhead: number;
+  /** Its tunnel device, whose MTU is the derived one, when it has one. */
+  readonly tunnelDevice?: string;
   /** The node's CNI state. */
   renderNode(model: Model, node: Node): CniNodeState;
   /** The host side of a pod's veth. */

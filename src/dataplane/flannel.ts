@@ -8,17 +8,10 @@ import { FLANNEL_DEVICE, macAddress } from './names.js';
 /** flannel's VXLAN port: the Linux default flanneld gets by leaving Port 0 (not IANA's 4789). */
 export const VXLAN_PORT = 8472;
 export const VXLAN_VNI = 1;
-/** The LAN's MTU: every eth0 keeps the veth default. */
-export const LAN_MTU = 1500;
 /** flanneld's `encapOverhead` (50 bytes of outer Ethernet, IP, UDP and VXLAN headers). */
 export const VXLAN_OVERHEAD = 50;
 /** kube-proxy's masquerade mark, which flannel's first rule leaves to kube-proxy (trafficmngr.KubeProxyMark). */
 export const KUBE_PROXY_MARK = '0x4000/0x4000';
-
-/** The pod network's MTU as flanneld writes it to subnet.env (FLANNEL_MTU), which the CNI bridge then uses. */
-export function podMtu(model: Model): number {
-  return model.config.network === 'flannel-vxlan' ? LAN_MTU - VXLAN_OVERHEAD : LAN_MTU;
-}
 
 export function flannelMac(node: Node): string {
   return macAddress('flannel.1', node.name);
@@ -26,13 +19,13 @@ export function flannelMac(node: Node): string {
 
 /**
  * flannel.1 as flanneld's newVXLANDevice and Configure make it (pkg/backend/vxlan/device.go,
- * vxlan.go): VNI 1, local = the node IP on eth0, no learning, MTU eth0 - 50, and the subnet's .0
- * as a /32 "so that no broadcast routes are created".
+ * vxlan.go): VNI 1, local = the node IP on eth0, no learning, MTU eth0 - 50 (what the kernel gives a
+ * VXLAN device on eth0, and its most), and the subnet's .0 as a /32 "so that no broadcast routes are created".
  */
-export function vxlanDeviceLines(node: Node): string[] {
+export function vxlanDeviceLines(node: Node, mtu: number): string[] {
   const dev = FLANNEL_DEVICE;
   return [
-    `link add ${dev} address ${flannelMac(node)} mtu ${LAN_MTU - VXLAN_OVERHEAD} type vxlan id ${VXLAN_VNI} local ${node.ip} dev eth0 dstport ${VXLAN_PORT} nolearning`,
+    `link add ${dev} address ${flannelMac(node)} mtu ${mtu} type vxlan id ${VXLAN_VNI} local ${node.ip} dev eth0 dstport ${VXLAN_PORT} nolearning`,
     `addr add ${nodeAddress(node, dev)}/32 dev ${dev}`,
     `link set dev ${dev} up`,
   ];

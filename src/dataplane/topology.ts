@@ -81,10 +81,10 @@ function outsideEth0(model: Model, name: string, ip: string): string[] {
 const NO_NAMESERVER = "# knetlab: no nameserver on nodes and hosts (cluster DNS serves pods); nothing here asks the host's resolvers\n";
 
 /** A machine's port on the LAN bridge: a veth whose far end is the machine's eth0. */
-function lanPortLines(machine: string): string[] {
+function lanPortLines(machine: string, mtu: number): string[] {
   const port = machineNetns(machine);
   return [
-    `link add ${port} address ${macAddress('lan-port', machine)} type veth peer name eth0 netns ${port}`,
+    `link add ${port} address ${macAddress('lan-port', machine)} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${port}`,
     `link set dev ${port} master ${LAN_BRIDGE}`,
     `link set dev ${port} up`,
   ];
@@ -100,13 +100,15 @@ export function machineResolvConf(model: Model): string {
 export function renderLan(model: Model): NamespacePlan {
   const p = plan(LAN_NETNS, 'lan');
   const { lanCIDR, gateway } = model.config;
+  // The underlay's MTU on the switch and both ends of every machine's cable (cluster.mtu).
+  const mtu = model.config.mtu.underlay;
   p.ip.push(
     'link set dev lo up',
-    `link add ${LAN_BRIDGE} address ${macAddress('br-lan', LAN_NETNS)} type bridge`,
+    `link add ${LAN_BRIDGE} address ${macAddress('br-lan', LAN_NETNS)} mtu ${mtu} type bridge`,
     `addr add ${gateway}/${lanCIDR.bits} dev ${LAN_BRIDGE}`,
     `link set dev ${LAN_BRIDGE} up`,
   );
-  for (const m of [...model.nodes, ...model.hosts]) p.ip.push(...lanPortLines(m.name));
+  for (const m of [...model.nodes, ...model.hosts]) p.ip.push(...lanPortLines(m.name, mtu));
   // Addresses outside the LAN: a host's sits on its port (reached only through the gateway), a node's extra one is routed to the node.
   for (const h of model.hosts) if (!cidrContains(lanCIDR, h.ip)) p.ip.push(`route add ${h.ip} dev ${LAN_BRIDGE} scope link`);
   for (const n of model.nodes) for (const ip of n.extraAddresses ?? []) if (!cidrContains(lanCIDR, ip)) p.ip.push(`route add ${ip} via ${n.ip} dev ${LAN_BRIDGE}`);
@@ -329,7 +331,7 @@ export function renderNodeBoot(model: Model, nodeName: string): TopologyPlan {
   if (!node) throw new KnetlabError('EINTERNAL', `node ${nodeName} is not in the model`);
   const pods = podsOnNode(model, nodeName).filter(hasOwnNetns);
   const lan = plan(LAN_NETNS, 'lan');
-  lan.ip.push(...lanPortLines(nodeName));
+  lan.ip.push(...lanPortLines(nodeName, model.config.mtu.underlay));
   return {
     namespaces: [machineNetns(nodeName), ...pods.map(podNetns)],
     stages: [[lan], [renderNode(model, node)], pods.map((p) => renderPodNamespace(model, p))],

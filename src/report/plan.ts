@@ -1,5 +1,6 @@
 import { NEWEST_KUBERNETES_VERSION } from '../dataplane/versions.js';
 import { checkSteps } from '../cluster/check-steps.js';
+import { cniOf } from '../cni/index.js';
 import { endpointsForPort, podListenPorts } from '../cluster/service-endpoints.js';
 import type { Model, Service } from '../cluster/types.js';
 import { proxyModes } from '../proxy/modes.js';
@@ -67,6 +68,20 @@ function policy(s: Service): string {
   return out.join(',') || none;
 }
 
+/** The MTUs the cluster's devices get: the LAN's, the CNI's tunnel, the pods'. */
+function mtuLine(model: Model): string {
+  const { network, mtu } = model.config;
+  const cni = cniOf(network);
+  const tunnel = cni.tunnelDevice ? `, ${cni.tunnelDevice} ${mtu.overlay} (${mtu.underlay} less ${cni.encapOverhead} bytes of encapsulation)` : '';
+  const pods =
+    mtu.pod === mtu.overlay
+      ? ''
+      : mtu.pod > mtu.overlay
+        ? ` (cluster.podMTU: over the ${mtu.overlay} a pod's packet can take, so larger packets rely on PMTU discovery)`
+        : ' (cluster.podMTU)';
+  return `MTU      lan ${mtu.underlay}${tunnel}, pods ${mtu.pod}${pods}`;
+}
+
 /** The resolved cluster, printed the way `kubectl get nodes,pods,svc,endpoints -o wide` would. */
 export function formatPlan(model: Model, steps: readonly Step[] = []): string {
   const c = model.config;
@@ -89,6 +104,7 @@ export function formatPlan(model: Model, steps: readonly Step[] = []): string {
       `UPSTREAM-DNS  ${up.server}:53 (the LAN gateway: nodes' and hosts' nameserver, CoreDNS forwards to it) ${[...records, ...(up.refuse.length ? [`refuse=${up.refuse.join(',')}`] : [])].join(' ')}`,
     );
   }
+  out.push(mtuLine(model));
   out.push('');
   // A column per CNI device with an address (flannel: CNI0 and FLANNEL.1, which host-gw leaves empty).
   const devices = c.network === 'flannel-vxlan' || c.network === 'host-gw' ? ['cni0', 'flannel.1'] : [...new Set(model.nodes.flatMap((n) => Object.keys(n.addresses)))];

@@ -33,6 +33,8 @@ export interface TrySeen {
   };
   /** The tool's own words when it failed (curl's message, ...). */
   error?: string;
+  /** http: the bytes of the body received. */
+  bytes?: number;
 }
 
 /** Why a step did not run. */

@@ -78,6 +78,12 @@ const upstreamDnsSchema = z.strictObject({
   refuse: z.array(dnsName).max(16).optional(),
 });
 
+/** Linux's Ethernet bounds: 68 (IPv4's minimum) to 65535; a VXLAN or IPIP tunnel's own needs more (resolveConfig). */
+export const MTU_MIN = 68;
+export const MTU_MAX = 65535;
+const mtuRule = `to be an MTU from ${MTU_MIN} to ${MTU_MAX} (bytes)`;
+const mtuSchema = z.number({ error: mtuRule }).int({ error: mtuRule }).min(MTU_MIN, { error: mtuRule }).max(MTU_MAX, { error: mtuRule });
+
 export const clusterSchema = z.strictObject({
   proxyMode: z.enum(proxyModes).optional(),
   /** The kube-proxy modes the scenario is about; under another (run --proxy-mode) it is reported skipped. */
@@ -105,6 +111,10 @@ export const clusterSchema = z.strictObject({
   /** The kube-proxy release whose behaviour is modelled, "MAJOR.MINOR" (checked against src/dataplane/versions.ts). */
   kubernetesVersion: z.unknown().optional(),
   upstreamDNS: upstreamDnsSchema.optional(),
+  /** The underlay's MTU (nodes', hosts' and the router's LAN devices); the CNI derives its own from it. */
+  mtu: mtuSchema.optional(),
+  /** The pods' MTU as the CNI configuration states it (flannel CNI's `mtu`, Calico's `veth_mtu`): default, the CNI's derived one. */
+  podMTU: mtuSchema.optional(),
   /** kube-proxy's `ipvs` configuration (KubeProxyIPVSConfiguration), used in ipvs mode. */
   ipvs: z
     .strictObject({

@@ -90,7 +90,7 @@ function synthesized(model: Model, ip: string, node: Node): Resolved<FlowSource>
         netns: ns,
         ref,
         made: {
-          create: vethInto(ns, nodeNs, CNI_BRIDGE, `${ip}/${subnet.bits}`, ['default', 'via', bridge]),
+          create: vethInto(ns, nodeNs, CNI_BRIDGE, config.mtu.pod, `${ip}/${subnet.bits}`, ['default', 'via', bridge]),
           remove: [{ argv: ['ip', 'netns', 'del', ns] }],
         },
       },
@@ -117,7 +117,14 @@ function synthesized(model: Model, ip: string, node: Node): Resolved<FlowSource>
       routeNetns: inLan ? ns : LAN_NETNS,
       made: {
         create: [
-          ...vethInto(ns, LAN_NETNS, LAN_BRIDGE, `${ip}/${inLan ? lan.bits : 32}`, ['default', 'via', config.gateway, 'dev', 'eth0', ...(inLan ? [] : ['onlink'])]),
+          ...vethInto(ns, LAN_NETNS, LAN_BRIDGE, config.mtu.underlay, `${ip}/${inLan ? lan.bits : 32}`, [
+            'default',
+            'via',
+            config.gateway,
+            'dev',
+            'eth0',
+            ...(inLan ? [] : ['onlink']),
+          ]),
           ...(inLan ? [] : [{ netns: LAN_NETNS, argv: ['ip', 'route', 'add', ip, 'dev', LAN_BRIDGE, 'scope', 'link'] }]),
         ],
         remove: [...(inLan ? [] : [{ netns: LAN_NETNS, argv: ['ip', 'route', 'del', ip, 'dev', LAN_BRIDGE] }]), { argv: ['ip', 'netns', 'del', ns] }],
@@ -126,11 +133,12 @@ function synthesized(model: Model, ip: string, node: Node): Resolved<FlowSource>
   };
 }
 
-/** A made namespace on a bridge: a veth from the bridge's namespace, its eth0 with the address, lo up, the route given. */
-function vethInto(ns: string, bridgeNs: string, bridge: string, address: string, route: string[]): { netns?: string; argv: string[] }[] {
+/** A made namespace on a bridge: a veth (at the MTU of the bridge's other ports) from the bridge's namespace, its eth0 with the address, lo up, the route given. */
+function vethInto(ns: string, bridgeNs: string, bridge: string, mtu: number, address: string, route: string[]): { netns?: string; argv: string[] }[] {
+  const m = String(mtu);
   return [
     { argv: ['ip', 'netns', 'add', ns] },
-    { netns: bridgeNs, argv: ['ip', 'link', 'add', ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns] },
+    { netns: bridgeNs, argv: ['ip', 'link', 'add', ns, 'mtu', m, 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', m, 'netns', ns] },
     { netns: bridgeNs, argv: ['ip', 'link', 'set', ns, 'master', bridge, 'up'] },
     { netns: ns, argv: ['ip', 'link', 'set', 'lo', 'up'] },
     { netns: ns, argv: ['ip', 'addr', 'add', address, 'dev', 'eth0'] },

@@ -29,6 +29,7 @@ export function trySeen(t: Try): TrySeen {
     ...(t.status !== undefined ? { status: t.status } : {}),
     ...(t.answer ? { source: t.answer.clientIP, ...(t.answer.server !== undefined ? { server: t.answer.server } : {}) } : {}),
     ...(t.error !== undefined ? { error: t.error } : {}),
+    ...(t.bytes !== undefined ? { bytes: t.bytes } : {}),
   };
 }
 
@@ -61,6 +62,8 @@ export interface ResponseRules {
   sameBackendAs?: { step: string; servers: readonly string[] | undefined };
   /** An earlier step's name and who answered it: none of them may answer. */
   differentBackendFrom?: { step: string; servers: readonly string[] | undefined };
+  /** http: every try's body had exactly these many bytes. */
+  bytes?: number;
   /** Names an address the answers saw (`10.244.1.0 (node/node-2@flannel.1)`); bare when absent. */
   name?: (ip: string) => string;
 }
@@ -99,6 +102,13 @@ export function judgeResponses(tries: readonly Try[], rules: ResponseRules): Jud
     expected.push(rules.status !== undefined ? `status ${rules.status} on every try` : 'an answer to every try');
     const bad = tries.filter((t) => !t.ok || (rules.status !== undefined && t.status !== rules.status));
     if (bad.length) problems.push(`${bad.length} of ${n} tries ${rules.status !== undefined ? `did not answer ${rules.status}` : 'were not answered'}`);
+  }
+
+  if (rules.bytes !== undefined) {
+    expected.push(`a body of ${rules.bytes} bytes on every try`);
+    const bad = tries.filter((t) => t.ok && t.bytes !== rules.bytes);
+    if (bad.length) problems.push(`${bad.length} of ${n} answers had another size than ${rules.bytes} bytes`);
+    seen.push(`bodies of ${tally(tries.map((t) => (t.bytes === undefined ? 'unknown size' : `${t.bytes} bytes`)))}`);
   }
 
   const answers = answered.flatMap((t) => (t.answer ? [t.answer] : []));

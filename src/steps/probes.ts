@@ -17,9 +17,15 @@ export interface Try {
   body?: string;
   failure?: FailKind;
   error?: string;
+  /** http: the bytes of the body received (also of a try that failed part way). */
+  bytes?: number;
 }
 
 const MARK = '@@knetlab-try';
+// Before each try's MARK line: the body's size, and with `size` the echo server's answer from its header.
+const SIZE_MARK = '@@knetlab-size';
+/** The header an echo answer of a requested size carries (its body is filler past the answer's line). */
+const ECHO_HEADER = 'x-knetlab-echo';
 
 function parseAnswer(text: string): EchoAnswer | undefined {
   try {
@@ -28,6 +34,14 @@ function parseAnswer(text: string): EchoAnswer | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The most an http step's `size` asks of the echo server (its own bound, echo-server.py MAX_BODY). */
+export const MAX_RESPONSE_SIZE = 16 * 1024 * 1024;
+
+/** A request path asking the echo server for a body of `size` bytes (its query parameter size=BYTES). */
+export function withSize(path: string, size: number | undefined): string {
+  return size === undefined ? path : `${path}${path.includes('?') ? '&' : '?'}size=${size}`;
 }
 
 /** curl's exit status and message, sorted into what the format's `fail:` names. */
@@ -47,7 +61,7 @@ export async function httpProbe(
   runner: Runner,
   netns: string,
   url: string,
-  opts: { headers: Record<string, string>; count: number; timeoutMs: number; sourcePort?: number; signal?: AbortSignal },
+  opts: { headers: Record<string, string>; count: number; timeoutMs: number; sourcePort?: number; signal?: AbortSignal; sized?: boolean },
 ): Promise<Try[]> {
   const headers = Object.entries({ Connection: 'close', ...opts.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   // -v with --stderr -: curl 7.88 says only "Couldn't connect to server" in %{errormsg}; the
@@ -64,13 +78,15 @@ export async function httpProbe(
     ...(opts.sourcePort ? ['--local-port', String(opts.sourcePort)] : []),
     ...headers,
     '--write-out',
-    `\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
-    ...Array.from({ length: opts.count }, () => url),
+    `\n${SIZE_MARK} %{size_download}${opts.sized ? ` %header{${ECHO_HEADER}}` : ''}\n${MARK} %{http_code} %{exitcode} %{errormsg}\n`,
+    // A requested size (up to 16 MiB a try) is counted, not read: the answer comes in its header.
+    ...Array.from({ length: opts.count }, () => (opts.sized ? ['--output', '/dev/null', url] : [url])).flat(),
   ]);
   const r = await runner.run(argv, { reject: false, timeoutMs: opts.count * opts.timeoutMs + 10_000, ...(opts.signal ? { signal: opts.signal } : {}) });
   const tries: Try[] = [];
   let body: string[] = [];
   let cause = '';
+  let size: { bytes: number; answer?: string } | undefined;
   for (const line of r.stdout.split('\n')) {
     if (/^[*<>{}] |^[<>]$/.test(line)) {
       const failed = /connect to .* failed: (.*)$|Immediate connect fail for [^:]*: (.*)$/.exec(line);
@@ -78,6 +94,11 @@ export async function httpProbe(
       continue; // curl's verbose lines, not the body
     }
     if (line.startsWith('curl: (')) continue; // --show-error's line, the same as %{errormsg}
+    if (line.startsWith(`${SIZE_MARK} `)) {
+      const [, bytes, ...answer] = line.split(' ');
+      size = { bytes: Number(bytes), ...(answer.join(' ').trim() ? { answer: answer.join(' ').trim() } : {}) };
+      continue;
+    }
     if (!line.startsWith(MARK)) {
       body.push(line);
       continue;
@@ -88,12 +109,15 @@ export async function httpProbe(
     const exitCode = Number(exit);
     const why = cause;
     cause = '';
+    const bytes = size && Number.isInteger(size.bytes) ? { bytes: size.bytes } : {};
+    const sizedAnswer = size?.answer;
+    size = undefined;
     if (exitCode === 0) {
-      const answer = parseAnswer(text);
-      tries.push({ ok: true, status: Number(code), ...(answer ? { answer } : { body: text.slice(0, 500) }) });
+      const answer = parseAnswer(sizedAnswer ?? text);
+      tries.push({ ok: true, status: Number(code), ...(answer ? { answer } : { body: text.slice(0, 500) }), ...bytes });
     } else {
       const message = msg.join(' ') + (why && !msg.join(' ').includes(why) ? ` (${why})` : '');
-      tries.push({ ok: false, failure: classifyCurl(exitCode, message), error: `curl: (${exitCode}) ${message}` });
+      tries.push({ ok: false, failure: classifyCurl(exitCode, message), error: `curl: (${exitCode}) ${message}`, ...bytes });
     }
   }
   if (tries.length !== opts.count) {

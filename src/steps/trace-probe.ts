@@ -11,7 +11,7 @@ import { formatTarget, type SourceRef, type TargetRef } from '../scenario/refs.j
 import type { Namer, RouteHop, TraceReport } from '../trace/report.js';
 import { isOutbound } from '../trace/result.js';
 import type { ProbeKey } from '../trace/types.js';
-import { httpProbe, pingTry, tcpProbe, udpProbe, type Try } from './probes.js';
+import { httpProbe, pingTry, tcpProbe, udpProbe, withSize, type Try } from './probes.js';
 import { placeNetns } from './run.js';
 import type { Resolved } from '../cluster/resolve.js';
 import type { tracedKinds, Step } from '../scenario/steps.js';
@@ -29,13 +29,23 @@ export interface TraceRequest {
   /** http: the request's headers and path. */
   headers?: Record<string, string>;
   path?: string;
+  /** http: the body size asked of the echo server. */
+  size?: number;
 }
 
 /** The probe that traces one try of a step, for the kinds that send one (a failed step explains itself with it). */
 export function traceRequestOf(step: Step): TraceRequest | undefined {
   switch (step.kind) {
     case 'http':
-      return { kind: 'http', from: step.from, to: step.to, headers: step.headers, path: step.path, timeoutMs: Math.min(step.timeoutMs, 3000) };
+      return {
+        kind: 'http',
+        from: step.from,
+        to: step.to,
+        headers: step.headers,
+        path: step.path,
+        ...(step.size !== undefined ? { size: step.size } : {}),
+        timeoutMs: Math.min(step.timeoutMs, 3000),
+      };
     case 'tcp':
       return { kind: 'tcp', from: step.from, to: step.to, timeoutMs: Math.min(step.timeoutMs, 3000) };
     case 'udp':
@@ -130,7 +140,16 @@ async function sendTry(
 ): Promise<Try> {
   switch (req.kind) {
     case 'http':
-      return (await httpProbe(runner, netns, `http://${ip}:${port}${req.path ?? '/'}`, { headers: req.headers ?? {}, count: 1, timeoutMs, sourcePort: sport, signal }))[0]!;
+      return (
+        await httpProbe(runner, netns, `http://${ip}:${port}${withSize(req.path ?? '/', req.size)}`, {
+          headers: req.headers ?? {},
+          count: 1,
+          timeoutMs,
+          sourcePort: sport,
+          signal,
+          sized: req.size !== undefined,
+        })
+      )[0]!;
     case 'tcp':
       return (await tcpProbe(runner, netns, ip, port!, { count: 1, timeoutMs, sourcePort: sport, signal }))[0]!;
     case 'udp':

@@ -23,6 +23,8 @@ CLONE_NEWNET = 0x40000000
 IP_PKTINFO = 8  # from <linux/in.h>; the socket module only names it from Python 3.12
 REQUEST_LINE = re.compile(rb"^[A-Z]+ \S+ HTTP/\d\.\d\r?\n$")
 MAX_HEADERS = 100
+MAX_BODY = 16 * 1024 * 1024  # the most `?size=BYTES` may ask for
+SIZE_VALUE = re.compile(r"[0-9]{1,8}")
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
@@ -231,12 +233,29 @@ async def serve_request(lst, reader, writer, local, peer, first):
         body = (json.dumps({"service": health.get("service"), "localEndpoints": local_endpoints, "serviceProxyHealthy": True}) + "\n").encode()
     else:
         body = (json.dumps(answer) + "\n").encode()
-    head = (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+    extra = ""
+    size = requested_size(target) if lst.kind == "echo" else None
+    if size == -1:
+        status, body = "400 Bad Request", f"size must be 0 to {MAX_BODY} bytes\n".encode()
+    elif size is not None:
+        # A body of exactly `size` bytes: the answer's line if it fits, then filler; the answer also in a header.
+        extra = f"X-Knetlab-Echo: {json.dumps(answer, separators=(',', ':'))}\r\n"
+        body = body + b"." * (size - len(body)) if size >= len(body) else b"." * size
+    head = (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}"
             f"Content-Length: {len(body)}\r\nConnection: {'keep-alive' if keep else 'close'}\r\n\r\n")
     writer.write(head.encode() + (b"" if method == "HEAD" else body))
     lst.log(answer)
     await writer.drain()
     return keep
+
+
+def requested_size(target):
+    """The body size a request asks for with the query parameter size=BYTES; None without one, -1 for a bad one."""
+    for part in target.partition("?")[2].split("&"):
+        name, _, value = part.partition("=")
+        if name == "size":
+            return int(value) if SIZE_VALUE.fullmatch(value) and int(value) <= MAX_BODY else -1
+    return None
 
 
 async def answer_raw(lst, writer, local, peer):

@@ -42,7 +42,8 @@ t.test('flannel.1 and one neighbour, fdb entry and route per other node', async 
   const n2 = node('node-2', '192.168.8.12', 1);
   const mac1 = macAddress('flannel.1', 'node-1');
   const mac2 = macAddress('flannel.1', 'node-2');
-  t.same(vxlanDeviceLines(n1), [
+  t.match(vxlanDeviceLines(n1, 8950)[0], / mtu 8950 type vxlan /, "the MTU the model derives (cluster.mtu less flannel's 50)");
+  t.same(vxlanDeviceLines(n1, 1450), [
     `link add flannel.1 address ${mac1} mtu 1450 type vxlan id 1 local 192.168.8.11 dev eth0 dstport 8472 nolearning`,
     'addr add 10.244.0.0/32 dev flannel.1',
     'link set dev flannel.1 up',

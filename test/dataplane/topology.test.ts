@@ -197,7 +197,7 @@ t.test('stages: the LAN, then nodes and hosts, then pods', async (t) => {
   const lan = nsOf(plan, 'lan');
   t.ok(lan.ip.includes('addr add 192.168.8.1/24 dev br-lan'), 'the gateway holds .1 on br-lan');
   t.same(lan.sysctls, { 'net.ipv4.ip_forward': '1' });
-  t.ok(lan.ip.includes(`link add node-2 address ${macAddress('lan-port', 'node-2')} type veth peer name eth0 netns node-2`));
+  t.ok(lan.ip.includes(`link add node-2 address ${macAddress('lan-port', 'node-2')} mtu 1500 type veth peer name eth0 mtu 1500 netns node-2`), 'both ends at the LAN MTU');
 });
 
 t.test("a node: eth0, cni0, flannel.1 with one route, neighbour and fdb entry per other node, pods' veths", async (t) => {

@@ -172,3 +172,20 @@ t.test('what each try saw is kept as data: status, source, who answered, failure
   t.same(judgePing(3, 2, true).tries, [{ ok: true }, { ok: true }, { ok: false, failure: 'timeout' }], 'ping counts replies');
   t.same(judgeExec({ exitCode: 3, stdout: 'out\n', stderr: '', timedOut: false }, { exitCode: 0 }).tries, [{ ok: true, exitCode: 3, timedOut: false, stdout: 'out', stderr: '' }]);
 });
+
+t.test('bytes: every answer had a body of that size', async (t) => {
+  const ok = (bytes: number): Try => ({ ok: true, status: 200, bytes });
+  const good = judgeResponses([ok(1000), ok(1000)], { status: 200, bytes: 1000 });
+  t.ok(good.passed);
+  t.match(good.expected, /a body of 1000 bytes on every try/);
+  t.same(
+    good.tries.map((x) => x.bytes),
+    [1000, 1000],
+    'each try records its size',
+  );
+  const short = judgeResponses([ok(1000), ok(512)], { status: 200, bytes: 1000 });
+  t.notOk(short.passed);
+  t.match(short.seen, /1 of 2 answers had another size than 1000 bytes.*bodies of 1000 bytes, 512 bytes/);
+  const hung = judgeResponses([{ ok: false, failure: 'timeout', bytes: 0 }], { status: 200, bytes: 1000 });
+  t.notOk(hung.passed, 'a try that failed is not an answer of that size');
+});

@@ -29,6 +29,26 @@ t.test('one curl for all tries; each try parsed from its marker line', async (t)
   await t.rejects(httpProbe(short, 'x', 'http://1.1.1.1/', { headers: {}, count: 1, timeoutMs: 100 }), /0 results for 1 tries/);
 });
 
+t.test('sized: the body counted, not read; the answer from its header; bytes of every try', async (t) => {
+  const answer =
+    '{"pod":"web-0","namespace":"default","node":"n1","podIP":"10.244.0.2","server":"pod/web-0.default","serverIP":"10.244.0.2","serverPort":80,"clientIP":"10.244.1.2","clientPort":1,"host":"x","path":"/","time":""}';
+  const runner = new RecordingRunner(() => ({
+    stdout: `\n@@knetlab-size 100000 ${answer}\n@@knetlab-try 200 0 \n\n@@knetlab-size 0 \n@@knetlab-try 000 28 Operation timed out after 2001 milliseconds with 0 bytes received\n`,
+  }));
+  const tries = await httpProbe(runner, 'c.default', 'http://10.244.0.2:80/?size=100000', { headers: {}, count: 2, timeoutMs: 2000, sized: true });
+  const argv = runner.calls[0]!.argv;
+  t.equal(argv.filter((a) => a === '/dev/null').length, 2, 'every try to /dev/null');
+  t.match(argv.join(' '), /%\{size_download\} %header\{x-knetlab-echo\}/);
+  t.match(tries[0], { ok: true, status: 200, bytes: 100000, answer: { server: 'pod/web-0.default', clientIP: '10.244.1.2' } });
+  t.same(tries[1], { ok: false, failure: 'timeout', error: 'curl: (28) Operation timed out after 2001 milliseconds with 0 bytes received', bytes: 0 });
+  const plain = await httpProbe(new RecordingRunner(() => ({ stdout: `${answer}\n@@knetlab-size 215\n@@knetlab-try 200 0 \n` })), 'c', 'http://x/', {
+    headers: {},
+    count: 1,
+    timeoutMs: 100,
+  });
+  t.match(plain[0], { ok: true, bytes: 215, answer: { server: 'pod/web-0.default' } }, 'unsized: the body is read, its size counted too');
+});
+
 t.test('the verbose connect failure tells refused from unreachable where the message does not', async (t) => {
   const runner = new RecordingRunner(() => ({
     stdout: [

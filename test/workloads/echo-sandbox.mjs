@@ -120,6 +120,11 @@ try {
   await server.close([{ netns: 'a', port: 8080, protocol: 'TCP' }]);
   out.closed = { curlCode: (await inNs('b', 'curl', '-s', '-m', '5', 'http://10.0.0.1:8080/')).code, listeners: await server.ping() };
   out.log = await server.readLog();
+  // ?size=BYTES: a body of exactly that size, the answer also in a header; a bad size is a 400.
+  const sizeOf = async (q) =>
+    (await inNs('b', 'curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %header{x-knetlab-echo}', `http://10.0.0.1/s?${q}`)).stdout;
+  out.sized = await Promise.all(['size=100000', 'a=1&size=5', 'size=16777217', 'size=x'].map(sizeOf));
+  out.sizedBody = (await inNs('b', 'curl', '-s', '-m', '5', 'http://10.0.0.1/s?size=400')).stdout;
 
   // Many namespaces, one process.
   const names = Array.from({ length: many }, (_, i) => `ns-${i}`);

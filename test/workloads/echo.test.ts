@@ -68,6 +68,15 @@ t.test('echo server in real network namespaces', { skip: notRoot && 'needs root:
     t.type(a.clientPort, 'number');
     t.match(a.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
+  t.test('HTTP ?size=BYTES: a body of that size, the answer in a header', async (t) => {
+    const [big, tiny, over, bad] = out.sized as string[];
+    t.match(big, /^200 100000 \{"pod":"web-0",.*"path":"\/s",/, 'the path without its query');
+    t.match(tiny, /^200 5 \{"pod":"web-0"/, 'smaller than the answer: filler only');
+    t.match(over, /^400 /, 'more than 16 MiB is refused');
+    t.match(bad, /^400 /);
+    t.equal(out.sizedBody.length, 400);
+    t.match(JSON.parse(out.sizedBody.split('\n')[0]), { ...identity, path: '/s' }, "the body starts with the answer's line");
+  });
   t.test('UDP: the answer carries the datagram', async (t) => {
     t.match(out.udp, { ...identity, serverIP: '10.0.0.1', serverPort: 53, clientIP: '10.0.0.2', host: null, path: null, data: 'hello udp' });
   });

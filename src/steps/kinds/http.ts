@@ -4,7 +4,7 @@ import { countSchema, failKinds, headerName, headerValue, ref, REQUEST_TARGET, R
 import type { SourceRef, TargetRef } from '../../scenario/refs.js';
 import type { FailKind, KernelExpect, ResponseExpect } from '../../scenario/steps.js';
 import { stepKind } from '../kind.js';
-import type { Try } from '../probes.js';
+import { MAX_RESPONSE_SIZE, withSize, type Try } from '../probes.js';
 import { judgeResponses, observed, type Judged } from '../judge.js';
 import { checkKernelPlaces, hasKernelKeys, kernelExpectSchema, kernelExpectText, kernelPart, readKernelExpect } from './kernel-expect.js';
 import { must, placeNetns, responseRules } from '../run.js';
@@ -31,9 +31,14 @@ export interface HttpSpec {
   headers: Record<string, string>;
   count: number;
   timeoutMs: number;
+  /** The body size asked of the echo server (bytes), when given. */
+  size?: number;
   /** No status nor fail when only kernel expectations are written: the outcome is not judged then. */
-  expect: ResponseExpect & KernelExpect & { status?: number; fail?: FailKind };
+  expect: ResponseExpect & KernelExpect & { status?: number; fail?: FailKind; bytes?: number };
 }
+
+const sizeRule = `to be a number of bytes from 0 to ${MAX_RESPONSE_SIZE} (16 MiB)`;
+const bytes = z.number({ error: sizeRule }).int({ error: sizeRule }).min(0, { error: sizeRule }).max(MAX_RESPONSE_SIZE, { error: sizeRule });
 
 /** `http`: count requests with curl from a place to a target; every answer must meet the expectation. */
 export const http = stepKind<'http', HttpSpec>()({
@@ -44,8 +49,10 @@ export const http = stepKind<'http', HttpSpec>()({
     headers: z.record(headerName, headerValue).optional(),
     count: countSchema.optional(),
     timeout: timeout.optional(),
+    size: bytes.optional(),
   }),
   expect: z.strictObject({
+    bytes: bytes.optional(),
     status: z.number().int().min(100, { error: 'to be an HTTP status from 100 to 599' }).max(599, { error: 'to be an HTTP status from 100 to 599' }).optional(),
     fail: z.enum(failKinds).optional(),
     ...backendExpect,
@@ -63,8 +70,9 @@ export const http = stepKind<'http', HttpSpec>()({
     const resp = readResponseExpect(r, e, 'http');
     const kernel = readKernelExpect(r, e, e.status !== undefined ? `status: ${e.status}` : undefined);
     if (conflict || !kernel) return undefined;
-    if (e.fail !== undefined && resp && Object.keys(resp).length > 0) {
-      r.problems.error('nothing-to-expect', r.expectAt('fail'), `\`${r.exWhere}.fail\` leaves nothing to check ${Object.keys(resp).join(', ')} against`);
+    const answerKeys = [...Object.keys(resp ?? {}), ...(e.bytes !== undefined ? ['bytes'] : [])];
+    if (e.fail !== undefined && answerKeys.length > 0) {
+      r.problems.error('nothing-to-expect', r.expectAt('fail'), `\`${r.exWhere}.fail\` leaves nothing to check ${answerKeys.join(', ')} against`);
       return undefined;
     }
     let path = b.path ?? '/';
@@ -75,6 +83,10 @@ export const http = stepKind<'http', HttpSpec>()({
       }
       path = to.path;
     }
+    if (b.size !== undefined && /[?&]size=/.test(path)) {
+      r.problems.error('conflicting-fields', r.field('size'), `\`${r.where}.http.size\` and the path's query parameter size= both ask for a body size; keep one`);
+      return undefined;
+    }
     if (!from || !to || !resp) return undefined;
     return {
       from,
@@ -83,11 +95,13 @@ export const http = stepKind<'http', HttpSpec>()({
       headers: b.headers ?? {},
       count: probeCount(b),
       timeoutMs: probeTimeoutMs(b),
+      ...(b.size !== undefined ? { size: b.size } : {}),
       expect: {
         ...resp,
         ...kernel,
+        ...(e.bytes !== undefined ? { bytes: e.bytes } : {}),
         // Kernel expectations alone judge what the kernel did, also where nothing answers.
-        ...(e.fail !== undefined ? { fail: e.fail } : e.status !== undefined || !hasKernelKeys(e) || Object.keys(resp).length ? { status: e.status ?? 200 } : {}),
+        ...(e.fail !== undefined ? { fail: e.fail } : e.status !== undefined || !hasKernelKeys(e) || answerKeys.length ? { status: e.status ?? 200 } : {}),
       },
     };
   },
@@ -99,13 +113,19 @@ export const http = stepKind<'http', HttpSpec>()({
   plan(step, m) {
     const extra: string[] = [];
     if (step.path !== '/' && step.to.kind !== 'url') extra.push(step.path);
+    if (step.size !== undefined) extra.push(`size ${step.size} bytes`);
     for (const [k, v] of Object.entries(step.headers)) extra.push(`${k}: ${v}`);
     const e = step.expect;
     return {
       from: placeText(m, step.from),
       to: targetText(m, step, 'TCP', extra),
       ...planWayIn(m, step, { protocol: 'TCP', headers: step.headers, path: step.path }),
-      expect: [...(e.fail !== undefined ? [`fail ${e.fail}`] : e.status !== undefined ? [`status ${e.status}`] : []), ...responseExpectText(m, e), ...kernelExpectText(m, e)],
+      expect: [
+        ...(e.fail !== undefined ? [`fail ${e.fail}`] : e.status !== undefined ? [`status ${e.status}`] : []),
+        ...(e.bytes !== undefined ? [`${e.bytes} bytes`] : []),
+        ...responseExpectText(m, e),
+        ...kernelExpectText(m, e),
+      ],
     };
   },
   async run(step, c) {
@@ -114,9 +134,13 @@ export const http = stepKind<'http', HttpSpec>()({
     const from = must(resolveSource(c.model, step.from));
     const to = must(resolveTarget(c.model, step.to, 'TCP'));
     const host = to.hostname ?? to.ip;
-    const url = `${step.to.kind === 'url' ? step.to.scheme : 'http'}://${host}:${to.port}${step.path}`;
+    const url = `${step.to.kind === 'url' ? step.to.scheme : 'http'}://${host}:${to.port}${withSize(step.path, step.size)}`;
+    const sized = step.size !== undefined;
     const e = step.expect;
-    const rules = responseRules(c.model, step.index, step.to, from, e, c.answeredBy, { protocol: 'TCP', headers: step.headers, path: step.path });
+    const rules = {
+      ...responseRules(c.model, step.index, step.to, from, e, c.answeredBy, { protocol: 'TCP', headers: step.headers, path: step.path }),
+      ...(e.bytes !== undefined ? { bytes: e.bytes } : {}),
+    };
     // `name` only names addresses: without status, fail or another rule only the kernel's expectations judge.
     const { name: _name, ...checks } = rules;
     const judge = (tries: Try[]): Judged =>
@@ -135,13 +159,13 @@ export const http = stepKind<'http', HttpSpec>()({
           to: step.to,
           count: step.count,
           send: async (sport, signal) =>
-            (await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal }))[0]!,
+            (await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal, sized }))[0]!,
         },
         'TCP',
       );
       return k.judge(judge(k.tries));
     }
-    return judge(await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: step.count, timeoutMs: step.timeoutMs }));
+    return judge(await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: step.count, timeoutMs: step.timeoutMs, sized }));
   },
   describe: probeName,
   worstCase: (step) => triesWorstCase(step),
