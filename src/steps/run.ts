@@ -45,9 +45,9 @@ export function addr(model: Model, ref: AddressRef | undefined): Addr | undefine
 function endpointServers(model: Model, to: TargetRef, from: Place): string[] {
   let svc;
   let wanted: string | number | undefined;
-  if (to.kind === 'url') {
+  if (to.kind === 'url' || to.kind === 'name') {
     svc = serviceForName(model, to.host, from.kind === 'pod' ? from.namespace : 'default');
-    wanted = to.port ?? (to.scheme === 'https' ? 443 : 80);
+    wanted = to.port ?? (to.kind === 'url' && to.scheme === 'https' ? 443 : 80);
   } else if (['service', 'nodeport', 'externalip', 'loadbalancer'].includes(to.kind) && 'name' in to) {
     svc = model.services.find((s) => s.name === to.name && s.namespace === ((to as { namespace?: string }).namespace ?? 'default'));
     wanted = to.port;
