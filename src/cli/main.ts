@@ -74,7 +74,8 @@ async function validateCommand(paths: string[], opts: { quiet?: boolean; output:
   if (json) process.stdout.write(`${JSON.stringify(validateJson(checked), null, 2)}\n`);
   const total = files.length + found.problems.length;
   const errors = bad === 1 ? '1 file has errors' : `${bad} files have errors`;
-  process.stderr.write(bad ? `${errors} (of ${total})\n` : `${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
+  // The summary follows the problems on stdout; with -o json stdout holds the one JSON document, so it goes to stderr.
+  (json ? process.stderr : process.stdout).write(bad ? `${errors} (of ${total})\n` : `${files.length} scenario file${files.length === 1 ? '' : 's'} valid\n`);
   return bad ? EXIT_INVALID : 0;
 }
 

@@ -128,7 +128,11 @@ export function resolveTarget(model: Model, ref: TargetRef, protocol: Protocol |
   const needPort = protocol !== undefined;
   switch (ref.kind) {
     case 'url':
-      return ok({ ip: '', hostname: ref.host, port: ref.port ?? (ref.scheme === 'https' ? 443 : 80), protocol: 'TCP', meaning: `${ref.host}, resolved in the source` });
+      // A URL always names its port: the scheme's when it writes none.
+      return ok({ ip: '', hostname: ref.host, port: ref.port ?? (ref.scheme === 'https' ? 443 : 80), protocol: protocol ?? 'TCP', meaning: `${ref.host}, resolved in the source` });
+    case 'name':
+      if (needPort && ref.port === undefined) return no(`${ref.host} needs a port: ${ref.host}:PORT (or a URL, http://${ref.host}/)`);
+      return ok({ ip: '', hostname: ref.host, ...(ref.port ? { port: ref.port } : {}), ...(protocol ? { protocol } : {}), meaning: `${ref.host}, resolved in the source` });
     case 'ip':
       if (needPort && ref.port === undefined) return no(`${ref.ip} needs a port: ${ref.ip}:PORT`);
       return ok({ ip: ref.ip, ...(ref.port ? { port: ref.port } : {}), ...(protocol ? { protocol } : {}), meaning: 'a literal address' });

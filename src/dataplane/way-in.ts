@@ -208,8 +208,8 @@ function endpointsAt(model: Model, s: BaseServicePortInfo, way: Exclude<Way, 'di
 
 /** The address and port a target is sent to, with the names followed on the way. */
 function destination(model: Model, from: Place, to: TargetRef, protocol: Protocol): { ip: string; port: number; via: string[] } | undefined {
-  if (to.kind === 'url') {
-    const port = to.port ?? (to.scheme === 'https' ? 443 : 80);
+  if (to.kind === 'url' || to.kind === 'name') {
+    const port = to.port ?? (to.kind === 'url' && to.scheme === 'https' ? 443 : 80);
     if (isIPv4(to.host)) return { ip: to.host, port, via: [] };
     const ns = from.kind === 'pod' ? from.namespace : 'default';
     const r = resolveClusterName(model, to.host, ns);
@@ -301,7 +301,7 @@ function throughIngress(model: Model, w: WayIn, to: TargetRef, req: WayInRequest
   const controllers = new Set(model.pods.filter((p) => p.workload === 'ingress-nginx').map((p) => `pod/${p.name}.${p.namespace}`));
   if (!w.endpoints.some((e) => controllers.has(e))) return w;
   const hostHeader = Object.entries(req.headers ?? {}).find(([k]) => k.toLowerCase() === 'host')?.[1];
-  const host = hostHeader ?? (to.kind === 'url' ? to.host : w.ip);
+  const host = hostHeader ?? (to.kind === 'url' || to.kind === 'name' ? to.host : w.ip);
   const route = ingressRoute(model, host, req.path ?? '/');
   const through = w.service ? `${svcText(w.service)}:${w.service.port} ${wayText(w)}` : `${w.ip}:${w.port} directly`;
   const rule = route.from

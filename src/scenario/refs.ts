@@ -16,7 +16,9 @@ export type TargetRef =
   | { kind: 'pod'; name: string; namespace?: string; port?: PortRef }
   | { kind: 'node' | 'host'; name: string; port?: number }
   | { kind: 'ip'; ip: string; port?: number }
-  | { kind: 'url'; scheme: 'http' | 'https'; host: string; port?: number; path: string };
+  | { kind: 'url'; scheme: 'http' | 'https'; host: string; port?: number; path: string }
+  /** A bare DNS name (`db`, `web.default:80`), resolved in the source's namespace as a URL's host is. */
+  | { kind: 'name'; host: string; port?: number };
 
 /** An address in an expectation. */
 export type AddressRef =
@@ -88,7 +90,8 @@ export function parseTarget(s: string): Parsed<TargetRef> {
     return ok({ kind: 'ip', ip: lit[1]!, ...(port ? { port } : {}) });
   }
   const expectedForms =
-    'to be service/NAME[.NS][:PORT], nodeport/NAME[.NS][:PORT]@NODE, externalip/..., loadbalancer/..., pod/NAME[.NS]:PORT, node/NAME:PORT, host/NAME:PORT, IP:PORT or http://NAME[:PORT]/PATH';
+    'to be service/NAME[.NS][:PORT], nodeport/NAME[.NS][:PORT]@NODE, externalip/..., loadbalancer/..., pod/NAME[.NS]:PORT, node/NAME:PORT, host/NAME:PORT, IP:PORT, http://NAME[:PORT]/PATH or a DNS name NAME[:PORT]';
+  if (!s.includes('/')) return parseName(s, expectedForms);
   const k = kindOf(s);
   if (!k || !targetKinds.includes(k.kind) || k.rest === '') return bad(expectedForms);
   let rest = k.rest;
@@ -117,6 +120,25 @@ export function parseTarget(s: string): Parsed<TargetRef> {
   }
 }
 
+/** A DNS label as resolvers take it (letters, digits, `-` inside), at most 63 characters. */
+const DNS_LABEL = /^[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$/;
+
+/** `NAME[:PORT]`: a DNS name (a final dot makes it absolute, past the search list), with a port or not. */
+function parseName(s: string, expectedForms: string): Parsed<TargetRef> {
+  const m = /^([^:@]+)(?::([^:]*))?$/.exec(s);
+  if (!m) return bad(expectedForms);
+  const host = m[1]!;
+  if (m[2] !== undefined && !/^\d+$/.test(m[2])) return bad('to have a port number after a DNS name, NAME:PORT (a port by name needs the Service: service/NAME:PORT)');
+  const port = m[2] ? Number(m[2]) : undefined;
+  // glibc reads `10.1.2` or `10.1` as an address (inet_aton), not as a name.
+  if (/^[\d.]+$/.test(host)) return bad('to be a valid IPv4 address with a port, IP:PORT');
+  const labels = (host.endsWith('.') ? host.slice(0, -1) : host).split('.');
+  if (host.length > 254 || !labels.every((l) => DNS_LABEL.test(l)))
+    return bad('to be a DNS name NAME[:PORT], labels of letters, digits and - joined by dots (or service/NAME, pod/NAME:PORT, IP:PORT, http://NAME/ and the other targets)');
+  if (port !== undefined && !validPort(port)) return bad('to have a port from 1 to 65535');
+  return ok({ kind: 'name', host, ...(port ? { port } : {}) });
+}
+
 export function parseAddress(s: string): Parsed<AddressRef> {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(s)) return isIPv4(s) ? ok({ kind: 'ip', ip: s }) : bad('to be a valid IPv4 address');
   const k = kindOf(s);
@@ -136,6 +158,8 @@ export function formatTarget(t: TargetRef): string {
       return `${t.scheme}://${t.host}${t.port ? `:${t.port}` : ''}${t.path}`;
     case 'ip':
       return t.port ? `${t.ip}:${t.port}` : t.ip;
+    case 'name':
+      return t.port ? `${t.host}:${t.port}` : t.host;
     case 'node':
     case 'host':
       return `${t.kind}/${t.name}${t.port ? `:${t.port}` : ''}`;

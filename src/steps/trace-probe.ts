@@ -7,11 +7,12 @@ import { machineNetns, podNetns } from '../dataplane/names.js';
 import { KnetlabError } from '../errors.js';
 import type { Runner } from '../kernel/exec.js';
 import { routeGet, type StartMonitor } from '../kernel/trace.js';
-import { formatTarget, type SourceRef, type TargetRef } from '../scenario/refs.js';
+import type { SourceRef, TargetRef } from '../scenario/refs.js';
 import type { Namer, RouteHop, TraceReport } from '../trace/report.js';
 import { isOutbound } from '../trace/result.js';
 import type { ProbeKey } from '../trace/types.js';
 import { httpProbe, pingTry, tcpProbe, udpProbe, withSize, type Try } from './probes.js';
+import { addressOf } from './name-lookup.js';
 import { placeNetns } from './run.js';
 import type { Resolved } from '../cluster/resolve.js';
 import type { tracedKinds, Step } from '../scenario/steps.js';
@@ -93,17 +94,22 @@ export const protoOf: Record<TraceKind, ProbeKey['proto']> = { http: 'tcp', tcp:
 export async function traceProbe(runner: Runner, model: Model, req: TraceRequest, opts: { startMonitor?: StartMonitor } = {}): Promise<TraceReport> {
   const from = need(resolveSource(model, req.from));
   const to = need(resolveTarget(model, req.to, req.kind === 'ping' ? undefined : req.kind === 'udp' ? 'UDP' : 'TCP'));
-  if (to.hostname) throw new KnetlabError('EUSAGE', `a traced probe needs an address: ${formatTarget(req.to)} is a name resolved in the source; name the Service instead`);
   const netns = placeNetns(from);
   const timeoutMs = req.timeoutMs ?? 2000;
+  // A name is looked up where the probe runs, as the step does; the trace follows that address.
+  const ip = await addressOf(runner, from, to, timeoutMs);
+  if (!ip.ok) throw new KnetlabError('EUSAGE', ip.error);
+  const meaning = to.hostname ? `${to.hostname}, resolved in ${from.kind}/${from.name}` : to.meaning;
+  // http keeps the name in its URL, so its Host header is the step's.
+  const host = req.kind === 'http' && to.hostname ? to.hostname : ip.ip;
   const { tracedTries } = await import('./traced-tries.js');
   const [one] = await tracedTries(runner, model, {
     kind: req.kind,
     from,
-    to: { ref: req.to, ip: to.ip, ...(to.port !== undefined ? { port: to.port } : {}), meaning: to.meaning },
+    to: { ref: req.to, ip: ip.ip, ...(to.port !== undefined ? { port: to.port } : {}), meaning },
     count: 1,
     endOnDrop: false,
-    send: (sport, signal) => sendTry(runner, netns, req, to.ip, to.port, sport, timeoutMs, signal),
+    send: (sport, signal) => sendTry(runner, netns, req, host, to.port, sport, timeoutMs, signal),
     ...(opts.startMonitor ? { startMonitor: opts.startMonitor } : {}),
   });
   return withRoutes(runner, one!.report);

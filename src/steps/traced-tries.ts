@@ -100,15 +100,19 @@ export function kernelRules(model: Model, e: KernelExpect): KernelRules {
 export async function runKernelTries(
   c: { runner: Runner; model: Model },
   e: KernelExpect,
-  req: Omit<TracedTriesRequest, 'endOnDrop' | 'to'> & { to: TargetRef },
+  // address: what a name target was looked up to in the source (name-lookup.ts), which its tries go to.
+  req: Omit<TracedTriesRequest, 'endOnDrop' | 'to'> & { to: TargetRef; address?: string },
   protocol: 'TCP' | 'UDP' | undefined,
 ): Promise<{ tries: Try[]; judge(response: Judged): Judged }> {
   const to = must(resolveTarget(c.model, req.to, protocol));
-  if (to.hostname) throw new StepError(`kernel expectations trace the probe to an address: ${formatTarget(req.to)} is a name resolved in the source; name the Service instead`);
+  if (to.hostname && req.address === undefined) throw new StepError(`kernel expectations trace the probe to an address: ${formatTarget(req.to)} was not looked up`);
+  const ip = to.hostname ? req.address! : to.ip;
+  const meaning = to.hostname ? `${to.hostname}, resolved in ${req.from.kind}/${req.from.name}` : to.meaning;
   const endOnDrop = e.dropped === true || (e.droppedBy !== undefined && e.rejected !== true);
+  const { address: _address, ...sent } = req;
   const traced = await tracedTries(c.runner, c.model, {
-    ...req,
-    to: { ref: req.to, ip: to.ip, ...(to.port !== undefined ? { port: to.port } : {}), meaning: to.meaning },
+    ...sent,
+    to: { ref: req.to, ip, ...(to.port !== undefined ? { port: to.port } : {}), meaning },
     endOnDrop,
   });
   const k = judgeKernel(

@@ -23,16 +23,17 @@ const valid = `${head(2)}manifests:
 t.test('validate: exit 0 for a valid file, 2 with every problem for a broken one', async (t) => {
   const ok = knetlab('validate', writeScenario(valid));
   t.equal(ok.status, 0);
-  t.equal(ok.stdout, '');
-  t.match(ok.stderr, /1 scenario file valid/);
+  t.equal(ok.stdout, '1 scenario file valid\n', 'the summary on stdout');
+  t.equal(ok.stderr, '');
   const file = writeScenario(`${head(1, '  proxyMode: ipvs2\n  lanCIDR: 172.16.0.0/16')}hosts:\n  - {name: h, ip: 10.244.0.5}\n`);
   const bad = knetlab('validate', file);
   t.equal(bad.status, 2);
   t.same(bad.stdout.trim().split('\n'), [
     `${file}:5:14: Expected \`cluster.proxyMode\` to be one of iptables, nftables, ipvs, got \`ipvs2\`; did you mean \`ipvs\`?`,
     `${file}:10:19: \`hosts[0].ip\` 10.244.0.5 is inside \`cluster.podCIDR\` 10.244.0.0/16; a host outside the LAN needs an address of its own`,
+    '1 file has errors (of 1)',
   ]);
-  t.match(bad.stderr, /1 file has errors \(of 1\)/);
+  t.equal(bad.stderr, '');
 });
 
 t.test('validate a folder: every scenario below it, manifest files passed over', async (t) => {
@@ -42,7 +43,7 @@ t.test('validate a folder: every scenario below it, manifest files passed over',
   });
   const r = knetlab('validate', dirname(file));
   t.equal(r.status, 0);
-  t.match(r.stderr, /2 scenario files valid/);
+  t.equal(r.stdout, '2 scenario files valid\n');
 });
 
 t.test('plan: the resolved model, as text or JSON; 2 and the problems for a broken file', async (t) => {
@@ -123,6 +124,5 @@ t.test('validate: a file in a folder that cannot be read is a problem at its pat
   symlinkSync('missing.yaml', join(root, 'broken.yaml'));
   const r = knetlab('validate', root);
   t.equal(r.status, 2);
-  t.same(r.stdout.trim().split('\n'), [`${join(root, 'broken.yaml')}:1:1: cannot read ${join(root, 'broken.yaml')}: no such file`]);
-  t.match(r.stderr, /1 file has errors \(of 2\)/);
+  t.same(r.stdout.trim().split('\n'), [`${join(root, 'broken.yaml')}:1:1: cannot read ${join(root, 'broken.yaml')}: no such file`, '1 file has errors (of 2)']);
 });

@@ -453,9 +453,11 @@ cases.forEach((c, i) => {
       t.ok(out.length < 200_000, `${cmd}: the output is bounded (${out.length} characters)`);
       if (c.says) t.match(out, c.says, `${cmd}: says why`);
       if (cmd === 'validate') {
-        // Every line on stdout is a problem at its place: no input can forge a line of its own.
-        const bad = r.stdout.split('\n').filter((l) => l !== '' && !/^[^\s:][^\n]*:\d+:\d+: /.test(l));
-        t.same(bad, [], 'validate: every line is FILE:LINE:COL: message');
+        // Every line on stdout is a problem at its place, then the summary: no input can forge a line of its own.
+        const lines = r.stdout.split('\n').filter((l) => l !== '');
+        t.match(lines.at(-1), /^\d+ files? ha(s|ve) errors \(of \d+\)$/, 'validate: the summary comes last');
+        const bad = lines.slice(0, -1).filter((l) => !/^[^\s:][^\n]*:\d+:\d+: /.test(l));
+        t.same(bad, [], 'validate: every line before it is FILE:LINE:COL: message');
       }
     }
     if (!c.args && !c.asNobody) asJson.push(resolve(dir, target));

@@ -32,6 +32,27 @@ t.test('targets of every form in the format', async (t) => {
   }
 });
 
+t.test('a DNS name, with a port or not, is a target looked up in the source', async (t) => {
+  t.same(parseTarget('db'), { ok: true, value: { kind: 'name', host: 'db' } });
+  t.same(parseTarget('web.default'), { ok: true, value: { kind: 'name', host: 'web.default' } });
+  t.same(parseTarget('db.other.svc.cluster.local:5432'), { ok: true, value: { kind: 'name', host: 'db.other.svc.cluster.local', port: 5432 } });
+  t.same(parseTarget('db.other.svc.cluster.local.:5432'), { ok: true, value: { kind: 'name', host: 'db.other.svc.cluster.local.', port: 5432 } }, 'absolute');
+  t.same(parseTarget('http://db:5432/'), { ok: true, value: { kind: 'url', scheme: 'http', host: 'db', port: 5432, path: '/' } });
+  t.match(parseTarget('db:pg'), { ok: false, reason: /port number after a DNS name/ });
+  t.match(parseTarget('db:'), { ok: false, reason: /port number after a DNS name/ });
+  t.match(parseTarget('db:0'), { ok: false, reason: /port from 1 to 65535/ });
+  t.match(parseTarget('db_1:53'), { ok: false, reason: /DNS name NAME\[:PORT\]/ });
+  t.match(parseTarget('-db:53'), { ok: false, reason: /DNS name/ });
+  t.match(parseTarget('a..b'), { ok: false, reason: /DNS name/ });
+  t.match(parseTarget(`${'a'.repeat(64)}.x`), { ok: false, reason: /DNS name/ }, 'a label of 64');
+  t.match(parseTarget('10.1.2:80'), { ok: false, reason: /IPv4 address/ }, 'glibc would read it as an address');
+  t.match(parseTarget('web@node-1'), { ok: false, reason: /service\/NAME/ });
+  for (const s of ['db', 'db.other:5432', 'x.y.z.:53']) {
+    const p = parseTarget(s);
+    t.equal(p.ok && formatTarget(p.value), s, `${s} formats back`);
+  }
+});
+
 t.test('addresses', async (t) => {
   t.same(parseAddress('node/node-1@cni0'), { ok: true, value: { kind: 'node', name: 'node-1', device: 'cni0' } });
   t.same(parseAddress('node/node-1@flannel.1'), { ok: true, value: { kind: 'node', name: 'node-1', device: 'flannel.1' } });

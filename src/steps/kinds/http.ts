@@ -149,6 +149,10 @@ export const http = stepKind<'http', HttpSpec>()({
         : judgeResponses(tries, { ...(e.fail !== undefined ? { fail: e.fail } : e.status !== undefined ? { status: e.status } : {}), ...rules });
     const kernel = kernelPart(e);
     if (kernel) {
+      // The trace arms for the address: a URL's host is looked up in the source first (curl looks it up again, the same way).
+      const { addressOf, unresolved, unresolvedTries } = await import('../name-lookup.js');
+      const ip = await addressOf(c.runner, from, to, step.timeoutMs);
+      if (!ip.ok) return unresolved(judge(unresolvedTries(step.count, ip.error)), ip.error);
       const { runKernelTries } = await import('../traced-tries.js');
       const k = await runKernelTries(
         c,
@@ -157,6 +161,7 @@ export const http = stepKind<'http', HttpSpec>()({
           kind: 'http',
           from,
           to: step.to,
+          address: ip.ip,
           count: step.count,
           send: async (sport, signal) =>
             (await httpProbe(c.runner, placeNetns(from), url, { headers: step.headers, count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal, sized }))[0]!,

@@ -7,7 +7,7 @@ import { stepKind } from '../kind.js';
 import { judgePing, observed } from '../judge.js';
 import { checkKernelPlaces, hasKernelKeys, kernelExpectSchema, kernelExpectText, kernelPart, readKernelExpect } from './kernel-expect.js';
 import { must, placeNetns } from '../run.js';
-import { checkEnds, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readTarget, targetText, triesWorstCase } from './probe.js';
+import { checkEnds, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readTarget, lookupMs, targetText, triesWorstCase } from './probe.js';
 
 /** ping's `-i`: the gap between echo requests (a step's worst case counts it). */
 const PING_INTERVAL_MS = 200;
@@ -51,6 +51,9 @@ export const ping = stepKind<'ping', PingSpec>()({
     const from = must(resolveSource(c.model, step.from));
     const to = must(resolveTarget(c.model, step.to, undefined));
     const { reachable } = step.expect;
+    const { addressOf, unresolved } = await import('../name-lookup.js');
+    const ip = await addressOf(c.runner, from, to, step.timeoutMs);
+    if (!ip.ok) return unresolved(judgePing(step.count, 0, reachable ?? true), ip.error);
     const kernel = kernelPart(step.expect);
     if (kernel) {
       // One ping process a try, each with its own echo id (the trace tells them apart by it).
@@ -62,18 +65,19 @@ export const ping = stepKind<'ping', PingSpec>()({
           kind: 'ping',
           from,
           to: step.to,
+          address: ip.ip,
           count: step.count,
-          send: (id, signal) => pingTry(c.runner, placeNetns(from), to.ip, { timeoutMs: step.timeoutMs, intervalMs: PING_INTERVAL_MS, identifier: id, signal }),
+          send: (id, signal) => pingTry(c.runner, placeNetns(from), ip.ip, { timeoutMs: step.timeoutMs, intervalMs: PING_INTERVAL_MS, identifier: id, signal }),
         },
         undefined,
       );
       const received = k.tries.filter((t) => t.ok).length;
       return k.judge(reachable === undefined ? observed(k.tries) : judgePing(k.tries.length, received, reachable));
     }
-    const r = await pingProbe(c.runner, placeNetns(from), to.ip, { count: step.count, timeoutMs: step.timeoutMs, intervalMs: PING_INTERVAL_MS });
+    const r = await pingProbe(c.runner, placeNetns(from), ip.ip, { count: step.count, timeoutMs: step.timeoutMs, intervalMs: PING_INTERVAL_MS });
     return reachable === undefined ? judgePing(r.sent, r.received, true) : judgePing(r.sent, r.received, reachable);
   },
   describe: probeName,
   // The requests go out PING_INTERVAL_MS apart; the last one waits its timeout.
-  worstCase: (step) => triesWorstCase(step, step.count * PING_INTERVAL_MS + step.timeoutMs),
+  worstCase: (step) => triesWorstCase(step, step.count * PING_INTERVAL_MS + step.timeoutMs + lookupMs(step)),
 });

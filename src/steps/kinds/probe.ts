@@ -1,6 +1,6 @@
 // What the probe kinds (http, tcp, udp, ping, and dns's source) share: reading `from`/`to`, `count`
 // and `timeout`, the response expectations of http and udp, checking names, plan text and naming.
-import { resolveAddress, resolveSource, resolveTarget } from '../../cluster/resolve.js';
+import { resolveAddress, resolveSource, resolveTarget, serviceForName } from '../../cluster/resolve.js';
 import type { Model } from '../../cluster/types.js';
 import type { Protocol } from '../../scenario/objects.js';
 import { formatTarget, parseAddress, parseSource, parseTarget, type AddressRef, type SourceRef, type TargetRef } from '../../scenario/refs.js';
@@ -183,13 +183,29 @@ export function responseExpectText(m: Model, e: ResponseExpect): string[] {
 }
 
 /** A probe's TO column: `service/web = 10.96.0.10:80/TCP x3` (extra: what else the kind sends). */
-export function targetText(m: Model, step: { kind: string; to: TargetRef; count: number }, protocol: Protocol | undefined, extra: string[] = []): string {
+export function targetText(m: Model, step: { kind: string; from?: SourceRef; to: TargetRef; count: number }, protocol: Protocol | undefined, extra: string[] = []): string {
   const to = resolveTarget(m, step.to, protocol);
   const port = step.kind !== 'ping' && to.ok && to.value.port ? `:${to.value.port}` : '';
   const proto = step.kind === 'tcp' || step.kind === 'udp' ? `/${step.kind.toUpperCase()}` : '';
-  const dest = to.ok ? `${to.value.hostname ?? to.value.ip}${port}${proto}` : '?';
+  const dest = !to.ok ? '?' : step.to.kind === 'name' ? nameText(m, step, `${port}${proto}`) : `${to.value.hostname ?? to.value.ip}${port}${proto}`;
   const all = [...extra, ...(step.count > 1 ? [`x${step.count}`] : [])];
   return `${formatTarget(step.to)} = ${dest}${all.length ? ` ${all.join(' ')}` : ''}`;
+}
+
+/** A name target in the plan: what the cluster DNS answers the source for it, when the model can say (a Service's name asked from a pod). */
+function nameText(m: Model, step: { to: TargetRef; from?: SourceRef }, portProto: string): string {
+  const host = (step.to as { host: string }).host;
+  const asked = `${host}${portProto} (looked up in the source)`;
+  const src = step.from ? resolveSource(m, step.from) : undefined;
+  if (!m.config.dns || !src?.ok || src.value.kind !== 'pod' || src.value.hostNetwork) return asked;
+  // An absolute name skips the search list: only a whole Service name is one.
+  if (host.endsWith('.') && !host.endsWith(`.svc.${m.config.clusterDomain}.`)) return asked;
+  const svc = serviceForName(m, host, src.value.namespace);
+  if (!svc) return asked;
+  const shown = `service/${svc.name}${svc.namespace === 'default' ? '' : `.${svc.namespace}`}`;
+  if (svc.clusterIP) return `${svc.clusterIP}${portProto} (${shown}, by cluster DNS)`;
+  if (svc.spec.type === 'ExternalName') return `${svc.spec.externalName}${portProto} (the CNAME of ${shown}, by cluster DNS)`;
+  return `the pods of ${shown}${portProto} (headless, by cluster DNS)`;
 }
 
 /** `http pod/client -> service/web`. */
@@ -198,11 +214,14 @@ export function probeName(step: { kind: string; from: SourceRef; to: TargetRef }
   const to =
     step.to.kind === 'url'
       ? `${step.to.scheme}://${step.to.host}${step.to.path}`
-      : step.to.kind === 'ip'
-        ? `${step.to.ip}${step.to.port ? `:${step.to.port}` : ''}`
+      : step.to.kind === 'ip' || step.to.kind === 'name'
+        ? formatTarget(step.to)
         : `${step.to.kind}/${step.to.name}`;
   return `${step.kind} ${from} -> ${to}`;
 }
+
+/** tcp, udp and ping look a name target up first (name-lookup.ts), for up to one try's timeout. */
+export const lookupMs = (step: { to: TargetRef; timeoutMs: number }): number => (step.to.kind === 'name' || step.to.kind === 'url' ? step.timeoutMs : 0);
 
 /** Every try timing out; `as`: `N tries of T` when there are several. */
 export function triesWorstCase(step: { count: number; timeoutMs: number }, ms = step.count * step.timeoutMs): { ms: number; as?: string } {

@@ -8,7 +8,7 @@ import { judgeConnect, observed } from '../judge.js';
 import type { Try } from '../probes.js';
 import { checkKernelPlaces, hasKernelKeys, kernelExpectSchema, kernelExpectText, kernelPart, readKernelExpect } from './kernel-expect.js';
 import { must, placeNetns } from '../run.js';
-import { checkEnds, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readTarget, targetText, triesWorstCase } from './probe.js';
+import { checkEnds, placeText, probeCount, probeName, probeTimeoutMs, readPlace, readTarget, lookupMs, targetText, triesWorstCase } from './probe.js';
 
 export interface TcpSpec {
   from: SourceRef;
@@ -50,6 +50,9 @@ export const tcp = stepKind<'tcp', TcpSpec>()({
     const to = must(resolveTarget(c.model, step.to, 'TCP'));
     const { connect } = step.expect;
     const judge = (tries: Try[]) => (connect === undefined ? observed(tries) : judgeConnect(tries, connect));
+    const { addressOf, unresolved, unresolvedTries } = await import('../name-lookup.js');
+    const ip = await addressOf(c.runner, from, to, step.timeoutMs);
+    if (!ip.ok) return unresolved(judge(unresolvedTries(step.count, ip.error)), ip.error);
     const kernel = kernelPart(step.expect);
     if (kernel) {
       const { runKernelTries } = await import('../traced-tries.js');
@@ -60,9 +63,10 @@ export const tcp = stepKind<'tcp', TcpSpec>()({
           kind: 'tcp',
           from,
           to: step.to,
+          address: ip.ip,
           count: step.count,
           send: async (sport, signal) =>
-            (await tcpProbe(c.runner, placeNetns(from), to.ip, to.port!, { count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal }))[0] ?? {
+            (await tcpProbe(c.runner, placeNetns(from), ip.ip, to.port!, { count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal }))[0] ?? {
               ok: false,
               failure: 'error',
               error: 'no result',
@@ -72,8 +76,8 @@ export const tcp = stepKind<'tcp', TcpSpec>()({
       );
       return k.judge(judge(k.tries));
     }
-    return judge(await tcpProbe(c.runner, placeNetns(from), to.ip, to.port!, { count: step.count, timeoutMs: step.timeoutMs }));
+    return judge(await tcpProbe(c.runner, placeNetns(from), ip.ip, to.port!, { count: step.count, timeoutMs: step.timeoutMs }));
   },
   describe: probeName,
-  worstCase: (step) => triesWorstCase(step),
+  worstCase: (step) => triesWorstCase(step, step.count * step.timeoutMs + lookupMs(step)),
 });

@@ -20,6 +20,7 @@ import {
   readResponseExpect,
   readTarget,
   responseExpectText,
+  lookupMs,
   targetText,
   triesWorstCase,
 } from './probe.js';
@@ -93,6 +94,9 @@ export const udp = stepKind<'udp', UdpSpec>()({
       reply === undefined
         ? observed(tries)
         : judgeResponses(tries, { reply, ...responseRules(c.model, step.index, step.to, from, step.expect, c.answeredBy, { protocol: 'UDP' }) });
+    const { addressOf, unresolved, unresolvedTries } = await import('../name-lookup.js');
+    const ip = await addressOf(c.runner, from, to, step.timeoutMs);
+    if (!ip.ok) return unresolved(judge(unresolvedTries(step.count, ip.error)), ip.error);
     const kernel = kernelPart(step.expect);
     if (kernel) {
       // Each try from its own port (the trace tells them apart by it): a step's sourcePort is not kept then.
@@ -104,9 +108,10 @@ export const udp = stepKind<'udp', UdpSpec>()({
           kind: 'udp',
           from,
           to: step.to,
+          address: ip.ip,
           count: step.count,
           send: async (sport, signal) =>
-            (await udpProbe(c.runner, placeNetns(from), to.ip, to.port!, { data: step.data, count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal }))[0] ?? {
+            (await udpProbe(c.runner, placeNetns(from), ip.ip, to.port!, { data: step.data, count: 1, timeoutMs: step.timeoutMs, sourcePort: sport, signal }))[0] ?? {
               ok: false,
               failure: 'error',
               error: 'no result',
@@ -116,7 +121,7 @@ export const udp = stepKind<'udp', UdpSpec>()({
       );
       return k.judge(judge(k.tries));
     }
-    const tries = await udpProbe(c.runner, placeNetns(from), to.ip, to.port!, {
+    const tries = await udpProbe(c.runner, placeNetns(from), ip.ip, to.port!, {
       data: step.data,
       count: step.count,
       timeoutMs: step.timeoutMs,
@@ -125,5 +130,5 @@ export const udp = stepKind<'udp', UdpSpec>()({
     return judge(tries);
   },
   describe: probeName,
-  worstCase: (step) => triesWorstCase(step),
+  worstCase: (step) => triesWorstCase(step, step.count * step.timeoutMs + lookupMs(step)),
 });
