@@ -15,6 +15,12 @@ export class HostPorts {
 
   constructor(private readonly runner: Runner) {}
 
+  /** A node rebooted: its nat table and sysctls are gone, so the next sync writes them again. */
+  forget(nodeName: string): void {
+    this.applied.delete(nodeName);
+    for (const key of this.localnet) if (key.startsWith(`${nodeName} `)) this.localnet.delete(key);
+  }
+
   async sync(model: Model): Promise<void> {
     await Promise.all(
       model.nodes.map(async (node) => {

@@ -9,10 +9,10 @@ import { echoListeners, type Live } from './scenario.js';
 /**
  * A node rebooted: everything in its namespaces is lost (devices, routes, rules, conntrack, its pods'
  * sockets), then the node comes back as it booted: its namespace and its CNI's state, its pods' sandboxes
- * (same addresses: the model keeps them), kube-proxy's start-up sync, NetworkPolicies, then the workloads.
+ * (same addresses: the model keeps them), kube-proxy's start-up sync, NetworkPolicies, hostPorts, then the workloads.
  */
 export async function rebootNode(live: Live, nodeName: string): Promise<void> {
-  const { runner, model, echo, commands, ingress, kubeProxy, policies, etcNetns } = live;
+  const { runner, model, echo, commands, ingress, kubeProxy, policies, hostPorts, etcNetns } = live;
   const pods = podsOnNode(model, nodeName);
   const netns = new Set([machineNetns(nodeName), ...pods.filter((p) => !p.hostNetwork).map(podNetns)]);
   const inNode = [...echoListeners(model), ...kubeProxy.healthListeners(model)].filter((l) => l.netns !== null && netns.has(l.netns));
@@ -30,6 +30,9 @@ export async function rebootNode(live: Live, nodeName: string): Promise<void> {
   await kubeProxy.restart(model, nodeName);
   policies.forget(nodeName);
   await policies.sync(model);
+  // The CNI's portmap plugin runs again for the node's pods as they start (their hostPorts).
+  hostPorts.forget(nodeName);
+  await hostPorts.sync(model);
   await echo.listen(inNode);
   const notRunnable = commands.start(pods);
   if (notRunnable.length) throw new KnetlabError('EINVALID', notRunnable.join('; '));
