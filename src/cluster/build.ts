@@ -9,6 +9,7 @@ import { resolveMachines } from './machines.js';
 import { reconcile } from './reconcile.js';
 import { systemObjects } from './system.js';
 import { objectKey, type Model } from './types.js';
+import { kubeProxyFeatures, type KubernetesVersion } from '../dataplane/versions.js';
 
 /** Objects applied together must not repeat, nor take a name the cluster keeps for itself. */
 export function checkNewObjects(objects: readonly KubeObject[], system: readonly KubeObject[], problems: Problems): KubeObject[] {
@@ -36,6 +37,20 @@ export function checkNewObjects(objects: readonly KubeObject[], system: readonly
   return out;
 }
 
+/** Before 1.31 spec.trafficDistribution is unknown (alpha, its gate off, in 1.30): the API server drops it, and no hints are made. */
+function warnTrafficDistributionAbsent(objects: readonly KubeObject[], version: KubernetesVersion, problems: Problems): void {
+  const stage = kubeProxyFeatures(version).trafficDistribution;
+  if (stage === 'beta' || stage === 'ga') return;
+  for (const o of objects) {
+    if (o.kind !== 'Service' || !o.spec.trafficDistribution) continue;
+    problems.warn(
+      'ignored-field',
+      originAt(o.origin, 'spec', 'trafficDistribution'),
+      `\`spec.trafficDistribution\` of ${describe(o)} is ignored by Kubernetes ${version}: the field is ${stage === 'alpha' ? 'alpha (feature gate ServiceTrafficDistribution, off)' : 'not in the API'} before 1.31, so no topology hints are made`,
+    );
+  }
+}
+
 /** The cluster as it stands once every manifest is applied, before the first step. */
 export function buildModel(s: LoadedScenario, problems: Problems): Model {
   const config = resolveConfig(s, problems);
@@ -56,6 +71,7 @@ export function buildModel(s: LoadedScenario, problems: Problems): Model {
   };
   const model = reconcile(empty, problems);
   checkEndpointOwners(objects, model.services, problems);
+  warnTrafficDistributionAbsent(objects, config.kubernetesVersion, problems);
   // A pod's network namespace is named NAME.NAMESPACE, a machine's by its name: they must differ.
   for (const m of [...model.nodes, ...model.hosts]) {
     const pod = model.pods.find((p) => `${p.name}.${p.namespace}` === m.name);

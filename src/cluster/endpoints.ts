@@ -5,6 +5,7 @@ import { originAt } from '../scenario/source.js';
 import { suggestion } from '../scenario/suggest.js';
 import { shortHash } from '../util/hash.js';
 import { MAX_ENDPOINTS } from '../scenario/limits.js';
+import { kubeProxyFeatures, NEWEST_KUBERNETES_VERSION, type KubernetesVersion } from '../dataplane/versions.js';
 import type { EndpointSlice, Node, Pod, Service, ServicePort, SliceEndpoint } from './types.js';
 
 /** The container port a Service port's targetPort means on one pod, as the endpoints controller finds it. */
@@ -29,6 +30,28 @@ function endpointOf(pod: Pod, nodes: ReadonlyMap<string, Node>, publishNotReady:
     ...(zone ? { zone } : {}),
     pod: { namespace: pod.namespace, name: pod.name },
   };
+}
+
+/**
+ * The EndpointSlice controller's hintsEnabled (topologycache): topology-aware-hints, or else
+ * topology-mode, set to Auto (or auto). Then its topology cache allocates hints, which knetlab
+ * does not model (fields.ts warns), and trafficDistribution is not looked at.
+ */
+export function topologyModeAuto(annotations: Readonly<Record<string, string>> | undefined): boolean {
+  const a = annotations ?? {};
+  const v = a['service.kubernetes.io/topology-aware-hints'] ?? a['service.kubernetes.io/topology-mode'];
+  return v === 'Auto' || v === 'auto';
+}
+
+/** Whether the controller hints this Service's endpoints as trafficDistribution PreferClose asks (trafficdist's preferCloseHeuristic). */
+export function prefersClose(svc: Service, version: KubernetesVersion): boolean {
+  const stage = kubeProxyFeatures(version).trafficDistribution;
+  return svc.spec.trafficDistribution === 'PreferClose' && (stage === 'beta' || stage === 'ga') && !topologyModeAuto(svc.annotations);
+}
+
+/** preferCloseHeuristic.update: a ready endpoint with a zone is hinted for that zone; the others get none. */
+function hintedForOwnZone(e: SliceEndpoint): SliceEndpoint {
+  return e.ready && e.zone ? { ...e, zoneHints: [e.zone] } : e;
 }
 
 const labelKey = (namespace: string, k: string, v: string): string => JSON.stringify([namespace, k, v]);
@@ -58,6 +81,7 @@ export function computeEndpointSlices(
   objects: readonly KubeObject[],
   nodes: readonly Node[],
   problems: Problems,
+  version: KubernetesVersion = NEWEST_KUBERNETES_VERSION,
 ): EndpointSlice[] {
   const slices: EndpointSlice[] = [];
   const svcByKey = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
@@ -96,7 +120,9 @@ export function computeEndpointSlices(
       g.endpoints.push(endpointOf(pod, nodeByName, svc.spec.publishNotReadyAddresses));
       groups.set(key, g);
     }
+    const close = prefersClose(svc, version);
     for (const [key, g] of groups) {
+      if (close) g.endpoints = g.endpoints.map(hintedForOwnZone);
       slices.push({
         namespace: svc.namespace,
         name: `${svc.name}-${shortHash(`${svc.namespace}/${svc.name}/${key}`)}`,
@@ -189,6 +215,7 @@ function userSlice(o: EndpointSliceObject, svcByKey: Map<string, Service>, probl
           terminating: e.terminating,
           ...(e.nodeName ? { nodeName: e.nodeName } : {}),
           ...(e.zone ? { zone: e.zone } : {}),
+          ...(e.zoneHints ? { zoneHints: e.zoneHints } : {}),
           ...(e.targetRef?.kind === 'Pod' && e.targetRef.name ? { pod: { namespace: e.targetRef.namespace ?? o.meta.namespace, name: e.targetRef.name } } : {}),
         })),
       ),

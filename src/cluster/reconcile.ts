@@ -14,6 +14,6 @@ export function reconcile(prev: Model, problems: Problems): Model {
   const pods = reconcilePods(model, model.objects, problems);
   const serviceObjects = model.objects.filter((o): o is ServiceObject => o.kind === 'Service');
   const services = allocateServices(prev.services, serviceObjects, model.config, model.nodes, model.hosts, problems);
-  const endpointSlices = computeEndpointSlices(services, pods, model.objects, model.nodes, problems);
+  const endpointSlices = computeEndpointSlices(services, pods, model.objects, model.nodes, problems, model.config.kubernetesVersion);
   return { ...model, pods, services, endpointSlices };
 }

@@ -57,6 +57,7 @@ export function allocateServices(
       namespace: o.meta.namespace,
       name: o.meta.name,
       spec: o.spec,
+      annotations: o.meta.annotations,
       ...(clusterIP ? { clusterIP } : {}),
       ports,
       loadBalancerIPs: lbIPs.get(o) ?? [],

@@ -121,6 +121,8 @@ export interface Service {
   namespace: string;
   name: string;
   spec: ServiceSpec;
+  /** metadata.annotations (kube-proxy reads the topology hints ones). */
+  annotations?: Labels;
   /** The ClusterIP; unset for headless and ExternalName Services. */
   clusterIP?: string;
   ports: ServicePort[];
@@ -137,6 +139,8 @@ export interface SliceEndpoint {
   terminating: boolean;
   nodeName?: string;
   zone?: string;
+  /** hints.forZones: the zones whose kube-proxies may use it (topology-aware routing). */
+  zoneHints?: string[];
   /** The pod behind it, when there is one. */
   pod?: { namespace: string; name: string };
 }

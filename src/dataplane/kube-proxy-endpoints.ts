@@ -10,6 +10,8 @@ export interface ProxyEndpoint {
   serving: boolean;
   terminating: boolean;
   isLocal: boolean;
+  /** hints.forZones of its EndpointSlice endpoint (empty: none). */
+  zoneHints?: readonly string[];
 }
 
 export interface PortPolicy<E extends ProxyEndpoint> {
@@ -19,6 +21,10 @@ export interface PortPolicy<E extends ProxyEndpoint> {
   externalPolicyLocal: boolean;
   internalPolicyLocal: boolean;
   endpoints: E[];
+  /** The node's topology.kubernetes.io/zone label ('' or undefined: none). */
+  nodeZone?: string;
+  /** Whether this release uses zone hints for this Service at all (before 1.31 only under its hints annotation). */
+  useZoneHints?: boolean;
 }
 
 export function cmp(a: string, b: string): number {
@@ -53,20 +59,44 @@ export function usesLocalEndpoints(s: PortPolicy<ProxyEndpoint>): boolean {
 }
 
 /**
- * CategorizeEndpoints without topology hints: Ready endpoints, or (separately for Cluster and
- * Local) the serving-terminating ones when none is Ready.
+ * topologyModeFromHints (canUseTopology before 1.31), zones only: every ready endpoint has a zone
+ * hint and one is hinted for this node's zone. Node hints (PreferSameNode) need the
+ * PreferSameTrafficDistribution gate, alpha and off in 1.33, absent before: never used here.
  */
-export function categorizeEndpoints<E extends ProxyEndpoint>(s: PortPolicy<E>): { cluster: E[]; local: E[]; reachable: E[]; hasAny: boolean } {
+export function usesTopology(s: PortPolicy<ProxyEndpoint>): boolean {
+  const zone = s.nodeZone ?? '';
+  if (!s.useZoneHints || zone === '') return false;
+  let hasReady = false;
+  let hasForZone = false;
+  for (const e of s.endpoints) {
+    if (!e.ready) continue;
+    hasReady = true;
+    const hints = e.zoneHints ?? [];
+    if (hints.length === 0) return false;
+    if (hints.includes(zone)) hasForZone = true;
+  }
+  return hasReady && hasForZone;
+}
+
+/**
+ * CategorizeEndpoints: Ready endpoints (for Cluster, those hinted for the node's zone when
+ * topology applies), or (separately for Cluster and Local) the serving-terminating ones when none
+ * is Ready. Local endpoints ignore topology.
+ */
+export function categorizeEndpoints<E extends ProxyEndpoint>(s: PortPolicy<E>): { cluster: E[]; local: E[]; reachable: E[]; hasAny: boolean; topology: boolean } {
   const all = s.endpoints;
   let cluster: E[] = [];
   let local: E[] = [];
   let hasAny = false;
+  let topology = false;
   if (usesClusterEndpoints(s)) {
-    cluster = all.filter((e) => e.ready);
+    topology = usesTopology(s);
+    const zone = s.nodeZone ?? '';
+    cluster = all.filter((e) => e.ready && (!topology || (e.zoneHints ?? []).includes(zone)));
     if (cluster.length === 0) cluster = all.filter((e) => e.serving && e.terminating);
     if (cluster.length > 0) hasAny = true;
   }
-  if (!usesLocalEndpoints(s)) return { cluster, local, reachable: cluster, hasAny };
+  if (!usesLocalEndpoints(s)) return { cluster, local, reachable: cluster, hasAny, topology };
 
   let localReady = false;
   let localServingTerminating = false;
@@ -85,18 +115,20 @@ export function categorizeEndpoints<E extends ProxyEndpoint>(s: PortPolicy<E>): 
     servingTerminating = true;
     local = all.filter((e) => e.isLocal && e.serving && e.terminating);
   }
-  if (!usesClusterEndpoints(s)) return { cluster, local, reachable: local, hasAny };
-  if (!servingTerminating) return { cluster, local, reachable: cluster, hasAny };
+  if (!usesClusterEndpoints(s)) return { cluster, local, reachable: local, hasAny, topology };
+  if (!topology && !servingTerminating) return { cluster, local, reachable: cluster, hasAny, topology };
   // Upstream merges through a map (random order); sorted here, as every other list.
   const merged = new Map<string, E>();
   for (const e of [...cluster, ...local]) merged.set(e.str, e);
-  return { cluster, local, reachable: [...merged.values()].sort((a, b) => cmp(a.str, b.str)), hasAny };
+  return { cluster, local, reachable: [...merged.values()].sort((a, b) => cmp(a.str, b.str)), hasAny, topology };
 }
 
 /** Where a Service port's traffic goes, the same in iptables and nftables modes (syncProxyRules' flags). */
 export interface PortTraffic<E extends ProxyEndpoint> {
   /** categorizeEndpoints' lists. */
   cluster: E[];
+  /** The Cluster endpoints are narrowed to the node's zone by hints. */
+  topology: boolean;
   local: E[];
   reachable: E[];
   /** Any usable endpoint at all: without, every way in rejects. */
@@ -112,9 +144,10 @@ export interface PortTraffic<E extends ProxyEndpoint> {
 }
 
 export function portTraffic<E extends ProxyEndpoint>(s: PortPolicy<E>): PortTraffic<E> {
-  const { cluster, local, reachable, hasAny } = categorizeEndpoints(s);
+  const { cluster, local, reachable, hasAny, topology } = categorizeEndpoints(s);
   return {
     cluster,
+    topology,
     local,
     reachable,
     hasEndpoints: hasAny,

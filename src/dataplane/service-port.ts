@@ -5,6 +5,7 @@ import { endpointsForPort } from '../cluster/service-endpoints.js';
 import type { Model, Service, ServicePort } from '../cluster/types.js';
 import { cidrContains, isIPv4 } from '../util/ip.js';
 import { cmp, externallyAccessibleService, parseSourceRange, type ProxyEndpoint } from './kube-proxy-endpoints.js';
+import { kubeProxyFeatures, type KubernetesVersion } from './versions.js';
 
 export interface BaseEndpointInfo extends ProxyEndpoint {
   ip: string;
@@ -39,6 +40,33 @@ export interface BaseServicePortInfo<E extends BaseEndpointInfo = BaseEndpointIn
   stickyMaxAgeSeconds: number;
   /** Sorted by `ip:port`, as endpointsMapFromEndpointInfo returns them. */
   endpoints: E[];
+  /** The node's topology.kubernetes.io/zone label ('' when it has none). */
+  nodeZone: string;
+  /** Whether kube-proxy looks at zone hints for this Service (before 1.31: only under its hints annotation). */
+  useZoneHints: boolean;
+}
+
+/** Whether a release's kube-proxy uses zone hints for a Service with these annotations (versions.ts hintsGate). */
+export function zoneHintsUsed(version: KubernetesVersion, annotations: Readonly<Record<string, string>> | undefined): boolean {
+  const a = annotations ?? {};
+  const gate = kubeProxyFeatures(version).hintsGate;
+  switch (gate) {
+    case 'always':
+      return true;
+    case 'auto-only': {
+      const v = a['service.kubernetes.io/topology-aware-hints'];
+      return v === 'Auto' || v === 'auto';
+    }
+    case 'not-disabled': {
+      // The deprecated annotation wins when present, even empty (serviceport.go).
+      const v = a['service.kubernetes.io/topology-aware-hints'] ?? a['service.kubernetes.io/topology-mode'] ?? '';
+      return v !== '' && v !== 'disabled' && v !== 'Disabled';
+    }
+    default: {
+      const never: never = gate;
+      return never;
+    }
+  }
 }
 
 /** `ns/name:port`, or `ns/name` for an unnamed port (proxy.ServicePortName.String()). */
@@ -67,6 +95,7 @@ function baseServicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeNa
         serving: e.serving,
         terminating: e.terminating,
         isLocal: e.nodeName !== undefined && e.nodeName === nodeName,
+        zoneHints: e.zoneHints ?? [],
       }),
     )
     // endpointsMapFromEndpointInfo: "Ensure endpoints are always returned in the same order" (by string).
@@ -88,6 +117,8 @@ function baseServicePortInfo(model: Model, svc: Service, sp: ServicePort, nodeNa
     clientIPAffinity: svc.spec.sessionAffinity === 'ClientIP',
     stickyMaxAgeSeconds: svc.spec.sessionAffinityTimeout,
     endpoints,
+    nodeZone: model.nodes.find((n) => n.name === nodeName)?.labels['topology.kubernetes.io/zone'] ?? '',
+    useZoneHints: zoneHintsUsed(model.config.kubernetesVersion, svc.annotations),
   };
 }
 

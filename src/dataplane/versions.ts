@@ -16,18 +16,32 @@ export interface KubeProxyFeatures {
   ipvsFilter: boolean;
   /** The nftables mode: feature gate NFTablesProxyMode, alpha in 1.29, beta (on) in 1.31, GA in 1.33. */
   nftables: ModeStage;
+  /**
+   * When kube-proxy uses EndpointSlice zone hints for a Service (pkg/proxy/topology.go):
+   * `auto-only` (1.25, 1.26): its topology-aware-hints annotation is Auto or auto;
+   * `not-disabled` (1.27 to 1.30, kubernetes#116522 added topology-mode): topology-aware-hints, or
+   * if absent topology-mode, is anything but "", "disabled" or "Disabled";
+   * `always` (from 1.31, ServiceTrafficDistribution on, KEP-4444): whatever the annotations say.
+   */
+  hintsGate: 'auto-only' | 'not-disabled' | 'always';
+  /**
+   * spec.trafficDistribution (gate ServiceTrafficDistribution): absent before 1.30, alpha (off: the
+   * API server drops the field) in 1.30, beta in 1.31, GA in 1.33. From beta the EndpointSlice
+   * controller hints PreferClose endpoints for their own zone (endpointslice/trafficdist).
+   */
+  trafficDistribution: ModeStage;
 }
 
 export const kubeProxyVersions = {
-  '1.25': { ipvsFilter: false, nftables: 'absent' },
-  '1.26': { ipvsFilter: true, nftables: 'absent' },
-  '1.27': { ipvsFilter: true, nftables: 'absent' },
-  '1.28': { ipvsFilter: true, nftables: 'absent' },
-  '1.29': { ipvsFilter: true, nftables: 'alpha' },
-  '1.30': { ipvsFilter: true, nftables: 'alpha' },
-  '1.31': { ipvsFilter: true, nftables: 'beta' },
-  '1.32': { ipvsFilter: true, nftables: 'beta' },
-  '1.33': { ipvsFilter: true, nftables: 'ga' },
+  '1.25': { ipvsFilter: false, nftables: 'absent', hintsGate: 'auto-only', trafficDistribution: 'absent' },
+  '1.26': { ipvsFilter: true, nftables: 'absent', hintsGate: 'auto-only', trafficDistribution: 'absent' },
+  '1.27': { ipvsFilter: true, nftables: 'absent', hintsGate: 'not-disabled', trafficDistribution: 'absent' },
+  '1.28': { ipvsFilter: true, nftables: 'absent', hintsGate: 'not-disabled', trafficDistribution: 'absent' },
+  '1.29': { ipvsFilter: true, nftables: 'alpha', hintsGate: 'not-disabled', trafficDistribution: 'absent' },
+  '1.30': { ipvsFilter: true, nftables: 'alpha', hintsGate: 'not-disabled', trafficDistribution: 'alpha' },
+  '1.31': { ipvsFilter: true, nftables: 'beta', hintsGate: 'always', trafficDistribution: 'beta' },
+  '1.32': { ipvsFilter: true, nftables: 'beta', hintsGate: 'always', trafficDistribution: 'beta' },
+  '1.33': { ipvsFilter: true, nftables: 'ga', hintsGate: 'always', trafficDistribution: 'ga' },
 } as const satisfies Record<`1.${number}`, KubeProxyFeatures>;
 
 export type KubernetesVersion = keyof typeof kubeProxyVersions;

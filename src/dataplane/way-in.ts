@@ -190,18 +190,24 @@ function entriesOf(model: Model, from: Place, ip: string, svc: Service, way: Exc
 function endpointsAt(model: Model, s: BaseServicePortInfo, way: Exclude<Way, 'direct'>, source: Entry['source']): { eps: BaseEndpointInfo[]; note: string } {
   const internal = way === 'clusterIP';
   const policyLocal = internal ? s.internalPolicyLocal : s.externalPolicyLocal;
+  const t = portTraffic(s);
+  // The Cluster endpoints narrowed to the node's zone by EndpointSlice hints (topology-aware routing).
+  const zoned = t.topology ? `, zone ${s.nodeZone}` : '';
   const fallback = (eps: BaseEndpointInfo[]) => (eps.length && eps.every((e) => !e.ready) ? ', serving-terminating' : '');
   if (model.config.proxyMode === 'ipvs') {
     // syncEndpoint: the local endpoints, or the Cluster ones when the node has none (kubernetes#97081), whatever the source.
     const eps = realServers(s, policyLocal);
     const local = policyLocal && eps.some((e) => e.isLocal);
-    return { eps, note: eps.length === 0 ? 'no endpoints' : `${policyLocal ? (local ? 'Local' : 'Local, none on the node: Cluster') : 'Cluster'}${fallback(eps)}` };
+    return {
+      eps,
+      note: eps.length === 0 ? 'no endpoints' : `${policyLocal ? (local ? 'Local' : `Local, none on the node: Cluster${zoned}`) : `Cluster${zoned}`}${fallback(eps)}`,
+    };
   }
-  const t = portTraffic(s);
   if (!t.hasEndpoints) return { eps: [], note: 'no endpoints: REJECT' };
-  if (!policyLocal) return { eps: t.cluster, note: `Cluster${fallback(t.cluster)}` };
+  if (!policyLocal) return { eps: t.cluster, note: `Cluster${zoned}${fallback(t.cluster)}` };
   // External traffic from pods and from the node itself short-circuits to the Cluster endpoints.
-  if (!internal && source !== 'external') return { eps: t.cluster, note: `Cluster (Local policy, ${source === 'pod' ? 'pod' : 'node-local'} source)${fallback(t.cluster)}` };
+  if (!internal && source !== 'external')
+    return { eps: t.cluster, note: `Cluster${zoned} (Local policy, ${source === 'pod' ? 'pod' : 'node-local'} source)${fallback(t.cluster)}` };
   if (t.local.length === 0) return { eps: [], note: 'no local endpoints: DROP' };
   return { eps: t.local, note: `Local${fallback(t.local)}` };
 }

@@ -250,8 +250,12 @@ export const serviceSchema = api(
         externalName: z.string().optional(),
         healthCheckNodePort: z.number().int().optional(),
         publishNotReadyAddresses: z.boolean().optional(),
+        // PreferSameZone and PreferSameNode need 1.33's alpha gate PreferSameTrafficDistribution (off): the API server refuses them.
+        trafficDistribution: z
+          .literal('PreferClose', { error: 'to be PreferClose (PreferSameZone and PreferSameNode need the alpha feature gate PreferSameTrafficDistribution of 1.33, off)' })
+          .optional(),
       },
-      ['ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution', 'topologyKeys'],
+      ['ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'topologyKeys'],
     ),
     status: z
       .looseObject({
@@ -297,8 +301,13 @@ export const endpointSliceSchema = topLevel({
           topology: labels.nullish(),
           hostname: z.string().optional(),
           targetRef: objectReference.optional(),
+          hints: z
+            .looseObject({
+              forZones: z.array(z.strictObject({ name: z.string() })).nullish(),
+            })
+            .nullish(),
         },
-        ['hints', 'deprecatedTopology'],
+        ['deprecatedTopology'],
       ),
     )
     .nullish(),

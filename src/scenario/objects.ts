@@ -108,6 +108,8 @@ export interface ServiceSpec {
   externalName?: string;
   healthCheckNodePort?: number;
   publishNotReadyAddresses: boolean;
+  /** PreferClose: the EndpointSlice controller hints each ready endpoint for its own zone (from 1.31). */
+  trafficDistribution?: 'PreferClose';
 }
 
 export interface ServiceObject extends Base<'Service'> {
@@ -133,6 +135,8 @@ export interface SliceEndpoint {
   terminating: boolean;
   nodeName?: string;
   zone?: string;
+  /** hints.forZones[].name. */
+  zoneHints?: string[];
   targetRef?: { kind?: string; name?: string; namespace?: string };
 }
 
@@ -375,6 +379,7 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
           terminating: e.conditions?.terminating ?? false,
           ...(nodeName ? { nodeName } : {}),
           ...(zone ? { zone } : {}),
+          ...(e.hints?.forZones?.length ? { zoneHints: e.hints.forZones.map((z) => z.name) } : {}),
           ...(e.targetRef ? { targetRef: e.targetRef } : {}),
         };
       });
@@ -485,6 +490,7 @@ function readService(
     ...(s.externalName ? { externalName: s.externalName } : {}),
     ...(s.healthCheckNodePort ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
     publishNotReadyAddresses: s.publishNotReadyAddresses ?? false,
+    ...(s.trafficDistribution ? { trafficDistribution: s.trafficDistribution } : {}),
   };
   const ingressIPs = (o.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
   return { ...base, kind: 'Service', meta: m, spec, ingressIPs };

@@ -203,6 +203,15 @@ ${o.policy === 'Local' ? '      healthCheckNodePort: 32000\n' : ''}      loadBal
       deployment('web', 1) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.105, ports: [{port: 80}]'),
       clusterOf('dns: false, masqueradeAll: true', o),
     ),
+  /** web: three pods (web-0 and web-2 on node-1 in zone-a, web-1 on node-2 in zone-b), ClusterIP 10.96.0.106 with trafficDistribution PreferClose. */
+  'topology-hints': (o: Common = {}) =>
+    scenario(
+      'topology-hints',
+      deployment('web', 3) + service('web', 'selector: {app: web}, clusterIP: 10.96.0.106, trafficDistribution: PreferClose, ports: [{port: 80}]'),
+      clusterOf('dns: false', o),
+    )
+      .replace('  - name: node-1\n', '  - {name: node-1, labels: {topology.kubernetes.io/zone: zone-a}}\n')
+      .replace('  - name: node-2\n', '  - {name: node-2, labels: {topology.kubernetes.io/zone: zone-b}}\n'),
   /** Nothing but the cluster's own kube-dns (53/UDP, 53/TCP, 9153/TCP) and its two CoreDNS pods. */
   'cluster-dns': (o: Common = {}) => scenario('cluster-dns', '', clusterOf('dns: true', o)).replace('manifests:\n', ''),
   /** upstream's overall test: one node, test-node at 192.168.0.2, Services svc1..svc6 of ns1..ns6; `without` leaves those Services and their slices out. */
@@ -295,6 +304,9 @@ export const kubeProxyCases: Record<string, NodeCase> = {
   // No Ready local endpoint on node-1: Local falls back to its serving-terminating one, Cluster keeps the Ready one.
   'terminating-local-node-1': { text: fixture('terminating'), node: 'node-1' },
   'masquerade-all': { text: fixture('masquerade-all'), node: 'node-1' },
+  // trafficDistribution PreferClose: each node keeps to its zone's endpoints (two on node-1, one on node-2).
+  'topology-hints-node-1': { text: fixture('topology-hints'), node: 'node-1' },
+  'topology-hints-node-2': { text: fixture('topology-hints'), node: 'node-2' },
   // The cluster's own kube-dns (53/UDP, 53/TCP, 9153/TCP) with its two CoreDNS pods.
   'cluster-dns': { text: fixture('cluster-dns'), node: 'node-2' },
   'upstream-overall': { text: fixture('upstream-overall'), node: 'test-node' },

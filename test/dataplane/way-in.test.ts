@@ -117,3 +117,16 @@ t.test('endpoints all serving and terminating: the fallback; a pod address: the 
   t.match(way(model, client, 'pod/web-b:8080'), { way: 'direct', endpoints: ['pod/web-b.default'] });
   t.equal(way(model, client, 'service/nope'), undefined, 'a name that does not resolve');
 });
+
+t.test('topology hints narrow the Cluster endpoints to the zone of the node the packet enters, in every mode', async (t) => {
+  const { fixture } = await import('./fixtures.js');
+  const m = await modelOf(fixture('topology-hints'));
+  const from = (n: string) => place(m, { kind: 'node', name: n });
+  for (const mode of ['iptables', 'nftables', 'ipvs'] as const) {
+    const mm: Model = { ...m, config: { ...m.config, proxyMode: mode } };
+    t.match(way(mm, from('node-1'), 'service/web'), { endpoints: ['pod/web-0.default', 'pod/web-2.default'], notes: ['Cluster, zone zone-a'] }, `${mode}: zone-a`);
+    t.match(way(mm, from('node-2'), 'service/web'), { endpoints: ['pod/web-1.default'], notes: ['Cluster, zone zone-b'] }, `${mode}: zone-b`);
+  }
+  const old: Model = { ...m, config: { ...m.config, kubernetesVersion: '1.30' } };
+  t.match(way(old, from('node-1'), 'service/web')!.endpoints, ['pod/web-0.default', 'pod/web-2.default', 'pod/web-1.default'], '1.30 ignores hints without the annotation');
+});
