@@ -37,3 +37,14 @@ t.test('nftables mode: none before 1.29, alpha 1.29-1.30, beta 1.31-1.32, GA 1.3
   t.equal(modeUnavailable('1.29', 'nftables'), undefined);
   for (const v of kubernetesVersions) for (const m of proxyModes.filter((m) => m !== 'nftables')) t.equal(modeStage(v, m), 'ga', `${m} in ${v}`);
 });
+
+t.test('topology hints: the annotation gate and trafficDistribution by release (topology.go, kubernetes#116522, KEP-4444)', async (t) => {
+  t.same(
+    kubernetesVersions.map((v) => kubeProxyFeatures(v).hintsGate),
+    ['auto-only', 'auto-only', 'not-disabled', 'not-disabled', 'not-disabled', 'not-disabled', 'always', 'always', 'always'],
+  );
+  t.same(
+    kubernetesVersions.map((v) => kubeProxyFeatures(v).trafficDistribution),
+    ['absent', 'absent', 'absent', 'absent', 'absent', 'alpha', 'beta', 'beta', 'ga'],
+  );
+});
