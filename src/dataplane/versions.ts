@@ -16,18 +16,32 @@ export interface KubeProxyFeatures {
   ipvsFilter: boolean;
   /** The nftables mode: feature gate NFTablesProxyMode, alpha in 1.29, beta (on) in 1.31, GA in 1.33. */
   nftables: ModeStage;
+  /**
+   * iptables mode counts with xt_nfacct where the kernel has it: `-m nfacct` on KUBE-FORWARD's
+   * INVALID drop (ct_state_invalid_dropped_pkts, kubernetes#122812) and a KUBE-NODEPORTS rule per
+   * NodePort for 127.0.0.0/8 (localhost_nps_accepted_pkts, kubernetes#125015); both in 1.31.
+   */
+  nfacctCounters: boolean;
+  /**
+   * Stale UDP conntrack entries are found by a reconciler over the whole table (pkg/proxy/conntrack
+   * CleanStaleEntries(ct, family, svcPortMap, endpointsMap), kubernetes#127318, in 1.32). Before it
+   * kube-proxy deleted by change: the Service IPs and NodePort of a newly active UDP Service, and the
+   * IP pairs of a removed endpoint; a restarted kube-proxy's first sync finds every UDP Service
+   * newly active, so it deletes every UDP entry to them, healthy or not.
+   */
+  conntrackReconciler: boolean;
 }
 
 export const kubeProxyVersions = {
-  '1.25': { ipvsFilter: false, nftables: 'absent' },
-  '1.26': { ipvsFilter: true, nftables: 'absent' },
-  '1.27': { ipvsFilter: true, nftables: 'absent' },
-  '1.28': { ipvsFilter: true, nftables: 'absent' },
-  '1.29': { ipvsFilter: true, nftables: 'alpha' },
-  '1.30': { ipvsFilter: true, nftables: 'alpha' },
-  '1.31': { ipvsFilter: true, nftables: 'beta' },
-  '1.32': { ipvsFilter: true, nftables: 'beta' },
-  '1.33': { ipvsFilter: true, nftables: 'ga' },
+  '1.25': { ipvsFilter: false, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
+  '1.26': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
+  '1.27': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
+  '1.28': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
+  '1.29': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false },
+  '1.30': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false },
+  '1.31': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: false },
+  '1.32': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: true },
+  '1.33': { ipvsFilter: true, nftables: 'ga', nfacctCounters: true, conntrackReconciler: true },
 } as const satisfies Record<`1.${number}`, KubeProxyFeatures>;
 
 export type KubernetesVersion = keyof typeof kubeProxyVersions;

@@ -37,3 +37,17 @@ t.test('nftables mode: none before 1.29, alpha 1.29-1.30, beta 1.31-1.32, GA 1.3
   t.equal(modeUnavailable('1.29', 'nftables'), undefined);
   for (const v of kubernetesVersions) for (const m of proxyModes.filter((m) => m !== 'nftables')) t.equal(modeStage(v, m), 'ga', `${m} in ${v}`);
 });
+
+t.test('nfacct counters in iptables mode from 1.31 (kubernetes#122812, #125015)', async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => kubeProxyFeatures(v).nfacctCounters),
+    ['1.31', '1.32', '1.33'],
+  );
+});
+
+t.test('the UDP conntrack reconciler from 1.32 (kubernetes#127318; before it, clean-up by change)', async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => kubeProxyFeatures(v).conntrackReconciler),
+    ['1.32', '1.33'],
+  );
+});
