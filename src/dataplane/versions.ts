@@ -30,18 +30,24 @@ export interface KubeProxyFeatures {
    * newly active, so it deletes every UDP entry to them, healthy or not.
    */
   conntrackReconciler: boolean;
+  /**
+   * nftables mode's default --nodeport-addresses is `primary`: NodePorts answer on the node's
+   * primary IP only (@nodeport-ips; kubernetes#123105, in 1.31). Before, on every local address but
+   * 127/8 (`fib daddr type local`), as iptables mode still does by default.
+   */
+  nftablesPrimaryNodePorts: boolean;
 }
 
 export const kubeProxyVersions = {
-  '1.25': { ipvsFilter: false, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
-  '1.26': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
-  '1.27': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
-  '1.28': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false },
-  '1.29': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false },
-  '1.30': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false },
-  '1.31': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: false },
-  '1.32': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: true },
-  '1.33': { ipvsFilter: true, nftables: 'ga', nfacctCounters: true, conntrackReconciler: true },
+  '1.25': { ipvsFilter: false, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
+  '1.26': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
+  '1.27': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
+  '1.28': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
+  '1.29': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
+  '1.30': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
+  '1.31': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: false, nftablesPrimaryNodePorts: true },
+  '1.32': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: true, nftablesPrimaryNodePorts: true },
+  '1.33': { ipvsFilter: true, nftables: 'ga', nfacctCounters: true, conntrackReconciler: true, nftablesPrimaryNodePorts: true },
 } as const satisfies Record<`1.${number}`, KubeProxyFeatures>;
 
 export type KubernetesVersion = keyof typeof kubeProxyVersions;

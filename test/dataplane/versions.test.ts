@@ -51,3 +51,10 @@ t.test('the UDP conntrack reconciler from 1.32 (kubernetes#127318; before it, cl
     ['1.32', '1.33'],
   );
 });
+
+t.test("nftables mode's NodePorts on the primary IP only from 1.31 (kubernetes#123105)", async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => modeStage(v, 'nftables') !== 'absent' && !kubeProxyFeatures(v).nftablesPrimaryNodePorts),
+    ['1.29', '1.30'],
+  );
+});
