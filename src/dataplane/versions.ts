@@ -36,18 +36,24 @@ export interface KubeProxyFeatures {
    * 127/8 (`fib daddr type local`), as iptables mode still does by default.
    */
   nftablesPrimaryNodePorts: boolean;
+  /**
+   * KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL too. The 1.28 line's filter has no such rule, so
+   * new connections to an external IP of an externalTrafficPolicy Local Service, which is on
+   * kube-ipvs0 and only in that set, are REJECTed (docs/versions.md); the newest has it.
+   */
+  ipvsFilterExternalIPLocal: boolean;
 }
 
 export const kubeProxyVersions = {
-  '1.25': { ipvsFilter: false, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
-  '1.26': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
-  '1.27': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
-  '1.28': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
-  '1.29': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
-  '1.30': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false },
-  '1.31': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: false, nftablesPrimaryNodePorts: true },
-  '1.32': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: true, nftablesPrimaryNodePorts: true },
-  '1.33': { ipvsFilter: true, nftables: 'ga', nfacctCounters: true, conntrackReconciler: true, nftablesPrimaryNodePorts: true },
+  '1.25': { ipvsFilter: false, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false, ipvsFilterExternalIPLocal: false },
+  '1.26': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false, ipvsFilterExternalIPLocal: false },
+  '1.27': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false, ipvsFilterExternalIPLocal: false },
+  '1.28': { ipvsFilter: true, nftables: 'absent', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false, ipvsFilterExternalIPLocal: false },
+  '1.29': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false, ipvsFilterExternalIPLocal: true },
+  '1.30': { ipvsFilter: true, nftables: 'alpha', nfacctCounters: false, conntrackReconciler: false, nftablesPrimaryNodePorts: false, ipvsFilterExternalIPLocal: true },
+  '1.31': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: false, nftablesPrimaryNodePorts: true, ipvsFilterExternalIPLocal: true },
+  '1.32': { ipvsFilter: true, nftables: 'beta', nfacctCounters: true, conntrackReconciler: true, nftablesPrimaryNodePorts: true, ipvsFilterExternalIPLocal: true },
+  '1.33': { ipvsFilter: true, nftables: 'ga', nfacctCounters: true, conntrackReconciler: true, nftablesPrimaryNodePorts: true, ipvsFilterExternalIPLocal: true },
 } as const satisfies Record<`1.${number}`, KubeProxyFeatures>;
 
 export type KubernetesVersion = keyof typeof kubeProxyVersions;

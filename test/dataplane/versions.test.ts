@@ -58,3 +58,10 @@ t.test("nftables mode's NodePorts on the primary IP only from 1.31 (kubernetes#1
     ['1.29', '1.30'],
   );
 });
+
+t.test('KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL after the 1.28 line (as the newest renders it)', async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => kubeProxyFeatures(v).ipvsFilter && !kubeProxyFeatures(v).ipvsFilterExternalIPLocal),
+    ['1.26', '1.27', '1.28'],
+  );
+});
