@@ -15,6 +15,7 @@ import { formatCidr } from '../util/ip.js';
 import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
 import { kubeHash16 } from './kube-hash.js';
 import { KnetlabError } from '../errors.js';
+import { kubeProxyFeatures } from './versions.js';
 
 export type IptablesTable = 'filter' | 'nat';
 
@@ -41,7 +42,7 @@ export interface KubeProxyOptions {
    * KUBE-FIREWALL drops martian packets to 127/8.
    */
   localhostNodePorts?: boolean;
-  /** kube-proxy could create its nfacct counters (xt_nfacct, 1.30+): the counting matches appear. Default false. */
+  /** kube-proxy could create its nfacct counters (xt_nfacct): the counting matches appear in a release that has them (1.31+, versions.ts). Default false. */
   nfacct?: boolean;
   /** iptables has --random-fully (1.6.2 and later): default true. */
   randomFully?: boolean;
@@ -126,7 +127,8 @@ export function renderKubeProxyIptables(model: Model, nodeName: string, options:
   const node = model.nodes.find((n) => n.name === nodeName);
   if (!node) throw new KnetlabError('EINTERNAL', `Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
   const localhostNodePorts = options.localhostNodePorts ?? true;
-  const nfacct = options.nfacct ?? false;
+  // A release before the counters writes no nfacct match even where the kernel could count.
+  const nfacct = (options.nfacct ?? false) && kubeProxyFeatures(model.config.kubernetesVersion).nfacctCounters;
   const randomFully = options.randomFully ?? true;
   const conntrackTCPLiberal = options.conntrackTCPLiberal ?? false;
   const masqueradeAll = model.config.masqueradeAll;

@@ -344,8 +344,9 @@ function writeIptablesRules(
   // KUBE-IPVS-FILTER (1.26+): new connections to a kube-ipvs0 address that is no Service port are
   // rejected (kubernetes#72236: the node's own ports must not answer on VIPs).
   if (ipvsFilter) {
-    for (const set of [KUBE_LOAD_BALANCER_SET, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, KUBE_EXTERNAL_IP_LOCAL])
-      filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${set} dst,dst -j RETURN`);
+    // Before the release that RETURNs KUBE-EXTERNAL-IP-LOCAL, a Local Service's external IP is rejected here.
+    const returned = kubeProxyFeatures(model.config.kubernetesVersion).ipvsFilterExternalIPLocal ? [KUBE_EXTERNAL_IP_LOCAL] : [];
+    for (const set of [KUBE_LOAD_BALANCER_SET, KUBE_CLUSTER_IP, KUBE_EXTERNAL_IP, ...returned]) filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${set} dst,dst -j RETURN`);
     filter.push(`-A ${KUBE_IPVS_FILTER} -m set --match-set ${KUBE_HEALTH_CHECK_NODE_PORT} dst -j RETURN`);
     filter.push(`-A ${KUBE_IPVS_FILTER} -m conntrack --ctstate NEW -m set --match-set ${KUBE_IPVS_IPS} dst -j REJECT`);
   }

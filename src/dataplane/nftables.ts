@@ -18,6 +18,7 @@ import { formatCidr } from '../util/ip.js';
 import { baseServicePorts, sourceRangesContain, withNames, type BaseServicePortInfo } from './service-port.js';
 import { base32 } from './kube-hash.js';
 import { KnetlabError } from '../errors.js';
+import { kubeProxyFeatures } from './versions.js';
 
 /** kube-proxy's table: every chain, set and map lives in it, so their names need no prefix. */
 export const KUBE_PROXY_TABLE = 'kube-proxy';
@@ -80,9 +81,9 @@ const JUMP_CHAINS: readonly [string, string, string][] = [
 
 export interface KubeProxyNftablesOptions {
   /**
-   * --nodeport-addresses. `primary` (kube-proxy's default in nftables mode): NodePorts answer on
-   * the node's primary IP only, listed in @nodeport-ips. `all` (an explicit 0.0.0.0/0): on every
-   * local address but 127/8 (`fib daddr type local`), without the set.
+   * --nodeport-addresses. `primary` (kube-proxy's default in nftables mode from 1.31): NodePorts
+   * answer on the node's primary IP only, listed in @nodeport-ips. `all` (an explicit 0.0.0.0/0, and
+   * the default before 1.31): on every local address but 127/8 (`fib daddr type local`), without the set.
    */
   nodePortAddresses?: 'primary' | 'all';
   /**
@@ -228,7 +229,7 @@ export function renderKubeProxyNftables(model: Model, nodeName: string, options:
   if (!node) throw new KnetlabError('EINTERNAL', `Expected \`nodeName\` to be a node of the model, got \`${nodeName}\``);
   const ctx: NftContext = {
     nodeIP: node.ip,
-    matchAll: (options.nodePortAddresses ?? 'primary') === 'all',
+    matchAll: (options.nodePortAddresses ?? (kubeProxyFeatures(model.config.kubernetesVersion).nftablesPrimaryNodePorts ? 'primary' : 'all')) === 'all',
     serviceCIDRs: (options.serviceCIDRs ?? []).filter((c) => parseSourceRange(c) !== undefined),
     clusterCIDR: formatCidr(model.config.podCIDR),
     masqueradeAll: model.config.masqueradeAll,

@@ -252,11 +252,12 @@ export interface NewlyActiveUdpService {
  * The UDP Service ports that had no serving endpoint in `prev` (or did not exist) and have one in
  * `next` (NewlyActiveUDPServices): a datagram sent while nothing served them may have left an
  * un-DNATed entry that would blackhole the flow after the endpoints come (kubernetes#48370).
+ * Without `prev` (a kube-proxy's first sync) every UDP Service port with a serving endpoint is.
  */
-export function newlyActiveUdpServices(prev: Model, next: Model, nodeName: string): NewlyActiveUdpService[] {
+export function newlyActiveUdpServices(prev: Model | undefined, next: Model, nodeName: string): NewlyActiveUdpService[] {
   const key = (s: BaseServicePortInfo) => `${s.name}/${s.protocol}`;
   const serving = (s: BaseServicePortInfo | undefined) => (s?.endpoints ?? []).some((e) => e.serving);
-  const before = new Map(baseServicePorts(prev, nodeName).map((s) => [key(s), s]));
+  const before = new Map((prev ? baseServicePorts(prev, nodeName) : []).map((s) => [key(s), s]));
   const out: NewlyActiveUdpService[] = [];
   for (const now of baseServicePorts(next, nodeName)) {
     if (now.protocol !== 'udp' || !serving(now) || serving(before.get(key(now)))) continue;

@@ -17,6 +17,32 @@ export interface KubeProxyFeatures {
   /** The nftables mode: feature gate NFTablesProxyMode, alpha in 1.29, beta (on) in 1.31, GA in 1.33. */
   nftables: ModeStage;
   /**
+   * iptables mode counts with xt_nfacct where the kernel has it: `-m nfacct` on KUBE-FORWARD's
+   * INVALID drop (ct_state_invalid_dropped_pkts, kubernetes#122812) and a KUBE-NODEPORTS rule per
+   * NodePort for 127.0.0.0/8 (localhost_nps_accepted_pkts, kubernetes#125015); both in 1.31.
+   */
+  nfacctCounters: boolean;
+  /**
+   * Stale UDP conntrack entries are found by a reconciler over the whole table (pkg/proxy/conntrack
+   * CleanStaleEntries(ct, family, svcPortMap, endpointsMap), kubernetes#127318, in 1.32). Before it
+   * kube-proxy deleted by change: the Service IPs and NodePort of a newly active UDP Service, and the
+   * IP pairs of a removed endpoint; a restarted kube-proxy's first sync finds every UDP Service
+   * newly active, so it deletes every UDP entry to them, healthy or not.
+   */
+  conntrackReconciler: boolean;
+  /**
+   * nftables mode's default --nodeport-addresses is `primary`: NodePorts answer on the node's
+   * primary IP only (@nodeport-ips; kubernetes#123105, in 1.31). Before, on every local address but
+   * 127/8 (`fib daddr type local`), as iptables mode still does by default.
+   */
+  nftablesPrimaryNodePorts: boolean;
+  /**
+   * KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL too. The 1.28 line's filter has no such rule, so
+   * new connections to an external IP of an externalTrafficPolicy Local Service, which is on
+   * kube-ipvs0 and only in that set, are REJECTed (docs/versions.md); the newest has it.
+   */
+  ipvsFilterExternalIPLocal: boolean;
+  /**
    * When kube-proxy uses EndpointSlice zone hints for a Service (pkg/proxy/topology.go):
    * `auto-only` (1.25, 1.26): its topology-aware-hints annotation is Auto or auto;
    * `not-disabled` (1.27 to 1.30, kubernetes#116522 added topology-mode): topology-aware-hints, or
@@ -33,15 +59,96 @@ export interface KubeProxyFeatures {
 }
 
 export const kubeProxyVersions = {
-  '1.25': { ipvsFilter: false, nftables: 'absent', hintsGate: 'auto-only', trafficDistribution: 'absent' },
-  '1.26': { ipvsFilter: true, nftables: 'absent', hintsGate: 'auto-only', trafficDistribution: 'absent' },
-  '1.27': { ipvsFilter: true, nftables: 'absent', hintsGate: 'not-disabled', trafficDistribution: 'absent' },
-  '1.28': { ipvsFilter: true, nftables: 'absent', hintsGate: 'not-disabled', trafficDistribution: 'absent' },
-  '1.29': { ipvsFilter: true, nftables: 'alpha', hintsGate: 'not-disabled', trafficDistribution: 'absent' },
-  '1.30': { ipvsFilter: true, nftables: 'alpha', hintsGate: 'not-disabled', trafficDistribution: 'alpha' },
-  '1.31': { ipvsFilter: true, nftables: 'beta', hintsGate: 'always', trafficDistribution: 'beta' },
-  '1.32': { ipvsFilter: true, nftables: 'beta', hintsGate: 'always', trafficDistribution: 'beta' },
-  '1.33': { ipvsFilter: true, nftables: 'ga', hintsGate: 'always', trafficDistribution: 'ga' },
+  '1.25': {
+    ipvsFilter: false,
+    nftables: 'absent',
+    nfacctCounters: false,
+    conntrackReconciler: false,
+    nftablesPrimaryNodePorts: false,
+    ipvsFilterExternalIPLocal: false,
+    hintsGate: 'auto-only',
+    trafficDistribution: 'absent',
+  },
+  '1.26': {
+    ipvsFilter: true,
+    nftables: 'absent',
+    nfacctCounters: false,
+    conntrackReconciler: false,
+    nftablesPrimaryNodePorts: false,
+    ipvsFilterExternalIPLocal: false,
+    hintsGate: 'auto-only',
+    trafficDistribution: 'absent',
+  },
+  '1.27': {
+    ipvsFilter: true,
+    nftables: 'absent',
+    nfacctCounters: false,
+    conntrackReconciler: false,
+    nftablesPrimaryNodePorts: false,
+    ipvsFilterExternalIPLocal: false,
+    hintsGate: 'not-disabled',
+    trafficDistribution: 'absent',
+  },
+  '1.28': {
+    ipvsFilter: true,
+    nftables: 'absent',
+    nfacctCounters: false,
+    conntrackReconciler: false,
+    nftablesPrimaryNodePorts: false,
+    ipvsFilterExternalIPLocal: false,
+    hintsGate: 'not-disabled',
+    trafficDistribution: 'absent',
+  },
+  '1.29': {
+    ipvsFilter: true,
+    nftables: 'alpha',
+    nfacctCounters: false,
+    conntrackReconciler: false,
+    nftablesPrimaryNodePorts: false,
+    ipvsFilterExternalIPLocal: true,
+    hintsGate: 'not-disabled',
+    trafficDistribution: 'absent',
+  },
+  '1.30': {
+    ipvsFilter: true,
+    nftables: 'alpha',
+    nfacctCounters: false,
+    conntrackReconciler: false,
+    nftablesPrimaryNodePorts: false,
+    ipvsFilterExternalIPLocal: true,
+    hintsGate: 'not-disabled',
+    trafficDistribution: 'alpha',
+  },
+  '1.31': {
+    ipvsFilter: true,
+    nftables: 'beta',
+    nfacctCounters: true,
+    conntrackReconciler: false,
+    nftablesPrimaryNodePorts: true,
+    ipvsFilterExternalIPLocal: true,
+    hintsGate: 'always',
+    trafficDistribution: 'beta',
+  },
+  '1.32': {
+    ipvsFilter: true,
+    nftables: 'beta',
+    nfacctCounters: true,
+    conntrackReconciler: true,
+    nftablesPrimaryNodePorts: true,
+    ipvsFilterExternalIPLocal: true,
+    hintsGate: 'always',
+    trafficDistribution: 'beta',
+  },
+  '1.33': {
+    ipvsFilter: true,
+    nftables: 'ga',
+    nfacctCounters: true,
+    conntrackReconciler: true,
+    nftablesPrimaryNodePorts: true,
+    ipvsFilterExternalIPLocal: true,
+    hintsGate: 'always',
+    trafficDistribution: 'ga',
+  },
 } as const satisfies Record<`1.${number}`, KubeProxyFeatures>;
 
 export type KubernetesVersion = keyof typeof kubeProxyVersions;

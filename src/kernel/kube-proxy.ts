@@ -2,6 +2,7 @@ import type { Model } from '../cluster/types.js';
 import { healthChecks } from '../dataplane/load-balancer.js';
 import { machineNetns } from '../dataplane/names.js';
 import { newlyActiveUdpServices, staleUdpEndpoints, udpConntrackCleanup } from '../dataplane/service-port.js';
+import { kubeProxyFeatures } from '../dataplane/versions.js';
 import { parseConntrack } from '../trace/conntrack.js';
 import { KnetlabError } from '../errors.js';
 import type { ModeApplier } from '../proxy/driver.js';
@@ -83,13 +84,21 @@ export class KubeProxy {
   /**
    * kube-proxy restarted on one node: its start-up sync from what the kernel holds, then (the sync
    * has UDP Services) its conntrack reconciler: UDP entries to a Service whose reply does not come
-   * from a serving endpoint are deleted.
+   * from a serving endpoint are deleted. A release before the reconciler (versions.ts) finds every
+   * UDP Service with a serving endpoint newly active instead, and deletes all entries to it.
    */
   async restart(model: Model, nodeName: string): Promise<void> {
     await this.modeApplier(model).restart(model, nodeName);
     await this.serveHealthChecks(model);
     if (!this.opts.clearStaleConntrack) return;
     const netns = machineNetns(nodeName);
+    if (!kubeProxyFeatures(model.config.kubernetesVersion).conntrackReconciler) {
+      // conntrack -D exits 1 when nothing matched, which is no failure here.
+      for (const active of newlyActiveUdpServices(undefined, model, nodeName)) {
+        for (const argv of active.conntrack) await this.runner.run(inNetns(netns, ['conntrack', ...argv]), { reject: false });
+      }
+      return;
+    }
     const listed = await this.runner.run(inNetns(netns, ['conntrack', '-L', '-p', 'udp']), { reject: false });
     const entries = parseConntrack(listed.stdout).map((e) => ({ origDst: e.orig.dst, origDport: e.orig.dport ?? 0, replySrc: e.reply.src }));
     // conntrack -D exits 1 when nothing matched, which is no failure here.

@@ -214,15 +214,21 @@ ${o.policy === 'Local' ? '      healthCheckNodePort: 32000\n' : ''}      loadBal
       .replace('  - name: node-2\n', '  - {name: node-2, labels: {topology.kubernetes.io/zone: zone-b}}\n'),
   /** Nothing but the cluster's own kube-dns (53/UDP, 53/TCP, 9153/TCP) and its two CoreDNS pods. */
   'cluster-dns': (o: Common = {}) => scenario('cluster-dns', '', clusterOf('dns: true', o)).replace('manifests:\n', ''),
-  /** upstream's overall test: one node, test-node at 192.168.0.2, Services svc1..svc6 of ns1..ns6; `without` leaves those Services and their slices out. */
-  'upstream-overall': (o: Common & { without?: string[] } = {}) => `apiVersion: knetlab/v1
+  /**
+   * upstream's overall test: one node, test-node at 192.168.0.2, Services svc1..svc6 of ns1..ns6; `without` leaves those Services and their slices out;
+   * `affinity: false` leaves out svc5's ClientIP affinity, which upstream's test of the 1.28 line did not set yet.
+   */
+  'upstream-overall': (o: Common & { without?: string[]; affinity?: boolean } = {}) => `apiVersion: knetlab/v1
 kind: Scenario
 metadata: {name: upstream-overall}
 cluster: {${clusterOf('podCIDR: 10.0.0.0/8, serviceCIDR: 172.30.0.0/16, lanCIDR: 192.168.0.0/24, nodePortRange: 3000-32767, dns: false', o)}}
 nodes:
   - {name: test-node, ip: 192.168.0.2}
 manifests:
-${[...upstreamServices, ...upstreamSlices].filter((m) => !(o.without ?? []).some((s) => m.includes(`name: ${s},`) || m.includes(`name: ${s}-1,`) || m.includes(`name: ${s}}`))).join('\n')}
+${[...upstreamServices, ...upstreamSlices]
+  .filter((m) => !(o.without ?? []).some((s) => m.includes(`name: ${s},`) || m.includes(`name: ${s}-1,`) || m.includes(`name: ${s}}`)))
+  .map((m) => (o.affinity === false ? m.replace(/\n +sessionAffinity: ClientIP\n +sessionAffinityConfig: .*/, '') : m))
+  .join('\n')}
 `,
 };
 

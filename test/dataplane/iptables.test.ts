@@ -20,14 +20,27 @@ import {
 } from '../../src/dataplane/iptables.js';
 import { base32, kubeHash16 } from '../../src/dataplane/kube-hash.js';
 import { goldenPath, matchGolden, matchGoldenDir } from '../match-golden.js';
-import { cachedModel, kubeProxyCases, type NodeCase } from './fixtures.js';
+import { cachedModel, fixture, kubeProxyCases, type NodeCase } from './fixtures.js';
 
 interface Case extends NodeCase {
   options?: KubeProxyOptions;
 }
 
 // upstream-overall: upstream's fake proxier has nfacct counters and no --random-fully.
-const cases: Record<string, Case> = { ...kubeProxyCases, 'upstream-overall': { ...kubeProxyCases['upstream-overall']!, options: { nfacct: true, randomFully: false } } };
+// upstream-overall-1.28: the same test as kube-proxy 1.28 had it (TestOverallIPTablesRulesWithMultipleServices,
+// svc5 without session affinity), rendered as release 1.28; its golden is that test's `expected` text
+// verbatim (dedented), from sanposhiho/kubernetes@059ce4e8a1d958959595b970acaf846259348518
+// pkg/proxy/iptables/proxier_test.go, a fork at a 1.28-line commit (docs/versions.md): no nfacct
+// match although the fake kernel could count, as kube-proxy wrote none before 1.31.
+const cases: Record<string, Case> = {
+  ...kubeProxyCases,
+  'upstream-overall': { ...kubeProxyCases['upstream-overall']!, options: { nfacct: true, randomFully: false } },
+  'upstream-overall-1.28': {
+    text: fixture('upstream-overall', { affinity: false, cluster: 'kubernetesVersion: "1.28"' }),
+    node: 'test-node',
+    options: { nfacct: true, randomFully: false },
+  },
+};
 
 async function render(name: string): Promise<string> {
   const c = cases[name]!;

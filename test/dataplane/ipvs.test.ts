@@ -135,7 +135,7 @@ for (const name of Object.keys(cases)) {
   });
 }
 
-t.test('kube-proxy releases: before 1.26 no KUBE-IPVS-FILTER, from 1.26 on the newest rules', async (t) => {
+t.test('kube-proxy releases: before 1.26 no KUBE-IPVS-FILTER, from 1.26 the newest rules but for its RETURN of KUBE-EXTERNAL-IP-LOCAL', async (t) => {
   const versions = Object.keys(kubeProxyVersions) as KubernetesVersion[];
   // topology-hints' slices were hinted by the newest controller; older releases' kube-proxies ignore hints without the annotation.
   for (const name of Object.keys(cases).filter((n) => !n.endsWith('-1.25') && n !== 'topology-hints')) {
@@ -144,8 +144,14 @@ t.test('kube-proxy releases: before 1.26 no KUBE-IPVS-FILTER, from 1.26 on the n
     const at = (v: KubernetesVersion) => dump(renderIpvs({ ...base, config: { ...base.config, kubernetesVersion: v } }, c.node, c.options ?? {}));
     const newest = at(NEWEST_KUBERNETES_VERSION);
     for (const v of versions) {
-      if (kubeProxyFeatures(v).ipvsFilter) t.equal(at(v), newest, `${name}: ${v} as the newest`);
-      else {
+      if (kubeProxyFeatures(v).ipvsFilterExternalIPLocal) t.equal(at(v), newest, `${name}: ${v} as the newest`);
+      else if (kubeProxyFeatures(v).ipvsFilter) {
+        const withoutReturn = newest
+          .split('\n')
+          .filter((l) => l !== '-A KUBE-IPVS-FILTER -m set --match-set KUBE-EXTERNAL-IP-LOCAL dst,dst -j RETURN')
+          .join('\n');
+        t.equal(at(v), withoutReturn, `${name}: ${v} does not RETURN KUBE-EXTERNAL-IP-LOCAL`);
+      } else {
         // The same text less the filter chain, its jump target, its rules and its set.
         const withoutFilter = newest
           .split('\n')
@@ -166,6 +172,36 @@ t.test('kube-proxy releases: before 1.26 no KUBE-IPVS-FILTER, from 1.26 on the n
     ipvsJumps('1.26').some((j) => j.chain === 'INPUT' && j.target === 'KUBE-IPVS-FILTER'),
     '1.26 jumps from INPUT to KUBE-IPVS-FILTER',
   );
+});
+
+// The 1.28 line's writeIptablesRules (sanposhiho/kubernetes@059ce4e8a1d958959595b970acaf846259348518
+// pkg/proxy/ipvs/proxier.go, docs/versions.md) writes these KUBE-IPVS-FILTER rules, in this order.
+t.test("1.28: KUBE-IPVS-FILTER as the 1.28 line's proxier writes it, a Local Service's external IP rejected", async (t) => {
+  const text = (version: string) =>
+    scenario(
+      'external-ip-local',
+      deployment('web', 1) +
+        service(
+          'web',
+          'type: NodePort, externalTrafficPolicy: Local, selector: {app: web}, clusterIP: 10.96.0.120, externalIPs: [80.11.12.20], ports: [{port: 80, nodePort: 30120}]',
+        ),
+      `dns: false, proxyMode: ipvs, kubernetesVersion: "${version}"`,
+    );
+  const r = renderIpvs(await cachedModel(text('1.28')), 'node-1', {});
+  // The external IP is on kube-ipvs0 (so in KUBE-IPVS-IPS) and only in the Local set...
+  t.match(r.ipset, '\nadd KUBE-EXTERNAL-IP-LOCAL 80.11.12.20,tcp:80\n');
+  t.match(r.ipset, '\nadd KUBE-IPVS-IPS 80.11.12.20\n');
+  t.notMatch(r.ipset, '\nadd KUBE-EXTERNAL-IP 80.11.12.20');
+  // ...which no rule RETURNs: a new connection to it is REJECTed before IPVS sees it.
+  t.same(linesOf(r.iptables, /^-A KUBE-IPVS-FILTER /), [
+    '-A KUBE-IPVS-FILTER -m set --match-set KUBE-LOAD-BALANCER dst,dst -j RETURN',
+    '-A KUBE-IPVS-FILTER -m set --match-set KUBE-CLUSTER-IP dst,dst -j RETURN',
+    '-A KUBE-IPVS-FILTER -m set --match-set KUBE-EXTERNAL-IP dst,dst -j RETURN',
+    '-A KUBE-IPVS-FILTER -m set --match-set KUBE-HEALTH-CHECK-NODE-PORT dst -j RETURN',
+    '-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT',
+  ]);
+  const newest = renderIpvs(await cachedModel(text('1.33')), 'node-1', {});
+  t.match(newest.iptables, '\n-A KUBE-IPVS-FILTER -m set --match-set KUBE-EXTERNAL-IP-LOCAL dst,dst -j RETURN\n', 'the newest lets it through');
 });
 
 t.test('every golden file belongs to a case', async (t) =>

@@ -137,3 +137,24 @@ t.test('newlyActiveUdpServices: UDP Service ports that get their first serving e
   const tcp = await fixtureModel('multiport-udp', { replicas: 0 });
   t.same(newlyActiveUdpServices(tcp, tcp, 'node-1'), [], 'nothing changed');
 });
+
+// kube-proxy 1.28's TestDeleteEndpointConnections ("V4 UDP"), from sanposhiho/kubernetes@059ce4e8a1d958959595b970acaf846259348518
+// pkg/proxy/iptables/proxier_test.go (a 1.28-line commit, docs/versions.md): a new proxier's first sync with the
+// endpoint, then a sync without it; the conntrack commands are upstream's expected strings, byte for byte.
+t.test("UDP conntrack clean-up before the reconciler: kube-proxy 1.28's expected conntrack commands", async (t) => {
+  const udp = (endpoints: boolean) => `apiVersion: knetlab/v1
+kind: Scenario
+metadata: {name: delete-endpoint-connections}
+cluster: {podCIDR: 10.0.0.0/8, serviceCIDR: 172.30.0.0/16, lanCIDR: 192.168.0.0/24, dns: false, kubernetesVersion: "1.28"}
+nodes: [{name: test-node, ip: 192.168.0.2}]
+manifests:
+  - {apiVersion: v1, kind: Service, metadata: {name: v4-udp, namespace: ns1}, spec: {clusterIP: 172.30.1.1, ports: [{name: p80, port: 80, protocol: UDP}]}}
+${endpoints ? '  - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: v4-udp-1, namespace: ns1, labels: {kubernetes.io/service-name: v4-udp}}, addressType: IPv4, endpoints: [{addresses: [10.240.0.3]}], ports: [{name: p80, port: 80, protocol: UDP}]}' : ''}
+`;
+  const [withEndpoint, without] = [await cachedModel(udp(true)), await cachedModel(udp(false))];
+  const commands = (argvs: string[][]) => argvs.map((argv) => ['conntrack', ...argv].join(' '));
+  // "First clear conntrack entries for the clusterIP when the endpoint is first added."
+  t.same(commands(newlyActiveUdpServices(undefined, withEndpoint, 'test-node').flatMap((s) => s.conntrack)), ['conntrack -D --orig-dst 172.30.1.1 -p udp']);
+  // "Then clear conntrack entries for the endpoint when it is deleted."
+  t.same(commands(staleUdpEndpoints(withEndpoint, without, 'test-node').flatMap((s) => s.conntrack)), ['conntrack -D --orig-dst 172.30.1.1 --dst-nat 10.240.0.3 -p udp']);
+});

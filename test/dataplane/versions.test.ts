@@ -48,3 +48,31 @@ t.test('topology hints: the annotation gate and trafficDistribution by release (
     ['absent', 'absent', 'absent', 'absent', 'absent', 'alpha', 'beta', 'beta', 'ga'],
   );
 });
+
+t.test('nfacct counters in iptables mode from 1.31 (kubernetes#122812, #125015)', async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => kubeProxyFeatures(v).nfacctCounters),
+    ['1.31', '1.32', '1.33'],
+  );
+});
+
+t.test('the UDP conntrack reconciler from 1.32 (kubernetes#127318; before it, clean-up by change)', async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => kubeProxyFeatures(v).conntrackReconciler),
+    ['1.32', '1.33'],
+  );
+});
+
+t.test("nftables mode's NodePorts on the primary IP only from 1.31 (kubernetes#123105)", async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => modeStage(v, 'nftables') !== 'absent' && !kubeProxyFeatures(v).nftablesPrimaryNodePorts),
+    ['1.29', '1.30'],
+  );
+});
+
+t.test('KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL after the 1.28 line (as the newest renders it)', async (t) => {
+  t.same(
+    kubernetesVersions.filter((v) => kubeProxyFeatures(v).ipvsFilter && !kubeProxyFeatures(v).ipvsFilterExternalIPLocal),
+    ['1.26', '1.27', '1.28'],
+  );
+});
