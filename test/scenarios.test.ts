@@ -10,6 +10,9 @@ import { formatPlan } from '../src/report/plan.js';
 import { scenarioFiles, validateScenario } from '../src/validate.js';
 import { goldenPath, matchGolden, matchGoldenDir } from './match-golden.js';
 
+// The file's time limit (tap's is 300 s here): every scenario's plan five times, two of them in CLI processes: minutes on a loaded machine.
+t.setTimeout(15 * 60_000);
+
 const bin = 'dist/cli/main.js';
 
 const files = await scenarioFiles(['scenarios']);
