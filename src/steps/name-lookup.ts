@@ -10,6 +10,12 @@ import { placeNetns } from './run.js';
 
 export type Lookup = { ok: true; ip: string } | { ok: false; error: string };
 
+/**
+ * The least time a lookup gets, whatever the step's timeout: glibc's own wait for a DNS answer. The
+ * name is not what a probe tests, and a loaded machine (the emulated VM) may take over a second.
+ */
+export const LOOKUP_MIN_MS = 5_000;
+
 /** Where a name is looked up, for messages: `pod/web-0`. */
 const placeShown = (p: Place) => `${p.kind}/${p.name}`;
 
@@ -18,7 +24,8 @@ const placeShown = (p: Place) => `${p.kind}/${p.name}`;
  * which is what curl and ping call: /etc/hosts, then the namespace's resolv.conf (a pod's: the
  * cluster DNS, its search list and ndots:5, so `db` is tried as db.NS.svc.cluster.local first).
  */
-export async function lookupName(runner: Runner, from: Place, name: string, timeoutMs: number): Promise<Lookup> {
+export async function lookupName(runner: Runner, from: Place, name: string, stepTimeoutMs: number): Promise<Lookup> {
+  const timeoutMs = Math.max(stepTimeoutMs, LOOKUP_MIN_MS);
   const r = await runner.run(inNetns(placeNetns(from), ['getent', 'ahostsv4', name]), { reject: false, timeoutMs });
   const ip = r.stdout
     .split('\n')

@@ -25,7 +25,12 @@ t.test('a name that does not resolve says so, and where', async (t) => {
   t.same(await lookupName(notFound, app, 'dbx', 2000), { ok: false, error: 'cannot resolve dbx in pod/app' });
   t.match(await lookupName(notFound, node, 'db.data', 2000), { ok: false, error: /^cannot resolve db\.data in node\/node-1 \(nodes and hosts use no DNS server/ });
   const slow = new RecordingRunner(() => ({ exitCode: 124, timedOut: true }));
-  t.same(await lookupName(slow, app, 'db', 1500), { ok: false, error: 'cannot resolve db in pod/app: no answer within 1500 ms' });
+  t.same(
+    await lookupName(slow, app, 'db', 1500),
+    { ok: false, error: 'cannot resolve db in pod/app: no answer within 5000 ms' },
+    'a short step timeout still gives the lookup 5 s',
+  );
+  t.same(await lookupName(slow, app, 'db', 8000), { ok: false, error: 'cannot resolve db in pod/app: no answer within 8000 ms' }, 'a longer one, its own');
   const odd = new RecordingRunner(() => ({ stdout: 'fe80::1 STREAM db\n' }));
   t.same(await lookupName(odd, app, 'db', 1500), { ok: false, error: 'cannot resolve db in pod/app: getent exited 0' }, 'no IPv4 address is no answer');
 });

@@ -8,6 +8,7 @@ import { formatDuration, parseDuration } from '../../scenario/duration.js';
 import type { ResponseExpect } from '../../scenario/steps.js';
 import type { CheckContext, PlanRow, ReadContext } from '../kind.js';
 import { wayIn, type WayInRequest } from '../../dataplane/way-in.js';
+import { LOOKUP_MIN_MS } from '../name-lookup.js';
 
 /** The fields a probe's body may have in common. */
 interface ProbeBody {
@@ -221,7 +222,7 @@ export function probeName(step: { kind: string; from: SourceRef; to: TargetRef }
 }
 
 /** tcp, udp and ping look a name target up first (name-lookup.ts), for up to one try's timeout. */
-export const lookupMs = (step: { to: TargetRef; timeoutMs: number }): number => (step.to.kind === 'name' || step.to.kind === 'url' ? step.timeoutMs : 0);
+export const lookupMs = (step: { to: TargetRef; timeoutMs: number }): number => (step.to.kind === 'name' || step.to.kind === 'url' ? Math.max(step.timeoutMs, LOOKUP_MIN_MS) : 0);
 
 /** Every try timing out; `as`: `N tries of T` when there are several. */
 export function triesWorstCase(step: { count: number; timeoutMs: number }, ms = step.count * step.timeoutMs): { ms: number; as?: string } {
