@@ -18,6 +18,7 @@ interface Report {
     name: string;
     status: string;
     reason: string | null;
+    durationMs: number;
     steps: { name: string; status: string; expected: string; seen: string; diagnostics: string | null; tries: { ok: boolean; error?: string }[] }[];
   }[];
 }
@@ -87,6 +88,9 @@ for (const [mode, network] of [
       t.not(r.status, 2, `the scenarios are valid (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
       const report = JSON.parse(r.stdout) as Report;
       t.ok(report.scenarios.length > 0, 'some scenarios ran');
+      // Where the time went (CI's VM phase is budgeted): the slowest scenarios first.
+      const slowest = report.scenarios.filter((s) => s.status !== 'skipped').sort((a, b) => b.durationMs - a.durationMs);
+      t.comment(`scenario times (${mode}${network ? `, ${network}` : ''}): ${slowest.map((s) => `${s.name} ${(s.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
       for (const s of report.scenarios) {
         if (s.status === 'skipped') {
           t.test(s.name, { skip: s.reason ?? 'skipped without a reason' }, async () => {});
