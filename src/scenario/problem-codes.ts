@@ -79,6 +79,7 @@ export const problemCodes = {
   'not-served': 'an Ingress or backend that nothing in the scenario serves',
   'unschedulable-pod': 'a pod no node can take; it stays Pending',
   'selects-nothing': 'a NetworkPolicy, peer or named port that selects nothing',
+  'flaky-expectation': "an expectation that kube-proxy's random choice of endpoint fails in more than 1 run in 1000 (`backends: all` with too few tries)",
   'alpha-feature': "a kube-proxy feature still alpha in the scenario's kubernetesVersion (it needs its feature gate)",
   // the output itself
   'more-problems': 'the count of the problems past the ones shown',

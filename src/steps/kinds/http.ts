@@ -9,6 +9,7 @@ import { judgeResponses, observed, type Judged } from '../judge.js';
 import { checkKernelPlaces, hasKernelKeys, kernelExpectSchema, kernelExpectText, kernelPart, readKernelExpect } from './kernel-expect.js';
 import { must, placeNetns, responseRules } from '../run.js';
 import {
+  checkChance,
   checkEnds,
   checkResponseAddresses,
   placeText,
@@ -109,6 +110,7 @@ export const http = stepKind<'http', HttpSpec>()({
     checkEnds(step, c, 'TCP');
     checkResponseAddresses(step.expect, c);
     checkKernelPlaces(step.expect, c);
+    checkChance(step, c, { protocol: 'TCP', headers: step.headers, path: step.path });
   },
   plan(step, m) {
     const extra: string[] = [];

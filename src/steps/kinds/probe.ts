@@ -9,6 +9,7 @@ import type { ResponseExpect } from '../../scenario/steps.js';
 import type { CheckContext, PlanRow, ReadContext } from '../kind.js';
 import { wayIn, type WayInRequest } from '../../dataplane/way-in.js';
 import { LOOKUP_MIN_MS } from '../name-lookup.js';
+import { FLAKY_CHANCE, missChance, oneIn, triesFor } from '../chance.js';
 
 /** The fields a probe's body may have in common. */
 interface ProbeBody {
@@ -149,6 +150,31 @@ export function checkResponseAddresses(expect: ResponseExpect, c: CheckContext):
     c.address('backend', e.backend, path);
     (e.backendSet ?? []).forEach((a, i) => c.address(`backends[${i}]`, a, path, c.at(...path, 'backends', i)));
     (e.backendsNot ?? []).forEach((a, i) => c.address(`backendsNot[${i}]`, a, path, c.at(...path, 'backendsNot', i)));
+  }
+}
+
+/**
+ * Warns where kube-proxy's random choice of endpoint (iptables and nftables modes) fails `backends:
+ * all` or `backends: [..]` in more than 1 run in 1000 by chance alone; expectIn.ipvs (round-robin)
+ * is left alone, as is a scenario about IPVS only.
+ */
+export function checkChance(step: { kind: string; from: SourceRef; to: TargetRef; count: number; expect: ResponseExpect }, c: CheckContext, req: WayInRequest): void {
+  if (c.model.config.proxyModes.every((m) => m === 'ipvs')) return;
+  const from = resolveSource(c.model, step.from);
+  const way = from.ok ? wayIn(c.model, from.value, step.to, req) : undefined;
+  const total = way?.endpoints.length ?? 0;
+  if (total < 2) return;
+  for (const [path, e] of c.expectations(step.expect)) {
+    if (path.at(-1) === 'ipvs') continue;
+    const wanted = e.backends === 'all' ? total : Math.min(total, e.backendSet?.length ?? 0);
+    if (wanted < 2) continue;
+    const p = missChance(step.count, total, wanted);
+    if (p <= FLAKY_CHANCE) continue;
+    c.problems.warn(
+      'flaky-expectation',
+      c.at(...path, 'backends'),
+      `\`${c.where}.${path.join('.')}.backends\` wants ${wanted === total ? `each of the ${total} endpoints` : `${wanted} of the ${total} endpoints each`} to answer in ${step.count} tries, and kube-proxy picks one at random for each (iptables and nftables modes): ${oneIn(p)} fails by chance alone; \`${step.kind}.count: ${triesFor(total, wanted)}\` makes that 1 in 1000 or rarer`,
+    );
   }
 }
 

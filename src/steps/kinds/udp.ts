@@ -9,6 +9,7 @@ import type { Try } from '../probes.js';
 import { checkKernelPlaces, hasKernelKeys, kernelExpectSchema, kernelExpectText, kernelPart, readKernelExpect } from './kernel-expect.js';
 import { must, placeNetns, responseRules } from '../run.js';
 import {
+  checkChance,
   checkEnds,
   checkResponseAddresses,
   placeText,
@@ -77,6 +78,7 @@ export const udp = stepKind<'udp', UdpSpec>()({
     checkEnds(step, c, 'UDP');
     checkResponseAddresses(step.expect, c);
     checkKernelPlaces(step.expect, c);
+    if (step.sourcePort === undefined) checkChance(step, c, { protocol: 'UDP' });
   },
   plan: (step, m) => ({
     from: placeText(m, step.from),
