@@ -37,9 +37,10 @@ export interface KubeProxyFeatures {
    */
   nftablesPrimaryNodePorts: boolean;
   /**
-   * KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL too. The 1.28 line's filter has no such rule, so
-   * new connections to an external IP of an externalTrafficPolicy Local Service, which is on
-   * kube-ipvs0 and only in that set, are REJECTed (docs/versions.md); the newest has it.
+   * KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL too (kubernetes#121919, fixing #121909, in
+   * 1.30.0; backported to later 1.28 and 1.29 patches). Without it new connections to an external IP
+   * of an externalTrafficPolicy Local Service, which is on kube-ipvs0 and only in that set, are
+   * REJECTed (docs/versions.md).
    */
   ipvsFilterExternalIPLocal: boolean;
   /**
@@ -105,7 +106,7 @@ export const kubeProxyVersions = {
     nfacctCounters: false,
     conntrackReconciler: false,
     nftablesPrimaryNodePorts: false,
-    ipvsFilterExternalIPLocal: true,
+    ipvsFilterExternalIPLocal: false,
     hintsGate: 'not-disabled',
     trafficDistribution: 'absent',
   },

@@ -70,9 +70,9 @@ t.test("nftables mode's NodePorts on the primary IP only from 1.31 (kubernetes#1
   );
 });
 
-t.test('KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL after the 1.28 line (as the newest renders it)', async (t) => {
+t.test('KUBE-IPVS-FILTER RETURNs KUBE-EXTERNAL-IP-LOCAL from 1.30.0 (kubernetes#121919; as the newest renders it)', async (t) => {
   t.same(
     kubernetesVersions.filter((v) => kubeProxyFeatures(v).ipvsFilter && !kubeProxyFeatures(v).ipvsFilterExternalIPLocal),
-    ['1.26', '1.27', '1.28'],
+    ['1.26', '1.27', '1.28', '1.29'],
   );
 });
