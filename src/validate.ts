@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildModel } from './cluster/build.js';
+import { buildModel, type ConfigOverrides } from './cluster/build.js';
 import { checkSteps } from './cluster/check-steps.js';
 import type { Model } from './cluster/types.js';
 import { compareProblems, formatProblem, KnetlabError, type Problem } from './errors.js';
@@ -12,7 +12,10 @@ import { MAX_PROBLEMS_SHOWN } from './scenario/limits.js';
 import { loadScenario, type LoadedScenario, type LoadOptions } from './scenario/load.js';
 import { reportCapacity } from './cluster/capacity.js';
 
-export type ValidateOptions = LoadOptions;
+export interface ValidateOptions extends LoadOptions {
+  /** `run --proxy-mode` and `--kubernetes-version`: the model is built with them, as if the scenario said so. */
+  overrides?: ConfigOverrides;
+}
 
 export interface Validation {
   file: string;
@@ -35,7 +38,7 @@ export async function validateScenario(file: string, opts: ValidateOptions = {})
   const { scenario, problems } = await loadScenario(file, opts);
   let model: Model | undefined;
   if (scenario) {
-    model = buildModel(scenario, problems);
+    model = buildModel(scenario, problems, opts.overrides);
     if (model) {
       reportCapacity(model, problems);
       reportIngressProblems(model, problems);

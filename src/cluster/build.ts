@@ -10,6 +10,7 @@ import { reconcile } from './reconcile.js';
 import { systemObjects } from './system.js';
 import { objectKey, type Model } from './types.js';
 import { kubeProxyFeatures, type KubernetesVersion } from '../dataplane/versions.js';
+import type { ProxyMode } from '../proxy/modes.js';
 
 /** Objects applied together must not repeat, nor take a name the cluster keeps for itself. */
 export function checkNewObjects(objects: readonly KubeObject[], system: readonly KubeObject[], problems: Problems): KubeObject[] {
@@ -51,9 +52,21 @@ function warnTrafficDistributionAbsent(objects: readonly KubeObject[], version: 
   }
 }
 
-/** The cluster as it stands once every manifest is applied, before the first step. */
-export function buildModel(s: LoadedScenario, problems: Problems): Model {
-  const config = resolveConfig(s, problems);
+/** What the command line puts in place of the scenario's own settings. */
+export interface ConfigOverrides {
+  proxyMode?: ProxyMode;
+  kubernetesVersion?: KubernetesVersion;
+}
+
+/** The cluster as it stands once every manifest is applied, before the first step (`overrides`: `run --proxy-mode`, `--kubernetes-version`). */
+export function buildModel(s: LoadedScenario, problems: Problems, overrides: ConfigOverrides = {}): Model {
+  const own = resolveConfig(s, problems);
+  // Before anything is derived from them: the EndpointSlice controller's hints depend on the release, for one.
+  const config = {
+    ...own,
+    ...(overrides.proxyMode ? { proxyMode: overrides.proxyMode } : {}),
+    ...(overrides.kubernetesVersion ? { kubernetesVersion: overrides.kubernetesVersion } : {}),
+  };
   const machines = resolveMachines(s, config, problems);
   const system = systemObjects(config, originAt(s.clusterOrigin, 'dns'), problems);
   const objects = checkNewObjects(s.objects, system, problems);

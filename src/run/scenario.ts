@@ -182,15 +182,9 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
   const { file } = config;
   const start = performance.now();
   const { phases, phase } = phaseClock(file, emit);
-  const v = await loadModel(file, config.validation);
-  const model: Model = {
-    ...v.model,
-    config: {
-      ...v.model.config,
-      ...(config.proxyMode ? { proxyMode: config.proxyMode } : {}),
-      ...(config.kubernetesVersion ? { kubernetesVersion: config.kubernetesVersion } : {}),
-    },
-  };
+  const overrides = { ...(config.proxyMode ? { proxyMode: config.proxyMode } : {}), ...(config.kubernetesVersion ? { kubernetesVersion: config.kubernetesVersion } : {}) };
+  const v = await loadModel(file, { ...config.validation, overrides });
+  const model: Model = v.model;
   const name = v.scenario.name;
   emit({ type: 'scenario-start', file, name });
   const steps: StepResult[] = [];

@@ -1,7 +1,9 @@
 // Topology-aware routing fields: trafficDistribution's values, hand-written hints, and what a release
 // before 1.31 does with the field (docs/SCENARIO_FORMAT.md, docs/versions.md).
 import t from 'tap';
-import { head, modelOf, validateText } from '../helpers.js';
+import type { Model } from '../../src/cluster/types.js';
+import { validateScenario } from '../../src/validate.js';
+import { head, modelOf, validateText, writeScenario } from '../helpers.js';
 
 const svc = (td: string) => `manifests:
   - apiVersion: v1
@@ -41,5 +43,23 @@ t.test("a hand-written slice's forZones hints are read; forNodes is warned", asy
   t.same(
     m.endpointSlices.find((s) => s.name === 'db-1')!.endpoints.map((e) => e.zoneHints),
     [['zone-a'], ['zone-b']],
+  );
+});
+
+t.test('run --kubernetes-version builds the model as that release: the controller hints PreferClose from 1.31', async (t) => {
+  const text = `${head(2, '  kubernetesVersion: "1.30"')}${svc('PreferClose')}  - apiVersion: v1
+    kind: Pod
+    metadata: {name: web-1, labels: {app: web}}
+    spec: {nodeName: node-1, containers: [{name: web, image: nginx}]}
+`.replace('  - name: node-1\n  - name: node-2', '  - {name: node-1, labels: {topology.kubernetes.io/zone: a}}\n  - {name: node-2, labels: {topology.kubernetes.io/zone: b}}');
+  const hints = (v: { model?: Model }) => v.model?.endpointSlices.filter((s) => s.name.startsWith('web')).flatMap((s) => s.endpoints.map((e) => e.zoneHints ?? []));
+  const file = writeScenario(text);
+  t.same(hints(await validateScenario(file)), [[]], 'as written (1.30): no hints');
+  const v = await validateScenario(file, { overrides: { kubernetesVersion: '1.33' } });
+  t.equal(v.model?.config.kubernetesVersion, '1.33');
+  t.same(hints(v), [['a']], 'as 1.33: the endpoint hinted for its zone');
+  t.notOk(
+    v.problems.some((p) => p.code === 'ignored-field'),
+    'and no warning that the field is dropped',
   );
 });
