@@ -160,9 +160,7 @@ export function checkResponseAddresses(expect: ResponseExpect, c: CheckContext):
  */
 export function checkChance(step: { kind: string; from: SourceRef; to: TargetRef; count: number; expect: ResponseExpect }, c: CheckContext, req: WayInRequest): void {
   if (c.model.config.proxyModes.every((m) => m === 'ipvs')) return;
-  const from = resolveSource(c.model, step.from);
-  const way = from.ok ? wayIn(c.model, from.value, step.to, req) : undefined;
-  const total = way?.endpoints.length ?? 0;
+  const total = planWayIn(c.model, step, req).wayIn?.endpoints.length ?? 0;
   if (total < 2) return;
   for (const [path, e] of c.expectations(step.expect)) {
     if (path.at(-1) === 'ipvs') continue;
