@@ -20,9 +20,7 @@ import { stepName } from '../steps/kinds/index.js';
 import type { TraceFlags } from './trace.js';
 import type { GraphFlags } from './graph.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
-import { formatDuration, parseDuration } from '../scenario/duration.js';
-import { resolveAllowPaths } from '../scenario/input-file.js';
-import { MAX_SCENARIO_LIMIT_MS } from '../scenario/limits.js';
+import { validationOptions as checkedValidation } from '../run/options.js';
 import { findScenarioFiles, hasErrors, loadModel, scenarioFiles, validateScenario, type ValidateOptions } from '../validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -43,15 +41,8 @@ interface ValidationFlags {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** --allow-path and --timeout, checked: a folder that does not exist or a bad duration is a usage error. */
-async function validationOptions(flags: ValidationFlags): Promise<ValidateOptions> {
-  const allowed = await resolveAllowPaths(flags.allowPath);
-  if (!allowed.ok) throw new KnetlabError('EUSAGE', allowed.reason);
-  if (flags.timeout === undefined) return { allowPaths: allowed.dirs };
-  const ms = parseDuration(flags.timeout);
-  if (ms === undefined || ms <= 0 || ms > MAX_SCENARIO_LIMIT_MS) {
-    throw new KnetlabError('EUSAGE', `--timeout must be a duration such as 45m or 2h, greater than 0 and at most ${formatDuration(MAX_SCENARIO_LIMIT_MS)}, got ${flags.timeout}`);
-  }
-  return { allowPaths: allowed.dirs, limitMs: ms };
+function validationOptions(flags: ValidationFlags): Promise<ValidateOptions> {
+  return checkedValidation(flags.allowPath, flags.timeout);
 }
 
 async function validateCommand(paths: string[], opts: { quiet?: boolean; output: string } & ValidationFlags): Promise<number> {

@@ -151,11 +151,16 @@ export function findHeld(scenario?: string): Held {
 /** A place of a held scenario by the names steps use, or a bare node, host or pod name. */
 export function placeNetns(h: Held, name: string): string {
   if (!h.sandbox) throw new KnetlabError('EUSAGE', `${h.name} is still being built; try again when \`knetlab up\` says it is up`);
-  const keys = Object.keys(h.netns);
+  return netnsOfPlace(h.name, h.netns, name);
+}
+
+/** The namespace of a place in a scenario's map of them (placesNetns), by the names steps use or a bare name. */
+export function netnsOfPlace(scenario: string, netns: Readonly<Record<string, string>>, name: string): string {
+  const keys = Object.keys(netns);
   const candidates = [name, `node/${name}`, `host/${name}`, `pod/${name}`, `pod/${name}.default`, name.startsWith('pod/') && !name.includes('.') ? `${name}.default` : ''];
-  for (const c of candidates) if (c && Object.hasOwn(h.netns, c)) return h.netns[c]!;
+  for (const c of candidates) if (c && Object.hasOwn(netns, c)) return netns[c]!;
   const near = didYouMean(name, keys);
-  throw new KnetlabError('EUSAGE', `${h.name} has no ${name}${near ? `; did you mean ${near}?` : ''} (it has ${keys.join(', ')})`);
+  throw new KnetlabError('EUSAGE', `${scenario} has no ${name}${near ? `; did you mean ${near}?` : ''} (it has ${keys.join(', ')})`);
 }
 
 /**

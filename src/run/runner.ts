@@ -30,8 +30,11 @@ export interface RunOptions {
   kubernetesVersion?: KubernetesVersion;
   /** `--trace`: the steps (0-based indexes) that trace a try whatever their outcome. */
   traceSteps?: number[];
-  /** `knetlab up`: build and hold until `signal` aborts. onSandbox gets the host pid of the sandbox's first process and the run's artifacts folder. */
-  hold?: { onSandbox: (pid: number, artifactsDir: string) => void };
+  /**
+   * `knetlab up`: build and hold until `signal` aborts. onSandbox gets the host pid of the sandbox's
+   * first process, the run's artifacts folder, and the channel a lab's requests go by.
+   */
+  hold?: { onSandbox: (pid: number, artifactsDir: string, channel: SandboxChannel) => void };
   /** Diagnostics of failed steps go below it, a folder per scenario run. */
   diagnosticsRoot: string;
   /** Files a scenario keeps go below it, a folder per scenario run (ARTIFACTS_MOUNT inside). */
@@ -43,6 +46,14 @@ export interface RunOptions {
   validation?: ValidateOptions;
   /** A scenario still running after this long is ended and failed; default its limit and BUILD_ALLOWANCE_MS. */
   timeoutMs?: number;
+}
+
+/** A held sandbox's stdin, for a lab's requests (src/run/lab-serve.ts answers them as `reply` events). */
+export interface SandboxChannel {
+  /** Writes one request line. */
+  send(line: string): void;
+  /** Whether the sandbox keeps this process alive: a lab lets its process end while nothing is asked (its sandbox then ends with it). */
+  keepAlive(on: boolean): void;
 }
 
 function sandboxPid(unsharePid: number): number {
@@ -195,7 +206,12 @@ export async function runInSandbox(file: string, opts: Omit<RunOptions, 'jobs'>,
     if (e.type === 'held' && child.pid) {
       clearTimeout(timer); // a held scenario lasts until it is ended; only its build has a deadline
       sandbox = sandboxPid(child.pid);
-      opts.hold?.onSandbox(sandbox, artifactsDir);
+      opts.hold?.onSandbox(sandbox, artifactsDir, {
+        send: (l) => void child.stdin?.write(`${l}\n`),
+        keepAlive: (on) => {
+          for (const h of [child, child.stdin, child.stdout, child.stderr] as ({ ref?: () => void; unref?: () => void } | null)[]) (on ? h?.ref : h?.unref)?.call(h);
+        },
+      });
     }
     opts.onEvent(e);
   });

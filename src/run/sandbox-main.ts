@@ -2,7 +2,9 @@
 // as JSON lines on stdout. When it ends, the kernel ends the whole run with it.
 import { execaRunner } from '../kernel/exec.js';
 import { SANDBOX_ENV } from '../kernel/sandbox.js';
-import { runScenario } from './scenario.js';
+import { createInterface } from 'node:readline';
+import { LabServer } from './lab-serve.js';
+import { runScenario, type Live } from './scenario.js';
 import type { RunEvent, SandboxConfig } from './types.js';
 
 const emit = (e: RunEvent) => process.stdout.write(`${JSON.stringify(e)}\n`);
@@ -30,14 +32,19 @@ const until = new Promise<void>((r) => (released = r));
 const end = () => (hold && held ? released() : process.exit(137));
 process.stdin.on('end', end);
 process.stdin.on('error', end);
-process.stdin.resume();
+// Once held, each line on stdin is a lab's request (the library's `up`), answered on stdout.
+let lab: LabServer | undefined;
+createInterface({ input: process.stdin }).on('line', (line) => lab?.take(line));
 
 const emitting = (e: RunEvent) => {
   if (e.type === 'held') held = true;
   emit(e);
 };
 
-runScenario(config, { runner: execaRunner, emit: emitting, ...(hold ? { hold: { until } } : {}) }).then(
+const onHeld = (live: Live, name: string) => {
+  lab = new LabServer(live, config, name, emitting);
+};
+runScenario(config, { runner: execaRunner, emit: emitting, ...(hold ? { hold: { until, onHeld } } : {}) }).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -35,8 +35,8 @@ import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 
 export interface ScenarioRunOptions {
   runner: Runner;
-  /** `knetlab up`: build, then hold (until `until` resolves) instead of running the steps. */
-  hold?: { until: Promise<void> };
+  /** `knetlab up`: build, then hold (until `until` resolves) instead of running the steps; onHeld gets what runs (a lab's steps run on it). */
+  hold?: { until: Promise<void>; onHeld?: (live: Live, name: string) => void };
   emit: (e: RunEvent) => void;
 }
 
@@ -213,6 +213,7 @@ export async function runScenario(config: SandboxConfig, opts: ScenarioRunOption
     await startWorkloads(live);
     phase('workloads');
     if (opts.hold) {
+      opts.hold.onHeld?.(live, name);
       emit({ type: 'held', file, name, netns: placesNetns(live.model) });
       await opts.hold.until;
       return finish('passed', null);
@@ -276,35 +277,49 @@ async function startWorkloads(live: Live): Promise<void> {
   await ingress.start(model, model.pods);
 }
 
-/** Runs the steps in order (after a failure, the rest are reported skipped); the failed one, if any. */
-async function runSteps(live: Live, written: readonly Step[], config: SandboxConfig, emit: (e: RunEvent) => void, results: StepResult[]): Promise<StepResult | undefined> {
+/** Who answered each http and udp step that ran, by index, for a later step's sameBackendAs. */
+export class Answered {
+  private readonly byIndex = new Map<number, readonly string[]>();
+  constructor(private readonly written: () => readonly Step[]) {}
+  readonly by: AnsweredBy = (ref, before) => {
+    const earlier = this.written()
+      .filter((s) => s.index < before && s.name === ref)
+      .at(-1);
+    return earlier ? this.byIndex.get(earlier.index) : undefined;
+  };
+  set(index: number, servers: readonly string[]): void {
+    this.byIndex.set(index, servers);
+  }
+}
+
+/** A step as written, run under the model's kube-proxy mode: its expectIn applied, or skipped as it says. */
+export async function runWrittenStep(live: Live, w: Step, config: SandboxConfig, answered: Answered, emit: (e: RunEvent) => void, after?: StepResult): Promise<StepResult> {
   const { file } = config;
   const mode = live.model.config.proxyMode;
+  const step = stepUnderMode(w, mode);
+  // A step judged by its expectIn says so: its name may describe another mode's outcome.
+  const e = w.expectIn?.[mode];
+  const variant = e !== undefined && e !== 'skip' ? mode : null;
+  const name = stepName(step) + (variant ? variantSuffix(variant) : '');
+  emit({ type: 'step-start', file, index: step.index, kind: step.kind, name });
+  const base = { name, index: step.index, kind: step.kind, variant, diagnostics: null, durationMs: 0, tries: [], expected: '' };
+  let result: StepResult;
+  if (after) result = { ...base, status: 'skipped', seen: 'not run: an earlier step failed', skip: { because: 'earlier-step-failed' } };
+  else if (skippedUnderMode(w, mode))
+    result = { ...base, status: 'skipped', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, skip: { because: 'mode', mode } };
+  else result = await runOneStep(live, step, base, config, answered.by, (servers) => answered.set(step.index, servers));
+  emit({ type: 'step-end', file, index: step.index, result });
+  return result;
+}
+
+/** Runs the steps in order (after a failure, the rest are reported skipped); the failed one, if any. */
+async function runSteps(live: Live, written: readonly Step[], config: SandboxConfig, emit: (e: RunEvent) => void, results: StepResult[]): Promise<StepResult | undefined> {
   let failed: StepResult | undefined;
-  // Who answered each http and udp step that ran, by index, for sameBackendAs.
-  const answered = new Map<number, readonly string[]>();
-  const answeredBy: AnsweredBy = (ref, before) => {
-    const earlier = written.filter((s) => s.index < before && s.name === ref).at(-1);
-    return earlier ? answered.get(earlier.index) : undefined;
-  };
+  const answered = new Answered(() => written);
   for (const w of written) {
-    const step = stepUnderMode(w, mode);
-    // A step judged by its expectIn says so: its name may describe another mode's outcome.
-    const e = w.expectIn?.[mode];
-    const variant = e !== undefined && e !== 'skip' ? mode : null;
-    const name = stepName(step) + (variant ? variantSuffix(variant) : '');
-    emit({ type: 'step-start', file, index: step.index, kind: step.kind, name });
-    const base = { name, index: step.index, kind: step.kind, variant, diagnostics: null, durationMs: 0, tries: [], expected: '' };
-    let result: StepResult;
-    if (failed) result = { ...base, status: 'skipped', seen: 'not run: an earlier step failed', skip: { because: 'earlier-step-failed' } };
-    else if (skippedUnderMode(w, mode))
-      result = { ...base, status: 'skipped', seen: `not run under kube-proxy's ${mode} mode (its expectIn says skip)`, skip: { because: 'mode', mode } };
-    else {
-      result = await runOneStep(live, step, base, config, answeredBy, (servers) => answered.set(step.index, servers));
-      if (result.status === 'failed') failed = result;
-    }
+    const result = await runWrittenStep(live, w, config, answered, emit, failed);
+    if (result.status === 'failed') failed = result;
     results.push(result);
-    emit({ type: 'step-end', file, index: step.index, result });
   }
   return failed;
 }

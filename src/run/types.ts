@@ -3,6 +3,7 @@ import type { KubernetesVersion } from '../dataplane/versions.js';
 import type { ProxyMode } from '../cluster/types.js';
 import type { StepKindName } from '../scenario/schema.js';
 import type { ValidateOptions } from '../validate.js';
+import type { ErrorCode, Problem } from '../errors.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 
@@ -133,4 +134,28 @@ export type RunEvent =
   /** Kernel features the capability probe found present, for the runner's cache. */
   | { type: 'features'; found: string[] }
   /** `knetlab up`: the scenario is built and held; `netns` maps each place (`node/NAME`, `pod/NAME.NS`, ...) to its namespace. */
-  | { type: 'held'; file: string; name: string; netns: Record<string, string> };
+  | { type: 'held'; file: string; name: string; netns: Record<string, string> }
+  /** A held scenario's answer to a lab's request (src/run/lab-serve.ts). */
+  | { type: 'reply'; reply: LabReply };
+
+/** What a lab (the library's `up`) asks of its held scenario, one JSON line on the sandbox's stdin. */
+export type LabRequest = LabAsk & { id: number };
+export type LabAsk =
+  /** A step as a scenario writes it (`{http: {...}, expect: {...}}`), checked against the scenario and the lab's earlier steps, then run. */
+  | { op: 'step'; step: unknown }
+  /** A command in a place (`node/NAME`, `pod/NAME.NS`, ...), its whole output returned. */
+  | { op: 'exec'; place: string; argv: string[]; timeoutMs: number; input?: string };
+
+/** A command's outcome in a lab. */
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export type LabReply = { id: number } & (
+  | { ok: true; step: StepResult; warnings: Problem[] }
+  | { ok: true; exec: ExecResult }
+  | { ok: false; error: { code: ErrorCode; message: string; problems: Problem[] } }
+);

@@ -7,12 +7,12 @@ import { KnetlabError } from '../errors.js';
 import { formatDuration } from './duration.js';
 import { placeInputPath, resolveAllowPaths } from './input-file.js';
 import { proxyModes } from '../proxy/modes.js';
-import { DEFAULT_SCENARIO_LIMIT_MS, MAX_HOSTS, MAX_MANIFESTS, MAX_NODES, MAX_SCENARIO_LIMIT_MS, MAX_STEPS } from './limits.js';
+import { DEFAULT_SCENARIO_LIMIT_MS, MAX_FILE_BYTES, MAX_HOSTS, MAX_MANIFESTS, MAX_NODES, MAX_SCENARIO_LIMIT_MS, MAX_STEPS } from './limits.js';
 import { readKubeObject, type KubeObject } from './objects.js';
 import { Problems, quote, show } from './problems.js';
 import type { Parsed } from './refs.js';
 import { clusterSchema, hostSchema, nodeSchema, stepKindNames, type ClusterInput, type HostInput, type NodeInput, type StepKindName } from './schema.js';
-import { newTokenBudget, originAt, readYamlFile, type Origin, type SourceDoc, type TokenBudget } from './source.js';
+import { newTokenBudget, originAt, parseYaml, readYamlFile, type Origin, type SourceDoc, type TokenBudget } from './source.js';
 import { kernelExpectKeys, tracedKinds, type Step } from './steps.js';
 import type { ReadContext, StepKindDef } from '../steps/kind.js';
 import { stepKinds } from '../steps/kinds/index.js';
@@ -54,6 +54,8 @@ export interface LoadOptions {
   limitMs?: number;
   /** Build under this network instead of the scenario's `cluster.network` (`knetlab run --network`). */
   network?: NetworkKind;
+  /** The scenario's text, read instead of `file`, which still names it and anchors its paths (a lab's steps: src/run/lab-steps.ts). */
+  text?: string;
 }
 
 /** What reading the files a scenario names needs: where they may be, and what is left to read. */
@@ -129,7 +131,9 @@ export async function loadScenario(file: string, opts: LoadOptions = {}): Promis
   if (!(limitMs > 0 && limitMs <= MAX_SCENARIO_LIMIT_MS))
     throw new KnetlabError('EUSAGE', `the scenario time limit must be more than 0 and at most ${formatDuration(MAX_SCENARIO_LIMIT_MS)}, got ${limitMs} ms`);
   const budget = newTokenBudget();
-  const parsed = await readYamlFile(file, file, budget);
+  if (opts.text !== undefined && Buffer.byteLength(opts.text) > MAX_FILE_BYTES)
+    throw new KnetlabError('EUSAGE', `the scenario text given for ${file} is over ${MAX_FILE_BYTES} bytes, the most a scenario file may be`);
+  const parsed = opts.text !== undefined ? parseYaml(file, opts.text, budget) : await readYamlFile(file, file, budget);
   problems.push(...parsed.problems);
   if (parsed.problems.length > 0) return { problems };
   if (parsed.docs.length !== 1) {
