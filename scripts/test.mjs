@@ -8,6 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Parser } from 'tap-parser';
 import { hostState, hostStateChanges } from '../test/host-state.mjs';
+import { reexecAsRoot } from './as-root.mjs';
+
+// The tests that build namespaces need root: through sudo when not root and sudo is there.
+await reexecAsRoot('npm test');
 
 const resultsDir = '.tap/test-results';
 rmSync(resultsDir, { recursive: true, force: true });

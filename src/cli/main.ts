@@ -406,6 +406,14 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (scenario: string | undefined, flags: { scenario?: string }) => {
       status = await downCommand(scenario ?? flags.scenario);
     });
+  program
+    .command('doctor')
+    .description('say what this machine has and lacks for knetlab: root or user namespaces, each command and kernel feature, which proxy modes and networks can run')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (flags: { output: string }) => {
+      const { doctorCommand } = await import('./doctor.js'); // loaded when used, as trace is
+      status = await doctorCommand(flags);
+    });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return status;

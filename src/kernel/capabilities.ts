@@ -112,6 +112,14 @@ const checks: Record<Exclude<Feature, `ip_vs_${string}`> | 'ip_vs', Check> = {
   },
 };
 
+/** Every feature that has a check of its own (the IPVS schedulers besides: `ip_vs_NAME`). */
+export const probedFeatures = Object.keys(checks) as (keyof typeof checks)[];
+
+/** The module (or setting) a feature comes from, as a missing one is reported. */
+export function featureModule(f: Feature): string {
+  return checkOf(f, 0).module;
+}
+
 /** A feature's check; a scheduler's is a virtual server of its own (a port per probe, as they run at once). */
 function checkOf(f: Feature, i: number): Check {
   if (f in checks) return checks[f as keyof typeof checks];
@@ -164,9 +172,12 @@ export async function probeCapabilities(runner: Runner, features: readonly Featu
   };
 }
 
+/** What every scenario needs, whatever its mode and network. */
+export const BASE_FEATURES: readonly Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
+
 /** The kernel features a scenario needs. */
 export function neededFeatures(model: Model): Feature[] {
-  const out: Feature[] = ['veth', 'bridge', 'br_netfilter', 'iptables', 'nat', 'conntrack'];
+  const out: Feature[] = [...BASE_FEATURES];
   const cni = cniOf(model);
   out.push(...cni.requires);
   if (model.objects.some((o) => o.kind === 'NetworkPolicy')) out.push(...cni.policyRequires);

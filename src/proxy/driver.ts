@@ -3,6 +3,7 @@
 // that mode's sync loop does, and naming the kernel features it needs.
 import type { SourceIpMode } from '../cluster/source-ip.js';
 import type { Model } from '../cluster/types.js';
+import type { ServiceSpec } from '../scenario/objects.js';
 import type { Feature } from '../kernel/capabilities.js';
 import type { Runner } from '../kernel/exec.js';
 import type { ProxyMode } from './modes.js';
@@ -24,6 +25,12 @@ export interface ModeApplier {
   restart(model: Model, nodeName: string): Promise<void>;
 }
 
+/** What a mode's kernel features depend on (a Model is one): its Services' kinds and the IPVS scheduler. */
+export interface FeatureModel {
+  readonly services: readonly { readonly spec: Pick<ServiceSpec, 'type' | 'sessionAffinity' | 'loadBalancerSourceRanges'> }[];
+  readonly config: { readonly ipvs: { readonly scheduler: string } };
+}
+
 export interface ProxyDriver<R = unknown, M extends ProxyMode = ProxyMode> {
   readonly mode: M;
   /** The node's desired kube-proxy state (pure: the golden files hold it). */
@@ -31,7 +38,7 @@ export interface ProxyDriver<R = unknown, M extends ProxyMode = ProxyMode> {
   /** The kernel side, for one run: a fresh applier that knows nothing applied yet. */
   apply(ctx: ApplyContext): ModeApplier;
   /** The kernel features the mode needs for this model, beyond what every scenario needs. */
-  features(model: Model): Feature[];
+  features(model: FeatureModel): Feature[];
   /** Where the source-IP model (src/cluster/source-ip.ts) departs from the iptables answers in this mode: its rules, its answers, the networks it models. */
   sourceIp: SourceIpMode;
 }
