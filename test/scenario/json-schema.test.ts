@@ -15,7 +15,7 @@ import { validateText } from '../helpers.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const schema = scenarioJsonSchema();
 // strict: a keyword ajv does not know (a typo, a draft-only one) is an error, not ignored.
-const ajv = new Ajv2020({ strict: true, strictTypes: false, allErrors: true });
+const ajv = new Ajv2020({ strict: true, strictTypes: false, allErrors: true }).addVocabulary(['patternErrorMessage']); // yaml-language-server's message
 const check = ajv.compile(schema);
 const checkObject = ajv.getSchema('#/$defs/kube-object')!;
 
