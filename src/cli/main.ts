@@ -414,6 +414,14 @@ export async function main(argv: string[]): Promise<number> {
       const { doctorCommand } = await import('./doctor.js'); // loaded when used, as trace is
       status = await doctorCommand(flags);
     });
+  program
+    .command('schema')
+    .description('print the JSON Schema of scenario files, for editors (`# yaml-language-server: $schema=...`)')
+    .option('--out <file>', 'write it to a file instead of stdout')
+    .action(async (flags: { out?: string }) => {
+      const { schemaCommand } = await import('./schema.js');
+      status = schemaCommand(flags);
+    });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return status;

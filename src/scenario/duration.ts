@@ -2,13 +2,16 @@ import { HOUR, MINUTE, SECOND } from './limits.js';
 
 const unitMs = { ms: 1, s: SECOND, m: MINUTE, h: HOUR } as const;
 
+/** A duration's form, spaces around it allowed (the scenario JSON Schema's pattern too). */
+export const DURATION_RE = /^\s*(\d+(?:\.\d+)?)(ms|s|m|h)\s*$/;
+
 /**
  * Milliseconds of a duration such as `500ms`, `2s`, `1.5s`, `1m`, `1h`; undefined when it is not
  * one. A number too large to hold is Infinity, so that a bound refuses it as too long.
  */
 export function parseDuration(s: unknown): number | undefined {
   if (typeof s !== 'string') return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s.trim());
+  const m = DURATION_RE.exec(s);
   if (!m) return undefined;
   const ms = Number(m[1]) * unitMs[m[2] as keyof typeof unitMs];
   return Number.isFinite(ms) ? Math.round(ms) : Number.POSITIVE_INFINITY;

@@ -13,7 +13,7 @@ import { Problems, quote, show } from './problems.js';
 import type { Parsed } from './refs.js';
 import { clusterSchema, hostSchema, nodeSchema, stepKindNames, type ClusterInput, type HostInput, type NodeInput, type StepKindName } from './schema.js';
 import { newTokenBudget, originAt, parseYaml, readYamlFile, type Origin, type SourceDoc, type TokenBudget } from './source.js';
-import { kernelExpectKeys, tracedKinds, type Step } from './steps.js';
+import { kernelExpectKeys, skipOnlyKinds, tracedKinds, type Step } from './steps.js';
 import type { ReadContext, StepKindDef } from '../steps/kind.js';
 import { stepKinds } from '../steps/kinds/index.js';
 import { suggestion } from './suggest.js';
@@ -73,7 +73,8 @@ export interface LoadResult {
   problems: Problems;
 }
 
-const topSchema = z.strictObject({
+/** The scenario's own top-level keys (its sections are read with their own schemas below). */
+export const topSchema = z.strictObject({
   apiVersion: z.literal('knetlab/v1'),
   kind: z.literal('Scenario'),
   metadata: z.strictObject({
@@ -391,7 +392,7 @@ async function readExpectIn(
     if (exp === 'skip') {
       // Under this mode the step does not run (it is reported skipped): a check of another mode's state.
       // A flows step's expectations are its cases (each may have its own expectIn): the whole table can be skipped.
-      if ('expect' in step || step.kind === 'flows') (expectIn as Record<string, unknown>)[mode] = 'skip';
+      if ('expect' in step || (skipOnlyKinds as readonly string[]).includes(step.kind)) (expectIn as Record<string, unknown>)[mode] = 'skip';
       else {
         problems.error('nothing-to-expect', originAt(origin, 'expectIn', mode), `A ${step.kind} step has nothing to expect, so nothing to skip; remove \`${where}.${mode}\``);
         ok = false;

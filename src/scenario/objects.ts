@@ -177,6 +177,19 @@ export const apiVersions: Record<KubeKind, readonly string[]> = {
 };
 export const kubeKinds = Object.keys(apiVersions) as KubeKind[];
 
+/** The schema each kind is checked with (readKubeObject; also `knetlab schema`). */
+export const kindSchemas = {
+  Pod: podSchema,
+  Deployment: deploymentSchema,
+  DaemonSet: daemonSetSchema,
+  Service: serviceSchema,
+  Endpoints: endpointsSchema,
+  EndpointSlice: endpointSliceSchema,
+  Namespace: namespaceSchema,
+  Ingress: genericSchema,
+  NetworkPolicy: genericSchema,
+} satisfies Record<KubeKind, z.ZodType>;
+
 /** `Service default/nginx` */
 export function describe(o: { kind: string; meta: { namespace: string; name: string } }): string {
   return o.kind === 'Namespace' ? `Namespace ${o.meta.name}` : `${o.kind} ${o.meta.namespace}/${o.meta.name}`;
@@ -310,14 +323,14 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
   const base = { apiVersion: api, origin, raw };
   switch (kk) {
     case 'Pod': {
-      const o = check(podSchema, raw, origin, what, problems);
+      const o = check(kindSchemas.Pod, raw, origin, what, problems);
       if (!o || problems.errorCount > before) return undefined;
       const m = meta(o.metadata);
       return { ...base, kind: 'Pod', meta: m, spec: podSpec(o.spec), ready: isReady(raw, m.annotations) };
     }
     case 'Deployment':
     case 'DaemonSet': {
-      const schema = kk === 'Deployment' ? deploymentSchema : daemonSetSchema;
+      const schema = kindSchemas[kk];
       const o = check(schema, raw, origin, what, problems) as z.infer<typeof deploymentSchema> | undefined;
       if (!o || problems.errorCount > before) return undefined;
       const tmeta = o.spec.template.metadata;
@@ -339,7 +352,7 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
     case 'Service':
       return readService(raw, base, origin, what, problems, before);
     case 'Endpoints': {
-      const o = check(endpointsSchema, raw, origin, what, problems);
+      const o = check(kindSchemas.Endpoints, raw, origin, what, problems);
       if (!o || problems.errorCount > before) return undefined;
       const address = (a: { ip: string; nodeName?: string; targetRef?: EndpointAddress['targetRef'] }): EndpointAddress => ({
         ip: a.ip,
@@ -354,7 +367,7 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
       return { ...base, kind: 'Endpoints', meta: meta(o.metadata), subsets };
     }
     case 'EndpointSlice': {
-      const o = check(endpointSliceSchema, raw, origin, what, problems);
+      const o = check(kindSchemas.EndpointSlice, raw, origin, what, problems);
       if (!o || problems.errorCount > before) return undefined;
       const m = meta(o.metadata);
       const v1beta1 = api.endsWith('v1beta1');
@@ -396,13 +409,13 @@ export function readKubeObject(value: unknown, origin: Origin, problems: Problem
       };
     }
     case 'Namespace': {
-      const o = check(namespaceSchema, raw, origin, what, problems);
+      const o = check(kindSchemas.Namespace, raw, origin, what, problems);
       if (!o || problems.errorCount > before) return undefined;
       return { ...base, kind: 'Namespace', meta: { ...meta(o.metadata), namespace: '' }, spec: {} };
     }
     case 'Ingress':
     case 'NetworkPolicy': {
-      const o = check(genericSchema, raw, origin, what, problems);
+      const o = check(kindSchemas[kk], raw, origin, what, problems);
       if (!o || problems.errorCount > before) return undefined;
       return { ...base, kind: kk, meta: meta(o.metadata), spec: o.spec ?? {} };
     }
@@ -417,7 +430,7 @@ function readService(
   problems: Problems,
   before: number,
 ): ServiceObject | undefined {
-  const o = check(serviceSchema, raw, origin, what, problems);
+  const o = check(kindSchemas.Service, raw, origin, what, problems);
   const at = (...p: (string | number)[]): Origin => originAt(origin, 'spec', ...p);
   // Checked on the object as written, so it is reported even when other fields are wrong.
   const rawPorts = (raw.spec as { ports?: unknown } | undefined)?.ports;

@@ -1,17 +1,25 @@
 import { z } from 'zod';
 import { proxyModes } from '../proxy/modes.js';
 import { networks } from '../cni/networks.js';
-import { isIPv4, parseCidr } from '../util/ip.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { CIDR_PATTERN, IPV4_PATTERN, isIPv4, parseCidr } from '../util/ip.js';
+import { DURATION_RE, formatDuration, parseDuration } from './duration.js';
 import { labelValueOk, LABEL_VALUE_RULE, qualifiedName } from './k8s-names.js';
 import { MAX_COUNT, MAX_PROBE_TIMEOUT_MS } from './limits.js';
 
 // Messages that start with "to " are completed as "Expected `path` to ..., got `value`".
-export const ipv4 = z.string({ error: 'to be an IPv4 address' }).refine(isIPv4, { error: 'to be an IPv4 address such as 192.168.8.11' });
-export const cidr = z.string({ error: 'to be an IPv4 CIDR' }).superRefine((s, ctx) => {
-  const c = parseCidr(s);
-  if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: c });
-});
+// Each .meta() is what `knetlab schema` (json-schema.ts) says of what a refinement checks
+// (patternErrorMessage: the message yaml-language-server shows for a value not of the pattern).
+export const ipv4 = z
+  .string({ error: 'to be an IPv4 address' })
+  .refine(isIPv4, { error: 'to be an IPv4 address such as 192.168.8.11' })
+  .meta({ pattern: IPV4_PATTERN, patternErrorMessage: 'Expected an IPv4 address such as 192.168.8.11', description: 'An IPv4 address such as 192.168.8.11' });
+export const cidr = z
+  .string({ error: 'to be an IPv4 CIDR' })
+  .superRefine((s, ctx) => {
+    const c = parseCidr(s);
+    if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: c });
+  })
+  .meta({ pattern: CIDR_PATTERN, patternErrorMessage: 'Expected an IPv4 CIDR such as 10.244.0.0/16', description: 'An IPv4 network such as 10.244.0.0/16 (no host bits set)' });
 export const port = z
   .number({ error: 'to be a port number from 1 to 65535' })
   .int({ error: 'to be a port number from 1 to 65535' })
@@ -20,7 +28,12 @@ export const port = z
 export const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
 export const duration = z
   .string({ error: 'to be a duration such as 500ms or 2s' })
-  .refine((s) => parseDuration(s) !== undefined, { error: 'to be a duration such as 500ms or 2s', abort: true });
+  .refine((s) => parseDuration(s) !== undefined, { error: 'to be a duration such as 500ms or 2s', abort: true })
+  .meta({
+    pattern: DURATION_RE.source,
+    patternErrorMessage: 'Expected a duration such as 500ms or 2s',
+    description: 'A duration: a number and ms, s, m or h, such as 500ms, 2s, 1.5m',
+  });
 /** A duration of at most max (every bound fits Node's timers, which overflow past 2^31-1 ms and fire at once). */
 export const durationUpTo = (max: number) => duration.refine((s) => parseDuration(s)! <= max, { error: `to be a duration of at most ${formatDuration(max)}`, abort: true });
 // A timeout of 0 would mean none at all to curl; a wait must be a real one.

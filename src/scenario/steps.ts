@@ -60,6 +60,9 @@ export interface StepBase {
 /** The step kinds that send a probe, which can be traced (src/steps/trace-probe.ts). */
 export const tracedKinds = ['http', 'tcp', 'udp', 'ping'] as const satisfies readonly StepKindName[];
 
+/** Kinds with nothing to expect whose `expectIn` may still say `skip` (a flows step's expectations are its cases). */
+export const skipOnlyKinds = ['flows'] as const satisfies readonly StepKindName[];
+
 export interface ObjectRef {
   kind: string;
   name: string;

@@ -7,6 +7,12 @@ export interface Cidr {
   bits: number;
 }
 
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+/** What isIPv4 accepts, as a regular expression (for the scenario JSON Schema; a test keeps the two alike). */
+export const IPV4_PATTERN = `^(?:${OCTET}\\.){3}${OCTET}$`;
+/** The form parseCidr reads (whether host bits are set is not a matter of form). */
+export const CIDR_PATTERN = `^(?:${OCTET}\\.){3}${OCTET}/(?:[0-2]?\\d|3[0-2])$`;
+
 export function isIPv4(s: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(s);
 }
