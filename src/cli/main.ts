@@ -18,6 +18,9 @@ import { isRoot } from '../kernel/sandbox.js';
 import { tracedKinds, type Step } from '../scenario/steps.js';
 import { stepName } from '../steps/kinds/index.js';
 import type { TraceFlags } from './trace.js';
+import { shardShare } from './shard.js';
+import { parseShard } from '../run/shard.js';
+import type { LoadedScenario } from '../scenario/load.js';
 import type { GraphFlags } from './graph.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
 import { validationOptions as checkedValidation } from '../run/options.js';
@@ -87,6 +90,8 @@ interface RunFlags extends ValidationFlags {
   diagnostics: string;
   artifacts: string;
   trace: string[];
+  shard?: string;
+  durations?: string;
 }
 
 /** Exit status of a command ended by a signal, as a shell reports one (128 + SIGINT). */
@@ -133,34 +138,46 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   }
   // The network changes the model (subnets, addresses, devices): scenarios are validated and built under it.
   const validation = { ...(await validationOptions(flags)), ...(flags.network ? { network: flags.network as NetworkKind } : {}) };
-  const files = await scenarioFiles(paths);
-  if (files.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
-  // Every file is checked before anything is built: one bad file, and nothing runs.
+  if (flags.durations !== undefined && flags.shard === undefined) throw new KnetlabError('EUSAGE', '--durations balances --shard I/N: give both, or neither');
+  if (flags.shard !== undefined) parseShard(flags.shard); // a bad I/N is told before any file is read
+  const allFiles = await scenarioFiles(paths);
+  if (allFiles.length === 0) throw new KnetlabError('EUSAGE', `no scenario files in ${paths.join(' ')}`);
+  // Every file is checked before anything is built (each shard checks them all): one bad file, and nothing runs.
   let invalid = 0;
   let traceSteps: number[] = [];
-  for (const file of files) {
+  const loaded: LoadedScenario[] = [];
+  for (const file of allFiles) {
     const v = await validateScenario(file, validation);
     printProblems(v.problems, process.stderr);
-    if (hasErrors(v.problems)) invalid++;
-    else if (flags.trace.length && v.scenario) traceSteps = stepsToTrace(flags.trace, file, files.length, v.scenario.steps);
+    if (hasErrors(v.problems) || !v.scenario) invalid++;
+    else {
+      loaded.push(v.scenario);
+      if (flags.trace.length) traceSteps = stepsToTrace(flags.trace, file, allFiles.length, v.scenario.steps);
+    }
   }
-  if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${files.length} scenario files are invalid; nothing was run`);
-  const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
-  const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
+  if (invalid) throw new KnetlabError('EINVALID', `${invalid} of ${allFiles.length} scenario files are invalid; nothing was run`);
+  const sharded = flags.shard === undefined ? undefined : await shardShare(allFiles, loaded, { shard: flags.shard, ...(flags.durations ? { durations: flags.durations } : {}) });
+  if (sharded) process.stderr.write(`${sharded.note}\n`);
+  const files = sharded ? sharded.share : allFiles;
   const modes = proxyModes;
   if (flags.proxyMode !== undefined && flags.proxyMode !== 'all' && !(modes as readonly string[]).includes(flags.proxyMode)) {
     throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
   }
+  const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
+  const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
+  // A shard's json report says which shard it is, for merge-reports.
+  const shard = sharded && { index: sharded.index, total: sharded.total, files: allFiles, share: sharded.share, proxyModes: runModes.filter((m) => m !== undefined) };
+  const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live, ...(shard ? { shard } : {}) });
   if (flags.kubernetesVersion !== undefined && !isKubernetesVersion(flags.kubernetesVersion)) {
     throw new KnetlabError('EUSAGE', `--kubernetes-version must be one of ${kubernetesVersions.join(', ')}, got ${flags.kubernetesVersion}`);
   }
   // Loaded once the files are valid: execa and the runner take longer to load than validating does.
   const { runFiles } = await import('../run/runner.js');
-  const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
   const results: ScenarioResult[] = [];
   const byMode = new Map<string, ScenarioResult[]>();
   const { signal, dispose } = abortOnSignals();
-  for (const proxyMode of runModes) {
+  // A shard with no files runs nothing and passes: its report still tells merge-reports it was there.
+  for (const proxyMode of files.length ? runModes : []) {
     // Under --proxy-mode all, each result is named with its mode, so reports tell them apart.
     const tag = (r: ScenarioResult): ScenarioResult => (flags.proxyMode === 'all' ? { ...r, name: `${r.name} [${proxyMode}]` } : r);
     const onEvent = (e: RunEvent) =>
@@ -350,6 +367,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--network <name>', `run every scenario on this network (${networks.join(', ')}) instead of its own cluster.network`)
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
     .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
+    .option('--shard <I/N>', 'run only shard I of N: a share of the files that every job computes alike, balanced by --durations or an estimate')
+    .option('--durations <file>', 'a json report of an earlier run (scenarios[].file, durationMs): --shard balances the shares by these times')
     .action(async (paths: string[], flags: RunFlags) => {
       status = await runCommand(paths, flags);
     });
@@ -421,6 +440,16 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (flags: { out?: string }) => {
       const { schemaCommand } = await import('./schema.js');
       status = schemaCommand(flags);
+    });
+  program
+    .command('merge-reports')
+    .description('join the json reports of every shard (run --shard I/N -r json) into the report of the whole run')
+    .argument('<reports...>', 'the json report of each shard')
+    .option('-r, --reporter <kind>', `${reporterKinds.join(', ')} (default: pretty on a terminal, tap otherwise)`)
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .action(async (reports: string[], flags: { reporter?: string; output?: string }) => {
+      const { mergeReportsCommand } = await import('./shard.js');
+      status = await mergeReportsCommand(reports, flags);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

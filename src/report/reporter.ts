@@ -3,7 +3,7 @@
 // full report as text for stdout or `--output FILE`.
 
 import type { RunEvent, ScenarioResult } from '../run/types.js';
-import { JsonReporter } from './json.js';
+import { JsonReporter, type ShardInfo } from './json.js';
 import { JunitReporter } from './junit.js';
 import { PrettyReporter } from './pretty.js';
 import { TapReporter } from './tap.js';
@@ -32,6 +32,8 @@ export interface ReporterOptions {
   live: boolean;
   /** The clock, in milliseconds (for tests); defaults to `performance.now()`. */
   now?: () => number;
+  /** `--shard I/N`: what the json report records for `knetlab merge-reports` (the others show nothing of it). */
+  shard?: Omit<ShardInfo, 'wallMs'>;
 }
 
 export function createReporter(kind: ReporterKind, opts: ReporterOptions): Reporter {
@@ -43,7 +45,7 @@ export function createReporter(kind: ReporterKind, opts: ReporterOptions): Repor
     case 'junit':
       return new JunitReporter();
     case 'json':
-      return new JsonReporter();
+      return new JsonReporter({ ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.now ? { now: opts.now } : {}) });
     default: {
       const never: never = kind;
       throw new KnetlabError('EINTERNAL', `unknown reporter ${String(never)}; expected one of ${reporterKinds.join(', ')}`);

@@ -40,14 +40,14 @@ export function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : n >= 1024 ? `${Math.ceil(n / 1024)} KB` : `${n} bytes`;
 }
 
-const tooLarge = (size: string) => `it is ${size}; a file may be at most ${formatBytes(MAX_FILE_BYTES)}`;
+const tooLarge = (size: string, max: number) => `it is ${size}; a file may be at most ${formatBytes(max)}`;
 
 /**
  * Reads a text file without ever blocking or reading without bound: only a regular file (checked
  * before it is opened, and again on the open descriptor, which O_NONBLOCK keeps a FIFO swapped in
- * meanwhile from hanging), at most MAX_FILE_BYTES, UTF-8 without NUL bytes.
+ * meanwhile from hanging), at most `max` bytes (MAX_FILE_BYTES), UTF-8 without NUL bytes.
  */
-export async function readInputFile(path: string): Promise<ReadResult> {
+export async function readInputFile(path: string, max = MAX_FILE_BYTES): Promise<ReadResult> {
   let st: Stats;
   try {
     st = await stat(path);
@@ -55,7 +55,7 @@ export async function readInputFile(path: string): Promise<ReadResult> {
     return { ok: false, reason: errnoReason(err) };
   }
   if (!st.isFile()) return { ok: false, reason: `it is ${kindOf(st)}, not a regular file` };
-  if (st.size > MAX_FILE_BYTES) return { ok: false, reason: tooLarge(formatBytes(st.size)) };
+  if (st.size > max) return { ok: false, reason: tooLarge(formatBytes(st.size), max) };
   let fd;
   try {
     fd = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -67,12 +67,12 @@ export async function readInputFile(path: string): Promise<ReadResult> {
     if (!fst.isFile()) return { ok: false, reason: `it is ${kindOf(fst)}, not a regular file` };
     // Read to the end, not to the size stat gave (a /proc file says 0), but never past the bound:
     // one byte more than allowed tells a file that is (or grew) too large.
-    let buf = Buffer.allocUnsafe(Math.min(fst.size, MAX_FILE_BYTES) + 1);
+    let buf = Buffer.allocUnsafe(Math.min(fst.size, max) + 1);
     let length = 0;
     for (;;) {
       if (length === buf.length) {
-        if (length > MAX_FILE_BYTES) return { ok: false, reason: tooLarge(`over ${formatBytes(MAX_FILE_BYTES)}`) };
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_FILE_BYTES + 1));
+        if (length > max) return { ok: false, reason: tooLarge(`over ${formatBytes(max)}`, max) };
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, max + 1));
         buf.copy(bigger, 0, 0, length);
         buf = bigger;
       }
