@@ -1,0 +1,89 @@
+// What `npm pack` gives a user: every asset the CLI loads, the library with its types, the schema;
+// installed into a folder of its own (examples/tap-suite, copied), where the user's tests pass.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import t from 'tap';
+
+const root = new URL('..', import.meta.url).pathname;
+const notRoot = process.getuid?.() !== 0 ? "the example suite's tests build namespaces: needs root" : false;
+// The child npm and tap are the user's own: nothing of this tap run (its loader, its TAP_ settings) reaches them.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('TAP') && !k.startsWith('npm_')));
+
+const scratch = mkdtempSync(join(tmpdir(), 'knetlab-pack-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
+const run = (cmd: string, args: string[], cwd: string, timeout = 240_000) => spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)));
+}
+
+const packed = run('npm', ['pack', '--pack-destination', scratch, '--json'], root);
+const tarball = packed.status === 0 ? join(scratch, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename) : '';
+
+t.test('npm pack holds what the CLI and the library load', async (t) => {
+  t.equal(packed.status, 0, packed.stderr);
+  const listed = new Set(
+    execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.replace(/^package\//, '')),
+  );
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; exports: Record<string, string | Record<string, string>> };
+  const needed = [
+    ...Object.values(pkg.bin),
+    ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))),
+    // Python workloads and helpers the sandbox runs, beside their modules.
+    ...filesUnder(join(root, 'src'))
+      .filter((f) => !f.endsWith('.ts'))
+      .map((f) => f.replace(/^src\//, 'dist/')),
+    'scripts/provision',
+    'scripts/host-commands.txt',
+  ].map((p) => p.replace(/^\.\//, ''));
+  t.ok(
+    needed.some((f) => f.endsWith('.py')),
+    'the python assets are among them',
+  );
+  t.same(
+    needed.filter((f) => !listed.has(f)),
+    [],
+    'every one is in the tarball',
+  );
+  t.notOk(
+    [...listed].some((f) => f.startsWith('test/') || f.startsWith('src/')),
+    'no tests or sources',
+  );
+});
+
+t.test("installed into a user's folder: the CLI, the types, and the user's own tap and node:test tests", { skip: !tarball && 'npm pack failed' }, async (t) => {
+  const suite = join(scratch, 'my-network-tests');
+  cpSync(join(root, 'examples/tap-suite'), suite, { recursive: true });
+  // From the npm cache that `npm ci` filled (CI), the registry otherwise.
+  const installed = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '-D', tarball], suite);
+  t.equal(installed.status, 0, `npm install: ${installed.stderr}`);
+  const version = run('npx', ['--no-install', 'knetlab', '--version'], suite);
+  t.equal(version.stdout.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, `npx knetlab --version: ${version.stderr}`);
+  const valid = run('npx', ['--no-install', 'knetlab', 'validate', 'scenarios'], suite);
+  t.equal(valid.status, 0, `knetlab validate: ${valid.stdout}${valid.stderr}`);
+  const typed = run('npx', ['--no-install', 'tsc', '--noEmit'], suite);
+  t.equal(typed.status, 0, `tsc --noEmit (the library's types): ${typed.stdout}${typed.stderr}`);
+  if (notRoot) {
+    t.comment(`npm test of the suite skipped: ${notRoot}`);
+    return;
+  }
+  const tested = run('npm', ['test'], suite, 600_000);
+  t.equal(
+    tested.status,
+    0,
+    `npm test of the suite:\n${tested.stdout
+      .split('\n')
+      .filter((l) => /not ok|^# \{|# (pass|fail)/.test(l))
+      .join('\n')}\n${tested.stderr.slice(-2000)}`,
+  );
+  t.match(tested.stdout, /# \{ total: \d+, pass: \d+ \}/, 'tap ran its tests and all passed');
+  t.match(tested.stdout, /# pass [1-9]/, 'node:test ran its test and it passed');
+});
