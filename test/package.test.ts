@@ -1,7 +1,7 @@
 // What `npm pack` gives a user: every asset the CLI loads, the library with its types, the schema;
 // installed into a folder of its own (examples/tap-suite, copied), where the user's tests pass.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import t from 'tap';
@@ -71,6 +71,14 @@ t.test("installed into a user's folder: the CLI, the types, and the user's own t
   t.equal(valid.status, 0, `knetlab validate: ${valid.stdout}${valid.stderr}`);
   const typed = run('npx', ['--no-install', 'tsc', '--noEmit'], suite);
   t.equal(typed.status, 0, `tsc --noEmit (the library's types): ${typed.stdout}${typed.stderr}`);
+  // docs/API.md's TypeScript blocks compile against the installed package as they are written.
+  const blocks = [...readFileSync(join(root, 'docs/API.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  t.ok(blocks.length > 0, 'docs/API.md has TypeScript examples');
+  mkdirSync(join(suite, 'doc-examples'));
+  blocks.forEach((b, i) => writeFileSync(join(suite, 'doc-examples', `api-${i + 1}.ts`), b));
+  writeFileSync(join(suite, 'tsconfig.doc.json'), JSON.stringify({ extends: './tsconfig.json', include: ['doc-examples'] }));
+  const docTyped = run('npx', ['--no-install', 'tsc', '--noEmit', '-p', 'tsconfig.doc.json'], suite);
+  t.equal(docTyped.status, 0, `docs/API.md's examples type-check: ${docTyped.stdout}${docTyped.stderr}`);
   if (notRoot) {
     t.comment(`npm test of the suite skipped: ${notRoot}`);
     return;
