@@ -1,7 +1,7 @@
 // What `npm pack` gives a user: every asset the CLI loads, the library with its types, the schema;
 // installed into a folder of its own (examples/tap-suite, copied), where the user's tests pass.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import t from 'tap';
@@ -94,4 +94,20 @@ t.test("installed into a user's folder: the CLI, the types, and the user's own t
   );
   t.match(tested.stdout, /# \{ total: \d+, pass: \d+ \}/, 'tap ran its tests and all passed');
   t.match(tested.stdout, /# pass [1-9]/, 'node:test ran its test and it passed');
+});
+
+t.test("the README's steps from an empty folder to a passing test of one's own", { skip: notRoot }, async (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('(cd knetlab && npm pack)');
+  t.ok(start > 0, 'the README has the steps');
+  // As written, but beside this checkout (named knetlab) and without sudo (this is root); the tarball goes after.
+  const steps = readme.slice(start, readme.indexOf('```', start)).replace(/^sudo /m, '');
+  const home = join(scratch, 'readme');
+  mkdirSync(home);
+  symlinkSync(root, join(home, 'knetlab'));
+  writeFileSync(join(home, 'steps.sh'), `set -e\n${steps}`);
+  const r = run('bash', ['steps.sh'], home, 600_000);
+  rmSync(join(root, 'knetlab-0.1.0.tgz'), { force: true });
+  t.equal(r.status, 0, `the steps: ${r.stdout.slice(-3000)}${r.stderr.slice(-2000)}`);
+  t.match(r.stdout, /# \{ total: \d+, pass: \d+ \}/, "the user's own test passed");
 });
