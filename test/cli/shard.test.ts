@@ -64,7 +64,7 @@ t.test('merge-reports: exit 2 for a report that is not a shard', async (t) => {
 
 t.test('two shards run each scenario once; merged, they equal the whole run', { skip: notRoot }, async (t) => {
   const dir = tempDir(t);
-  const common = ['-j', '1', '--diagnostics', join(dir, 'diagnostics'), '--artifacts', join(dir, 'artifacts'), '-r', 'json'];
+  const common = ['-j', '2', '--diagnostics', join(dir, 'diagnostics'), '--artifacts', join(dir, 'artifacts'), '-r', 'json'];
   const whole = knetlab('run', ...common, '-o', join(dir, 'whole.json'), ...quick);
   t.not(whole.status, 2, whole.stderr);
   const shards = [1, 2].map((i) => {
@@ -96,7 +96,7 @@ t.test('two shards run each scenario once; merged, they equal the whole run', { 
 
 t.test('--shard with --proxy-mode all: the file is the unit; an empty shard passes with a note', { skip: notRoot }, async (t) => {
   const dir = tempDir(t);
-  const common = ['-j', '1', '--diagnostics', join(dir, 'diagnostics'), '--artifacts', join(dir, 'artifacts'), '-r', 'json', '--proxy-mode', 'all'];
+  const common = ['-j', '2', '--diagnostics', join(dir, 'diagnostics'), '--artifacts', join(dir, 'artifacts'), '-r', 'json', '--proxy-mode', 'all'];
   const file = quick[0]!;
   const whole = knetlab('run', ...common, '-o', join(dir, 'whole.json'), file);
   t.not(whole.status, 2, whole.stderr);
