@@ -15,6 +15,7 @@ export type {
 } from './api/types.js';
 export { KnetlabError, formatProblem, type ErrorCode, type Location, type Problem } from './errors.js';
 export type { CaseResult, ExecResult, PhaseTiming, RunEvent, Status, StepSkip, TrySeen } from './run/types.js';
+export type { KernelSeen } from './trace/verdict.js';
 export { proxyModes, type ProxyMode } from './proxy/modes.js';
 export { networks, type NetworkKind } from './cni/networks.js';
 export { kubernetesVersions, type KubernetesVersion } from './dataplane/versions.js';

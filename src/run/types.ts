@@ -4,6 +4,7 @@ import type { ProxyMode } from '../cluster/types.js';
 import type { StepKindName } from '../scenario/schema.js';
 import type { ValidateOptions } from '../validate.js';
 import type { ErrorCode, Problem } from '../errors.js';
+import type { KernelSeen } from '../trace/verdict.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 
@@ -36,6 +37,8 @@ export interface TrySeen {
   error?: string;
   /** http: the bytes of the body received. */
   bytes?: number;
+  /** What the kernel did with this try, when the step traced each (it has kernel expectations: dnat, masquerade, dropped, ...). */
+  kernel?: KernelSeen;
 }
 
 /** Why a step did not run. */

@@ -30,6 +30,7 @@ export function trySeen(t: Try): TrySeen {
     ...(t.answer ? { source: t.answer.clientIP, ...(t.answer.server !== undefined ? { server: t.answer.server } : {}) } : {}),
     ...(t.error !== undefined ? { error: t.error } : {}),
     ...(t.bytes !== undefined ? { bytes: t.bytes } : {}),
+    ...(t.kernel ? { kernel: t.kernel } : {}),
   };
 }
 

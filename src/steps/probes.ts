@@ -2,6 +2,7 @@ import type { Runner } from '../kernel/exec.js';
 import { inNetns } from '../kernel/exec.js';
 
 import type { EchoAnswer } from '../workloads/echo.js';
+import type { KernelSeen } from '../trace/verdict.js';
 import { KnetlabError } from '../errors.js';
 
 export type { EchoAnswer };
@@ -19,6 +20,8 @@ export interface Try {
   error?: string;
   /** http: the bytes of the body received (also of a try that failed part way). */
   bytes?: number;
+  /** What the kernel did with it, when the step traced each try. */
+  kernel?: KernelSeen;
 }
 
 const MARK = '@@knetlab-try';

@@ -9,7 +9,7 @@ import { formatTarget, type TargetRef } from '../scenario/refs.js';
 import type { KernelExpect } from '../scenario/steps.js';
 import type { TraceReport } from '../trace/report.js';
 import type { TraceResult } from '../trace/result.js';
-import { kernelVerdict, type KernelVerdict } from '../trace/verdict.js';
+import { kernelSeen, kernelVerdict, type KernelVerdict } from '../trace/verdict.js';
 import type { Judged } from './judge.js';
 import { judgeKernel, type KernelRules } from './judge-kernel.js';
 import type { Try } from './probes.js';
@@ -121,8 +121,9 @@ export async function runKernelTries(
     namerFor(c.model),
   );
   const early = traced.filter((t) => t.endedEarly).length;
+  const namer = namerFor(c.model);
   return {
-    tries: traced.map((t) => t.try),
+    tries: traced.map((t) => ({ ...t.try, kernel: kernelSeen(t.verdict, namer) })),
     judge: (j) => ({
       ...j,
       passed: j.passed && k.passed,

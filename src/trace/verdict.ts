@@ -2,6 +2,7 @@
 // DNATed and masqueraded, which rule dropped or rejected it, the namespaces it crossed. Pure.
 import { isOutbound, type TraceResult } from './result.js';
 import type { TraceEvent, TracePacket } from './types.js';
+import type { Namer } from './report.js';
 
 /** A NAT of the probe's way out: in which namespace, the address (and port) before and after, and the rule when the trace shows it. */
 export interface NatPoint {
@@ -110,4 +111,27 @@ function dnatByRule(r: TraceResult): NatPoint | undefined {
 function packetDst(p: TracePacket): string | undefined {
   if (!p.dst) return undefined;
   return p.dport === undefined ? p.dst : `${p.dst}:${p.dport}`;
+}
+
+/** One try as the kernel's trace and conntrack showed it; places named as steps name them (`node/node-2`). */
+export interface KernelSeen {
+  /** The places its way out crossed, in order (the sender first). */
+  path: string[];
+  /** The first DNAT: where (`in`), and the destination before and after (`10.96.0.10:80` -> `10.244.0.2:80`). */
+  dnat?: { in: string; from?: string; to: string };
+  /** The first SNAT or masquerade: where, and the source before and after. */
+  masquerade?: { in: string; from?: string; to: string };
+  /** The rule (or chain policy) that dropped or rejected it, in the words droppedBy is matched against. */
+  dropped?: { in: string; verdict: 'drop' | 'reject'; rule: string };
+}
+
+/** A try's verdict as a report carries it: places by their names, the dropping rule in words. */
+export function kernelSeen(v: KernelVerdict, n: Namer): KernelSeen {
+  const nat = (p: NatPoint) => ({ in: n.netns(p.netns), ...(p.from !== undefined ? { from: p.from } : {}), to: p.to });
+  return {
+    path: v.path.map((x) => n.netns(x)),
+    ...(v.dnat ? { dnat: nat(v.dnat) } : {}),
+    ...(v.masquerade ? { masquerade: nat(v.masquerade) } : {}),
+    ...(v.dropped ? { dropped: { in: n.netns(v.dropped.netns), verdict: v.dropped.verdict, rule: v.dropped.text } } : {}),
+  };
 }

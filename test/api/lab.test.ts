@@ -53,6 +53,14 @@ t.test('a lab runs steps, commands and actions on the held scenario, and ends', 
     t.equal(judged.name, 'wrong on purpose');
     t.ok(judged.diagnostics?.startsWith(join(out, 'd')) && existsSync(judged.diagnostics), 'its diagnostics are written where the lab was told');
 
+    // Kernel expectations trace every try: each carries what the kernel did with it.
+    const nat = await lab.http({ from: 'host/client', to: 'nodeport/web@node-2', count: 2 }, { expect: { status: 200, masquerade: true } });
+    t.equal(nat.status, 'passed', nat.seen);
+    for (const x of nat.tries) {
+      t.same(x.kernel?.path, ['host/client', 'node/node-2', 'node/node-1', 'pod/web.default'], 'kernel.path: the places crossed');
+      t.match(x.kernel?.dnat, { in: 'node/node-2', to: /^10\.244\.0\.\d+:80$/ }, 'kernel.dnat: where, and to which endpoint');
+      t.match(x.kernel?.masquerade, { in: 'node/node-2', to: /^10\.244\.1\.0:\d+$/ });
+    }
     const traced = await lab.http({ from: 'host/client', to: 'nodeport/web@node-2' }, { trace: true });
     t.match(traced.trace?.join('\n') ?? '', /SNAT in node\/node-2/, 'a traced step says where it was masqueraded');
 

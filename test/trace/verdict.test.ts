@@ -5,7 +5,8 @@ import t from 'tap';
 import type { TraceReport } from '../../src/trace/report.js';
 import { traceResult } from '../../src/trace/result.js';
 import type { NamespaceCapture, ProbeKey } from '../../src/trace/types.js';
-import { kernelVerdict, natTarget, ruleText } from '../../src/trace/verdict.js';
+import { kernelSeen, kernelVerdict, natTarget, ruleText } from '../../src/trace/verdict.js';
+import { fixtureNamer } from './namer.js';
 
 const fixture = (name: string) => {
   const c = JSON.parse(readFileSync(`test/trace/fixtures/${name}.json`, 'utf8')) as { probe: ProbeKey; captures: NamespaceCapture[] };
@@ -62,4 +63,16 @@ t.test('the rules that accepted the probe and the masquerade rule, in path order
   );
   const dropped = fixture('nodeport-local-dropped-iptables');
   t.notOk(dropped.masqueradeRule);
+});
+
+t.test("kernelSeen: a try's verdict as a report carries it, places named", async (t) => {
+  const v = fixture('nodeport-cluster-via-node-2');
+  const seen = kernelSeen(v, fixtureNamer);
+  t.same(seen.path, ['host/client', 'node/node-2', 'node/node-1', 'pod/nginx-1']);
+  t.same(seen.dnat, { in: 'node/node-2', from: '192.168.8.202:20651', to: '172.20.0.3:80' });
+  t.match(seen.masquerade, { in: 'node/node-2', to: /^172\.20\.1\.0:\d+$/ });
+  t.notOk('dropped' in seen);
+  const dropped = kernelSeen(fixture('nodeport-local-dropped-iptables'), fixtureNamer);
+  t.match(dropped, { path: ['host/client', 'node/node-2'], dropped: { in: 'node/node-2', verdict: 'drop', rule: /KUBE-EXTERNAL-SERVICES .*-j DROP$/ } });
+  t.notOk('dnat' in dropped || 'masquerade' in dropped, 'no NAT where none was');
 });
