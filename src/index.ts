@@ -1,5 +1,5 @@
 // knetlab as a library: the engine of the command line, for a program's own tests (docs/API.md).
-export { Lab, up, withLab, type ExecOptions } from './api/lab.js';
+export { Lab, up, withLab, type ExecOptions, type ReloadReport } from './api/lab.js';
 export { runScenario, runScenarios, validate } from './api/run.js';
 export type {
   LabStepReport,

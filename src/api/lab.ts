@@ -1,12 +1,14 @@
 // The library's `up`: a scenario built and held, as `knetlab up` holds one, whose steps a program runs one by one.
-import { KnetlabError } from '../errors.js';
+import { resolve } from 'node:path';
+import { KnetlabError, type Problem } from '../errors.js';
+import { readInputFile } from '../scenario/input-file.js';
 import type { SandboxChannel } from '../run/runner.js';
-import type { ExecResult, LabAsk, LabReply, LabRequest, ScenarioResult } from '../run/types.js';
+import type { ExecResult, LabAsk, LabReply, LabRequest, ReloadOutcome, ScenarioResult } from '../run/types.js';
 import { MAX_EXEC_TIMEOUT_MS } from '../scenario/limits.js';
 import type { StepKindName } from '../scenario/schema.js';
 import { stepKinds } from '../steps/kinds/index.js';
 import { checkedOptions, checkedScenario, stepReport } from './run.js';
-import type { LabStepReport, RunScenarioOptions, StepExtras, StepInput, StepOptions } from './types.js';
+import type { LabStepReport, RunScenarioOptions, StepExtras, StepInput, StepOptions, StepReport } from './types.js';
 
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 
@@ -15,6 +17,11 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Written to its standard input. */
   input?: string;
+}
+
+/** What `lab.reload()` did: the objects applied and deleted, then the file's steps, run in order. */
+export interface ReloadReport extends Omit<ReloadOutcome, 'steps' | 'netns'> {
+  steps: StepReport[];
 }
 
 /**
@@ -26,20 +33,27 @@ export class Lab {
   private next = 1;
   private readonly pending = new Map<number, { resolve: (r: LabReply) => void; reject: (e: Error) => void }>();
   private ended: ScenarioResult | undefined;
+  private placesNow: Readonly<Record<string, string>>;
 
-  /** @internal made by `up` */
+  /** @internal made by `up` (and `knetlab up --watch`, whose process the sandbox keeps alive: `holdsProcess`) */
   constructor(
     /** The scenario's name (its metadata.name). */
     readonly name: string,
     readonly file: string,
-    /** Every place by the names steps use (`node/node-1`, `pod/web-0.default`, ...) and its network namespace inside the sandbox. */
-    readonly places: Readonly<Record<string, string>>,
+    places: Readonly<Record<string, string>>,
     /** Where files the scenario's commands write to $KNETLAB_ARTIFACTS are kept. */
     readonly artifactsDir: string,
     private readonly channel: SandboxChannel,
     private readonly stop: (reason: string) => Promise<ScenarioResult>,
+    private readonly holdsProcess = false,
   ) {
-    channel.keepAlive(false);
+    this.placesNow = places;
+    if (!holdsProcess) channel.keepAlive(false);
+  }
+
+  /** Every place by the names steps use (`node/node-1`, `pod/web-0.default`, ...) and its network namespace inside the sandbox (as of the last reload). */
+  get places(): Readonly<Record<string, string>> {
+    return this.placesNow;
   }
 
   http(options: StepOptions<'http'>, extras?: StepExtras<'http'>) {
@@ -116,6 +130,30 @@ export class Lab {
     return report;
   }
 
+  /**
+   * The scenario file edited (`path`, default the held file, read as the held file: its manifest
+   * paths lead from the held file's folder): checked as a whole, its objects that are new or changed
+   * applied and those it no longer has deleted, then its steps run in order. An invalid file throws
+   * EINVALID with its problems, one that changes the cluster's settings, nodes, hosts or name throws
+   * EUSAGE; either way nothing changed. Later steps are checked against the new file.
+   */
+  async reload(path: string = this.file): Promise<ReloadReport> {
+    const read = await readInputFile(path);
+    if (!read.ok) {
+      const message = `cannot read ${path}: ${read.reason}`;
+      const at = { file: path, line: read.line ?? 1, col: read.col ?? 1 };
+      throw new KnetlabError('EREAD', message, { problems: [{ code: 'unreadable-file', severity: 'error', message, location: at }] });
+    }
+    const held = resolve(this.file);
+    // Problems in the text are the file's given here, as the command line names it.
+    const shown = (p: Problem): Problem => (p.location?.file === held ? { ...p, location: { ...p.location, file: path } } : p);
+    const r = await this.ask({ op: 'reload', text: read.text }, shown);
+    if (!('reload' in r)) throw new KnetlabError('EINTERNAL', 'a reload was answered with something else');
+    const { netns, ...outcome } = r.reload;
+    this.placesNow = netns;
+    return { ...outcome, steps: outcome.steps.map(stepReport), warnings: outcome.warnings.map(shown) };
+  }
+
   /** Ends the scenario: every process stopped, every namespace gone. Its result says how the hold ended. */
   async down(): Promise<ScenarioResult> {
     return this.ended ?? this.stop('lab.down()');
@@ -125,15 +163,16 @@ export class Lab {
     return this.step({ ...extras, [kind]: options } as StepInput);
   }
 
-  private ask(req: LabAsk): Promise<LabReply & { ok: true }> {
+  private ask(req: LabAsk, shown: (p: Problem) => Problem = (p) => p): Promise<LabReply & { ok: true }> {
     if (this.ended) return Promise.reject(new KnetlabError('EUSAGE', `${this.name} is down: ${this.ended.reason ?? 'lab.down() was called'}`));
     const id = this.next++;
     const answered = new Promise<LabReply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    if (this.pending.size === 1) this.channel.keepAlive(true);
+    if (this.pending.size === 1 && !this.holdsProcess) this.channel.keepAlive(true);
     this.channel.send(JSON.stringify({ ...req, id } satisfies LabRequest));
     return answered.then((r) => {
       if (r.ok) return r;
-      throw new KnetlabError(r.error.code, r.error.message + (r.error.problems.length ? `:\n${r.error.problems.map(formatLine).join('\n')}` : ''), { problems: r.error.problems });
+      const problems = r.error.problems.map(shown);
+      throw new KnetlabError(r.error.code, r.error.message + (problems.length ? `:\n${problems.map(formatLine).join('\n')}` : ''), { problems });
     });
   }
 
@@ -142,7 +181,7 @@ export class Lab {
     const p = this.pending.get(r.id);
     if (!p) return;
     this.pending.delete(r.id);
-    if (this.pending.size === 0) this.channel.keepAlive(false);
+    if (this.pending.size === 0 && !this.holdsProcess) this.channel.keepAlive(false);
     p.resolve(r);
   }
 

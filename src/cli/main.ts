@@ -14,6 +14,7 @@ import { proxyModes } from '../proxy/modes.js';
 import { isKubernetesVersion, KUBERNETES_VERSION_RANGE, kubernetesVersions, type KubernetesVersion } from '../dataplane/versions.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
+import type { SandboxChannel } from '../run/runner.js';
 import { isRoot } from '../kernel/sandbox.js';
 import { tracedKinds, type Step } from '../scenario/steps.js';
 import { stepName } from '../steps/kinds/index.js';
@@ -101,7 +102,7 @@ const EXIT_INTERRUPTED = 130;
  * Ctrl-C, SIGTERM or SIGHUP abort the controller's signal (the run ends what it started, at once,
  * and reports); a second one while that happens exits at once.
  */
-function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
+function abortOnSignals(): { signal: AbortSignal; dispose: () => void; abort: (reason: string) => void } {
   const controller = new AbortController();
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
     const h = () => {
@@ -111,7 +112,7 @@ function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
     process.on(sig, h);
     return [sig, h] as const;
   });
-  return { signal: controller.signal, dispose: () => handlers.forEach(([sig, h]) => process.off(sig, h)) };
+  return { signal: controller.signal, dispose: () => handlers.forEach(([sig, h]) => process.off(sig, h)), abort: (reason) => controller.abort(reason) };
 }
 
 /** `--trace STEP` (a step's number from 1, or its name): the 0-based indexes of the probe steps named, in the one file run. */
@@ -219,8 +220,18 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   return results.some((r) => r.status === 'failed') || differences.length ? 1 : 0;
 }
 
-/** `knetlab up`: builds one scenario and holds it until Ctrl-C or `knetlab down`. */
-async function upCommand(file: string, flags: { diagnostics: string; artifacts: string } & ValidationFlags): Promise<number> {
+interface UpFlags extends ValidationFlags {
+  diagnostics: string;
+  artifacts: string;
+  watch?: boolean;
+  reporter?: string;
+}
+
+/** `knetlab up`: builds one scenario and holds it until Ctrl-C or `knetlab down`; with --watch, reloads it as its file changes. */
+async function upCommand(file: string, flags: UpFlags): Promise<number> {
+  const kind = (flags.reporter ?? (process.stdout.isTTY ? 'pretty' : 'tap')) as ReporterKind;
+  if (flags.reporter !== undefined && !flags.watch) throw new KnetlabError('EUSAGE', '--reporter reports the steps --watch runs: give --watch too');
+  if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
   const validation = await validationOptions(flags);
   const v = await validateScenario(file, validation);
   printProblems(v.problems, process.stderr);
@@ -229,12 +240,27 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
   const claim = { name, file, up: ownId(), rootless: !isRoot() };
   // One `up` per name, claimed before anything is built.
   claimHeld(claim);
-  const { signal, dispose } = abortOnSignals();
+  const { signal, dispose, abort } = abortOnSignals();
   let sandbox: number | undefined;
   let artifacts = '';
+  let channel: SandboxChannel | undefined;
+  let running: Promise<ScenarioResult[]> | undefined;
+  let id: ReturnType<typeof processId>;
+  const { UpWatch } = flags.watch ? await import('./up-watch.js') : { UpWatch: undefined };
+  const watching =
+    UpWatch &&
+    new UpWatch({
+      file,
+      reporter: kind,
+      onPlaces: (netns) => id && saveHeld({ ...claim, sandbox: id, netns }),
+      stop: (reason) => {
+        abort(reason);
+        return (running ?? Promise.resolve([])).then(([r]) => r!);
+      },
+    });
   try {
     const { runFiles } = await import('../run/runner.js');
-    const [result] = await runFiles([file], {
+    running = runFiles([file], {
       jobs: 1,
       diagnosticsRoot: flags.diagnostics,
       artifactsRoot: flags.artifacts,
@@ -242,15 +268,16 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
       validation,
       // A signal ends it: while it builds at once, once held the gentle way (its result is sent).
       hold: {
-        onSandbox: (pid, dir) => {
+        onSandbox: (pid, dir, ch) => {
           sandbox = pid;
           artifacts = dir;
+          channel = ch;
         },
       },
       onEvent: (e) => {
         if (e.type === 'phase') process.stderr.write(`  ${e.phase} ${e.durationMs}ms\n`);
         if (e.type === 'held') {
-          const id = sandbox ? processId(sandbox) : undefined;
+          id = sandbox ? processId(sandbox) : undefined;
           if (id) saveHeld({ ...claim, sandbox: id, netns: e.netns });
           else process.stderr.write(`knetlab: the sandbox of ${name} (pid ${sandbox}) cannot be found: exec and shell cannot enter it\n`);
           const places = Object.keys(e.netns).filter((k) => k !== 'lan');
@@ -258,9 +285,13 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
             `${name} is up: ${places.join(', ')}\n  knetlab exec ${places[0] ?? 'node/NAME'} -- ip route\n  knetlab shell ${places[0] ?? 'node/NAME'}\n` +
               `  files written to $${ARTIFACTS_ENV} (${ARTIFACTS_MOUNT}) inside are kept in ${artifacts}\n  Ctrl-C or \`knetlab down\` ends it\n`,
           );
+          if (watching && channel) watching.held(e.name, e.netns, artifacts, channel);
         }
+        watching?.event(e);
       },
     });
+    const [result] = await running;
+    watching?.end(result);
     // Held, then ended by Ctrl-C or `knetlab down`: the way a held scenario ends.
     if (sandbox !== undefined && signal.aborted) {
       process.stderr.write(`${name} is down\n`);
@@ -277,6 +308,7 @@ async function upCommand(file: string, flags: { diagnostics: string; artifacts: 
     process.stderr.write(`${name} is down\n`);
     return 0;
   } finally {
+    watching?.end();
     dispose();
     removeHeld(name);
   }
@@ -380,7 +412,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--artifacts <dir>', `where the scenario keeps files (at ${ARTIFACTS_MOUNT} inside)`, 'knetlab-artifacts')
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
     .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
-    .action(async (file: string, flags: { diagnostics: string; artifacts: string } & ValidationFlags) => {
+    .option('-w, --watch', 'run its steps once up, and each time the file (or a manifest file it names) changes apply the objects that changed and run its steps again')
+    .option('-r, --reporter <kind>', `how --watch reports the steps: ${reporterKinds.join(', ')} (default: pretty on a terminal, tap otherwise)`)
+    .action(async (file: string, flags: UpFlags) => {
       status = await upCommand(file, flags);
     });
   program

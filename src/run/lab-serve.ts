@@ -4,26 +4,33 @@ import { readInputFile } from '../scenario/input-file.js';
 import { MAX_STEPS } from '../scenario/limits.js';
 import { kindOf } from '../steps/kinds/index.js';
 import { netnsOfPlace } from './hold.js';
+import { reloadLab } from './lab-reload.js';
 import { readLabStep } from './lab-steps.js';
 import { Answered, placesNetns, runWrittenStep, type Live } from './scenario.js';
-import type { ExecResult, LabReply, LabRequest, RunEvent, SandboxConfig, StepResult } from './types.js';
+import type { Model } from '../cluster/types.js';
+import type { ExecResult, LabReply, LabRequest, ReloadOutcome, RunEvent, SandboxConfig, StepResult } from './types.js';
 
 /** The most output a lab's command may return (iptables-save of a large cluster fits). */
 const MAX_EXEC_OUTPUT = 64 * 1024 * 1024;
 
 export class LabServer {
   /** The lab's steps that changed the cluster (as written): every later step is checked after them. */
-  private readonly history: unknown[] = [];
+  private history: unknown[] = [];
   private count = 0;
+  private reloads = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private text: Promise<string> | undefined;
+  /** The model as built from the file (or its last reload): a reload's machines are compared with it. */
+  private base: Model;
 
   constructor(
     private readonly live: Live,
     private readonly config: SandboxConfig,
     private readonly name: string,
     private readonly emit: (e: RunEvent) => void,
-  ) {}
+  ) {
+    this.base = live.model;
+  }
 
   /** One request line: answered (a `reply` event) after the ones before it. */
   take(line: string): void {
@@ -41,7 +48,8 @@ export class LabServer {
     try {
       if (req.op === 'step') return { id: req.id, ...(await this.step(req.step)) };
       if (req.op === 'exec') return { id: req.id, ok: true, exec: await this.exec(req) };
-      throw new KnetlabError('EUSAGE', `a lab asks for a step or a command, not ${JSON.stringify((req as { op?: unknown }).op)}`);
+      if (req.op === 'reload') return { id: req.id, ok: true, reload: await this.reload(req.text) };
+      throw new KnetlabError('EUSAGE', `a lab asks for a step, a command or a reload, not ${JSON.stringify((req as { op?: unknown }).op)}`);
     } catch (err) {
       const e = err instanceof KnetlabError ? err : new KnetlabError('EINTERNAL', err instanceof Error ? (err.stack ?? err.message) : String(err));
       return { id: req.id, ok: false, error: { code: e.code, message: e.message, problems: e.problems } };
@@ -67,6 +75,23 @@ export class LabServer {
     const result = await runWrittenStep(this.live, step, this.config, new Answered(() => []), this.emit);
     if (kindOf(step).changesModel && result.status === 'passed') this.history.push(raw);
     return { ok: true, step: result, warnings: read.warnings };
+  }
+
+  /** The file's new text: on success it is the lab's base, and later lab steps are checked after its steps. */
+  private async reload(text: unknown): Promise<ReloadOutcome> {
+    const r = await reloadLab(
+      this.live,
+      this.config,
+      { name: this.name, base: this.base },
+      text,
+      { ...this.config.validation, overrides: this.overrides() },
+      ++this.reloads,
+      this.emit,
+    );
+    this.base = r.base;
+    this.text = Promise.resolve(r.text);
+    this.history = r.history;
+    return r.outcome;
   }
 
   private overrides() {

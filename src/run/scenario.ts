@@ -313,7 +313,7 @@ export async function runWrittenStep(live: Live, w: Step, config: SandboxConfig,
 }
 
 /** Runs the steps in order (after a failure, the rest are reported skipped); the failed one, if any. */
-async function runSteps(live: Live, written: readonly Step[], config: SandboxConfig, emit: (e: RunEvent) => void, results: StepResult[]): Promise<StepResult | undefined> {
+export async function runSteps(live: Live, written: readonly Step[], config: SandboxConfig, emit: (e: RunEvent) => void, results: StepResult[]): Promise<StepResult | undefined> {
   let failed: StepResult | undefined;
   const answered = new Answered(() => written);
   for (const w of written) {
@@ -406,7 +406,7 @@ async function explainFailure(live: Live, step: Step, dir: string | undefined, t
 }
 
 /** After an action: pods made and removed, kube-proxy, policies and ingress brought to the next model. */
-async function commitModel(live: Live, next: Model): Promise<void> {
+export async function commitModel(live: Live, next: Model): Promise<void> {
   const prev = live.model;
   await syncPods(live.runner, live.echo, live.commands, live.ingress, prev, next, live.etcNetns);
   await live.kubeProxy.sync(prev, next);

@@ -147,7 +147,28 @@ export type LabAsk =
   /** A step as a scenario writes it (`{http: {...}, expect: {...}}`), checked against the scenario and the lab's earlier steps, then run. */
   | { op: 'step'; step: unknown }
   /** A command in a place (`node/NAME`, `pod/NAME.NS`, ...), its whole output returned. */
-  | { op: 'exec'; place: string; argv: string[]; timeoutMs: number; input?: string };
+  | { op: 'exec'; place: string; argv: string[]; timeoutMs: number; input?: string }
+  /** The scenario file's new text: its objects brought to the live cluster, then its steps run (`up --watch`, `lab.reload()`). */
+  | { op: 'reload'; text: string };
+
+/** What a reload did: the objects applied and deleted, then the file's steps, run in order. */
+export interface ReloadOutcome {
+  /** `service/web`, `pod/x.team`: new or changed objects, applied. */
+  applied: string[];
+  /** Objects the file no longer has, deleted. */
+  deleted: string[];
+  /** The file's steps, as `run` reports them (after a failed one, the rest skipped). */
+  steps: StepResult[];
+  /** failed when a step failed. */
+  status: Status;
+  /** Why it failed, as a run says it, or null. */
+  reason: string | null;
+  /** What `knetlab validate` warns of in the new text. */
+  warnings: Problem[];
+  /** Every place now (pods come and go), as the `held` event maps them. */
+  netns: Record<string, string>;
+  durationMs: number;
+}
 
 /** A command's outcome in a lab. */
 export interface ExecResult {
@@ -160,5 +181,6 @@ export interface ExecResult {
 export type LabReply = { id: number } & (
   | { ok: true; step: StepResult; warnings: Problem[] }
   | { ok: true; exec: ExecResult }
+  | { ok: true; reload: ReloadOutcome }
   | { ok: false; error: { code: ErrorCode; message: string; problems: Problem[] } }
 );

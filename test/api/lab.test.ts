@@ -1,6 +1,6 @@
 // The library's `up` on the real kernel: a held scenario whose steps a program runs one by one.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -151,3 +151,32 @@ function cmdline(pid: string): string {
     return '';
   }
 }
+
+t.test('lab.reload(): the edited file applied, its steps run, later steps checked against it', { skip: notRoot }, async (t) => {
+  const file = writeScenario(scenario);
+  const out = scratch();
+  const lab = await up(file, { proxyMode: 'iptables', diagnosticsDir: join(out, 'd'), artifactsDir: join(out, 'a') });
+  try {
+    const first = await lab.reload();
+    t.same([first.applied, first.deleted], [[], []], 'the same file changes nothing');
+    t.equal(first.status, 'failed', "the file's own step (which expects 500) runs, and fails");
+    t.equal(first.steps[0]?.status, 'failed');
+
+    const api = '  - {apiVersion: v1, kind: Service, metadata: {name: api}, spec: {selector: {app: web}, ports: [{port: 9090, targetPort: 80}]}}\n';
+    const edited = scenario.replace('steps:\n', `${api}steps:\n`).replace('to: service/web}\n    expect: {status: 500}', 'to: nodeport/web@node-2}\n    expect: {status: 200}');
+    writeFileSync(file, edited);
+    const r = await lab.reload();
+    t.same([r.applied, r.deleted, r.status], [['service/api'], [], 'passed'], r.reason ?? '');
+    t.equal(r.steps[0]?.tries[0]?.backend, 'pod/web.default', 'its steps are reported as lab steps are');
+    const later = await lab.tcp({ from: 'node/node-1', to: 'service/api:9090' }, { expect: { connect: true } });
+    t.equal(later.status, 'passed', 'a later step may name what the reload added');
+
+    writeFileSync(file, edited.replace('nodeport/web@node-2}', 'service/nope}'));
+    await t.rejects(lab.reload(), { code: 'EINVALID', problems: [{ location: { file, line: 12 }, message: /no service\/nope/ }] }, 'an invalid file is refused, located in it');
+    writeFileSync(file, edited.replace('{name: node-2}]', '{name: node-2}, {name: node-3}]'));
+    await t.rejects(lab.reload(), { code: 'EUSAGE', message: /node node-3 added changed/ }, 'a node added cannot be followed');
+    t.equal((await lab.exec('node/node-1', ['true'])).exitCode, 0, 'and the lab is still up');
+  } finally {
+    await lab.down();
+  }
+});
