@@ -57,7 +57,7 @@ t.test('a lab runs steps, commands and actions on the held scenario, and ends', 
     const nat = await lab.http({ from: 'host/client', to: 'nodeport/web@node-2', count: 2 }, { expect: { status: 200, masquerade: true } });
     t.equal(nat.status, 'passed', nat.seen);
     for (const x of nat.tries) {
-      t.same(x.kernel?.path, ['host/client', 'node/node-2', 'node/node-1', 'pod/web.default'], 'kernel.path: the places crossed');
+      t.same(x.kernel?.path, ['host/client', 'node/node-2', 'node/node-1', 'pod/web'], 'kernel.path: the places crossed');
       t.match(x.kernel?.dnat, { in: 'node/node-2', to: /^10\.244\.0\.\d+:80$/ }, 'kernel.dnat: where, and to which endpoint');
       t.match(x.kernel?.masquerade, { in: 'node/node-2', to: /^10\.244\.1\.0:\d+$/ });
     }
