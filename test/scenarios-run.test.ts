@@ -71,26 +71,40 @@ for (const [mode, network] of [
         if (mode === 'iptables' || model.services.length > 0 || /\bkind:\s*Service\b/.test(readFileSync(f, 'utf8'))) files.push(f);
         else t.test(f, { skip: `no Service: kube-proxy's ${mode} mode changes nothing in it (run under iptables)` }, async () => {});
       }
-      const r = spawnSync(
-        process.execPath,
-        [
-          'dist/cli/main.js',
-          'run',
-          '--reporter',
-          'json',
-          '--jobs',
-          '2',
-          '--proxy-mode',
-          mode,
-          ...(network ? ['--network', network] : []),
-          '--diagnostics',
-          diagnostics,
-          '--artifacts',
-          artifacts,
-          ...files,
-        ],
-        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      );
+      const run = (paths: string[]) =>
+        spawnSync(
+          process.execPath,
+          [
+            'dist/cli/main.js',
+            'run',
+            '--reporter',
+            'json',
+            '--jobs',
+            '2',
+            '--proxy-mode',
+            mode,
+            ...(network ? ['--network', network] : []),
+            '--diagnostics',
+            diagnostics,
+            '--artifacts',
+            artifacts,
+            ...paths,
+          ],
+          { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+        );
+      // A kernel without ip_vs skips every file under IPVS mode alike (a sandbox and a probe each, half a
+      // minute in all): when the first says so, the rest are skipped here for that reason (CI's VM runs them).
+      let r: ReturnType<typeof run> | undefined;
+      if (mode === 'ipvs' && files.length > 1) {
+        const first = run(files.slice(0, 1));
+        const one = first.status !== 2 ? (JSON.parse(first.stdout) as Report).scenarios[0] : undefined;
+        if (one?.status === 'skipped' && /\bip_vs\b/.test(one.reason ?? '')) {
+          for (const f of files.slice(1)) t.test(f, { skip: `this kernel has no ip_vs (${one.name} was skipped: ${one.reason})` }, async () => {});
+          files.splice(1);
+          r = first;
+        }
+      }
+      r ??= run(files);
       t.not(r.status, 2, `the scenarios are valid (${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
       const report = JSON.parse(r.stdout) as Report;
       t.ok(report.scenarios.length > 0, 'some scenarios ran');
