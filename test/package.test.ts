@@ -98,6 +98,10 @@ t.test("the README's steps from an empty folder to a passing test of one's own, 
     t.comment(`the tests themselves skipped: ${notRoot}`);
     return;
   }
+  // The CLI from the package builds and runs a scenario: its sandbox, python workloads and scripts are inside.
+  const cli = run('npx', ['--no-install', 'knetlab', 'run', '-j', '1', '-r', 'tap', 'scenarios/source-ip.yaml'], mine, 300_000);
+  t.equal(cli.status, 0, `npx knetlab run: ${cli.stdout.slice(-2000)}${cli.stderr.slice(-2000)}`);
+  t.match(cli.stdout, /^ok 1 - source-ip /m, 'the scenario passed');
   const own = run('bash', ['-c', tapLine.replace(/^sudo /, '')], mine, 600_000);
   t.equal(own.status, 0, `${tapLine}: ${own.stdout.slice(-3000)}${own.stderr.slice(-2000)}`);
   t.match(own.stdout, /# \{ total: \d+, pass: \d+ \}/, "the user's own test passed");
