@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { networks, type NetworkKind } from '../cni/networks.js';
+import { networks } from '../cni/networks.js';
 import { formatProblem, KnetlabError, type Problem } from '../errors.js';
 import { formatPlan } from '../report/plan.js';
 import { planJson } from '../report/plan-json.js';
 import { validateJson } from '../report/validate-json.js';
 import { writeFileSync } from 'node:fs';
-import { createReporter, reporterKinds, type ReporterKind } from '../report/reporter.js';
+import { reporterKinds } from '../report/reporter.js';
 import { claimHeld, enterCommand, findHeld, listHeld, ownId, placeNetns, removeHeld, saveHeld, signalHolder } from '../run/hold.js';
 import { processId } from '../kernel/process-identity.js';
 import { proxyModes } from '../proxy/modes.js';
-import { isKubernetesVersion, KUBERNETES_VERSION_RANGE, kubernetesVersions, type KubernetesVersion } from '../dataplane/versions.js';
+import { KUBERNETES_VERSION_RANGE } from '../dataplane/versions.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import type { SandboxChannel } from '../run/runner.js';
@@ -24,7 +24,8 @@ import { parseShard } from '../run/shard.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import type { GraphFlags } from './graph.js';
 import { ARTIFACTS_ENV, ARTIFACTS_MOUNT } from '../kernel/sandbox-fs.js';
-import { validationOptions as checkedValidation } from '../run/options.js';
+import { checkedNetwork, checkedVersion, validationOptions as checkedValidation } from '../run/options.js';
+import { reporterKind, terminalReporter } from './reporter.js';
 import { findScenarioFiles, hasErrors, loadModel, scenarioFiles, validateScenario, type ValidateOptions } from '../validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -130,15 +131,12 @@ function stepsToTrace(wanted: readonly string[], file: string, fileCount: number
 }
 
 async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
-  const kind = (flags.reporter ?? (process.stdout.isTTY && !flags.output ? 'pretty' : 'tap')) as ReporterKind;
-  if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
+  const kind = reporterKind(flags.reporter, Boolean(flags.output));
   const jobs = Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new KnetlabError('EUSAGE', `--jobs must be a whole number from 1, got ${flags.jobs}`);
-  if (flags.network !== undefined && !(networks as readonly string[]).includes(flags.network)) {
-    throw new KnetlabError('EUSAGE', `--network must be one of ${networks.join(', ')}, got ${flags.network}`);
-  }
   // The network changes the model (subnets, addresses, devices): scenarios are validated and built under it.
-  const validation = { ...(await validationOptions(flags)), ...(flags.network ? { network: flags.network as NetworkKind } : {}) };
+  const network = flags.network === undefined ? undefined : checkedNetwork(flags.network, '--network');
+  const validation = { ...(await validationOptions(flags)), ...(network ? { network } : {}) };
   if (flags.durations !== undefined && flags.shard === undefined) throw new KnetlabError('EUSAGE', '--durations balances --shard I/N: give both, or neither');
   if (flags.shard !== undefined) parseShard(flags.shard); // a bad I/N is told before any file is read
   const allFiles = await scenarioFiles(paths);
@@ -165,13 +163,10 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
     throw new KnetlabError('EUSAGE', `--proxy-mode must be one of ${modes.join(', ')} or all, got ${flags.proxyMode}`);
   }
   const runModes = flags.proxyMode === 'all' ? [...modes] : flags.proxyMode ? [flags.proxyMode as (typeof modes)[number]] : [undefined];
-  const live = kind === 'pretty' && Boolean(process.stdout.isTTY);
   // A shard's json report says which shard it is, for merge-reports.
   const shard = sharded && { index: sharded.index, total: sharded.total, files: allFiles, share: sharded.share, proxyModes: runModes.filter((m) => m !== undefined) };
-  const reporter = createReporter(kind, { stream: kind === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live, ...(shard ? { shard } : {}) });
-  if (flags.kubernetesVersion !== undefined && !isKubernetesVersion(flags.kubernetesVersion)) {
-    throw new KnetlabError('EUSAGE', `--kubernetes-version must be one of ${kubernetesVersions.join(', ')}, got ${flags.kubernetesVersion}`);
-  }
+  const reporter = terminalReporter(kind, shard ? { shard } : {});
+  const kubernetesVersion = flags.kubernetesVersion === undefined ? undefined : checkedVersion(flags.kubernetesVersion, '--kubernetes-version');
   // Loaded once the files are valid: execa and the runner take longer to load than validating does.
   const { runFiles } = await import('../run/runner.js');
   const results: ScenarioResult[] = [];
@@ -196,7 +191,7 @@ async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
         artifactsRoot: flags.artifacts,
         signal,
         ...(proxyMode ? { proxyMode } : {}),
-        ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion as KubernetesVersion } : {}),
+        ...(kubernetesVersion ? { kubernetesVersion } : {}),
         ...(traceSteps.length ? { traceSteps } : {}),
         onEvent,
         validation,
@@ -229,9 +224,8 @@ interface UpFlags extends ValidationFlags {
 
 /** `knetlab up`: builds one scenario and holds it until Ctrl-C or `knetlab down`; with --watch, reloads it as its file changes. */
 async function upCommand(file: string, flags: UpFlags): Promise<number> {
-  const kind = (flags.reporter ?? (process.stdout.isTTY ? 'pretty' : 'tap')) as ReporterKind;
   if (flags.reporter !== undefined && !flags.watch) throw new KnetlabError('EUSAGE', '--reporter reports the steps --watch runs: give --watch too');
-  if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
+  const kind = reporterKind(flags.reporter);
   const validation = await validationOptions(flags);
   const v = await validateScenario(file, validation);
   printProblems(v.problems, process.stderr);
@@ -374,10 +368,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--allow-path <dir>', "a folder (besides the scenario's own) that manifest and apply paths may lead into; repeatable", collect, [] as string[])
     .option('--timeout <duration>', "the most a scenario's steps may take in the worst case, such as 45m or 2h (default 30m)")
     .action(async (file: string | undefined, flags: GraphFlags & ValidationFlags & { network?: string }) => {
-      if (flags.network !== undefined && !(networks as readonly string[]).includes(flags.network)) {
-        throw new KnetlabError('EUSAGE', `--network must be one of ${networks.join(', ')}, got ${flags.network}`);
-      }
-      const validation = { ...(await validationOptions(flags)), ...(flags.network ? { network: flags.network as NetworkKind } : {}) };
+      const network = flags.network === undefined ? undefined : checkedNetwork(flags.network, '--network');
+      const validation = { ...(await validationOptions(flags)), ...(network ? { network } : {}) };
       const { graphCommand } = await import('./graph.js');
       status = await graphCommand(file, flags, validation, (p) => printProblems(p, process.stderr));
     });

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { KnetlabError } from '../errors.js';
 import { formatMerged, MAX_REPORT_BYTES, MAX_REPORTS_BYTES, mergeShards, parseShardReport, resultsByMode, type ShardReport } from '../report/merge.js';
-import { reporterKinds, type ReporterKind } from '../report/reporter.js';
+import { reporterKind } from './reporter.js';
 import { crossModeDifferences, declaredDifferences } from '../run/cross-mode.js';
 import { estimateMs, fileWeights, parseDurations, parseShard, splitFiles } from '../run/shard.js';
 import type { LoadedScenario } from '../scenario/load.js';
@@ -44,8 +44,7 @@ export async function shardShare(
 
 /** `knetlab merge-reports`: exit 1 when a scenario failed (or, for --proxy-mode all, a step differs between modes), as run's. */
 export async function mergeReportsCommand(paths: string[], flags: { reporter?: string; output?: string }): Promise<number> {
-  const kind = (flags.reporter ?? (process.stdout.isTTY && !flags.output ? 'pretty' : 'tap')) as ReporterKind;
-  if (!reporterKinds.includes(kind)) throw new KnetlabError('EUSAGE', `--reporter must be one of ${reporterKinds.join(', ')}, got ${kind}`);
+  const kind = reporterKind(flags.reporter, Boolean(flags.output));
   const reports: ShardReport[] = [];
   let bytes = 0;
   for (const path of paths) {

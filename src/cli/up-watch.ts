@@ -2,7 +2,8 @@
 // changes, the lab reloads it (objects applied and deleted, steps run again) and the steps are reported as `run` reports them.
 import { Lab } from '../api/lab.js';
 import { formatProblem, KnetlabError } from '../errors.js';
-import { createReporter, type Reporter, type ReporterKind } from '../report/reporter.js';
+import type { Reporter, ReporterKind } from '../report/reporter.js';
+import { terminalReporter } from './reporter.js';
 import type { SandboxChannel } from '../run/runner.js';
 import type { RunEvent, ScenarioResult } from '../run/types.js';
 import { readInputFile } from '../scenario/input-file.js';
@@ -89,8 +90,7 @@ export class UpWatch {
     const lab = this.lab;
     if (!lab || this.ended) return;
     const { file } = this.opts;
-    const live = this.opts.reporter === 'pretty' && Boolean(process.stdout.isTTY);
-    const reporter = createReporter(this.opts.reporter, { stream: this.opts.reporter === 'pretty' ? process.stdout : process.stderr, color: live && !process.env.NO_COLOR, live });
+    const reporter = terminalReporter(this.opts.reporter);
     this.reporter = reporter;
     try {
       reporter.event({ type: 'scenario-start', file, name: lab.name });
