@@ -6,7 +6,7 @@ import { kindOf } from '../steps/kinds/index.js';
 import { netnsOfPlace } from './hold.js';
 import { reloadLab } from './lab-reload.js';
 import { readLabStep } from './lab-steps.js';
-import { Answered, placesNetns, runWrittenStep, type Live } from './scenario.js';
+import { Answered, placesNetns, runWrittenStep, sandboxValidation, type Live } from './scenario.js';
 import type { Model } from '../cluster/types.js';
 import type { ExecResult, LabReply, LabRequest, ReloadOutcome, RunEvent, SandboxConfig, StepResult } from './types.js';
 
@@ -65,7 +65,7 @@ export class LabServer {
     });
     const n = ++this.count;
     const label = `lab step ${n}`;
-    const read = await readLabStep(this.config.file, await this.text, this.history, raw, label, { ...this.config.validation, overrides: this.overrides() });
+    const read = await readLabStep(this.config.file, await this.text, this.history, raw, label, sandboxValidation(this.config));
     if (!read.ok) {
       const why = read.problems.length ? `${read.problems.length} problem${read.problems.length === 1 ? '' : 's'}` : 'it could not be read as a step';
       throw new KnetlabError('EINVALID', `${label} is not a valid step of ${this.name} (${why}); nothing was run`, { problems: read.problems });
@@ -79,24 +79,11 @@ export class LabServer {
 
   /** The file's new text: on success it is the lab's base, and later lab steps are checked after its steps. */
   private async reload(text: unknown): Promise<ReloadOutcome> {
-    const r = await reloadLab(
-      this.live,
-      this.config,
-      { name: this.name, base: this.base },
-      text,
-      { ...this.config.validation, overrides: this.overrides() },
-      ++this.reloads,
-      this.emit,
-    );
+    const r = await reloadLab(this.live, this.config, { name: this.name, base: this.base }, text, sandboxValidation(this.config), ++this.reloads, this.emit);
     this.base = r.base;
     this.text = Promise.resolve(r.text);
     this.history = r.history;
     return r.outcome;
-  }
-
-  private overrides() {
-    const c = this.config;
-    return { ...(c.proxyMode ? { proxyMode: c.proxyMode } : {}), ...(c.kubernetesVersion ? { kubernetesVersion: c.kubernetesVersion } : {}) };
   }
 
   private async exec(req: Extract<LabRequest, { op: 'exec' }>): Promise<ExecResult> {

@@ -24,7 +24,7 @@ import { graphOf } from '../report/graph-model.js';
 import { graphSvg } from '../report/graph-svg.js';
 import { traceOverlay } from '../report/graph-trace.js';
 import { renderTrace, traceSummary, type TraceReport } from '../trace/report.js';
-import { loadModel } from '../validate.js';
+import { loadModel, type ValidateOptions } from '../validate.js';
 import { CommandWorkloads } from '../workloads/command.js';
 import { IngressNginx } from '../workloads/ingress-nginx.js';
 import { EchoServer, type EchoListener } from '../workloads/echo.js';
@@ -176,14 +176,19 @@ export interface Live {
   model: Model;
 }
 
+/** How the sandbox reads its scenario (and a lab's steps and reloads): as the command line did, under the run's mode and release. */
+export function sandboxValidation(config: SandboxConfig): ValidateOptions {
+  const overrides = { ...(config.proxyMode ? { proxyMode: config.proxyMode } : {}), ...(config.kubernetesVersion ? { kubernetesVersion: config.kubernetesVersion } : {}) };
+  return { ...config.validation, overrides };
+}
+
 /** Runs one scenario inside its sandbox: capabilities, topology, workloads, steps. */
 export async function runScenario(config: SandboxConfig, opts: ScenarioRunOptions): Promise<ScenarioResult> {
   const { runner, emit } = opts;
   const { file } = config;
   const start = performance.now();
   const { phases, phase } = phaseClock(file, emit);
-  const overrides = { ...(config.proxyMode ? { proxyMode: config.proxyMode } : {}), ...(config.kubernetesVersion ? { kubernetesVersion: config.kubernetesVersion } : {}) };
-  const v = await loadModel(file, { ...config.validation, overrides });
+  const v = await loadModel(file, sandboxValidation(config));
   const model: Model = v.model;
   const name = v.scenario.name;
   emit({ type: 'scenario-start', file, name });
