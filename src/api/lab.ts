@@ -1,6 +1,6 @@
 // The library's `up`: a scenario built and held, as `knetlab up` holds one, whose steps a program runs one by one.
 import { resolve } from 'node:path';
-import { KnetlabError, type Problem } from '../errors.js';
+import { formatProblem, KnetlabError, type Problem } from '../errors.js';
 import { readInputFile } from '../scenario/input-file.js';
 import type { SandboxChannel } from '../run/runner.js';
 import type { ExecResult, LabAsk, LabReply, LabRequest, ReloadOutcome, ScenarioResult } from '../run/types.js';
@@ -172,7 +172,7 @@ export class Lab {
     return answered.then((r) => {
       if (r.ok) return r;
       const problems = r.error.problems.map(shown);
-      throw new KnetlabError(r.error.code, r.error.message + (problems.length ? `:\n${problems.map(formatLine).join('\n')}` : ''), { problems });
+      throw new KnetlabError(r.error.code, r.error.message + (problems.length ? `:\n${problems.map(formatProblem).join('\n')}` : ''), { problems });
     });
   }
 
@@ -192,9 +192,6 @@ export class Lab {
     this.pending.clear();
   }
 }
-
-const formatLine = (p: { location?: { file: string; line: number; col: number }; message: string; severity: string }) =>
-  `${p.location ? `${p.location.file}:${p.location.line}:${p.location.col}: ` : ''}${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
 
 /** The step as JSON carries it (what a YAML file could say): undefined fields dropped, no functions or classes. */
 function plain(step: StepInput): unknown {
